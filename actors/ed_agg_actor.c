@@ -1,0 +1,237 @@
+/*
+ * ed_agg_actor.c — an aggregator actor: owns the state of the keys that hash
+ * to its partition, for every aggregation. On each aligned checkpoint barrier
+ * (one from every source that feeds aggregations) it emits the changelog of
+ * changed keys to the aggregations' sinks, evaluates alert rules on those
+ * rows, and forwards the barrier to every sink it feeds.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ed_aggtable.h"
+#include "ed_partition.h"
+#include "ed_pipeline.h"
+#include "../runtime/ed_buf.h"
+
+/* Changelog rows per message. */
+#define ED_CHANGES_PER_BATCH 4096
+
+typedef struct {
+    ed_plan_t *plan;
+    int idx;
+    ed_actor_t *self;
+    ed_aggtable_t *table;
+    uint32_t *upstream;     /* source actor ids feeding aggregations */
+    uint64_t *upstream_ckpt;/* last barrier received from each */
+    int nupstream;
+    uint64_t flushed;       /* last checkpoint flushed */
+    uint32_t *downstream;   /* sink actor ids fed by any aggregation or alert */
+    int ndownstream;
+    int *sink_slot;         /* [conf->nsinks] → index in downstream, or -1 */
+    ed_batch_t **changes;   /* [ndownstream] CHANGELOG being filled */
+    ed_batch_t **alerts;    /* [ndownstream] RECORDS (alerts) being filled */
+    ed_buf_t json;
+} ed_agg_actor_t;
+
+static void s_send(ed_agg_actor_t *s, int slot, ed_batch_t **b) {
+    if (*b && (*b)->count) {
+        ed_msg_t *m = ed_msg_new_batch(b);
+        ed_actor_send(s->self, s->downstream[slot], &m);
+    }
+}
+
+/* Writes the alert record for one crossing: JSON with the rule, the key
+ * columns, the metric's value and the threshold. */
+static void s_alert(ed_agg_actor_t *s, const ed_conf_alert_t *al, const ed_conf_aggregation_t *ca,
+                    const ed_change_t *hdr, const double *value, const uint8_t *key) {
+    ed_buf_t *j = &s->json;
+    ed_buf_reset(j);
+    ed_buf_puts(j, "{\"alert\":");
+    ed_buf_json_str(j, al->name, strlen(al->name));
+    ed_buf_puts(j, ",\"aggregation\":");
+    ed_buf_json_str(j, ca->name, strlen(ca->name));
+    ed_buf_puts(j, ",\"key\":{");
+    ed_buf_t k = ED_BUF_INIT; /* Kafka message key: parts joined by ':' */
+    for (int i = 0; i < ca->nkey; i++) {
+        const uint8_t *part = NULL;
+        size_t plen = 0;
+        ed_key_part(key, hdr->key_len, i, &part, &plen);
+        if (i) {
+            ed_buf_puts(j, ",");
+            ed_buf_puts(&k, ":");
+        }
+        ed_buf_json_str(j, ca->key[i].column, strlen(ca->key[i].column));
+        ed_buf_puts(j, ":");
+        ed_buf_json_str(j, (const char *)part, plen);
+        ed_buf_append(&k, part, plen);
+    }
+    ed_buf_puts(j, "},\"metric\":");
+    ed_buf_json_str(j, al->metric, strlen(al->metric));
+    ed_buf_puts(j, ",\"value\":");
+    ed_buf_json_num(j, value[al->metric_idx]);
+    ed_buf_puts(j, ",\"when\":");
+    ed_buf_json_str(j, al->when, strlen(al->when));
+    ed_buf_puts(j, ",\"threshold\":");
+    ed_buf_json_num(j, al->threshold);
+    ed_buf_printf(j, ",\"ts\":%lld}", (long long)ed_wall_ms());
+    for (int t = 0; t < al->nto; t++) {
+        int slot = s->sink_slot[al->to_idx[t]];
+        if (!s->alerts[slot])
+            s->alerts[slot] = ed_batch_new(ED_BATCH_RECORDS, 4096);
+        ed_batch_add_record(s->alerts[slot], k.data ? k.data : "", (uint32_t)k.len, j->data,
+                            (uint32_t)j->len, ed_wall_ms());
+    }
+    ed_buf_free(&k);
+    s->plan->agg_stats[s->idx].alerts++;
+}
+
+static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const double *value,
+                   const double *prev, const uint8_t *key) {
+    ed_agg_actor_t *s = ud;
+    const ed_config_t *conf = s->plan->conf;
+    const ed_conf_aggregation_t *ca = &conf->aggregations[hdr->agg];
+    s->plan->agg_stats[s->idx].changes++;
+    for (int t = 0; t < ca->nto; t++) {
+        int slot = s->sink_slot[ca->to_idx[t]];
+        if (!s->changes[slot])
+            s->changes[slot] = ed_batch_new(ED_BATCH_CHANGELOG, 128 * 1024);
+        ed_batch_add_change(s->changes[slot], hdr, delta, value, key);
+        if (s->changes[slot]->count >= ED_CHANGES_PER_BATCH)
+            s_send(s, slot, &s->changes[slot]);
+    }
+    int has_prev = hdr->n > hdr->delta_n;
+    for (int r = 0; r < conf->nalerts; r++) {
+        const ed_conf_alert_t *al = &conf->alerts[r];
+        if (al->on_idx != hdr->agg)
+            continue;
+        int mi = al->metric_idx;
+        if (ed_rule_crossed(al->op, al->threshold, has_prev, prev[mi], value[mi]))
+            s_alert(s, al, ca, hdr, value, key);
+    }
+}
+
+static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
+    ed_aggtable_flush(s->table, s_emit, s);
+    ed_agg_stats_t *st = &s->plan->agg_stats[s->idx];
+    st->keys = ed_aggtable_count(s->table);
+    st->bytes = ed_aggtable_bytes(s->table);
+    for (int i = 0; i < s->ndownstream; i++) {
+        s_send(s, i, &s->changes[i]);
+        s_send(s, i, &s->alerts[i]);
+        ed_msg_t *m = ed_msg_new(ED_MSG_BARRIER);
+        m->checkpoint = n;
+        m->flags = flags;
+        ed_actor_send(s->self, s->downstream[i], &m);
+    }
+    s->flushed = n;
+}
+
+static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
+    ed_agg_actor_t *s = ed_actor_state(a);
+    ed_msg_t *m = *msg_p;
+    if (m->type == ED_MSG_BATCH) {
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, m->batch);
+        const ed_keyed_t *e;
+        while ((e = ed_batch_next_keyed(&it))) {
+            const uint8_t *key = ed_keyed_key(e);
+            ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, ed_hash64(key, e->key_len),
+                              ed_keyed_vals(e));
+        }
+        s->plan->agg_stats[s->idx].records += m->batch->count;
+        return 0;
+    }
+    if (m->type != ED_MSG_BARRIER) {
+        ED_LOG_W(ed_actor_name(a), "unexpected message type %d", (int)m->type);
+        return 0;
+    }
+    /* Align: checkpoint n is complete here once every upstream source has
+     * sent barrier n; each source's data before its barrier is already in
+     * the table (FIFO per sender). */
+    uint64_t lowest = UINT64_MAX;
+    for (int i = 0; i < s->nupstream; i++) {
+        if (s->upstream[i] == m->from)
+            s->upstream_ckpt[i] = m->checkpoint;
+        if (s->upstream_ckpt[i] < lowest)
+            lowest = s->upstream_ckpt[i];
+    }
+    while (s->flushed < lowest)
+        s_flush(s, s->flushed + 1, s->flushed + 1 == lowest ? m->flags : 0);
+    return 0;
+}
+
+static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
+    ed_agg_actor_t *s = ed_actor_state(a);
+    s->self = a;
+    return 0;
+}
+
+const ed_actor_type_t ed_agg_actor = {
+    .name = "aggregator", .init = s_init, .on_message = s_on_message, .on_tick = NULL, .stop = NULL};
+
+void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream);
+void ed_agg_actor_free(void *state);
+
+void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream) {
+    const ed_config_t *conf = plan->conf;
+    ed_agg_actor_t *s = ed_calloc(1, sizeof *s);
+    s->plan = plan;
+    s->idx = idx;
+    ed_aggspec_t *specs = ed_calloc((size_t)conf->naggregations, sizeof *specs);
+    ed_aggfn_t **fns = ed_calloc((size_t)conf->naggregations, sizeof *fns);
+    for (int a = 0; a < conf->naggregations; a++) {
+        fns[a] = ed_calloc((size_t)conf->aggregations[a].ncompute, sizeof **fns);
+        for (int c = 0; c < conf->aggregations[a].ncompute; c++)
+            fns[a][c] = conf->aggregations[a].compute[c].fn;
+        specs[a] = (ed_aggspec_t){.ncompute = conf->aggregations[a].ncompute, .fns = fns[a]};
+    }
+    s->table = ed_aggtable_new(specs, conf->naggregations);
+    for (int a = 0; a < conf->naggregations; a++)
+        free(fns[a]);
+    free(fns);
+    free(specs);
+    s->nupstream = nupstream;
+    s->upstream = ed_calloc((size_t)nupstream + 1, sizeof *s->upstream);
+    memcpy(s->upstream, upstream, sizeof *upstream * (size_t)nupstream);
+    s->upstream_ckpt = ed_calloc((size_t)nupstream + 1, sizeof *s->upstream_ckpt);
+    s->sink_slot = ed_calloc((size_t)conf->nsinks, sizeof *s->sink_slot);
+    s->downstream = ed_calloc((size_t)conf->nsinks, sizeof *s->downstream);
+    for (int k = 0; k < conf->nsinks; k++) {
+        s->sink_slot[k] = -1;
+        int fed = 0;
+        for (int a = 0; a < conf->naggregations; a++)
+            for (int t = 0; t < conf->aggregations[a].nto; t++)
+                fed |= conf->aggregations[a].to_idx[t] == k;
+        for (int r = 0; r < conf->nalerts; r++)
+            for (int t = 0; t < conf->alerts[r].nto; t++)
+                fed |= conf->alerts[r].to_idx[t] == k;
+        if (fed) {
+            s->sink_slot[k] = s->ndownstream;
+            s->downstream[s->ndownstream++] = plan->sink_ids[k];
+        }
+    }
+    s->changes = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->changes);
+    s->alerts = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->alerts);
+    return s;
+}
+
+void ed_agg_actor_free(void *state) {
+    ed_agg_actor_t *s = state;
+    if (!s)
+        return;
+    ed_aggtable_destroy(&s->table);
+    for (int i = 0; i < s->ndownstream; i++) {
+        ed_batch_destroy(&s->changes[i]);
+        ed_batch_destroy(&s->alerts[i]);
+    }
+    free(s->changes);
+    free(s->alerts);
+    free(s->upstream);
+    free(s->upstream_ckpt);
+    free(s->downstream);
+    free(s->sink_slot);
+    ed_buf_free(&s->json);
+    free(s);
+}

@@ -1,0 +1,211 @@
+/*
+ * ed_coordinator.c — the checkpoint coordinator.
+ *
+ * Every flush_interval it starts checkpoint n by sending BARRIER n to every
+ * source. When every sink has acked n (its writes for n are durable), it
+ * sends COMMIT n to every source, which commits the input positions
+ * snapshotted at barrier n: at-least-once. With runtime.max_inflight
+ * checkpoints un-acked (a sink is failing or slow) it pauses the sources, so
+ * input is held back and memory stays bounded; it resumes them when acks
+ * catch up.
+ *
+ * Shutdown drains: on SIGINT/SIGTERM (plan->stop_requested), when every
+ * source reached its end, or after --exit-when-idle of no input with
+ * everything acked, it sends a FINAL barrier; sources stop reading, the
+ * final flush is written and acked, sources commit, then the runtime stops
+ * with exit code 0.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ed_pipeline.h"
+
+typedef struct {
+    ed_plan_t *plan;
+    int idx;
+    ed_actor_t *self;
+    uint64_t started;   /* last checkpoint started */
+    uint64_t completed; /* last checkpoint acked by every sink */
+    int *acks;          /* ring: acks[(n - completed - 1)] for started checkpoints */
+    int capacks;
+    int nsinks, nsources;
+    int paused;
+    int draining;
+    uint64_t final_n;
+    int committed_final; /* sources that committed the final checkpoint */
+    int64_t next_ckpt_ms;
+    int64_t last_input_ms;      /* when a source last reported input */
+    uint64_t last_input_ckpt;   /* checkpoint covering the latest reported input */
+    int eof_sources;            /* sources that reported EOF */
+    uint64_t status_n;          /* checkpoint of the statuses being counted */
+    int status_count;
+    int status_eof;
+    int64_t status_inputs;
+} ed_coord_t;
+
+static void s_broadcast(ed_coord_t *c, ed_msg_type_t type, uint64_t n, uint32_t flags,
+                        int64_t value) {
+    for (int i = 0; i < c->nsources; i++) {
+        ed_msg_t *m = ed_msg_new(type);
+        m->checkpoint = n;
+        m->flags = flags;
+        m->value = value;
+        ed_actor_send(c->self, c->plan->source_ids[i], &m);
+    }
+}
+
+static void s_start_checkpoint(ed_coord_t *c, uint32_t flags) {
+    uint64_t n = ++c->started;
+    uint64_t inflight = c->started - c->completed;
+    if ((int)inflight > c->capacks) {
+        c->acks = ed_realloc(c->acks, sizeof *c->acks * (size_t)(c->capacks * 2));
+        memset(c->acks + c->capacks, 0, sizeof *c->acks * (size_t)c->capacks);
+        c->capacks *= 2;
+    }
+    c->acks[inflight - 1] = 0;
+    if (flags & ED_MSG_F_FINAL) {
+        c->draining = 1;
+        c->final_n = n;
+    }
+    s_broadcast(c, ED_MSG_BARRIER, n, flags, 0);
+}
+
+static void s_begin_drain(ed_coord_t *c, const char *why) {
+    if (c->draining)
+        return;
+    ED_LOG_I("coordinator", "draining: %s; writing the final flush and committing input positions",
+             why);
+    if (c->paused) {
+        c->paused = 0;
+        s_broadcast(c, ED_MSG_PAUSE, 0, 0, 0);
+    }
+    s_start_checkpoint(c, ED_MSG_F_FINAL);
+}
+
+static int s_on_tick(ed_actor_t *a, int64_t now) {
+    ed_coord_t *c = ed_actor_state(a);
+    ed_plan_t *plan = c->plan;
+    if (!c->draining && atomic_load(&plan->stop_requested))
+        s_begin_drain(c, "signal received");
+    if (!c->draining && plan->exit_when_idle_ms > 0 && c->completed >= c->last_input_ckpt &&
+        now - c->last_input_ms >= plan->exit_when_idle_ms) {
+        char why[128];
+        snprintf(why, sizeof why, "no new input for %lld ms and every flush acked",
+                 (long long)plan->exit_when_idle_ms);
+        s_begin_drain(c, why);
+    }
+    if (!c->draining && c->eof_sources == c->nsources && c->completed >= c->last_input_ckpt)
+        s_begin_drain(c, "every source reached its end");
+    if (!c->draining && now >= c->next_ckpt_ms) {
+        int inflight = (int)(c->started - c->completed);
+        if (inflight < plan->conf->runtime.max_inflight) {
+            s_start_checkpoint(c, 0);
+        } else if (!c->paused) {
+            c->paused = 1;
+            ED_LOG_W("coordinator",
+                     "%d flushes not yet acked by every sink; pausing sources (backpressure)",
+                     inflight);
+            s_broadcast(c, ED_MSG_PAUSE, 0, 0, 1);
+        }
+        c->next_ckpt_ms = now + plan->conf->runtime.flush_interval_ms;
+    }
+    /* Tick often enough to notice signals promptly. */
+    int64_t next = c->next_ckpt_ms;
+    if (next > now + 100)
+        next = now + 100;
+    ed_actor_wake_at(a, next);
+    return 0;
+}
+
+static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
+    ed_coord_t *c = ed_actor_state(a);
+    ed_msg_t *m = *msg_p;
+    int64_t now = ed_now_ms();
+    switch (m->type) {
+    case ED_MSG_ACK: {
+        if (m->checkpoint <= c->completed || m->checkpoint > c->started)
+            break;
+        c->acks[m->checkpoint - c->completed - 1]++;
+        /* Complete checkpoints in order. */
+        while (c->completed < c->started && c->acks[0] >= c->nsinks) {
+            c->completed++;
+            memmove(c->acks, c->acks + 1, sizeof *c->acks * (size_t)(c->capacks - 1));
+            c->acks[c->capacks - 1] = 0;
+            c->plan->checkpoints = c->completed;
+            s_broadcast(c, ED_MSG_COMMIT, c->completed,
+                        c->completed == c->final_n ? ED_MSG_F_FINAL : 0, 0);
+        }
+        if (c->paused && (int)(c->started - c->completed) < c->plan->conf->runtime.max_inflight) {
+            c->paused = 0;
+            ED_LOG_I("coordinator", "sinks caught up; resuming sources");
+            s_broadcast(c, ED_MSG_PAUSE, 0, 0, 0);
+        }
+        break;
+    }
+    case ED_MSG_SOURCE_STATUS:
+        if (m->value > 0) {
+            c->last_input_ms = now;
+            c->last_input_ckpt = m->checkpoint;
+        }
+        /* EOF is sticky, so the statuses of the latest checkpoint tell how
+         * many sources are done. */
+        if (m->checkpoint != c->status_n) {
+            c->status_n = m->checkpoint;
+            c->status_count = 0;
+            c->status_eof = 0;
+        }
+        c->status_count++;
+        if (m->flags & ED_MSG_F_EOF)
+            c->status_eof++;
+        if (c->status_count == c->nsources)
+            c->eof_sources = c->status_eof;
+        break;
+    case ED_MSG_COMMITTED:
+        if (c->draining && m->checkpoint == c->final_n && ++c->committed_final == c->nsources) {
+            ED_LOG_I("coordinator", "final checkpoint %llu committed; exiting",
+                     (unsigned long long)c->final_n);
+            ed_runtime_shutdown(ed_actor_runtime(a), 0, "drained");
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
+    ed_coord_t *c = ed_actor_state(a);
+    c->self = a;
+    int64_t now = ed_now_ms();
+    if (!c->last_input_ms)
+        c->last_input_ms = now;
+    c->next_ckpt_ms = now + c->plan->conf->runtime.flush_interval_ms;
+    ed_actor_wake_at(a, now + 100);
+    return 0;
+}
+
+const ed_actor_type_t ed_coordinator_actor = {
+    .name = "coordinator", .init = s_init, .on_message = s_on_message, .on_tick = s_on_tick};
+
+void *ed_coordinator_new(ed_plan_t *plan);
+void ed_coordinator_free(void *state);
+
+void *ed_coordinator_new(ed_plan_t *plan) {
+    ed_coord_t *c = ed_calloc(1, sizeof *c);
+    c->plan = plan;
+    c->nsinks = plan->conf->nsinks;
+    c->nsources = plan->conf->nsources;
+    c->capacks = 16;
+    c->acks = ed_calloc((size_t)c->capacks, sizeof *c->acks);
+    return c;
+}
+
+void ed_coordinator_free(void *state) {
+    ed_coord_t *c = state;
+    if (!c)
+        return;
+    free(c->acks);
+    free(c);
+}

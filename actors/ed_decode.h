@@ -1,0 +1,72 @@
+/*
+ * ed_decode.h — decoders turn one raw input payload into records, and give
+ * the values of the fields a pipeline asked for.
+ *
+ *   lines: one record per input; field "line" = the payload without a
+ *          trailing "\r".
+ *   words: one record per word of the payload; field "word". Words as in
+ *          ed_tokenize.h.
+ *   json:  one record per input (one JSON object); fields by name, nested
+ *          fields by dotted path ("customer.id"). Parsed with jsmn.
+ * Meta fields ("@key", "@file", …) are not the decoder's business: the
+ * source actor fills them from ed_input_t.
+ */
+#ifndef ED_DECODE_H
+#define ED_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/ed_config.h"
+
+typedef enum {
+    ED_VAL_MISSING = 0, /* the record has no such field */
+    ED_VAL_STRING,      /* ptr/len: the string contents, JSON escapes decoded */
+    ED_VAL_NUMBER,      /* num: the value; ptr/len: its text */
+    ED_VAL_BOOL,        /* num: 0 or 1; ptr/len: "true"/"false" */
+    ED_VAL_NULL,        /* JSON null */
+    ED_VAL_OTHER,       /* object or array; ptr/len: its raw JSON text */
+} ed_val_type_t;
+
+/* A field value; ptr is borrowed (valid during the emit call only). */
+typedef struct {
+    ed_val_type_t type;
+    const char *ptr;
+    size_t len;
+    double num;
+} ed_val_t;
+
+typedef struct ed_decoder ed_decoder_t;
+
+/* Called once per decoded record with vals[nfields], in the order of the
+ * `fields` given to ed_decoder_new. */
+typedef void (*ed_decode_emit_fn)(void *ud, const ed_val_t *vals);
+
+/* Creates a decoder for `fmt` that extracts `fields` (copied). For lines the
+ * only field is "line", for words "word"; any other name is ED_EINVAL with
+ * errstr naming the field and the format's fields. Returns 0 or ED_EINVAL. */
+int ed_decoder_new(ed_decoder_t **dec_p, ed_format_t fmt, const char *const *fields, int nfields,
+                   char *errstr, size_t errstr_size);
+
+/* Decodes one payload of `len` bytes (need not be NUL-terminated) and calls
+ * emit per record. Returns the number of records emitted (≥ 0), or ED_EINVAL
+ * if the payload is malformed, with errstr saying what and at which byte
+ * ("invalid JSON at byte 17: …"); nothing is emitted then. */
+int ed_decoder_decode(ed_decoder_t *dec, const char *data, size_t len, ed_decode_emit_fn emit,
+                      void *ud, char *errstr, size_t errstr_size);
+
+/* Frees the decoder and NULLs *dec_p. NULL-safe. */
+void ed_decoder_destroy(ed_decoder_t **dec_p);
+
+/* Converts a value to a number: NUMBER and BOOL as they are, STRING if its
+ * whole text parses with strtod. Returns 0 and *out, or ED_EINVAL. */
+int ed_val_to_num(const ed_val_t *v, double *out);
+
+/* Parses event time from a value: epoch seconds (may be fractional), epoch
+ * ms, or ISO-8601 / RFC 3339 ("2024-05-01T12:00:00Z", "…+02:00", ".123").
+ * ED_TIME_AUTO: numbers < 1e11 are seconds, else ms; strings are ISO-8601
+ * (or numeric text, as numbers). Returns 0 and *ms (since epoch, UTC), or
+ * ED_EINVAL. */
+int ed_parse_time(const ed_val_t *v, ed_time_format_t fmt, int64_t *ms);
+
+#endif

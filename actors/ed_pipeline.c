@@ -1,0 +1,327 @@
+/* ed_pipeline.c — see ed_pipeline.h. */
+#define _GNU_SOURCE
+#include "ed_pipeline.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Constructors of the actor states (in the actor files). */
+void *ed_source_actor_new(ed_plan_t *plan, int idx, char *errstr, size_t errstr_size);
+void ed_source_actor_free(void *state);
+int ed_source_actor_naggs(const void *state);
+void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream);
+void ed_agg_actor_free(void *state);
+void *ed_sink_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream,
+                        char *errstr, size_t errstr_size);
+void ed_sink_actor_free(void *state);
+void *ed_coordinator_new(ed_plan_t *plan);
+void ed_coordinator_free(void *state);
+
+/* Kinds of the entries of plan->states, to free them. */
+enum { ED_ST_COORD, ED_ST_SOURCE, ED_ST_AGG, ED_ST_SINK };
+
+static int s_sink_fed_by_aggs(const ed_config_t *conf, int k) {
+    for (int a = 0; a < conf->naggregations; a++)
+        for (int t = 0; t < conf->aggregations[a].nto; t++)
+            if (conf->aggregations[a].to_idx[t] == k)
+                return 1;
+    for (int r = 0; r < conf->nalerts; r++)
+        for (int t = 0; t < conf->alerts[r].nto; t++)
+            if (conf->alerts[r].to_idx[t] == k)
+                return 1;
+    return 0;
+}
+
+static int s_source_feeds_sink(const ed_config_t *conf, int i, int k) {
+    const ed_conf_source_t *src = &conf->sources[i];
+    for (int t = 0; t < src->nto; t++)
+        if (ed_config_sink_idx(conf, src->to[t]) == k)
+            return 1;
+    return src->rejects && ed_config_sink_idx(conf, src->rejects) == k;
+}
+
+static int s_source_has_aggs(const ed_config_t *conf, int i) {
+    for (int a = 0; a < conf->naggregations; a++)
+        if (conf->aggregations[a].from_idx == i)
+            return 1;
+    return 0;
+}
+
+static void s_add_state(ed_plan_t *plan, void *state, int kind) {
+    plan->states = ed_realloc(plan->states, sizeof *plan->states * (size_t)(plan->nstates + 1) * 2);
+    plan->states[plan->nstates * 2] = state;
+    plan->states[plan->nstates * 2 + 1] = (void *)(intptr_t)kind;
+    plan->nstates++;
+}
+
+ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char *errstr,
+                       size_t errstr_size) {
+    if (conf->nsinks == 0) {
+        ed_seterr(errstr, errstr_size, ED_EINVAL,
+                  "%s: the pipeline has no sinks; add one under 'sinks:' (a 'null' sink discards)",
+                  conf->path);
+        return NULL;
+    }
+    ed_plan_t *plan = ed_calloc(1, sizeof *plan);
+    plan->conf = conf;
+    plan->exit_when_idle_ms = exit_when_idle_ms;
+    atomic_init(&plan->stop_requested, 0);
+    plan->rt = ed_runtime_new(conf->runtime.workers, conf->runtime.mailbox_hwm, errstr, errstr_size);
+    if (!plan->rt) {
+        free(plan);
+        return NULL;
+    }
+    int S = conf->nsources, K = conf->nsinks;
+    plan->naggs = conf->naggregations ? conf->runtime.aggregators : 0;
+    int A = plan->naggs;
+    /* Actor ids follow the order of ed_runtime_add: coordinator, sources,
+     * aggregators, sinks. They are known up front so states can refer to
+     * each other. */
+    plan->coordinator = 0;
+    plan->source_ids = ed_calloc((size_t)S, sizeof *plan->source_ids);
+    plan->agg_ids = ed_calloc((size_t)A + 1, sizeof *plan->agg_ids);
+    plan->sink_ids = ed_calloc((size_t)K, sizeof *plan->sink_ids);
+    plan->sink_nupstream = ed_calloc((size_t)K, sizeof *plan->sink_nupstream);
+    for (int i = 0; i < S; i++)
+        plan->source_ids[i] = (uint32_t)(1 + i);
+    for (int p = 0; p < A; p++)
+        plan->agg_ids[p] = (uint32_t)(1 + S + p);
+    for (int k = 0; k < K; k++)
+        plan->sink_ids[k] = (uint32_t)(1 + S + A + k);
+    plan->source_stats = ed_calloc((size_t)S, sizeof *plan->source_stats);
+    plan->agg_stats = ed_calloc((size_t)A + 1, sizeof *plan->agg_stats);
+    plan->sink_stats = ed_calloc((size_t)K, sizeof *plan->sink_stats);
+    plan->sink_acked = ed_calloc((size_t)K, sizeof *plan->sink_acked);
+
+    void *coord = ed_coordinator_new(plan);
+    s_add_state(plan, coord, ED_ST_COORD);
+    ed_runtime_add(plan->rt, &ed_coordinator_actor, "coordinator", coord, -1);
+    for (int i = 0; i < S; i++) {
+        void *st = ed_source_actor_new(plan, i, errstr, errstr_size);
+        if (!st) {
+            ed_plan_destroy(&plan);
+            return NULL;
+        }
+        s_add_state(plan, st, ED_ST_SOURCE);
+        ed_runtime_add(plan->rt, &ed_source_actor, conf->sources[i].name, st, -1);
+    }
+    uint32_t *up = ed_calloc((size_t)(S + A) + 1, sizeof *up);
+    int nup = 0;
+    for (int i = 0; i < S; i++)
+        if (s_source_has_aggs(conf, i))
+            up[nup++] = plan->source_ids[i];
+    for (int p = 0; p < A; p++) {
+        void *st = ed_agg_actor_new(plan, p, up, nup);
+        s_add_state(plan, st, ED_ST_AGG);
+        char name[64];
+        snprintf(name, sizeof name, "aggregator-%d", p);
+        ed_runtime_add(plan->rt, &ed_agg_actor, name, st, -1);
+    }
+    for (int k = 0; k < K; k++) {
+        nup = 0;
+        if (s_sink_fed_by_aggs(conf, k))
+            for (int p = 0; p < A; p++)
+                up[nup++] = plan->agg_ids[p];
+        for (int i = 0; i < S; i++)
+            if (s_source_feeds_sink(conf, i, k))
+                up[nup++] = plan->source_ids[i];
+        plan->sink_nupstream[k] = nup;
+        void *st = ed_sink_actor_new(plan, k, up, nup, errstr, errstr_size);
+        if (!st) {
+            free(up);
+            ed_plan_destroy(&plan);
+            return NULL;
+        }
+        s_add_state(plan, st, ED_ST_SINK);
+        ed_runtime_add(plan->rt, &ed_sink_actor, conf->sinks[k].name, st, -1);
+    }
+    free(up);
+    return plan;
+}
+
+static const char *s_src_kind(ed_src_kind_t k) {
+    return k == ED_SRC_KAFKA ? "kafka" : k == ED_SRC_DIRECTORY ? "directory" : "generator";
+}
+static const char *s_fmt(ed_format_t f) {
+    return f == ED_FMT_WORDS ? "words" : f == ED_FMT_JSON ? "json" : "lines";
+}
+static const char *s_fn(ed_aggfn_t f) {
+    static const char *n[] = {"?", "count", "sum", "min", "max", "avg"};
+    return n[f >= ED_AGG_COUNT && f <= ED_AGG_AVG ? f : 0];
+}
+
+void ed_plan_print(const ed_plan_t *plan, FILE *out) {
+    const ed_config_t *conf = plan->conf;
+    fprintf(out, "pipeline %s\n", conf->path);
+    fprintf(out, "  runtime: %d workers, %d aggregator partitions, flush every %lld ms, "
+                 "mailbox hwm %d, max %d flushes in flight\n",
+            conf->runtime.workers, plan->naggs, (long long)conf->runtime.flush_interval_ms,
+            conf->runtime.mailbox_hwm, conf->runtime.max_inflight);
+    fprintf(out, "  actors: 1 coordinator, %d sources, %d aggregators, %d sinks\n", conf->nsources,
+            plan->naggs, conf->nsinks);
+    for (int i = 0; i < conf->nsources; i++) {
+        const ed_conf_source_t *s = &conf->sources[i];
+        fprintf(out, "  source %s: %s", s->name, s_src_kind(s->kind));
+        if (s->kind == ED_SRC_KAFKA) {
+            fprintf(out, " brokers=%s group=%s topics=", s->kafka.brokers, s->kafka.group);
+            for (int t = 0; t < s->kafka.ntopics; t++)
+                fprintf(out, "%s%s", t ? "," : "", s->kafka.topics[t]);
+        } else if (s->kind == ED_SRC_DIRECTORY) {
+            fprintf(out, " path=%s pattern=%s", s->directory.path, s->directory.pattern);
+        } else {
+            fprintf(out, " events=%llu keys=%llu", (unsigned long long)s->generator.events,
+                    (unsigned long long)s->generator.keys);
+        }
+        if (s->kind != ED_SRC_GENERATOR)
+            fprintf(out, " format=%s", s_fmt(s->format));
+        for (int t = 0; t < s->nto; t++)
+            fprintf(out, "%s%s", t ? ", " : " -> pass-through to ", s->to[t]);
+        if (s->rejects)
+            fprintf(out, "; rejects -> %s", s->rejects);
+        fprintf(out, "\n");
+    }
+    for (int a = 0; a < conf->naggregations; a++) {
+        const ed_conf_aggregation_t *ag = &conf->aggregations[a];
+        fprintf(out, "  aggregation %s: from %s, key (", ag->name, ag->from);
+        for (int k = 0; k < ag->nkey; k++)
+            fprintf(out, "%s%s=%s", k ? ", " : "", ag->key[k].column, ag->key[k].field);
+        fprintf(out, "), compute (");
+        for (int c = 0; c < ag->ncompute; c++)
+            fprintf(out, "%s%s=%s(%s)", c ? ", " : "", ag->compute[c].name, s_fn(ag->compute[c].fn),
+                    ag->compute[c].field ? ag->compute[c].field : "");
+        fprintf(out, "), cumulative, hash-partitioned over %d aggregators -> ", plan->naggs);
+        for (int t = 0; t < ag->nto; t++)
+            fprintf(out, "%s%s", t ? ", " : "", ag->to[t]);
+        fprintf(out, "\n");
+    }
+    for (int r = 0; r < conf->nalerts; r++) {
+        const ed_conf_alert_t *al = &conf->alerts[r];
+        fprintf(out, "  alert %s: on %s when %s (once per key per crossing) -> ", al->name, al->on,
+                al->when);
+        for (int t = 0; t < al->nto; t++)
+            fprintf(out, "%s%s", t ? ", " : "", al->to[t]);
+        fprintf(out, "\n");
+    }
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_conf_sink_t *s = &conf->sinks[k];
+        const ed_sink_type_t *t = ed_sink_type_find(s->kind);
+        fprintf(out, "  sink %s: %s", s->name, t ? t->name : "?");
+        if (s->kind == ED_SINK_POSTGRES || s->kind == ED_SINK_MARIADB)
+            fprintf(out, " table=%s", s->table);
+        if (s->kind == ED_SINK_REDIS)
+            fprintf(out, " zset=%s%s", s->zset, s->keep_top ? " (trimmed)" : "");
+        if (s->kind == ED_SINK_KAFKA)
+            fprintf(out, " topic=%s", s->kafka.topic);
+        fprintf(out, ", waits for %d upstream barriers per flush\n", plan->sink_nupstream[k]);
+    }
+}
+
+static void s_summary(const ed_plan_t *plan) {
+    const ed_config_t *conf = plan->conf;
+    for (int i = 0; i < conf->nsources; i++) {
+        const ed_source_stats_t *st = &plan->source_stats[i];
+        ED_LOG_I(conf->sources[i].name, "read %llu inputs, %llu records, rejected %llu",
+                 (unsigned long long)st->inputs, (unsigned long long)st->records,
+                 (unsigned long long)st->rejected);
+    }
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_sink_stats_t *st = &plan->sink_stats[k];
+        ED_LOG_I(conf->sinks[k].name, "wrote %llu rows, rejected %llu, %llu reconnects",
+                 (unsigned long long)st->rows_written, (unsigned long long)st->rows_rejected,
+                 (unsigned long long)st->reconnects);
+    }
+}
+
+int ed_plan_run(ed_plan_t *plan) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    /* Workers inherit the blocked mask; only this thread takes the signals. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    char err[512];
+    if (ed_runtime_start(plan->rt, err, sizeof err) < 0) {
+        ED_LOG_E("runtime", "%s", err);
+        return 1;
+    }
+    int signals = 0;
+    while (!ed_runtime_stopping(plan->rt)) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig < 0)
+            continue;
+        if (++signals == 1) {
+            ED_LOG_I("runtime", "%s received: draining (send it again to exit at once)",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+            atomic_store(&plan->stop_requested, 1);
+        } else {
+            ED_LOG_W("runtime", "second signal: exiting without draining; uncommitted input "
+                                "will be read again on restart");
+            ed_runtime_shutdown(plan->rt, 2, "second signal");
+        }
+    }
+    int code = ed_runtime_wait(plan->rt);
+    s_summary(plan);
+    return code;
+}
+
+void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
+    const ed_config_t *conf = plan->conf;
+    fprintf(out, "{\"checkpoints\":%llu,\"sources\":{", (unsigned long long)plan->checkpoints);
+    for (int i = 0; i < conf->nsources; i++) {
+        const ed_source_stats_t *st = &plan->source_stats[i];
+        fprintf(out, "%s\"%s\":{\"inputs\":%llu,\"records\":%llu,\"rejected\":%llu}", i ? "," : "",
+                conf->sources[i].name, (unsigned long long)st->inputs,
+                (unsigned long long)st->records, (unsigned long long)st->rejected);
+    }
+    uint64_t recs = 0, changes = 0, alerts = 0, keys = 0, bytes = 0;
+    for (int p = 0; p < plan->naggs; p++) {
+        recs += plan->agg_stats[p].records;
+        changes += plan->agg_stats[p].changes;
+        alerts += plan->agg_stats[p].alerts;
+        keys += plan->agg_stats[p].keys;
+        bytes += plan->agg_stats[p].bytes;
+    }
+    fprintf(out,
+            "},\"aggregators\":{\"records\":%llu,\"changes\":%llu,\"alerts\":%llu,\"keys\":%llu,"
+            "\"state_bytes\":%llu},\"sinks\":{",
+            (unsigned long long)recs, (unsigned long long)changes, (unsigned long long)alerts,
+            (unsigned long long)keys, (unsigned long long)bytes);
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_sink_stats_t *st = &plan->sink_stats[k];
+        fprintf(out, "%s\"%s\":{\"rows_written\":%llu,\"rows_rejected\":%llu,\"reconnects\":%llu}",
+                k ? "," : "", conf->sinks[k].name, (unsigned long long)st->rows_written,
+                (unsigned long long)st->rows_rejected, (unsigned long long)st->reconnects);
+    }
+    fprintf(out, "}}\n");
+}
+
+void ed_plan_destroy(ed_plan_t **plan_p) {
+    ed_plan_t *plan = *plan_p;
+    if (!plan)
+        return;
+    ed_runtime_destroy(&plan->rt);
+    for (int i = 0; i < plan->nstates; i++) {
+        void *st = plan->states[i * 2];
+        switch ((int)(intptr_t)plan->states[i * 2 + 1]) {
+        case ED_ST_COORD: ed_coordinator_free(st); break;
+        case ED_ST_SOURCE: ed_source_actor_free(st); break;
+        case ED_ST_AGG: ed_agg_actor_free(st); break;
+        case ED_ST_SINK: ed_sink_actor_free(st); break;
+        }
+    }
+    free(plan->states);
+    free(plan->source_ids);
+    free(plan->agg_ids);
+    free(plan->sink_ids);
+    free(plan->sink_nupstream);
+    free(plan->source_stats);
+    free(plan->agg_stats);
+    free(plan->sink_stats);
+    free(plan->sink_acked);
+    free(plan);
+    *plan_p = NULL;
+}

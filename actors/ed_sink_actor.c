@@ -1,0 +1,252 @@
+/*
+ * ed_sink_actor.c — wraps a sink plugin (sinks/ed_sink.h): collects the
+ * batches of each checkpoint, and once every upstream actor has sent that
+ * checkpoint's barrier, hands the whole flush to the plugin. OK → ack to
+ * the coordinator; RETRY → try the same flush again after a backoff
+ * (100 ms doubling to the sink's retry_max) while newer checkpoints queue up
+ * behind it (the coordinator pauses sources when too many are in flight, so
+ * memory stays bounded); DROP → count the rows as rejected, log, and ack.
+ * Flushes are written strictly in checkpoint order.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ed_pipeline.h"
+
+typedef struct ed_pending {
+    uint64_t n;
+    int barriers;   /* barriers received for n */
+    uint32_t flags; /* ED_MSG_F_FINAL seen */
+    ed_batch_t **changes;
+    int nchanges, capchanges;
+    ed_batch_t **records;
+    int nrecords, caprecords;
+    uint64_t rows;
+} ed_pending_t;
+
+typedef struct {
+    ed_plan_t *plan;
+    int idx;
+    ed_actor_t *self;
+    const ed_conf_sink_t *conf;
+    const ed_sink_type_t *type;
+    void *ctx;
+    ed_sink_ctx_t sc;
+    uint32_t *upstream;      /* actor ids that send to this sink */
+    uint64_t *upstream_ckpt; /* last barrier from each */
+    int nupstream;
+    ed_pending_t *pend;      /* ring of checkpoints base .. base+npend-1 */
+    int npend, cappend;
+    uint64_t base;           /* oldest checkpoint not yet written */
+    int64_t backoff_ms;
+    int64_t retry_at;
+    int failing;             /* consecutive failed attempts of the oldest flush */
+    char last_err[512];
+} ed_sink_actor_t;
+
+static ed_pending_t *s_pending(ed_sink_actor_t *s, uint64_t n) {
+    while (s->base + (uint64_t)s->npend <= n) {
+        if (s->npend == s->cappend) {
+            s->cappend = s->cappend ? s->cappend * 2 : 8;
+            s->pend = ed_realloc(s->pend, sizeof *s->pend * (size_t)s->cappend);
+        }
+        ed_pending_t *p = &s->pend[s->npend];
+        memset(p, 0, sizeof *p);
+        p->n = s->base + (uint64_t)s->npend;
+        s->npend++;
+    }
+    return &s->pend[n - s->base];
+}
+
+static void s_pending_free(ed_pending_t *p) {
+    for (int i = 0; i < p->nchanges; i++)
+        ed_batch_destroy(&p->changes[i]);
+    for (int i = 0; i < p->nrecords; i++)
+        ed_batch_destroy(&p->records[i]);
+    free(p->changes);
+    free(p->records);
+    memset(p, 0, sizeof *p);
+}
+
+static int s_upstream_slot(ed_sink_actor_t *s, uint32_t from) {
+    for (int i = 0; i < s->nupstream; i++)
+        if (s->upstream[i] == from)
+            return i;
+    return -1;
+}
+
+/* Writes complete flushes in order; returns after the first that fails. */
+static void s_drain(ed_sink_actor_t *s) {
+    while (s->npend && s->pend[0].barriers >= s->nupstream) {
+        if (ed_now_ms() < s->retry_at) {
+            ed_actor_wake_at(s->self, s->retry_at);
+            return;
+        }
+        ed_pending_t *p = &s->pend[0];
+        ed_sink_flush_t f = {.checkpoint = p->n,
+                             .changes = p->changes,
+                             .nchanges = p->nchanges,
+                             .records = p->records,
+                             .nrecords = p->nrecords,
+                             .rows = p->rows};
+        char err[512] = "";
+        ed_sink_stats_t *st = &s->plan->sink_stats[s->idx];
+        ed_write_result_t r = p->rows ? s->type->write(s->ctx, &f, st, err, sizeof err) : ED_WRITE_OK;
+        if (r == ED_WRITE_RETRY) {
+            s->failing++;
+            if (s->failing == 1 || s->failing % 10 == 0 || strcmp(err, s->last_err) != 0)
+                ED_LOG_W(s->conf->name,
+                         "flush %llu (%llu rows) not written: %s; retrying in %lld ms "
+                         "(attempt %d; input is held back meanwhile)",
+                         (unsigned long long)p->n, (unsigned long long)p->rows, err,
+                         (long long)s->backoff_ms, s->failing);
+            snprintf(s->last_err, sizeof s->last_err, "%s", err);
+            s->retry_at = ed_now_ms() + s->backoff_ms;
+            s->backoff_ms *= 2;
+            if (s->backoff_ms > s->conf->retry_max_ms)
+                s->backoff_ms = s->conf->retry_max_ms;
+            ed_actor_wake_at(s->self, s->retry_at);
+            return;
+        }
+        if (r == ED_WRITE_DROP) {
+            st->rows_rejected += p->rows;
+            ED_LOG_E(s->conf->name, "flush %llu: %llu rows rejected for good: %s",
+                     (unsigned long long)p->n, (unsigned long long)p->rows, err);
+        }
+        if (s->failing)
+            ED_LOG_I(s->conf->name, "flush %llu written after %d failed attempts",
+                     (unsigned long long)p->n, s->failing);
+        s->failing = 0;
+        s->last_err[0] = 0;
+        s->backoff_ms = 100;
+        s->retry_at = 0;
+        ed_msg_t *ack = ed_msg_new(ED_MSG_ACK);
+        ack->checkpoint = p->n;
+        ack->flags = p->flags;
+        ack->value = (int64_t)p->rows;
+        ed_actor_send(s->self, s->plan->coordinator, &ack);
+        s->plan->sink_acked[s->idx] = p->n;
+        s_pending_free(p);
+        memmove(&s->pend[0], &s->pend[1], sizeof *s->pend * (size_t)(s->npend - 1));
+        s->npend--;
+        s->base++;
+    }
+}
+
+static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
+    ed_sink_actor_t *s = ed_actor_state(a);
+    ed_msg_t *m = *msg_p;
+    int slot = s_upstream_slot(s, m->from);
+    if (slot < 0) {
+        ED_LOG_W(s->conf->name, "message from unexpected actor %u ignored", m->from);
+        return 0;
+    }
+    /* FIFO per sender: a batch belongs to the checkpoint after the last
+     * barrier that sender sent. */
+    uint64_t n = s->upstream_ckpt[slot] + 1;
+    if (m->type == ED_MSG_BARRIER) {
+        s->upstream_ckpt[slot] = m->checkpoint;
+        ed_pending_t *p = s_pending(s, m->checkpoint);
+        p->barriers++;
+        p->flags |= m->flags;
+        s_drain(s);
+        return 0;
+    }
+    if (m->type != ED_MSG_BATCH)
+        return 0;
+    ed_pending_t *p = s_pending(s, n);
+    ed_batch_t *b = m->batch;
+    m->batch = NULL; /* the pending flush owns it now */
+    p->rows += b->count;
+    if (b->kind == ED_BATCH_CHANGELOG) {
+        if (p->nchanges == p->capchanges) {
+            p->capchanges = p->capchanges ? p->capchanges * 2 : 8;
+            p->changes = ed_realloc(p->changes, sizeof *p->changes * (size_t)p->capchanges);
+        }
+        p->changes[p->nchanges++] = b;
+    } else {
+        if (p->nrecords == p->caprecords) {
+            p->caprecords = p->caprecords ? p->caprecords * 2 : 8;
+            p->records = ed_realloc(p->records, sizeof *p->records * (size_t)p->caprecords);
+        }
+        p->records[p->nrecords++] = b;
+    }
+    return 0;
+}
+
+static int s_on_tick(ed_actor_t *a, int64_t now) {
+    ed_sink_actor_t *s = ed_actor_state(a);
+    s_drain(s);
+    return 0;
+}
+
+static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
+    ed_sink_actor_t *s = ed_actor_state(a);
+    s->self = a;
+    if (!s->backoff_ms)
+        s->backoff_ms = 100;
+    if (s->ctx)
+        return 0;
+    char err[512] = "";
+    int rc = s->type->init(&s->ctx, &s->sc, err, sizeof err);
+    if (rc < 0)
+        return ed_seterr(errstr, errstr_size, rc, "sink '%s' (%s:%d:%d): %s", s->conf->name,
+                         s->conf->pos.file, s->conf->pos.line, s->conf->pos.col, err);
+    return 0;
+}
+
+static void s_stop(ed_actor_t *a) {
+    ed_sink_actor_t *s = ed_actor_state(a);
+    if (s->ctx)
+        s->type->destroy(&s->ctx);
+}
+
+const ed_actor_type_t ed_sink_actor = {.name = "sink",
+                                       .init = s_init,
+                                       .on_message = s_on_message,
+                                       .on_tick = s_on_tick,
+                                       .stop = s_stop};
+
+void *ed_sink_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream,
+                        char *errstr, size_t errstr_size);
+void ed_sink_actor_free(void *state);
+
+void *ed_sink_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream,
+                        char *errstr, size_t errstr_size) {
+    const ed_config_t *conf = plan->conf;
+    ed_sink_actor_t *s = ed_calloc(1, sizeof *s);
+    s->plan = plan;
+    s->idx = idx;
+    s->conf = &conf->sinks[idx];
+    s->type = ed_sink_type_find(s->conf->kind);
+    if (!s->type) {
+        ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': no plugin for its kind",
+                  s->conf->name);
+        free(s);
+        return NULL;
+    }
+    s->sc = (ed_sink_ctx_t){.conf = conf,
+                            .sink = s->conf,
+                            .agg = s->conf->from_agg >= 0 ? &conf->aggregations[s->conf->from_agg]
+                                                          : NULL};
+    s->nupstream = nupstream;
+    s->upstream = ed_calloc((size_t)nupstream + 1, sizeof *s->upstream);
+    memcpy(s->upstream, upstream, sizeof *upstream * (size_t)nupstream);
+    s->upstream_ckpt = ed_calloc((size_t)nupstream + 1, sizeof *s->upstream_ckpt);
+    s->base = 1;
+    return s;
+}
+
+void ed_sink_actor_free(void *state) {
+    ed_sink_actor_t *s = state;
+    if (!s)
+        return;
+    for (int i = 0; i < s->npend; i++)
+        s_pending_free(&s->pend[i]);
+    free(s->pend);
+    free(s->upstream);
+    free(s->upstream_ckpt);
+    free(s);
+}

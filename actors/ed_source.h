@@ -1,0 +1,83 @@
+/*
+ * ed_source.h — the source driver interface (where input comes from).
+ *
+ * A driver reads raw inputs (a Kafka message, a line of a file, a generated
+ * event) and tracks read positions. The source *actor* (actors/ed_source_actor.c)
+ * owns decoding, keying, partitioning, batching and the checkpoint protocol:
+ *   checkpoint(n)  – "everything emitted so far belongs to flush n": snapshot
+ *                    the positions (Kafka: next offset per partition;
+ *                    directory: byte offset per file and finished files);
+ *   commit(n)      – every sink has made flush n durable: commit those
+ *                    positions (Kafka offset commit; directory state file).
+ * That ordering gives at-least-once delivery.
+ *
+ * Threads: all callbacks of one instance run on one worker thread.
+ */
+#ifndef ED_SOURCE_H
+#define ED_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/ed_config.h"
+#include "../runtime/ed_common.h"
+
+/* One raw input. All pointers borrowed for the duration of the emit call. */
+typedef struct {
+    const char *data;   /* payload: Kafka message value, one line of a file (without '\n'), … */
+    size_t len;         /* bytes of data */
+    const char *key;    /* Kafka message key; directory: file name (basename); generator: the key; may be NULL */
+    size_t key_len;
+    const char *topic;  /* Kafka topic, or NULL */
+    int32_t partition;  /* Kafka partition, or -1 */
+    int64_t offset;     /* Kafka offset; directory: 1-based line number; generator: sequence number */
+    const char *file;   /* directory: file name (basename); else NULL */
+    int64_t ts_ms;      /* Kafka message timestamp, generator event time; 0 if none (ms since epoch) */
+    double num;         /* generator: the event's numeric value (field "@value") */
+} ed_input_t;
+
+typedef void (*ed_input_emit_fn)(void *ud, const ed_input_t *in);
+
+typedef struct ed_source_type {
+    const char *name; /* "kafka", "directory", "generator" */
+    ed_src_kind_t kind;
+
+    /* Opens the driver into *ctx_p. Must not fail just because a server is
+     * unreachable (librdkafka retries by itself; log it). Returns 0 or
+     * ED_EINVAL/ED_EIO with errstr (e.g. a directory that cannot be created). */
+    int (*open)(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t *src, char *errstr,
+                size_t errstr_size);
+
+    /* Reads at most `max` inputs now, calling emit for each; never blocks.
+     * Returns the number emitted (0 = nothing available right now) or a
+     * negative ed_err_t with errstr. Sets *eof = 1 once the source will
+     * never produce more (a bounded generator); unchanged otherwise. */
+    int (*read)(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof, char *errstr,
+                size_t errstr_size);
+
+    /* A file descriptor that becomes readable when input may be available
+     * (inotify fd, librdkafka queue event fd), or -1 to be polled by timer. */
+    int (*fd)(void *ctx);
+
+    /* Snapshots the positions of everything emitted so far as checkpoint n
+     * (n increases by 1 each call). Returns 0. */
+    int (*checkpoint)(void *ctx, uint64_t n);
+
+    /* Commits the positions snapshotted for checkpoint n and discards older
+     * snapshots. Returns 0, or a negative ed_err_t with errstr (the actor logs
+     * it; a later commit covers it). */
+    int (*commit)(void *ctx, uint64_t n, char *errstr, size_t errstr_size);
+
+    /* Stops (paused = 1) or resumes (0) reading; used for backpressure.
+     * While paused, read() returns 0. Kafka keeps group membership. */
+    void (*pause)(void *ctx, int paused);
+
+    /* Closes the driver (leaves the consumer group, closes files) and NULLs
+     * *ctx_p. Does not commit anything by itself. NULL-safe. */
+    void (*close)(void **ctx_p);
+} ed_source_type_t;
+
+/* Returns the driver for `kind`, or NULL. Registry in actors/ed_sources.def. */
+const ed_source_type_t *ed_source_type_find(ed_src_kind_t kind);
+
+#endif

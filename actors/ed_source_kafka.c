@@ -1,0 +1,697 @@
+/*
+ * ed_source_kafka.c — a Kafka consumer-group source (librdkafka high-level
+ * consumer), committing offsets only for input that every sink has acked.
+ *
+ * Consumer: group.id = kafka.group, bootstrap.servers = kafka.brokers,
+ * auto.offset.reset = kafka.start (where a group without committed offsets
+ * starts), enable.auto.commit = false, enable.auto.offset.store = false,
+ * enable.partition.eof = false, then `properties:` passed to librdkafka as-is
+ * (except the two auto-commit switches, which eddy owns: setting them is an
+ * error). Partition assignment goes through a rebalance callback: eager
+ * (assign / unassign) by default, incremental when the configured
+ * partition.assignment.strategy is cooperative.
+ *
+ * Reading: the main queue is forwarded to the consumer queue
+ * (rd_kafka_poll_set_consumer), so one rd_kafka_consumer_poll(rk, 0) loop on
+ * the worker thread serves messages, rebalances, errors and offset-commit
+ * results; it never blocks. rd_kafka_consume_batch_queue() is not used: in
+ * librdkafka 2.0.x it can skip offsets around pause/resume (fixed in 2.1.0),
+ * and pause/resume is our backpressure.
+ *
+ * fd(): an eventfd that librdkafka writes to when the consumer queue goes from
+ * empty to non-empty (rd_kafka_queue_io_event_enable). read() drains it first.
+ * When read() returns `max` the queue may still hold messages, and librdkafka
+ * will not signal them again: the driver then signals the eventfd itself, so
+ * the rule for the caller is simply "call read() when fd() is readable".
+ * Call it while paused too: rebalances and errors are served by read(), and a
+ * consumer that does not poll for max.poll.interval.ms (300 s) leaves the group.
+ *
+ * Positions: per assigned partition, next = last emitted offset + 1.
+ * checkpoint(n) records {topic, partition, next} of the partitions that
+ * advanced since the previous checkpoint; commit(n) merges the checkpoints
+ * ≤ n (later ones win) into one offset list and commits it asynchronously.
+ * A failed commit is logged, and its partitions are merged into the next
+ * commit (unless revoked meanwhile). On revoke, positions and uncommitted
+ * checkpoints of the revoked partitions are dropped: the next owner starts at
+ * the last committed offset (at-least-once).
+ *
+ * Errors: consumer errors (broker down, unknown topic, …) are logged at WARN
+ * once per distinct error code until a message arrives again; they never fail
+ * read(). Only a fatal librdkafka error fails read() (ED_EIO).
+ */
+#define _GNU_SOURCE
+#include "ed_source.h"
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* Messages polled while paused (the pause raced with a fetch) are held and
+ * emitted first on resume; bounded so a paused consumer stays bounded. */
+#define ED_KAFKA_MAX_HELD 4096
+#define ED_KAFKA_MAX_LOGGED 32
+
+/* Read position of one partition. */
+typedef struct {
+    char *topic;       /* owned */
+    int32_t partition;
+    int64_t next;      /* last emitted offset + 1 */
+    int dirty;         /* advanced since the last checkpoint */
+} ed_kpos_t;
+
+/* The offsets of checkpoint n (only partitions that advanced). */
+typedef struct {
+    uint64_t n;
+    rd_kafka_topic_partition_list_t *offsets; /* owned */
+} ed_ksnap_t;
+
+typedef struct {
+    char *who;          /* source name, for logs */
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q; /* the consumer queue (everything is forwarded to it) */
+    int efd;            /* eventfd written by librdkafka on new queue elements */
+    int paused;
+
+    ed_kpos_t *pos;     /* positions of partitions emitted from since assignment */
+    size_t npos, poscap;
+    size_t last;        /* index of the last position hit (messages come in runs) */
+
+    ed_ksnap_t *snaps;  /* checkpoints not yet committed, by increasing n */
+    size_t nsnaps, snapcap;
+    rd_kafka_topic_partition_list_t *retry; /* offsets of failed commits, or NULL */
+
+    rd_kafka_message_t **held; /* polled while paused, FIFO */
+    size_t nheld;
+
+    int logged[ED_KAFKA_MAX_LOGGED]; /* error codes already logged since the last message */
+    int nlogged;
+    int fatal;          /* a fatal error was raised: read() fails */
+} ed_ksrc_t;
+
+/* ------------------------------------------------------------ helpers -- */
+
+/* Logs at WARN unless `err` was logged already since the last good message. */
+static void s_warn_once(ed_ksrc_t *k, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_warn_once(ed_ksrc_t *k, int err, const char *fmt, ...) {
+    for (int i = 0; i < k->nlogged; i++)
+        if (k->logged[i] == err)
+            return;
+    if (k->nlogged < ED_KAFKA_MAX_LOGGED)
+        k->logged[k->nlogged++] = err;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ED_LOG_W(k->who, "%s", msg);
+}
+
+static void s_signal(ed_ksrc_t *k) {
+    uint64_t one = 1;
+    ssize_t w = write(k->efd, &one, sizeof one);
+    (void)w; /* EAGAIN only if the counter is saturated: it is readable then */
+}
+
+static void s_drain_fd(ed_ksrc_t *k) {
+    uint64_t v;
+    while (read(k->efd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+}
+
+/* Removes from `list` the partitions present in `parts`. */
+static void s_list_drop(rd_kafka_topic_partition_list_t *list,
+                        const rd_kafka_topic_partition_list_t *parts) {
+    for (int i = 0; list && i < parts->cnt; i++)
+        rd_kafka_topic_partition_list_del(list, parts->elems[i].topic, parts->elems[i].partition);
+}
+
+/* Sets (or adds) topic/partition → offset in `list`. */
+static void s_list_set(rd_kafka_topic_partition_list_t *list, const char *topic, int32_t partition,
+                       int64_t offset) {
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(list, topic, partition);
+    if (!p)
+        p = rd_kafka_topic_partition_list_add(list, topic, partition);
+    p->offset = offset;
+}
+
+/* Forgets positions, held messages, uncommitted checkpoints and failed
+ * commits of the partitions in `parts` (NULL = all). */
+static void s_forget(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
+    size_t j = 0;
+    for (size_t i = 0; i < k->npos; i++) {
+        ed_kpos_t *p = &k->pos[i];
+        if (!parts || rd_kafka_topic_partition_list_find(parts, p->topic, p->partition))
+            free(p->topic);
+        else
+            k->pos[j++] = *p;
+    }
+    k->npos = j;
+    k->last = 0;
+
+    j = 0;
+    for (size_t i = 0; i < k->nheld; i++) {
+        rd_kafka_message_t *m = k->held[i];
+        if (!parts ||
+            rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition))
+            rd_kafka_message_destroy(m);
+        else
+            k->held[j++] = m;
+    }
+    k->nheld = j;
+
+    for (size_t i = 0; i < k->nsnaps; i++) {
+        if (parts) {
+            s_list_drop(k->snaps[i].offsets, parts);
+        } else if (k->snaps[i].offsets) {
+            rd_kafka_topic_partition_list_destroy(k->snaps[i].offsets);
+            k->snaps[i].offsets = NULL;
+        }
+    }
+    if (k->retry) {
+        if (parts)
+            s_list_drop(k->retry, parts);
+        if (!parts || !k->retry->cnt) {
+            rd_kafka_topic_partition_list_destroy(k->retry);
+            k->retry = NULL;
+        }
+    }
+}
+
+/* Describes a partition list for logs: "t[0], t[1], …" (truncated). */
+static void s_parts_str(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t size) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < parts->cnt && n + 1 < size; i++) {
+        int w = snprintf(buf + n, size - n, "%s%s[%d]", i ? ", " : "", parts->elems[i].topic,
+                         (int)parts->elems[i].partition);
+        if (w < 0 || (size_t)w >= size - n) {
+            if (size > 4)
+                strcpy(buf + size - 4, "...");
+            return;
+        }
+        n += (size_t)w;
+    }
+}
+
+/* ---------------------------------------------------------- callbacks -- */
+
+static ed_kpos_t *s_pos_find(ed_ksrc_t *k, const char *topic, int32_t partition);
+
+static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    ed_ksrc_t *k = opaque;
+    int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    char desc[512];
+    s_parts_str(parts, desc, sizeof desc);
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        ED_LOG_I(k->who, "assigned %d partition(s): %s", parts->cnt, desc);
+        if (coop) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e) {
+                ED_LOG_W(k->who, "incremental assign failed: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            }
+        } else {
+            rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+            if (e)
+                ED_LOG_W(k->who, "assign failed: %s", rd_kafka_err2str(e));
+        }
+        /* A new assignment starts unpaused: keep backpressure. */
+        if (k->paused)
+            rd_kafka_pause_partitions(rk, parts);
+        return;
+    }
+
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        if (rd_kafka_assignment_lost(rk))
+            ED_LOG_W(k->who, "assignment lost (session timed out?): %s; uncommitted input is "
+                             "re-read by the next owner", desc);
+        else
+            ED_LOG_I(k->who, "revoked %d partition(s): %s", parts->cnt, desc);
+        s_forget(k, coop ? parts : NULL);
+        if (coop) {
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+            if (e) {
+                ED_LOG_W(k->who, "incremental unassign failed: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            }
+        } else {
+            rd_kafka_assign(rk, NULL);
+        }
+        return;
+    }
+
+    ED_LOG_W(k->who, "rebalance error: %s; dropping the assignment", rd_kafka_err2str(err));
+    s_forget(k, NULL);
+    if (coop)
+        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    else
+        rd_kafka_assign(rk, NULL);
+}
+
+static void s_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    ed_ksrc_t *k = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+        ED_LOG_E(k->who, "fatal consumer error: %s: %s", rd_kafka_err2name(orig), buf);
+        k->fatal = 1;
+        return;
+    }
+    s_warn_once(k, err, "consumer error (retrying): %s: %s", rd_kafka_err2name(err), reason);
+}
+
+static void s_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+    (void)rk;
+    ed_ksrc_t *k = opaque;
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return;
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &offsets->elems[i];
+        rd_kafka_resp_err_t e = p->err ? p->err : err;
+        if (!e)
+            continue;
+        s_warn_once(k, 10000 + e, "offset commit failed for %s[%d] at offset %lld: %s; retried "
+                                  "with the next commit",
+                    p->topic, (int)p->partition, (long long)p->offset, rd_kafka_err2str(e));
+        /* Retry with the next commit, unless a newer offset was queued, or
+         * the partition was revoked meanwhile (its position is gone then). */
+        if (!s_pos_find(k, p->topic, p->partition))
+            continue;
+        if (!k->retry)
+            k->retry = rd_kafka_topic_partition_list_new(offsets->cnt);
+        rd_kafka_topic_partition_t *r =
+            rd_kafka_topic_partition_list_find(k->retry, p->topic, p->partition);
+        if (!r)
+            s_list_set(k->retry, p->topic, p->partition, p->offset);
+        else if (r->offset < p->offset)
+            r->offset = p->offset;
+    }
+    if (err && (!offsets || !offsets->cnt))
+        s_warn_once(k, 10000 + err, "offset commit failed: %s", rd_kafka_err2str(err));
+}
+
+static void s_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    ed_ksrc_t *k = rd_kafka_opaque(rk);
+    /* Broker and consumer errors reach error_cb, logged once per error
+     * there; librdkafka's own lines (one per reconnect attempt) are debug
+     * output, except configuration warnings. */
+    ed_log_level_t lvl = !strcmp(fac, "CONFWARN") && level <= 4 ? ED_LOG_WARN : ED_LOG_DEBUG;
+    ed_log(lvl, k ? k->who : "kafka", "librdkafka %s: %s", fac, buf);
+}
+
+/* -------------------------------------------------------------- reading -- */
+
+/* Returns the position of topic/partition, or NULL. */
+static ed_kpos_t *s_pos_find(ed_ksrc_t *k, const char *topic, int32_t partition) {
+    if (k->last < k->npos) {
+        ed_kpos_t *p = &k->pos[k->last];
+        if (p->partition == partition && !strcmp(p->topic, topic))
+            return p;
+    }
+    for (size_t i = 0; i < k->npos; i++)
+        if (k->pos[i].partition == partition && !strcmp(k->pos[i].topic, topic)) {
+            k->last = i;
+            return &k->pos[i];
+        }
+    return NULL;
+}
+
+/* Returns the position of topic/partition, adding it if absent. */
+static ed_kpos_t *s_pos(ed_ksrc_t *k, const char *topic, int32_t partition) {
+    ed_kpos_t *found = s_pos_find(k, topic, partition);
+    if (found)
+        return found;
+    if (k->npos == k->poscap) {
+        k->poscap = k->poscap ? k->poscap * 2 : 16;
+        k->pos = ed_realloc(k->pos, k->poscap * sizeof *k->pos);
+    }
+    ed_kpos_t *p = &k->pos[k->npos];
+    p->topic = ed_strdup(topic);
+    p->partition = partition;
+    p->next = 0;
+    p->dirty = 0;
+    k->last = k->npos++;
+    return p;
+}
+
+static void s_emit(ed_ksrc_t *k, const rd_kafka_message_t *m, ed_input_emit_fn emit, void *ud) {
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    ed_input_t in;
+    memset(&in, 0, sizeof in);
+    in.data = m->payload;
+    in.len = m->payload ? m->len : 0;
+    in.key = m->key;
+    in.key_len = m->key ? m->key_len : 0;
+    in.topic = topic;
+    in.partition = m->partition;
+    in.offset = m->offset;
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    in.ts_ms = ts > 0 ? ts : 0;
+    emit(ud, &in);
+    ed_kpos_t *p = s_pos(k, topic, m->partition);
+    p->next = m->offset + 1;
+    p->dirty = 1;
+}
+
+/* Handles a message carrying an error. Returns 0, or ED_EIO if fatal. */
+static int s_msg_error(ed_ksrc_t *k, const rd_kafka_message_t *m, char *errstr,
+                       size_t errstr_size) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return 0;
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL || k->fatal) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(k->rk, buf, sizeof buf);
+        k->fatal = 1;
+        return ed_seterr(errstr, errstr_size, ED_EIO,
+                         "source '%s': fatal Kafka consumer error %s: %s; restarting the source",
+                         k->who, rd_kafka_err2name(orig), buf);
+    }
+    if (m->rkt)
+        s_warn_once(k, m->err, "consumer error on %s[%d]: %s", rd_kafka_topic_name(m->rkt),
+                    (int)m->partition, rd_kafka_message_errstr(m));
+    else
+        s_warn_once(k, m->err, "consumer error: %s", rd_kafka_message_errstr(m));
+    return 0;
+}
+
+static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof, char *errstr,
+                  size_t errstr_size) {
+    (void)eof; /* a topic never ends */
+    ed_ksrc_t *k = ctx;
+    s_drain_fd(k);
+    if (k->fatal)
+        return ed_seterr(errstr, errstr_size, ED_EIO,
+                         "source '%s': the Kafka consumer raised a fatal error (see log); "
+                         "restarting the source",
+                         k->who);
+
+    if (k->paused) {
+        /* Serve rebalances and errors; hold a message that slipped past the
+         * pause (fetched just before it) for after the resume. */
+        while (k->nheld < ED_KAFKA_MAX_HELD) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
+            if (!m)
+                break;
+            if (m->err) {
+                int rc = s_msg_error(k, m, errstr, errstr_size);
+                rd_kafka_message_destroy(m);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
+            if (!k->held)
+                k->held = ed_malloc(ED_KAFKA_MAX_HELD * sizeof *k->held);
+            k->held[k->nheld++] = m;
+        }
+        return 0;
+    }
+
+    int n = 0;
+    if (k->nheld) {
+        size_t i = 0;
+        for (; i < k->nheld && n < max; i++, n++) {
+            s_emit(k, k->held[i], emit, ud);
+            rd_kafka_message_destroy(k->held[i]);
+        }
+        memmove(k->held, k->held + i, (k->nheld - i) * sizeof *k->held);
+        k->nheld -= i;
+    }
+    while (n < max) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
+        if (!m)
+            break;
+        if (m->err) {
+            int rc = s_msg_error(k, m, errstr, errstr_size);
+            rd_kafka_message_destroy(m);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (k->nlogged) { /* receiving again: log the next error again */
+            ED_LOG_I(k->who, "receiving messages again");
+            k->nlogged = 0;
+        }
+        s_emit(k, m, emit, ud);
+        rd_kafka_message_destroy(m);
+        n++;
+    }
+    if (n == max) /* the queue may hold more; librdkafka will not signal it again */
+        s_signal(k);
+    return n;
+}
+
+/* --------------------------------------------------------------- driver -- */
+
+static void s_close(void **ctx_p);
+
+static int s_conf_set(rd_kafka_conf_t *conf, const ed_conf_source_t *src, const char *name,
+                      const char *value, char *errstr, size_t errstr_size) {
+    char err[512];
+    if (rd_kafka_conf_set(conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s' (%s:%d:%d): kafka property '%s': %s",
+                         src->name, src->pos.file ? src->pos.file : "?", src->pos.line,
+                         src->pos.col, name, err);
+    return 0;
+}
+
+static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *src, char *errstr,
+                  size_t errstr_size) {
+    (void)cfg;
+    if (!src->kafka.brokers || !*src->kafka.brokers)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': kafka.brokers is required",
+                         src->name);
+    if (src->kafka.ntopics < 1)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "source '%s': kafka needs a topic (`topic: x` or `topics: [x, y]`)",
+                         src->name);
+    for (int i = 0; i < src->kafka.nprops; i++) {
+        const char *key = src->kafka.props[i].key;
+        if (!strcmp(key, "enable.auto.commit") || !strcmp(key, "enable.auto.offset.store"))
+            return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                             "source '%s': kafka property '%s' is managed by eddy (offsets are "
+                             "committed once every sink has acked); remove it",
+                             src->name, key);
+    }
+
+    char group[256];
+    if (src->kafka.group && *src->kafka.group)
+        snprintf(group, sizeof group, "%s", src->kafka.group);
+    else
+        snprintf(group, sizeof group, "eddy-%s", src->name);
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = 0;
+    struct {
+        const char *k, *v;
+    } defaults[] = {
+        {"bootstrap.servers", src->kafka.brokers},
+        {"group.id", group},
+        {"client.id", "eddy"},
+        {"auto.offset.reset", src->kafka.start && *src->kafka.start ? src->kafka.start : "earliest"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "false"},
+    };
+    for (size_t i = 0; !rc && i < ED_ARRAY_SIZE(defaults); i++)
+        rc = s_conf_set(conf, src, defaults[i].k, defaults[i].v, errstr, errstr_size);
+    for (int i = 0; !rc && i < src->kafka.nprops; i++)
+        rc = s_conf_set(conf, src, src->kafka.props[i].key, src->kafka.props[i].value, errstr,
+                        errstr_size);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+
+    ed_ksrc_t *k = ed_calloc(1, sizeof *k);
+    k->who = ed_strdup(src->name);
+    k->efd = -1;
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_rebalance_cb(conf, s_rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, s_error_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, s_commit_cb);
+    rd_kafka_conf_set_log_cb(conf, s_log_cb);
+
+    char err[512];
+    k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!k->rk) { /* conf is still ours */
+        rd_kafka_conf_destroy(conf);
+        rc = ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': cannot create Kafka consumer: %s",
+                       src->name, err);
+        s_close((void **)&k);
+        return rc;
+    }
+    *ctx_p = k; /* conf now belongs to rk */
+
+    rd_kafka_poll_set_consumer(k->rk);
+    k->q = rd_kafka_queue_get_consumer(k->rk);
+    k->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!k->q || k->efd < 0) {
+        rc = ed_seterr(errstr, errstr_size, ED_EIO, "source '%s': cannot set up the consumer queue: %s",
+                       src->name, k->efd < 0 ? strerror(errno) : "no consumer group queue");
+        s_close(ctx_p);
+        return rc;
+    }
+    /* eventfd takes 8-byte writes: the payload is the counter increment. */
+    static const uint64_t one = 1;
+    rd_kafka_queue_io_event_enable(k->q, k->efd, &one, sizeof one);
+
+    rd_kafka_topic_partition_list_t *topics =
+        rd_kafka_topic_partition_list_new(src->kafka.ntopics);
+    for (int i = 0; i < src->kafka.ntopics; i++)
+        rd_kafka_topic_partition_list_add(topics, src->kafka.topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        rc = ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': cannot subscribe to topic(s) %s%s: %s",
+                       src->name, src->kafka.topics[0], src->kafka.ntopics > 1 ? ", …" : "",
+                       rd_kafka_err2str(e));
+        s_close(ctx_p);
+        return rc;
+    }
+    /* Whatever was enqueued before the fd was attached gets served. */
+    s_signal(k);
+    ED_LOG_D(k->who, "consumer group '%s' on %s subscribed to %d topic(s)", group,
+             src->kafka.brokers, src->kafka.ntopics);
+    return 0;
+}
+
+static int s_fd(void *ctx) { return ((ed_ksrc_t *)ctx)->efd; }
+
+static int s_checkpoint(void *ctx, uint64_t n) {
+    ed_ksrc_t *k = ctx;
+    int dirty = 0;
+    for (size_t i = 0; i < k->npos; i++)
+        dirty += k->pos[i].dirty;
+    if (!dirty)
+        return 0;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(dirty);
+    for (size_t i = 0; i < k->npos; i++) {
+        ed_kpos_t *p = &k->pos[i];
+        if (!p->dirty)
+            continue;
+        rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->next;
+        p->dirty = 0;
+    }
+    if (k->nsnaps == k->snapcap) {
+        k->snapcap = k->snapcap ? k->snapcap * 2 : 8;
+        k->snaps = ed_realloc(k->snaps, k->snapcap * sizeof *k->snaps);
+    }
+    k->snaps[k->nsnaps].n = n;
+    k->snaps[k->nsnaps].offsets = list;
+    k->nsnaps++;
+    return 0;
+}
+
+static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
+    ed_ksrc_t *k = ctx;
+    /* Failed commits first, then checkpoints in order: later offsets win. */
+    rd_kafka_topic_partition_list_t *merged = k->retry;
+    k->retry = NULL;
+    size_t used = 0;
+    for (; used < k->nsnaps && k->snaps[used].n <= n; used++) {
+        rd_kafka_topic_partition_list_t *l = k->snaps[used].offsets;
+        if (!l)
+            continue;
+        if (!merged) {
+            merged = l;
+            k->snaps[used].offsets = NULL;
+            continue;
+        }
+        for (int i = 0; i < l->cnt; i++)
+            s_list_set(merged, l->elems[i].topic, l->elems[i].partition, l->elems[i].offset);
+        rd_kafka_topic_partition_list_destroy(l);
+        k->snaps[used].offsets = NULL;
+    }
+    if (used) {
+        memmove(k->snaps, k->snaps + used, (k->nsnaps - used) * sizeof *k->snaps);
+        k->nsnaps -= used;
+    }
+    if (!merged)
+        return 0;
+    if (!merged->cnt) {
+        rd_kafka_topic_partition_list_destroy(merged);
+        return 0;
+    }
+    /* Asynchronous: the result arrives in s_commit_cb via read(). */
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, merged, 1);
+    if (e) {
+        char desc[256];
+        s_parts_str(merged, desc, sizeof desc);
+        k->retry = merged; /* the next commit tries again */
+        return ed_seterr(errstr, errstr_size, ED_EIO,
+                         "source '%s': offset commit of %s failed: %s; retried with the next "
+                         "commit",
+                         k->who, desc, rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(merged);
+    return 0;
+}
+
+static void s_pause(void *ctx, int paused) {
+    ed_ksrc_t *k = ctx;
+    paused = !!paused;
+    if (k->paused == paused)
+        return;
+    k->paused = paused;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_assignment(k->rk, &parts);
+    if (!e && parts->cnt)
+        e = paused ? rd_kafka_pause_partitions(k->rk, parts)
+                   : rd_kafka_resume_partitions(k->rk, parts);
+    if (e)
+        ED_LOG_W(k->who, "cannot %s partitions: %s", paused ? "pause" : "resume",
+                 rd_kafka_err2str(e));
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    if (!paused && k->nheld)
+        s_signal(k); /* held messages are ready */
+}
+
+static void s_close(void **ctx_p) {
+    if (!ctx_p || !*ctx_p)
+        return;
+    ed_ksrc_t *k = *ctx_p;
+    if (k->rk) {
+        /* Leaves the group (serving the final revoke through s_rebalance_cb)
+         * and waits for commits in flight. */
+        rd_kafka_resp_err_t e = rd_kafka_consumer_close(k->rk);
+        if (e && e != RD_KAFKA_RESP_ERR__FATAL)
+            ED_LOG_W(k->who, "closing the consumer: %s", rd_kafka_err2str(e));
+        if (k->q)
+            rd_kafka_queue_destroy(k->q);
+        s_forget(k, NULL);
+        rd_kafka_destroy(k->rk);
+    }
+    if (k->efd >= 0)
+        close(k->efd);
+    s_forget(k, NULL);
+    for (size_t i = 0; i < k->nsnaps; i++)
+        if (k->snaps[i].offsets)
+            rd_kafka_topic_partition_list_destroy(k->snaps[i].offsets);
+    free(k->snaps);
+    free(k->pos);
+    free(k->held);
+    free(k->who);
+    free(k);
+    *ctx_p = NULL;
+}
+
+const ed_source_type_t ed_source_kafka = {
+    .name = "kafka",
+    .kind = ED_SRC_KAFKA,
+    .open = s_open,
+    .read = s_read,
+    .fd = s_fd,
+    .checkpoint = s_checkpoint,
+    .commit = s_commit,
+    .pause = s_pause,
+    .close = s_close,
+};

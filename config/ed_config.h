@@ -1,0 +1,207 @@
+/*
+ * ed_config.h — a pipeline configuration, loaded from one YAML file.
+ *
+ * ed_config_load() parses YAML (libyaml), interpolates ${VAR} and
+ * ${VAR:-default} from the environment in every scalar, applies defaults,
+ * and validates every reference; the result is immutable and shared
+ * read-only by all actors. Every error names file:line:col and what was
+ * expected, e.g.
+ *   "pipeline.yaml:12:5: unknown key 'tabel' in sink 'pg_words'; expected one of: table, postgres, …"
+ * The reference of keys and defaults is docs/config.md.
+ */
+#ifndef ED_CONFIG_H
+#define ED_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a node was in the YAML file (1-based), for errors found after loading
+ * (e.g. "sink 'pg_words' (pipeline.yaml:20:3): cannot connect …"). */
+typedef struct {
+    const char *file; /* borrowed from ed_config_t.path */
+    int line;
+    int col;
+} ed_conf_pos_t;
+
+typedef enum { ED_SRC_KAFKA = 1, ED_SRC_DIRECTORY, ED_SRC_GENERATOR } ed_src_kind_t;
+typedef enum { ED_FMT_LINES = 1, ED_FMT_WORDS, ED_FMT_JSON } ed_format_t;
+typedef enum { ED_TIME_NONE = 0, ED_TIME_AUTO, ED_TIME_EPOCH_S, ED_TIME_EPOCH_MS, ED_TIME_ISO8601 } ed_time_format_t;
+
+/* Generic string key/value list (librdkafka properties passed through). */
+typedef struct {
+    char *key;
+    char *value;
+} ed_conf_kv_t;
+
+typedef struct {
+    char *name;
+    ed_conf_pos_t pos;
+    ed_src_kind_t kind;
+    struct {
+        char *brokers;       /* required; "host:port,…" */
+        char **topics;       /* `topic: x` or `topics: [x, y]`; ≥ 1 */
+        int ntopics;
+        char *group;         /* consumer group id; default "eddy-<source name>" */
+        char *start;         /* "earliest" (default) or "latest": where a new group starts */
+        ed_conf_kv_t *props; /* `properties: {k: v}` passed to librdkafka as-is */
+        int nprops;
+    } kafka;
+    struct {
+        char *path;       /* watched directory; required; created if missing */
+        char *pattern;    /* fnmatch(3) glob on the file name; default "*" */
+        char *state_file; /* finished/in-progress files; default "<path>/.eddy-<source>.state" */
+    } directory;
+    struct {
+        uint64_t events; /* total events, 0 = unbounded */
+        uint64_t keys;   /* distinct keys, default 1000 */
+        double rate;     /* events per second, 0 = as fast as possible */
+        uint64_t seed;   /* default 1 */
+    } generator;
+    ed_format_t format;           /* default: lines; generator ignores it */
+    char *time_field;             /* event-time field; NULL = processing time */
+    ed_time_format_t time_format; /* default ED_TIME_AUTO when time_field set */
+    char **to;                    /* pass-through sinks (raw records), may be 0 */
+    int nto;
+    char *rejects;    /* sink name that receives rejected input as records, or NULL (count + log) */
+    int batch_size;   /* records per batch message, default 1024 */
+    int64_t linger_ms;/* max wait before a partial batch is sent, default 5 */
+} ed_conf_source_t;
+
+typedef enum { ED_AGG_COUNT = 1, ED_AGG_SUM, ED_AGG_MIN, ED_AGG_MAX, ED_AGG_AVG } ed_aggfn_t;
+
+/* One `compute:` entry: `{ total: sum(amount) }` → name "total", fn SUM,
+ * field "amount"; `{ count: count }` or `count()` → fn COUNT, field NULL. */
+typedef struct {
+    char *name;
+    ed_aggfn_t fn;
+    char *field; /* input field (dotted path or @meta); NULL for count */
+} ed_conf_compute_t;
+
+/* One `key:` entry: `word` → column "word", field "word";
+ * `{ doc: "@key" }` → column "doc", field "@key". */
+typedef struct {
+    char *column;
+    char *field;
+} ed_conf_keyfield_t;
+
+typedef enum { ED_WIN_NONE = 0, ED_WIN_TUMBLING, ED_WIN_HOPPING } ed_window_kind_t;
+
+typedef struct {
+    char *name;
+    ed_conf_pos_t pos;
+    char *from; /* source name */
+    int from_idx; /* index into ed_config_t.sources, resolved by the loader */
+    ed_conf_keyfield_t *key;
+    int nkey; /* ≥ 1 */
+    ed_conf_compute_t *compute;
+    int ncompute; /* ≥ 1; default `{count: count}` if `compute:` omitted */
+    struct {
+        ed_window_kind_t kind;       /* ED_WIN_NONE = cumulative (the only kind implemented so far) */
+        int64_t size_ms;
+        int64_t slide_ms;
+        int64_t allowed_lateness_ms;
+    } window;
+    char **to; /* sink names */
+    int nto;
+    int *to_idx; /* resolved indexes into ed_config_t.sinks */
+} ed_conf_aggregation_t;
+
+typedef enum { ED_OP_GE = 1, ED_OP_GT, ED_OP_LE, ED_OP_LT, ED_OP_EQ } ed_cmp_op_t;
+
+typedef struct {
+    char *name;
+    ed_conf_pos_t pos;
+    char *on;      /* aggregation name */
+    int on_idx;    /* resolved index into ed_config_t.aggregations */
+    char *when;    /* original text, e.g. "count >= 1000" */
+    char *metric;  /* compute name on the left of `when` */
+    int metric_idx;/* index into that aggregation's compute[] */
+    ed_cmp_op_t op;
+    double threshold;
+    char **to;     /* sink names */
+    int nto;
+    int *to_idx;
+} ed_conf_alert_t;
+
+typedef enum { ED_SINK_POSTGRES = 1, ED_SINK_MARIADB, ED_SINK_REDIS, ED_SINK_KAFKA, ED_SINK_NULL } ed_sink_kind_t;
+
+typedef struct {
+    char *name;
+    ed_conf_pos_t pos;
+    ed_sink_kind_t kind;
+    /* postgres: `postgres: { dsn: "host=… port=… dbname=… user=…" }` */
+    char *dsn;
+    /* mariadb: `mariadb: { host, port (3306), user (root), password (""), database (required) }` */
+    struct {
+        char *host;
+        int port;
+        char *user;
+        char *password;
+        char *database;
+    } mariadb;
+    /* redis: `redis: { url: "redis://host:port[/db]" }` */
+    char *url;
+    /* kafka: `kafka: { brokers, topic, properties: {…} }` */
+    struct {
+        char *brokers;
+        char *topic;
+        ed_conf_kv_t *props;
+        int nprops;
+    } kafka;
+    char *table;      /* postgres/mariadb table; default: the aggregation's name */
+    char *zset;       /* redis key template, e.g. "top:words" or "top:words:{doc}"; required for redis */
+    char *member;     /* redis member template; default: key columns not used in zset, joined by ':' */
+    char *score;      /* redis score: a compute name; default: the first compute */
+    int keep_top;     /* redis: trim each sorted set to the top N after a flush; 0 = keep all */
+    int batch_rows;   /* rows per statement / pipeline chunk, default 1000 */
+    int64_t retry_max_ms; /* max backoff between retries, default 5000 */
+    /* Filled by the loader: what feeds this sink. */
+    int from_agg;     /* aggregation index feeding changelog rows, or -1 */
+    int nfeeds;       /* number of aggregations + alerts + sources feeding it */
+} ed_conf_sink_t;
+
+typedef struct {
+    int workers;              /* default: number of online CPUs */
+    int aggregators;          /* partitions of the key space, default 8 */
+    int64_t flush_interval_ms;/* default 500 */
+    int mailbox_hwm;          /* messages per mailbox before senders block, default 64 */
+    int max_inflight;         /* un-acked flushes before sources pause, default 4 */
+    char *metrics_listen;     /* "host:port" or NULL */
+} ed_conf_runtime_t;
+
+typedef struct ed_config {
+    char *path; /* as given to ed_config_load */
+    ed_conf_runtime_t runtime;
+    ed_conf_source_t *sources;
+    int nsources;
+    ed_conf_aggregation_t *aggregations;
+    int naggregations;
+    ed_conf_alert_t *alerts;
+    int nalerts;
+    ed_conf_sink_t *sinks;
+    int nsinks;
+} ed_config_t;
+
+/* Loads and validates the YAML file at `path`. On success returns 0 and sets
+ * *conf_p to an owned config (free with ed_config_destroy). On failure returns
+ * ED_EINVAL (bad YAML or config; errstr has file:line:col and what was
+ * expected) or ED_EIO (cannot read the file; errstr says which and why). */
+int ed_config_load(const char *path, ed_config_t **conf_p, char *errstr, size_t errstr_size);
+
+/* As ed_config_load, from a string; `name` stands for the file in errors. */
+int ed_config_load_string(const char *text, const char *name, ed_config_t **conf_p, char *errstr,
+                          size_t errstr_size);
+
+/* Frees the config and NULLs *conf_p. NULL-safe. */
+void ed_config_destroy(ed_config_t **conf_p);
+
+/* Index lookups by name; -1 if absent. */
+int ed_config_source_idx(const ed_config_t *conf, const char *name);
+int ed_config_sink_idx(const ed_config_t *conf, const char *name);
+int ed_config_aggregation_idx(const ed_config_t *conf, const char *name);
+
+/* Parses a duration "500ms", "2s", "1m", "1h", or a bare integer (ms).
+ * Returns 0 and *ms, or ED_EINVAL. */
+int ed_config_parse_duration(const char *text, int64_t *ms);
+
+#endif

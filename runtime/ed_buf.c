@@ -1,0 +1,150 @@
+/* ed_buf.c — see ed_buf.h. */
+#include "ed_buf.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ed_common.h"
+
+static void s_grow(ed_buf_t *b, size_t need) {
+    if (b->len + need + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + need + 1)
+        cap *= 2;
+    b->data = ed_realloc(b->data, cap);
+    b->cap = cap;
+}
+
+void ed_buf_append(ed_buf_t *b, const void *p, size_t n) {
+    s_grow(b, n);
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+void ed_buf_puts(ed_buf_t *b, const char *s) { ed_buf_append(b, s, strlen(s)); }
+
+void ed_buf_printf(ed_buf_t *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        ed_buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    s_grow(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence starting at s (1–4), or 0 if invalid. */
+static size_t s_utf8_seq(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+int ed_utf8_valid(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = s_utf8_seq(p + i, n - i);
+        if (!l)
+            return 0;
+        i += l;
+    }
+    return 1;
+}
+
+void ed_buf_json_str(ed_buf_t *b, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    s_grow(b, n + 2);
+    ed_buf_append(b, "\"", 1);
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            ed_buf_append(b, e, 2);
+            i++;
+        } else if (c < 0x20) {
+            ed_buf_printf(b, "\\u%04x", c);
+            i++;
+        } else if (c < 0x80) {
+            ed_buf_append(b, &p[i], 1);
+            i++;
+        } else {
+            size_t l = s_utf8_seq(p + i, n - i);
+            if (l) {
+                ed_buf_append(b, &p[i], l);
+                i += l;
+            } else {
+                ed_buf_printf(b, "\\u%04x", c);
+                i++;
+            }
+        }
+    }
+    ed_buf_append(b, "\"", 1);
+}
+
+void ed_buf_json_num(ed_buf_t *b, double v) {
+    if (!isfinite(v)) {
+        ed_buf_puts(b, "null");
+    } else if (v == (double)(int64_t)v && fabs(v) < 9.007199254740992e15) {
+        ed_buf_printf(b, "%lld", (long long)(int64_t)v);
+    } else {
+        ed_buf_printf(b, "%.17g", v);
+    }
+}
+
+void ed_buf_reset(ed_buf_t *b) {
+    b->len = 0;
+    if (b->data)
+        b->data[0] = 0;
+}
+
+void ed_buf_free(ed_buf_t *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

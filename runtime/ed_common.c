@@ -1,0 +1,105 @@
+/* ed_common.c — see ed_common.h. */
+#define _GNU_SOURCE
+#include "ed_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static ed_log_level_t s_log_level = ED_LOG_INFO;
+
+const char *ed_err_name(int err) {
+    switch (err) {
+    case ED_OK: return "ED_OK";
+    case ED_ERR: return "ED_ERR";
+    case ED_ENOMEM: return "ED_ENOMEM";
+    case ED_EINVAL: return "ED_EINVAL";
+    case ED_EAGAIN: return "ED_EAGAIN";
+    case ED_EIO: return "ED_EIO";
+    case ED_ENOENT: return "ED_ENOENT";
+    case ED_ESTOP: return "ED_ESTOP";
+    default: return "ED_E?";
+    }
+}
+
+int ed_seterr(char *errstr, size_t errstr_size, int err, const char *fmt, ...) {
+    if (errstr && errstr_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+static int64_t s_clock(clockid_t id, int64_t div) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * (1000000000 / div) + ts.tv_nsec / div;
+}
+
+int64_t ed_now_ms(void) { return s_clock(CLOCK_MONOTONIC, 1000000); }
+int64_t ed_now_us(void) { return s_clock(CLOCK_MONOTONIC, 1000); }
+int64_t ed_wall_ms(void) { return s_clock(CLOCK_REALTIME, 1000000); }
+
+void ed_log_set_level(ed_log_level_t level) { s_log_level = level; }
+
+void ed_log(ed_log_level_t level, const char *who, const char *fmt, ...) {
+    if (level > s_log_level)
+        return;
+    static const char *names[8] = {"", "", "", "ERROR", "WARN", "", "INFO", "DEBUG"};
+    char line[2048];
+    int n = snprintf(line, sizeof line, "eddy: %s %s%s%s", names[level & 7], who ? "[" : "",
+                     who ? who : "", who ? "] " : "");
+    if (n < 0 || (size_t)n >= sizeof line)
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;
+    line[len++] = '\n';
+    /* One write(2) per line so lines from different workers never interleave. */
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+}
+
+static void s_oom(size_t size) {
+    fprintf(stderr, "eddy: ERROR out of memory allocating %zu bytes; exiting\n", size);
+    abort();
+}
+
+void *ed_malloc(size_t size) {
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        s_oom(size);
+    return p;
+}
+void *ed_calloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        s_oom(n * size);
+    return p;
+}
+void *ed_realloc(void *p, size_t size) {
+    void *q = realloc(p, size ? size : 1);
+    if (!q)
+        s_oom(size);
+    return q;
+}
+char *ed_strdup(const char *s) {
+    char *p = strdup(s);
+    if (!p)
+        s_oom(strlen(s));
+    return p;
+}
+char *ed_strndup(const char *s, size_t n) {
+    char *p = strndup(s, n);
+    if (!p)
+        s_oom(n);
+    return p;
+}

@@ -1,0 +1,27 @@
+/* ed_msg.c — see ed_msg.h. */
+#include "ed_msg.h"
+
+#include <stdlib.h>
+
+#include "ed_common.h"
+
+ed_msg_t *ed_msg_new(ed_msg_type_t type) {
+    ed_msg_t *m = ed_calloc(1, sizeof *m);
+    m->type = type;
+    return m;
+}
+
+ed_msg_t *ed_msg_new_batch(ed_batch_t **batch_p) {
+    ed_msg_t *m = ed_msg_new(ED_MSG_BATCH);
+    m->batch = *batch_p;
+    *batch_p = NULL;
+    return m;
+}
+
+void ed_msg_destroy(ed_msg_t **msg_p) {
+    if (!msg_p || !*msg_p)
+        return;
+    ed_batch_destroy(&(*msg_p)->batch);
+    free(*msg_p);
+    *msg_p = NULL;
+}

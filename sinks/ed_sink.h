@@ -1,0 +1,80 @@
+/*
+ * ed_sink.h — the sink plugin interface.
+ *
+ * A sink type is one `const ed_sink_type_t` in sinks/ed_sink_<name>.c plus one
+ * line in sinks/ed_sinks.def. The sink *actor* (actors/ed_sink_actor.c) owns
+ * batching, checkpoint alignment, retries with backoff and acks; a plugin only
+ * turns one flush into durable writes, after Fluent Bit's flush contract:
+ * OK (durable), RETRY (transient: the same flush will be offered again later)
+ * or DROP (permanent for these rows: counted as rejected, not retried).
+ *
+ * Threads: all callbacks of one instance run on one worker thread.
+ */
+#ifndef ED_SINK_H
+#define ED_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/ed_config.h"
+#include "../runtime/ed_batch.h"
+#include "../runtime/ed_common.h"
+
+/* What a plugin instance is created from. All borrowed; valid for the life of
+ * the instance (the config is immutable while the runtime runs). */
+typedef struct {
+    const ed_config_t *conf;
+    const ed_conf_sink_t *sink;       /* this sink's config */
+    const ed_conf_aggregation_t *agg; /* the one aggregation feeding changelog rows, or NULL */
+} ed_sink_ctx_t;
+
+/* One flush: everything the sink received for checkpoint `checkpoint`.
+ * Batches are borrowed for the call. A plugin must write it atomically where
+ * the server allows (one transaction / MULTI…EXEC) so that RETRY never leaves
+ * half a flush applied. */
+typedef struct {
+    uint64_t checkpoint;   /* flush id, increasing */
+    ed_batch_t **changes;  /* ED_BATCH_CHANGELOG batches */
+    int nchanges;
+    ed_batch_t **records;  /* ED_BATCH_RECORDS batches (pass-through records, alerts) */
+    int nrecords;
+    uint64_t rows;         /* total changelog rows + records in this flush */
+} ed_sink_flush_t;
+
+/* Counters a plugin updates; read by the sink actor for logs and metrics. */
+typedef struct {
+    uint64_t rows_written;  /* rows/records made durable */
+    uint64_t rows_rejected; /* rows refused for good (e.g. key not valid UTF-8 for a UTF8 database) */
+    uint64_t statements;    /* statements / pipelined commands / produced messages */
+    uint64_t reconnects;    /* successful reconnects after a failure */
+} ed_sink_stats_t;
+
+typedef struct ed_sink_type {
+    const char *name;    /* as written in the config: "postgres", "mariadb", "redis", "kafka", "null" */
+    ed_sink_kind_t kind; /* matches ed_conf_sink_t.kind */
+
+    /* Creates an instance for `sc` into *ctx_p. Must NOT require the server to
+     * be reachable (connect lazily in write, so a server that is down at start
+     * is retried like any other outage). Returns 0, or ED_EINVAL with errstr
+     * for a config that cannot work (e.g. a redis zset template naming a
+     * column the aggregation does not have). */
+    int (*init)(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t errstr_size);
+
+    /* Writes one flush. May be called again with the same flush after RETRY;
+     * it must not double-apply what an earlier call already made durable when
+     * it can know that (e.g. Kafka messages already delivered). Blocking is
+     * allowed but bounded: return RETRY rather than block more than ~2 s.
+     * On RETRY/DROP errstr says what failed, with the sink name and server
+     * address, and what to do. */
+    ed_write_result_t (*write)(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
+                               char *errstr, size_t errstr_size);
+
+    /* Frees the instance (closes connections) and NULLs *ctx_p. NULL-safe. */
+    void (*destroy)(void **ctx_p);
+} ed_sink_type_t;
+
+/* Returns the registered sink type for `kind`, or NULL. Registry in
+ * sinks/ed_sinks.def (X-macro). */
+const ed_sink_type_t *ed_sink_type_find(ed_sink_kind_t kind);
+
+#endif

@@ -1,0 +1,835 @@
+/*
+ * ed_sink_postgres.c — changelog rows → multi-row upserts into PostgreSQL
+ * (libpq). See docs/sinks.md for the DDL, the statement and the guarantees.
+ *
+ * One flush is one transaction: BEGIN; INSERT … ON CONFLICT DO UPDATE in
+ * chunks of `batch_rows` rows; COMMIT. A failed flush is rolled back by the
+ * server, so RETRY never leaves half a flush applied.
+ */
+#include "ed_sink.h"
+
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/ed_buf.h"
+
+/* A btree index entry must fit in a third of a page (2704 bytes incl.
+ * headers); longer keys would fail the whole statement, so they are rejected
+ * up front, like invalid UTF-8. */
+#define S_PG_MAX_KEY_BYTES 2600
+/* The wire protocol carries at most 65535 parameters per statement. */
+#define S_PG_MAX_PARAMS 65535
+
+/* ------------------------------------------------------------------------ */
+/* Merged rows of one flush. A flush may hold the same key more than once (two
+ * changelog batches from different flush rounds); one INSERT … ON CONFLICT may
+ * not touch a row twice, so duplicates are merged first. Rows are then sorted
+ * by key bytes so that concurrent writers (several eddy processes in one
+ * consumer group) lock rows in the same order and do not deadlock.
+ * (The same code is in ed_sink_mariadb.c; keep them in step.) */
+
+typedef struct {
+    const uint8_t *key; /* borrowed from the flush's batch */
+    uint32_t key_len;
+    int64_t delta_n; /* records since the last flush, summed over merged rows */
+    int64_t n;       /* records so far (latest) */
+    size_t vals;     /* index of delta[0] in the pool; value[] follows delta[] */
+} s_row_t;
+
+typedef struct {
+    const ed_conf_aggregation_t *agg;
+    s_row_t *rows;
+    size_t nrows, cap;
+    double *pool;
+    size_t pool_len, pool_cap;
+    uint32_t *slots; /* open addressing: row index + 1, 0 = empty */
+    size_t nslots;
+    uint64_t accepted; /* input rows accepted (before merging) */
+    uint64_t rejected; /* input rows refused (bad shape or key) */
+    const char *why;   /* reason of the first rejection */
+} s_rows_t;
+
+/* Returns NULL if the key part can be written, else why not. */
+typedef const char *(*s_part_check_fn)(const uint8_t *part, size_t len);
+
+static uint64_t s_hash(const uint8_t *p, size_t n) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static int s_row_cmp(const void *a, const void *b) {
+    const s_row_t *x = a, *y = b;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->key, y->key, n);
+    if (c)
+        return c;
+    return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+static void s_rows_free(s_rows_t *rs) {
+    free(rs->rows);
+    free(rs->pool);
+    free(rs->slots);
+    memset(rs, 0, sizeof *rs);
+}
+
+static const char *s_rows_check(const s_rows_t *rs, const ed_change_t *c, s_part_check_fn check) {
+    const ed_conf_aggregation_t *agg = rs->agg;
+    if (c->nvals != agg->ncompute)
+        return "row has the wrong number of values for the aggregation";
+    const uint8_t *key = ed_change_key(c);
+    if (ed_key_nparts(key, c->key_len) != agg->nkey)
+        return "row has the wrong number of key parts for the aggregation";
+    for (int i = 0; i < agg->nkey; i++) {
+        const uint8_t *part;
+        size_t len;
+        if (ed_key_part(key, c->key_len, i, &part, &len) < 0)
+            return "malformed composite key";
+        const char *why = check ? check(part, len) : NULL;
+        if (why)
+            return why;
+    }
+    return NULL;
+}
+
+/* Collects, checks, merges and sorts the changelog rows of `flush`. */
+static void s_rows_build(s_rows_t *rs, const ed_sink_flush_t *flush, s_part_check_fn check) {
+    const ed_conf_aggregation_t *agg = rs->agg;
+    size_t nv = (size_t)agg->ncompute;
+    size_t total = 0;
+    for (int b = 0; b < flush->nchanges; b++)
+        total += flush->changes[b]->count;
+    rs->nrows = rs->pool_len = 0;
+    rs->accepted = rs->rejected = 0;
+    rs->why = NULL;
+    if (total > rs->cap) {
+        rs->cap = total;
+        rs->rows = ed_realloc(rs->rows, rs->cap * sizeof *rs->rows);
+    }
+    if (total * 2 * nv > rs->pool_cap) {
+        rs->pool_cap = total * 2 * nv;
+        rs->pool = ed_realloc(rs->pool, rs->pool_cap * sizeof *rs->pool);
+    }
+    size_t want = 16;
+    while (want < total * 2)
+        want *= 2;
+    if (want > rs->nslots) {
+        free(rs->slots);
+        rs->slots = ed_malloc(want * sizeof *rs->slots);
+        rs->nslots = want;
+    }
+    memset(rs->slots, 0, rs->nslots * sizeof *rs->slots);
+    size_t mask = rs->nslots - 1;
+
+    for (int b = 0; b < flush->nchanges; b++) {
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, flush->changes[b]);
+        const ed_change_t *c;
+        while ((c = ed_batch_next_change(&it))) {
+            const char *why = s_rows_check(rs, c, check);
+            if (why) {
+                rs->rejected++;
+                if (!rs->why)
+                    rs->why = why;
+                continue;
+            }
+            rs->accepted++;
+            const uint8_t *key = ed_change_key(c);
+            const double *d = ed_change_delta(c), *v = ed_change_value(c);
+            size_t slot = (size_t)s_hash(key, c->key_len) & mask;
+            while (rs->slots[slot]) {
+                s_row_t *r = &rs->rows[rs->slots[slot] - 1];
+                if (r->key_len == c->key_len && !memcmp(r->key, key, c->key_len))
+                    break;
+                slot = (slot + 1) & mask;
+            }
+            if (!rs->slots[slot]) {
+                s_row_t *r = &rs->rows[rs->nrows];
+                r->key = key;
+                r->key_len = c->key_len;
+                r->delta_n = c->delta_n;
+                r->n = c->n;
+                r->vals = rs->pool_len;
+                memcpy(rs->pool + rs->pool_len, d, nv * sizeof(double));
+                memcpy(rs->pool + rs->pool_len + nv, v, nv * sizeof(double));
+                rs->pool_len += 2 * nv;
+                rs->slots[slot] = (uint32_t)++rs->nrows;
+                continue;
+            }
+            /* Merge into the earlier row of the same key: rows come in flush
+             * order, so the later value is the newer total. */
+            s_row_t *r = &rs->rows[rs->slots[slot] - 1];
+            double *rd = rs->pool + r->vals, *rv = rd + nv;
+            for (size_t i = 0; i < nv; i++) {
+                switch (agg->compute[i].fn) {
+                case ED_AGG_MIN:
+                    rd[i] = rv[i] = fmin(rv[i], v[i]);
+                    break;
+                case ED_AGG_MAX:
+                    rd[i] = rv[i] = fmax(rv[i], v[i]);
+                    break;
+                default: /* count, sum, avg: additive deltas, newest value */
+                    rd[i] += d[i];
+                    rv[i] = v[i];
+                    break;
+                }
+            }
+            r->delta_n += c->delta_n;
+            if (c->n > r->n)
+                r->n = c->n;
+        }
+    }
+    qsort(rs->rows, rs->nrows, sizeof *rs->rows, s_row_cmp);
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* One column of the table, in statement order. */
+typedef enum { S_COL_KEY, S_COL_VALUE, S_COL_AVG_SUM, S_COL_AVG_N } s_col_role_t;
+typedef struct {
+    s_col_role_t role;
+    int idx; /* key part or compute index */
+    ed_aggfn_t fn;
+} s_col_t;
+
+typedef enum { S_MODE_PARAMS = 0, S_MODE_LITERAL, S_MODE_PREPARED } s_mode_t;
+
+typedef struct {
+    const ed_conf_sink_t *sink;
+    const ed_conf_aggregation_t *agg;
+    const char *name;  /* sink name, for logs */
+    const char *table; /* unquoted table name (sink->table or the aggregation's) */
+    char addr[256];    /* "postgres host=… port=…" for errors */
+    const char **kw;   /* connection keywords/values, NULL-terminated */
+    const char **val;
+    PQconninfoOption *opts; /* owns the strings of kw/val */
+    PGconn *conn;
+    int connected_once;
+    int lost;     /* the last connection failed or was lost: next connect counts as a reconnect */
+    int ready;    /* DDL done and statements built for this connection */
+    int prepared; /* full-chunk statement prepared on this connection */
+    s_col_t *cols;
+    int ncols;
+    int chunk_rows; /* rows per statement */
+    s_mode_t mode;
+    ed_buf_t head;  /* "INSERT INTO … VALUES " */
+    ed_buf_t tail;  /* " ON CONFLICT … DO UPDATE SET …" */
+    ed_buf_t sql;   /* scratch: one statement */
+    ed_buf_t pbuf;  /* scratch: NUL-terminated parameter texts */
+    size_t *poff;   /* scratch: offsets into pbuf */
+    const char **pval;
+    char *esc; /* scratch for PQescapeStringConn */
+    size_t esc_cap;
+    s_rows_t rows;
+    uint64_t rejects_logged_for; /* checkpoint + 1 whose rejections were counted */
+} s_pg_t;
+
+static const char *s_pg_part_check(const uint8_t *part, size_t len) {
+    if (memchr(part, 0, len))
+        return "key contains a NUL byte, which TEXT cannot hold";
+    if (!ed_utf8_valid((const char *)part, len))
+        return "key is not valid UTF-8";
+    return NULL;
+}
+
+static const char *s_pg_opt(const s_pg_t *p, const char *kw) {
+    for (int i = 0; p->kw[i]; i++)
+        if (!strcmp(p->kw[i], kw))
+            return p->val[i];
+    return NULL;
+}
+
+/* Copies a libpq message onto one line: libpq ends messages with a newline
+ * and puts hints on indented lines of their own. */
+static void s_pg_msg(char *dst, size_t n, const char *msg) {
+    if (!msg || !*msg)
+        msg = "unknown error";
+    size_t l = 0;
+    for (const char *s = msg; *s && l + 1 < n; s++) {
+        if (*s == '\n' || *s == '\t' || *s == '\r') {
+            if (l && dst[l - 1] != ' ')
+                dst[l++] = ' ';
+        } else {
+            dst[l++] = *s;
+        }
+    }
+    while (l && dst[l - 1] == ' ')
+        l--;
+    if (n)
+        dst[l < n ? l : n - 1] = 0;
+}
+
+/* NOTICEs ("relation already exists, skipping") go to the debug log, not
+ * to stderr as libpq's default processor would. */
+static void s_pg_notice(void *arg, const char *message) {
+    const s_pg_t *p = arg;
+    char msg[512];
+    s_pg_msg(msg, sizeof msg, message);
+    ED_LOG_D(p->name, "%s: %s", p->addr, msg);
+}
+
+/* Returns the name of a column that two of the table's columns would share,
+ * or NULL. `buf` holds the name. */
+static const char *s_pg_dup_column(const ed_conf_aggregation_t *agg, char *buf, size_t n) {
+    int ncols = 0;
+    char **names = ed_calloc((size_t)agg->nkey + 3 * (size_t)agg->ncompute + 1, sizeof *names);
+    for (int i = 0; i < agg->nkey; i++)
+        names[ncols++] = ed_strdup(agg->key[i].column);
+    for (int i = 0; i < agg->ncompute; i++) {
+        names[ncols++] = ed_strdup(agg->compute[i].name);
+        if (agg->compute[i].fn == ED_AGG_AVG) {
+            snprintf(buf, n, "%s_sum", agg->compute[i].name);
+            names[ncols++] = ed_strdup(buf);
+            snprintf(buf, n, "%s_n", agg->compute[i].name);
+            names[ncols++] = ed_strdup(buf);
+        }
+    }
+    names[ncols++] = ed_strdup("updated_at");
+    const char *dup = NULL;
+    for (int i = 0; i < ncols && !dup; i++)
+        for (int j = i + 1; j < ncols && !dup; j++)
+            if (!strcmp(names[i], names[j])) {
+                snprintf(buf, n, "%s", names[i]);
+                dup = buf;
+            }
+    for (int i = 0; i < ncols; i++)
+        free(names[i]);
+    free(names);
+    return dup;
+}
+
+static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t errstr_size) {
+    const ed_conf_sink_t *sink = sc->sink;
+    const ed_conf_aggregation_t *agg = sc->agg;
+    if (!agg)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': a postgres sink writes aggregation changelogs; list it in "
+                         "the `to:` of an aggregation",
+                         sink->name);
+    if (!sink->dsn || !*sink->dsn)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': postgres.dsn is required (e.g. \"host=127.0.0.1 port=5432 "
+                         "dbname=eddy user=eddy\")",
+                         sink->name);
+    char dup[300];
+    if (s_pg_dup_column(agg, dup, sizeof dup))
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': aggregation '%s' would give table column \"%s\" twice (key "
+                         "columns, compute names, <avg>_sum, <avg>_n and updated_at share one "
+                         "table); rename a key column or compute",
+                         sink->name, agg->name, dup);
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(sink->dsn, &perr);
+    if (!opts) {
+        int rc = ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': invalid postgres.dsn: %s",
+                           sink->name, perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return rc;
+    }
+
+    s_pg_t *p = ed_calloc(1, sizeof *p);
+    p->sink = sink;
+    p->agg = agg;
+    p->name = sink->name;
+    p->table = sink->table && *sink->table ? sink->table : agg->name;
+    p->opts = opts;
+    p->rows.agg = agg;
+
+    /* Connection parameters: what the DSN says, plus bounded timeouts and
+     * UTF8 (our key checks assume it) where the DSN does not say otherwise. */
+    int n = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        n++;
+    p->kw = ed_calloc((size_t)n + 8, sizeof *p->kw);
+    p->val = ed_calloc((size_t)n + 8, sizeof *p->val);
+    int k = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->val) {
+            p->kw[k] = o->keyword;
+            p->val[k++] = o->val;
+        }
+    static const char *const defaults[][2] = {
+        {"connect_timeout", "5"},  {"client_encoding", "UTF8"},
+        {"keepalives", "1"},       {"keepalives_idle", "10"},
+        {"keepalives_interval", "3"}, {"keepalives_count", "3"},
+        {"fallback_application_name", "eddy"},
+    };
+    for (size_t i = 0; i < ED_ARRAY_SIZE(defaults); i++)
+        if (!s_pg_opt(p, defaults[i][0])) {
+            p->kw[k] = defaults[i][0];
+            p->val[k++] = defaults[i][1];
+        }
+
+    const char *host = s_pg_opt(p, "host"), *hostaddr = s_pg_opt(p, "hostaddr");
+    const char *port = s_pg_opt(p, "port");
+    if (!host)
+        host = hostaddr ? hostaddr : getenv("PGHOST");
+    if (!port)
+        port = getenv("PGPORT");
+    snprintf(p->addr, sizeof p->addr, "postgres host=%s port=%s", host ? host : "(local socket)",
+             port ? port : "5432");
+
+    /* Columns: key parts, then per compute its value (avg: plus sum and n). */
+    p->cols = ed_calloc((size_t)agg->nkey + 3 * (size_t)agg->ncompute, sizeof *p->cols);
+    for (int i = 0; i < agg->nkey; i++)
+        p->cols[p->ncols++] = (s_col_t){S_COL_KEY, i, 0};
+    for (int i = 0; i < agg->ncompute; i++) {
+        ed_aggfn_t fn = agg->compute[i].fn;
+        p->cols[p->ncols++] = (s_col_t){S_COL_VALUE, i, fn};
+        if (fn == ED_AGG_AVG) {
+            p->cols[p->ncols++] = (s_col_t){S_COL_AVG_SUM, i, fn};
+            p->cols[p->ncols++] = (s_col_t){S_COL_AVG_N, i, fn};
+        }
+    }
+    int batch = sink->batch_rows > 0 ? sink->batch_rows : 1000;
+    p->chunk_rows = S_PG_MAX_PARAMS / p->ncols;
+    if (p->chunk_rows > batch)
+        p->chunk_rows = batch;
+    const char *mode = getenv("ED_PG_MODE"); /* TEMPORARY: measurement */
+    p->mode = mode && !strcmp(mode, "literal")    ? S_MODE_LITERAL
+              : mode && !strcmp(mode, "prepared") ? S_MODE_PREPARED
+                                                  : S_MODE_PARAMS;
+    *ctx_p = p;
+    return 0;
+}
+
+static void s_pg_close(s_pg_t *p) {
+    if (p->conn)
+        PQfinish(p->conn);
+    p->conn = NULL;
+    p->ready = 0;
+    p->prepared = 0;
+}
+
+static void s_pg_destroy(void **ctx_p) {
+    if (!ctx_p || !*ctx_p)
+        return;
+    s_pg_t *p = *ctx_p;
+    s_pg_close(p);
+    PQconninfoFree(p->opts);
+    free(p->kw);
+    free(p->val);
+    free(p->cols);
+    ed_buf_free(&p->head);
+    ed_buf_free(&p->tail);
+    ed_buf_free(&p->sql);
+    ed_buf_free(&p->pbuf);
+    free(p->poff);
+    free(p->pval);
+    free(p->esc);
+    s_rows_free(&p->rows);
+    free(p);
+    *ctx_p = NULL;
+}
+
+static ed_write_result_t s_pg_connect(s_pg_t *p, ed_sink_stats_t *stats, char *errstr,
+                                      size_t errstr_size) {
+    if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
+        return ED_WRITE_OK;
+    s_pg_close(p);
+    p->conn = PQconnectdbParams(p->kw, p->val, 0);
+    if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+        char msg[512];
+        s_pg_msg(msg, sizeof msg, p->conn ? PQerrorMessage(p->conn) : "out of memory");
+        s_pg_close(p);
+        p->lost = 1;
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", p->name, p->addr,
+                  msg);
+        return ED_WRITE_RETRY;
+    }
+    PQsetNoticeProcessor(p->conn, s_pg_notice, p);
+    if (p->connected_once && p->lost) {
+        stats->reconnects++;
+        ED_LOG_I(p->name, "reconnected to %s (table %s)", p->addr, p->table);
+    } else if (!p->connected_once) {
+        ED_LOG_I(p->name, "connected to %s (table %s)", p->addr, p->table);
+    }
+    p->connected_once = 1;
+    p->lost = 0;
+    return ED_WRITE_OK;
+}
+
+/* Appends a quoted identifier (PQescapeIdentifier needs the connection for
+ * its encoding). `suffix` is appended to the name before quoting. */
+static void s_pg_ident(s_pg_t *p, ed_buf_t *b, const char *name, const char *suffix) {
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s%s", name, suffix ? suffix : "");
+    char *q = PQescapeIdentifier(p->conn, tmp, strlen(tmp));
+    if (!q) { /* only on OOM or invalid encoding of the name */
+        ed_buf_puts(b, "\"?\"");
+        return;
+    }
+    ed_buf_puts(b, q);
+    PQfreemem(q);
+}
+
+/* "schema.table" names a table in a schema; anything else is one identifier. */
+static void s_pg_table(s_pg_t *p, ed_buf_t *b) {
+    const char *dot = strchr(p->table, '.');
+    if (dot && dot != p->table && dot[1]) {
+        char schema[256];
+        snprintf(schema, sizeof schema, "%.*s", (int)(dot - p->table), p->table);
+        s_pg_ident(p, b, schema, NULL);
+        ed_buf_puts(b, ".");
+        s_pg_ident(p, b, dot + 1, NULL);
+    } else {
+        s_pg_ident(p, b, p->table, NULL);
+    }
+}
+
+static void s_pg_col_ident(s_pg_t *p, ed_buf_t *b, const s_col_t *c) {
+    if (c->role == S_COL_KEY)
+        s_pg_ident(p, b, p->agg->key[c->idx].column, NULL);
+    else
+        s_pg_ident(p, b, p->agg->compute[c->idx].name,
+                   c->role == S_COL_AVG_SUM ? "_sum" : c->role == S_COL_AVG_N ? "_n" : NULL);
+}
+
+static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
+    /* DDL */
+    ed_buf_puts(ddl, "CREATE TABLE IF NOT EXISTS ");
+    s_pg_table(p, ddl);
+    ed_buf_puts(ddl, " (");
+    for (int i = 0; i < p->ncols; i++) {
+        const s_col_t *c = &p->cols[i];
+        s_pg_col_ident(p, ddl, c);
+        switch (c->role) {
+        case S_COL_KEY: ed_buf_puts(ddl, " TEXT NOT NULL, "); break;
+        case S_COL_AVG_SUM: ed_buf_puts(ddl, " DOUBLE PRECISION NOT NULL DEFAULT 0, "); break;
+        case S_COL_AVG_N: ed_buf_puts(ddl, " BIGINT NOT NULL DEFAULT 0, "); break;
+        case S_COL_VALUE:
+            ed_buf_puts(ddl, c->fn == ED_AGG_COUNT ? " BIGINT NOT NULL DEFAULT 0, "
+                                                   : " DOUBLE PRECISION, ");
+            break;
+        }
+    }
+    ed_buf_puts(ddl, "\"updated_at\" TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (");
+    for (int i = 0; i < p->agg->nkey; i++) {
+        if (i)
+            ed_buf_puts(ddl, ", ");
+        s_pg_col_ident(p, ddl, &p->cols[i]);
+    }
+    ed_buf_puts(ddl, "))");
+
+    /* INSERT INTO t AS t (cols) VALUES */
+    ed_buf_reset(&p->head);
+    ed_buf_puts(&p->head, "INSERT INTO ");
+    s_pg_table(p, &p->head);
+    ed_buf_puts(&p->head, " AS t (");
+    for (int i = 0; i < p->ncols; i++) {
+        if (i)
+            ed_buf_puts(&p->head, ", ");
+        s_pg_col_ident(p, &p->head, &p->cols[i]);
+    }
+    ed_buf_puts(&p->head, ") VALUES ");
+
+    /* ON CONFLICT (keys) DO UPDATE SET … */
+    ed_buf_t *t = &p->tail;
+    ed_buf_reset(t);
+    ed_buf_puts(t, " ON CONFLICT (");
+    for (int i = 0; i < p->agg->nkey; i++) {
+        if (i)
+            ed_buf_puts(t, ", ");
+        s_pg_col_ident(p, t, &p->cols[i]);
+    }
+    ed_buf_puts(t, ") DO UPDATE SET ");
+    for (int i = p->agg->nkey; i < p->ncols; i++) {
+        const s_col_t *c = &p->cols[i];
+        ed_buf_t col = ED_BUF_INIT;
+        s_pg_col_ident(p, &col, c);
+        const char *q = col.data;
+        if (c->role == S_COL_VALUE && c->fn == ED_AGG_MIN) {
+            ed_buf_printf(t, "%s = LEAST(t.%s, EXCLUDED.%s), ", q, q, q);
+        } else if (c->role == S_COL_VALUE && c->fn == ED_AGG_MAX) {
+            ed_buf_printf(t, "%s = GREATEST(t.%s, EXCLUDED.%s), ", q, q, q);
+        } else if (c->role == S_COL_VALUE && c->fn == ED_AGG_AVG) {
+            ed_buf_t s = ED_BUF_INIT, nn = ED_BUF_INIT;
+            s_pg_ident(p, &s, p->agg->compute[c->idx].name, "_sum");
+            s_pg_ident(p, &nn, p->agg->compute[c->idx].name, "_n");
+            ed_buf_printf(t, "%s = (t.%s + EXCLUDED.%s) / NULLIF(t.%s + EXCLUDED.%s, 0), ", q,
+                          s.data, s.data, nn.data, nn.data);
+            ed_buf_free(&s);
+            ed_buf_free(&nn);
+        } else { /* count, sum, avg_sum, avg_n: additive */
+            ed_buf_printf(t, "%s = t.%s + EXCLUDED.%s, ", q, q, q);
+        }
+        ed_buf_free(&col);
+    }
+    ed_buf_puts(t, "\"updated_at\" = now()");
+}
+
+/* Text of one number for a DOUBLE PRECISION / BIGINT column. */
+static size_t s_pg_num(char *dst, size_t n, double v, int integer) {
+    if (integer)
+        return (size_t)snprintf(dst, n, "%lld", isfinite(v) ? (long long)llround(v) : 0LL);
+    if (isnan(v))
+        return (size_t)snprintf(dst, n, "NaN");
+    if (isinf(v))
+        return (size_t)snprintf(dst, n, v > 0 ? "Infinity" : "-Infinity");
+    return (size_t)snprintf(dst, n, "%.17g", v);
+}
+
+/* Text of column `c` of row `r` into dst (numbers) or *part (key bytes). */
+static size_t s_pg_value(const s_pg_t *p, const s_row_t *r, const s_col_t *c, char *dst,
+                         size_t n, const uint8_t **part) {
+    *part = NULL;
+    size_t nv = (size_t)p->agg->ncompute;
+    const double *d = p->rows.pool + r->vals, *v = d + nv;
+    switch (c->role) {
+    case S_COL_KEY: {
+        size_t len = 0;
+        ed_key_part(r->key, r->key_len, c->idx, part, &len);
+        return len;
+    }
+    case S_COL_AVG_SUM: return s_pg_num(dst, n, d[c->idx], 0);
+    case S_COL_AVG_N: return (size_t)snprintf(dst, n, "%lld", (long long)r->delta_n);
+    case S_COL_VALUE:
+        switch (c->fn) {
+        case ED_AGG_COUNT: return s_pg_num(dst, n, d[c->idx], 1);
+        case ED_AGG_SUM: return s_pg_num(dst, n, d[c->idx], 0);
+        case ED_AGG_AVG:
+            /* The average of what this row adds, so a new table row has
+             * avg == avg_sum / avg_n, like every updated one. */
+            return s_pg_num(dst, n, r->delta_n ? d[c->idx] / (double)r->delta_n : v[c->idx], 0);
+        default: return s_pg_num(dst, n, v[c->idx], 0);
+        }
+    }
+    return 0;
+}
+
+/* Fills p->pval with the texts of rows [from, from+nrows). */
+static void s_pg_params(s_pg_t *p, size_t from, size_t nrows) {
+    size_t np = nrows * (size_t)p->ncols;
+    p->poff = ed_realloc(p->poff, np * sizeof *p->poff);
+    p->pval = ed_realloc(p->pval, np * sizeof *p->pval);
+    ed_buf_reset(&p->pbuf);
+    size_t k = 0;
+    for (size_t i = from; i < from + nrows; i++) {
+        const s_row_t *r = &p->rows.rows[i];
+        for (int j = 0; j < p->ncols; j++) {
+            char num[64];
+            const uint8_t *part;
+            size_t len = s_pg_value(p, r, &p->cols[j], num, sizeof num, &part);
+            p->poff[k++] = p->pbuf.len;
+            ed_buf_append(&p->pbuf, part ? (const char *)part : num, len);
+            ed_buf_append(&p->pbuf, "", 1); /* NUL terminator */
+        }
+    }
+    for (size_t i = 0; i < np; i++)
+        p->pval[i] = p->pbuf.data + p->poff[i];
+}
+
+/* The statement for `nrows` rows with $n placeholders. */
+static void s_pg_sql_params(s_pg_t *p, ed_buf_t *b, size_t nrows) {
+    ed_buf_reset(b);
+    ed_buf_append(b, p->head.data, p->head.len);
+    int k = 1;
+    for (size_t i = 0; i < nrows; i++) {
+        ed_buf_puts(b, i ? ",(" : "(");
+        for (int j = 0; j < p->ncols; j++)
+            ed_buf_printf(b, j ? ",$%d" : "$%d", k++);
+        ed_buf_puts(b, ")");
+    }
+    ed_buf_append(b, p->tail.data, p->tail.len);
+}
+
+/* The statement for rows [from, from+nrows) with escaped literals. */
+static void s_pg_sql_literal(s_pg_t *p, size_t from, size_t nrows) {
+    ed_buf_t *b = &p->sql;
+    ed_buf_reset(b);
+    ed_buf_append(b, p->head.data, p->head.len);
+    for (size_t i = from; i < from + nrows; i++) {
+        const s_row_t *r = &p->rows.rows[i];
+        ed_buf_puts(b, i > from ? ",(" : "(");
+        for (int j = 0; j < p->ncols; j++) {
+            char num[64];
+            const uint8_t *part;
+            size_t len = s_pg_value(p, r, &p->cols[j], num, sizeof num, &part);
+            if (j)
+                ed_buf_append(b, ",", 1);
+            if (part) {
+                if (p->esc_cap < 2 * len + 1) {
+                    p->esc_cap = 2 * len + 64;
+                    p->esc = ed_realloc(p->esc, p->esc_cap);
+                }
+                size_t el = PQescapeStringConn(p->conn, p->esc, (const char *)part, len, NULL);
+                ed_buf_append(b, "'", 1);
+                ed_buf_append(b, p->esc, el);
+                ed_buf_append(b, "'", 1);
+            } else if (p->cols[j].role == S_COL_KEY) {
+                ed_buf_append(b, "''", 2);
+            } else {
+                /* 'NaN'/'Infinity' must be quoted; plain numbers need not. */
+                int quote = !isdigit((unsigned char)num[0]) && num[0] != '-';
+                quote |= !strcmp(num, "-Infinity");
+                if (quote)
+                    ed_buf_append(b, "'", 1);
+                ed_buf_append(b, num, len);
+                if (quote)
+                    ed_buf_append(b, "'", 1);
+            }
+        }
+        ed_buf_append(b, ")", 1);
+    }
+    ed_buf_append(b, p->tail.data, p->tail.len);
+}
+
+/* What to do after a failed statement. */
+static ed_write_result_t s_pg_classify(s_pg_t *p, const PGresult *res) {
+    if (!p->conn || PQstatus(p->conn) != CONNECTION_OK)
+        return ED_WRITE_RETRY;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state)
+        return ED_WRITE_RETRY;
+    /* 08 connection, 40 serialization/deadlock, 53 resources, 57 operator
+     * intervention (shutdown, cancel), 58 system, XX internal, 55P03 lock
+     * not available, 25 transaction state, 42P01 table vanished (recreated). */
+    static const char *const retry[] = {"08", "40", "53", "57", "58", "XX", "25"};
+    for (size_t i = 0; i < ED_ARRAY_SIZE(retry); i++)
+        if (!strncmp(state, retry[i], 2))
+            return ED_WRITE_RETRY;
+    if (!strcmp(state, "55P03") || !strcmp(state, "42P01") || !strcmp(state, "23505"))
+        return ED_WRITE_RETRY;
+    return ED_WRITE_DROP;
+}
+
+/* Runs a statement without results; on failure fills errstr and returns
+ * RETRY or DROP, closing a broken connection. */
+static ed_write_result_t s_pg_run(s_pg_t *p, PGresult *res, const char *what, char *errstr,
+                                  size_t errstr_size) {
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PQclear(res);
+        return ED_WRITE_OK;
+    }
+    char msg[768];
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    s_pg_msg(msg, sizeof msg,
+             res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
+                                              : PQerrorMessage(p->conn));
+    ed_write_result_t r = s_pg_classify(p, res);
+    if (state && !strcmp(state, "42P01"))
+        p->ready = 0; /* table dropped under us: CREATE it again on the retry */
+    PQclear(res);
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        s_pg_close(p);
+        p->lost = 1;
+    } else {
+        PQclear(PQexec(p->conn, "ROLLBACK"));
+    }
+    if (r == ED_WRITE_RETRY)
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s%s%s; retrying", p->name,
+                  p->addr, what, *what ? ": " : "", msg);
+    else
+        ed_seterr(errstr, errstr_size, ED_EINVAL,
+                  "sink '%s' (%s): %s into table %s failed for good (SQLSTATE %s): %s; check "
+                  "that the table's columns match docs/sinks.md (drop or rename it, or set "
+                  "`table:`); the flush is dropped",
+                  p->name, p->addr, what, p->table, state ? state : "?", msg);
+    return r;
+}
+
+static ed_write_result_t s_pg_prepare(s_pg_t *p, char *errstr, size_t errstr_size) {
+    if (p->ready)
+        return ED_WRITE_OK;
+    ed_buf_t ddl = ED_BUF_INIT;
+    s_pg_build_sql(p, &ddl);
+    ed_write_result_t r =
+        s_pg_run(p, PQexec(p->conn, ddl.data), "CREATE TABLE", errstr, errstr_size);
+    ed_buf_free(&ddl);
+    if (r != ED_WRITE_OK)
+        return r;
+    p->ready = 1;
+    p->prepared = 0;
+    return ED_WRITE_OK;
+}
+
+static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush,
+                                    ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
+    s_pg_t *p = ctx;
+    s_rows_build(&p->rows, flush, s_pg_part_check);
+
+    uint64_t records = 0;
+    for (int b = 0; b < flush->nrecords; b++)
+        records += flush->records[b]->count;
+    /* Count and log refused rows once per flush, not again on a retry. */
+    if (p->rejects_logged_for != flush->checkpoint + 1) {
+        p->rejects_logged_for = flush->checkpoint + 1;
+        if (p->rows.rejected) {
+            stats->rows_rejected += p->rows.rejected;
+            ED_LOG_W(p->name, "table %s: %llu changelog row(s) rejected: %s (the rest is written)",
+                     p->table, (unsigned long long)p->rows.rejected, p->rows.why);
+        }
+        if (records) {
+            stats->rows_rejected += records;
+            ED_LOG_W(p->name, "table %s: %llu record(s) rejected: a postgres sink takes "
+                     "aggregation changelogs only", p->table, (unsigned long long)records);
+        }
+    }
+    if (p->rows.nrows == 0)
+        return ED_WRITE_OK;
+
+    ed_write_result_t r = s_pg_connect(p, stats, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = s_pg_prepare(p, errstr, errstr_size);
+    if (r != ED_WRITE_OK)
+        return r;
+
+    r = s_pg_run(p, PQexec(p->conn, "BEGIN"), "BEGIN", errstr, errstr_size);
+    if (r != ED_WRITE_OK)
+        return r;
+    uint64_t statements = 0;
+    size_t chunk = (size_t)p->chunk_rows;
+    for (size_t from = 0; from < p->rows.nrows; from += chunk) {
+        size_t nrows = p->rows.nrows - from < chunk ? p->rows.nrows - from : chunk;
+        int np = (int)(nrows * (size_t)p->ncols);
+        PGresult *res;
+        if (p->mode == S_MODE_LITERAL) {
+            s_pg_sql_literal(p, from, nrows);
+            res = PQexec(p->conn, p->sql.data);
+        } else if (p->mode == S_MODE_PREPARED && nrows == chunk) {
+            if (!p->prepared) {
+                s_pg_sql_params(p, &p->sql, nrows);
+                r = s_pg_run(p, PQprepare(p->conn, "ed_upsert", p->sql.data, np, NULL),
+                             "PREPARE upsert", errstr, errstr_size);
+                if (r != ED_WRITE_OK)
+                    return r;
+                p->prepared = 1;
+            }
+            s_pg_params(p, from, nrows);
+            res = PQexecPrepared(p->conn, "ed_upsert", np, p->pval, NULL, NULL, 0);
+        } else {
+            s_pg_sql_params(p, &p->sql, nrows);
+            s_pg_params(p, from, nrows);
+            res = PQexecParams(p->conn, p->sql.data, np, NULL, p->pval, NULL, NULL, 0);
+        }
+        r = s_pg_run(p, res, "upsert", errstr, errstr_size);
+        if (r == ED_WRITE_DROP)
+            stats->rows_rejected += p->rows.accepted;
+        if (r != ED_WRITE_OK)
+            return r;
+        statements++;
+    }
+    r = s_pg_run(p, PQexec(p->conn, "COMMIT"), "COMMIT", errstr, errstr_size);
+    if (r == ED_WRITE_DROP)
+        stats->rows_rejected += p->rows.accepted;
+    if (r != ED_WRITE_OK)
+        return r;
+    stats->statements += statements;
+    stats->rows_written += p->rows.accepted;
+    return ED_WRITE_OK;
+}
+
+const ed_sink_type_t ed_sink_postgres = {
+    .name = "postgres",
+    .kind = ED_SINK_POSTGRES,
+    .init = s_pg_init,
+    .write = s_pg_write,
+    .destroy = s_pg_destroy,
+};

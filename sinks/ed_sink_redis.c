@@ -1,0 +1,608 @@
+/*
+ * ed_sink_redis.c — changelog rows → Redis sorted sets (hiredis 0.14), e.g.
+ * a top-N leaderboard. See docs/sinks.md.
+ *
+ * One flush is one MULTI … EXEC, pipelined: per row ZINCRBY (count, sum:
+ * additive, so several eddy processes merge) or ZADD (min, max, avg: the
+ * value replaces), then ZREMRANGEBYRANK per touched set when keep_top > 0.
+ * A connection that breaks before EXEC leaves nothing applied.
+ */
+#include "ed_sink.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "../runtime/ed_buf.h"
+
+/* A template ("top:{doc}") compiled to segments: literal text or a key part. */
+typedef struct {
+    int part; /* key part index, or -1 for literal text */
+    const char *text;
+    size_t len;
+} s_seg_t;
+
+typedef struct {
+    s_seg_t *segs;
+    int nsegs;
+} s_tmpl_t;
+
+typedef struct {
+    const ed_conf_sink_t *sink;
+    const ed_conf_aggregation_t *agg;
+    const char *name; /* sink name, for logs */
+    char host[256];
+    int port;
+    int db;
+    char *password; /* from the URL, or NULL */
+    char addr[320]; /* "redis 127.0.0.1:6379/0" for errors */
+    redisContext *rc;
+    int connected_once;
+    int lost; /* the last connection failed or was lost: the next connect is a reconnect */
+    s_tmpl_t zset;
+    s_tmpl_t member; /* nsegs == 0: default member (unreferenced parts joined by ':') */
+    int *mparts;     /* default member: key parts not used by the zset template */
+    int nmparts;
+    int score;       /* compute index */
+    ed_aggfn_t score_fn;
+    int chunk; /* commands per pipeline round trip */
+    /* per-flush scratch */
+    ed_buf_t arena;  /* zset names, members and scores of the flush */
+    size_t *argoff;  /* per row: offsets of zset, member, score in arena */
+    size_t nargoff;
+    ed_buf_t sets;   /* distinct zset names, back to back */
+    size_t *set_off; /* offset, length pairs */
+    size_t nsets, set_cap;
+    uint32_t *slots; /* set index + 1, 0 = empty */
+    size_t nslots;
+    uint64_t rejects_logged_for; /* checkpoint + 1 whose rejections were counted */
+} s_redis_t;
+
+/* ---- templates ---- */
+
+static int s_col_idx(const ed_conf_aggregation_t *agg, const char *name, size_t len) {
+    for (int i = 0; i < agg->nkey; i++)
+        if (strlen(agg->key[i].column) == len && !memcmp(agg->key[i].column, name, len))
+            return i;
+    return -1;
+}
+
+/* Compiles `text`; segments point into it (the config outlives the sink). */
+static int s_tmpl_parse(s_tmpl_t *t, const char *text, const ed_conf_aggregation_t *agg,
+                        const char *sink, const char *what, char *errstr, size_t errstr_size) {
+    size_t n = strlen(text);
+    t->segs = ed_calloc(n + 1, sizeof *t->segs);
+    t->nsegs = 0;
+    const char *p = text;
+    while (*p) {
+        const char *open = strchr(p, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (!open || !close) {
+            t->segs[t->nsegs++] = (s_seg_t){-1, p, strlen(p)};
+            break;
+        }
+        if (open > p)
+            t->segs[t->nsegs++] = (s_seg_t){-1, p, (size_t)(open - p)};
+        int idx = s_col_idx(agg, open + 1, (size_t)(close - open - 1));
+        if (idx < 0) {
+            ed_buf_t cols = ED_BUF_INIT;
+            for (int i = 0; i < agg->nkey; i++)
+                ed_buf_printf(&cols, "%s{%s}", i ? ", " : "", agg->key[i].column);
+            int rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
+                               "sink '%s': %s template \"%s\" names {%.*s}, which is not a key "
+                               "column of aggregation '%s'; expected one of: %s",
+                               sink, what, text, (int)(close - open - 1), open + 1, agg->name,
+                               cols.data ? cols.data : "(none)");
+            ed_buf_free(&cols);
+            return rc;
+        }
+        t->segs[t->nsegs++] = (s_seg_t){idx, NULL, 0};
+        p = close + 1;
+    }
+    return 0;
+}
+
+static int s_tmpl_uses(const s_tmpl_t *t, int part) {
+    for (int i = 0; i < t->nsegs; i++)
+        if (t->segs[i].part == part)
+            return 1;
+    return 0;
+}
+
+static void s_tmpl_expand(const s_tmpl_t *t, ed_buf_t *b, const uint8_t *key, size_t key_len) {
+    for (int i = 0; i < t->nsegs; i++) {
+        const s_seg_t *s = &t->segs[i];
+        if (s->part < 0) {
+            ed_buf_append(b, s->text, s->len);
+        } else {
+            const uint8_t *part = NULL;
+            size_t len = 0;
+            if (ed_key_part(key, key_len, s->part, &part, &len) == 0)
+                ed_buf_append(b, part, len);
+        }
+    }
+}
+
+/* ---- URL ---- */
+
+/* redis://[[user]:password@]host[:port][/db]; "host:port" also accepted. */
+static int s_parse_url(s_redis_t *r, const char *url, char *errstr, size_t errstr_size) {
+    const char *p = url;
+    if (!strncmp(p, "redis://", 8))
+        p += 8;
+    else if (strstr(p, "://"))
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': redis.url \"%s\" must look like redis://host:port[/db] "
+                         "(TLS and unix sockets are not supported)",
+                         r->name, url);
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon && at > colon + 1)
+            r->password = ed_strndup(colon + 1, (size_t)(at - colon - 1));
+        p = at + 1;
+    }
+    const char *end = p + strcspn(p, "/");
+    const char *host = p, *hend;
+    const char *port = NULL;
+    if (*p == '[') { /* [::1]:6379 */
+        host = p + 1;
+        hend = memchr(p, ']', (size_t)(end - p));
+        if (!hend)
+            goto bad;
+        if (hend + 1 < end && hend[1] == ':')
+            port = hend + 2;
+    } else {
+        hend = memchr(p, ':', (size_t)(end - p));
+        if (hend)
+            port = hend + 1;
+        else
+            hend = end;
+    }
+    if (hend == host || (size_t)(hend - host) >= sizeof r->host)
+        goto bad;
+    memcpy(r->host, host, (size_t)(hend - host));
+    r->host[hend - host] = 0;
+    r->port = 6379;
+    if (port) {
+        char *e;
+        long v = strtol(port, &e, 10);
+        if (e != end || v <= 0 || v > 65535)
+            goto bad;
+        r->port = (int)v;
+    }
+    r->db = 0;
+    if (*end == '/' && end[1]) {
+        char *e;
+        long v = strtol(end + 1, &e, 10);
+        if (*e || v < 0 || v > 1000000)
+            goto bad;
+        r->db = (int)v;
+    }
+    snprintf(r->addr, sizeof r->addr, "redis %s:%d/%d", r->host, r->port, r->db);
+    return 0;
+bad:
+    return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                     "sink '%s': cannot parse redis.url \"%s\"; expected "
+                     "redis://host:port[/db]",
+                     r->name, url);
+}
+
+/* ---- lifecycle ---- */
+
+static void s_redis_destroy(void **ctx_p) {
+    if (!ctx_p || !*ctx_p)
+        return;
+    s_redis_t *r = *ctx_p;
+    if (r->rc)
+        redisFree(r->rc);
+    free(r->password);
+    free(r->zset.segs);
+    free(r->member.segs);
+    free(r->mparts);
+    ed_buf_free(&r->arena);
+    free(r->argoff);
+    ed_buf_free(&r->sets);
+    free(r->set_off);
+    free(r->slots);
+    free(r);
+    *ctx_p = NULL;
+}
+
+static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t errstr_size) {
+    const ed_conf_sink_t *sink = sc->sink;
+    const ed_conf_aggregation_t *agg = sc->agg;
+    if (!agg)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': a redis sink writes aggregation changelogs into sorted "
+                         "sets; list it in the `to:` of an aggregation",
+                         sink->name);
+    if (!sink->url || !*sink->url)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': redis.url is required (e.g. redis://127.0.0.1:6379/0)",
+                         sink->name);
+    if (!sink->zset || !*sink->zset)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': `zset:` is required (e.g. \"top:words\" or \"top:{%s}\")",
+                         sink->name, agg->key[0].column);
+    s_redis_t *r = ed_calloc(1, sizeof *r);
+    r->sink = sink;
+    r->agg = agg;
+    r->name = sink->name;
+    r->chunk = sink->batch_rows > 0 ? sink->batch_rows : 1000;
+    int rc = s_parse_url(r, sink->url, errstr, errstr_size);
+    if (!rc)
+        rc = s_tmpl_parse(&r->zset, sink->zset, agg, sink->name, "zset", errstr, errstr_size);
+    if (!rc && sink->member && *sink->member)
+        rc = s_tmpl_parse(&r->member, sink->member, agg, sink->name, "member", errstr,
+                          errstr_size);
+    if (!rc && r->member.nsegs == 0) {
+        r->mparts = ed_calloc((size_t)agg->nkey, sizeof *r->mparts);
+        for (int i = 0; i < agg->nkey; i++)
+            if (!s_tmpl_uses(&r->zset, i))
+                r->mparts[r->nmparts++] = i;
+        if (r->nmparts == 0)
+            rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
+                           "sink '%s': the zset template \"%s\" uses every key column, which "
+                           "leaves nothing for the member; set `member:` (e.g. \"{%s}\")",
+                           sink->name, sink->zset, agg->key[agg->nkey - 1].column);
+    }
+    if (!rc) {
+        r->score = 0;
+        if (sink->score && *sink->score) {
+            r->score = -1;
+            for (int i = 0; i < agg->ncompute; i++)
+                if (!strcmp(agg->compute[i].name, sink->score))
+                    r->score = i;
+            if (r->score < 0) {
+                ed_buf_t names = ED_BUF_INIT;
+                for (int i = 0; i < agg->ncompute; i++)
+                    ed_buf_printf(&names, "%s%s", i ? ", " : "", agg->compute[i].name);
+                rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
+                               "sink '%s': score '%s' is not computed by aggregation '%s'; "
+                               "expected one of: %s",
+                               sink->name, sink->score, agg->name, names.data);
+                ed_buf_free(&names);
+            }
+        }
+        if (!rc)
+            r->score_fn = agg->compute[r->score].fn;
+    }
+    if (rc) {
+        void *v = r;
+        s_redis_destroy(&v);
+        return rc;
+    }
+    *ctx_p = r;
+    return 0;
+}
+
+/* ---- connection ---- */
+
+static void s_redis_drop_conn(s_redis_t *r) {
+    if (r->rc)
+        redisFree(r->rc);
+    r->rc = NULL;
+    r->lost = 1;
+}
+
+static ed_write_result_t s_redis_fail_io(s_redis_t *r, const char *what, char *errstr,
+                                         size_t errstr_size) {
+    char msg[256];
+    if (r->rc && r->rc->err)
+        snprintf(msg, sizeof msg, "%s", r->rc->errstr[0] ? r->rc->errstr : "I/O error");
+    else
+        snprintf(msg, sizeof msg, "%s", strerror(errno ? errno : EIO));
+    s_redis_drop_conn(r);
+    ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s: %s; retrying", r->name, r->addr,
+              what, msg);
+    return ED_WRITE_RETRY;
+}
+
+/* Runs one command synchronously; 0 if the reply is not an error. */
+static int s_redis_simple(s_redis_t *r, int argc, const char **argv, char *msg, size_t n) {
+    redisReply *rep = redisCommandArgv(r->rc, argc, argv, NULL);
+    if (!rep) {
+        snprintf(msg, n, "%s", r->rc->errstr[0] ? r->rc->errstr : "I/O error");
+        return -1;
+    }
+    int rc = rep->type == REDIS_REPLY_ERROR ? -2 : 0;
+    if (rc)
+        snprintf(msg, n, "%s", rep->str ? rep->str : "error");
+    freeReplyObject(rep);
+    return rc;
+}
+
+static ed_write_result_t s_redis_connect(s_redis_t *r, ed_sink_stats_t *stats, char *errstr,
+                                         size_t errstr_size) {
+    if (r->rc)
+        return ED_WRITE_OK;
+    struct timeval connect_tv = {5, 0}, io_tv = {5, 0};
+    r->rc = redisConnectWithTimeout(r->host, r->port, connect_tv);
+    if (!r->rc || r->rc->err) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", r->rc ? r->rc->errstr : "out of memory");
+        s_redis_drop_conn(r);
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): cannot connect: %s; retrying",
+                  r->name, r->addr, msg);
+        return ED_WRITE_RETRY;
+    }
+    redisSetTimeout(r->rc, io_tv);
+    redisEnableKeepAlive(r->rc);
+    char msg[256], db[16];
+    int rc = 0;
+    const char *what = "";
+    if (r->password) {
+        const char *argv[] = {"AUTH", r->password};
+        what = "AUTH";
+        rc = s_redis_simple(r, 2, argv, msg, sizeof msg);
+    }
+    if (!rc && r->db) {
+        snprintf(db, sizeof db, "%d", r->db);
+        const char *argv[] = {"SELECT", db};
+        what = "SELECT";
+        rc = s_redis_simple(r, 2, argv, msg, sizeof msg);
+    }
+    if (rc) {
+        s_redis_drop_conn(r);
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s failed: %s; retrying",
+                  r->name, r->addr, what, msg);
+        return ED_WRITE_RETRY;
+    }
+    if (r->connected_once && r->lost) {
+        stats->reconnects++;
+        ED_LOG_I(r->name, "reconnected to %s", r->addr);
+    } else if (!r->connected_once) {
+        ED_LOG_I(r->name, "connected to %s", r->addr);
+    }
+    r->connected_once = 1;
+    r->lost = 0;
+    return ED_WRITE_OK;
+}
+
+/* ---- distinct set names ---- */
+
+static uint64_t s_hash(const char *p, size_t n) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static void s_sets_reset(s_redis_t *r, size_t rows) {
+    ed_buf_reset(&r->sets);
+    r->nsets = 0;
+    size_t want = 16;
+    while (want < rows * 2)
+        want *= 2;
+    if (want > r->nslots) {
+        free(r->slots);
+        r->slots = ed_malloc(want * sizeof *r->slots);
+        r->nslots = want;
+    }
+    memset(r->slots, 0, r->nslots * sizeof *r->slots);
+}
+
+static void s_sets_add(s_redis_t *r, const char *name, size_t len) {
+    size_t mask = r->nslots - 1, slot = (size_t)s_hash(name, len) & mask;
+    while (r->slots[slot]) {
+        size_t i = r->slots[slot] - 1;
+        if (r->set_off[2 * i + 1] == len && !memcmp(r->sets.data + r->set_off[2 * i], name, len))
+            return;
+        slot = (slot + 1) & mask;
+    }
+    if (r->nsets == r->set_cap) {
+        r->set_cap = r->set_cap ? 2 * r->set_cap : 64;
+        r->set_off = ed_realloc(r->set_off, 2 * r->set_cap * sizeof *r->set_off);
+    }
+    r->set_off[2 * r->nsets] = r->sets.len;
+    r->set_off[2 * r->nsets + 1] = len;
+    ed_buf_append(&r->sets, name, len);
+    r->slots[slot] = (uint32_t)++r->nsets;
+}
+
+/* ---- write ---- */
+
+/* Reads `n` replies of queued commands (each "+QUEUED", or an error that
+ * makes EXEC abort). Keeps the first error text. Returns -1 on I/O error. */
+static int s_redis_read_queued(s_redis_t *r, size_t n, char *qerr, size_t qerr_size) {
+    for (size_t i = 0; i < n; i++) {
+        void *v = NULL;
+        if (redisGetReply(r->rc, &v) != REDIS_OK || !v)
+            return -1;
+        redisReply *rep = v;
+        if (rep->type == REDIS_REPLY_ERROR && !qerr[0])
+            snprintf(qerr, qerr_size, "%s", rep->str ? rep->str : "error");
+        freeReplyObject(rep);
+    }
+    return 0;
+}
+
+static const char *s_redis_row_check(const s_redis_t *r, const ed_change_t *c) {
+    const ed_conf_aggregation_t *agg = r->agg;
+    if (c->nvals != agg->ncompute)
+        return "row has the wrong number of values for the aggregation";
+    if (ed_key_nparts(ed_change_key(c), c->key_len) != agg->nkey)
+        return "row has the wrong number of key parts for the aggregation";
+    int additive = r->score_fn == ED_AGG_COUNT || r->score_fn == ED_AGG_SUM;
+    double s = additive ? ed_change_delta(c)[r->score] : ed_change_value(c)[r->score];
+    if (isnan(s))
+        return "score is not a number";
+    return NULL;
+}
+
+static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
+                                       ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
+    s_redis_t *r = ctx;
+    int additive = r->score_fn == ED_AGG_COUNT || r->score_fn == ED_AGG_SUM;
+
+    /* Expand every row first: zset name, member, score (into the arena). */
+    size_t total = 0;
+    for (int b = 0; b < flush->nchanges; b++)
+        total += flush->changes[b]->count;
+    if (total * 3 > r->nargoff) {
+        r->nargoff = total * 3;
+        r->argoff = ed_realloc(r->argoff, (r->nargoff + 1) * sizeof *r->argoff);
+    }
+    ed_buf_reset(&r->arena);
+    s_sets_reset(r, total);
+    size_t nrows = 0;
+    uint64_t rejected = 0;
+    const char *why = NULL;
+    for (int b = 0; b < flush->nchanges; b++) {
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, flush->changes[b]);
+        const ed_change_t *c;
+        while ((c = ed_batch_next_change(&it))) {
+            const char *w = s_redis_row_check(r, c);
+            if (w) {
+                rejected++;
+                why = why ? why : w;
+                continue;
+            }
+            const uint8_t *key = ed_change_key(c);
+            size_t *o = &r->argoff[3 * nrows++];
+            o[0] = r->arena.len;
+            s_tmpl_expand(&r->zset, &r->arena, key, c->key_len);
+            s_sets_add(r, r->arena.data + o[0], r->arena.len - o[0]);
+            o[1] = r->arena.len;
+            if (r->member.nsegs) {
+                s_tmpl_expand(&r->member, &r->arena, key, c->key_len);
+            } else {
+                for (int i = 0; i < r->nmparts; i++) {
+                    const uint8_t *part = NULL;
+                    size_t len = 0;
+                    ed_key_part(key, c->key_len, r->mparts[i], &part, &len);
+                    if (i)
+                        ed_buf_append(&r->arena, ":", 1);
+                    ed_buf_append(&r->arena, part, len);
+                }
+            }
+            o[2] = r->arena.len;
+            double s = additive ? ed_change_delta(c)[r->score] : ed_change_value(c)[r->score];
+            ed_buf_printf(&r->arena, "%.17g", s);
+        }
+    }
+    r->argoff[3 * nrows] = r->arena.len; /* end of the last score */
+
+    uint64_t records = 0;
+    for (int b = 0; b < flush->nrecords; b++)
+        records += flush->records[b]->count;
+    if (r->rejects_logged_for != flush->checkpoint + 1) {
+        r->rejects_logged_for = flush->checkpoint + 1;
+        if (rejected) {
+            stats->rows_rejected += rejected;
+            ED_LOG_W(r->name, "zset %s: %llu changelog row(s) rejected: %s (the rest is written)",
+                     r->sink->zset, (unsigned long long)rejected, why);
+        }
+        if (records) {
+            stats->rows_rejected += records;
+            ED_LOG_W(r->name, "zset %s: %llu record(s) rejected: a redis sink takes aggregation "
+                     "changelogs only", r->sink->zset, (unsigned long long)records);
+        }
+    }
+    if (nrows == 0)
+        return ED_WRITE_OK;
+
+    ed_write_result_t res = s_redis_connect(r, stats, errstr, errstr_size);
+    if (res != ED_WRITE_OK)
+        return res;
+
+    /* MULTI, the rows, the trims, EXEC — pipelined, reading the +QUEUED
+     * replies every `chunk` commands so neither side buffers a whole flush. */
+    char qerr[256] = "";
+    size_t pending = 0;
+    uint64_t commands = 0;
+    const char *multi[] = {"MULTI"};
+    redisAppendCommandArgv(r->rc, 1, multi, NULL);
+    commands++;
+    pending++; /* +OK */
+    for (size_t i = 0; i < nrows; i++) {
+        const size_t *o = &r->argoff[3 * i];
+        const char *argv[4] = {additive ? "ZINCRBY" : "ZADD", r->arena.data + o[0],
+                               r->arena.data + o[2], r->arena.data + o[1]};
+        size_t argl[4] = {additive ? 7 : 4, o[1] - o[0], o[3] - o[2], o[2] - o[1]};
+        redisAppendCommandArgv(r->rc, 4, argv, argl);
+        commands++;
+        if (++pending >= (size_t)r->chunk) {
+            if (s_redis_read_queued(r, pending, qerr, sizeof qerr) < 0)
+                return s_redis_fail_io(r, "MULTI", errstr, errstr_size);
+            pending = 0;
+        }
+    }
+    if (r->sink->keep_top > 0) {
+        char stop[32];
+        snprintf(stop, sizeof stop, "%d", -(r->sink->keep_top + 1));
+        for (size_t i = 0; i < r->nsets; i++) {
+            const char *argv[4] = {"ZREMRANGEBYRANK", r->sets.data + r->set_off[2 * i], "0", stop};
+            size_t argl[4] = {15, r->set_off[2 * i + 1], 1, strlen(stop)};
+            redisAppendCommandArgv(r->rc, 4, argv, argl);
+            commands++;
+            pending++;
+        }
+    }
+    const char *exec[] = {"EXEC"};
+    redisAppendCommandArgv(r->rc, 1, exec, NULL);
+    commands++;
+    if (s_redis_read_queued(r, pending, qerr, sizeof qerr) < 0)
+        return s_redis_fail_io(r, "MULTI", errstr, errstr_size);
+    void *v = NULL;
+    if (redisGetReply(r->rc, &v) != REDIS_OK || !v)
+        return s_redis_fail_io(r, "EXEC", errstr, errstr_size);
+    redisReply *rep = v;
+    stats->statements += commands;
+
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        /* EXECABORT: a command was refused when queued, nothing was applied.
+         * OOM/READONLY/LOADING pass; anything else will not. */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s%s%s", rep->str ? rep->str : "EXEC failed",
+                 qerr[0] ? " — first refused command: " : "", qerr);
+        freeReplyObject(rep);
+        int transient = !strncmp(qerr, "OOM", 3) || !strncmp(qerr, "READONLY", 8) ||
+                        !strncmp(qerr, "LOADING", 7) || !strncmp(qerr, "BUSY", 4) ||
+                        !strncmp(qerr, "TRYAGAIN", 8) || !strncmp(qerr, "MASTERDOWN", 10);
+        if (transient) {
+            ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name,
+                      r->addr, msg);
+            return ED_WRITE_RETRY;
+        }
+        stats->rows_rejected += nrows;
+        ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s' (%s): %s; the flush is dropped",
+                  r->name, r->addr, msg);
+        return ED_WRITE_DROP;
+    }
+    /* Runtime errors (WRONGTYPE: the key holds something else) fail single
+     * commands; the others were applied and Redis has no rollback, so a
+     * retry would double-count: drop the failed rows. */
+    size_t failed = 0;
+    char ferr[256] = "";
+    for (size_t i = 0; i < rep->elements && i < nrows; i++)
+        if (rep->element[i]->type == REDIS_REPLY_ERROR) {
+            if (!failed++)
+                snprintf(ferr, sizeof ferr, "%s", rep->element[i]->str);
+        }
+    freeReplyObject(rep);
+    stats->rows_written += nrows - failed;
+    if (failed) {
+        stats->rows_rejected += failed;
+        ed_seterr(errstr, errstr_size, ED_EINVAL,
+                  "sink '%s' (%s): %zu of %zu row(s) refused by the server: %s (does a key "
+                  "matching zset \"%s\" hold another type?); those rows are dropped",
+                  r->name, r->addr, failed, nrows, ferr, r->sink->zset);
+        return ED_WRITE_DROP;
+    }
+    return ED_WRITE_OK;
+}
+
+const ed_sink_type_t ed_sink_redis = {
+    .name = "redis",
+    .kind = ED_SINK_REDIS,
+    .init = s_redis_init,
+    .write = s_redis_write,
+    .destroy = s_redis_destroy,
+};

@@ -1,0 +1,410 @@
+/* it_source_kafka.c — the Kafka source driver against the real broker at
+ * $EDDY_KAFKA (scripts/services start kafka): offsets are committed only by
+ * commit(), uncommitted input is re-delivered, pause/resume, config errors.
+ * Every test uses a fresh 3-partition topic and consumer group. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <librdkafka/rdkafka.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../actors/ed_source.h"
+
+extern const ed_source_type_t ed_source_kafka;
+static const ed_source_type_t *T = &ed_source_kafka;
+
+#define PARTS 3
+#define WAIT_MS 60000 /* group join + fetch on a cold broker can take seconds */
+
+static const char *s_broker(void) {
+    const char *b = getenv("EDDY_KAFKA");
+    if (!b || !*b)
+        fail_msg("EDDY_KAFKA is not set: start the broker with `scripts/services start kafka` and "
+                 "export EDDY_KAFKA=127.0.0.1:59092 (or eval \"$(scripts/services env)\")");
+    return b;
+}
+
+/* ------------------------------------------------------------ producer -- */
+
+static int s_dr_errors;
+
+static void s_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    if (m->err) {
+        fprintf(stderr, "delivery failed: %s\n", rd_kafka_err2str(m->err));
+        s_dr_errors++;
+    }
+}
+
+static rd_kafka_t *s_producer(void) {
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", s_broker(), err, sizeof err) ||
+        rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err))
+        fail_msg("producer conf: %s", err);
+    rd_kafka_conf_set_dr_msg_cb(conf, s_dr_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk)
+        fail_msg("producer: %s", err);
+    return rk;
+}
+
+/* Creates `topic` with PARTS partitions and waits for the result. */
+static void s_create_topic(const char *topic) {
+    rd_kafka_t *rk = s_producer();
+    char err[512];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, PARTS, 1, err, sizeof err);
+    assert_non_null(nt);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev)
+        fail_msg("CreateTopics %s: no answer from %s in 30 s", topic, s_broker());
+    const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+    assert_non_null(res);
+    if (rd_kafka_event_error(ev))
+        fail_msg("CreateTopics %s: %s", topic, rd_kafka_event_error_string(ev));
+    size_t cnt;
+    const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+    assert_int_equal(cnt, 1);
+    if (rd_kafka_topic_result_error(tr[0]))
+        fail_msg("CreateTopics %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_destroy(rk);
+}
+
+/* Produces values "v<from>" … "v<to-1>" with keys "k<i>" to partition i % PARTS. */
+static void s_produce(const char *topic, int from, int to) {
+    rd_kafka_t *rk = s_producer();
+    s_dr_errors = 0;
+    for (int i = from; i < to; i++) {
+        char key[32], val[32];
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(val, sizeof val, "v%d", i);
+        rd_kafka_resp_err_t e;
+        while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(i % PARTS),
+                                      RD_KAFKA_V_KEY(key, strlen(key)),
+                                      RD_KAFKA_V_VALUE(val, strlen(val)),
+                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                      RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(rk, 10);
+        if (e)
+            fail_msg("produce: %s", rd_kafka_err2str(e));
+    }
+    if (rd_kafka_flush(rk, 30000))
+        fail_msg("produce to %s: not delivered in 30 s", topic);
+    assert_int_equal(s_dr_errors, 0);
+    rd_kafka_destroy(rk);
+}
+
+/* ------------------------------------------------------------ consumer -- */
+
+typedef struct {
+    int value;       /* i of "v<i>" */
+    int32_t partition;
+    int64_t offset;
+} krec_t;
+
+typedef struct {
+    krec_t r[4096];
+    size_t n;
+    const char *topic;
+} krecs_t;
+
+static void s_collect(void *ud, const ed_input_t *in) {
+    krecs_t *rs = ud;
+    assert_true(rs->n < ED_ARRAY_SIZE(rs->r));
+    assert_non_null(in->topic);
+    assert_string_equal(in->topic, rs->topic);
+    assert_true(in->partition >= 0 && in->partition < PARTS);
+    assert_true(in->len > 1 && in->len < 16 && in->data[0] == 'v');
+    char buf[16];
+    memcpy(buf, in->data, in->len);
+    buf[in->len] = '\0';
+    int v = atoi(buf + 1);
+    /* key "k<i>" with the same i, partition i % PARTS */
+    char key[16];
+    int kl = snprintf(key, sizeof key, "k%d", v);
+    assert_int_equal(in->key_len, (size_t)kl);
+    assert_memory_equal(in->key, key, (size_t)kl);
+    assert_int_equal(in->partition, v % PARTS);
+    assert_true(in->ts_ms > 1600000000000LL);
+    assert_null(in->file);
+    rs->r[rs->n].value = v;
+    rs->r[rs->n].partition = in->partition;
+    rs->r[rs->n].offset = in->offset;
+    rs->n++;
+}
+
+typedef struct {
+    char topic[128];
+    char group[160];
+    char *topics[1];
+    ed_conf_source_t src;
+    void *ctx;
+    krecs_t recs;
+} kfx_t;
+
+static int s_setup(void **state) {
+    static int seq;
+    kfx_t *fx = calloc(1, sizeof *fx);
+    snprintf(fx->topic, sizeof fx->topic, "eddy-it-src-%d-%ld-%d", (int)getpid(), (long)time(NULL),
+             ++seq);
+    snprintf(fx->group, sizeof fx->group, "%s-group", fx->topic);
+    fx->topics[0] = fx->topic;
+    fx->src.name = "kin";
+    fx->src.kind = ED_SRC_KAFKA;
+    fx->src.kafka.topics = fx->topics;
+    fx->src.kafka.ntopics = 1;
+    fx->src.kafka.group = fx->group;
+    fx->src.kafka.start = "earliest";
+    fx->recs.topic = fx->topic;
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state) {
+    kfx_t *fx = *state;
+    T->close(&fx->ctx);
+    free(fx);
+    return 0;
+}
+
+static void s_open(kfx_t *fx) {
+    fx->src.kafka.brokers = (char *)s_broker();
+    char err[512] = "";
+    int rc = T->open(&fx->ctx, NULL, &fx->src, err, sizeof err);
+    if (rc)
+        fail_msg("open: %s", err);
+    assert_true(T->fd(fx->ctx) >= 0);
+}
+
+/* Reads until `want` records have arrived, then for `quiet_ms` more to catch
+ * extra ones. Reads only when fd() is readable (or read() returned max), so
+ * this also checks that the fd signals. */
+static void s_consume(kfx_t *fx, size_t want, int quiet_ms) {
+    int fd = T->fd(fx->ctx);
+    int64_t deadline = ed_now_ms() + WAIT_MS, quiet_until = 0;
+    char err[512];
+    for (;;) {
+        int eof = 0;
+        int n = T->read(fx->ctx, 64, s_collect, &fx->recs, &eof, err, sizeof err);
+        if (n < 0)
+            fail_msg("read: %s", err);
+        assert_int_equal(eof, 0);
+        if (n == 64)
+            continue;
+        int64_t now = ed_now_ms();
+        if (fx->recs.n >= want) {
+            if (!quiet_until)
+                quiet_until = now + quiet_ms;
+            if (now >= quiet_until)
+                break;
+        } else if (now >= deadline) {
+            fail_msg("topic %s: %zu of %zu messages arrived in %d s", fx->topic, fx->recs.n, want,
+                     WAIT_MS / 1000);
+        }
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        poll(&pfd, 1, (int)((fx->recs.n >= want ? quiet_until : deadline) - now));
+    }
+    if (fx->recs.n != want)
+        fail_msg("topic %s: expected %zu messages, got %zu", fx->topic, want, fx->recs.n);
+}
+
+/* Each value in [from, to) arrived exactly once, with distinct offsets. */
+static void s_expect_values(const krecs_t *rs, int from, int to) {
+    assert_int_equal(rs->n, (size_t)(to - from));
+    static unsigned char seen[4096];
+    memset(seen, 0, sizeof seen);
+    int64_t last[PARTS] = {-1, -1, -1};
+    for (size_t i = 0; i < rs->n; i++) {
+        int v = rs->r[i].value;
+        if (v < from || v >= to)
+            fail_msg("unexpected value v%d (expected v%d..v%d)", v, from, to - 1);
+        if (seen[v]++)
+            fail_msg("v%d delivered twice", v);
+        /* in order within a partition */
+        assert_true(rs->r[i].offset > last[rs->r[i].partition]);
+        last[rs->r[i].partition] = rs->r[i].offset;
+    }
+}
+
+/* ------------------------------------------------------------- tests -- */
+
+static void test_commit_then_only_new_arrive(void **state) {
+    kfx_t *fx = *state;
+    s_create_topic(fx->topic);
+    s_produce(fx->topic, 0, 300);
+    s_open(fx);
+    s_consume(fx, 300, 0);
+    s_expect_values(&fx->recs, 0, 300);
+    assert_int_equal(T->checkpoint(fx->ctx, 1), 0);
+    char err[512] = "";
+    if (T->commit(fx->ctx, 1, err, sizeof err))
+        fail_msg("commit: %s", err);
+    T->close(&fx->ctx);
+    assert_null(fx->ctx);
+
+    s_produce(fx->topic, 300, 390);
+    fx->recs.n = 0;
+    s_open(fx);
+    s_consume(fx, 90, 3000); /* and nothing else for 3 s */
+    s_expect_values(&fx->recs, 300, 390);
+}
+
+static void test_uncommitted_are_redelivered(void **state) {
+    kfx_t *fx = *state;
+    s_create_topic(fx->topic);
+    s_produce(fx->topic, 0, 60);
+    s_open(fx);
+    s_consume(fx, 60, 0);
+    char err[512] = "";
+    T->checkpoint(fx->ctx, 1);
+    if (T->commit(fx->ctx, 1, err, sizeof err))
+        fail_msg("commit: %s", err);
+
+    s_produce(fx->topic, 60, 90);
+    fx->recs.n = 0;
+    s_consume(fx, 30, 0);
+    s_expect_values(&fx->recs, 60, 90);
+    krecs_t first = fx->recs;
+    T->checkpoint(fx->ctx, 2); /* flush 2 is never acked */
+    T->close(&fx->ctx);
+
+    fx->recs.n = 0;
+    s_open(fx);
+    s_consume(fx, 30, 3000);
+    s_expect_values(&fx->recs, 60, 90);
+    /* the same messages: same partitions and offsets */
+    for (size_t i = 0; i < first.n; i++) {
+        int found = 0;
+        for (size_t j = 0; j < fx->recs.n; j++)
+            if (fx->recs.r[j].value == first.r[i].value) {
+                assert_int_equal(fx->recs.r[j].partition, first.r[i].partition);
+                assert_int_equal(fx->recs.r[j].offset, first.r[i].offset);
+                found = 1;
+            }
+        assert_true(found);
+    }
+}
+
+static void test_commit_merges_checkpoints(void **state) {
+    kfx_t *fx = *state;
+    s_create_topic(fx->topic);
+    s_produce(fx->topic, 0, 30);
+    s_open(fx);
+    s_consume(fx, 30, 0);
+    T->checkpoint(fx->ctx, 1);
+    s_produce(fx->topic, 30, 33); /* one more per partition */
+    fx->recs.n = 0;
+    s_consume(fx, 3, 0);
+    T->checkpoint(fx->ctx, 2);
+    T->checkpoint(fx->ctx, 3); /* nothing advanced */
+    char err[512] = "";
+    if (T->commit(fx->ctx, 3, err, sizeof err)) /* covers 1 and 2 */
+        fail_msg("commit: %s", err);
+    T->close(&fx->ctx);
+    s_produce(fx->topic, 33, 36);
+    fx->recs.n = 0;
+    s_open(fx);
+    s_consume(fx, 3, 3000);
+    s_expect_values(&fx->recs, 33, 36);
+}
+
+static void test_pause_and_resume(void **state) {
+    kfx_t *fx = *state;
+    s_create_topic(fx->topic);
+    s_produce(fx->topic, 0, 30);
+    s_open(fx);
+    s_consume(fx, 30, 0);
+    T->pause(fx->ctx, 1);
+    s_produce(fx->topic, 30, 60);
+    /* Paused: read() serves the consumer but emits nothing for 3 s. */
+    int64_t until = ed_now_ms() + 3000;
+    char err[256];
+    while (ed_now_ms() < until) {
+        int eof = 0;
+        struct pollfd pfd = {.fd = T->fd(fx->ctx), .events = POLLIN};
+        poll(&pfd, 1, 200);
+        assert_int_equal(T->read(fx->ctx, 64, s_collect, &fx->recs, &eof, err, sizeof err), 0);
+    }
+    assert_int_equal(fx->recs.n, 30);
+    T->pause(fx->ctx, 0);
+    fx->recs.n = 0;
+    s_consume(fx, 30, 1000);
+    s_expect_values(&fx->recs, 30, 60);
+}
+
+static void test_config_errors(void **state) {
+    kfx_t *fx = *state;
+    fx->src.kafka.brokers = (char *)s_broker();
+    ed_conf_kv_t bad[] = {{"no.such.property", "1"}};
+    fx->src.kafka.props = bad;
+    fx->src.kafka.nprops = 1;
+    char err[512] = "";
+    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), ED_EINVAL);
+    assert_null(fx->ctx);
+    assert_non_null(strstr(err, "no.such.property"));
+    assert_non_null(strstr(err, "'kin'"));
+
+    ed_conf_kv_t managed[] = {{"enable.auto.commit", "true"}};
+    fx->src.kafka.props = managed;
+    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), ED_EINVAL);
+    assert_non_null(strstr(err, "enable.auto.commit"));
+
+    ed_conf_kv_t badval[] = {{"session.timeout.ms", "banana"}};
+    fx->src.kafka.props = badval;
+    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), ED_EINVAL);
+    assert_non_null(strstr(err, "session.timeout.ms"));
+
+    ed_conf_kv_t good[] = {{"session.timeout.ms", "10000"}};
+    fx->src.kafka.props = good;
+    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), 0);
+    T->close(&fx->ctx);
+}
+
+static void test_unreachable_broker_opens(void **state) {
+    kfx_t *fx = *state;
+    s_broker(); /* still required: integration tests never skip */
+    fx->src.kafka.brokers = "127.0.0.1:1";
+    char err[512] = "";
+    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), 0);
+    int64_t until = ed_now_ms() + 1500;
+    while (ed_now_ms() < until) { /* errors are logged (once), never returned */
+        int eof = 0;
+        struct pollfd pfd = {.fd = T->fd(fx->ctx), .events = POLLIN};
+        poll(&pfd, 1, 100);
+        assert_int_equal(T->read(fx->ctx, 64, s_collect, &fx->recs, &eof, err, sizeof err), 0);
+    }
+    assert_int_equal(T->checkpoint(fx->ctx, 1), 0);
+    assert_int_equal(T->commit(fx->ctx, 1, err, sizeof err), 0);
+    T->close(&fx->ctx);
+}
+
+int main(void) {
+    if (!getenv("EDDY_KAFKA") || !*getenv("EDDY_KAFKA"))
+        fprintf(stderr, "it_source_kafka: EDDY_KAFKA is not set; every test will fail. Start the "
+                        "broker with `scripts/services start kafka` and export "
+                        "EDDY_KAFKA=127.0.0.1:59092\n");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_commit_then_only_new_arrive, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_uncommitted_are_redelivered, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_commit_merges_checkpoints, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pause_and_resume, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_config_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_broker_opens, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests_name("source_kafka", tests, NULL, NULL);
+}

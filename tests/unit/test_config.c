@@ -1,0 +1,751 @@
+/*
+ * test_config.c — config/ed_config.c: a full valid pipeline, defaults,
+ * resolved indexes, ${VAR} interpolation, and one test per kind of error,
+ * each checking the exact FILE:LINE:COL prefix and a key phrase.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../config/ed_config.h"
+#include "../../runtime/ed_common.h"
+
+static const char *s_full =
+    "runtime:\n"                                                                 /* 1 */
+    "  workers: 3\n"                                                             /* 2 */
+    "  flush_interval: 250ms\n"                                                  /* 3 */
+    "  metrics: { listen: \"127.0.0.1:9464\" }\n"                                /* 4 */
+    "sources:\n"                                                                 /* 5 */
+    "  docs:\n"                                                                  /* 6 */
+    "    kafka: { brokers: \"${ED_TEST_KAFKA:-127.0.0.1:9092}\", topic: docs,\n" /* 7 */
+    "             properties: { fetch.min.bytes: 1 } }\n"                        /* 8 */
+    "    format: words\n"                                                        /* 9 */
+    "    rejects: dead\n"                                                        /* 10 */
+    "  orders:\n"                                                                /* 11 */
+    "    directory: { path: /tmp/orders/ }\n"                                    /* 12 */
+    "    format: json\n"                                                         /* 13 */
+    "    time: { field: ts, format: epoch_ms }\n"                                /* 14 */
+    "    to: raw\n"                                                              /* 15 */
+    "    batch_size: 512\n"                                                      /* 16 */
+    "    linger: 2s\n"                                                           /* 17 */
+    "  gen:\n"                                                                   /* 18 */
+    "    generator: { events: 2M, keys: 10k, rate: 1.5k, seed: 7 }\n"            /* 19 */
+    "aggregations:\n"                                                            /* 20 */
+    "  word_counts:\n"                                                           /* 21 */
+    "    from: docs\n"                                                           /* 22 */
+    "    key: [{doc: \"@key\"}, word]\n"                                         /* 23 */
+    "    compute: { count: count() }\n"                                          /* 24 */
+    "    to: [pg_words, redis_top]\n"                                            /* 25 */
+    "  order_totals:\n"                                                          /* 26 */
+    "    from: orders\n"                                                         /* 27 */
+    "    key: customer.id\n"                                                     /* 28 */
+    "    compute: { n: count, total: \"sum(amount)\", low: min(amount),\n"       /* 29 */
+    "               high: max( amount ), avg_amount: avg(amount) }\n"            /* 30 */
+    "    window: none\n"                                                         /* 31 */
+    "    to: [maria_orders, raw]\n"                                              /* 32 */
+    "  gen_counts:\n"                                                            /* 33 */
+    "    from: gen\n"                                                            /* 34 */
+    "    key: [{k: \"@key\"}]\n"                                                 /* 35 */
+    "    to: [dead]\n"                                                           /* 36 */
+    "alerts:\n"                                                                  /* 37 */
+    "  hot_word:\n"                                                              /* 38 */
+    "    on: word_counts\n"                                                      /* 39 */
+    "    when: count >= 1000\n"                                                  /* 40 */
+    "    to: alerts_out\n"                                                       /* 41 */
+    "  big_spender:\n"                                                           /* 42 */
+    "    on: order_totals\n"                                                     /* 43 */
+    "    when: \"total>1e6\"\n"                                                  /* 44 */
+    "    to: [alerts_out, dead]\n"                                               /* 45 */
+    "sinks:\n"                                                                   /* 46 */
+    "  pg_words: { postgres: { dsn: \"dbname=eddy\" }, table: word_counts_t }\n" /* 47 */
+    "  redis_top: { redis: {}, zset: \"top:{doc}\", keep_top: 100 }\n"           /* 48 */
+    "  maria_orders:\n"                                                          /* 49 */
+    "    mariadb: { url: \"mysql://app:s%40cret@db.local:3307/shop\" }\n"        /* 50 */
+    "    batch_rows: 200\n"                                                      /* 51 */
+    "    retry_max: 1m\n"                                                        /* 52 */
+    "  alerts_out: { kafka: { brokers: k:9092, topic: streaming.alerts } }\n"    /* 53 */
+    "  raw: { kafka: { brokers: k:9092, topic: raw } }\n"                        /* 54 */
+    "  dead: { null: {} }\n";                                                    /* 55 */
+
+static void test_full_config(void **state) {
+    (void)state;
+    unsetenv("ED_TEST_KAFKA");
+    ed_config_t *c = NULL;
+    char err[512] = "";
+    int rc = ed_config_load_string(s_full, "full.yaml", &c, err, sizeof err);
+    if (rc)
+        fail_msg("load failed: %s", err);
+    assert_non_null(c);
+    assert_string_equal(c->path, "full.yaml");
+
+    /* runtime */
+    assert_int_equal(c->runtime.workers, 3);
+    assert_int_equal(c->runtime.aggregators, 8);
+    assert_int_equal(c->runtime.flush_interval_ms, 250);
+    assert_int_equal(c->runtime.mailbox_hwm, 64);
+    assert_int_equal(c->runtime.max_inflight, 4);
+    assert_string_equal(c->runtime.metrics_listen, "127.0.0.1:9464");
+
+    /* sources */
+    assert_int_equal(c->nsources, 3);
+    const ed_conf_source_t *docs = &c->sources[0];
+    assert_string_equal(docs->name, "docs");
+    assert_int_equal(docs->pos.line, 6);
+    assert_int_equal(docs->pos.col, 3);
+    assert_string_equal(docs->pos.file, "full.yaml");
+    assert_int_equal(docs->kind, ED_SRC_KAFKA);
+    assert_string_equal(docs->kafka.brokers, "127.0.0.1:9092");
+    assert_int_equal(docs->kafka.ntopics, 1);
+    assert_string_equal(docs->kafka.topics[0], "docs");
+    assert_string_equal(docs->kafka.group, "eddy-docs");
+    assert_string_equal(docs->kafka.start, "earliest");
+    assert_int_equal(docs->kafka.nprops, 1);
+    assert_string_equal(docs->kafka.props[0].key, "fetch.min.bytes");
+    assert_string_equal(docs->kafka.props[0].value, "1");
+    assert_int_equal(docs->format, ED_FMT_WORDS);
+    assert_null(docs->time_field);
+    assert_int_equal(docs->time_format, ED_TIME_NONE);
+    assert_int_equal(docs->nto, 0);
+    assert_string_equal(docs->rejects, "dead");
+    assert_int_equal(docs->batch_size, 1024);
+    assert_int_equal(docs->linger_ms, 5);
+
+    const ed_conf_source_t *orders = &c->sources[1];
+    assert_int_equal(orders->kind, ED_SRC_DIRECTORY);
+    assert_string_equal(orders->directory.path, "/tmp/orders/");
+    assert_string_equal(orders->directory.pattern, "*");
+    assert_string_equal(orders->directory.state_file, "/tmp/orders/.eddy-orders.state");
+    assert_int_equal(orders->format, ED_FMT_JSON);
+    assert_string_equal(orders->time_field, "ts");
+    assert_int_equal(orders->time_format, ED_TIME_EPOCH_MS);
+    assert_int_equal(orders->nto, 1);
+    assert_string_equal(orders->to[0], "raw");
+    assert_null(orders->rejects);
+    assert_int_equal(orders->batch_size, 512);
+    assert_int_equal(orders->linger_ms, 2000);
+
+    const ed_conf_source_t *gen = &c->sources[2];
+    assert_int_equal(gen->kind, ED_SRC_GENERATOR);
+    assert_int_equal(gen->generator.events, 2000000);
+    assert_int_equal(gen->generator.keys, 10000);
+    assert_true(gen->generator.rate == 1500.0);
+    assert_int_equal(gen->generator.seed, 7);
+    assert_int_equal(gen->format, ED_FMT_LINES);
+
+    /* aggregations */
+    assert_int_equal(c->naggregations, 3);
+    const ed_conf_aggregation_t *wc = &c->aggregations[0];
+    assert_string_equal(wc->name, "word_counts");
+    assert_string_equal(wc->from, "docs");
+    assert_int_equal(wc->from_idx, 0);
+    assert_int_equal(wc->nkey, 2);
+    assert_string_equal(wc->key[0].column, "doc");
+    assert_string_equal(wc->key[0].field, "@key");
+    assert_string_equal(wc->key[1].column, "word");
+    assert_string_equal(wc->key[1].field, "word");
+    assert_int_equal(wc->ncompute, 1);
+    assert_string_equal(wc->compute[0].name, "count");
+    assert_int_equal(wc->compute[0].fn, ED_AGG_COUNT);
+    assert_null(wc->compute[0].field);
+    assert_int_equal(wc->window.kind, ED_WIN_NONE);
+    assert_int_equal(wc->nto, 2);
+    assert_int_equal(wc->to_idx[0], 0);
+    assert_int_equal(wc->to_idx[1], 1);
+
+    const ed_conf_aggregation_t *ot = &c->aggregations[1];
+    assert_int_equal(ot->from_idx, 1);
+    assert_int_equal(ot->nkey, 1);
+    assert_string_equal(ot->key[0].column, "customer_id");
+    assert_string_equal(ot->key[0].field, "customer.id");
+    assert_int_equal(ot->ncompute, 5);
+    assert_string_equal(ot->compute[1].name, "total");
+    assert_int_equal(ot->compute[1].fn, ED_AGG_SUM);
+    assert_string_equal(ot->compute[1].field, "amount");
+    assert_int_equal(ot->compute[2].fn, ED_AGG_MIN);
+    assert_int_equal(ot->compute[3].fn, ED_AGG_MAX);
+    assert_string_equal(ot->compute[3].field, "amount");
+    assert_int_equal(ot->compute[4].fn, ED_AGG_AVG);
+    assert_string_equal(ot->compute[4].name, "avg_amount");
+    assert_int_equal(ot->window.kind, ED_WIN_NONE);
+    assert_int_equal(ot->to_idx[0], 2);
+    assert_int_equal(ot->to_idx[1], 4);
+
+    const ed_conf_aggregation_t *gc = &c->aggregations[2];
+    assert_int_equal(gc->ncompute, 1); /* default {count: count} */
+    assert_string_equal(gc->compute[0].name, "count");
+    assert_int_equal(gc->compute[0].fn, ED_AGG_COUNT);
+    assert_string_equal(gc->key[0].column, "k");
+    assert_string_equal(gc->key[0].field, "@key");
+
+    /* alerts */
+    assert_int_equal(c->nalerts, 2);
+    const ed_conf_alert_t *hot = &c->alerts[0];
+    assert_string_equal(hot->on, "word_counts");
+    assert_int_equal(hot->on_idx, 0);
+    assert_string_equal(hot->when, "count >= 1000");
+    assert_string_equal(hot->metric, "count");
+    assert_int_equal(hot->metric_idx, 0);
+    assert_int_equal(hot->op, ED_OP_GE);
+    assert_true(hot->threshold == 1000.0);
+    assert_int_equal(hot->nto, 1);
+    assert_int_equal(hot->to_idx[0], 3);
+    const ed_conf_alert_t *big = &c->alerts[1];
+    assert_int_equal(big->on_idx, 1);
+    assert_int_equal(big->metric_idx, 1);
+    assert_int_equal(big->op, ED_OP_GT);
+    assert_true(big->threshold == 1e6);
+    assert_int_equal(big->to_idx[1], 5);
+
+    /* sinks */
+    assert_int_equal(c->nsinks, 6);
+    const ed_conf_sink_t *pg = &c->sinks[0];
+    assert_string_equal(pg->name, "pg_words");
+    assert_int_equal(pg->pos.line, 47);
+    assert_int_equal(pg->pos.col, 3);
+    assert_int_equal(pg->kind, ED_SINK_POSTGRES);
+    assert_string_equal(pg->dsn, "dbname=eddy");
+    assert_string_equal(pg->table, "word_counts_t");
+    assert_int_equal(pg->from_agg, 0);
+    assert_int_equal(pg->nfeeds, 1);
+    assert_int_equal(pg->batch_rows, 1000);
+    assert_int_equal(pg->retry_max_ms, 5000);
+
+    const ed_conf_sink_t *rd = &c->sinks[1];
+    assert_int_equal(rd->kind, ED_SINK_REDIS);
+    assert_string_equal(rd->url, "redis://127.0.0.1:6379");
+    assert_string_equal(rd->zset, "top:{doc}");
+    assert_string_equal(rd->member, "{word}"); /* key columns not in zset */
+    assert_string_equal(rd->score, "count");   /* first compute */
+    assert_int_equal(rd->keep_top, 100);
+    assert_int_equal(rd->from_agg, 0);
+    assert_null(rd->table);
+
+    const ed_conf_sink_t *my = &c->sinks[2];
+    assert_int_equal(my->kind, ED_SINK_MARIADB);
+    assert_string_equal(my->mariadb.host, "db.local");
+    assert_int_equal(my->mariadb.port, 3307);
+    assert_string_equal(my->mariadb.user, "app");
+    assert_string_equal(my->mariadb.password, "s@cret");
+    assert_string_equal(my->mariadb.database, "shop");
+    assert_string_equal(my->table, "order_totals"); /* default: aggregation name */
+    assert_int_equal(my->from_agg, 1);
+    assert_int_equal(my->batch_rows, 200);
+    assert_int_equal(my->retry_max_ms, 60000);
+
+    const ed_conf_sink_t *ka = &c->sinks[3];
+    assert_int_equal(ka->kind, ED_SINK_KAFKA);
+    assert_string_equal(ka->kafka.brokers, "k:9092");
+    assert_string_equal(ka->kafka.topic, "streaming.alerts");
+    assert_int_equal(ka->from_agg, -1);
+    assert_int_equal(ka->nfeeds, 2); /* two alerts */
+
+    const ed_conf_sink_t *raw = &c->sinks[4];
+    assert_int_equal(raw->from_agg, 1);
+    assert_int_equal(raw->nfeeds, 2); /* order_totals + source orders */
+
+    const ed_conf_sink_t *dead = &c->sinks[5];
+    assert_int_equal(dead->kind, ED_SINK_NULL);
+    assert_int_equal(dead->from_agg, 2);
+    assert_int_equal(dead->nfeeds, 3); /* gen_counts, big_spender, docs rejects */
+
+    /* lookups */
+    assert_int_equal(ed_config_source_idx(c, "gen"), 2);
+    assert_int_equal(ed_config_source_idx(c, "nope"), -1);
+    assert_int_equal(ed_config_sink_idx(c, "raw"), 4);
+    assert_int_equal(ed_config_sink_idx(c, "nope"), -1);
+    assert_int_equal(ed_config_aggregation_idx(c, "order_totals"), 1);
+    assert_int_equal(ed_config_aggregation_idx(c, "nope"), -1);
+
+    ed_config_destroy(&c);
+    assert_null(c);
+    ed_config_destroy(&c); /* NULL-safe */
+    ed_config_destroy(NULL);
+}
+
+/* The smallest config: one generator, nothing else; runtime defaults. */
+static void test_minimal_defaults(void **state) {
+    (void)state;
+    ed_config_t *c = NULL;
+    char err[512] = "";
+    int rc =
+        ed_config_load_string("sources:\n  g: { generator: }\n", "min.yaml", &c, err, sizeof err);
+    if (rc)
+        fail_msg("load failed: %s", err);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(c->runtime.workers, cpus < 1 ? 1 : cpus > 1024 ? 1024 : cpus);
+    assert_int_equal(c->runtime.aggregators, 8);
+    assert_int_equal(c->runtime.flush_interval_ms, 500);
+    assert_null(c->runtime.metrics_listen);
+    assert_int_equal(c->sources[0].generator.events, 0);
+    assert_int_equal(c->sources[0].generator.keys, 1000);
+    assert_true(c->sources[0].generator.rate == 0);
+    assert_int_equal(c->sources[0].generator.seed, 1);
+    assert_int_equal(c->naggregations, 0);
+    assert_int_equal(c->nalerts, 0);
+    assert_int_equal(c->nsinks, 0);
+    ed_config_destroy(&c);
+}
+
+/* Loads text expecting success; returns the config. */
+static ed_config_t *s_ok(const char *text) {
+    ed_config_t *c = NULL;
+    char err[512] = "";
+    int rc = ed_config_load_string(text, "t.yaml", &c, err, sizeof err);
+    if (rc)
+        fail_msg("load failed: %s\n--- config:\n%s", err, text);
+    return c;
+}
+
+/* Loads text expecting ED_EINVAL with errstr starting with `prefix` and
+ * containing `phrase`. */
+static void s_fails(const char *text, const char *prefix, const char *phrase) {
+    ed_config_t *c = NULL;
+    char err[1024] = "";
+    int rc = ed_config_load_string(text, "t.yaml", &c, err, sizeof err);
+    if (rc != ED_EINVAL)
+        fail_msg("expected ED_EINVAL, got %s (%s)\n--- config:\n%s", ed_err_name(rc), err, text);
+    assert_null(c);
+    if (strncmp(err, prefix, strlen(prefix)) || !strstr(err, phrase))
+        fail_msg("error\n  %s\nexpected prefix '%s' and phrase '%s'", err, prefix, phrase);
+}
+
+static void test_interpolation(void **state) {
+    (void)state;
+    setenv("ED_TEST_BROKERS", "b1:9092,b2:9092", 1);
+    setenv("ED_TEST_EMPTY", "", 1);
+    unsetenv("ED_TEST_UNSET");
+    setenv("ED_TEST_WORKERS", "6", 1);
+    ed_config_t *c = s_ok("runtime: { workers: \"${ED_TEST_WORKERS}\" }\n"
+                          "sources:\n"
+                          "  k:\n"
+                          "    kafka:\n"
+                          "      brokers: ${ED_TEST_BROKERS}\n"
+                          "      topic: t-${ED_TEST_UNSET:-dflt}-${ED_TEST_EMPTY:-e}\n"
+                          "      group: \"g$$1 cost$5 ${ED_TEST_EMPTY}x$${NOT_A_VAR}\"\n"
+                          "      properties: { client.id: \"${ED_TEST_UNSET:-}\" }\n");
+    assert_int_equal(c->runtime.workers, 6);
+    assert_string_equal(c->sources[0].kafka.brokers, "b1:9092,b2:9092");
+    assert_string_equal(c->sources[0].kafka.topics[0], "t-dflt-e");
+    assert_string_equal(c->sources[0].kafka.group, "g$1 cost$5 x${NOT_A_VAR}");
+    assert_string_equal(c->sources[0].kafka.props[0].value, "");
+    ed_config_destroy(&c);
+
+    /* Unset, no default: points at the ${ itself (line 3, column 24). */
+    s_fails("sources:\n"
+            "  k:\n"
+            "    kafka: { brokers: \"x,${ED_TEST_UNSET}\", topic: t }\n",
+            "t.yaml:3:26: ",
+            "environment variable ED_TEST_UNSET is not set; set it or write "
+            "${ED_TEST_UNSET:-default}");
+    /* Second reference in a plain multi-word scalar. */
+    s_fails("sources:\n  k:\n    kafka:\n"
+            "      brokers: ${ED_TEST_BROKERS} ${ED_TEST_UNSET}\n      topic: t\n",
+            "t.yaml:4:35: ", "ED_TEST_UNSET is not set");
+    /* In a folded block scalar, on its second line. */
+    s_fails("sources:\n  k:\n    kafka:\n      topic: t\n      brokers: >\n"
+            "        a,\n        $$, ${ED_TEST_UNSET}\n",
+            "t.yaml:7:13: ", "ED_TEST_UNSET is not set");
+    /* Unterminated reference. */
+    s_fails("sources:\n  k:\n    kafka: { brokers: \"${ED_TEST_BROKERS\", topic: t }\n",
+            "t.yaml:3:24: ", "invalid variable reference '${ED_TEST_BROKERS'");
+    unsetenv("ED_TEST_BROKERS");
+    unsetenv("ED_TEST_EMPTY");
+    unsetenv("ED_TEST_WORKERS");
+}
+
+static void test_parse_duration(void **state) {
+    (void)state;
+    int64_t ms = -1;
+    assert_int_equal(ed_config_parse_duration("500ms", &ms), 0);
+    assert_int_equal(ms, 500);
+    assert_int_equal(ed_config_parse_duration("2s", &ms), 0);
+    assert_int_equal(ms, 2000);
+    assert_int_equal(ed_config_parse_duration("1m", &ms), 0);
+    assert_int_equal(ms, 60000);
+    assert_int_equal(ed_config_parse_duration("1h", &ms), 0);
+    assert_int_equal(ms, 3600000);
+    assert_int_equal(ed_config_parse_duration("250", &ms), 0);
+    assert_int_equal(ms, 250);
+    assert_int_equal(ed_config_parse_duration("1.5s", &ms), 0);
+    assert_int_equal(ms, 1500);
+    assert_int_equal(ed_config_parse_duration("0", &ms), 0);
+    assert_int_equal(ms, 0);
+    const char *bad[] = {"",
+                         "ms",
+                         "-1s",
+                         "1.5ms",
+                         "5x",
+                         "1 s",
+                         " 1s",
+                         "1s ",
+                         "1.s",
+                         "1d",
+                         "99999999999999999999",
+                         "9999999999999999h",
+                         NULL};
+    for (int i = 0; bad[i]; i++)
+        if (ed_config_parse_duration(bad[i], &ms) != ED_EINVAL)
+            fail_msg("'%s' should be invalid", bad[i]);
+    assert_int_equal(ed_config_parse_duration(NULL, &ms), ED_EINVAL);
+}
+
+/* A base that the error cases below modify: one source, one aggregation. */
+#define S_SRC "sources:\n  docs: { kafka: { brokers: b, topic: t }, format: words }\n"
+
+static void test_error_unknown_key(void **state) {
+    (void)state;
+    s_fails(S_SRC "aggregations:\n"
+                  "  wc: { from: docs, key: [word], to: [pg_words] }\n"
+                  "sinks:\n"
+                  "  pg_words:\n"
+                  "    postgres: { dsn: x }\n"
+                  "    tabel: words\n",
+            "t.yaml:8:5: ",
+            "unknown key 'tabel' in sink 'pg_words'; expected one of: postgres, mariadb, redis, "
+            "kafka, null, table, zset, member, score, keep_top, batch_rows, retry_max; did you "
+            "mean 'table'?");
+    s_fails("runtim: {}\n" S_SRC, "t.yaml:1:1: ", "unknown key 'runtim' in the top level");
+    s_fails("sources:\n  d: { kafka: { brokers: b, topic: t, grup: g } }\n",
+            "t.yaml:2:39: ", "unknown key 'grup' in kafka of source 'd'");
+    s_fails(S_SRC "runtime: { workers: 2, workers: 3 }\n",
+            "t.yaml:3:24: ", "duplicate key 'workers' in runtime");
+}
+
+static void test_error_wrong_type(void **state) {
+    (void)state;
+    s_fails("runtime:\n  workers: many\n" S_SRC, "t.yaml:2:12: ",
+            "invalid value 'many' for 'workers' in runtime; expected an integer from 1 to 1024");
+    s_fails("runtime:\n  aggregators: 2000\n" S_SRC,
+            "t.yaml:2:16: ", "expected an integer from 1 to 1024");
+    s_fails("sources:\n  d: { kafka: { brokers: [a, b], topic: t } }\n",
+            "t.yaml:2:26: ", "'brokers' in kafka of source 'd' is a list; expected host:port");
+    s_fails("sources:\n  d: { generator: { events: lots } }\n",
+            "t.yaml:2:29: ", "invalid value 'lots' for 'events' in generator of source 'd'");
+    s_fails("sources:\n  d: { generator: {}, format: csv }\n", "t.yaml:2:31: ",
+            "invalid value 'csv' for 'format' in source 'd'; expected one of: lines, words, json");
+    s_fails("sources:\n  d: { kafka: { brokers: b, topic: t }, time: { field: ts } }\n",
+            "t.yaml:2:56: ",
+            "field 'ts' in 'time' of source 'd' is not produced by source 'd' (format: lines)");
+    s_fails("sources: [a, b]\n", "t.yaml:1:10: ", "'sources' is a list; expected a mapping");
+}
+
+static void test_error_missing_required(void **state) {
+    (void)state;
+    s_fails("sources:\n  d: { kafka: { topic: t } }\n",
+            "t.yaml:2:15: ", "missing required key 'brokers' in kafka of source 'd'");
+    s_fails("sources:\n  d: { format: json }\n", "t.yaml:2:3: ",
+            "source 'd' has no type; expected exactly one of: kafka, directory, generator");
+    s_fails("runtime: { workers: 2 }\n", "t.yaml:1:1: ", "no sources are defined");
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, to: [n] }\nsinks:\n  n: { null: {} }\n",
+            "t.yaml:4:7: ", "missing required key 'key' in aggregation 'wc'");
+    s_fails(S_SRC "sinks:\n  m: { mariadb: { host: h } }\n",
+            "t.yaml:4:17: ", "missing required key 'database' in mariadb of sink 'm'");
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word }\n",
+            "t.yaml:4:7: ", "aggregation 'wc' sends its results nowhere");
+}
+
+static void test_error_bad_duration(void **state) {
+    (void)state;
+    s_fails("runtime:\n  flush_interval: 5 seconds\n" S_SRC, "t.yaml:2:19: ",
+            "invalid duration '5 seconds' for 'flush_interval' in runtime; expected a duration "
+            "such as 500ms");
+    s_fails("runtime:\n  flush_interval: 5ms\n" S_SRC,
+            "t.yaml:2:19: ", "'flush_interval' in runtime is 5ms; expected at least 10ms");
+}
+
+static void test_error_unknown_source(void **state) {
+    (void)state;
+    s_fails(S_SRC
+            "aggregations:\n  wc: { from: doc, key: word, to: n }\nsinks:\n  n: { null: ~ }\n",
+            "t.yaml:4:15: ",
+            "unknown source 'doc' in 'from' of aggregation 'wc'; expected one of the sources: "
+            "docs; did you mean 'docs'?");
+}
+
+static void test_error_unknown_sink(void **state) {
+    (void)state;
+    s_fails(S_SRC "aggregations:\n"
+                  "  wc:\n"
+                  "    from: docs\n"
+                  "    key: word\n"
+                  "    to: [pg, pgg]\n"
+                  "sinks:\n"
+                  "  pg: { postgres: { dsn: x } }\n",
+            "t.yaml:7:14: ",
+            "unknown sink 'pgg' in 'to' of aggregation 'wc'; expected one of the sinks: pg");
+    s_fails("sources:\n  d: { generator: {}, rejects: nowhere }\n", "t.yaml:2:32: ",
+            "unknown sink 'nowhere' in 'rejects' of source 'd'; no sinks are defined");
+}
+
+static void test_error_bad_when(void **state) {
+    (void)state;
+    const char *fmt = S_SRC "aggregations:\n  wc: { from: docs, key: word, to: n }\n"
+                            "alerts:\n  hot:\n    on: wc\n    when: %s\n    to: n\n"
+                            "sinks:\n  n: { null: true }\n";
+    char text[1024];
+    snprintf(text, sizeof text, fmt, "count => 5");
+    s_fails(text, "t.yaml:8:11: ",
+            "cannot parse 'when: count => 5' in alert 'hot'; expected METRIC OP NUMBER, e.g. "
+            "count >= 1000");
+    snprintf(text, sizeof text, fmt, "count >= lots");
+    s_fails(text, "t.yaml:8:11: ", "cannot parse 'when: count >= lots'");
+    snprintf(text, sizeof text, fmt, "cnt >= 5");
+    s_fails(text, "t.yaml:8:11: ",
+            "'cnt' in 'when' of alert 'hot' is not computed by aggregation 'wc'; expected one of "
+            "its compute names: count");
+    snprintf(text, sizeof text, fmt, "count < -2.5");
+    ed_config_t *c = s_ok(text);
+    assert_int_equal(c->alerts[0].op, ED_OP_LT);
+    assert_true(c->alerts[0].threshold == -2.5);
+    ed_config_destroy(&c);
+}
+
+static void test_error_redis_placeholder(void **state) {
+    (void)state;
+    s_fails(S_SRC "aggregations:\n"
+                  "  wc: { from: docs, key: [{doc: \"@key\"}, word], to: r }\n"
+                  "sinks:\n"
+                  "  r:\n"
+                  "    redis: { url: \"redis://127.0.0.1:6390\" }\n"
+                  "    zset: \"top:{document}\"\n",
+            "t.yaml:8:11: ",
+            "placeholder '{document}' in 'zset' of sink 'r' is not a key column of aggregation "
+            "'wc'; expected one of: doc, word");
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: r }\n"
+                  "sinks:\n  r: { redis: {}, zset: top, score: cnt }\n",
+            "t.yaml:6:37: ", "score 'cnt' of sink 'r' is not computed by aggregation 'wc'");
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: r }\n"
+                  "sinks:\n  r: { redis: {} }\n",
+            "t.yaml:6:3: ", "missing required key 'zset' in sink 'r'");
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: r }\n"
+                  "sinks:\n  r: { redis: {}, zset: \"top:{word\" }\n",
+            "t.yaml:6:25: ", "'zset' in sink 'r' has a malformed placeholder");
+}
+
+static void test_error_sink_two_aggregations(void **state) {
+    (void)state;
+    s_fails(S_SRC "aggregations:\n"
+                  "  a: { from: docs, key: word, to: pg }\n"
+                  "  b: { from: docs, key: \"@key\", to: pg }\n"
+                  "sinks:\n"
+                  "  pg: { postgres: { dsn: x } }\n",
+            "t.yaml:5:25: ", "key column '@key' in aggregation 'b' is not a valid SQL identifier");
+    s_fails(S_SRC "aggregations:\n"
+                  "  a: { from: docs, key: word, to: pg }\n"
+                  "  b: { from: docs, key: {doc: \"@key\"}, to: pg }\n"
+                  "sinks:\n"
+                  "  pg: { postgres: { dsn: x } }\n",
+            "t.yaml:5:25: ", "'key' in aggregation 'b' is a mapping");
+    s_fails(
+        S_SRC "aggregations:\n"
+              "  a: { from: docs, key: word, to: pg }\n"
+              "  b: { from: docs, key: [{doc: \"@key\"}], to: pg }\n"
+              "sinks:\n"
+              "  pg: { postgres: { dsn: x } }\n",
+        "t.yaml:7:3: ",
+        "postgres sink 'pg' is fed by aggregations 'a' and 'b'; define one sink per aggregation");
+}
+
+static void test_error_sink_feeds(void **state) {
+    (void)state;
+    s_fails(S_SRC "aggregations:\n  a: { from: docs, key: word, to: n }\n"
+                  "sinks:\n  n: { null: {} }\n  spare: { kafka: { brokers: b, topic: t } }\n",
+            "t.yaml:7:3: ", "sink 'spare' is not used by any aggregation, alert or source");
+    s_fails(S_SRC "aggregations:\n  a: { from: docs, key: word, to: pg }\n"
+                  "alerts:\n  hot: { on: a, when: count > 1, to: pg }\n"
+                  "sinks:\n  pg: { postgres: { dsn: x } }\n",
+            "t.yaml:8:3: ",
+            "postgres sink 'pg' takes changelog rows only, but alert 'hot' sends to it");
+    s_fails(
+        "sources:\n  d: { generator: {}, rejects: m }\n"
+        "sinks:\n  m: { mariadb: { database: x } }\n",
+        "t.yaml:4:3: ", "mariadb sink 'm' takes changelog rows only, but source 'd' sends rejects");
+    s_fails(
+        "sources:\n  d: { generator: {}, to: r }\n"
+        "sinks:\n  r: { redis: {}, zset: z }\n",
+        "t.yaml:4:3: ", "redis sink 'r' takes changelog rows only, but source 'd' sends records");
+    s_fails(S_SRC "sinks:\n  pg: { postgres: { dsn: x }, zset: z }\n", "t.yaml:4:31: ",
+            "key 'zset' in sink 'pg' does not apply to a postgres sink; expected it in redis sinks "
+            "only");
+    s_fails(S_SRC "sinks:\n  pg: { postgres: { dsn: x }, null: {} }\n",
+            "t.yaml:4:31: ", "sink 'pg' has both 'postgres' and 'null'; expected exactly one of");
+}
+
+static void test_error_yaml_syntax(void **state) {
+    (void)state;
+    s_fails("sources:\n  d: { generator: {}\n",
+            "t.yaml:3:1: ", "YAML syntax error: did not find expected ',' or '}'");
+    s_fails("sources:\n  d:\n    generator: {}\n   format: json\n",
+            "t.yaml:4:4: ", "YAML syntax error:");
+    s_fails("sources:\n  d: { generator: {} }\n---\nsources: {}\n",
+            "t.yaml:4:1: ", "a second YAML document starts here");
+    s_fails("", "t.yaml:1:1: ", "the file is empty");
+    s_fails("sources:\n  d: \xff\n", "t.yaml:2:6: ", "invalid leading UTF-8 octet (byte 0xff");
+    s_fails("- a\n- b\n", "t.yaml:1:1: ", "the file is a list; expected a mapping");
+}
+
+static void test_error_window(void **state) {
+    (void)state;
+    const char *fmt = S_SRC "aggregations:\n  wc:\n    from: docs\n    key: word\n"
+                            "    window: %s\n    to: n\nsinks:\n  n: { null: {} }\n";
+    char text[1024];
+    snprintf(text, sizeof text, fmt, "{ tumbling: 1m }");
+    s_fails(text, "t.yaml:7:5: ",
+            "windowed aggregations are not implemented yet; remove 'window' for a cumulative "
+            "aggregation");
+    snprintf(text, sizeof text, fmt, "{ hopping: 1m, slide: 10s, allowed_lateness: 5s }");
+    s_fails(text, "t.yaml:7:5: ", "windowed aggregations are not implemented yet");
+    snprintf(text, sizeof text, fmt, "{ hopping: 1m }");
+    s_fails(text, "t.yaml:7:13: ", "missing required key 'slide' in window of aggregation 'wc'");
+    snprintf(text, sizeof text, fmt, "{ tumbling: 1m, slide: 10s }");
+    s_fails(text, "t.yaml:7:29: ",
+            "'slide' in window of aggregation 'wc' applies to hopping windows only");
+    snprintf(text, sizeof text, fmt, "{ tumbling: soon }");
+    s_fails(text, "t.yaml:7:25: ", "invalid duration 'soon' for 'tumbling'");
+    snprintf(text, sizeof text, fmt, "none");
+    ed_config_t *c = s_ok(text);
+    assert_int_equal(c->aggregations[0].window.kind, ED_WIN_NONE);
+    ed_config_destroy(&c);
+}
+
+static void test_error_invalid_identifier(void **state) {
+    (void)state;
+    const char *fmt = S_SRC "aggregations:\n  wc:\n    from: docs\n    key: %s\n"
+                            "    compute: %s\n    to: n\nsinks:\n  n: { null: {} }\n";
+    char text[1024];
+    snprintf(text, sizeof text, fmt, "[word]", "{ 2total: count }");
+    s_fails(text, "t.yaml:7:16: ",
+            "compute name '2total' in aggregation 'wc' is not a valid SQL identifier");
+    snprintf(text, sizeof text, fmt, "[word, {Word: \"@key\"}]", "{ n: count }");
+    s_fails(text, "t.yaml:6:18: ", "column 'Word' is defined twice in aggregation 'wc'");
+    snprintf(text, sizeof text, fmt, "[word]", "{ word: count }");
+    s_fails(text, "t.yaml:7:16: ", "column 'word' is defined twice");
+    snprintf(text, sizeof text, fmt, "[word]", "{ total: summ(x) }");
+    s_fails(text, "t.yaml:7:23: ",
+            "invalid aggregate 'summ(x)' for 'total' in compute of aggregation 'wc'; expected "
+            "count, sum(FIELD)");
+    snprintf(text, sizeof text, fmt, "[customer.id]", "{ n: count }");
+    s_fails(text, "t.yaml:6:11: ",
+            "field 'customer.id' in key column 'customer_id' of aggregation 'wc' is not produced "
+            "by source 'docs' (format: words); expected 'word'");
+    s_fails("sources:\n  \"bad name\": { generator: {} }\n",
+            "t.yaml:2:3: ", "invalid source name 'bad name'");
+    s_fails(S_SRC "aggregations:\n  word-counts: { from: docs, key: word, to: pg }\n"
+                  "sinks:\n  pg: { postgres: { dsn: x } }\n",
+            "t.yaml:6:3: ", "would use the aggregation name 'word-counts' as its table");
+}
+
+static void test_mariadb_and_misc(void **state) {
+    (void)state;
+    ed_config_t *c = s_ok(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: m }\n"
+                                "sinks:\n  m: { mariadb: { database: eddy, password: \"\" } }\n");
+    assert_string_equal(c->sinks[0].mariadb.host, "127.0.0.1");
+    assert_int_equal(c->sinks[0].mariadb.port, 3306);
+    assert_string_equal(c->sinks[0].mariadb.user, "root");
+    assert_string_equal(c->sinks[0].mariadb.password, "");
+    assert_string_equal(c->sinks[0].table, "wc");
+    ed_config_destroy(&c);
+
+    c = s_ok("sources:\n  d:\n    kafka: { brokers: b, topics: [x, y], group: g, start: latest }\n"
+             "  files: { directory: { path: /data, pattern: \"*.log\", state_file: /s } }\n");
+    assert_int_equal(c->sources[0].kafka.ntopics, 2);
+    assert_string_equal(c->sources[0].kafka.topics[1], "y");
+    assert_string_equal(c->sources[0].kafka.group, "g");
+    assert_string_equal(c->sources[0].kafka.start, "latest");
+    assert_string_equal(c->sources[1].directory.pattern, "*.log");
+    assert_string_equal(c->sources[1].directory.state_file, "/s");
+    ed_config_destroy(&c);
+
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: m }\n"
+                  "sinks:\n  m: { mariadb: { url: \"mysql://u:p@h:99999/db\" } }\n",
+            "t.yaml:6:24: ", "invalid 'url' in mariadb of sink 'm': the port is not a number");
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: m }\n"
+                  "sinks:\n  m: { mariadb: { url: \"mysql://u@h\", host: x } }\n",
+            "t.yaml:6:39: ", "'host' cannot be combined with 'url'");
+    s_fails("sources:\n  d: { kafka: { brokers: b, topic: t, topics: [u] } }\n",
+            "t.yaml:2:39: ", "has both 'topic' and 'topics'");
+    s_fails("sources:\n  d: { kafka: { brokers: b, topic: t, start: first } }\n",
+            "t.yaml:2:46: ", "expected one of: earliest, latest");
+    s_fails("runtime: { metrics: { listen: localhost } }\n" S_SRC, "t.yaml:1:31: ",
+            "invalid 'listen' address 'localhost' in metrics of runtime; expected host:port");
+}
+
+/* Anchors and aliases reuse a node; positions are the anchor's. */
+static void test_aliases(void **state) {
+    (void)state;
+    ed_config_t *c = s_ok("sources:\n"
+                          "  a: { kafka: &k { brokers: b, topic: t } }\n"
+                          "  b: { kafka: *k, format: json }\n");
+    assert_string_equal(c->sources[1].kafka.brokers, "b");
+    assert_string_equal(c->sources[1].kafka.group, "eddy-b");
+    ed_config_destroy(&c);
+}
+
+static void test_load_file(void **state) {
+    (void)state;
+    char path[] = "/tmp/ed_test_config_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "sources:\n  g: { generator: { events: 10 } }\n"
+                       "sinks:\n  n: { null: {} }\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    ed_config_t *c = NULL;
+    char err[512] = "";
+    /* An unused sink, reported against the real file name. */
+    assert_int_equal(ed_config_load(path, &c, err, sizeof err), ED_EINVAL);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s:4:3: sink 'n' is not used", path);
+    if (strncmp(err, prefix, strlen(prefix)))
+        fail_msg("got '%s', expected prefix '%s'", err, prefix);
+
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("sources:\n  g: { generator: { events: 10 }, to: n }\nsinks:\n  n: { null: {} }\n", f);
+    fclose(f);
+    assert_int_equal(ed_config_load(path, &c, err, sizeof err), 0);
+    assert_string_equal(c->path, path);
+    assert_string_equal(c->sinks[0].pos.file, path);
+    assert_int_equal(c->sinks[0].nfeeds, 1);
+    assert_int_equal(c->sinks[0].from_agg, -1);
+    ed_config_destroy(&c);
+    unlink(path);
+
+    assert_int_equal(ed_config_load("/nonexistent/pipeline.yaml", &c, err, sizeof err), ED_EIO);
+    assert_null(c);
+    assert_string_equal(err, "cannot read /nonexistent/pipeline.yaml: No such file or directory");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_config),
+        cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_interpolation),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_error_unknown_key),
+        cmocka_unit_test(test_error_wrong_type),
+        cmocka_unit_test(test_error_missing_required),
+        cmocka_unit_test(test_error_bad_duration),
+        cmocka_unit_test(test_error_unknown_source),
+        cmocka_unit_test(test_error_unknown_sink),
+        cmocka_unit_test(test_error_bad_when),
+        cmocka_unit_test(test_error_redis_placeholder),
+        cmocka_unit_test(test_error_sink_two_aggregations),
+        cmocka_unit_test(test_error_sink_feeds),
+        cmocka_unit_test(test_error_yaml_syntax),
+        cmocka_unit_test(test_error_window),
+        cmocka_unit_test(test_error_invalid_identifier),
+        cmocka_unit_test(test_mariadb_and_misc),
+        cmocka_unit_test(test_aliases),
+        cmocka_unit_test(test_load_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,229 @@
+/* test_source_gen.c — the generator source driver: count, eof, key range,
+ * values, determinism, pacing, pause. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../actors/ed_source.h"
+
+extern const ed_source_type_t ed_source_generator;
+static const ed_source_type_t *T = &ed_source_generator;
+
+typedef struct {
+    uint64_t n;
+    uint64_t hash;     /* FNV-1a over keys and values, in order */
+    uint64_t maxkey;   /* largest key index seen */
+    uint64_t *hits;    /* per key index, when counting */
+    uint64_t nkeys;
+    int64_t next_off;  /* expected offset */
+} gen_stats_t;
+
+static void s_collect(void *ud, const ed_input_t *in) {
+    gen_stats_t *g = ud;
+    assert_int_equal(in->offset, g->next_off);
+    g->next_off++;
+    assert_true(in->key_len >= 2 && in->key_len < 22);
+    assert_int_equal(in->key[0], 'k');
+    assert_int_equal(in->key[in->key_len], '\0');
+    char *end;
+    uint64_t k = strtoull(in->key + 1, &end, 10);
+    assert_ptr_equal(end, in->key + in->key_len);
+    assert_true(in->key_len == 2 || in->key[1] != '0'); /* no leading zeros */
+    if (k > g->maxkey)
+        g->maxkey = k;
+    if (g->hits) {
+        assert_true(k < g->nkeys);
+        g->hits[k]++;
+    }
+    /* value in [0, 1000) with at most two decimals */
+    assert_true(in->num >= 0 && in->num < 1000);
+    double cents = in->num * 100;
+    assert_true(fabs(cents - round(cents)) < 1e-6);
+    assert_true(in->ts_ms > 1600000000000LL);
+    assert_int_equal(in->partition, -1);
+    assert_null(in->topic);
+    assert_null(in->file);
+    assert_int_equal(in->len, 0);
+    for (size_t i = 0; i < in->key_len; i++)
+        g->hash = (g->hash ^ (unsigned char)in->key[i]) * 1099511628211ULL;
+    uint64_t c = (uint64_t)llround(cents);
+    g->hash = (g->hash ^ c) * 1099511628211ULL;
+    g->n++;
+}
+
+static ed_conf_source_t s_conf(uint64_t events, uint64_t keys, double rate, uint64_t seed) {
+    ed_conf_source_t src;
+    memset(&src, 0, sizeof src);
+    src.name = "gen";
+    src.kind = ED_SRC_GENERATOR;
+    src.generator.events = events;
+    src.generator.keys = keys;
+    src.generator.rate = rate;
+    src.generator.seed = seed;
+    return src;
+}
+
+static void *s_open(const ed_conf_source_t *src) {
+    void *ctx = NULL;
+    char err[256] = "";
+    int rc = T->open(&ctx, NULL, src, err, sizeof err);
+    if (rc)
+        fail_msg("open: %s", err);
+    return ctx;
+}
+
+/* Reads everything with `max` per call; returns the number of read calls. */
+static int s_run(void *ctx, int max, gen_stats_t *g, int *eof) {
+    char err[256];
+    int calls = 0;
+    while (!*eof) {
+        int n = T->read(ctx, max, s_collect, g, eof, err, sizeof err);
+        assert_true(n >= 0 && n <= max);
+        calls++;
+        if (n == 0 && !*eof)
+            fail_msg("read returned 0 before eof (unpaced generator)");
+    }
+    return calls;
+}
+
+static void test_exact_count_and_eof(void **state) {
+    (void)state;
+    ed_conf_source_t src = s_conf(10007, 1000, 0, 1);
+    void *ctx = s_open(&src);
+    assert_int_equal(T->fd(ctx), -1);
+    gen_stats_t g = {.hash = 1469598103934665603ULL};
+    int eof = 0;
+    int calls = s_run(ctx, 1000, &g, &eof);
+    assert_int_equal(g.n, 10007);
+    assert_int_equal(calls, 11); /* 10 full batches and 7 */
+    assert_int_equal(eof, 1);
+    /* After the end: nothing, eof stays set. */
+    char err[64];
+    eof = 0;
+    assert_int_equal(T->read(ctx, 1000, s_collect, &g, &eof, err, sizeof err), 0);
+    assert_int_equal(eof, 1);
+    assert_int_equal(T->checkpoint(ctx, 1), 0);
+    assert_int_equal(T->commit(ctx, 1, err, sizeof err), 0);
+    T->close(&ctx);
+    assert_null(ctx);
+    T->close(&ctx); /* NULL-safe */
+}
+
+static void test_key_range_and_spread(void **state) {
+    (void)state;
+    ed_conf_source_t src = s_conf(100000, 10, 0, 42);
+    void *ctx = s_open(&src);
+    uint64_t hits[10] = {0};
+    gen_stats_t g = {.hits = hits, .nkeys = 10};
+    int eof = 0;
+    s_run(ctx, 4096, &g, &eof);
+    for (int k = 0; k < 10; k++) /* uniform: 10000 each, give or take a few % */
+        assert_true(hits[k] > 9000 && hits[k] < 11000);
+    T->close(&ctx);
+
+    /* One key: always "k0". */
+    src = s_conf(100, 1, 0, 7);
+    ctx = s_open(&src);
+    uint64_t one[1] = {0};
+    gen_stats_t g1 = {.hits = one, .nkeys = 1};
+    eof = 0;
+    s_run(ctx, 64, &g1, &eof);
+    assert_int_equal(one[0], 100);
+    T->close(&ctx);
+
+    /* Many keys: indexes reach near the top, never past it. */
+    src = s_conf(200000, 1000000, 0, 3);
+    ctx = s_open(&src);
+    gen_stats_t g2 = {0};
+    eof = 0;
+    s_run(ctx, 1024, &g2, &eof);
+    assert_true(g2.maxkey < 1000000 && g2.maxkey > 990000);
+    T->close(&ctx);
+}
+
+static uint64_t s_digest(uint64_t seed, int max) {
+    ed_conf_source_t src = s_conf(5000, 500, 0, seed);
+    void *ctx = s_open(&src);
+    gen_stats_t g = {.hash = 1469598103934665603ULL};
+    int eof = 0;
+    s_run(ctx, max, &g, &eof);
+    T->close(&ctx);
+    return g.hash;
+}
+
+static void test_determinism(void **state) {
+    (void)state;
+    uint64_t a = s_digest(1, 100);
+    assert_int_equal(a, s_digest(1, 100));
+    assert_int_equal(a, s_digest(1, 7)); /* independent of batch sizes */
+    assert_int_not_equal(a, s_digest(2, 100));
+}
+
+static void test_rate_paces(void **state) {
+    (void)state;
+    /* 2000 events/s over ~50 ms: the count follows the clock, whatever the
+     * scheduling, and never jumps to the 1e6 total. */
+    ed_conf_source_t src = s_conf(1000000, 10, 2000, 1);
+    void *ctx = s_open(&src);
+    gen_stats_t g = {0};
+    char err[64];
+    int eof = 0;
+    int64_t t0 = ed_now_us();
+    int n = T->read(ctx, 100000, s_collect, &g, &eof, err, sizeof err);
+    int64_t t1 = ed_now_us(); /* the generator's clock started in [t0, t1] */
+    assert_true(n >= 1);
+    assert_true((double)n <= (double)(t1 - t0) * 2000 / 1e6 + 1);
+    int64_t tb, ta;
+    do {
+        tb = ed_now_us();
+        n = T->read(ctx, 100000, s_collect, &g, &eof, err, sizeof err);
+        ta = ed_now_us();
+        assert_true(n >= 0);
+    } while (tb - t0 < 50000);
+    assert_true((double)g.n >= (double)(tb - t1) * 2000 / 1e6);
+    assert_true((double)g.n <= (double)(ta - t0) * 2000 / 1e6 + 1);
+    assert_int_equal(eof, 0);
+    T->close(&ctx);
+}
+
+static void test_pause(void **state) {
+    (void)state;
+    ed_conf_source_t src = s_conf(0, 10, 0, 1); /* unbounded */
+    void *ctx = s_open(&src);
+    gen_stats_t g = {0};
+    char err[64];
+    int eof = 0;
+    assert_int_equal(T->read(ctx, 10, s_collect, &g, &eof, err, sizeof err), 10);
+    T->pause(ctx, 1);
+    assert_int_equal(T->read(ctx, 10, s_collect, &g, &eof, err, sizeof err), 0);
+    T->pause(ctx, 0);
+    assert_int_equal(T->read(ctx, 10, s_collect, &g, &eof, err, sizeof err), 10);
+    assert_int_equal(g.n, 20);
+    assert_int_equal(eof, 0);
+    T->close(&ctx);
+}
+
+static void test_bad_rate(void **state) {
+    (void)state;
+    ed_conf_source_t src = s_conf(0, 10, -1, 1);
+    void *ctx = NULL;
+    char err[256] = "";
+    assert_int_equal(T->open(&ctx, NULL, &src, err, sizeof err), ED_EINVAL);
+    assert_null(ctx);
+    assert_non_null(strstr(err, "gen"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_count_and_eof), cmocka_unit_test(test_key_range_and_spread),
+        cmocka_unit_test(test_determinism),         cmocka_unit_test(test_rate_paces),
+        cmocka_unit_test(test_pause),               cmocka_unit_test(test_bad_rate),
+    };
+    return cmocka_run_group_tests_name("source_gen", tests, NULL, NULL);
+}
