@@ -145,9 +145,11 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         break;
     }
     case ED_MSG_SOURCE_STATUS:
-        if (m->value > 0) {
+        /* A source that cannot deliver yet is not idle: restart the clock. */
+        if (m->value > 0 || (m->flags & ED_MSG_F_NOT_READY)) {
             c->last_input_ms = now;
-            c->last_input_ckpt = m->checkpoint;
+            if (m->value > 0)
+                c->last_input_ckpt = m->checkpoint;
         }
         /* EOF is sticky, so the statuses of the latest checkpoint tell how
          * many sources are done. */

@@ -72,6 +72,12 @@ typedef struct ed_source_type {
      * While paused, read() returns 0. Kafka keeps group membership. */
     void (*pause)(void *ctx, int paused);
 
+    /* Optional (NULL = always ready): 1 once the source can deliver input —
+     * Kafka: the consumer group has assigned partitions at least once. Until
+     * every source is ready, --exit-when-idle does not count idle time (a
+     * restarted consumer may wait a session timeout for its partitions). */
+    int (*ready)(void *ctx);
+
     /* Closes the driver (leaves the consumer group, closes files) and NULLs
      * *ctx_p. Does not commit anything by itself. NULL-safe. */
     void (*close)(void **ctx_p);

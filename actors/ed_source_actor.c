@@ -322,17 +322,21 @@ static void s_stop(ed_actor_t *a) {
 
 static int s_on_tick(ed_actor_t *a, int64_t now) {
     ed_src_actor_t *s = ed_actor_state(a);
-    if (!s->stopped && !s->paused && !s->eof) {
+    /* Read even while paused: the driver then returns 0 but keeps its
+     * consumer polled (rebalances, group membership). */
+    if (!s->stopped && !s->eof) {
         char err[512] = "";
         int n = s->drv->read(s->drv_ctx, ED_READ_BUDGET, s_on_input, s, &s->eof, err, sizeof err);
         if (n < 0) {
             ED_LOG_E(s->src->name, "read failed: %s", err);
             return n;
         }
-        if (n > 0)
+        if (n >= ED_READ_BUDGET)
             ed_actor_wake_now(a); /* more may be waiting */
+        else if (s->paused)
+            ed_actor_wake_at(a, now + 500); /* keep the consumer polled */
         else if (s->drv->fd(s->drv_ctx) < 0)
-            ed_actor_wake_at(a, now + 10); /* no fd to wait on: poll */
+            ed_actor_wake_at(a, now + (n > 0 ? 0 : 10)); /* no fd to wait on: poll */
     }
     if (s->linger_deadline) {
         if (now >= s->linger_deadline)
@@ -368,8 +372,11 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
                 s_send_ctl(s, s->plan->agg_ids[p], ED_MSG_BARRIER, m->checkpoint, m->flags, 0);
         for (int i = 0; i < s->ndirect; i++)
             s_send_ctl(s, s->direct[i], ED_MSG_BARRIER, m->checkpoint, m->flags, 0);
-        s_send_ctl(s, s->plan->coordinator, ED_MSG_SOURCE_STATUS, m->checkpoint,
-                   s->eof ? ED_MSG_F_EOF : 0, (int64_t)s->inputs_since_barrier);
+        uint32_t flags = s->eof ? ED_MSG_F_EOF : 0;
+        if (s->drv->ready && !s->drv->ready(s->drv_ctx))
+            flags |= ED_MSG_F_NOT_READY;
+        s_send_ctl(s, s->plan->coordinator, ED_MSG_SOURCE_STATUS, m->checkpoint, flags,
+                   (int64_t)s->inputs_since_barrier);
         s->inputs_since_barrier = 0;
         break;
     }

@@ -63,31 +63,31 @@ enum { C_NONE = 0, C_DONE, C_AT };
 enum { M_NEW = 0, M_QUEUED, M_CURRENT, M_FINISHED, M_FAILED };
 
 typedef struct {
-    char *name;      /* file name (no directory), owned */
-    int64_t at;      /* committed byte offset, when cstate == C_AT */
-    uint8_t cstate;  /* C_*: committed state */
-    uint8_t mstate;  /* M_*: in-memory state */
-    uint8_t seen;    /* present in the directory since open (else dropped from the state file) */
+    char *name;     /* file name (no directory), owned */
+    int64_t at;     /* committed byte offset, when cstate == C_AT */
+    uint8_t cstate; /* C_*: committed state */
+    uint8_t mstate; /* M_*: in-memory state */
+    uint8_t seen;   /* present in the directory since open (else dropped from the state file) */
 } ed_dirfile_t;
 
 /* One checkpoint: positions as of flush n. */
 typedef struct {
     uint64_t n;
-    ed_dirfile_t *cur;        /* file being read then, or NULL */
-    int64_t cur_off;          /* byte offset after its last emitted line */
-    ed_dirfile_t **finished;  /* files finished since the previous checkpoint, owned array */
+    ed_dirfile_t *cur;       /* file being read then, or NULL */
+    int64_t cur_off;         /* byte offset after its last emitted line */
+    ed_dirfile_t **finished; /* files finished since the previous checkpoint, owned array */
     size_t nfinished;
 } ed_dirsnap_t;
 
 typedef struct {
-    char *who;        /* source name, for logs */
-    char *path;       /* watched directory */
-    char *pattern;    /* fnmatch glob on file names */
-    char *state_path; /* state file */
-    char *state_tmp;  /* state_path + ".tmp" */
+    char *who;              /* source name, for logs */
+    char *path;             /* watched directory */
+    char *pattern;          /* fnmatch glob on file names */
+    char *state_path;       /* state file */
+    char *state_tmp;        /* state_path + ".tmp" */
     const char *state_base; /* basename of state_path, when it is inside `path`; else NULL */
-    int dirfd;        /* the watched directory (O_DIRECTORY) */
-    int ifd;          /* inotify, non-blocking */
+    int dirfd;              /* the watched directory (O_DIRECTORY) */
+    int ifd;                /* inotify, non-blocking */
     int paused;
 
     /* All files ever named (state file, scans, inotify): open-addressed hash
@@ -223,9 +223,8 @@ static int s_wanted(const ed_dirsrc_t *d, const char *name) {
     if (name[0] == '.')
         return 0;
     if (d->state_base &&
-        (!strcmp(name, d->state_base) ||
-         (!strncmp(name, d->state_base, strlen(d->state_base)) &&
-          !strcmp(name + strlen(d->state_base), ".tmp"))))
+        (!strcmp(name, d->state_base) || (!strncmp(name, d->state_base, strlen(d->state_base)) &&
+                                          !strcmp(name + strlen(d->state_base), ".tmp"))))
         return 0;
     if (strchr(name, '\n')) /* cannot be written to the line-based state file */
         return 0;
@@ -310,7 +309,8 @@ static int s_drain_inotify(ed_dirsrc_t *d, char *errstr, size_t errstr_size) {
             if (ev->mask & IN_Q_OVERFLOW)
                 overflow = 1;
             if (ev->mask & IN_IGNORED)
-                ED_LOG_W(d->who, "directory '%s' was removed or unmounted; no new files will be seen",
+                ED_LOG_W(d->who,
+                         "directory '%s' was removed or unmounted; no new files will be seen",
                          d->path);
             if (!ev->len || !(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
                 continue;
@@ -435,8 +435,8 @@ static int s_write_state(ed_dirsrc_t *d, char *errstr, size_t errstr_size) {
         if (list[i]->cstate == C_DONE)
             blen += (size_t)sprintf(buf + blen, "done %s\n", list[i]->name);
         else
-            blen += (size_t)sprintf(buf + blen, "at %lld %s\n", (long long)list[i]->at,
-                                    list[i]->name);
+            blen +=
+                (size_t)sprintf(buf + blen, "at %lld %s\n", (long long)list[i]->at, list[i]->name);
     }
     free(list);
 
@@ -460,7 +460,8 @@ static int s_write_state(ed_dirsrc_t *d, char *errstr, size_t errstr_size) {
     free(buf);
     /* Make the rename itself durable. */
     char *slash = strrchr(d->state_path, '/');
-    char *dir = slash ? ed_strndup(d->state_path, slash == d->state_path ? 1 : (size_t)(slash - d->state_path))
+    char *dir = slash ? ed_strndup(d->state_path,
+                                   slash == d->state_path ? 1 : (size_t)(slash - d->state_path))
                       : ed_strdup(".");
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
@@ -597,15 +598,14 @@ static int s_open(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t 
                   size_t errstr_size) {
     (void)conf;
     if (!src->directory.path || !*src->directory.path)
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "source '%s': directory.path is required", src->name);
+        return ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': directory.path is required",
+                         src->name);
     ed_dirsrc_t *d = ed_calloc(1, sizeof *d);
     d->fd = d->dirfd = d->ifd = -1;
     d->who = ed_strdup(src->name);
     d->path = ed_strdup(src->directory.path);
-    d->pattern = ed_strdup(src->directory.pattern && *src->directory.pattern
-                               ? src->directory.pattern
-                               : "*");
+    d->pattern =
+        ed_strdup(src->directory.pattern && *src->directory.pattern ? src->directory.pattern : "*");
     if (src->directory.state_file && *src->directory.state_file) {
         d->state_path = ed_strdup(src->directory.state_file);
     } else {
@@ -741,7 +741,9 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
     return emitted;
 }
 
-static int s_fd(void *ctx) { return ((ed_dirsrc_t *)ctx)->ifd; }
+static int s_fd(void *ctx) {
+    return ((ed_dirsrc_t *)ctx)->ifd;
+}
 
 static int s_checkpoint(void *ctx, uint64_t n) {
     ed_dirsrc_t *d = ctx;
@@ -792,7 +794,9 @@ static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
     return rc;
 }
 
-static void s_pause(void *ctx, int paused) { ((ed_dirsrc_t *)ctx)->paused = paused; }
+static void s_pause(void *ctx, int paused) {
+    ((ed_dirsrc_t *)ctx)->paused = paused;
+}
 
 static void s_close(void **ctx_p) {
     if (!ctx_p || !*ctx_p)

@@ -20,12 +20,12 @@
 #include <string.h>
 
 typedef struct {
-    uint64_t events; /* total to emit; 0 = unbounded */
-    uint64_t keys;   /* distinct keys, ≥ 1 */
-    double rate;     /* events per second; 0 = as fast as possible */
-    uint64_t rng;    /* splitmix64 state */
-    uint64_t next;   /* index of the next event */
-    int64_t start_us;/* ed_now_us() of the first read; 0 before it */
+    uint64_t events;  /* total to emit; 0 = unbounded */
+    uint64_t keys;    /* distinct keys, ≥ 1 */
+    double rate;      /* events per second; 0 = as fast as possible */
+    uint64_t rng;     /* splitmix64 state */
+    uint64_t next;    /* index of the next event */
+    int64_t start_us; /* ed_now_us() of the first read; 0 before it */
     int paused;
 } ed_gen_t;
 
@@ -138,7 +138,9 @@ static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
     return 0;
 }
 
-static void s_pause(void *ctx, int paused) { ((ed_gen_t *)ctx)->paused = paused; }
+static void s_pause(void *ctx, int paused) {
+    ((ed_gen_t *)ctx)->paused = paused;
+}
 
 static void s_close(void **ctx_p) {
     if (!ctx_p || !*ctx_p)

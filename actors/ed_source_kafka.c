@@ -57,10 +57,10 @@
 
 /* Read position of one partition. */
 typedef struct {
-    char *topic;       /* owned */
+    char *topic; /* owned */
     int32_t partition;
-    int64_t next;      /* last emitted offset + 1 */
-    int dirty;         /* advanced since the last checkpoint */
+    int64_t next; /* last emitted offset + 1 */
+    int dirty;    /* advanced since the last checkpoint */
 } ed_kpos_t;
 
 /* The offsets of checkpoint n (only partitions that advanced). */
@@ -70,17 +70,18 @@ typedef struct {
 } ed_ksnap_t;
 
 typedef struct {
-    char *who;          /* source name, for logs */
+    char *who; /* source name, for logs */
     rd_kafka_t *rk;
     rd_kafka_queue_t *q; /* the consumer queue (everything is forwarded to it) */
-    int efd;            /* eventfd written by librdkafka on new queue elements */
+    int efd;             /* eventfd written by librdkafka on new queue elements */
     int paused;
+    int assigned; /* the group assigned partitions at least once (ready()) */
 
-    ed_kpos_t *pos;     /* positions of partitions emitted from since assignment */
+    ed_kpos_t *pos; /* positions of partitions emitted from since assignment */
     size_t npos, poscap;
-    size_t last;        /* index of the last position hit (messages come in runs) */
+    size_t last; /* index of the last position hit (messages come in runs) */
 
-    ed_ksnap_t *snaps;  /* checkpoints not yet committed, by increasing n */
+    ed_ksnap_t *snaps; /* checkpoints not yet committed, by increasing n */
     size_t nsnaps, snapcap;
     rd_kafka_topic_partition_list_t *retry; /* offsets of failed commits, or NULL */
 
@@ -89,7 +90,7 @@ typedef struct {
 
     int logged[ED_KAFKA_MAX_LOGGED]; /* error codes already logged since the last message */
     int nlogged;
-    int fatal;          /* a fatal error was raised: read() fails */
+    int fatal; /* a fatal error was raised: read() fails */
 } ed_ksrc_t;
 
 /* ------------------------------------------------------------ helpers -- */
@@ -211,6 +212,7 @@ static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         ED_LOG_I(k->who, "assigned %d partition(s): %s", parts->cnt, desc);
+        k->assigned = 1;
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
             if (e) {
@@ -230,8 +232,10 @@ static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         if (rd_kafka_assignment_lost(rk))
-            ED_LOG_W(k->who, "assignment lost (session timed out?): %s; uncommitted input is "
-                             "re-read by the next owner", desc);
+            ED_LOG_W(k->who,
+                     "assignment lost (session timed out?): %s; uncommitted input is "
+                     "re-read by the next owner",
+                     desc);
         else
             ED_LOG_I(k->who, "revoked %d partition(s): %s", parts->cnt, desc);
         s_forget(k, coop ? parts : NULL);
@@ -278,8 +282,9 @@ static void s_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_resp_err_t e = p->err ? p->err : err;
         if (!e)
             continue;
-        s_warn_once(k, 10000 + e, "offset commit failed for %s[%d] at offset %lld: %s; retried "
-                                  "with the next commit",
+        s_warn_once(k, 10000 + e,
+                    "offset commit failed for %s[%d] at offset %lld: %s; retried "
+                    "with the next commit",
                     p->topic, (int)p->partition, (long long)p->offset, rd_kafka_err2str(e));
         /* Retry with the next commit, unless a newer offset was queued, or
          * the partition was revoked meanwhile (its position is gone then). */
@@ -456,9 +461,9 @@ static int s_conf_set(rd_kafka_conf_t *conf, const ed_conf_source_t *src, const 
                       const char *value, char *errstr, size_t errstr_size) {
     char err[512];
     if (rd_kafka_conf_set(conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK)
-        return ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s' (%s:%d:%d): kafka property '%s': %s",
-                         src->name, src->pos.file ? src->pos.file : "?", src->pos.line,
-                         src->pos.col, name, err);
+        return ed_seterr(
+            errstr, errstr_size, ED_EINVAL, "source '%s' (%s:%d:%d): kafka property '%s': %s",
+            src->name, src->pos.file ? src->pos.file : "?", src->pos.line, src->pos.col, name, err);
     return 0;
 }
 
@@ -495,7 +500,8 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
         {"bootstrap.servers", src->kafka.brokers},
         {"group.id", group},
         {"client.id", "eddy"},
-        {"auto.offset.reset", src->kafka.start && *src->kafka.start ? src->kafka.start : "earliest"},
+        {"auto.offset.reset",
+         src->kafka.start && *src->kafka.start ? src->kafka.start : "earliest"},
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "false"},
@@ -523,8 +529,8 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!k->rk) { /* conf is still ours */
         rd_kafka_conf_destroy(conf);
-        rc = ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': cannot create Kafka consumer: %s",
-                       src->name, err);
+        rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
+                       "source '%s': cannot create Kafka consumer: %s", src->name, err);
         s_close((void **)&k);
         return rc;
     }
@@ -534,8 +540,9 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     k->q = rd_kafka_queue_get_consumer(k->rk);
     k->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!k->q || k->efd < 0) {
-        rc = ed_seterr(errstr, errstr_size, ED_EIO, "source '%s': cannot set up the consumer queue: %s",
-                       src->name, k->efd < 0 ? strerror(errno) : "no consumer group queue");
+        rc = ed_seterr(errstr, errstr_size, ED_EIO,
+                       "source '%s': cannot set up the consumer queue: %s", src->name,
+                       k->efd < 0 ? strerror(errno) : "no consumer group queue");
         s_close(ctx_p);
         return rc;
     }
@@ -543,15 +550,15 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     static const uint64_t one = 1;
     rd_kafka_queue_io_event_enable(k->q, k->efd, &one, sizeof one);
 
-    rd_kafka_topic_partition_list_t *topics =
-        rd_kafka_topic_partition_list_new(src->kafka.ntopics);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(src->kafka.ntopics);
     for (int i = 0; i < src->kafka.ntopics; i++)
         rd_kafka_topic_partition_list_add(topics, src->kafka.topics[i], RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
-        rc = ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': cannot subscribe to topic(s) %s%s: %s",
-                       src->name, src->kafka.topics[0], src->kafka.ntopics > 1 ? ", …" : "",
+        rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
+                       "source '%s': cannot subscribe to topic(s) %s%s: %s", src->name,
+                       src->kafka.topics[0], src->kafka.ntopics > 1 ? ", …" : "",
                        rd_kafka_err2str(e));
         s_close(ctx_p);
         return rc;
@@ -563,7 +570,9 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     return 0;
 }
 
-static int s_fd(void *ctx) { return ((ed_ksrc_t *)ctx)->efd; }
+static int s_fd(void *ctx) {
+    return ((ed_ksrc_t *)ctx)->efd;
+}
 
 static int s_checkpoint(void *ctx, uint64_t n) {
     ed_ksrc_t *k = ctx;
@@ -684,6 +693,8 @@ static void s_close(void **ctx_p) {
     *ctx_p = NULL;
 }
 
+static int s_ready(void *ctx) { return ((ed_ksrc_t *)ctx)->assigned; }
+
 const ed_source_type_t ed_source_kafka = {
     .name = "kafka",
     .kind = ED_SRC_KAFKA,
@@ -693,5 +704,6 @@ const ed_source_type_t ed_source_kafka = {
     .checkpoint = s_checkpoint,
     .commit = s_commit,
     .pause = s_pause,
+    .ready = s_ready,
     .close = s_close,
 };

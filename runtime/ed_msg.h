@@ -32,6 +32,7 @@ typedef enum {
 
 #define ED_MSG_F_FINAL 0x1u /* barrier: last checkpoint before shutdown; stop reading */
 #define ED_MSG_F_EOF 0x2u   /* source status: source will produce nothing more */
+#define ED_MSG_F_NOT_READY 0x4u /* source status: source cannot deliver input yet (no partitions) */
 
 typedef struct ed_msg {
     ed_msg_type_t type;

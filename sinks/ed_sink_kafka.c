@@ -48,7 +48,8 @@ typedef struct s_ckpt {
 
 typedef struct {
     const ed_conf_sink_t *sink;
-    const ed_conf_aggregation_t *agg; /* may be NULL: records only */
+    const ed_config_t *conf;          /* for the aggregation of each changelog row */
+    const ed_conf_aggregation_t *agg; /* the one feeding aggregation, or NULL (none or several) */
     const char *name;
     char addr[512]; /* "kafka brokers=… topic=…" */
     rd_kafka_t *rk;
@@ -180,6 +181,7 @@ static int s_kafka_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
                          sink->name);
     s_kafka_t *k = ed_calloc(1, sizeof *k);
     k->sink = sink;
+    k->conf = sc->conf;
     k->agg = sc->agg;
     k->name = sink->name;
     snprintf(k->addr, sizeof k->addr, "kafka brokers=%s topic=%s", sink->kafka.brokers,
@@ -255,9 +257,12 @@ static int s_producer_open(s_kafka_t *k, char *errstr, size_t errstr_size) {
 
 /* {"aggregation":"word_counts","key":{"word":"the"},"count":123,
  *  "delta":{"count":3},"n":123}; key = parts joined by ':'.
- * Returns 0, or -1 if the row does not fit the aggregation. */
+ * Returns 0, or -1 if the row does not fit its aggregation. */
 static int s_row_json(s_kafka_t *k, const ed_change_t *c) {
+    /* A kafka sink may be fed by several aggregations: each row names its own. */
     const ed_conf_aggregation_t *agg = k->agg;
+    if (k->conf && c->agg < k->conf->naggregations)
+        agg = &k->conf->aggregations[c->agg];
     const uint8_t *key = ed_change_key(c);
     if (!agg || c->nvals != agg->ncompute || ed_key_nparts(key, c->key_len) != agg->nkey)
         return -1;

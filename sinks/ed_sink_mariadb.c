@@ -50,6 +50,7 @@ typedef struct {
     uint64_t accepted; /* input rows accepted (before merging) */
     uint64_t rejected; /* input rows refused (bad shape or key) */
     const char *why;   /* reason of the first rejection */
+    size_t max_key;    /* most bytes of all key parts together; 0 = no limit */
 } s_rows_t;
 
 /* Returns NULL if the key part can be written, else why not. */
@@ -85,6 +86,7 @@ static const char *s_rows_check(const s_rows_t *rs, const ed_change_t *c, s_part
     const uint8_t *key = ed_change_key(c);
     if (ed_key_nparts(key, c->key_len) != agg->nkey)
         return "row has the wrong number of key parts for the aggregation";
+    size_t total = 0;
     for (int i = 0; i < agg->nkey; i++) {
         const uint8_t *part;
         size_t len;
@@ -93,7 +95,10 @@ static const char *s_rows_check(const s_rows_t *rs, const ed_change_t *c, s_part
         const char *why = check ? check(part, len) : NULL;
         if (why)
             return why;
+        total += len;
     }
+    if (rs->max_key && total > rs->max_key)
+        return "key longer than the primary key index allows";
     return NULL;
 }
 
@@ -197,8 +202,6 @@ typedef struct {
     ed_aggfn_t fn;
 } s_col_t;
 
-typedef enum { S_MODE_TEXT = 0, S_MODE_BULK } s_mode_t;
-
 typedef struct {
     const ed_conf_sink_t *sink;
     const ed_conf_aggregation_t *agg;
@@ -206,20 +209,16 @@ typedef struct {
     const char *table; /* unquoted table name (sink->table or the aggregation's) */
     char addr[300];    /* "mariadb host:port/db" for errors */
     MYSQL *my;
-    MYSQL_STMT *stmt; /* bulk mode: the prepared one-row upsert */
+    MYSQL_STMT *stmt; /* the prepared one-row upsert, executed with array binding */
     int connected_once;
     int lost;  /* the last connection failed or was lost: the next connect is a reconnect */
     int ready; /* DDL done and statements built for this connection */
     s_col_t *cols;
     int ncols;
     int chunk_rows;
-    s_mode_t mode;
     ed_buf_t head; /* "INSERT INTO … VALUES " */
     ed_buf_t tail; /* " ON DUPLICATE KEY UPDATE …" */
-    ed_buf_t sql;  /* scratch: one statement */
-    char *esc;     /* scratch for mysql_real_escape_string */
-    size_t esc_cap;
-    /* bulk mode scratch, column-wise arrays of chunk_rows entries */
+    /* column-wise parameter arrays of chunk_rows entries each */
     MYSQL_BIND *bind;
     void **arr;
     unsigned long **lens;
@@ -318,8 +317,6 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
         }
     }
     p->chunk_rows = sink->batch_rows > 0 ? sink->batch_rows : 1000;
-    const char *mode = getenv("ED_MY_MODE"); /* TEMPORARY: measurement */
-    p->mode = mode && !strcmp(mode, "bulk") ? S_MODE_BULK : S_MODE_TEXT;
     *ctx_p = p;
     return 0;
 }
@@ -342,8 +339,6 @@ static void s_my_destroy(void **ctx_p) {
     free(p->cols);
     ed_buf_free(&p->head);
     ed_buf_free(&p->tail);
-    ed_buf_free(&p->sql);
-    free(p->esc);
     if (p->arr)
         for (int i = 0; i < p->ncols; i++) {
             free(p->arr[i]);
@@ -511,6 +506,7 @@ static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
             ed_buf_printf(t, "%s = COALESCE(%s(%s, VALUES(%s)), VALUES(%s), %s), ", q,
                           c->fn == ED_AGG_MIN ? "LEAST" : "GREATEST", q, q, q, q);
         } else if (c->role == S_COL_VALUE && c->fn == ED_AGG_AVG) {
+            ed_buf_free(&col);
             continue; /* after its _sum and _n, below */
         } else {
             ed_buf_printf(t, "%s = %s + VALUES(%s), ", q, q, q);
@@ -563,50 +559,6 @@ static int s_my_num(const s_my_t *p, const s_row_t *r, const s_col_t *c, double 
     return isfinite(x);
 }
 
-/* The statement for rows [from, from+nrows) with escaped literals. Keys
- * carry the _binary introducer so the server takes their bytes as they are,
- * never validating or converting them as utf8mb4. */
-static void s_my_sql_text(s_my_t *p, size_t from, size_t nrows) {
-    ed_buf_t *b = &p->sql;
-    ed_buf_reset(b);
-    ed_buf_append(b, p->head.data, p->head.len);
-    for (size_t i = from; i < from + nrows; i++) {
-        const s_row_t *r = &p->rows.rows[i];
-        ed_buf_puts(b, i > from ? ",(" : "(");
-        for (int j = 0; j < p->ncols; j++) {
-            const s_col_t *c = &p->cols[j];
-            if (j)
-                ed_buf_append(b, ",", 1);
-            if (c->role == S_COL_KEY) {
-                const uint8_t *part = NULL;
-                size_t len = 0;
-                ed_key_part(r->key, r->key_len, c->idx, &part, &len);
-                if (p->esc_cap < 2 * len + 1) {
-                    p->esc_cap = 2 * len + 64;
-                    p->esc = ed_realloc(p->esc, p->esc_cap);
-                }
-                unsigned long el = mysql_real_escape_string(p->my, p->esc, (const char *)part,
-                                                            (unsigned long)len);
-                ed_buf_append(b, "_binary'", 8);
-                ed_buf_append(b, p->esc, el);
-                ed_buf_append(b, "'", 1);
-                continue;
-            }
-            double x;
-            long long ix;
-            int is_int;
-            if (!s_my_num(p, r, c, &x, &ix, &is_int))
-                ed_buf_append(b, "NULL", 4);
-            else if (is_int)
-                ed_buf_printf(b, "%lld", ix);
-            else
-                ed_buf_printf(b, "%.17g", x);
-        }
-        ed_buf_append(b, ")", 1);
-    }
-    ed_buf_append(b, p->tail.data, p->tail.len);
-}
-
 /* Fails the flush: rolls back, or closes a broken connection. */
 static ed_write_result_t s_my_fail(s_my_t *p, unsigned int err, const char *msg, const char *what,
                                    char *errstr, size_t errstr_size) {
@@ -650,19 +602,29 @@ static ed_write_result_t s_my_stmt_fail(s_my_t *p, const char *what, char *errst
     return s_my_fail(p, err, msg, what, errstr, errstr_size);
 }
 
-/* Bulk mode: prepares the one-row upsert and binds column-wise arrays. */
-static ed_write_result_t s_my_bulk_prepare(s_my_t *p, char *errstr, size_t errstr_size) {
+/* Prepares the one-row upsert once per connection. Each chunk executes it
+ * with column-wise array binding (STMT_ATTR_ARRAY_SIZE): one round trip per
+ * chunk, no escaping, keys sent as binary. Measured faster than multi-row
+ * INSERT text with mysql_real_escape_string (see docs/sinks.md). */
+static ed_write_result_t s_my_prepare_stmt(s_my_t *p, char *errstr, size_t errstr_size) {
     if (p->stmt)
         return ED_WRITE_OK;
-    ed_buf_reset(&p->sql);
-    ed_buf_append(&p->sql, p->head.data, p->head.len);
-    ed_buf_puts(&p->sql, "(");
+    ed_buf_t sql = ED_BUF_INIT;
+    ed_buf_append(&sql, p->head.data, p->head.len);
+    ed_buf_puts(&sql, "(");
     for (int j = 0; j < p->ncols; j++)
-        ed_buf_puts(&p->sql, j ? ",?" : "?");
-    ed_buf_puts(&p->sql, ")");
-    ed_buf_append(&p->sql, p->tail.data, p->tail.len);
+        ed_buf_puts(&sql, j ? ",?" : "?");
+    ed_buf_puts(&sql, ")");
+    ed_buf_append(&sql, p->tail.data, p->tail.len);
     p->stmt = mysql_stmt_init(p->my);
-    if (mysql_stmt_prepare(p->stmt, p->sql.data, (unsigned long)p->sql.len))
+    int failed = !p->stmt || mysql_stmt_prepare(p->stmt, sql.data, (unsigned long)sql.len);
+    ed_buf_free(&sql);
+    if (failed && !p->stmt) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", mysql_error(p->my));
+        return s_my_fail(p, mysql_errno(p->my), msg, "prepare upsert", errstr, errstr_size);
+    }
+    if (failed)
         return s_my_stmt_fail(p, "prepare upsert", errstr, errstr_size);
     if (!p->arr) {
         size_t n = (size_t)p->chunk_rows;
@@ -679,7 +641,7 @@ static ed_write_result_t s_my_bulk_prepare(s_my_t *p, char *errstr, size_t errst
     return ED_WRITE_OK;
 }
 
-static ed_write_result_t s_my_bulk_exec(s_my_t *p, size_t from, size_t nrows, char *errstr,
+static ed_write_result_t s_my_exec_chunk(s_my_t *p, size_t from, size_t nrows, char *errstr,
                                         size_t errstr_size) {
     for (int j = 0; j < p->ncols; j++) {
         const s_col_t *c = &p->cols[j];
@@ -722,6 +684,39 @@ static ed_write_result_t s_my_bulk_exec(s_my_t *p, size_t from, size_t nrows, ch
     return ED_WRITE_OK;
 }
 
+/* After (re)connecting: CREATE TABLE IF NOT EXISTS, then prepare the upsert. */
+static ed_write_result_t s_my_prepare(s_my_t *p, char *errstr, size_t errstr_size) {
+    if (!p->ready) {
+        ed_buf_t ddl = ED_BUF_INIT;
+        s_my_build_sql(p, &ddl);
+        ed_write_result_t r = s_my_query(p, ddl.data, ddl.len, "CREATE TABLE", errstr, errstr_size);
+        ed_buf_free(&ddl);
+        if (r != ED_WRITE_OK)
+            return r;
+        p->ready = 1;
+    }
+    return s_my_prepare_stmt(p, errstr, errstr_size);
+}
+
+/* The upsert per chunk, then COMMIT (autocommit is off: one transaction). */
+static ed_write_result_t s_my_txn(s_my_t *p, uint64_t *statements, char *errstr,
+                                  size_t errstr_size) {
+    size_t chunk = (size_t)p->chunk_rows;
+    for (size_t from = 0; from < p->rows.nrows; from += chunk) {
+        size_t nrows = p->rows.nrows - from < chunk ? p->rows.nrows - from : chunk;
+        ed_write_result_t r = s_my_exec_chunk(p, from, nrows, errstr, errstr_size);
+        if (r != ED_WRITE_OK)
+            return r;
+        (*statements)++;
+    }
+    if (mysql_commit(p->my)) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", mysql_error(p->my));
+        return s_my_fail(p, mysql_errno(p->my), msg, "COMMIT", errstr, errstr_size);
+    }
+    return ED_WRITE_OK;
+}
+
 static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush,
                                     ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
     s_my_t *p = ctx;
@@ -735,7 +730,7 @@ static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush,
         p->rejects_logged_for = flush->checkpoint + 1;
         if (p->rows.rejected) {
             stats->rows_rejected += p->rows.rejected;
-            ED_LOG_W(p->name, "table %s: %llu changelog row(s) rejected: %s (the rest is written)",
+            ED_LOG_W(p->name, "table %s: %llu changelog row(s) rejected (first: %s); the rest is written",
                      p->table, (unsigned long long)p->rows.rejected, p->rows.why);
         }
         if (records) {
@@ -747,48 +742,19 @@ static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush,
     if (p->rows.nrows == 0)
         return ED_WRITE_OK;
 
-    ed_write_result_t r = s_my_connect(p, stats, errstr, errstr_size);
-    if (r != ED_WRITE_OK)
-        return r;
-    if (!p->ready) {
-        ed_buf_t ddl = ED_BUF_INIT;
-        s_my_build_sql(p, &ddl);
-        r = s_my_query(p, ddl.data, ddl.len, "CREATE TABLE", errstr, errstr_size);
-        ed_buf_free(&ddl);
-        if (r != ED_WRITE_OK)
-            return r;
-        p->ready = 1;
-    }
-    if (p->mode == S_MODE_BULK && (r = s_my_bulk_prepare(p, errstr, errstr_size)) != ED_WRITE_OK)
-        return r;
-
     uint64_t statements = 0;
-    size_t chunk = (size_t)p->chunk_rows;
-    for (size_t from = 0; from < p->rows.nrows; from += chunk) {
-        size_t nrows = p->rows.nrows - from < chunk ? p->rows.nrows - from : chunk;
-        if (p->mode == S_MODE_BULK) {
-            r = s_my_bulk_exec(p, from, nrows, errstr, errstr_size);
-        } else {
-            s_my_sql_text(p, from, nrows);
-            r = s_my_query(p, p->sql.data, p->sql.len, "upsert", errstr, errstr_size);
-        }
-        if (r == ED_WRITE_DROP)
-            stats->rows_rejected += p->rows.accepted;
-        if (r != ED_WRITE_OK)
-            return r;
-        statements++;
+    ed_write_result_t r = s_my_connect(p, stats, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = s_my_prepare(p, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = s_my_txn(p, &statements, errstr, errstr_size);
+    if (r == ED_WRITE_OK) {
+        stats->statements += statements;
+        stats->rows_written += p->rows.accepted;
+    } else if (r == ED_WRITE_DROP) {
+        stats->rows_rejected += p->rows.accepted;
     }
-    if (mysql_commit(p->my)) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", mysql_error(p->my));
-        r = s_my_fail(p, mysql_errno(p->my), msg, "COMMIT", errstr, errstr_size);
-        if (r == ED_WRITE_DROP)
-            stats->rows_rejected += p->rows.accepted;
-        return r;
-    }
-    stats->statements += statements;
-    stats->rows_written += p->rows.accepted;
-    return ED_WRITE_OK;
+    return r;
 }
 
 const ed_sink_type_t ed_sink_mariadb = {

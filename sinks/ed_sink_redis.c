@@ -496,7 +496,7 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
         r->rejects_logged_for = flush->checkpoint + 1;
         if (rejected) {
             stats->rows_rejected += rejected;
-            ED_LOG_W(r->name, "zset %s: %llu changelog row(s) rejected: %s (the rest is written)",
+            ED_LOG_W(r->name, "zset %s: %llu changelog row(s) rejected (first: %s); the rest is written",
                      r->sink->zset, (unsigned long long)rejected, why);
         }
         if (records) {

@@ -119,7 +119,7 @@ static void s_emit(ed_batch_t *b, s_state_t *k, const double *xs, int nx) {
     k->n += nx;
     double delta[5] = {nx, dsum, k->min, k->max, dsum};
     double value[5] = {k->count, k->sum, k->min, k->max, k->sum / (double)k->n};
-    uint8_t key[1024];
+    uint8_t key[4096];
     size_t len = 0;
     ed_key_append(key, &len, k->doc, strlen(k->doc));
     ed_key_append(key, &len, k->word, k->word_len);
@@ -127,13 +127,18 @@ static void s_emit(ed_batch_t *b, s_state_t *k, const double *xs, int nx) {
     ed_batch_add_change(b, &h, delta, value, key);
 }
 
-static char s_long_word[301];
+static char s_long_word[301], s_huge_word[3001];
 
-enum { K_THE, K_UNI, K_JP, K_BADUTF8, K_NEW, K_THE_UPPER, K_THE_SPACE, K_NUL, K_LONG, K_N };
+enum {
+    K_THE, K_UNI, K_JP, K_BADUTF8, K_NEW, K_THE_UPPER, K_THE_SPACE, K_NUL, K_LONG, K_QUOTE,
+    K_HUGE, K_N
+};
 
 static void s_states(s_state_t st[K_N]) {
     memset(s_long_word, 'a', 300);
     s_long_word[300] = 0;
+    memset(s_huge_word, 'h', 3000);
+    s_huge_word[3000] = 0;
     memset(st, 0, sizeof(s_state_t) * K_N);
     st[K_THE] = (s_state_t){.doc = "d1", .word = "the", .word_len = 3};
     st[K_UNI] = (s_state_t){.doc = "d1", .word = "ünïcödé", .word_len = strlen("ünïcödé")};
@@ -144,6 +149,9 @@ static void s_states(s_state_t st[K_N]) {
     st[K_THE_SPACE] = (s_state_t){.doc = "d1", .word = "the ", .word_len = 4};
     st[K_NUL] = (s_state_t){.doc = "d1", .word = "nul\0byte", .word_len = 8};
     st[K_LONG] = (s_state_t){.doc = "d1", .word = s_long_word, .word_len = 300};
+    /* Quoting: SQL, array literals, JSON. */
+    st[K_QUOTE] = (s_state_t){.doc = "d1", .word = "q'u\"o\\te,{} NULL", .word_len = 16};
+    st[K_HUGE] = (s_state_t){.doc = "d1", .word = s_huge_word, .word_len = 3000};
 }
 
 /* Two flushes. The second has two changelog batches (two aggregator flush
@@ -170,11 +178,13 @@ static void s_data(s_data_t *d) {
     s_emit(d->f2[0], &st[K_THE_SPACE], (double[]){2}, 1);
     s_emit(d->f2[0], &st[K_NUL], (double[]){3}, 1);
     s_emit(d->f2[0], &st[K_LONG], (double[]){6}, 1);
+    s_emit(d->f2[0], &st[K_QUOTE], (double[]){0.25}, 1);
+    s_emit(d->f2[0], &st[K_HUGE], (double[]){1}, 1);
     d->f2[1] = ed_batch_new(ED_BATCH_CHANGELOG, 4096);
     s_emit(d->f2[1], &st[K_THE], (double[]){0.5}, 1);
     s_emit(d->f2[1], &st[K_UNI], (double[]){20, 30}, 2);
     d->flush1 = (ed_sink_flush_t){.checkpoint = 1, .changes = d->f1, .nchanges = 1, .rows = 4};
-    d->flush2 = (ed_sink_flush_t){.checkpoint = 2, .changes = d->f2, .nchanges = 2, .rows = 8};
+    d->flush2 = (ed_sink_flush_t){.checkpoint = 2, .changes = d->f2, .nchanges = 2, .rows = 10};
 }
 
 static void s_data_free(s_data_t *d) {
@@ -239,15 +249,15 @@ static void test_postgres_upsert(void **state) {
     assert_int_equal(st.rows_rejected, 1); /* K_BADUTF8 */
     r = t->write(ctx, &d.flush2, &st, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
-    assert_int_equal(st.rows_written, 3 + 7);
-    assert_int_equal(st.rows_rejected, 2); /* + K_NUL */
+    assert_int_equal(st.rows_written, 3 + 8);
+    assert_int_equal(st.rows_rejected, 3); /* + K_NUL, K_HUGE (too long for a btree entry) */
     t->destroy(&ctx);
     assert_null(ctx);
 
     /* Read back. */
     int want_rows = 0;
     for (int i = 0; i < K_N; i++) {
-        if (i == K_BADUTF8 || i == K_NUL)
+        if (i == K_BADUTF8 || i == K_NUL || i == K_HUGE)
             continue;
         want_rows++;
         const s_state_t *k = &d.st[i];
@@ -272,7 +282,7 @@ static void test_postgres_upsert(void **state) {
     PGresult *res = PQexec(c, "SELECT count(*), sum(count) FROM it_pg_words");
     assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
     assert_int_equal(atoi(PQgetvalue(res, 0, 0)), want_rows);
-    assert_int_equal(atoi(PQgetvalue(res, 0, 1)), 5 + 3 + 2 + 1 + 1 + 1 + 1);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 1)), 5 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
     PQclear(res);
     /* The DDL: key columns TEXT, count BIGINT, the rest DOUBLE PRECISION. */
     res = PQexec(c, "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
@@ -314,12 +324,72 @@ static void test_postgres_bad_table_drops(void **state) {
     ASSERT_HAS(err, "it_pg_bad");
     assert_int_equal(st.rows_written, 0);
     assert_int_equal(st.rows_rejected, 4);
-    /* The connection is still good for the next flush. */
+    /* The operator drops the bad table: the next flush creates it anew. */
     s_pg_exec(c, "DROP TABLE it_pg_bad");
     r = t->write(ctx, &d.flush2, &st, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
+    PGresult *res = PQexec(c, "SELECT count FROM it_pg_bad WHERE doc = 'd1' AND word = 'the'");
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "2");
+    PQclear(res);
+    /* The table vanishes while eddy runs: RETRY, and the retry creates it. */
+    s_pg_exec(c, "DROP TABLE it_pg_bad");
+    d.flush1.checkpoint = 3;
+    r = t->write(ctx, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, "does not exist");
+    assert_null(strchr(err, '\n'));
+    r = t->write(ctx, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    res = PQexec(c, "SELECT count FROM it_pg_bad WHERE doc = 'd1' AND word = 'the'");
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "3");
+    PQclear(res);
     t->destroy(&ctx);
     s_pg_exec(c, "DROP TABLE IF EXISTS it_pg_bad");
+    s_data_free(&d);
+    PQfinish(c);
+}
+
+/* The server ends the sink's session between flushes: RETRY, then the next
+ * call reconnects and the flush is applied exactly once. */
+static void test_postgres_reconnect(void **state) {
+    (void)state;
+    PGconn *c = s_pg();
+    s_pg_exec(c, "DROP TABLE IF EXISTS it_pg_reconnect");
+    char dsn[512], app[64], kill[256];
+    snprintf(app, sizeof app, "eddy_it_%d", (int)getpid());
+    snprintf(dsn, sizeof dsn, "%s application_name=%s", s_env("EDDY_PG_DSN"), app);
+    snprintf(kill, sizeof kill,
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+             "'%s'",
+             app);
+    s_setup_t s;
+    s_setup(&s, "it_words", "pg_reconnect", ED_SINK_POSTGRES);
+    s.sink.dsn = dsn;
+    s.sink.table = "it_pg_reconnect";
+    const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_POSTGRES);
+    void *ctx = NULL;
+    char err[1024] = "";
+    assert_int_equal(t->init(&ctx, &s.sc, err, sizeof err), 0);
+    s_data_t d;
+    s_data(&d);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = t->write(ctx, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    s_pg_exec(c, kill);
+    r = t->write(ctx, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, "sink 'pg_reconnect' (postgres host=");
+    r = t->write(ctx, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.reconnects, 1);
+    assert_int_equal(st.rows_written, 3 + 8);
+    t->destroy(&ctx);
+    PGresult *res = PQexec(c, "SELECT sum(count) FROM it_pg_reconnect");
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 5 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
+    PQclear(res);
+    s_pg_exec(c, "DROP TABLE it_pg_reconnect");
     s_data_free(&d);
     PQfinish(c);
 }
@@ -398,8 +468,8 @@ static void test_mariadb_upsert(void **state) {
     assert_int_equal(st.rows_rejected, 0);
     r = t->write(ctx, &d.flush2, &st, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
-    assert_int_equal(st.rows_written, 4 + 7);
-    assert_int_equal(st.rows_rejected, 1); /* K_LONG: 300 bytes > VARBINARY(255) */
+    assert_int_equal(st.rows_written, 4 + 8);
+    assert_int_equal(st.rows_rejected, 2); /* K_LONG, K_HUGE: > VARBINARY(255) */
     t->destroy(&ctx);
 
     s_my_exec(m, "SELECT doc, word, count, total, lo, hi, mean, mean_sum, mean_n FROM "
@@ -429,7 +499,7 @@ static void test_mariadb_upsert(void **state) {
     }
     mysql_free_result(res);
     for (int i = 0; i < K_N; i++)
-        if (seen[i] != (i == K_LONG ? 0 : 1))
+        if (seen[i] != (i == K_LONG || i == K_HUGE ? 0 : 1))
             fail_msg("key %d (%s, %.20s) found %d times", i, d.st[i].doc, d.st[i].word, seen[i]);
     s_data_free(&d);
     mysql_close(m);
@@ -532,9 +602,9 @@ static void test_redis_zsets(void **state) {
     ASSERT_WRITE(ED_WRITE_OK, r, err);
     r = t->write(cb, &d.flush2, &sb, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
-    assert_int_equal(sa.rows_written, 4 + 8);
+    assert_int_equal(sa.rows_written, 4 + 10);
     assert_int_equal(sa.rows_rejected, 0);
-    assert_int_equal(sa.statements, (1 + 4 + 1) + (1 + 8 + 1));
+    assert_int_equal(sa.statements, (1 + 4 + 1) + (1 + 10 + 1));
     t->destroy(&ca);
     t->destroy(&cb);
 
@@ -548,7 +618,7 @@ static void test_redis_zsets(void **state) {
             fail_msg("member %.20s missing from %s", k->word, zset);
         s_assert_num("zscore", k, v, k->count);
     }
-    assert_int_equal(s_zcard(rc, "eddy:it:top:d1"), 6);
+    assert_int_equal(s_zcard(rc, "eddy:it:top:d1"), 8);
     assert_int_equal(s_zcard(rc, "eddy:it:top:d2"), 2);
     assert_int_equal(s_zcard(rc, "eddy:it:top:d3"), 1);
     /* Top 2 by max: d1/ünïcödé (30) and d2/\xff\xfe (8). */
@@ -646,8 +716,21 @@ static void test_kafka_produce(void **state) {
     char topic[128];
     snprintf(topic, sizeof topic, "eddy.it.sinks.%d.%lld", (int)getpid(),
              (long long)ed_wall_ms());
+    /* Two aggregations feed this sink, so it has no single one (from_agg -1):
+     * each row names its aggregation. */
     s_setup_t s;
     s_setup(&s, "word_counts", "kafka_out", ED_SINK_KAFKA);
+    ed_conf_keyfield_t doc_key[1] = {{"doc", "doc"}};
+    ed_conf_compute_t doc_comp[1] = {{"docs", ED_AGG_COUNT, NULL}};
+    ed_conf_aggregation_t aggs[2] = {s.agg, s_agg("doc_totals")};
+    aggs[1].key = doc_key;
+    aggs[1].nkey = 1;
+    aggs[1].compute = doc_comp;
+    aggs[1].ncompute = 1;
+    s.conf.aggregations = aggs;
+    s.conf.naggregations = 2;
+    s.sink.from_agg = -1;
+    s.sc.agg = NULL;
     s.sink.kafka.brokers = (char *)brokers;
     s.sink.kafka.topic = topic;
     const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_KAFKA);
@@ -671,8 +754,13 @@ static void test_kafka_produce(void **state) {
     s_emit(rows, &st[K_THE], (double[]){1, 2, 3}, 3);
     s_emit(rows, &st[K_THE], (double[]){1.5}, 1);
     s_emit(rows, &st[K_BADUTF8], (double[]){8}, 1);
+    uint8_t dkey[16];
+    size_t dlen = 0;
+    ed_key_append(dkey, &dlen, "d9", 2);
+    ed_change_t dh = {.agg = 1, .nvals = 1, .key_len = (uint32_t)dlen, .n = 12, .delta_n = 2};
+    ed_batch_add_change(rows, &dh, (double[]){2}, (double[]){12}, dkey);
     ed_sink_flush_t f = {.checkpoint = 7, .changes = &rows, .nchanges = 1, .records = &recs,
-                         .nrecords = 1, .rows = 6};
+                         .nrecords = 1, .rows = 7};
     ed_sink_stats_t stats = {0};
     ed_write_result_t r;
     int64_t deadline = ed_now_ms() + 30000;
@@ -682,13 +770,13 @@ static void test_kafka_produce(void **state) {
            ed_now_ms() < deadline)
         ;
     ASSERT_WRITE(ED_WRITE_OK, r, err);
-    assert_int_equal(stats.rows_written, 6);
-    assert_int_equal(stats.statements, 6);
+    assert_int_equal(stats.rows_written, 7);
+    assert_int_equal(stats.statements, 7);
     t->destroy(&ctx);
     ed_batch_destroy(&recs);
     ed_batch_destroy(&rows);
 
-    static const char *want[6][2] = {
+    static const char *want[7][2] = {
         {"the", NULL},
         {"", NULL},
         {"日本", NULL},
@@ -701,6 +789,8 @@ static void test_kafka_produce(void **state) {
         {"d2:\xff\xfe", "{\"aggregation\":\"word_counts\",\"key\":{\"doc\":\"d2\",\"word\":"
                         "\"\\u00ff\\u00fe\"},\"count\":1,\"total\":8,\"lo\":8,\"hi\":8,\"mean\":8,"
                         "\"delta\":{\"count\":1,\"total\":8,\"lo\":8,\"hi\":8,\"mean\":8},\"n\":1}"},
+        {"d9", "{\"aggregation\":\"doc_totals\",\"key\":{\"doc\":\"d9\"},\"docs\":12,\"delta\":{"
+               "\"docs\":2},\"n\":12}"},
     };
     for (int i = 0; i < 3; i++)
         want[i][1] = alerts[i][1];
@@ -722,9 +812,9 @@ static void test_kafka_produce(void **state) {
     rd_kafka_topic_partition_list_add(tl, topic, RD_KAFKA_PARTITION_UA);
     assert_int_equal(rd_kafka_subscribe(rk, tl), 0);
     rd_kafka_topic_partition_list_destroy(tl);
-    int got[6] = {0}, ngot = 0;
+    int got[7] = {0}, ngot = 0;
     deadline = ed_now_ms() + 30000;
-    while (ngot < 6 && ed_now_ms() < deadline) {
+    while (ngot < 7 && ed_now_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
         if (!m)
             continue;
@@ -733,7 +823,7 @@ static void test_kafka_produce(void **state) {
             continue;
         }
         int match = -1;
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
             if (m->key_len == strlen(want[i][0]) &&
                 (!m->key_len || !memcmp(m->key, want[i][0], m->key_len)) &&
                 m->len == strlen(want[i][1]) && !memcmp(m->payload, want[i][1], m->len) &&
@@ -756,8 +846,8 @@ static void test_kafka_produce(void **state) {
         rd_kafka_message_destroy(m);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
-    if (ngot != 6)
-        fail_msg("consumed %d of 6 messages from topic %s within 30 s", ngot, topic);
+    if (ngot != 7)
+        fail_msg("consumed %d of 7 messages from topic %s within 30 s", ngot, topic);
 }
 
 static void test_kafka_down_retries(void **state) {
@@ -796,6 +886,7 @@ int main(void) {
         cmocka_unit_test(test_init_errors),
         cmocka_unit_test(test_postgres_upsert),
         cmocka_unit_test(test_postgres_bad_table_drops),
+        cmocka_unit_test(test_postgres_reconnect),
         cmocka_unit_test(test_postgres_down_retries),
         cmocka_unit_test(test_mariadb_upsert),
         cmocka_unit_test(test_mariadb_down_retries),

@@ -97,8 +97,8 @@ static void s_produce(const char *topic, int from, int to) {
         while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(i % PARTS),
                                       RD_KAFKA_V_KEY(key, strlen(key)),
                                       RD_KAFKA_V_VALUE(val, strlen(val)),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 10);
         if (e)
             fail_msg("produce: %s", rd_kafka_err2str(e));
@@ -112,7 +112,7 @@ static void s_produce(const char *topic, int from, int to) {
 /* ------------------------------------------------------------ consumer -- */
 
 typedef struct {
-    int value;       /* i of "v<i>" */
+    int value; /* i of "v<i>" */
     int32_t partition;
     int64_t offset;
 } krec_t;
@@ -347,6 +347,27 @@ static void test_pause_and_resume(void **state) {
     s_expect_values(&fx->recs, 30, 60);
 }
 
+/* Paused before the group is even joined: the partitions assigned later
+ * start paused, and resume reads them from the start. */
+static void test_paused_before_assignment(void **state) {
+    kfx_t *fx = *state;
+    s_create_topic(fx->topic);
+    s_produce(fx->topic, 0, 30);
+    s_open(fx);
+    T->pause(fx->ctx, 1);
+    int64_t until = ed_now_ms() + 4000;
+    char err[256];
+    while (ed_now_ms() < until) {
+        int eof = 0;
+        struct pollfd pfd = {.fd = T->fd(fx->ctx), .events = POLLIN};
+        poll(&pfd, 1, 200);
+        assert_int_equal(T->read(fx->ctx, 64, s_collect, &fx->recs, &eof, err, sizeof err), 0);
+    }
+    T->pause(fx->ctx, 0);
+    s_consume(fx, 30, 1000);
+    s_expect_values(&fx->recs, 0, 30);
+}
+
 static void test_config_errors(void **state) {
     kfx_t *fx = *state;
     fx->src.kafka.brokers = (char *)s_broker();
@@ -403,6 +424,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_uncommitted_are_redelivered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_commit_merges_checkpoints, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pause_and_resume, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_paused_before_assignment, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_broker_opens, s_setup, s_teardown),
     };

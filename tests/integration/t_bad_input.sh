@@ -25,7 +25,7 @@ done
 printf 'sources:\n  s:\n    generator: { events: 10 }\naggregations:\n  a:\n    from: s\n    key: [{ k: "@key" }]\n    to: [k]\nsinks:\n  k:\n    null: {}\n    tabel: x\n' > "$B/typo.yaml"
 "$EDDY" check -c "$B/typo.yaml" > "$B/typo.out" 2>&1; rc=$?
 check_eq "unknown key: exit 78" 78 "$rc"
-check "unknown key: names file:line:col and the key" grep -q "typo.yaml:13:5: .*tabel" "$B/typo.out"
+check "unknown key: names file:line:col and the key" grep -q "typo.yaml:12:5: unknown key .tabel. in sink .k.*did you mean .table." "$B/typo.out"
 printf 'sources:\n  s:\n    kafka: { brokers: "${EDDY_NOT_SET_ANYWHERE}", topic: t }\nsinks:\n  k: { null: {} }\n' > "$B/env.yaml"
 "$EDDY" run -c "$B/env.yaml" > "$B/env.out" 2>&1; rc=$?
 check_eq "unset variable: exit 78" 78 "$rc"
@@ -40,8 +40,10 @@ check_eq "unknown command: exit 64" 64 "$rc"
 export EDDY_INBOX=$B/inbox_words EDDY_PREFIX="t_bin${RUN}_"
 mkdir -p "$EDDY_INBOX" "$B/words_src"
 cp /usr/share/common-licenses/GPL-3 /usr/share/common-licenses/Apache-2.0 "$B/words_src/"
-head -c 200000 /dev/urandom > "$B/words_src/garbage.bin"
-printf 'caf\xc3\xa9 na\xefve \xff\xfe tail' > "$B/words_src/latin1.txt"
+# Each file ends with a newline: the oracle concatenates files, eddy reads
+# them one by one, and a word must not run from one file into the next.
+{ head -c 200000 /dev/urandom; echo; } > "$B/words_src/garbage.bin"
+printf 'caf\xc3\xa9 na\xefve \xff\xfe tail\n' > "$B/words_src/latin1.txt"
 oracle_wordcount "$B"/words_src/* > "$B/words_expected"
 python3 - "$B/words_expected" > "$B/words_expected_utf8" <<'PY'
 import sys

@@ -16,6 +16,7 @@ W=$EDDY_ROOT/tests/out/wordcount
 rm -rf "$W"; mkdir -p "$W/corpus"
 THRESHOLD=2000
 export EDDY_HOT_WORD_THRESHOLD=$THRESHOLD
+export EDDY_SESSION_TIMEOUT_MS=6000
 RUN=$(date +%s)
 
 # The corpus: one document per Debian package, named after it.
@@ -53,6 +54,8 @@ import sys
 def load(p):
     d = {}
     for l in open(p, 'rb'):
+        if not l.strip():
+            continue
         k, v = l.rstrip(b'\n').rsplit(b' ', 1)
         d[k] = float(v)
     return d

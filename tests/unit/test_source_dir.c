@@ -68,8 +68,8 @@ static void s_recs_free(recs_t *rs) {
 }
 
 typedef struct {
-    char root[64];  /* mkdtemp dir */
-    char dir[128];  /* watched dir: root/in (created by the driver) */
+    char root[64]; /* mkdtemp dir */
+    char dir[128]; /* watched dir: root/in (created by the driver) */
     ed_conf_source_t src;
     void *ctx;
     recs_t recs;
@@ -268,9 +268,10 @@ static void test_commit_then_resume(void **state) {
     snprintf(path, sizeof path, "%s/.eddy-docs.state", fx->dir);
     char *st = s_slurp(path);
     assert_non_null(st);
-    assert_string_equal(st, "# eddy directory source state: \"done <name>\" | \"at <byte offset> <name>\"\n"
-                            "done a\n"
-                            "at 6 b\n");
+    assert_string_equal(
+        st, "# eddy directory source state: \"done <name>\" | \"at <byte offset> <name>\"\n"
+            "done a\n"
+            "at 6 b\n");
     free(st);
     T->close(&fx->ctx);
     assert_null(fx->ctx);
@@ -289,10 +290,11 @@ static void test_commit_then_resume(void **state) {
     assert_int_equal(T->checkpoint(fx->ctx, 1), 0);
     assert_int_equal(T->commit(fx->ctx, 1, err, sizeof err), 0);
     st = s_slurp(path);
-    assert_string_equal(st, "# eddy directory source state: \"done <name>\" | \"at <byte offset> <name>\"\n"
-                            "done a\n"
-                            "done b\n"
-                            "done c\n");
+    assert_string_equal(
+        st, "# eddy directory source state: \"done <name>\" | \"at <byte offset> <name>\"\n"
+            "done a\n"
+            "done b\n"
+            "done c\n");
     free(st);
     T->close(&fx->ctx);
     s_recs_free(&fx->recs);
@@ -526,10 +528,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_inotify_while_paused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_binary_lines_as_is, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_vanished_file_is_skipped, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_state_file_inside_dir_not_hidden, s_setup,
+        cmocka_unit_test_setup_teardown(test_state_file_inside_dir_not_hidden, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_state_file_elsewhere_and_resume_after_replace, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_state_file_elsewhere_and_resume_after_replace,
-                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_state_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_state_names_with_spaces_and_pruning, s_setup,
                                         s_teardown),

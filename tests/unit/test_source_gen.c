@@ -17,11 +17,11 @@ static const ed_source_type_t *T = &ed_source_generator;
 
 typedef struct {
     uint64_t n;
-    uint64_t hash;     /* FNV-1a over keys and values, in order */
-    uint64_t maxkey;   /* largest key index seen */
-    uint64_t *hits;    /* per key index, when counting */
+    uint64_t hash;   /* FNV-1a over keys and values, in order */
+    uint64_t maxkey; /* largest key index seen */
+    uint64_t *hits;  /* per key index, when counting */
     uint64_t nkeys;
-    int64_t next_off;  /* expected offset */
+    int64_t next_off; /* expected offset */
 } gen_stats_t;
 
 static void s_collect(void *ud, const ed_input_t *in) {
@@ -221,9 +221,12 @@ static void test_bad_rate(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_count_and_eof), cmocka_unit_test(test_key_range_and_spread),
-        cmocka_unit_test(test_determinism),         cmocka_unit_test(test_rate_paces),
-        cmocka_unit_test(test_pause),               cmocka_unit_test(test_bad_rate),
+        cmocka_unit_test(test_exact_count_and_eof),
+        cmocka_unit_test(test_key_range_and_spread),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_rate_paces),
+        cmocka_unit_test(test_pause),
+        cmocka_unit_test(test_bad_rate),
     };
     return cmocka_run_group_tests_name("source_gen", tests, NULL, NULL);
 }
