@@ -34,11 +34,11 @@
 
 #include "../runtime/ed_common.h"
 
-#define S_OFF_BITS 18u                        /* offset bits in a ref */
-#define S_OFF_MASK ((1u << S_OFF_BITS) - 1u)  /* offset part of a ref */
-#define S_UNIT 4u                             /* bytes per offset unit */
-#define S_CHUNK_MIN (4096u)                   /* first chunk, bytes */
-#define S_CHUNK_MAX (S_UNIT << S_OFF_BITS)    /* largest regular chunk: 1 MiB */
+#define S_OFF_BITS 18u                         /* offset bits in a ref */
+#define S_OFF_MASK ((1u << S_OFF_BITS) - 1u)   /* offset part of a ref */
+#define S_UNIT 4u                              /* bytes per offset unit */
+#define S_CHUNK_MIN (4096u)                    /* first chunk, bytes */
+#define S_CHUNK_MAX (S_UNIT << S_OFF_BITS)     /* largest regular chunk: 1 MiB */
 #define S_MAX_CHUNKS (1u << (32 - S_OFF_BITS)) /* so all refs fit 32 bits: 16 GiB of entries */
 /* Dirty-list terminator. Never a valid ref: regular chunks are 2^18 units and
  * an entry is ≥ 7 units, so no entry starts at the last unit; oversized
@@ -48,12 +48,12 @@
 
 /* Entry header. Packed to 4-byte alignment: 28 bytes, not 32. */
 typedef struct __attribute__((packed, aligned(4))) {
-    uint32_t next;      /* dirty list: 0 = clean, S_END = last dirty, else next dirty ref */
-    uint32_t key_len;   /* bytes of key, stored after the doubles */
-    uint16_t agg;       /* aggregation index */
-    uint16_t flags;     /* S_WINDOWED */
-    int64_t n;          /* records so far */
-    int64_t n_flushed;  /* n at the last flush */
+    uint32_t next;     /* dirty list: 0 = clean, S_END = last dirty, else next dirty ref */
+    uint32_t key_len;  /* bytes of key, stored after the doubles */
+    uint16_t agg;      /* aggregation index */
+    uint16_t flags;    /* S_WINDOWED */
+    int64_t n;         /* records so far */
+    int64_t n_flushed; /* n at the last flush */
 } s_entry_t;
 
 typedef struct {
@@ -77,11 +77,11 @@ struct ed_aggtable {
     uint8_t **chunks;
     uint32_t nchunks;
     uint32_t chunks_cap;
-    uint32_t cur;       /* chunk new entries go into */
-    uint32_t cur_used;  /* units used in chunks[cur] */
-    uint32_t cur_units; /* units in chunks[cur] */
-    uint32_t last_size; /* bytes of the most recent regular chunk */
-    size_t chunk_bytes; /* sum of chunk sizes */
+    uint32_t cur;        /* chunk new entries go into */
+    uint32_t cur_used;   /* units used in chunks[cur] */
+    uint32_t cur_units;  /* units in chunks[cur] */
+    uint32_t last_size;  /* bytes of the most recent regular chunk */
+    size_t chunk_bytes;  /* sum of chunk sizes */
     uint32_t dirty_head; /* first dirty ref, 0 = none */
     double *buf;         /* flush scratch: delta, value, prev for the widest spec */
     int maxc;
@@ -92,7 +92,9 @@ static inline s_entry_t *s_entry(const ed_aggtable_t *t, uint32_t ref) {
                                  (size_t)(ref & S_OFF_MASK) * S_UNIT);
 }
 
-static inline uint8_t *s_after_hdr(s_entry_t *e) { return (uint8_t *)(e + 1); }
+static inline uint8_t *s_after_hdr(s_entry_t *e) {
+    return (uint8_t *)(e + 1);
+}
 
 static inline uint8_t *s_doubles(s_entry_t *e) {
     return s_after_hdr(e) + ((e->flags & S_WINDOWED) ? 16 : 0);
@@ -130,12 +132,18 @@ ed_aggtable_t *ed_aggtable_new(const ed_aggspec_t *specs, int nspecs) {
             sp->fns[c] = fn;
             sp->off[c] = sp->ndoubles;
             switch (fn) {
-            case ED_AGG_COUNT: break;
+            case ED_AGG_COUNT:
+                break;
             case ED_AGG_SUM:
-            case ED_AGG_AVG: sp->ndoubles += 3; break;
+            case ED_AGG_AVG:
+                sp->ndoubles += 3;
+                break;
             case ED_AGG_MIN:
-            case ED_AGG_MAX: sp->ndoubles += 2; break;
-            default: assert(!"unknown aggregate function");
+            case ED_AGG_MAX:
+                sp->ndoubles += 2;
+                break;
+            default:
+                assert(!"unknown aggregate function");
             }
         }
         if (nc > t->maxc)
@@ -167,8 +175,7 @@ void ed_aggtable_destroy(ed_aggtable_t **t_p) {
 
 static uint32_t s_add_chunk(ed_aggtable_t *t, size_t bytes) {
     if (t->nchunks == S_MAX_CHUNKS) {
-        ED_LOG_E("aggtable", "aggregation state exceeds %u chunks (16 GiB); exiting",
-                 S_MAX_CHUNKS);
+        ED_LOG_E("aggtable", "aggregation state exceeds %u chunks (16 GiB); exiting", S_MAX_CHUNKS);
         abort();
     }
     if (t->nchunks == t->chunks_cap) {
@@ -297,7 +304,8 @@ found:;
     for (int c = 0; c < sp->ncompute; c++) {
         int o = sp->off[c];
         switch (sp->fns[c]) {
-        case ED_AGG_COUNT: break;
+        case ED_AGG_COUNT:
+            break;
         case ED_AGG_SUM:
         case ED_AGG_AVG:
             s_setd(d, o, s_getd(d, o) + vals[c]);
@@ -389,7 +397,9 @@ size_t ed_aggtable_flush(ed_aggtable_t *t, ed_aggtable_emit_fn emit, void *ud) {
     return rows;
 }
 
-size_t ed_aggtable_count(const ed_aggtable_t *t) { return t->count; }
+size_t ed_aggtable_count(const ed_aggtable_t *t) {
+    return t->count;
+}
 
 size_t ed_aggtable_bytes(const ed_aggtable_t *t) {
     size_t b = sizeof *t + ((size_t)t->mask + 1) * sizeof(s_slot_t) + t->chunk_bytes +
@@ -402,11 +412,16 @@ size_t ed_aggtable_bytes(const ed_aggtable_t *t) {
 
 int ed_cmp(ed_cmp_op_t op, double a, double b) {
     switch (op) {
-    case ED_OP_GE: return a >= b;
-    case ED_OP_GT: return a > b;
-    case ED_OP_LE: return a <= b;
-    case ED_OP_LT: return a < b;
-    case ED_OP_EQ: return a == b;
+    case ED_OP_GE:
+        return a >= b;
+    case ED_OP_GT:
+        return a > b;
+    case ED_OP_LE:
+        return a <= b;
+    case ED_OP_LT:
+        return a < b;
+    case ED_OP_EQ:
+        return a == b;
     }
     return 0;
 }

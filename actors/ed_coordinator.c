@@ -134,6 +134,8 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             memmove(c->acks, c->acks + 1, sizeof *c->acks * (size_t)(c->capacks - 1));
             c->acks[c->capacks - 1] = 0;
             c->plan->checkpoints = c->completed;
+            if (c->completed == c->last_input_ckpt)
+                c->plan->active_end_ms = ed_now_ms();
             s_broadcast(c, ED_MSG_COMMIT, c->completed,
                         c->completed == c->final_n ? ED_MSG_F_FINAL : 0, 0);
         }

@@ -23,6 +23,10 @@
 #include "../runtime/ed_common.h"
 #include "ed_tokenize.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* jsmn is header-only: its implementation is compiled here, and only here,
  * with static linkage. STRICT rejects unquoted garbage; PARENT_LINKS makes
  * closing a container O(depth) instead of a backward scan over all tokens
@@ -44,14 +48,15 @@ typedef struct {
 struct ed_decoder {
     ed_format_t fmt;
     int nfields;
-    char **fields;  /* owned copies */
-    s_path_t *paths;/* json: one per field */
-    int *is_data;   /* lines/words: 1 if the field is "line"/"word", 0 for @meta */
-    ed_val_t *vals; /* nfields (≥ 1 allocated) */
+    char **fields;   /* owned copies */
+    s_path_t *paths; /* json: one per field */
+    int *is_data;    /* lines/words: 1 if the field is "line"/"word", 0 for @meta */
+    ed_val_t *vals;  /* nfields (≥ 1 allocated) */
     /* json */
     jsmntok_t *toks;
-    int *skip;  /* per token: index just past its subtree */
-    int *stack; /* validation: open containers, (index << 1 | no-child-yet) */
+    int *skip;    /* per token: index just past its subtree */
+    uint8_t *esc; /* per string token: 1 if it contains a backslash (escapes to decode) */
+    int *stack;   /* validation: open containers, (index << 1 | no-child-yet) */
     unsigned tok_cap;
     size_t *str_off; /* per field: offset of its decoded string in scratch, or SIZE_MAX */
     char *keybuf;    /* decoded object keys that contain escapes */
@@ -77,14 +82,19 @@ static void s_reserve(char **buf, size_t *cap, size_t need) {
 
 static const char *s_fmt_name(ed_format_t fmt) {
     switch (fmt) {
-    case ED_FMT_LINES: return "lines";
-    case ED_FMT_WORDS: return "words";
-    case ED_FMT_JSON: return "json";
+    case ED_FMT_LINES:
+        return "lines";
+    case ED_FMT_WORDS:
+        return "words";
+    case ED_FMT_JSON:
+        return "json";
     }
     return "?";
 }
 
-static inline int s_is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static inline int s_is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 static inline size_t s_skip_ws(const char *d, size_t pos, size_t len) {
     while (pos < len && s_is_ws(d[pos]))
@@ -92,7 +102,9 @@ static inline size_t s_skip_ws(const char *d, size_t pos, size_t len) {
     return pos;
 }
 
-static inline int s_is_digit(char c) { return c >= '0' && c <= '9'; }
+static inline int s_is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 /* ----------------------------------------------------------- constructor */
 
@@ -109,8 +121,7 @@ int ed_decoder_new(ed_decoder_t **dec_p, ed_format_t fmt, const char *const *fie
         const char *name = fields[f];
         if (!name || !*name)
             return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                             "empty field name (field %d) for format '%s'", f + 1,
-                             s_fmt_name(fmt));
+                             "empty field name (field %d) for format '%s'", f + 1, s_fmt_name(fmt));
         if (name[0] == '@')
             continue; /* meta field: the source actor fills it */
         if (fmt != ED_FMT_JSON) {
@@ -160,6 +171,7 @@ int ed_decoder_new(ed_decoder_t **dec_p, ed_format_t fmt, const char *const *fie
         dec->tok_cap = S_TOK_INIT;
         dec->toks = ed_malloc(dec->tok_cap * sizeof *dec->toks);
         dec->skip = ed_malloc(dec->tok_cap * sizeof *dec->skip);
+        dec->esc = ed_malloc(dec->tok_cap * sizeof *dec->esc);
         dec->stack = ed_malloc(dec->tok_cap * sizeof *dec->stack);
     } else {
         dec->is_data = ed_calloc(nf, sizeof *dec->is_data);
@@ -187,6 +199,7 @@ void ed_decoder_destroy(ed_decoder_t **dec_p) {
     free(dec->vals);
     free(dec->toks);
     free(dec->skip);
+    free(dec->esc);
     free(dec->stack);
     free(dec->str_off);
     free(dec->keybuf);
@@ -198,8 +211,8 @@ void ed_decoder_destroy(ed_decoder_t **dec_p) {
 
 /* ----------------------------------------------------------- lines/words */
 
-static int s_decode_lines(ed_decoder_t *dec, const char *data, size_t len,
-                          ed_decode_emit_fn emit, void *ud) {
+static int s_decode_lines(ed_decoder_t *dec, const char *data, size_t len, ed_decode_emit_fn emit,
+                          void *ud) {
     /* Sources split on '\n' already; a trailing "\n" is dropped too so a
      * Kafka message "text\n" reads as "text". */
     if (len && data[len - 1] == '\n')
@@ -235,8 +248,8 @@ static void s_on_word(void *ud, const char *word, size_t len) {
     c->emit(c->ud, dec->vals);
 }
 
-static int s_decode_words(ed_decoder_t *dec, const char *data, size_t len,
-                          ed_decode_emit_fn emit, void *ud) {
+static int s_decode_words(ed_decoder_t *dec, const char *data, size_t len, ed_decode_emit_fn emit,
+                          void *ud) {
     s_reserve(&dec->scratch, &dec->scratch_cap, len);
     for (int f = 0; f < dec->nfields; f++)
         dec->vals[f] = (ed_val_t){.type = dec->is_data[f] ? ED_VAL_STRING : ED_VAL_MISSING};
@@ -259,8 +272,8 @@ static const char *s_describe(const char *d, size_t len, size_t pos, char *buf, 
     return buf;
 }
 
-static int s_unexpected(const char *d, size_t len, size_t pos, const char *expected,
-                        char *errstr, size_t errstr_size) {
+static int s_unexpected(const char *d, size_t len, size_t pos, const char *expected, char *errstr,
+                        size_t errstr_size) {
     char b[32];
     return ed_seterr(errstr, errstr_size, ED_EINVAL,
                      "invalid JSON at byte %zu: unexpected %s, expected %s", pos,
@@ -270,9 +283,12 @@ static int s_unexpected(const char *d, size_t len, size_t pos, const char *expec
 /* 1 if s[0..n) is a JSON literal: true, false, null or a number. */
 static int s_valid_literal(const char *s, size_t n) {
     switch (s[0]) {
-    case 't': return n == 4 && memcmp(s, "true", 4) == 0;
-    case 'f': return n == 5 && memcmp(s, "false", 5) == 0;
-    case 'n': return n == 4 && memcmp(s, "null", 4) == 0;
+    case 't':
+        return n == 4 && memcmp(s, "true", 4) == 0;
+    case 'f':
+        return n == 5 && memcmp(s, "false", 5) == 0;
+    case 'n':
+        return n == 4 && memcmp(s, "null", 4) == 0;
     }
     size_t i = 0;
     if (s[i] == '-')
@@ -306,18 +322,73 @@ static int s_valid_literal(const char *s, size_t n) {
     return i == n;
 }
 
-/* Offset of the first raw control character (< 0x20) in s[0..n), or n. jsmn
- * lets them through; JSON forbids them unescaped. */
-static size_t s_find_ctl(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
+/* Scans a string body s[0..n): returns the offset of the first raw control
+ * character (< 0x20; jsmn lets them through, JSON forbids them), or n, and
+ * sets *has_bs if there is a backslash before it. One pass serves both the
+ * validation and the "decode escapes?" decision later. `end` is the end of
+ * the payload: the SIMD path may read (and ignore) bytes up to it, which
+ * lets short strings, the usual case, take one 16-byte step too. */
+static size_t s_scan_string(const char *s, size_t n, const char *end, uint8_t *has_bs) {
+    size_t i = 0;
+    unsigned bs = 0;
+#ifdef __SSE2__
+    const __m128i c1f = _mm_set1_epi8(0x1f), cbs = _mm_set1_epi8('\\');
+    while (i < n && s + i + 16 <= end) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned keep = n - i >= 16 ? 0xFFFFu : (1u << (n - i)) - 1;
+        unsigned ctl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v)) & keep;
+        unsigned b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cbs)) & keep;
+        if (ctl) {
+            b &= (1u << __builtin_ctz(ctl)) - 1;
+            *has_bs = (bs | b) != 0;
+            return i + (size_t)__builtin_ctz(ctl);
+        }
+        bs |= b;
+        i += 16;
+    }
+#else
+    (void)end;
+#endif
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20) {
+            *has_bs = bs != 0;
             return i;
+        }
+        bs |= c == '\\';
+    }
+    *has_bs = bs != 0;
     return n;
 }
 
-static int s_check_string(const char *d, const jsmntok_t *t, char *errstr, size_t errstr_size) {
+/* 1 if the payload has a backslash or a byte < 0x20 anywhere. Usually it has
+ * neither (compact JSON without escapes), and then one SIMD pass over the
+ * whole payload replaces a scan of every string token. */
+static int s_needs_string_scan(const char *d, size_t len) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i c1f = _mm_set1_epi8(0x1f), cbs = _mm_set1_epi8('\\');
+    __m128i acc = _mm_setzero_si128();
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        acc = _mm_or_si128(
+            acc, _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v), _mm_cmpeq_epi8(v, cbs)));
+    }
+    if (_mm_movemask_epi8(acc))
+        return 1;
+#endif
+    for (; i < len; i++)
+        if ((unsigned char)d[i] < 0x20 || d[i] == '\\')
+            return 1;
+    return 0;
+}
+
+/* Validates string token i and records whether it has escapes. */
+static int s_check_string(ed_decoder_t *dec, const char *d, size_t len, int i, char *errstr,
+                          size_t errstr_size) {
+    const jsmntok_t *t = &dec->toks[i];
     size_t n = (size_t)(t->end - t->start);
-    size_t k = s_find_ctl(d + t->start, n);
+    size_t k = s_scan_string(d + t->start, n, d + len, &dec->esc[i]);
     if (k == n)
         return 0;
     return ed_seterr(errstr, errstr_size, ED_EINVAL,
@@ -339,6 +410,7 @@ static int s_validate(ed_decoder_t *dec, const char *d, size_t len, int ntok, ch
     const jsmntok_t *T = dec->toks;
     int *skip = dec->skip, *stk = dec->stack;
     int depth = 0, i = 1;
+    int scan = s_needs_string_scan(d, len);
     size_t pos = (size_t)T[0].start + 1;
     stk[depth++] = (0 << 1) | 1;
     while (depth > 0) {
@@ -349,15 +421,17 @@ static int s_validate(ed_decoder_t *dec, const char *d, size_t len, int ntok, ch
             /* Another member of container c. */
             if (!first) {
                 if (d[pos] != ',')
-                    return s_unexpected(d, len, pos, is_obj ? "',' or '}'" : "',' or ']'",
-                                        errstr, errstr_size);
+                    return s_unexpected(d, len, pos, is_obj ? "',' or '}'" : "',' or ']'", errstr,
+                                        errstr_size);
                 pos = s_skip_ws(d, pos + 1, len);
             }
             stk[depth - 1] &= ~1;
             if (is_obj) {
                 if (T[i].type != JSMN_STRING || pos != s_tok_open(&T[i]))
                     return s_unexpected(d, len, pos, "a string key", errstr, errstr_size);
-                if (s_check_string(d, &T[i], errstr, errstr_size) < 0)
+                if (!scan)
+                    dec->esc[i] = 0;
+                else if (s_check_string(dec, d, len, i, errstr, errstr_size) < 0)
                     return ED_EINVAL;
                 pos = s_skip_ws(d, s_tok_close(&T[i]), len);
                 skip[i] = i + 1;
@@ -381,15 +455,17 @@ static int s_validate(ed_decoder_t *dec, const char *d, size_t len, int ntok, ch
                 if (!s_valid_literal(d + T[i].start, (size_t)(T[i].end - T[i].start))) {
                     int n = T[i].end - T[i].start;
                     return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                                     "invalid JSON at byte %d: invalid literal '%.*s'",
-                                     T[i].start, n > 40 ? 40 : n, d + T[i].start);
+                                     "invalid JSON at byte %d: invalid literal '%.*s'", T[i].start,
+                                     n > 40 ? 40 : n, d + T[i].start);
                 }
                 pos = s_tok_close(&T[i]);
                 skip[i] = i + 1;
                 i++;
                 break;
             default: /* string */
-                if (s_check_string(d, &T[i], errstr, errstr_size) < 0)
+                if (!scan)
+                    dec->esc[i] = 0;
+                else if (s_check_string(dec, d, len, i, errstr, errstr_size) < 0)
                     return ED_EINVAL;
                 pos = s_tok_close(&T[i]);
                 skip[i] = i + 1;
@@ -469,11 +545,21 @@ static size_t s_unescape(const char *s, size_t n, char *out) {
         char e = s[i + 1];
         i += 2;
         switch (e) {
-        case 'b': out[o++] = '\b'; break;
-        case 'f': out[o++] = '\f'; break;
-        case 'n': out[o++] = '\n'; break;
-        case 'r': out[o++] = '\r'; break;
-        case 't': out[o++] = '\t'; break;
+        case 'b':
+            out[o++] = '\b';
+            break;
+        case 'f':
+            out[o++] = '\f';
+            break;
+        case 'n':
+            out[o++] = '\n';
+            break;
+        case 'r':
+            out[o++] = '\r';
+            break;
+        case 't':
+            out[o++] = '\t';
+            break;
         case 'u': {
             int cp = i + 4 <= n ? s_hex4(s + i) : -1;
             if (cp < 0) {
@@ -493,20 +579,22 @@ static size_t s_unescape(const char *s, size_t n, char *out) {
             o += s_put_utf8(out + o, (uint32_t)cp);
             break;
         }
-        default: out[o++] = e; break; /* \" \\ \/ */
+        default:
+            out[o++] = e;
+            break; /* \" \\ \/ */
         }
     }
     return o;
 }
 
-/* Does the raw key s[0..n) (escapes not decoded) equal seg[0..sl)? */
-static int s_key_eq(ed_decoder_t *dec, const char *s, size_t n, const char *seg, size_t sl) {
+/* Does the raw key s[0..n) (escapes not decoded; has_bs: it has some) equal
+ * seg[0..sl)? */
+static int s_key_eq(ed_decoder_t *dec, const char *s, size_t n, int has_bs, const char *seg,
+                    size_t sl) {
+    if (!has_bs)
+        return n == sl && memcmp(s, seg, n) == 0;
     if (n < sl)
         return 0; /* decoding never lengthens */
-    if (n == sl && memcmp(s, seg, n) == 0)
-        return memchr(s, '\\', n) == NULL;
-    if (!memchr(s, '\\', n))
-        return 0;
     s_reserve(&dec->keybuf, &dec->keybuf_cap, n);
     size_t m = s_unescape(s, n, dec->keybuf);
     return m == sl && memcmp(dec->keybuf, seg, sl) == 0;
@@ -522,8 +610,8 @@ static int s_resolve(ed_decoder_t *dec, const char *d, const s_path_t *path) {
             return -1;
         int found = -1;
         for (int key = o + 1, end = skip[o]; key < end; key = skip[key + 1]) {
-            if (s_key_eq(dec, d + T[key].start, (size_t)(T[key].end - T[key].start), path->seg[k],
-                         path->seglen[k])) {
+            if (s_key_eq(dec, d + T[key].start, (size_t)(T[key].end - T[key].start), dec->esc[key],
+                         path->seg[k], path->seglen[k])) {
                 found = key + 1;
                 break;
             }
@@ -536,8 +624,8 @@ static int s_resolve(ed_decoder_t *dec, const char *d, const s_path_t *path) {
 }
 
 static const double s_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Value of a validated JSON number s[0..n). Fast path (Clinger): with at most
  * 15 significant digits the mantissa is exact in a double, and so is 10^e for
@@ -609,11 +697,19 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
     if (d[p0] != '{') {
         const char *what = NULL;
         switch (d[p0]) {
-        case '[': what = "an array"; break;
-        case '"': what = "a string"; break;
+        case '[':
+            what = "an array";
+            break;
+        case '"':
+            what = "a string";
+            break;
         case 't':
-        case 'f': what = "a boolean"; break;
-        case 'n': what = "null"; break;
+        case 'f':
+            what = "a boolean";
+            break;
+        case 'n':
+            what = "null";
+            break;
         default:
             if (d[p0] == '-' || s_is_digit(d[p0]))
                 what = "a number";
@@ -633,6 +729,7 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
         dec->tok_cap *= 2;
         dec->toks = ed_realloc(dec->toks, dec->tok_cap * sizeof *dec->toks);
         dec->skip = ed_realloc(dec->skip, dec->tok_cap * sizeof *dec->skip);
+        dec->esc = ed_realloc(dec->esc, dec->tok_cap * sizeof *dec->esc);
         dec->stack = ed_realloc(dec->stack, dec->tok_cap * sizeof *dec->stack);
     }
     int ntok = (int)parser.toknext;
@@ -660,13 +757,12 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
             return ed_seterr(errstr, errstr_size, ED_EINVAL,
                              "invalid JSON at byte %zu: invalid escape sequence in string", pos);
         char b[32];
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "invalid JSON at byte %zu: unexpected %s", pos,
-                         s_describe(d, len, pos, b, sizeof b));
+        return ed_seterr(errstr, errstr_size, ED_EINVAL, "invalid JSON at byte %zu: unexpected %s",
+                         pos, s_describe(d, len, pos, b, sizeof b));
     }
     if (!top_closed) /* not reached: jsmn reports an unclosed object as PART */
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "incomplete JSON (truncated at byte %zu)", len);
+        return ed_seterr(errstr, errstr_size, ED_EINVAL, "incomplete JSON (truncated at byte %zu)",
+                         len);
 
     int rc = s_validate(dec, d, len, ntok, errstr, errstr_size);
     if (rc < 0)
@@ -686,7 +782,7 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
         switch (T[k].type) {
         case JSMN_STRING:
             *v = (ed_val_t){.type = ED_VAL_STRING, .ptr = s, .len = n};
-            if (memchr(s, '\\', n)) {
+            if (dec->esc[k]) {
                 /* Decoded into scratch; the pointer is set once all fields
                  * are done, as scratch may move while it grows. */
                 s_reserve(&dec->scratch, &dec->scratch_cap, used + n);
@@ -719,9 +815,12 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
 int ed_decoder_decode(ed_decoder_t *dec, const char *data, size_t len, ed_decode_emit_fn emit,
                       void *ud, char *errstr, size_t errstr_size) {
     switch (dec->fmt) {
-    case ED_FMT_LINES: return s_decode_lines(dec, data, len, emit, ud);
-    case ED_FMT_WORDS: return s_decode_words(dec, data, len, emit, ud);
-    case ED_FMT_JSON: return s_decode_json(dec, data, len, emit, ud, errstr, errstr_size);
+    case ED_FMT_LINES:
+        return s_decode_lines(dec, data, len, emit, ud);
+    case ED_FMT_WORDS:
+        return s_decode_words(dec, data, len, emit, ud);
+    case ED_FMT_JSON:
+        return s_decode_json(dec, data, len, emit, ud, errstr, errstr_size);
     }
     return ed_seterr(errstr, errstr_size, ED_EINVAL, "unknown input format %d", (int)dec->fmt);
 }
@@ -731,9 +830,13 @@ int ed_decoder_decode(ed_decoder_t *dec, const char *data, size_t len, ed_decode
 int ed_val_to_num(const ed_val_t *v, double *out) {
     switch (v->type) {
     case ED_VAL_NUMBER:
-    case ED_VAL_BOOL: *out = v->num; return 0;
-    case ED_VAL_STRING: break;
-    default: return ED_EINVAL;
+    case ED_VAL_BOOL:
+        *out = v->num;
+        return 0;
+    case ED_VAL_STRING:
+        break;
+    default:
+        return ED_EINVAL;
     }
     if (v->len == 0)
         return ED_EINVAL;
@@ -779,8 +882,8 @@ static int s_num2(const char *s, size_t n, size_t *i, int ndig, int *out) {
 static int s_parse_iso(const char *s, size_t n, int64_t *ms) {
     size_t i = 0;
     int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, off = 0;
-    if (s_num2(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || s_num2(s, n, &i, 2, &mo) ||
-        i >= n || s[i++] != '-' || s_num2(s, n, &i, 2, &d))
+    if (s_num2(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || s_num2(s, n, &i, 2, &mo) || i >= n ||
+        s[i++] != '-' || s_num2(s, n, &i, 2, &d))
         return ED_EINVAL;
     if (i < n) {
         if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
@@ -870,7 +973,8 @@ int ed_parse_time(const ed_val_t *v, ed_time_format_t fmt, int64_t *ms) {
         if (v->type != ED_VAL_STRING)
             return ED_EINVAL;
         return s_parse_iso(v->ptr, v->len, ms);
-    case ED_TIME_NONE: break;
+    case ED_TIME_NONE:
+        break;
     }
     return ED_EINVAL;
 }

@@ -7,4 +7,6 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-uint64_t ed_hash64(const void *p, size_t len) { return XXH3_64bits(p, len); }
+uint64_t ed_hash64(const void *p, size_t len) {
+    return XXH3_64bits(p, len);
+}

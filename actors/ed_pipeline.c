@@ -69,7 +69,12 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     plan->conf = conf;
     plan->exit_when_idle_ms = exit_when_idle_ms;
     atomic_init(&plan->stop_requested, 0);
-    plan->rt = ed_runtime_new(conf->runtime.workers, conf->runtime.mailbox_hwm, errstr, errstr_size);
+    /* Data-path actors (coordinator, sources, aggregators) share
+     * runtime.workers threads; each sink gets a thread of its own, because a
+     * sink blocks on its server's round trips (a transaction commit, a
+     * delivery report) and must not stall the data path or the other sinks. */
+    int W = conf->runtime.workers;
+    plan->rt = ed_runtime_new(W + conf->nsinks, conf->runtime.mailbox_hwm, errstr, errstr_size);
     if (!plan->rt) {
         free(plan);
         return NULL;
@@ -98,7 +103,8 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
 
     void *coord = ed_coordinator_new(plan);
     s_add_state(plan, coord, ED_ST_COORD);
-    ed_runtime_add(plan->rt, &ed_coordinator_actor, "coordinator", coord, -1);
+    ed_runtime_add(plan->rt, &ed_coordinator_actor, "coordinator", coord, 0);
+    int next_worker = 1;
     for (int i = 0; i < S; i++) {
         void *st = ed_source_actor_new(plan, i, errstr, errstr_size);
         if (!st) {
@@ -106,7 +112,7 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
             return NULL;
         }
         s_add_state(plan, st, ED_ST_SOURCE);
-        ed_runtime_add(plan->rt, &ed_source_actor, conf->sources[i].name, st, -1);
+        ed_runtime_add(plan->rt, &ed_source_actor, conf->sources[i].name, st, next_worker++ % W);
     }
     uint32_t *up = ed_calloc((size_t)(S + A) + 1, sizeof *up);
     int nup = 0;
@@ -118,7 +124,7 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
         s_add_state(plan, st, ED_ST_AGG);
         char name[64];
         snprintf(name, sizeof name, "aggregator-%d", p);
-        ed_runtime_add(plan->rt, &ed_agg_actor, name, st, -1);
+        ed_runtime_add(plan->rt, &ed_agg_actor, name, st, next_worker++ % W);
     }
     for (int k = 0; k < K; k++) {
         nup = 0;
@@ -136,7 +142,7 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
             return NULL;
         }
         s_add_state(plan, st, ED_ST_SINK);
-        ed_runtime_add(plan->rt, &ed_sink_actor, conf->sinks[k].name, st, -1);
+        ed_runtime_add(plan->rt, &ed_sink_actor, conf->sinks[k].name, st, W + k);
     }
     free(up);
     return plan;
@@ -156,8 +162,8 @@ static const char *s_fn(ed_aggfn_t f) {
 void ed_plan_print(const ed_plan_t *plan, FILE *out) {
     const ed_config_t *conf = plan->conf;
     fprintf(out, "pipeline %s\n", conf->path);
-    fprintf(out, "  runtime: %d workers, %d aggregator partitions, flush every %lld ms, "
-                 "mailbox hwm %d, max %d flushes in flight\n",
+    fprintf(out, "  runtime: %d workers (+ 1 I/O thread per sink), %d aggregator partitions, "
+                 "flush every %lld ms, mailbox hwm %d, max %d flushes in flight\n",
             conf->runtime.workers, plan->naggs, (long long)conf->runtime.flush_interval_ms,
             conf->runtime.mailbox_hwm, conf->runtime.max_inflight);
     fprintf(out, "  actors: 1 coordinator, %d sources, %d aggregators, %d sinks\n", conf->nsources,
@@ -243,6 +249,7 @@ int ed_plan_run(ed_plan_t *plan) {
     /* Workers inherit the blocked mask; only this thread takes the signals. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     char err[512];
+    plan->start_ms = ed_now_ms();
     if (ed_runtime_start(plan->rt, err, sizeof err) < 0) {
         ED_LOG_E("runtime", "%s", err);
         return 1;
@@ -264,13 +271,16 @@ int ed_plan_run(ed_plan_t *plan) {
         }
     }
     int code = ed_runtime_wait(plan->rt);
+    plan->end_ms = ed_now_ms();
     s_summary(plan);
     return code;
 }
 
 void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     const ed_config_t *conf = plan->conf;
-    fprintf(out, "{\"checkpoints\":%llu,\"sources\":{", (unsigned long long)plan->checkpoints);
+    fprintf(out, "{\"checkpoints\":%llu,\"wall_ms\":%lld,\"active_ms\":%lld,\"sources\":{",
+            (unsigned long long)plan->checkpoints, (long long)(plan->end_ms - plan->start_ms),
+            (long long)(plan->active_end_ms ? plan->active_end_ms - plan->start_ms : 0));
     for (int i = 0; i < conf->nsources; i++) {
         const ed_source_stats_t *st = &plan->source_stats[i];
         fprintf(out, "%s\"%s\":{\"inputs\":%llu,\"records\":%llu,\"rejected\":%llu}", i ? "," : "",

@@ -57,6 +57,10 @@ typedef struct ed_plan {
     ed_sink_stats_t *sink_stats;     /* [conf->nsinks] */
     uint64_t *sink_acked;            /* [conf->nsinks] checkpoints acked */
     uint64_t checkpoints;            /* written by the coordinator: last completed */
+    int64_t start_ms;                /* ed_now_ms() when the run started */
+    int64_t active_end_ms;           /* coordinator: when the flush covering the latest input was
+                                        acked (throughput = records / (active_end - start)) */
+    int64_t end_ms;                  /* when the workers stopped */
     void **states;                   /* actor states, freed by ed_plan_destroy */
     int nstates;
 } ed_plan_t;

@@ -51,7 +51,13 @@ void ed_log(ed_log_level_t level, const char *who, const char *fmt, ...) {
         return;
     static const char *names[8] = {"", "", "", "ERROR", "WARN", "", "INFO", "DEBUG"};
     char line[2048];
-    int n = snprintf(line, sizeof line, "eddy: %s %s%s%s", names[level & 7], who ? "[" : "",
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(line, sizeof line, "eddy: %04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s%s%s",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000, names[level & 7], who ? "[" : "",
                      who ? who : "", who ? "] " : "");
     if (n < 0 || (size_t)n >= sizeof line)
         n = 0;

@@ -56,7 +56,7 @@ typedef enum { ED_LOG_ERROR = 3, ED_LOG_WARN = 4, ED_LOG_INFO = 6, ED_LOG_DEBUG 
  * raises it). Call before the runtime starts; read-only afterwards. */
 void ed_log_set_level(ed_log_level_t level);
 
-/* Writes one line "eddy: <LEVEL> [<who>] <message>" to stderr, atomically
+/* Writes one line "eddy: <UTC ISO-8601 time> <LEVEL> [<who>] <message>" to stderr, atomically
  * (one write(2) per line). `who` names the actor or module; may be NULL. */
 void ed_log(ed_log_level_t level, const char *who, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -37,11 +37,11 @@ typedef struct s_kmsg {
 typedef struct s_ckpt {
     struct s_ckpt *next; /* in s_kafka_t.old */
     uint64_t checkpoint;
-    uint64_t next_idx;  /* next flush item (records, then rows) to produce */
-    int64_t outstanding;/* produced, no delivery report yet */
-    uint64_t delivered; /* successful delivery reports */
-    uint64_t rejected;  /* refused for good (too large, not authorized, bad row) */
-    s_kmsg_t *failed;   /* to produce again */
+    uint64_t next_idx;   /* next flush item (records, then rows) to produce */
+    int64_t outstanding; /* produced, no delivery report yet */
+    uint64_t delivered;  /* successful delivery reports */
+    uint64_t rejected;   /* refused for good (too large, not authorized, bad row) */
+    s_kmsg_t *failed;    /* to produce again */
     uint64_t nfailed;
     char last_err[256];
 } s_ckpt_t;
@@ -55,8 +55,8 @@ typedef struct {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
     int created_once;
-    s_ckpt_t *cur; /* the checkpoint being written, or NULL */
-    s_ckpt_t *old; /* superseded checkpoints still awaiting delivery reports */
+    s_ckpt_t *cur;      /* the checkpoint being written, or NULL */
+    s_ckpt_t *old;      /* superseded checkpoints still awaiting delivery reports */
     char last_err[256]; /* last client-level error (error_cb) */
     ed_buf_t json;
     ed_buf_t mkey;
@@ -114,8 +114,8 @@ static void s_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
 static void s_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     (void)rk;
     s_kafka_t *k = opaque;
-    snprintf(k->last_err, sizeof k->last_err, "%s: %s",
-             rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    snprintf(k->last_err, sizeof k->last_err, "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err),
+             reason);
 }
 
 static void s_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
@@ -147,13 +147,14 @@ static rd_kafka_conf_t *s_conf(s_kafka_t *k, char *errstr, size_t errstr_size) {
     char client_id[256], err[512];
     snprintf(client_id, sizeof client_id, "eddy-%s", s->name);
     const char *props[][2] = {
-        {"bootstrap.servers", s->kafka.brokers}, {"client.id", client_id},
-        {"enable.idempotence", "true"},          {"acks", "all"},
+        {"bootstrap.servers", s->kafka.brokers},
+        {"client.id", client_id},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
         {"linger.ms", "5"},
     };
     for (size_t i = 0; i < ED_ARRAY_SIZE(props); i++)
-        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, sizeof err) !=
-            RD_KAFKA_CONF_OK)
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, sizeof err) != RD_KAFKA_CONF_OK)
             goto bad;
     for (int i = 0; i < s->kafka.nprops; i++)
         if (rd_kafka_conf_set(conf, s->kafka.props[i].key, s->kafka.props[i].value, err,
@@ -287,8 +288,8 @@ static int s_row_json(s_kafka_t *k, const ed_change_t *c) {
     }
     ed_buf_append(j, "}", 1);
     if (c->window_start_ms || c->window_end_ms) {
-        ed_buf_printf(j, ",\"window\":{\"start\":%lld,\"end\":%lld}",
-                      (long long)c->window_start_ms, (long long)c->window_end_ms);
+        ed_buf_printf(j, ",\"window\":{\"start\":%lld,\"end\":%lld}", (long long)c->window_start_ms,
+                      (long long)c->window_end_ms);
     }
     const double *d = ed_change_delta(c), *v = ed_change_value(c);
     for (int i = 0; i < agg->ncompute; i++) {
@@ -465,7 +466,8 @@ static ed_write_result_t s_kafka_write(void *ctx, const ed_sink_flush_t *flush,
         /* Like invalid keys in the SQL sinks: refused messages are counted
          * and logged, and never hold back the rest of the flush. */
         if (c->rejected)
-            ED_LOG_W(k->name, "%s: %llu of %llu message(s) refused for good (last error: %s); "
+            ED_LOG_W(k->name,
+                     "%s: %llu of %llu message(s) refused for good (last error: %s); "
                      "the rest is delivered",
                      k->addr, (unsigned long long)c->rejected, (unsigned long long)nitems,
                      c->last_err);
@@ -476,9 +478,8 @@ static ed_write_result_t s_kafka_write(void *ctx, const ed_sink_flush_t *flush,
     ed_seterr(errstr, errstr_size, ED_EIO,
               "sink '%s' (%s): after %lld ms %llu of %llu message(s) delivered, %lld awaiting "
               "acks, %llu to produce again, %llu not produced yet (last error: %s); retrying",
-              k->name, k->addr, (long long)(ed_now_ms() - start),
-              (unsigned long long)c->delivered, (unsigned long long)nitems,
-              (long long)c->outstanding, (unsigned long long)c->nfailed,
+              k->name, k->addr, (long long)(ed_now_ms() - start), (unsigned long long)c->delivered,
+              (unsigned long long)nitems, (long long)c->outstanding, (unsigned long long)c->nfailed,
               (unsigned long long)(nitems - c->next_idx), why);
     return ED_WRITE_RETRY;
 }

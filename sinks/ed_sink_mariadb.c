@@ -230,7 +230,9 @@ typedef struct {
 static pthread_once_t s_lib_once = PTHREAD_ONCE_INIT;
 /* mysql_library_init is not thread-safe; mysql_init would call it lazily
  * from whichever worker connects first. */
-static void s_lib_init(void) { mysql_library_init(0, NULL, NULL); }
+static void s_lib_init(void) {
+    mysql_library_init(0, NULL, NULL);
+}
 
 static const char *s_my_part_check(const uint8_t *part, size_t len) {
     (void)part;
@@ -279,8 +281,8 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                          "the `to:` of an aggregation",
                          sink->name);
     if (!sink->mariadb.database || !*sink->mariadb.database)
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': mariadb.database is required", sink->name);
+        return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': mariadb.database is required",
+                         sink->name);
     char dup[300];
     if (s_my_dup_column(agg, dup, sizeof dup))
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
@@ -399,12 +401,11 @@ static ed_write_result_t s_my_connect(s_my_t *p, ed_sink_stats_t *stats, char *e
     mysql_options(p->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     if (!mysql_real_connect(p->my, s->mariadb.host && *s->mariadb.host ? s->mariadb.host : NULL,
                             s->mariadb.user && *s->mariadb.user ? s->mariadb.user : "root",
-                            s->mariadb.password ? s->mariadb.password : "",
-                            s->mariadb.database,
+                            s->mariadb.password ? s->mariadb.password : "", s->mariadb.database,
                             s->mariadb.port > 0 ? (unsigned)s->mariadb.port : 3306, NULL, 0) ||
         mysql_autocommit(p->my, 0)) {
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s (error %u); retrying",
-                  p->name, p->addr, mysql_error(p->my), mysql_errno(p->my));
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s (error %u); retrying", p->name,
+                  p->addr, mysql_error(p->my), mysql_errno(p->my));
         s_my_close(p);
         p->lost = 1;
         return ED_WRITE_RETRY;
@@ -451,7 +452,9 @@ static void s_my_col_ident(const s_my_t *p, ed_buf_t *b, const s_col_t *c) {
         s_my_ident(b, p->agg->key[c->idx].column, NULL);
     else
         s_my_ident(b, p->agg->compute[c->idx].name,
-                   c->role == S_COL_AVG_SUM ? "_sum" : c->role == S_COL_AVG_N ? "_n" : NULL);
+                   c->role == S_COL_AVG_SUM ? "_sum"
+                   : c->role == S_COL_AVG_N ? "_n"
+                                            : NULL);
 }
 
 static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
@@ -462,9 +465,15 @@ static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
         const s_col_t *c = &p->cols[i];
         s_my_col_ident(p, ddl, c);
         switch (c->role) {
-        case S_COL_KEY: ed_buf_puts(ddl, " VARBINARY(255) NOT NULL, "); break;
-        case S_COL_AVG_SUM: ed_buf_puts(ddl, " DOUBLE NOT NULL DEFAULT 0, "); break;
-        case S_COL_AVG_N: ed_buf_puts(ddl, " BIGINT NOT NULL DEFAULT 0, "); break;
+        case S_COL_KEY:
+            ed_buf_puts(ddl, " VARBINARY(255) NOT NULL, ");
+            break;
+        case S_COL_AVG_SUM:
+            ed_buf_puts(ddl, " DOUBLE NOT NULL DEFAULT 0, ");
+            break;
+        case S_COL_AVG_N:
+            ed_buf_puts(ddl, " BIGINT NOT NULL DEFAULT 0, ");
+            break;
         case S_COL_VALUE:
             ed_buf_puts(ddl, c->fn == ED_AGG_COUNT ? " BIGINT NOT NULL DEFAULT 0, " : " DOUBLE, ");
             break;
@@ -539,20 +548,26 @@ static int s_my_num(const s_my_t *p, const s_row_t *r, const s_col_t *c, double 
         *is_int = 1;
         *iout = (long long)r->delta_n;
         return 1;
-    case S_COL_AVG_SUM: x = d[c->idx]; break;
+    case S_COL_AVG_SUM:
+        x = d[c->idx];
+        break;
     default:
         switch (c->fn) {
         case ED_AGG_COUNT:
             *is_int = 1;
             *iout = isfinite(d[c->idx]) ? (long long)llround(d[c->idx]) : 0;
             return 1;
-        case ED_AGG_SUM: x = d[c->idx]; break;
+        case ED_AGG_SUM:
+            x = d[c->idx];
+            break;
         case ED_AGG_AVG:
             /* The average of what this row adds, so a new table row has
              * avg == avg_sum / avg_n, like every updated one. */
             x = r->delta_n ? d[c->idx] / (double)r->delta_n : v[c->idx];
             break;
-        default: x = v[c->idx]; break;
+        default:
+            x = v[c->idx];
+            break;
         }
     }
     *out = x;
@@ -642,7 +657,7 @@ static ed_write_result_t s_my_prepare_stmt(s_my_t *p, char *errstr, size_t errst
 }
 
 static ed_write_result_t s_my_exec_chunk(s_my_t *p, size_t from, size_t nrows, char *errstr,
-                                        size_t errstr_size) {
+                                         size_t errstr_size) {
     for (int j = 0; j < p->ncols; j++) {
         const s_col_t *c = &p->cols[j];
         MYSQL_BIND *bd = &p->bind[j];
@@ -717,8 +732,8 @@ static ed_write_result_t s_my_txn(s_my_t *p, uint64_t *statements, char *errstr,
     return ED_WRITE_OK;
 }
 
-static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush,
-                                    ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
+static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
+                                    char *errstr, size_t errstr_size) {
     s_my_t *p = ctx;
     s_rows_build(&p->rows, flush, s_my_part_check);
 
@@ -730,13 +745,16 @@ static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush,
         p->rejects_logged_for = flush->checkpoint + 1;
         if (p->rows.rejected) {
             stats->rows_rejected += p->rows.rejected;
-            ED_LOG_W(p->name, "table %s: %llu changelog row(s) rejected (first: %s); the rest is written",
+            ED_LOG_W(p->name,
+                     "table %s: %llu changelog row(s) rejected (first: %s); the rest is written",
                      p->table, (unsigned long long)p->rows.rejected, p->rows.why);
         }
         if (records) {
             stats->rows_rejected += records;
-            ED_LOG_W(p->name, "table %s: %llu record(s) rejected: a mariadb sink takes "
-                     "aggregation changelogs only", p->table, (unsigned long long)records);
+            ED_LOG_W(p->name,
+                     "table %s: %llu record(s) rejected: a mariadb sink takes "
+                     "aggregation changelogs only",
+                     p->table, (unsigned long long)records);
         }
     }
     if (p->rows.nrows == 0)

@@ -353,9 +353,12 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
             p->val[k++] = o->val;
         }
     static const char *const defaults[][2] = {
-        {"connect_timeout", "5"},  {"client_encoding", "UTF8"},
-        {"keepalives", "1"},       {"keepalives_idle", "10"},
-        {"keepalives_interval", "3"}, {"keepalives_count", "3"},
+        {"connect_timeout", "5"},
+        {"client_encoding", "UTF8"},
+        {"keepalives", "1"},
+        {"keepalives_idle", "10"},
+        {"keepalives_interval", "3"},
+        {"keepalives_count", "3"},
         {"fallback_application_name", "eddy"},
     };
     for (size_t i = 0; i < ED_ARRAY_SIZE(defaults); i++)
@@ -477,7 +480,9 @@ static void s_pg_col_ident(s_pg_t *p, ed_buf_t *b, const s_col_t *c) {
         s_pg_ident(p, b, p->agg->key[c->idx].column, NULL);
     else
         s_pg_ident(p, b, p->agg->compute[c->idx].name,
-                   c->role == S_COL_AVG_SUM ? "_sum" : c->role == S_COL_AVG_N ? "_n" : NULL);
+                   c->role == S_COL_AVG_SUM ? "_sum"
+                   : c->role == S_COL_AVG_N ? "_n"
+                                            : NULL);
 }
 
 static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
@@ -489,9 +494,15 @@ static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
         const s_col_t *c = &p->cols[i];
         s_pg_col_ident(p, ddl, c);
         switch (c->role) {
-        case S_COL_KEY: ed_buf_puts(ddl, " TEXT NOT NULL, "); break;
-        case S_COL_AVG_SUM: ed_buf_puts(ddl, " DOUBLE PRECISION NOT NULL DEFAULT 0, "); break;
-        case S_COL_AVG_N: ed_buf_puts(ddl, " BIGINT NOT NULL DEFAULT 0, "); break;
+        case S_COL_KEY:
+            ed_buf_puts(ddl, " TEXT NOT NULL, ");
+            break;
+        case S_COL_AVG_SUM:
+            ed_buf_puts(ddl, " DOUBLE PRECISION NOT NULL DEFAULT 0, ");
+            break;
+        case S_COL_AVG_N:
+            ed_buf_puts(ddl, " BIGINT NOT NULL DEFAULT 0, ");
+            break;
         case S_COL_VALUE:
             ed_buf_puts(ddl, c->fn == ED_AGG_COUNT ? " BIGINT NOT NULL DEFAULT 0, "
                                                    : " DOUBLE PRECISION, ");
@@ -565,8 +576,8 @@ static size_t s_pg_num(char *dst, size_t n, double v, int integer) {
 }
 
 /* Text of column `c` of row `r` into dst (numbers) or *part (key bytes). */
-static size_t s_pg_value(const s_pg_t *p, const s_row_t *r, const s_col_t *c, char *dst,
-                         size_t n, const uint8_t **part) {
+static size_t s_pg_value(const s_pg_t *p, const s_row_t *r, const s_col_t *c, char *dst, size_t n,
+                         const uint8_t **part) {
     *part = NULL;
     size_t nv = (size_t)p->agg->ncompute;
     const double *d = p->rows.pool + r->vals, *v = d + nv;
@@ -576,17 +587,22 @@ static size_t s_pg_value(const s_pg_t *p, const s_row_t *r, const s_col_t *c, ch
         ed_key_part(r->key, r->key_len, c->idx, part, &len);
         return len;
     }
-    case S_COL_AVG_SUM: return s_pg_num(dst, n, d[c->idx], 0);
-    case S_COL_AVG_N: return (size_t)snprintf(dst, n, "%lld", (long long)r->delta_n);
+    case S_COL_AVG_SUM:
+        return s_pg_num(dst, n, d[c->idx], 0);
+    case S_COL_AVG_N:
+        return (size_t)snprintf(dst, n, "%lld", (long long)r->delta_n);
     case S_COL_VALUE:
         switch (c->fn) {
-        case ED_AGG_COUNT: return s_pg_num(dst, n, d[c->idx], 1);
-        case ED_AGG_SUM: return s_pg_num(dst, n, d[c->idx], 0);
+        case ED_AGG_COUNT:
+            return s_pg_num(dst, n, d[c->idx], 1);
+        case ED_AGG_SUM:
+            return s_pg_num(dst, n, d[c->idx], 0);
         case ED_AGG_AVG:
             /* The average of what this row adds, so a new table row has
              * avg == avg_sum / avg_n, like every updated one. */
             return s_pg_num(dst, n, r->delta_n ? d[c->idx] / (double)r->delta_n : v[c->idx], 0);
-        default: return s_pg_num(dst, n, v[c->idx], 0);
+        default:
+            return s_pg_num(dst, n, v[c->idx], 0);
         }
     }
     return 0;
@@ -603,7 +619,9 @@ static void s_pg_sql_upsert(s_pg_t *p, ed_buf_t *b) {
         const s_col_t *c = &p->cols[j];
         int integer = c->role == S_COL_AVG_N || (c->role == S_COL_VALUE && c->fn == ED_AGG_COUNT);
         ed_buf_printf(b, "%s$%d::%s[]", j ? ", " : "", j + 1,
-                      c->role == S_COL_KEY ? "text" : integer ? "int8" : "float8");
+                      c->role == S_COL_KEY ? "text"
+                      : integer            ? "int8"
+                                           : "float8");
     }
     ed_buf_puts(b, ")");
     ed_buf_append(b, p->tail.data, p->tail.len);
@@ -683,8 +701,8 @@ static ed_write_result_t s_pg_run(s_pg_t *p, PGresult *res, const char *what, ch
         const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
         const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
         char one[768];
-        snprintf(one, sizeof one, "%s%s%s%s%s", primary, detail ? " — " : "",
-                 detail ? detail : "", hint ? " — hint: " : "", hint ? hint : "");
+        snprintf(one, sizeof one, "%s%s%s%s%s", primary, detail ? " — " : "", detail ? detail : "",
+                 hint ? " — hint: " : "", hint ? hint : "");
         s_pg_msg(msg, sizeof msg, one);
     } else {
         s_pg_msg(msg, sizeof msg, PQerrorMessage(p->conn));
@@ -708,8 +726,8 @@ static ed_write_result_t s_pg_run(s_pg_t *p, PGresult *res, const char *what, ch
         PQclear(PQexec(p->conn, "ROLLBACK"));
     }
     if (r == ED_WRITE_RETRY)
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s%s%s; retrying", p->name,
-                  p->addr, what, *what ? ": " : "", msg);
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s%s%s; retrying", p->name, p->addr,
+                  what, *what ? ": " : "", msg);
     else
         ed_seterr(errstr, errstr_size, ED_EINVAL,
                   "sink '%s' (%s): %s into table %s failed for good (SQLSTATE %s): %s; check "
@@ -730,8 +748,8 @@ static ed_write_result_t s_pg_prepare(s_pg_t *p, char *errstr, size_t errstr_siz
     if (r == ED_WRITE_OK && !p->prepared) {
         /* Prepared statements live as long as the session: once per connection. */
         s_pg_sql_upsert(p, &up);
-        r = s_pg_run(p, PQprepare(p->conn, "ed_upsert", up.data, p->ncols, NULL),
-                     "PREPARE upsert", errstr, errstr_size);
+        r = s_pg_run(p, PQprepare(p->conn, "ed_upsert", up.data, p->ncols, NULL), "PREPARE upsert",
+                     errstr, errstr_size);
         if (r == ED_WRITE_OK)
             p->prepared = 1;
     }
@@ -760,8 +778,8 @@ static ed_write_result_t s_pg_txn(s_pg_t *p, uint64_t *statements, char *errstr,
     return r;
 }
 
-static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush,
-                                    ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
+static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
+                                    char *errstr, size_t errstr_size) {
     s_pg_t *p = ctx;
     s_rows_build(&p->rows, flush, s_pg_part_check);
 
@@ -773,13 +791,16 @@ static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush,
         p->rejects_logged_for = flush->checkpoint + 1;
         if (p->rows.rejected) {
             stats->rows_rejected += p->rows.rejected;
-            ED_LOG_W(p->name, "table %s: %llu changelog row(s) rejected (first: %s); the rest is written",
+            ED_LOG_W(p->name,
+                     "table %s: %llu changelog row(s) rejected (first: %s); the rest is written",
                      p->table, (unsigned long long)p->rows.rejected, p->rows.why);
         }
         if (records) {
             stats->rows_rejected += records;
-            ED_LOG_W(p->name, "table %s: %llu record(s) rejected: a postgres sink takes "
-                     "aggregation changelogs only", p->table, (unsigned long long)records);
+            ED_LOG_W(p->name,
+                     "table %s: %llu record(s) rejected: a postgres sink takes "
+                     "aggregation changelogs only",
+                     p->table, (unsigned long long)records);
         }
     }
     if (p->rows.nrows == 0)

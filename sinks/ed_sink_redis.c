@@ -47,12 +47,12 @@ typedef struct {
     s_tmpl_t member; /* nsegs == 0: default member (unreferenced parts joined by ':') */
     int *mparts;     /* default member: key parts not used by the zset template */
     int nmparts;
-    int score;       /* compute index */
+    int score; /* compute index */
     ed_aggfn_t score_fn;
     int chunk; /* commands per pipeline round trip */
     /* per-flush scratch */
-    ed_buf_t arena;  /* zset names, members and scores of the flush */
-    size_t *argoff;  /* per row: offsets of zset, member, score in arena */
+    ed_buf_t arena; /* zset names, members and scores of the flush */
+    size_t *argoff; /* per row: offsets of zset, member, score in arena */
     size_t nargoff;
     ed_buf_t sets;   /* distinct zset names, back to back */
     size_t *set_off; /* offset, length pairs */
@@ -238,8 +238,7 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
     if (!rc)
         rc = s_tmpl_parse(&r->zset, sink->zset, agg, sink->name, "zset", errstr, errstr_size);
     if (!rc && sink->member && *sink->member)
-        rc = s_tmpl_parse(&r->member, sink->member, agg, sink->name, "member", errstr,
-                          errstr_size);
+        rc = s_tmpl_parse(&r->member, sink->member, agg, sink->name, "member", errstr, errstr_size);
     if (!rc && r->member.nsegs == 0) {
         r->mparts = ed_calloc((size_t)agg->nkey, sizeof *r->mparts);
         for (int i = 0; i < agg->nkey; i++)
@@ -349,8 +348,8 @@ static ed_write_result_t s_redis_connect(s_redis_t *r, ed_sink_stats_t *stats, c
     }
     if (rc) {
         s_redis_drop_conn(r);
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s failed: %s; retrying",
-                  r->name, r->addr, what, msg);
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s failed: %s; retrying", r->name,
+                  r->addr, what, msg);
         return ED_WRITE_RETRY;
     }
     if (r->connected_once && r->lost) {
@@ -496,13 +495,16 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
         r->rejects_logged_for = flush->checkpoint + 1;
         if (rejected) {
             stats->rows_rejected += rejected;
-            ED_LOG_W(r->name, "zset %s: %llu changelog row(s) rejected (first: %s); the rest is written",
+            ED_LOG_W(r->name,
+                     "zset %s: %llu changelog row(s) rejected (first: %s); the rest is written",
                      r->sink->zset, (unsigned long long)rejected, why);
         }
         if (records) {
             stats->rows_rejected += records;
-            ED_LOG_W(r->name, "zset %s: %llu record(s) rejected: a redis sink takes aggregation "
-                     "changelogs only", r->sink->zset, (unsigned long long)records);
+            ED_LOG_W(r->name,
+                     "zset %s: %llu record(s) rejected: a redis sink takes aggregation "
+                     "changelogs only",
+                     r->sink->zset, (unsigned long long)records);
         }
     }
     if (nrows == 0)
@@ -567,8 +569,8 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
                         !strncmp(qerr, "LOADING", 7) || !strncmp(qerr, "BUSY", 4) ||
                         !strncmp(qerr, "TRYAGAIN", 8) || !strncmp(qerr, "MASTERDOWN", 10);
         if (transient) {
-            ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name,
-                      r->addr, msg);
+            ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name, r->addr,
+                      msg);
             return ED_WRITE_RETRY;
         }
         stats->rows_rejected += nrows;

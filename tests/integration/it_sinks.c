@@ -38,16 +38,37 @@ static const char *s_env(const char *name) {
     return v;
 }
 
-#define ASSERT_HAS(text, needle)                                                                 \
-    do {                                                                                         \
-        if (!strstr((text), (needle)))                                                           \
-            fail_msg("expected \"%s\" in: %s", (needle), (text));                                \
+/* Names of tables and keys carry "{run}", replaced by this process's id, so
+ * that test runs sharing the servers (build and build-san, two developers)
+ * never touch each other's data. Returns one of a few rotating buffers. */
+static const char *s_run(const char *text) {
+    static char bufs[8][1024];
+    static int next;
+    char *out = bufs[next++ % 8], tag[16];
+    snprintf(tag, sizeof tag, "%d", (int)getpid());
+    size_t n = 0;
+    for (const char *p = text; *p && n + 16 < sizeof bufs[0];) {
+        if (!strncmp(p, "{run}", 5)) {
+            n += (size_t)snprintf(out + n, sizeof bufs[0] - n, "%s", tag);
+            p += 5;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = 0;
+    return out;
+}
+
+#define ASSERT_HAS(text, needle)                                                                   \
+    do {                                                                                           \
+        if (!strstr((text), (needle)))                                                             \
+            fail_msg("expected \"%s\" in: %s", (needle), (text));                                  \
     } while (0)
 
-#define ASSERT_WRITE(expect, r, err)                                                             \
-    do {                                                                                         \
-        if ((r) != (expect))                                                                     \
-            fail_msg("write returned %d, expected %d: %s", (int)(r), (int)(expect), (err));      \
+#define ASSERT_WRITE(expect, r, err)                                                               \
+    do {                                                                                           \
+        if ((r) != (expect))                                                                       \
+            fail_msg("write returned %d, expected %d: %s", (int)(r), (int)(expect), (err));        \
     } while (0)
 
 static ed_conf_keyfield_t s_key2[] = {{"doc", "doc"}, {"word", "word"}};
@@ -130,8 +151,18 @@ static void s_emit(ed_batch_t *b, s_state_t *k, const double *xs, int nx) {
 static char s_long_word[301], s_huge_word[3001];
 
 enum {
-    K_THE, K_UNI, K_JP, K_BADUTF8, K_NEW, K_THE_UPPER, K_THE_SPACE, K_NUL, K_LONG, K_QUOTE,
-    K_HUGE, K_N
+    K_THE,
+    K_UNI,
+    K_JP,
+    K_BADUTF8,
+    K_NEW,
+    K_THE_UPPER,
+    K_THE_SPACE,
+    K_NUL,
+    K_LONG,
+    K_QUOTE,
+    K_HUGE,
+    K_N
 };
 
 static void s_states(s_state_t st[K_N]) {
@@ -195,8 +226,8 @@ static void s_data_free(s_data_t *d) {
 
 static void s_assert_num(const char *what, const s_state_t *k, double got, double want) {
     if (fabs(got - want) > 1e-9 * fmax(1, fabs(want)))
-        fail_msg("%s of (%s, %.*s): got %.17g, want %.17g", what, k->doc, (int)k->word_len,
-                 k->word, got, want);
+        fail_msg("%s of (%s, %.*s): got %.17g, want %.17g", what, k->doc, (int)k->word_len, k->word,
+                 got, want);
 }
 
 /* ---------------------------------------------------------------- postgres */
@@ -228,11 +259,13 @@ static void s_pg_exec(PGconn *c, const char *sql) {
 static void test_postgres_upsert(void **state) {
     (void)state;
     PGconn *c = s_pg();
-    s_pg_exec(c, "DROP TABLE IF EXISTS it_pg_words");
+    s_pg_exec(c, s_run("DROP TABLE IF EXISTS it_pg_words_{run}"));
     s_setup_t s;
     s_setup(&s, "it_words", "pg_words", ED_SINK_POSTGRES);
     s.sink.dsn = (char *)s_env("EDDY_PG_DSN");
-    s.sink.table = "it_pg_words";
+    char table[64];
+    snprintf(table, sizeof table, "%s", s_run("it_pg_words_{run}"));
+    s.sink.table = table;
     s.sink.batch_rows = 2; /* several statements per flush */
     const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_POSTGRES);
     assert_non_null(t);
@@ -263,9 +296,9 @@ static void test_postgres_upsert(void **state) {
         const s_state_t *k = &d.st[i];
         const char *params[2] = {k->doc, k->word};
         PGresult *res = PQexecParams(c,
-                                     "SELECT count, total, lo, hi, mean, mean_sum, mean_n, "
-                                     "updated_at IS NOT NULL FROM it_pg_words "
-                                     "WHERE doc = $1 AND word = $2",
+                                     s_run("SELECT count, total, lo, hi, mean, mean_sum, mean_n, "
+                                           "updated_at IS NOT NULL FROM it_pg_words_{run} "
+                                           "WHERE doc = $1 AND word = $2"),
                                      2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
             fail_msg("row (%s, %.20s) not found: %s", k->doc, k->word, PQerrorMessage(c));
@@ -279,15 +312,15 @@ static void test_postgres_upsert(void **state) {
         assert_string_equal(PQgetvalue(res, 0, 7), "t");
         PQclear(res);
     }
-    PGresult *res = PQexec(c, "SELECT count(*), sum(count) FROM it_pg_words");
+    PGresult *res = PQexec(c, s_run("SELECT count(*), sum(count) FROM it_pg_words_{run}"));
     assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
     assert_int_equal(atoi(PQgetvalue(res, 0, 0)), want_rows);
     assert_int_equal(atoi(PQgetvalue(res, 0, 1)), 5 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
     PQclear(res);
     /* The DDL: key columns TEXT, count BIGINT, the rest DOUBLE PRECISION. */
-    res = PQexec(c, "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
-                    "ordinal_position) FROM information_schema.columns WHERE table_name = "
-                    "'it_pg_words'");
+    res = PQexec(c, s_run("SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
+                          "ordinal_position) FROM information_schema.columns WHERE table_name = "
+                          "'it_pg_words_{run}'"));
     assert_string_equal(PQgetvalue(res, 0, 0),
                         "doc text, word text, count bigint, total double precision, lo double "
                         "precision, hi double precision, mean double precision, mean_sum double "
@@ -301,16 +334,21 @@ static void test_postgres_upsert(void **state) {
 static void test_postgres_bad_table_drops(void **state) {
     (void)state;
     PGconn *c = s_pg();
-    s_pg_exec(c, "DROP TABLE IF EXISTS it_pg_bad");
-    s_pg_exec(c, "CREATE TABLE it_pg_bad (doc TEXT, word TEXT, count TEXT, total TEXT, lo "
-                 "TEXT, hi TEXT, mean TEXT, mean_sum TEXT, mean_n TEXT, updated_at TIMESTAMPTZ, "
-                 "PRIMARY KEY (doc, word))");
-    s_pg_exec(c, "INSERT INTO it_pg_bad VALUES ('d1', 'the', 'x', 'x', 'x', 'x', 'x', 'x', 'x', "
-                 "now())");
+    s_pg_exec(c, s_run("DROP TABLE IF EXISTS it_pg_bad_{run}"));
+    s_pg_exec(c,
+              s_run("CREATE TABLE it_pg_bad_{run} (doc TEXT, word TEXT, count TEXT, total TEXT, lo "
+                    "TEXT, hi TEXT, mean TEXT, mean_sum TEXT, mean_n TEXT, updated_at TIMESTAMPTZ, "
+                    "PRIMARY KEY (doc, word))"));
+    s_pg_exec(
+        c,
+        s_run("INSERT INTO it_pg_bad_{run} VALUES ('d1', 'the', 'x', 'x', 'x', 'x', 'x', 'x', 'x', "
+              "now())"));
     s_setup_t s;
     s_setup(&s, "it_words", "pg_bad", ED_SINK_POSTGRES);
     s.sink.dsn = (char *)s_env("EDDY_PG_DSN");
-    s.sink.table = "it_pg_bad";
+    char table[64];
+    snprintf(table, sizeof table, "%s", s_run("it_pg_bad_{run}"));
+    s.sink.table = table;
     const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_POSTGRES);
     void *ctx = NULL;
     char err[1024] = "";
@@ -321,19 +359,20 @@ static void test_postgres_bad_table_drops(void **state) {
     ed_write_result_t r = t->write(ctx, &d.flush1, &st, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_DROP, r, err);
     ASSERT_HAS(err, "sink 'pg_bad'");
-    ASSERT_HAS(err, "it_pg_bad");
+    ASSERT_HAS(err, s_run("it_pg_bad_{run}"));
     assert_int_equal(st.rows_written, 0);
     assert_int_equal(st.rows_rejected, 4);
     /* The operator drops the bad table: the next flush creates it anew. */
-    s_pg_exec(c, "DROP TABLE it_pg_bad");
+    s_pg_exec(c, s_run("DROP TABLE it_pg_bad_{run}"));
     r = t->write(ctx, &d.flush2, &st, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
-    PGresult *res = PQexec(c, "SELECT count FROM it_pg_bad WHERE doc = 'd1' AND word = 'the'");
+    PGresult *res =
+        PQexec(c, s_run("SELECT count FROM it_pg_bad_{run} WHERE doc = 'd1' AND word = 'the'"));
     assert_int_equal(PQntuples(res), 1);
     assert_string_equal(PQgetvalue(res, 0, 0), "2");
     PQclear(res);
     /* The table vanishes while eddy runs: RETRY, and the retry creates it. */
-    s_pg_exec(c, "DROP TABLE it_pg_bad");
+    s_pg_exec(c, s_run("DROP TABLE it_pg_bad_{run}"));
     d.flush1.checkpoint = 3;
     r = t->write(ctx, &d.flush1, &st, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_RETRY, r, err);
@@ -341,12 +380,12 @@ static void test_postgres_bad_table_drops(void **state) {
     assert_null(strchr(err, '\n'));
     r = t->write(ctx, &d.flush1, &st, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
-    res = PQexec(c, "SELECT count FROM it_pg_bad WHERE doc = 'd1' AND word = 'the'");
+    res = PQexec(c, s_run("SELECT count FROM it_pg_bad_{run} WHERE doc = 'd1' AND word = 'the'"));
     assert_int_equal(PQntuples(res), 1);
     assert_string_equal(PQgetvalue(res, 0, 0), "3");
     PQclear(res);
     t->destroy(&ctx);
-    s_pg_exec(c, "DROP TABLE IF EXISTS it_pg_bad");
+    s_pg_exec(c, s_run("DROP TABLE IF EXISTS it_pg_bad_{run}"));
     s_data_free(&d);
     PQfinish(c);
 }
@@ -356,7 +395,7 @@ static void test_postgres_bad_table_drops(void **state) {
 static void test_postgres_reconnect(void **state) {
     (void)state;
     PGconn *c = s_pg();
-    s_pg_exec(c, "DROP TABLE IF EXISTS it_pg_reconnect");
+    s_pg_exec(c, s_run("DROP TABLE IF EXISTS it_pg_reconnect_{run}"));
     char dsn[512], app[64], kill[256];
     snprintf(app, sizeof app, "eddy_it_%d", (int)getpid());
     snprintf(dsn, sizeof dsn, "%s application_name=%s", s_env("EDDY_PG_DSN"), app);
@@ -367,7 +406,9 @@ static void test_postgres_reconnect(void **state) {
     s_setup_t s;
     s_setup(&s, "it_words", "pg_reconnect", ED_SINK_POSTGRES);
     s.sink.dsn = dsn;
-    s.sink.table = "it_pg_reconnect";
+    char table[64];
+    snprintf(table, sizeof table, "%s", s_run("it_pg_reconnect_{run}"));
+    s.sink.table = table;
     const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_POSTGRES);
     void *ctx = NULL;
     char err[1024] = "";
@@ -386,10 +427,10 @@ static void test_postgres_reconnect(void **state) {
     assert_int_equal(st.reconnects, 1);
     assert_int_equal(st.rows_written, 3 + 8);
     t->destroy(&ctx);
-    PGresult *res = PQexec(c, "SELECT sum(count) FROM it_pg_reconnect");
+    PGresult *res = PQexec(c, s_run("SELECT sum(count) FROM it_pg_reconnect_{run}"));
     assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 5 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
     PQclear(res);
-    s_pg_exec(c, "DROP TABLE it_pg_reconnect");
+    s_pg_exec(c, s_run("DROP TABLE it_pg_reconnect_{run}"));
     s_data_free(&d);
     PQfinish(c);
 }
@@ -449,10 +490,12 @@ static void s_my_sink(s_setup_t *s, const char *name) {
 static void test_mariadb_upsert(void **state) {
     (void)state;
     MYSQL *m = s_my();
-    s_my_exec(m, "DROP TABLE IF EXISTS it_my_words");
+    s_my_exec(m, s_run("DROP TABLE IF EXISTS it_my_words_{run}"));
     s_setup_t s;
     s_my_sink(&s, "my_words");
-    s.sink.table = "it_my_words";
+    char table[64];
+    snprintf(table, sizeof table, "%s", s_run("it_my_words_{run}"));
+    s.sink.table = table;
     s.sink.batch_rows = 3;
     const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_MARIADB);
     assert_non_null(t);
@@ -472,8 +515,8 @@ static void test_mariadb_upsert(void **state) {
     assert_int_equal(st.rows_rejected, 2); /* K_LONG, K_HUGE: > VARBINARY(255) */
     t->destroy(&ctx);
 
-    s_my_exec(m, "SELECT doc, word, count, total, lo, hi, mean, mean_sum, mean_n FROM "
-                 "it_my_words");
+    s_my_exec(m, s_run("SELECT doc, word, count, total, lo, hi, mean, mean_sum, mean_n FROM "
+                       "it_my_words_{run}"));
     MYSQL_RES *res = mysql_store_result(m);
     assert_non_null(res);
     int seen[K_N] = {0};
@@ -485,8 +528,10 @@ static void test_mariadb_upsert(void **state) {
             if (len[0] == strlen(d.st[i].doc) && !memcmp(row[0], d.st[i].doc, len[0]) &&
                 len[1] == d.st[i].word_len && !memcmp(row[1], d.st[i].word, len[1]))
                 found = i;
-        if (found < 0)
+        if (found < 0) {
             fail_msg("unexpected row (%.*s, %.*s)", (int)len[0], row[0], (int)len[1], row[1]);
+            return; /* not reached: fail_msg jumps out */
+        }
         const s_state_t *k = &d.st[found];
         seen[found]++;
         s_assert_num("count", k, atof(row[2]), k->count);
@@ -565,8 +610,9 @@ static long long s_zcard(redisContext *rc, const char *zset) {
 static void test_redis_zsets(void **state) {
     (void)state;
     redisContext *rc = s_redis();
-    freeReplyObject(redisCommand(rc, "DEL eddy:it:top:d1 eddy:it:top:d2 eddy:it:top:d3 "
-                                     "eddy:it:max"));
+    freeReplyObject(
+        redisCommand(rc, s_run("DEL eddy:it:{run}:top:d1 eddy:it:{run}:top:d2 eddy:it:{run}:top:d3 "
+                               "eddy:it:{run}:max")));
     const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_REDIS);
     assert_non_null(t);
 
@@ -575,13 +621,16 @@ static void test_redis_zsets(void **state) {
     s_setup_t a;
     s_setup(&a, "it_words", "redis_top", ED_SINK_REDIS);
     a.sink.url = (char *)s_env("EDDY_REDIS_URL");
-    a.sink.zset = "eddy:it:top:{doc}";
+    char zset_a[64], zset_b[64];
+    snprintf(zset_a, sizeof zset_a, "%s", s_run("eddy:it:{run}:top:{doc}"));
+    snprintf(zset_b, sizeof zset_b, "%s", s_run("eddy:it:{run}:max"));
+    a.sink.zset = zset_a;
     a.sink.batch_rows = 2; /* read replies mid-pipeline */
     /* B: one set, member "doc/word", score = max via ZADD, top 2 kept. */
     s_setup_t b;
     s_setup(&b, "it_words", "redis_max", ED_SINK_REDIS);
     b.sink.url = (char *)s_env("EDDY_REDIS_URL");
-    b.sink.zset = "eddy:it:max";
+    b.sink.zset = zset_b;
     b.sink.member = "{doc}/{word}";
     b.sink.score = "hi";
     b.sink.keep_top = 2;
@@ -597,7 +646,7 @@ static void test_redis_zsets(void **state) {
     ASSERT_WRITE(ED_WRITE_OK, r, err);
     r = t->write(cb, &d.flush1, &sb, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
-    assert_int_equal(s_zcard(rc, "eddy:it:max"), 2);
+    assert_int_equal(s_zcard(rc, s_run("eddy:it:{run}:max")), 2);
     r = t->write(ca, &d.flush2, &sa, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
     r = t->write(cb, &d.flush2, &sb, err, sizeof err);
@@ -612,23 +661,24 @@ static void test_redis_zsets(void **state) {
     for (int i = 0; i < K_N; i++) {
         const s_state_t *k = &d.st[i];
         char zset[64];
-        snprintf(zset, sizeof zset, "eddy:it:top:%s", k->doc);
+        snprintf(zset, sizeof zset, "%s%s", s_run("eddy:it:{run}:top:"), k->doc);
         double v = s_zscore(rc, zset, k->word, k->word_len, &found);
         if (!found)
             fail_msg("member %.20s missing from %s", k->word, zset);
         s_assert_num("zscore", k, v, k->count);
     }
-    assert_int_equal(s_zcard(rc, "eddy:it:top:d1"), 8);
-    assert_int_equal(s_zcard(rc, "eddy:it:top:d2"), 2);
-    assert_int_equal(s_zcard(rc, "eddy:it:top:d3"), 1);
+    assert_int_equal(s_zcard(rc, s_run("eddy:it:{run}:top:d1")), 8);
+    assert_int_equal(s_zcard(rc, s_run("eddy:it:{run}:top:d2")), 2);
+    assert_int_equal(s_zcard(rc, s_run("eddy:it:{run}:top:d3")), 1);
     /* Top 2 by max: d1/ünïcödé (30) and d2/\xff\xfe (8). */
-    assert_int_equal(s_zcard(rc, "eddy:it:max"), 2);
+    assert_int_equal(s_zcard(rc, s_run("eddy:it:{run}:max")), 2);
     char m[64];
     int ml = snprintf(m, sizeof m, "d1/%s", "ünïcödé");
-    assert_true(s_zscore(rc, "eddy:it:max", m, (size_t)ml, &found) == 30 && found);
-    assert_true(s_zscore(rc, "eddy:it:max", "d2/\xff\xfe", 5, &found) == 8 && found);
-    freeReplyObject(redisCommand(rc, "DEL eddy:it:top:d1 eddy:it:top:d2 eddy:it:top:d3 "
-                                     "eddy:it:max"));
+    assert_true(s_zscore(rc, s_run("eddy:it:{run}:max"), m, (size_t)ml, &found) == 30 && found);
+    assert_true(s_zscore(rc, s_run("eddy:it:{run}:max"), "d2/\xff\xfe", 5, &found) == 8 && found);
+    freeReplyObject(
+        redisCommand(rc, s_run("DEL eddy:it:{run}:top:d1 eddy:it:{run}:top:d2 eddy:it:{run}:top:d3 "
+                               "eddy:it:{run}:max")));
     s_data_free(&d);
     redisFree(rc);
 }
@@ -714,8 +764,7 @@ static void test_kafka_produce(void **state) {
     (void)state;
     const char *brokers = s_env("EDDY_KAFKA");
     char topic[128];
-    snprintf(topic, sizeof topic, "eddy.it.sinks.%d.%lld", (int)getpid(),
-             (long long)ed_wall_ms());
+    snprintf(topic, sizeof topic, "eddy.it.sinks.%d.%lld", (int)getpid(), (long long)ed_wall_ms());
     /* Two aggregations feed this sink, so it has no single one (from_agg -1):
      * each row names its aggregation. */
     s_setup_t s;
@@ -759,8 +808,12 @@ static void test_kafka_produce(void **state) {
     ed_key_append(dkey, &dlen, "d9", 2);
     ed_change_t dh = {.agg = 1, .nvals = 1, .key_len = (uint32_t)dlen, .n = 12, .delta_n = 2};
     ed_batch_add_change(rows, &dh, (double[]){2}, (double[]){12}, dkey);
-    ed_sink_flush_t f = {.checkpoint = 7, .changes = &rows, .nchanges = 1, .records = &recs,
-                         .nrecords = 1, .rows = 7};
+    ed_sink_flush_t f = {.checkpoint = 7,
+                         .changes = &rows,
+                         .nchanges = 1,
+                         .records = &recs,
+                         .nrecords = 1,
+                         .rows = 7};
     ed_sink_stats_t stats = {0};
     ed_write_result_t r;
     int64_t deadline = ed_now_ms() + 30000;
@@ -786,9 +839,10 @@ static void test_kafka_produce(void **state) {
         {"d1:the", "{\"aggregation\":\"word_counts\",\"key\":{\"doc\":\"d1\",\"word\":\"the\"},"
                    "\"count\":4,\"total\":7.5,\"lo\":1,\"hi\":3,\"mean\":1.875,\"delta\":{"
                    "\"count\":1,\"total\":1.5,\"lo\":1,\"hi\":3,\"mean\":1.5},\"n\":4}"},
-        {"d2:\xff\xfe", "{\"aggregation\":\"word_counts\",\"key\":{\"doc\":\"d2\",\"word\":"
-                        "\"\\u00ff\\u00fe\"},\"count\":1,\"total\":8,\"lo\":8,\"hi\":8,\"mean\":8,"
-                        "\"delta\":{\"count\":1,\"total\":8,\"lo\":8,\"hi\":8,\"mean\":8},\"n\":1}"},
+        {"d2:\xff\xfe",
+         "{\"aggregation\":\"word_counts\",\"key\":{\"doc\":\"d2\",\"word\":"
+         "\"\\u00ff\\u00fe\"},\"count\":1,\"total\":8,\"lo\":8,\"hi\":8,\"mean\":8,"
+         "\"delta\":{\"count\":1,\"total\":8,\"lo\":8,\"hi\":8,\"mean\":8},\"n\":1}"},
         {"d9", "{\"aggregation\":\"doc_totals\",\"key\":{\"doc\":\"d9\"},\"docs\":12,\"delta\":{"
                "\"docs\":2},\"n\":12}"},
     };
@@ -803,8 +857,7 @@ static void test_kafka_produce(void **state) {
     assert_int_equal(rd_kafka_conf_set(conf, "group.id", group, kerr, sizeof kerr), 0);
     assert_int_equal(rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", kerr, sizeof kerr),
                      0);
-    assert_int_equal(rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr, sizeof kerr),
-                     0);
+    assert_int_equal(rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr, sizeof kerr), 0);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof kerr);
     assert_non_null(rk);
     rd_kafka_poll_set_consumer(rk);
@@ -826,12 +879,13 @@ static void test_kafka_produce(void **state) {
         for (int i = 0; i < 7; i++)
             if (m->key_len == strlen(want[i][0]) &&
                 (!m->key_len || !memcmp(m->key, want[i][0], m->key_len)) &&
-                m->len == strlen(want[i][1]) && !memcmp(m->payload, want[i][1], m->len) &&
-                !got[i])
+                m->len == strlen(want[i][1]) && !memcmp(m->payload, want[i][1], m->len) && !got[i])
                 match = i;
-        if (match < 0)
+        if (match < 0) {
             fail_msg("unexpected message key=%.*s value=%.*s", (int)m->key_len,
                      (const char *)m->key, (int)m->len, (const char *)m->payload);
+            return; /* not reached: fail_msg jumps out */
+        }
         if (strlen(want[match][0]) == 0)
             assert_null(m->key); /* empty key → no key */
         got[match] = 1;

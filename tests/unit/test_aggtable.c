@@ -64,8 +64,7 @@ static void apply(ed_aggtable_t *t, uint16_t agg, int64_t ws, int64_t we, const 
                       vals);
 }
 
-static const row_t *find_w(const rows_t *r, uint16_t agg, int64_t ws, int64_t we,
-                           const char *key) {
+static const row_t *find_w(const rows_t *r, uint16_t agg, int64_t ws, int64_t we, const char *key) {
     for (size_t i = 0; i < r->n; i++) {
         const row_t *w = &r->rows[i];
         if (w->hdr.agg == agg && w->hdr.window_start_ms == ws && w->hdr.window_end_ms == we &&
@@ -137,8 +136,7 @@ static void test_all_functions_across_flushes(void **state) {
     assert_true(w->delta[C_SUM] == 5 && w->value[C_SUM] == 47 && w->prev[C_SUM] == 42);
     assert_true(w->delta[C_MIN] == 1 && w->value[C_MIN] == 1 && w->prev[C_MIN] == 1);
     assert_true(w->delta[C_MAX] == 20 && w->value[C_MAX] == 20 && w->prev[C_MAX] == 20);
-    assert_true(w->delta[C_AVG] == 5 && w->value[C_AVG] == 47.0 / 6 &&
-                w->prev[C_AVG] == 42.0 / 5);
+    assert_true(w->delta[C_AVG] == 5 && w->value[C_AVG] == 47.0 / 6 && w->prev[C_AVG] == 42.0 / 5);
 
     /* Negative values, and a key whose first value is its min and max. */
     apply_x(t, "neg", -3);
@@ -189,15 +187,15 @@ static void test_aggregations_and_windows_are_separate(void **state) {
     rows_t r = {0};
     double v1[] = {2.5, 0};
 
-    apply(t, 0, 0, 0, "k", NULL);               /* agg 0, cumulative */
-    apply(t, 0, 0, 60000, "k", NULL);           /* agg 0, window [0, 60s) */
-    apply(t, 0, 60000, 120000, "k", NULL);      /* agg 0, window [60s, 120s) */
+    apply(t, 0, 0, 0, "k", NULL);          /* agg 0, cumulative */
+    apply(t, 0, 0, 60000, "k", NULL);      /* agg 0, window [0, 60s) */
+    apply(t, 0, 60000, 120000, "k", NULL); /* agg 0, window [60s, 120s) */
     apply(t, 0, 60000, 120000, "k", NULL);
-    apply(t, 0, 60000, 180000, "k", NULL);      /* hopping: same start, other end */
-    apply(t, 1, 0, 0, "k", v1);                 /* agg 1, cumulative */
-    apply(t, 1, 60000, 120000, "k", v1);        /* agg 1, window */
+    apply(t, 0, 60000, 180000, "k", NULL); /* hopping: same start, other end */
+    apply(t, 1, 0, 0, "k", v1);            /* agg 1, cumulative */
+    apply(t, 1, 60000, 120000, "k", v1);   /* agg 1, window */
     apply(t, 1, 60000, 120000, "k", v1);
-    apply(t, 0, 0, 0, "k2", NULL);              /* other key */
+    apply(t, 0, 0, 0, "k2", NULL); /* other key */
     assert_int_equal(ed_aggtable_count(t), 7);
     assert_int_equal(flush(t, &r), 7);
 
@@ -304,9 +302,9 @@ static void test_hash_collisions_and_odd_keys(void **state) {
 /* ------------------------------------------------------------ scale */
 
 typedef struct {
-    int64_t *n;    /* per key number: n seen in rows */
-    double *sum;   /* per key number: sum value seen in rows */
-    int64_t *dn;   /* per key number: delta_n of the last flush */
+    int64_t *n;  /* per key number: n seen in rows */
+    double *sum; /* per key number: sum value seen in rows */
+    int64_t *dn; /* per key number: delta_n of the last flush */
     size_t nkeys;
     size_t rows;
 } big_t;

@@ -165,8 +165,8 @@ static void test_words_many(void **state) {
 /* ------------------------------------------------------------ json */
 
 static void test_json_fields(void **state) {
-    const char *fields[] = {"user", "amount", "customer.id", "customer.address.city", "missing",
-                            "ok",   "none",   "customer"};
+    const char *fields[] = {"user",    "amount", "customer.id", "customer.address.city",
+                            "missing", "ok",     "none",        "customer"};
     ed_decoder_t *dec = mkdec(ED_FMT_JSON, fields, 8);
     seen_t s;
     char err[256];
@@ -315,7 +315,9 @@ static void test_json_many_tokens(void **state) {
 }
 
 static int s_emitted;
-static void count_emit(void *ud, const ed_val_t *v) { s_emitted++; }
+static void count_emit(void *ud, const ed_val_t *v) {
+    s_emitted++;
+}
 
 static void expect_bad(ed_decoder_t *dec, const char *in, size_t len, const char *want_in_err) {
     char err[256] = "";
@@ -351,8 +353,10 @@ static void test_json_malformed(void **state) {
     BAD(dec, "{\"a\"\0: 1}", "NUL byte");
     BAD(dec, "{\"a\": 1}\0", "invalid JSON at byte 8");
     /* grammar errors jsmn alone lets through */
-    BAD(dec, "{\"a\": 1 \"b\": 2}", "invalid JSON at byte 8: unexpected character '\"', expected ',' or '}'");
-    BAD(dec, "{\"a\": 1,}", "invalid JSON at byte 8: unexpected character '}', expected a string key");
+    BAD(dec, "{\"a\": 1 \"b\": 2}",
+        "invalid JSON at byte 8: unexpected character '\"', expected ',' or '}'");
+    BAD(dec, "{\"a\": 1,}",
+        "invalid JSON at byte 8: unexpected character '}', expected a string key");
     BAD(dec, "{\"a\": [1,]}", "invalid JSON at byte 9: unexpected character ']', expected a value");
     BAD(dec, "{,\"a\": 1}", "invalid JSON at byte 1");
     BAD(dec, "{\"a\": 1,, \"b\": 2}", "invalid JSON at byte 8");
@@ -412,7 +416,9 @@ static void test_json_duplicate_and_escaped_keys(void **state) {
 static ed_val_t sval(const char *s) {
     return (ed_val_t){.type = ED_VAL_STRING, .ptr = s, .len = strlen(s)};
 }
-static ed_val_t nval(double x) { return (ed_val_t){.type = ED_VAL_NUMBER, .num = x}; }
+static ed_val_t nval(double x) {
+    return (ed_val_t){.type = ED_VAL_NUMBER, .num = x};
+}
 
 static void test_val_to_num(void **state) {
     double x = -1;
@@ -514,8 +520,8 @@ static void test_time_iso(void **state) {
         {"2024-05-01T12:00:00z", 0},
         {"2024-05-01t12:00:00Z", 0},
         {"2024-05-01 12:00:00Z", 0},
-        {"2024-05-01T12:00:00", 0},  /* no zone: UTC */
-        {"2024-05-01T12:00Z", 0},    /* no seconds */
+        {"2024-05-01T12:00:00", 0}, /* no zone: UTC */
+        {"2024-05-01T12:00Z", 0},   /* no seconds */
         {"2024-05-01T12:00:00.123Z", 123},
         {"2024-05-01T12:00:00.1Z", 100},
         {"2024-05-01T12:00:00,25Z", 250},

@@ -67,8 +67,8 @@ static void test_ascii(void **state) {
 }
 
 static void test_punctuation(void **state) {
-    CHECK("don't stop-me, now! (ok) [x] {y} a_b a.b@c", "don\nt\nstop\nme\nnow\nok\nx\ny\na\nb\na\nb\nc\n",
-          13);
+    CHECK("don't stop-me, now! (ok) [x] {y} a_b a.b@c",
+          "don\nt\nstop\nme\nnow\nok\nx\ny\na\nb\na\nb\nc\n", 13);
     CHECK("~`!@#$%^&*()-_=+[]{}\\|;:'\",.<>/?", "", 0);
 }
 
@@ -92,7 +92,11 @@ static void test_utf8_words(void **state) {
 
 static void test_invalid_utf8(void **state) {
     /* Bytes ≥ 0x80 are word bytes whether or not they form valid UTF-8. */
-    CHECK("a\x80\xff" "b \xc3 \xfe\xfe!\x80", "a\x80\xff" "b\n\xc3\n\xfe\xfe\n\x80\n", 4);
+    CHECK("a\x80\xff"
+          "b \xc3 \xfe\xfe!\x80",
+          "a\x80\xff"
+          "b\n\xc3\n\xfe\xfe\n\x80\n",
+          4);
 }
 
 static void test_nul_and_controls(void **state) {
@@ -124,8 +128,8 @@ static char *reference(const char *s, size_t len) {
     int in_word = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        int w = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c >= 0x80;
+        int w =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
         if (w) {
             out[o++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
             in_word = 1;
@@ -151,7 +155,11 @@ static void test_block_boundaries(void **state) {
         x = x * 1103515245u + 12345u;
         unsigned r = (x >> 16) & 0xff;
         /* mostly letters in long runs, some separators and high bytes */
-        buf[i] = (r < 20) ? ' ' : (r < 30) ? (char)r : (r < 50) ? (char)(0x80 | r) : (r < 150) ? 'Q' : 'q';
+        buf[i] = (r < 20)    ? ' '
+                 : (r < 30)  ? (char)r
+                 : (r < 50)  ? (char)(0x80 | r)
+                 : (r < 150) ? 'Q'
+                             : 'q';
     }
     memset(buf + 100, 'W', 200); /* one word spanning several blocks */
     for (size_t off = 0; off < 8; off++) {
@@ -173,8 +181,10 @@ static void test_block_boundaries(void **state) {
     check(all, 192, want, 1);
     all[63] = ' '; /* a word ending exactly at a block's last byte */
     all[64] = ' ';
-    check(all, 128, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 2);
+    check(all, 128,
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+          2);
     free(buf);
 }
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The ASan+UBSan build (make SAN=address,undefined → bin-san/eddy) on real
+# pipelines: the demo's word count through Kafka into every sink, and every
+# bad-input case. Sanitizers abort on the first error (-fno-sanitize-recover),
+# so a clean exit and matching results mean no report.
+set -uo pipefail
+cd "$EDDY_ROOT"
+. tests/lib/tap.sh
+SAN=$EDDY_ROOT/bin-san/eddy
+check "sanitizer binary exists (make SAN=address,undefined)" test -x "$SAN"
+out=$EDDY_ROOT/tests/out/sanitizer_demo.log
+EDDY=$SAN scripts/demo > "$out" 2>&1; rc=$?
+check_eq "[asan] demo word count exits 0" 0 "$rc"
+check "[asan] demo: every sink matches the independent count" grep -q "^RESULT: every sink matches" "$out"
+check "[asan] no sanitizer report in the pipelines' logs" \
+    bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' .demo/wordcount.log .demo/publish.log"
+EDDY=$SAN bash tests/integration/t_bad_input.sh | sed -e 's/^ok - /ok - [asan] /' -e 's/^not ok - /not ok - [asan] /'
+exit 0
