@@ -9,12 +9,20 @@
  * (`skip`), which is what lets a path lookup step over nested values in O(1).
  * Strings must not contain raw control characters (< 0x20), as in RFC 8259;
  * invalid UTF-8 inside strings is not checked (passed through as it is).
- *
  * Duplicate keys: the first occurrence wins.
+ *
+ * lines/words: fields other than "line"/"word" are accepted only if they are
+ * @meta fields, and are always ED_VAL_MISSING here (the source fills them).
+ * For json an "@name" field is an ordinary key ("@timestamp" is common).
+ *
+ * Numbers are parsed independently of the process locale (strtod_l with the
+ * C locale), so a setlocale() elsewhere cannot turn "1.5" into 1.
  */
+#define _GNU_SOURCE /* strtod_l, newlocale */
 #include "ed_decode.h"
 
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +77,17 @@ struct ed_decoder {
 };
 
 /* ---------------------------------------------------------------- helpers */
+
+/* The C locale for strtod_l; created once at load time (before any thread),
+ * then read-only. */
+static locale_t s_c_locale;
+__attribute__((constructor)) static void s_init_c_locale(void) {
+    s_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+static double s_strtod(const char *s, char **end) {
+    return s_c_locale ? strtod_l(s, end, s_c_locale) : strtod(s, end);
+}
 
 static void s_reserve(char **buf, size_t *cap, size_t need) {
     if (need <= *cap)
@@ -412,7 +431,7 @@ static int s_validate(ed_decoder_t *dec, const char *d, size_t len, int ntok, ch
     int depth = 0, i = 1;
     int scan = s_needs_string_scan(d, len);
     size_t pos = (size_t)T[0].start + 1;
-    stk[depth++] = (0 << 1) | 1;
+    stk[depth++] = 1; /* token 0, no child yet */
     while (depth > 0) {
         int c = stk[depth - 1] >> 1, first = stk[depth - 1] & 1;
         int is_obj = T[c].type == JSMN_OBJECT;
@@ -680,7 +699,7 @@ slow:
     s_reserve(&dec->numbuf, &dec->numbuf_cap, n + 1);
     memcpy(dec->numbuf, s, n);
     dec->numbuf[n] = '\0';
-    return strtod(dec->numbuf, NULL);
+    return s_strtod(dec->numbuf, NULL);
 }
 
 static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode_emit_fn emit,
@@ -756,6 +775,12 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
         if (pos < len && d[pos] == '"')
             return ed_seterr(errstr, errstr_size, ED_EINVAL,
                              "invalid JSON at byte %zu: invalid escape sequence in string", pos);
+        if (pos < len && (d[pos] == '-' || s_is_digit(d[pos]) || d[pos] == 't' || d[pos] == 'f' ||
+                          d[pos] == 'n'))
+            return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                             "invalid JSON at byte %zu: invalid literal or a literal where a key "
+                             "is expected",
+                             pos);
         char b[32];
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "invalid JSON at byte %zu: unexpected %s",
                          pos, s_describe(d, len, pos, b, sizeof b));
@@ -845,7 +870,7 @@ int ed_val_to_num(const ed_val_t *v, double *out) {
     memcpy(buf, v->ptr, v->len);
     buf[v->len] = '\0';
     char *end;
-    double x = strtod(buf, &end);
+    double x = s_strtod(buf, &end);
     int ok = end == buf + v->len && isfinite(x);
     if (buf != small)
         free(buf);

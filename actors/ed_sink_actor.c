@@ -98,8 +98,8 @@ static void s_drain(ed_sink_actor_t *s) {
             s->failing++;
             if (s->failing == 1 || s->failing % 10 == 0 || strcmp(err, s->last_err) != 0)
                 ED_LOG_W(s->conf->name,
-                         "flush %llu (%llu rows) not written: %s; retrying in %lld ms "
-                         "(attempt %d; input is held back meanwhile)",
+                         "flush %llu (%llu rows) not written: %s (next attempt in %lld ms, "
+                         "attempt %d; input is held back meanwhile)",
                          (unsigned long long)p->n, (unsigned long long)p->rows, err,
                          (long long)s->backoff_ms, s->failing);
             snprintf(s->last_err, sizeof s->last_err, "%s", err);
@@ -111,8 +111,8 @@ static void s_drain(ed_sink_actor_t *s) {
             return;
         }
         if (r == ED_WRITE_DROP) {
-            st->rows_rejected += p->rows;
-            ED_LOG_E(s->conf->name, "flush %llu: %llu rows rejected for good: %s",
+            /* The plugin counted exactly what it refused in st->rows_rejected. */
+            ED_LOG_E(s->conf->name, "flush %llu (%llu rows): rows rejected for good: %s",
                      (unsigned long long)p->n, (unsigned long long)p->rows, err);
         }
         if (s->failing)

@@ -129,7 +129,7 @@ static void s_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
 
 /* ---- lifecycle ---- */
 
-static void s_ckpt_free(s_ckpt_t *c) {
+static void s_ckpt_free_msgs(s_ckpt_t *c) {
     while (c && c->failed) {
         s_kmsg_t *f = c->failed;
         c->failed = f->next;
@@ -137,6 +137,10 @@ static void s_ckpt_free(s_ckpt_t *c) {
         free(f->val);
         free(f);
     }
+}
+
+static void s_ckpt_free(s_ckpt_t *c) {
+    s_ckpt_free_msgs(c);
     free(c);
 }
 
@@ -457,6 +461,19 @@ static ed_write_result_t s_kafka_write(void *ctx, const ed_sink_flush_t *flush,
                  fatal[0] ? fatal : c->last_err);
         s_producer_close(k);
         stats->reconnects++;
+        /* Normally every purged message has reported (into c->failed). If
+         * any did not, no report will come now: produce the checkpoint anew
+         * (at-least-once) rather than wait forever. */
+        if (c->outstanding > 0) {
+            s_ckpt_t fresh = {.checkpoint = c->checkpoint};
+            s_ckpt_free_msgs(c);
+            *c = fresh;
+        }
+        while (k->old) { /* their reports will never come either */
+            s_ckpt_t *o = k->old;
+            k->old = o->next;
+            s_ckpt_free(o);
+        }
     }
 
     if (c->next_idx == nitems && c->outstanding == 0 && !c->failed) {

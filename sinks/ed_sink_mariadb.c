@@ -591,7 +591,7 @@ static ed_write_result_t s_my_fail(s_my_t *p, unsigned int err, const char *msg,
                   p->name, p->addr, what, msg, err);
     else
         ed_seterr(errstr, errstr_size, ED_EINVAL,
-                  "sink '%s' (%s): %s into table %s failed for good: %s (error %u); check that "
+                  "sink '%s' (%s): %s (table %s) failed for good: %s (error %u); check that "
                   "the table's columns match docs/sinks.md (drop or rename it, or set `table:`); "
                   "the flush is dropped",
                   p->name, p->addr, what, p->table, msg, err);

@@ -663,8 +663,8 @@ static void s_pg_params(s_pg_t *p, size_t from, size_t nrows) {
         p->pval[j] = p->pbuf.data + p->poff[j];
 }
 
-/* What to do after a failed statement. */
-static ed_write_result_t s_pg_classify(s_pg_t *p, const PGresult *res) {
+/* What to do after a failed statement (`ddl`: the CREATE TABLE). */
+static ed_write_result_t s_pg_classify(s_pg_t *p, const PGresult *res, int ddl) {
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK)
         return ED_WRITE_RETRY;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -672,12 +672,17 @@ static ed_write_result_t s_pg_classify(s_pg_t *p, const PGresult *res) {
         return ED_WRITE_RETRY;
     /* 08 connection, 40 serialization/deadlock, 53 resources, 57 operator
      * intervention (shutdown, cancel), 58 system, XX internal, 55P03 lock
-     * not available, 25 transaction state, 42P01 table vanished (recreated). */
+     * not available, 25 transaction state (e.g. read-only during a
+     * failover), 42P01 table vanished (created again on the retry). */
     static const char *const retry[] = {"08", "40", "53", "57", "58", "XX", "25"};
     for (size_t i = 0; i < ED_ARRAY_SIZE(retry); i++)
         if (!strncmp(state, retry[i], 2))
             return ED_WRITE_RETRY;
-    if (!strcmp(state, "55P03") || !strcmp(state, "42P01") || !strcmp(state, "23505"))
+    if (!strcmp(state, "55P03") || !strcmp(state, "42P01"))
+        return ED_WRITE_RETRY;
+    /* Two processes creating the same table at once: one loses the race on
+     * the catalog's unique index; next time the table exists. */
+    if (ddl && (!strcmp(state, "23505") || !strcmp(state, "42P07")))
         return ED_WRITE_RETRY;
     return ED_WRITE_DROP;
 }
@@ -707,7 +712,7 @@ static ed_write_result_t s_pg_run(s_pg_t *p, PGresult *res, const char *what, ch
     } else {
         s_pg_msg(msg, sizeof msg, PQerrorMessage(p->conn));
     }
-    ed_write_result_t r = s_pg_classify(p, res);
+    ed_write_result_t r = s_pg_classify(p, res, !strcmp(what, "CREATE TABLE"));
     if (state && !strcmp(state, "42P01")) {
         /* Table dropped under us: CREATE it again on the retry, and prepare
          * the upsert again (its plan refers to the old table). */
@@ -730,7 +735,7 @@ static ed_write_result_t s_pg_run(s_pg_t *p, PGresult *res, const char *what, ch
                   what, *what ? ": " : "", msg);
     else
         ed_seterr(errstr, errstr_size, ED_EINVAL,
-                  "sink '%s' (%s): %s into table %s failed for good (SQLSTATE %s): %s; check "
+                  "sink '%s' (%s): %s (table %s) failed for good (SQLSTATE %s): %s; check "
                   "that the table's columns match docs/sinks.md (drop or rename it, or set "
                   "`table:`); the flush is dropped",
                   p->name, p->addr, what, p->table, state ? state : "?", msg);

@@ -340,6 +340,16 @@ static ed_write_result_t s_redis_connect(s_redis_t *r, ed_sink_stats_t *stats, c
         what = "AUTH";
         rc = s_redis_simple(r, 2, argv, msg, sizeof msg);
     }
+    if (!rc) { /* names the connection in CLIENT LIST: "eddy-<sink>" */
+        char cname[128];
+        size_t n = (size_t)snprintf(cname, sizeof cname, "eddy-%s", r->name);
+        for (size_t i = 0; i < n && i < sizeof cname; i++)
+            if (cname[i] == ' ' || (unsigned char)cname[i] < 0x21 || (unsigned char)cname[i] > 0x7e)
+                cname[i] = '_'; /* Redis refuses spaces and control characters */
+        const char *argv[] = {"CLIENT", "SETNAME", cname};
+        what = "CLIENT SETNAME";
+        rc = s_redis_simple(r, 3, argv, msg, sizeof msg);
+    }
     if (!rc && r->db) {
         snprintf(db, sizeof db, "%d", r->db);
         const char *argv[] = {"SELECT", db};

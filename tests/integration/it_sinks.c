@@ -326,6 +326,7 @@ static void test_postgres_upsert(void **state) {
                         "precision, hi double precision, mean double precision, mean_sum double "
                         "precision, mean_n bigint, updated_at timestamp with time zone");
     PQclear(res);
+    s_pg_exec(c, s_run("DROP TABLE it_pg_words_{run}"));
     s_data_free(&d);
     PQfinish(c);
 }
@@ -546,6 +547,7 @@ static void test_mariadb_upsert(void **state) {
     for (int i = 0; i < K_N; i++)
         if (seen[i] != (i == K_LONG || i == K_HUGE ? 0 : 1))
             fail_msg("key %d (%s, %.20s) found %d times", i, d.st[i].doc, d.st[i].word, seen[i]);
+    s_my_exec(m, s_run("DROP TABLE it_my_words_{run}"));
     s_data_free(&d);
     mysql_close(m);
 }
@@ -679,6 +681,59 @@ static void test_redis_zsets(void **state) {
     freeReplyObject(
         redisCommand(rc, s_run("DEL eddy:it:{run}:top:d1 eddy:it:{run}:top:d2 eddy:it:{run}:top:d3 "
                                "eddy:it:{run}:max")));
+    s_data_free(&d);
+    redisFree(rc);
+}
+
+/* The server drops the sink's connection between flushes: RETRY, then the
+ * next call reconnects and applies the flush once. */
+static void test_redis_reconnect(void **state) {
+    (void)state;
+    redisContext *rc = s_redis();
+    char zset[64], name[64];
+    snprintf(zset, sizeof zset, "%s", s_run("eddy:it:{run}:re:{doc}"));
+    snprintf(name, sizeof name, "%s", s_run("redis_re_{run}"));
+    freeReplyObject(redisCommand(rc, s_run("DEL eddy:it:{run}:re:d1 eddy:it:{run}:re:d2 "
+                                           "eddy:it:{run}:re:d3")));
+    s_setup_t s;
+    s_setup(&s, "it_words", name, ED_SINK_REDIS);
+    s.sink.url = (char *)s_env("EDDY_REDIS_URL");
+    s.sink.zset = zset;
+    const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_REDIS);
+    void *ctx = NULL;
+    char err[1024] = "";
+    assert_int_equal(t->init(&ctx, &s.sc, err, sizeof err), 0);
+    s_data_t d;
+    s_data(&d);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = t->write(ctx, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    /* Find the sink's connection by its name and close it. */
+    redisReply *list = redisCommand(rc, "CLIENT LIST");
+    assert_non_null(list);
+    char needle[96], id[32] = "";
+    snprintf(needle, sizeof needle, " name=eddy-%s ", name);
+    const char *line = strstr(list->str, needle);
+    if (!line)
+        fail_msg("no client named eddy-%s in CLIENT LIST", name);
+    while (line > list->str && line[-1] != '\n')
+        line--;
+    assert_int_equal(sscanf(line, "id=%31s", id), 1);
+    freeReplyObject(list);
+    freeReplyObject(redisCommand(rc, "CLIENT KILL ID %s", id));
+    r = t->write(ctx, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, "sink 'redis_re_");
+    r = t->write(ctx, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.reconnects, 1);
+    t->destroy(&ctx);
+    int found;
+    char z[64];
+    snprintf(z, sizeof z, "%s", s_run("eddy:it:{run}:re:d1"));
+    assert_true(s_zscore(rc, z, "the", 3, &found) == 5 && found);
+    freeReplyObject(redisCommand(rc, s_run("DEL eddy:it:{run}:re:d1 eddy:it:{run}:re:d2 "
+                                           "eddy:it:{run}:re:d3")));
     s_data_free(&d);
     redisFree(rc);
 }
@@ -945,6 +1000,7 @@ int main(void) {
         cmocka_unit_test(test_mariadb_upsert),
         cmocka_unit_test(test_mariadb_down_retries),
         cmocka_unit_test(test_redis_zsets),
+        cmocka_unit_test(test_redis_reconnect),
         cmocka_unit_test(test_redis_down_retries),
         cmocka_unit_test(test_kafka_produce),
         cmocka_unit_test(test_kafka_down_retries),

@@ -245,8 +245,8 @@ static void on_tally(void *ud, const ed_change_t *h, const double *delta, const 
         char buf[16] = {0};
         assert_true(h->key_len < sizeof buf && key[0] == 'c');
         memcpy(buf, key + 1, h->key_len - 1);
-        int i = atoi(buf);
-        assert_true(i >= 0 && i < 500);
+        unsigned long i = strtoul(buf, NULL, 10);
+        assert_true(i < 500);
         assert_int_equal(h->n, 3);
         assert_true(value[1] == 3.0 * i);
         t->c_seen[i]++;

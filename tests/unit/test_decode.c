@@ -360,7 +360,8 @@ static void test_json_malformed(void **state) {
     BAD(dec, "{\"a\": [1,]}", "invalid JSON at byte 9: unexpected character ']', expected a value");
     BAD(dec, "{,\"a\": 1}", "invalid JSON at byte 1");
     BAD(dec, "{\"a\": 1,, \"b\": 2}", "invalid JSON at byte 8");
-    BAD(dec, "{\"a\" 1}", "invalid JSON at byte 5: unexpected character '1'");
+    BAD(dec, "{\"a\" 1}", "invalid JSON at byte 5");
+    BAD(dec, "{\"a\": 1\xff}", "invalid JSON at byte 6: invalid literal");
     BAD(dec, "{\"a\" \"b\"}", "invalid JSON at byte 5: unexpected character '\"', expected ':'");
     BAD(dec, "{\"a\": }", "expected a value");
     BAD(dec, "{\"a\"}", "invalid JSON at byte 4");

@@ -239,8 +239,11 @@ static void test_oracle_tr(void **state) {
     size_t r;
     while ((r = fread(trout + len, 1, cap - len, pp)) > 0) {
         len += r;
-        if (len == cap)
-            trout = realloc(trout, cap *= 2);
+        if (len == cap) {
+            char *bigger = realloc(trout, cap *= 2);
+            assert_non_null(bigger);
+            trout = bigger;
+        }
     }
     assert_int_equal(pclose(pp), 0);
     unlink(path);
