@@ -6,7 +6,8 @@
  * batching, checkpoint alignment, retries with backoff and acks; a plugin only
  * turns one flush into durable writes, after Fluent Bit's flush contract:
  * OK (durable), RETRY (transient: the same flush will be offered again later)
- * or DROP (permanent for these rows: counted as rejected, not retried).
+ * or DROP (permanent for these rows: the plugin counts what it refused in
+ * stats->rows_rejected; the flush is acked, not retried).
  *
  * Threads: all callbacks of one instance run on one worker thread.
  */
