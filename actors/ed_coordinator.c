@@ -22,14 +22,20 @@
 
 #include "ed_pipeline.h"
 
+/* A checkpoint in flight: sink acks so far, produce times of its inputs. */
+typedef struct {
+    int acks;
+    ed_tsbag_t times;
+} ed_ckpt_t;
+
 typedef struct {
     ed_plan_t *plan;
     int idx;
     ed_actor_t *self;
     uint64_t started;   /* last checkpoint started */
     uint64_t completed; /* last checkpoint acked by every sink */
-    int *acks;          /* ring: acks[(n - completed - 1)] for started checkpoints */
-    int capacks;
+    ed_ckpt_t *pend;    /* pend[n - completed - 1] for started, not completed checkpoints */
+    int cappend;
     int nsinks, nsources;
     int paused;
     int draining;
@@ -45,6 +51,25 @@ typedef struct {
     int64_t status_inputs;
 } ed_coord_t;
 
+static void s_record_latency(ed_coord_t *c, ed_tsbag_t *times) {
+    int64_t now = ed_wall_ms();
+    for (size_t i = 0; i < times->n; i++)
+        ed_hist_add(&c->plan->latency, now - times->v[i].ts_ms, times->v[i].count);
+    ed_tsbag_free(times);
+}
+
+static void s_bag_merge(ed_tsbag_t *b, const ed_tscount_t *e) {
+    if (b->n && b->v[b->n - 1].ts_ms == e->ts_ms) {
+        b->v[b->n - 1].count += e->count;
+        return;
+    }
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->v = ed_realloc(b->v, sizeof *b->v * b->cap);
+    }
+    b->v[b->n++] = *e;
+}
+
 static void s_broadcast(ed_coord_t *c, ed_msg_type_t type, uint64_t n, uint32_t flags,
                         int64_t value) {
     for (int i = 0; i < c->nsources; i++) {
@@ -59,12 +84,12 @@ static void s_broadcast(ed_coord_t *c, ed_msg_type_t type, uint64_t n, uint32_t 
 static void s_start_checkpoint(ed_coord_t *c, uint32_t flags) {
     uint64_t n = ++c->started;
     uint64_t inflight = c->started - c->completed;
-    if ((int)inflight > c->capacks) {
-        c->acks = ed_realloc(c->acks, sizeof *c->acks * (size_t)(c->capacks * 2));
-        memset(c->acks + c->capacks, 0, sizeof *c->acks * (size_t)c->capacks);
-        c->capacks *= 2;
+    if ((int)inflight > c->cappend) {
+        c->pend = ed_realloc(c->pend, sizeof *c->pend * (size_t)(c->cappend * 2));
+        memset(c->pend + c->cappend, 0, sizeof *c->pend * (size_t)c->cappend);
+        c->cappend *= 2;
     }
-    c->acks[inflight - 1] = 0;
+    c->pend[inflight - 1] = (ed_ckpt_t){0};
     if (flags & ED_MSG_F_FINAL) {
         c->draining = 1;
         c->final_n = n;
@@ -127,12 +152,14 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     case ED_MSG_ACK: {
         if (m->checkpoint <= c->completed || m->checkpoint > c->started)
             break;
-        c->acks[m->checkpoint - c->completed - 1]++;
-        /* Complete checkpoints in order. */
-        while (c->completed < c->started && c->acks[0] >= c->nsinks) {
+        c->pend[m->checkpoint - c->completed - 1].acks++;
+        /* Complete checkpoints in order. Latency of each input: from its
+         * produce time to now, when its flush is durable in every sink. */
+        while (c->completed < c->started && c->pend[0].acks >= c->nsinks) {
             c->completed++;
-            memmove(c->acks, c->acks + 1, sizeof *c->acks * (size_t)(c->capacks - 1));
-            c->acks[c->capacks - 1] = 0;
+            s_record_latency(c, &c->pend[0].times);
+            memmove(c->pend, c->pend + 1, sizeof *c->pend * (size_t)(c->cappend - 1));
+            c->pend[c->cappend - 1] = (ed_ckpt_t){0};
             c->plan->checkpoints = c->completed;
             if (c->completed == c->last_input_ckpt)
                 c->plan->active_end_ms = ed_now_ms();
@@ -147,6 +174,13 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         break;
     }
     case ED_MSG_SOURCE_STATUS:
+        if (m->checkpoint > c->completed && m->checkpoint <= c->started) {
+            ed_tsbag_t *b = &c->pend[m->checkpoint - c->completed - 1].times;
+            for (size_t i = 0; i < m->times.n; i++)
+                s_bag_merge(b, &m->times.v[i]);
+        } else {
+            s_record_latency(c, &m->times); /* already durable (status overtaken by acks) */
+        }
         /* A source that cannot deliver yet is not idle: restart the clock. */
         if (m->value > 0 || (m->flags & ED_MSG_F_NOT_READY)) {
             c->last_input_ms = now;
@@ -201,8 +235,8 @@ void *ed_coordinator_new(ed_plan_t *plan) {
     c->plan = plan;
     c->nsinks = plan->conf->nsinks;
     c->nsources = plan->conf->nsources;
-    c->capacks = 16;
-    c->acks = ed_calloc((size_t)c->capacks, sizeof *c->acks);
+    c->cappend = 16;
+    c->pend = ed_calloc((size_t)c->cappend, sizeof *c->pend);
     return c;
 }
 
@@ -210,6 +244,8 @@ void ed_coordinator_free(void *state) {
     ed_coord_t *c = state;
     if (!c)
         return;
-    free(c->acks);
+    for (int i = 0; i < c->cappend; i++)
+        ed_tsbag_free(&c->pend[i].times);
+    free(c->pend);
     free(c);
 }

@@ -296,8 +296,12 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
         bytes += plan->agg_stats[p].bytes;
     }
     fprintf(out,
+            "},\"latency_ms\":{\"count\":%llu,\"p50\":%lld,\"p99\":%lld,\"p999\":%lld,\"max\":%lld"
             "},\"aggregators\":{\"records\":%llu,\"changes\":%llu,\"alerts\":%llu,\"keys\":%llu,"
             "\"state_bytes\":%llu},\"sinks\":{",
+            (unsigned long long)plan->latency.total, (long long)ed_hist_percentile(&plan->latency, 50),
+            (long long)ed_hist_percentile(&plan->latency, 99),
+            (long long)ed_hist_percentile(&plan->latency, 99.9), (long long)plan->latency.max,
             (unsigned long long)recs, (unsigned long long)changes, (unsigned long long)alerts,
             (unsigned long long)keys, (unsigned long long)bytes);
     for (int k = 0; k < conf->nsinks; k++) {

@@ -22,6 +22,7 @@
 
 #include "../config/ed_config.h"
 #include "../runtime/ed_actor.h"
+#include "../runtime/ed_hist.h"
 #include "../sinks/ed_sink.h"
 
 /* Counters of one source actor. */
@@ -61,6 +62,9 @@ typedef struct ed_plan {
     int64_t active_end_ms;           /* coordinator: when the flush covering the latest input was
                                         acked (throughput = records / (active_end - start)) */
     int64_t end_ms;                  /* when the workers stopped */
+    ed_hist_t latency;               /* coordinator: ms from an input's produce time (generator
+                                        event time, Kafka message timestamp) to the moment its
+                                        flush was acked by every sink */
     void **states;                   /* actor states, freed by ed_plan_destroy */
     int nstates;
 } ed_plan_t;

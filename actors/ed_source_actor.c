@@ -71,6 +71,7 @@ typedef struct {
     ed_batch_t **direct_out; /* [ndirect] RECORDS batches */
     int64_t linger_deadline; /* when the oldest unsent partial batch must go (ms), or 0 */
     uint64_t inputs_since_barrier;
+    ed_tsbag_t times;        /* produce times of inputs since the last barrier (latency) */
     int eof, paused, stopped, opened;
     const ed_input_t *cur;   /* input being decoded (for reject positions) */
     int cur_rejected;        /* current input already counted as rejected */
@@ -280,6 +281,7 @@ static void s_on_input(void *ud, const ed_input_t *in) {
     ed_src_actor_t *s = ud;
     s->plan->source_stats[s->idx].inputs++;
     s->inputs_since_barrier++;
+    ed_tsbag_add(&s->times, in->ts_ms);
     s->cur = in;
     s->cur_rejected = 0;
     for (int i = 0; i < s->ndirect; i++)
@@ -375,8 +377,13 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         uint32_t flags = s->eof ? ED_MSG_F_EOF : 0;
         if (s->drv->ready && !s->drv->ready(s->drv_ctx))
             flags |= ED_MSG_F_NOT_READY;
-        s_send_ctl(s, s->plan->coordinator, ED_MSG_SOURCE_STATUS, m->checkpoint, flags,
-                   (int64_t)s->inputs_since_barrier);
+        ed_msg_t *st = ed_msg_new(ED_MSG_SOURCE_STATUS);
+        st->checkpoint = m->checkpoint;
+        st->flags = flags;
+        st->value = (int64_t)s->inputs_since_barrier;
+        st->times = s->times; /* the message takes the bag */
+        s->times = (ed_tsbag_t){0};
+        ed_actor_send(s->self, s->plan->coordinator, &st);
         s->inputs_since_barrier = 0;
         break;
     }
@@ -503,6 +510,7 @@ void ed_source_actor_free(void *state) {
     }
     free(s->aggs);
     free(s->dec_fields);
+    ed_tsbag_free(&s->times);
     ed_decoder_destroy(&s->dec);
     if (s->agg_out)
         for (int p = 0; p < (s->plan->naggs ? s->plan->naggs : 1); p++)

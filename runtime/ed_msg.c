@@ -22,6 +22,7 @@ void ed_msg_destroy(ed_msg_t **msg_p) {
     if (!msg_p || !*msg_p)
         return;
     ed_batch_destroy(&(*msg_p)->batch);
+    ed_tsbag_free(&(*msg_p)->times);
     free(*msg_p);
     *msg_p = NULL;
 }

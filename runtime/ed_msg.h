@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ed_batch.h"
+#include "ed_hist.h"
 
 typedef enum {
     ED_MSG_BATCH = 1,   /* data: `batch` holds KEYED, CHANGELOG or RECORDS entries */
@@ -42,6 +43,8 @@ typedef struct ed_msg {
     uint64_t checkpoint;   /* BARRIER, ACK, COMMIT, COMMITTED, SOURCE_STATUS */
     int64_t value;         /* type-specific, see ed_msg_type_t */
     ed_batch_t *batch;     /* BATCH: owned by the message */
+    ed_tsbag_t times;      /* SOURCE_STATUS: produce times of the inputs in this checkpoint
+                              (owned; for latency, see ed_hist.h) */
     struct ed_msg *next;   /* runtime-internal: outbox / inbox link */
 } ed_msg_t;
 

@@ -12,6 +12,7 @@
 #include "../../runtime/ed_actor.h"
 #include "../../runtime/ed_batch.h"
 #include "../../runtime/ed_buf.h"
+#include "../../runtime/ed_hist.h"
 
 /* ---- mailboxes: FIFO across workers under backpressure ---- */
 
@@ -200,6 +201,49 @@ static void test_json_escape(void **unused) {
     assert_false(ed_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
 }
 
+/* ---- latency histogram: percentiles within 1.6 % of an exact sort ---- */
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_hist_percentiles(void **unused) {
+    static ed_hist_t h; /* 20 KiB: keep it off the stack */
+    memset(&h, 0, sizeof h);
+    enum { N = 100000 };
+    int64_t *v = malloc(sizeof *v * N);
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        /* heavy tail: mostly < 1 s, some up to ~100 s */
+        v[i] = (i % 10 == 0) ? (int64_t)(x % 100000) : (int64_t)(x % 1000);
+        ed_hist_add(&h, v[i], 1);
+    }
+    qsort(v, N, sizeof *v, cmp_i64);
+    const double ps[] = {50, 90, 99, 99.9, 100};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        size_t rank = (size_t)(ps[i] / 100.0 * N + 0.5);
+        int64_t exact = v[(rank ? rank : 1) - 1];
+        int64_t got = ed_hist_percentile(&h, ps[i]);
+        assert_true(got >= exact);
+        assert_true((double)got <= (double)exact * 1.016 + 1);
+    }
+    assert_int_equal(h.total, N);
+    assert_int_equal(h.max, v[N - 1]);
+    assert_int_equal(ed_hist_percentile(&h, 100), v[N - 1]);
+    free(v);
+    ed_tsbag_t b = {0};
+    ed_tsbag_add(&b, 5);
+    ed_tsbag_add(&b, 5);
+    ed_tsbag_add(&b, 0); /* unknown: ignored */
+    ed_tsbag_add(&b, 7);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.v[0].count, 2);
+    assert_int_equal(b.v[1].ts_ms, 7);
+    ed_tsbag_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_backpressure),
@@ -208,6 +252,7 @@ int main(void) {
         cmocka_unit_test(test_repeated_failure_stops_process),
         cmocka_unit_test(test_batch_roundtrip),
         cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_hist_percentiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

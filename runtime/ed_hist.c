@@ -1,0 +1,73 @@
+/* ed_hist.c — see ed_hist.h. */
+#include "ed_hist.h"
+
+#include <stdlib.h>
+
+#include "ed_common.h"
+
+static int s_bucket(int64_t v) {
+    if (v < ED_HIST_LINEAR)
+        return (int)(v < 0 ? 0 : v);
+    /* v in [2^e, 2^(e+1)), e ≥ 10: 64 sub-buckets of width 2^(e-6). */
+    int e = 63 - __builtin_clzll((unsigned long long)v);
+    int sub = (int)((v >> (e - 6)) & (ED_HIST_SUB - 1));
+    int b = ED_HIST_LINEAR + (e - 10) * ED_HIST_SUB + sub;
+    return b < ED_HIST_BUCKETS ? b : ED_HIST_BUCKETS - 1;
+}
+
+/* Largest value that falls in bucket b. */
+static int64_t s_upper(int b) {
+    if (b < ED_HIST_LINEAR)
+        return b;
+    int e = 10 + (b - ED_HIST_LINEAR) / ED_HIST_SUB;
+    int sub = (b - ED_HIST_LINEAR) % ED_HIST_SUB;
+    int64_t width = (int64_t)1 << (e - 6);
+    return ((int64_t)1 << e) + (int64_t)(sub + 1) * width - 1;
+}
+
+void ed_hist_add(ed_hist_t *h, int64_t value, uint64_t count) {
+    if (value < 0)
+        value = 0;
+    h->counts[s_bucket(value)] += count;
+    h->total += count;
+    if (value > h->max)
+        h->max = value;
+}
+
+int64_t ed_hist_percentile(const ed_hist_t *h, double p) {
+    if (!h->total)
+        return 0;
+    /* The smallest value v such that at least p % of the values are ≤ v. */
+    uint64_t rank = (uint64_t)((p / 100.0) * (double)h->total + 0.5);
+    if (rank < 1)
+        rank = 1;
+    uint64_t seen = 0;
+    for (int b = 0; b < ED_HIST_BUCKETS; b++) {
+        seen += h->counts[b];
+        if (seen >= rank) {
+            int64_t u = s_upper(b);
+            return u < h->max ? u : h->max;
+        }
+    }
+    return h->max;
+}
+
+void ed_tsbag_add(ed_tsbag_t *b, int64_t ts_ms) {
+    if (ts_ms <= 0)
+        return;
+    if (b->n && b->v[b->n - 1].ts_ms == ts_ms) {
+        b->v[b->n - 1].count++;
+        return;
+    }
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->v = ed_realloc(b->v, sizeof *b->v * b->cap);
+    }
+    b->v[b->n++] = (ed_tscount_t){.ts_ms = ts_ms, .count = 1};
+}
+
+void ed_tsbag_free(ed_tsbag_t *b) {
+    free(b->v);
+    b->v = NULL;
+    b->n = b->cap = 0;
+}
