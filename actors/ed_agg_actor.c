@@ -137,8 +137,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         const ed_keyed_t *e;
         while ((e = ed_batch_next_keyed(&it))) {
             const uint8_t *key = ed_keyed_key(e);
-            ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, ed_hash64(key, e->key_len),
-                              ed_keyed_vals(e));
+            ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, e->hash, ed_keyed_vals(e));
         }
         s->plan->agg_stats[s->idx].records += m->batch->count;
         return 0;

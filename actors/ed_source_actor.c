@@ -104,10 +104,12 @@ static ed_fieldref_t s_ref(ed_src_actor_t *s, const char *field) {
     return r;
 }
 
-/* Value of a field for the current record. `scratch` holds text for numeric
- * meta values. */
+/* Value of a field for the current record. Numeric meta values get their text
+ * (written to `scratch`, 40 bytes) only when `want_text`: keys need text,
+ * computes and times only the number — formatting every event's value would
+ * cost more than the rest of the pipeline. */
 static ed_val_t s_get(ed_src_actor_t *s, const ed_fieldref_t *r, const ed_val_t *vals,
-                      char *scratch) {
+                      char *scratch, int want_text) {
     const ed_input_t *in = s->cur;
     ed_val_t v = {.type = ED_VAL_MISSING};
     if (r->meta == ED_META_NONE)
@@ -130,12 +132,12 @@ static ed_val_t s_get(ed_src_actor_t *s, const ed_fieldref_t *r, const ed_val_t 
     case ED_META_OFFSET: num = in->offset; break;
     case ED_META_TIMESTAMP: num = in->ts_ms; break;
     case ED_META_VALUE: {
-        int n = snprintf(scratch, 40, "%.17g", in->num);
+        int n = want_text ? snprintf(scratch, 40, "%.17g", in->num) : 0;
         return (ed_val_t){.type = ED_VAL_NUMBER, .ptr = scratch, .len = (size_t)n, .num = in->num};
     }
     default: return v;
     }
-    int n = snprintf(scratch, 40, "%lld", (long long)num);
+    int n = want_text ? snprintf(scratch, 40, "%lld", (long long)num) : 0;
     return (ed_val_t){.type = ED_VAL_NUMBER, .ptr = scratch, .len = (size_t)n, .num = (double)num};
 }
 
@@ -220,7 +222,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
     int64_t ts = s->cur->ts_ms;
     if (s->has_time) {
         char scratch[40];
-        ed_val_t tv = s_get(s, &s->time_ref, vals, scratch);
+        ed_val_t tv = s_get(s, &s->time_ref, vals, scratch, 0);
         if (ed_parse_time(&tv, s->src->time_format, &ts) != 0) {
             char why[256];
             snprintf(why, sizeof why, "time field '%s' is %s", s->src->time_field,
@@ -233,7 +235,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
         ed_src_agg_t *sa = &s->aggs[a];
         size_t klen = 0;
         for (int k = 0; k < sa->nkey; k++) {
-            ed_val_t v = s_get(s, &sa->key[k], vals, s->num_text[k & 7]);
+            ed_val_t v = s_get(s, &sa->key[k], vals, s->num_text[k & 7], 1);
             if (v.type == ED_VAL_MISSING || v.type == ED_VAL_NULL) {
                 char why[256];
                 snprintf(why, sizeof why, "key field '%s' is %s", sa->key[k].name,
@@ -256,7 +258,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             if (sa->vals[c].slot < 0 && sa->vals[c].meta == ED_META_NONE)
                 continue; /* count */
             char scratch[40];
-            ed_val_t v = s_get(s, &sa->vals[c], vals, scratch);
+            ed_val_t v = s_get(s, &sa->vals[c], vals, scratch, 0);
             if (ed_val_to_num(&v, &nums[c]) != 0) {
                 char why[256];
                 snprintf(why, sizeof why, "field '%s' is %s", sa->vals[c].name,
@@ -265,11 +267,12 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
                 return;
             }
         }
-        uint32_t p = ed_partition_of(ed_hash64(s->key, klen), (uint32_t)s->plan->naggs);
+        uint64_t h = ed_hash64(s->key, klen);
+        uint32_t p = ed_partition_of(h, (uint32_t)s->plan->naggs);
         if (!s->agg_out[p])
             s->agg_out[p] = ed_batch_new(ED_BATCH_KEYED, 64 * 1024);
         ed_batch_add_keyed(s->agg_out[p], (uint16_t)sa->agg, ts, nums, (uint16_t)sa->nvals, s->key,
-                           (uint32_t)klen);
+                           (uint32_t)klen, h);
         if (s->agg_out[p]->count >= (uint32_t)s->src->batch_size)
             s_send_agg(s, (int)p);
         else if (!s->linger_deadline)

@@ -49,12 +49,12 @@ static uint8_t *s_reserve(ed_batch_t *b, size_t n) {
 }
 
 void ed_batch_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, const double *vals,
-                        uint16_t nvals, const void *key, uint32_t key_len) {
+                        uint16_t nvals, const void *key, uint32_t key_len, uint64_t hash) {
     assert(b->kind == ED_BATCH_KEYED);
     size_t vbytes = (size_t)nvals * sizeof(double);
     size_t n = ED_ALIGN8(sizeof(ed_keyed_t) + vbytes + key_len);
     uint8_t *p = s_reserve(b, n);
-    ed_keyed_t h = {.agg = agg, .nvals = nvals, .key_len = key_len, .ts_ms = ts_ms};
+    ed_keyed_t h = {.agg = agg, .nvals = nvals, .key_len = key_len, .ts_ms = ts_ms, .hash = hash};
     memcpy(p, &h, sizeof h);
     if (vbytes)
         memcpy(p + sizeof h, vals, vbytes);

@@ -37,6 +37,7 @@ typedef struct {
     uint16_t nvals;   /* number of doubles that follow */
     uint32_t key_len; /* bytes of composite key */
     int64_t ts_ms;    /* event time, ms since the Unix epoch (0 = none) */
+    uint64_t hash;    /* ed_hash64 of the key: computed once by the source, reused by the aggregator */
 } ed_keyed_t;
 
 /* Header of a CHANGELOG row. Followed by double delta[nvals],
@@ -87,7 +88,7 @@ void ed_batch_reset(ed_batch_t *batch);
 
 /* Appends a KEYED entry; batch->kind must be ED_BATCH_KEYED. */
 void ed_batch_add_keyed(ed_batch_t *batch, uint16_t agg, int64_t ts_ms, const double *vals,
-                        uint16_t nvals, const void *key, uint32_t key_len);
+                        uint16_t nvals, const void *key, uint32_t key_len, uint64_t hash);
 
 /* Appends a CHANGELOG row; batch->kind must be ED_BATCH_CHANGELOG. `hdr`
  * supplies agg, nvals, key_len, window and counts. */

@@ -153,7 +153,7 @@ static void test_batch_roundtrip(void **unused) {
     ed_key_append(key, &klen, "word", 4);
     for (int i = 0; i < 1000; i++) {
         double v[2] = {i, -i};
-        ed_batch_add_keyed(b, (uint16_t)(i % 3), i * 10, v, 2, key, (uint32_t)klen);
+        ed_batch_add_keyed(b, (uint16_t)(i % 3), i * 10, v, 2, key, (uint32_t)klen, (uint64_t)i);
     }
     assert_int_equal(b->count, 1000);
     ed_batch_iter_t it;
@@ -163,6 +163,7 @@ static void test_batch_roundtrip(void **unused) {
     while ((e = ed_batch_next_keyed(&it))) {
         assert_int_equal(e->agg, i % 3);
         assert_int_equal(e->ts_ms, i * 10);
+        assert_int_equal(e->hash, (uint64_t)i);
         assert_true(ed_keyed_vals(e)[0] == i && ed_keyed_vals(e)[1] == -i);
         assert_int_equal(ed_key_nparts(ed_keyed_key(e), e->key_len), 3);
         const uint8_t *p;

@@ -1,0 +1,153 @@
+/*
+ * s1_loop.c — the S1 baseline: one thread generating exactly the events of
+ * eddy's generator source (actors/ed_source_generator.c) and aggregating
+ * count + sum per key in an open-addressing hash table, as fast as it can.
+ * It is the "machine limit" eddy's S1 figure is divided by.
+ *
+ *   s1_loop EVENTS KEYS SEED
+ *
+ * Prints one JSON object: events, distinct keys, total count, sum of sums,
+ * seconds, events/s, table bytes. Everything from table allocation to the
+ * last event is timed (eddy's active_ms also covers its start-up).
+ *
+ * Same stream as eddy: splitmix64 seeded by SEED, one draw for the key index
+ * (Lemire's multiply-shift onto [0, KEYS)), key text "k<index>", one draw
+ * for the value (onto [0, 100000), / 100). Same hash: XXH3_64bits, inlined.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static inline uint64_t s_next(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t s_range(uint64_t r, uint64_t n) {
+    return (uint64_t)(((unsigned __int128)r * n) >> 64);
+}
+
+static inline size_t s_key(char *buf, uint64_t v) {
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    buf[0] = 'k';
+    for (size_t i = 0; i < n; i++)
+        buf[1 + i] = tmp[n - 1 - i];
+    buf[1 + n] = '\0';
+    return 1 + n;
+}
+
+/* One slot: 32 bytes. Keys live in an arena; koff 0 = empty slot. */
+typedef struct {
+    uint64_t hash;
+    uint32_t koff; /* offset in the arena + 1 */
+    uint32_t klen;
+    int64_t count;
+    double sum;
+} slot_t;
+
+static double s_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t s_count_arg(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (*end == 'k' || *end == 'K')
+        v *= 1e3, end++;
+    else if (*end == 'M')
+        v *= 1e6, end++;
+    else if (*end == 'G')
+        v *= 1e9, end++;
+    if (*end || v < 0) {
+        fprintf(stderr, "s1_loop: bad count '%s'\n", s);
+        exit(64);
+    }
+    return (uint64_t)v;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: s1_loop EVENTS KEYS SEED\n");
+        return 64;
+    }
+    uint64_t events = s_count_arg(argv[1]), keys = s_count_arg(argv[2]);
+    uint64_t rng = strtoull(argv[3], NULL, 10);
+    if (!keys)
+        keys = 1;
+
+    double t0 = s_now();
+    /* Load ≤ 0.5 at the expected number of keys: the table never resizes,
+     * which is what a hand-written loop that knows its key count does. */
+    size_t cap = 16;
+    while (cap < 2 * keys)
+        cap <<= 1;
+    size_t mask = cap - 1;
+    slot_t *slots = calloc(cap, sizeof *slots);
+    size_t arena_cap = (size_t)keys * 24 + 64, arena_len = 0;
+    char *arena = malloc(arena_cap);
+    if (!slots || !arena) {
+        fprintf(stderr, "s1_loop: out of memory\n");
+        return 1;
+    }
+    uint64_t distinct = 0;
+    char key[24];
+    for (uint64_t i = 0; i < events; i++) {
+        size_t klen = s_key(key, s_range(s_next(&rng), keys));
+        double num = (double)s_range(s_next(&rng), 100000) / 100.0;
+        uint64_t h = XXH3_64bits(key, klen);
+        size_t at = (size_t)h & mask;
+        for (;;) {
+            slot_t *s = &slots[at];
+            if (!s->koff) {
+                memcpy(arena + arena_len, key, klen);
+                s->hash = h;
+                s->koff = (uint32_t)arena_len + 1;
+                s->klen = (uint32_t)klen;
+                s->count = 1;
+                s->sum = num;
+                arena_len += klen;
+                distinct++;
+                break;
+            }
+            if (s->hash == h && s->klen == klen && memcmp(arena + s->koff - 1, key, klen) == 0) {
+                s->count++;
+                s->sum += num;
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+    double t1 = s_now();
+
+    /* Totals over the table: prove the work was done (and keep the compiler
+     * from dropping it). */
+    int64_t total = 0;
+    double sum = 0;
+    for (size_t i = 0; i < cap; i++)
+        if (slots[i].koff) {
+            total += slots[i].count;
+            sum += slots[i].sum;
+        }
+    double secs = t1 - t0;
+    printf("{\"events\":%" PRIu64 ",\"keys\":%" PRIu64 ",\"count\":%" PRId64
+           ",\"sum\":%.17g,\"seconds\":%.6f,\"eps\":%.1f,\"table_bytes\":%zu}\n",
+           events, distinct, total, sum, secs, secs > 0 ? (double)events / secs : 0.0,
+           cap * sizeof *slots + arena_len);
+    free(slots);
+    free(arena);
+    return total == (int64_t)events ? 0 : 1;
+}
