@@ -65,6 +65,13 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
                   conf->path);
         return NULL;
     }
+    if (conf->runtime.metrics_listen) {
+        ed_seterr(errstr, errstr_size, ED_EINVAL,
+                  "%s: runtime.metrics (listen %s) is not implemented yet; remove it — counters "
+                  "are logged at exit and written as JSON by `eddy run --stats FILE`",
+                  conf->path, conf->runtime.metrics_listen);
+        return NULL;
+    }
     ed_plan_t *plan = ed_calloc(1, sizeof *plan);
     plan->conf = conf;
     plan->exit_when_idle_ms = exit_when_idle_ms;

@@ -16,190 +16,12 @@
 #include <string.h>
 
 #include "../runtime/ed_buf.h"
+#include "ed_sink_rows.h"
 
 /* A btree index entry must fit in a third of a page (2704 bytes incl.
  * headers); longer keys would fail the whole statement, so they are rejected
  * up front, like invalid UTF-8. */
 #define S_PG_MAX_KEY_BYTES 2600
-
-/* ------------------------------------------------------------------------ */
-/* Merged rows of one flush. A flush may hold the same key more than once (two
- * changelog batches from different flush rounds); one INSERT … ON CONFLICT may
- * not touch a row twice, so duplicates are merged first. Rows are then sorted
- * by key bytes so that concurrent writers (several eddy processes in one
- * consumer group) lock rows in the same order and do not deadlock.
- * (The same code is in ed_sink_mariadb.c; keep them in step.) */
-
-typedef struct {
-    const uint8_t *key; /* borrowed from the flush's batch */
-    uint32_t key_len;
-    int64_t delta_n; /* records since the last flush, summed over merged rows */
-    int64_t n;       /* records so far (latest) */
-    size_t vals;     /* index of delta[0] in the pool; value[] follows delta[] */
-} s_row_t;
-
-typedef struct {
-    const ed_conf_aggregation_t *agg;
-    s_row_t *rows;
-    size_t nrows, cap;
-    double *pool;
-    size_t pool_len, pool_cap;
-    uint32_t *slots; /* open addressing: row index + 1, 0 = empty */
-    size_t nslots;
-    uint64_t accepted; /* input rows accepted (before merging) */
-    uint64_t rejected; /* input rows refused (bad shape or key) */
-    const char *why;   /* reason of the first rejection */
-    size_t max_key;    /* most bytes of all key parts together; 0 = no limit */
-} s_rows_t;
-
-/* Returns NULL if the key part can be written, else why not. */
-typedef const char *(*s_part_check_fn)(const uint8_t *part, size_t len);
-
-static uint64_t s_hash(const uint8_t *p, size_t n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
-}
-
-static int s_row_cmp(const void *a, const void *b) {
-    const s_row_t *x = a, *y = b;
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(x->key, y->key, n);
-    if (c)
-        return c;
-    return (x->key_len > y->key_len) - (x->key_len < y->key_len);
-}
-
-static void s_rows_free(s_rows_t *rs) {
-    free(rs->rows);
-    free(rs->pool);
-    free(rs->slots);
-    memset(rs, 0, sizeof *rs);
-}
-
-static const char *s_rows_check(const s_rows_t *rs, const ed_change_t *c, s_part_check_fn check) {
-    const ed_conf_aggregation_t *agg = rs->agg;
-    if (c->nvals != agg->ncompute)
-        return "row has the wrong number of values for the aggregation";
-    const uint8_t *key = ed_change_key(c);
-    if (ed_key_nparts(key, c->key_len) != agg->nkey)
-        return "row has the wrong number of key parts for the aggregation";
-    size_t total = 0;
-    for (int i = 0; i < agg->nkey; i++) {
-        const uint8_t *part;
-        size_t len;
-        if (ed_key_part(key, c->key_len, i, &part, &len) < 0)
-            return "malformed composite key";
-        const char *why = check ? check(part, len) : NULL;
-        if (why)
-            return why;
-        total += len;
-    }
-    if (rs->max_key && total > rs->max_key)
-        return "key longer than the primary key index allows";
-    return NULL;
-}
-
-/* Collects, checks, merges and sorts the changelog rows of `flush`. */
-static void s_rows_build(s_rows_t *rs, const ed_sink_flush_t *flush, s_part_check_fn check) {
-    const ed_conf_aggregation_t *agg = rs->agg;
-    size_t nv = (size_t)agg->ncompute;
-    size_t total = 0;
-    for (int b = 0; b < flush->nchanges; b++)
-        total += flush->changes[b]->count;
-    rs->nrows = rs->pool_len = 0;
-    rs->accepted = rs->rejected = 0;
-    rs->why = NULL;
-    if (total > rs->cap) {
-        rs->cap = total;
-        rs->rows = ed_realloc(rs->rows, rs->cap * sizeof *rs->rows);
-    }
-    if (total * 2 * nv > rs->pool_cap) {
-        rs->pool_cap = total * 2 * nv;
-        rs->pool = ed_realloc(rs->pool, rs->pool_cap * sizeof *rs->pool);
-    }
-    size_t want = 16;
-    while (want < total * 2)
-        want *= 2;
-    if (want > rs->nslots) {
-        free(rs->slots);
-        rs->slots = ed_malloc(want * sizeof *rs->slots);
-        rs->nslots = want;
-    }
-    memset(rs->slots, 0, rs->nslots * sizeof *rs->slots);
-    size_t mask = rs->nslots - 1;
-
-    for (int b = 0; b < flush->nchanges; b++) {
-        ed_batch_iter_t it;
-        ed_batch_iter_init(&it, flush->changes[b]);
-        const ed_change_t *c;
-        while ((c = ed_batch_next_change(&it))) {
-            const char *why = s_rows_check(rs, c, check);
-            if (why) {
-                rs->rejected++;
-                if (!rs->why)
-                    rs->why = why;
-                continue;
-            }
-            rs->accepted++;
-            const uint8_t *key = ed_change_key(c);
-            const double *d = ed_change_delta(c), *v = ed_change_value(c);
-            size_t slot = (size_t)s_hash(key, c->key_len) & mask;
-            while (rs->slots[slot]) {
-                s_row_t *r = &rs->rows[rs->slots[slot] - 1];
-                if (r->key_len == c->key_len && !memcmp(r->key, key, c->key_len))
-                    break;
-                slot = (slot + 1) & mask;
-            }
-            if (!rs->slots[slot]) {
-                s_row_t *r = &rs->rows[rs->nrows];
-                r->key = key;
-                r->key_len = c->key_len;
-                r->delta_n = c->delta_n;
-                r->n = c->n;
-                r->vals = rs->pool_len;
-                memcpy(rs->pool + rs->pool_len, d, nv * sizeof(double));
-                memcpy(rs->pool + rs->pool_len + nv, v, nv * sizeof(double));
-                rs->pool_len += 2 * nv;
-                rs->slots[slot] = (uint32_t)++rs->nrows;
-                continue;
-            }
-            /* Merge into the earlier row of the same key: rows come in flush
-             * order, so the later value is the newer total. */
-            s_row_t *r = &rs->rows[rs->slots[slot] - 1];
-            double *rd = rs->pool + r->vals, *rv = rd + nv;
-            for (size_t i = 0; i < nv; i++) {
-                switch (agg->compute[i].fn) {
-                case ED_AGG_MIN:
-                    rd[i] = rv[i] = fmin(rv[i], v[i]);
-                    break;
-                case ED_AGG_MAX:
-                    rd[i] = rv[i] = fmax(rv[i], v[i]);
-                    break;
-                default: /* count, sum, avg: additive deltas, newest value */
-                    rd[i] += d[i];
-                    rv[i] = v[i];
-                    break;
-                }
-            }
-            r->delta_n += c->delta_n;
-            if (c->n > r->n)
-                r->n = c->n;
-        }
-    }
-    qsort(rs->rows, rs->nrows, sizeof *rs->rows, s_row_cmp);
-}
-
-/* ------------------------------------------------------------------------ */
-
-/* One column of the table, in statement order. */
-typedef enum { S_COL_KEY, S_COL_VALUE, S_COL_AVG_SUM, S_COL_AVG_N } s_col_role_t;
-typedef struct {
-    s_col_role_t role;
-    int idx; /* key part or compute index */
-    ed_aggfn_t fn;
-} s_col_t;
 
 typedef struct {
     const ed_conf_sink_t *sink;
@@ -215,7 +37,7 @@ typedef struct {
     int lost;     /* the last connection failed or was lost: next connect counts as a reconnect */
     int ready;    /* DDL done and statements built for this connection */
     int prepared; /* the upsert is prepared on this connection */
-    s_col_t *cols;
+    const ed_sink_col_t *cols; /* borrowed from rows */
     int ncols;
     int chunk_rows; /* rows per statement */
     ed_buf_t head;  /* "INSERT INTO … " */
@@ -223,8 +45,7 @@ typedef struct {
     ed_buf_t pbuf;  /* scratch: the array parameters, NUL-terminated */
     size_t *poff;   /* scratch: offsets into pbuf, one per column */
     const char **pval;
-    s_rows_t rows;
-    uint64_t rejects_logged_for; /* checkpoint + 1 whose rejections were counted */
+    ed_sink_rows_t *rows; /* the current flush's rows, merged and sorted */
 } s_pg_t;
 
 static const char *s_pg_part_check(const uint8_t *part, size_t len) {
@@ -271,36 +92,6 @@ static void s_pg_notice(void *arg, const char *message) {
     ED_LOG_D(p->name, "%s: %s", p->addr, msg);
 }
 
-/* Returns the name of a column that two of the table's columns would share,
- * or NULL. `buf` holds the name. */
-static const char *s_pg_dup_column(const ed_conf_aggregation_t *agg, char *buf, size_t n) {
-    int ncols = 0;
-    char **names = ed_calloc((size_t)agg->nkey + 3 * (size_t)agg->ncompute + 1, sizeof *names);
-    for (int i = 0; i < agg->nkey; i++)
-        names[ncols++] = ed_strdup(agg->key[i].column);
-    for (int i = 0; i < agg->ncompute; i++) {
-        names[ncols++] = ed_strdup(agg->compute[i].name);
-        if (agg->compute[i].fn == ED_AGG_AVG) {
-            snprintf(buf, n, "%s_sum", agg->compute[i].name);
-            names[ncols++] = ed_strdup(buf);
-            snprintf(buf, n, "%s_n", agg->compute[i].name);
-            names[ncols++] = ed_strdup(buf);
-        }
-    }
-    names[ncols++] = ed_strdup("updated_at");
-    const char *dup = NULL;
-    for (int i = 0; i < ncols && !dup; i++)
-        for (int j = i + 1; j < ncols && !dup; j++)
-            if (!strcmp(names[i], names[j])) {
-                snprintf(buf, n, "%s", names[i]);
-                dup = buf;
-            }
-    for (int i = 0; i < ncols; i++)
-        free(names[i]);
-    free(names);
-    return dup;
-}
-
 static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t errstr_size) {
     const ed_conf_sink_t *sink = sc->sink;
     const ed_conf_aggregation_t *agg = sc->agg;
@@ -315,7 +106,7 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                          "dbname=eddy user=eddy\")",
                          sink->name);
     char dup[300];
-    if (s_pg_dup_column(agg, dup, sizeof dup))
+    if (ed_sink_cols_dup(agg, 0, dup, sizeof dup))
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': aggregation '%s' would give table column \"%s\" twice (key "
                          "columns, compute names, <avg>_sum, <avg>_n and updated_at share one "
@@ -336,8 +127,13 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     p->name = sink->name;
     p->table = sink->table && *sink->table ? sink->table : agg->name;
     p->opts = opts;
-    p->rows.agg = agg;
-    p->rows.max_key = S_PG_MAX_KEY_BYTES;
+    p->rows = ed_sink_rows_new(&(ed_sink_rows_conf_t){.agg = agg,
+                                                      .sink = p->name,
+                                                      .type = "postgres",
+                                                      .table = p->table,
+                                                      .max_key = S_PG_MAX_KEY_BYTES,
+                                                      .check = s_pg_part_check});
+    p->cols = ed_sink_rows_cols(p->rows, &p->ncols);
 
     /* Connection parameters: what the DSN says, plus bounded timeouts and
      * UTF8 (our key checks assume it) where the DSN does not say otherwise. */
@@ -376,18 +172,6 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     snprintf(p->addr, sizeof p->addr, "postgres host=%s port=%s", host ? host : "(local socket)",
              port ? port : "5432");
 
-    /* Columns: key parts, then per compute its value (avg: plus sum and n). */
-    p->cols = ed_calloc((size_t)agg->nkey + 3 * (size_t)agg->ncompute, sizeof *p->cols);
-    for (int i = 0; i < agg->nkey; i++)
-        p->cols[p->ncols++] = (s_col_t){S_COL_KEY, i, 0};
-    for (int i = 0; i < agg->ncompute; i++) {
-        ed_aggfn_t fn = agg->compute[i].fn;
-        p->cols[p->ncols++] = (s_col_t){S_COL_VALUE, i, fn};
-        if (fn == ED_AGG_AVG) {
-            p->cols[p->ncols++] = (s_col_t){S_COL_AVG_SUM, i, fn};
-            p->cols[p->ncols++] = (s_col_t){S_COL_AVG_N, i, fn};
-        }
-    }
     p->chunk_rows = sink->batch_rows > 0 ? sink->batch_rows : 1000;
     *ctx_p = p;
     return 0;
@@ -409,13 +193,12 @@ static void s_pg_destroy(void **ctx_p) {
     PQconninfoFree(p->opts);
     free(p->kw);
     free(p->val);
-    free(p->cols);
     ed_buf_free(&p->head);
     ed_buf_free(&p->tail);
     ed_buf_free(&p->pbuf);
     free(p->poff);
     free(p->pval);
-    s_rows_free(&p->rows);
+    ed_sink_rows_destroy(&p->rows);
     free(p);
     *ctx_p = NULL;
 }
@@ -475,15 +258,25 @@ static void s_pg_table(s_pg_t *p, ed_buf_t *b) {
     }
 }
 
-static void s_pg_col_ident(s_pg_t *p, ed_buf_t *b, const s_col_t *c) {
-    if (c->role == S_COL_KEY)
-        s_pg_ident(p, b, p->agg->key[c->idx].column, NULL);
-    else
-        s_pg_ident(p, b, p->agg->compute[c->idx].name,
-                   c->role == S_COL_AVG_SUM ? "_sum"
-                   : c->role == S_COL_AVG_N ? "_n"
-                                            : NULL);
+static void s_pg_col_ident(s_pg_t *p, ed_buf_t *b, const ed_sink_col_t *c) {
+    s_pg_ident(p, b, c->name, c->suffix);
 }
+
+/* Column types in the DDL, by ed_sink_sql_t. */
+static const char *const s_pg_ddl_type[] = {
+    [ED_SINK_SQL_KEY] = " TEXT NOT NULL, ",
+    [ED_SINK_SQL_BIGINT] = " BIGINT NOT NULL DEFAULT 0, ",
+    [ED_SINK_SQL_DOUBLE_SUM] = " DOUBLE PRECISION NOT NULL DEFAULT 0, ",
+    [ED_SINK_SQL_DOUBLE] = " DOUBLE PRECISION, ",
+};
+
+/* Element types of the upsert's array parameters, by ed_sink_sql_t. */
+static const char *const s_pg_param_type[] = {
+    [ED_SINK_SQL_KEY] = "text",
+    [ED_SINK_SQL_BIGINT] = "int8",
+    [ED_SINK_SQL_DOUBLE_SUM] = "float8",
+    [ED_SINK_SQL_DOUBLE] = "float8",
+};
 
 static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
     /* DDL */
@@ -491,23 +284,8 @@ static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
     s_pg_table(p, ddl);
     ed_buf_puts(ddl, " (");
     for (int i = 0; i < p->ncols; i++) {
-        const s_col_t *c = &p->cols[i];
-        s_pg_col_ident(p, ddl, c);
-        switch (c->role) {
-        case S_COL_KEY:
-            ed_buf_puts(ddl, " TEXT NOT NULL, ");
-            break;
-        case S_COL_AVG_SUM:
-            ed_buf_puts(ddl, " DOUBLE PRECISION NOT NULL DEFAULT 0, ");
-            break;
-        case S_COL_AVG_N:
-            ed_buf_puts(ddl, " BIGINT NOT NULL DEFAULT 0, ");
-            break;
-        case S_COL_VALUE:
-            ed_buf_puts(ddl, c->fn == ED_AGG_COUNT ? " BIGINT NOT NULL DEFAULT 0, "
-                                                   : " DOUBLE PRECISION, ");
-            break;
-        }
+        s_pg_col_ident(p, ddl, &p->cols[i]);
+        ed_buf_puts(ddl, s_pg_ddl_type[p->cols[i].sql]);
     }
     ed_buf_puts(ddl, "\"updated_at\" TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (");
     for (int i = 0; i < p->agg->nkey; i++) {
@@ -540,15 +318,15 @@ static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
     }
     ed_buf_puts(t, ") DO UPDATE SET ");
     for (int i = p->agg->nkey; i < p->ncols; i++) {
-        const s_col_t *c = &p->cols[i];
+        const ed_sink_col_t *c = &p->cols[i];
         ed_buf_t col = ED_BUF_INIT;
         s_pg_col_ident(p, &col, c);
         const char *q = col.data;
-        if (c->role == S_COL_VALUE && c->fn == ED_AGG_MIN) {
+        if (c->role == ED_SINK_COL_VALUE && c->fn == ED_AGG_MIN) {
             ed_buf_printf(t, "%s = LEAST(t.%s, EXCLUDED.%s), ", q, q, q);
-        } else if (c->role == S_COL_VALUE && c->fn == ED_AGG_MAX) {
+        } else if (c->role == ED_SINK_COL_VALUE && c->fn == ED_AGG_MAX) {
             ed_buf_printf(t, "%s = GREATEST(t.%s, EXCLUDED.%s), ", q, q, q);
-        } else if (c->role == S_COL_VALUE && c->fn == ED_AGG_AVG) {
+        } else if (c->role == ED_SINK_COL_VALUE && c->fn == ED_AGG_AVG) {
             ed_buf_t s = ED_BUF_INIT, nn = ED_BUF_INIT;
             s_pg_ident(p, &s, p->agg->compute[c->idx].name, "_sum");
             s_pg_ident(p, &nn, p->agg->compute[c->idx].name, "_n");
@@ -564,10 +342,8 @@ static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
     ed_buf_puts(t, "\"updated_at\" = now()");
 }
 
-/* Text of one number for a DOUBLE PRECISION / BIGINT column. */
-static size_t s_pg_num(char *dst, size_t n, double v, int integer) {
-    if (integer)
-        return (size_t)snprintf(dst, n, "%lld", isfinite(v) ? (long long)llround(v) : 0LL);
+/* Text of one number for a DOUBLE PRECISION column. */
+static size_t s_pg_num(char *dst, size_t n, double v) {
     if (isnan(v))
         return (size_t)snprintf(dst, n, "NaN");
     if (isinf(v))
@@ -576,36 +352,20 @@ static size_t s_pg_num(char *dst, size_t n, double v, int integer) {
 }
 
 /* Text of column `c` of row `r` into dst (numbers) or *part (key bytes). */
-static size_t s_pg_value(const s_pg_t *p, const s_row_t *r, const s_col_t *c, char *dst, size_t n,
+static size_t s_pg_value(const ed_sink_row_t *r, const ed_sink_col_t *c, char *dst, size_t n,
                          const uint8_t **part) {
     *part = NULL;
-    size_t nv = (size_t)p->agg->ncompute;
-    const double *d = p->rows.pool + r->vals, *v = d + nv;
-    switch (c->role) {
-    case S_COL_KEY: {
+    switch (c->sql) {
+    case ED_SINK_SQL_KEY: {
         size_t len = 0;
         ed_key_part(r->key, r->key_len, c->idx, part, &len);
         return len;
     }
-    case S_COL_AVG_SUM:
-        return s_pg_num(dst, n, d[c->idx], 0);
-    case S_COL_AVG_N:
-        return (size_t)snprintf(dst, n, "%lld", (long long)r->delta_n);
-    case S_COL_VALUE:
-        switch (c->fn) {
-        case ED_AGG_COUNT:
-            return s_pg_num(dst, n, d[c->idx], 1);
-        case ED_AGG_SUM:
-            return s_pg_num(dst, n, d[c->idx], 0);
-        case ED_AGG_AVG:
-            /* The average of what this row adds, so a new table row has
-             * avg == avg_sum / avg_n, like every updated one. */
-            return s_pg_num(dst, n, r->delta_n ? d[c->idx] / (double)r->delta_n : v[c->idx], 0);
-        default:
-            return s_pg_num(dst, n, v[c->idx], 0);
-        }
+    case ED_SINK_SQL_BIGINT:
+        return (size_t)snprintf(dst, n, "%lld", ed_sink_row_int(r, c));
+    default:
+        return s_pg_num(dst, n, ed_sink_row_num(r, c));
     }
-    return 0;
 }
 
 /* The upsert: one row per element of the column arrays $1 … $n.
@@ -615,14 +375,8 @@ static size_t s_pg_value(const s_pg_t *p, const s_row_t *r, const s_col_t *c, ch
 static void s_pg_sql_upsert(s_pg_t *p, ed_buf_t *b) {
     ed_buf_append(b, p->head.data, p->head.len);
     ed_buf_puts(b, "SELECT * FROM unnest(");
-    for (int j = 0; j < p->ncols; j++) {
-        const s_col_t *c = &p->cols[j];
-        int integer = c->role == S_COL_AVG_N || (c->role == S_COL_VALUE && c->fn == ED_AGG_COUNT);
-        ed_buf_printf(b, "%s$%d::%s[]", j ? ", " : "", j + 1,
-                      c->role == S_COL_KEY ? "text"
-                      : integer            ? "int8"
-                                           : "float8");
-    }
+    for (int j = 0; j < p->ncols; j++)
+        ed_buf_printf(b, "%s$%d::%s[]", j ? ", " : "", j + 1, s_pg_param_type[p->cols[j].sql]);
     ed_buf_puts(b, ")");
     ed_buf_append(b, p->tail.data, p->tail.len);
 }
@@ -639,10 +393,11 @@ static void s_pg_params(s_pg_t *p, size_t from, size_t nrows) {
         for (size_t i = from; i < from + nrows; i++) {
             char num[64];
             const uint8_t *part;
-            size_t len = s_pg_value(p, &p->rows.rows[i], &p->cols[j], num, sizeof num, &part);
+            size_t len =
+                s_pg_value(ed_sink_rows_get(p->rows, i), &p->cols[j], num, sizeof num, &part);
             if (i > from)
                 ed_buf_append(&p->pbuf, ",", 1);
-            if (p->cols[j].role == S_COL_KEY) {
+            if (p->cols[j].sql == ED_SINK_SQL_KEY) {
                 ed_buf_append(&p->pbuf, "\"", 1);
                 size_t st = 0;
                 for (size_t k = 0; k < len; k++)
@@ -769,9 +524,9 @@ static ed_write_result_t s_pg_prepare(s_pg_t *p, char *errstr, size_t errstr_siz
 static ed_write_result_t s_pg_txn(s_pg_t *p, uint64_t *statements, char *errstr,
                                   size_t errstr_size) {
     ed_write_result_t r = s_pg_run(p, PQexec(p->conn, "BEGIN"), "BEGIN", errstr, errstr_size);
-    size_t chunk = (size_t)p->chunk_rows;
-    for (size_t from = 0; r == ED_WRITE_OK && from < p->rows.nrows; from += chunk) {
-        size_t nrows = p->rows.nrows - from < chunk ? p->rows.nrows - from : chunk;
+    size_t chunk = (size_t)p->chunk_rows, total = ed_sink_rows_count(p->rows);
+    for (size_t from = 0; r == ED_WRITE_OK && from < total; from += chunk) {
+        size_t nrows = total - from < chunk ? total - from : chunk;
         s_pg_params(p, from, nrows);
         PGresult *res = PQexecPrepared(p->conn, "ed_upsert", p->ncols, p->pval, NULL, NULL, 0);
         r = s_pg_run(p, res, "upsert", errstr, errstr_size);
@@ -783,47 +538,22 @@ static ed_write_result_t s_pg_txn(s_pg_t *p, uint64_t *statements, char *errstr,
     return r;
 }
 
-static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
-                                    char *errstr, size_t errstr_size) {
+/* ed_sink_rows_txn_fn: (re)connect, create and prepare, then the transaction. */
+static ed_write_result_t s_pg_upsert(void *ctx, ed_sink_stats_t *stats, uint64_t *statements,
+                                     char *errstr, size_t errstr_size) {
     s_pg_t *p = ctx;
-    s_rows_build(&p->rows, flush, s_pg_part_check);
-
-    uint64_t records = 0;
-    for (int b = 0; b < flush->nrecords; b++)
-        records += flush->records[b]->count;
-    /* Count and log refused rows once per flush, not again on a retry. */
-    if (p->rejects_logged_for != flush->checkpoint + 1) {
-        p->rejects_logged_for = flush->checkpoint + 1;
-        if (p->rows.rejected) {
-            stats->rows_rejected += p->rows.rejected;
-            ED_LOG_W(p->name,
-                     "table %s: %llu changelog row(s) rejected (first: %s); the rest is written",
-                     p->table, (unsigned long long)p->rows.rejected, p->rows.why);
-        }
-        if (records) {
-            stats->rows_rejected += records;
-            ED_LOG_W(p->name,
-                     "table %s: %llu record(s) rejected: a postgres sink takes "
-                     "aggregation changelogs only",
-                     p->table, (unsigned long long)records);
-        }
-    }
-    if (p->rows.nrows == 0)
-        return ED_WRITE_OK;
-
-    uint64_t statements = 0;
     ed_write_result_t r = s_pg_connect(p, stats, errstr, errstr_size);
     if (r == ED_WRITE_OK)
         r = s_pg_prepare(p, errstr, errstr_size);
     if (r == ED_WRITE_OK)
-        r = s_pg_txn(p, &statements, errstr, errstr_size);
-    if (r == ED_WRITE_OK) {
-        stats->statements += statements;
-        stats->rows_written += p->rows.accepted;
-    } else if (r == ED_WRITE_DROP) {
-        stats->rows_rejected += p->rows.accepted;
-    }
+        r = s_pg_txn(p, statements, errstr, errstr_size);
     return r;
+}
+
+static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
+                                    char *errstr, size_t errstr_size) {
+    s_pg_t *p = ctx;
+    return ed_sink_rows_write(p->rows, flush, stats, s_pg_upsert, p, errstr, errstr_size);
 }
 
 const ed_sink_type_t ed_sink_postgres = {

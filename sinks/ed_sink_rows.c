@@ -1,0 +1,314 @@
+/*
+ * ed_sink_rows.c — merged, sorted changelog rows of one flush for the SQL
+ * upsert sinks. See ed_sink_rows.h.
+ */
+#include "ed_sink_rows.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    ed_sink_row_t pub;
+    size_t vals; /* index of delta[0] in the pool; value[] follows delta[] */
+} s_row_t;
+
+struct ed_sink_rows {
+    ed_sink_rows_conf_t conf;
+    ed_sink_col_t *cols; /* the table's columns */
+    int ncols;
+    s_row_t *rows;
+    size_t nrows, cap;
+    double *pool;
+    size_t pool_len, pool_cap;
+    uint32_t *slots; /* open addressing: row index + 1, 0 = empty */
+    size_t nslots;
+    uint64_t accepted;           /* input rows accepted (before merging) */
+    uint64_t rejected;           /* input rows refused (bad shape or key) */
+    const char *why;             /* reason of the first rejection */
+    uint64_t rejects_logged_for; /* checkpoint + 1 whose rejections were counted */
+};
+
+/* Lays out the columns of `agg` into cols (room for nkey + 3 * ncompute):
+ * key parts, then per compute its value (avg: plus sum and n). Returns how
+ * many. */
+static int s_cols_layout(const ed_conf_aggregation_t *agg, ed_sink_col_t *cols) {
+    int n = 0;
+    for (int i = 0; i < agg->nkey; i++)
+        cols[n++] =
+            (ed_sink_col_t){ED_SINK_COL_KEY, i, 0, ED_SINK_SQL_KEY, agg->key[i].column, NULL};
+    for (int i = 0; i < agg->ncompute; i++) {
+        ed_aggfn_t fn = agg->compute[i].fn;
+        const char *name = agg->compute[i].name;
+        ed_sink_sql_t sql = fn == ED_AGG_COUNT ? ED_SINK_SQL_BIGINT : ED_SINK_SQL_DOUBLE;
+        cols[n++] = (ed_sink_col_t){ED_SINK_COL_VALUE, i, fn, sql, name, NULL};
+        if (fn == ED_AGG_AVG) {
+            cols[n++] =
+                (ed_sink_col_t){ED_SINK_COL_AVG_SUM, i, fn, ED_SINK_SQL_DOUBLE_SUM, name, "_sum"};
+            cols[n++] = (ed_sink_col_t){ED_SINK_COL_AVG_N, i, fn, ED_SINK_SQL_BIGINT, name, "_n"};
+        }
+    }
+    return n;
+}
+
+ed_sink_rows_t *ed_sink_rows_new(const ed_sink_rows_conf_t *conf) {
+    assert(conf && conf->agg);
+    ed_sink_rows_t *rs = ed_calloc(1, sizeof *rs);
+    rs->conf = *conf;
+    const ed_conf_aggregation_t *agg = conf->agg;
+    rs->cols = ed_calloc((size_t)agg->nkey + 3 * (size_t)agg->ncompute, sizeof *rs->cols);
+    rs->ncols = s_cols_layout(agg, rs->cols);
+    return rs;
+}
+
+void ed_sink_rows_destroy(ed_sink_rows_t **rs_p) {
+    if (!rs_p || !*rs_p)
+        return;
+    ed_sink_rows_t *rs = *rs_p;
+    free(rs->cols);
+    free(rs->rows);
+    free(rs->pool);
+    free(rs->slots);
+    free(rs);
+    *rs_p = NULL;
+}
+
+const ed_sink_col_t *ed_sink_rows_cols(const ed_sink_rows_t *rs, int *ncols) {
+    *ncols = rs->ncols;
+    return rs->cols;
+}
+
+size_t ed_sink_rows_count(const ed_sink_rows_t *rs) {
+    return rs->nrows;
+}
+
+const ed_sink_row_t *ed_sink_rows_get(const ed_sink_rows_t *rs, size_t i) {
+    assert(i < rs->nrows);
+    return &rs->rows[i].pub;
+}
+
+static uint64_t s_hash(const uint8_t *p, size_t n) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static int s_row_cmp(const void *a, const void *b) {
+    const ed_sink_row_t *x = &((const s_row_t *)a)->pub, *y = &((const s_row_t *)b)->pub;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->key, y->key, n);
+    if (c)
+        return c;
+    return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Returns NULL if the row can be written, else why not. */
+static const char *s_rows_check(const ed_sink_rows_t *rs, const ed_change_t *c) {
+    const ed_conf_aggregation_t *agg = rs->conf.agg;
+    ed_sink_part_check_fn check = rs->conf.check;
+    if (c->nvals != agg->ncompute)
+        return "row has the wrong number of values for the aggregation";
+    const uint8_t *key = ed_change_key(c);
+    if (ed_key_nparts(key, c->key_len) != agg->nkey)
+        return "row has the wrong number of key parts for the aggregation";
+    size_t total = 0;
+    for (int i = 0; i < agg->nkey; i++) {
+        const uint8_t *part;
+        size_t len;
+        if (ed_key_part(key, c->key_len, i, &part, &len) < 0)
+            return "malformed composite key";
+        const char *why = check ? check(part, len) : NULL;
+        if (why)
+            return why;
+        total += len;
+    }
+    if (rs->conf.max_key && total > rs->conf.max_key)
+        return "key longer than the primary key index allows";
+    return NULL;
+}
+
+/* Collects, checks, merges and sorts the changelog rows of `flush`. */
+static void s_rows_build(ed_sink_rows_t *rs, const ed_sink_flush_t *flush) {
+    const ed_conf_aggregation_t *agg = rs->conf.agg;
+    size_t nv = (size_t)agg->ncompute;
+    size_t total = 0;
+    for (int b = 0; b < flush->nchanges; b++)
+        total += flush->changes[b]->count;
+    rs->nrows = rs->pool_len = 0;
+    rs->accepted = rs->rejected = 0;
+    rs->why = NULL;
+    if (total > rs->cap) {
+        rs->cap = total;
+        rs->rows = ed_realloc(rs->rows, rs->cap * sizeof *rs->rows);
+    }
+    /* Sized for every input row up front: the pool does not move while rows
+     * are added, so their delta/value pointers stay valid. */
+    if (total * 2 * nv > rs->pool_cap) {
+        rs->pool_cap = total * 2 * nv;
+        rs->pool = ed_realloc(rs->pool, rs->pool_cap * sizeof *rs->pool);
+    }
+    size_t want = 16;
+    while (want < total * 2)
+        want *= 2;
+    if (want > rs->nslots) {
+        free(rs->slots);
+        rs->slots = ed_malloc(want * sizeof *rs->slots);
+        rs->nslots = want;
+    }
+    memset(rs->slots, 0, rs->nslots * sizeof *rs->slots);
+    size_t mask = rs->nslots - 1;
+
+    for (int b = 0; b < flush->nchanges; b++) {
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, flush->changes[b]);
+        const ed_change_t *c;
+        while ((c = ed_batch_next_change(&it))) {
+            const char *why = s_rows_check(rs, c);
+            if (why) {
+                rs->rejected++;
+                if (!rs->why)
+                    rs->why = why;
+                continue;
+            }
+            rs->accepted++;
+            const uint8_t *key = ed_change_key(c);
+            const double *d = ed_change_delta(c), *v = ed_change_value(c);
+            size_t slot = (size_t)s_hash(key, c->key_len) & mask;
+            while (rs->slots[slot]) {
+                const ed_sink_row_t *r = &rs->rows[rs->slots[slot] - 1].pub;
+                if (r->key_len == c->key_len && !memcmp(r->key, key, c->key_len))
+                    break;
+                slot = (slot + 1) & mask;
+            }
+            if (!rs->slots[slot]) {
+                s_row_t *r = &rs->rows[rs->nrows];
+                r->pub.key = key;
+                r->pub.key_len = c->key_len;
+                r->pub.delta_n = c->delta_n;
+                r->pub.n = c->n;
+                r->vals = rs->pool_len;
+                memcpy(rs->pool + rs->pool_len, d, nv * sizeof(double));
+                memcpy(rs->pool + rs->pool_len + nv, v, nv * sizeof(double));
+                r->pub.delta = rs->pool + r->vals;
+                r->pub.value = r->pub.delta + nv;
+                rs->pool_len += 2 * nv;
+                rs->slots[slot] = (uint32_t)++rs->nrows;
+                continue;
+            }
+            /* Merge into the earlier row of the same key: rows come in flush
+             * order, so the later value is the newer total. */
+            s_row_t *r = &rs->rows[rs->slots[slot] - 1];
+            double *rd = rs->pool + r->vals, *rv = rd + nv;
+            for (size_t i = 0; i < nv; i++) {
+                switch (agg->compute[i].fn) {
+                case ED_AGG_MIN:
+                    rd[i] = rv[i] = fmin(rv[i], v[i]);
+                    break;
+                case ED_AGG_MAX:
+                    rd[i] = rv[i] = fmax(rv[i], v[i]);
+                    break;
+                default: /* count, sum, avg: additive deltas, newest value */
+                    rd[i] += d[i];
+                    rv[i] = v[i];
+                    break;
+                }
+            }
+            r->pub.delta_n += c->delta_n;
+            if (c->n > r->pub.n)
+                r->pub.n = c->n;
+        }
+    }
+    qsort(rs->rows, rs->nrows, sizeof *rs->rows, s_row_cmp);
+}
+
+ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *flush,
+                                     ed_sink_stats_t *stats, ed_sink_rows_txn_fn txn, void *ctx,
+                                     char *errstr, size_t errstr_size) {
+    s_rows_build(rs, flush);
+
+    uint64_t records = 0;
+    for (int b = 0; b < flush->nrecords; b++)
+        records += flush->records[b]->count;
+    /* Count and log refused rows once per flush, not again on a retry. */
+    if (rs->rejects_logged_for != flush->checkpoint + 1) {
+        rs->rejects_logged_for = flush->checkpoint + 1;
+        if (rs->rejected) {
+            stats->rows_rejected += rs->rejected;
+            ED_LOG_W(rs->conf.sink,
+                     "table %s: %llu changelog row(s) rejected (first: %s); the rest is written",
+                     rs->conf.table, (unsigned long long)rs->rejected, rs->why);
+        }
+        if (records) {
+            stats->rows_rejected += records;
+            ED_LOG_W(rs->conf.sink,
+                     "table %s: %llu record(s) rejected: a %s sink takes "
+                     "aggregation changelogs only",
+                     rs->conf.table, (unsigned long long)records, rs->conf.type);
+        }
+    }
+    if (rs->nrows == 0)
+        return ED_WRITE_OK;
+
+    uint64_t statements = 0;
+    ed_write_result_t r = txn(ctx, stats, &statements, errstr, errstr_size);
+    if (r == ED_WRITE_OK) {
+        stats->statements += statements;
+        stats->rows_written += rs->accepted;
+    } else if (r == ED_WRITE_DROP) {
+        stats->rows_rejected += rs->accepted;
+    }
+    return r;
+}
+
+long long ed_sink_row_int(const ed_sink_row_t *r, const ed_sink_col_t *c) {
+    assert(c->sql == ED_SINK_SQL_BIGINT);
+    if (c->role == ED_SINK_COL_AVG_N)
+        return (long long)r->delta_n;
+    double x = r->delta[c->idx]; /* count */
+    return isfinite(x) ? (long long)llround(x) : 0LL;
+}
+
+double ed_sink_row_num(const ed_sink_row_t *r, const ed_sink_col_t *c) {
+    assert(c->sql == ED_SINK_SQL_DOUBLE || c->sql == ED_SINK_SQL_DOUBLE_SUM);
+    if (c->role == ED_SINK_COL_AVG_SUM)
+        return r->delta[c->idx];
+    switch (c->fn) {
+    case ED_AGG_SUM:
+        return r->delta[c->idx];
+    case ED_AGG_AVG:
+        return r->delta_n ? r->delta[c->idx] / (double)r->delta_n : r->value[c->idx];
+    default: /* min, max */
+        return r->value[c->idx];
+    }
+}
+
+const char *ed_sink_cols_dup(const ed_conf_aggregation_t *agg, int nocase, char *buf, size_t n) {
+    ed_sink_col_t *cols = ed_calloc((size_t)agg->nkey + 3 * (size_t)agg->ncompute, sizeof *cols);
+    int ncols = s_cols_layout(agg, cols);
+    char **names = ed_calloc((size_t)ncols + 1, sizeof *names);
+    for (int i = 0; i < ncols; i++) {
+        if (cols[i].suffix) {
+            snprintf(buf, n, "%s%s", cols[i].name, cols[i].suffix);
+            names[i] = ed_strdup(buf);
+        } else {
+            names[i] = ed_strdup(cols[i].name);
+        }
+    }
+    names[ncols] = ed_strdup("updated_at");
+    free(cols);
+    const char *dup = NULL;
+    for (int i = 0; i <= ncols && !dup; i++)
+        for (int j = i + 1; j <= ncols && !dup; j++)
+            if (!(nocase ? strcasecmp(names[i], names[j]) : strcmp(names[i], names[j]))) {
+                snprintf(buf, n, "%s", names[i]);
+                dup = buf;
+            }
+    for (int i = 0; i <= ncols; i++)
+        free(names[i]);
+    free(names);
+    return dup;
+}

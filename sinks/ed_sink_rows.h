@@ -1,0 +1,139 @@
+/*
+ * ed_sink_rows.h — the changelog rows of one flush as the SQL upsert sinks
+ * (postgres, mariadb) write them, and the table columns they go to.
+ *
+ * A flush may hold the same key more than once (two changelog batches from
+ * different flush rounds); one INSERT … ON CONFLICT / ON DUPLICATE KEY UPDATE
+ * may not touch a row twice, so duplicates are merged first: deltas summed,
+ * min/max combined, avg kept as (sum, n) through the deltas and delta_n.
+ * Rows are then sorted by key bytes so that concurrent writers (several eddy
+ * processes in one consumer group) lock rows in the same order and do not
+ * deadlock.
+ *
+ * The table of an aggregation has one column per key part, then per compute
+ * its value (avg: plus <name>_sum and <name>_n), then updated_at; a plugin
+ * maps the column kinds to its SQL dialect.
+ *
+ * Threads: an ed_sink_rows_t belongs to one sink instance and is used on its
+ * worker thread only.
+ */
+#ifndef ED_SINK_ROWS_H
+#define ED_SINK_ROWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ed_sink.h"
+
+/* One merged row: a distinct key of the flush. */
+typedef struct {
+    const uint8_t *key;  /* composite key; borrowed from the flush's batch */
+    uint32_t key_len;    /* bytes of key */
+    int64_t delta_n;     /* records since the last flush, summed over merged rows */
+    int64_t n;           /* records so far (the largest of the merged rows) */
+    const double *delta; /* ncompute deltas (ed_change_t), merged */
+    const double *value; /* ncompute values (ed_change_t), the newest / min / max */
+} ed_sink_row_t;
+
+/* What a table column holds. */
+typedef enum {
+    ED_SINK_COL_KEY,     /* key part `idx` */
+    ED_SINK_COL_VALUE,   /* the value of compute `idx` */
+    ED_SINK_COL_AVG_SUM, /* <name>_sum of avg compute `idx` */
+    ED_SINK_COL_AVG_N,   /* <name>_n of avg compute `idx` */
+} ed_sink_col_role_t;
+
+/* The SQL kind of a column; each plugin names the type in its dialect. */
+typedef enum {
+    ED_SINK_SQL_KEY,        /* key bytes; NOT NULL, part of the primary key */
+    ED_SINK_SQL_BIGINT,     /* count, <avg>_n: integer, NOT NULL DEFAULT 0 */
+    ED_SINK_SQL_DOUBLE_SUM, /* <avg>_sum: double, NOT NULL DEFAULT 0 */
+    ED_SINK_SQL_DOUBLE,     /* sum, min, max, avg: double, nullable */
+} ed_sink_sql_t;
+
+/* One column of the table, in statement order. */
+typedef struct {
+    ed_sink_col_role_t role;
+    int idx;            /* key part or compute index */
+    ed_aggfn_t fn;      /* the compute's function; 0 for a key part */
+    ed_sink_sql_t sql;  /* what the column holds */
+    const char *name;   /* key column or compute name; borrowed from the config */
+    const char *suffix; /* "_sum", "_n" or NULL: the column is name + suffix */
+} ed_sink_col_t;
+
+/* Returns NULL if a key part (`len` bytes) can be written, else why not: a
+ * static sentence for the rejection log. */
+typedef const char *(*ed_sink_part_check_fn)(const uint8_t *part, size_t len);
+
+/* What a row set is created from. Strings and `agg` are borrowed and must
+ * outlive the row set (the config is immutable while the runtime runs). */
+typedef struct {
+    const ed_conf_aggregation_t *agg; /* the aggregation feeding the sink */
+    const char *sink;                 /* sink name, for logs */
+    const char *type;                 /* sink type ("postgres"), for logs */
+    const char *table;                /* table name, for logs */
+    size_t max_key;                   /* most bytes of all key parts together; 0 = no limit */
+    ed_sink_part_check_fn check;      /* per key part; NULL = every part is fine */
+} ed_sink_rows_conf_t;
+
+typedef struct ed_sink_rows ed_sink_rows_t;
+
+/* Creates an empty row set for `conf` (copied; see ed_sink_rows_conf_t for
+ * what it borrows), with the table's columns laid out. Caller owns the
+ * result; free it with ed_sink_rows_destroy. OOM aborts. */
+ed_sink_rows_t *ed_sink_rows_new(const ed_sink_rows_conf_t *conf);
+
+/* Frees the row set and NULLs *rs_p. NULL-safe. */
+void ed_sink_rows_destroy(ed_sink_rows_t **rs_p);
+
+/* Returns the table's columns (*ncols of them): key parts first, in key
+ * order, then per compute its value (avg: then _sum and _n). Borrowed; valid
+ * until ed_sink_rows_destroy. updated_at is not among them. */
+const ed_sink_col_t *ed_sink_rows_cols(const ed_sink_rows_t *rs, int *ncols);
+
+/* The plugin's part of one write: connect if needed, (re)create and prepare
+ * what it needs, and upsert all ed_sink_rows_count() rows in one transaction.
+ * Adds the statements it ran to *statements and counts reconnects in
+ * stats->reconnects; returns OK, RETRY or DROP with errstr as for
+ * ed_sink_type_t.write. */
+typedef ed_write_result_t (*ed_sink_rows_txn_fn)(void *ctx, ed_sink_stats_t *stats,
+                                                 uint64_t *statements, char *errstr,
+                                                 size_t errstr_size);
+
+/* Does one ed_sink_type_t.write for a SQL upsert sink: collects, checks,
+ * merges and sorts the changelog rows of `flush` (borrowed for the call; rows
+ * borrow its keys until the next call); counts and logs the refused rows and
+ * records once per checkpoint, not again on a retry; then, if any row is
+ * left, calls `txn(ctx, …)` and counts the outcome in `stats`: statements
+ * and rows_written on OK, rows_rejected on DROP. Returns what txn returned
+ * (OK if there was nothing to write). */
+ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *flush,
+                                     ed_sink_stats_t *stats, ed_sink_rows_txn_fn txn, void *ctx,
+                                     char *errstr, size_t errstr_size);
+
+/* Number of merged rows of the current flush. */
+size_t ed_sink_rows_count(const ed_sink_rows_t *rs);
+
+/* Row `i` (< ed_sink_rows_count) of the current flush, in key order.
+ * Borrowed; valid until the next ed_sink_rows_write or destroy. */
+const ed_sink_row_t *ed_sink_rows_get(const ed_sink_rows_t *rs, size_t i);
+
+/* The number column `c` (sql BIGINT) of row `r` writes: for count the
+ * records since the last flush (rounded; 0 if not finite), for <avg>_n
+ * delta_n. */
+long long ed_sink_row_int(const ed_sink_row_t *r, const ed_sink_col_t *c);
+
+/* The number column `c` (sql DOUBLE or DOUBLE_SUM) of row `r` writes: the
+ * merged delta for sum and <avg>_sum; for avg the average of what this row
+ * adds (delta / delta_n, so a new table row has avg == avg_sum / avg_n like
+ * every updated one; the value when delta_n is 0); for min/max the value.
+ * May be NaN or infinite: the plugin decides how to write those. */
+double ed_sink_row_num(const ed_sink_row_t *r, const ed_sink_col_t *c);
+
+/* Returns the name of a column that two of `agg`'s table columns (with
+ * updated_at) would share, or NULL. The name is written to buf (n bytes) and
+ * the result points into it. `nocase`: names compare ignoring ASCII case
+ * (MariaDB). */
+const char *ed_sink_cols_dup(const ed_conf_aggregation_t *agg, int nocase, char *buf, size_t n);
+
+#endif
