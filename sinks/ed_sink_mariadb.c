@@ -168,8 +168,9 @@ static int s_my_retryable(unsigned int err) {
     }
 }
 
-static ed_write_result_t s_my_connect(s_my_t *p, ed_sink_stats_t *stats, char *errstr,
+static ed_write_result_t s_my_connect(void *ctx, ed_sink_stats_t *stats, char *errstr,
                                       size_t errstr_size) {
+    s_my_t *p = ctx;
     if (p->my)
         return ED_WRITE_OK;
     const ed_conf_sink_t *s = p->sink;
@@ -437,7 +438,8 @@ static ed_write_result_t s_my_exec_chunk(s_my_t *p, size_t from, size_t nrows, c
 }
 
 /* After (re)connecting: CREATE TABLE IF NOT EXISTS, then prepare the upsert. */
-static ed_write_result_t s_my_prepare(s_my_t *p, char *errstr, size_t errstr_size) {
+static ed_write_result_t s_my_prepare(void *ctx, char *errstr, size_t errstr_size) {
+    s_my_t *p = ctx;
     if (!p->ready) {
         ed_buf_t ddl = ED_BUF_INIT;
         s_my_build_sql(p, &ddl);
@@ -451,8 +453,9 @@ static ed_write_result_t s_my_prepare(s_my_t *p, char *errstr, size_t errstr_siz
 }
 
 /* The upsert per chunk, then COMMIT (autocommit is off: one transaction). */
-static ed_write_result_t s_my_txn(s_my_t *p, uint64_t *statements, char *errstr,
+static ed_write_result_t s_my_txn(void *ctx, uint64_t *statements, char *errstr,
                                   size_t errstr_size) {
+    s_my_t *p = ctx;
     size_t chunk = (size_t)p->chunk_rows, total = ed_sink_rows_count(p->rows);
     for (size_t from = 0; from < total; from += chunk) {
         size_t nrows = total - from < chunk ? total - from : chunk;
@@ -469,22 +472,12 @@ static ed_write_result_t s_my_txn(s_my_t *p, uint64_t *statements, char *errstr,
     return ED_WRITE_OK;
 }
 
-/* ed_sink_rows_txn_fn: (re)connect, create and prepare, then the transaction. */
-static ed_write_result_t s_my_upsert(void *ctx, ed_sink_stats_t *stats, uint64_t *statements,
-                                     char *errstr, size_t errstr_size) {
-    s_my_t *p = ctx;
-    ed_write_result_t r = s_my_connect(p, stats, errstr, errstr_size);
-    if (r == ED_WRITE_OK)
-        r = s_my_prepare(p, errstr, errstr_size);
-    if (r == ED_WRITE_OK)
-        r = s_my_txn(p, statements, errstr, errstr_size);
-    return r;
-}
+static const ed_sink_rows_ops_t s_my_ops = {s_my_connect, s_my_prepare, s_my_txn};
 
 static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
                                     char *errstr, size_t errstr_size) {
     s_my_t *p = ctx;
-    return ed_sink_rows_write(p->rows, flush, stats, s_my_upsert, p, errstr, errstr_size);
+    return ed_sink_rows_write(p->rows, flush, stats, &s_my_ops, p, errstr, errstr_size);
 }
 
 const ed_sink_type_t ed_sink_mariadb = {

@@ -203,8 +203,9 @@ static void s_pg_destroy(void **ctx_p) {
     *ctx_p = NULL;
 }
 
-static ed_write_result_t s_pg_connect(s_pg_t *p, ed_sink_stats_t *stats, char *errstr,
+static ed_write_result_t s_pg_connect(void *ctx, ed_sink_stats_t *stats, char *errstr,
                                       size_t errstr_size) {
+    s_pg_t *p = ctx;
     if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
         return ED_WRITE_OK;
     s_pg_close(p);
@@ -498,7 +499,8 @@ static ed_write_result_t s_pg_run(s_pg_t *p, PGresult *res, const char *what, ch
 }
 
 /* After (re)connecting: CREATE TABLE IF NOT EXISTS, then PREPARE the upsert. */
-static ed_write_result_t s_pg_prepare(s_pg_t *p, char *errstr, size_t errstr_size) {
+static ed_write_result_t s_pg_prepare(void *ctx, char *errstr, size_t errstr_size) {
+    s_pg_t *p = ctx;
     if (p->ready)
         return ED_WRITE_OK;
     ed_buf_t ddl = ED_BUF_INIT, up = ED_BUF_INIT;
@@ -521,8 +523,9 @@ static ed_write_result_t s_pg_prepare(s_pg_t *p, char *errstr, size_t errstr_siz
 }
 
 /* BEGIN; the upsert per chunk; COMMIT. */
-static ed_write_result_t s_pg_txn(s_pg_t *p, uint64_t *statements, char *errstr,
+static ed_write_result_t s_pg_txn(void *ctx, uint64_t *statements, char *errstr,
                                   size_t errstr_size) {
+    s_pg_t *p = ctx;
     ed_write_result_t r = s_pg_run(p, PQexec(p->conn, "BEGIN"), "BEGIN", errstr, errstr_size);
     size_t chunk = (size_t)p->chunk_rows, total = ed_sink_rows_count(p->rows);
     for (size_t from = 0; r == ED_WRITE_OK && from < total; from += chunk) {
@@ -538,22 +541,12 @@ static ed_write_result_t s_pg_txn(s_pg_t *p, uint64_t *statements, char *errstr,
     return r;
 }
 
-/* ed_sink_rows_txn_fn: (re)connect, create and prepare, then the transaction. */
-static ed_write_result_t s_pg_upsert(void *ctx, ed_sink_stats_t *stats, uint64_t *statements,
-                                     char *errstr, size_t errstr_size) {
-    s_pg_t *p = ctx;
-    ed_write_result_t r = s_pg_connect(p, stats, errstr, errstr_size);
-    if (r == ED_WRITE_OK)
-        r = s_pg_prepare(p, errstr, errstr_size);
-    if (r == ED_WRITE_OK)
-        r = s_pg_txn(p, statements, errstr, errstr_size);
-    return r;
-}
+static const ed_sink_rows_ops_t s_pg_ops = {s_pg_connect, s_pg_prepare, s_pg_txn};
 
 static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
                                     char *errstr, size_t errstr_size) {
     s_pg_t *p = ctx;
-    return ed_sink_rows_write(p->rows, flush, stats, s_pg_upsert, p, errstr, errstr_size);
+    return ed_sink_rows_write(p->rows, flush, stats, &s_pg_ops, p, errstr, errstr_size);
 }
 
 const ed_sink_type_t ed_sink_postgres = {

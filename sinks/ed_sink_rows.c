@@ -226,8 +226,8 @@ static void s_rows_build(ed_sink_rows_t *rs, const ed_sink_flush_t *flush) {
 }
 
 ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *flush,
-                                     ed_sink_stats_t *stats, ed_sink_rows_txn_fn txn, void *ctx,
-                                     char *errstr, size_t errstr_size) {
+                                     ed_sink_stats_t *stats, const ed_sink_rows_ops_t *ops,
+                                     void *ctx, char *errstr, size_t errstr_size) {
     s_rows_build(rs, flush);
 
     uint64_t records = 0;
@@ -254,7 +254,11 @@ ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *
         return ED_WRITE_OK;
 
     uint64_t statements = 0;
-    ed_write_result_t r = txn(ctx, stats, &statements, errstr, errstr_size);
+    ed_write_result_t r = ops->connect(ctx, stats, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = ops->prepare(ctx, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = ops->txn(ctx, &statements, errstr, errstr_size);
     if (r == ED_WRITE_OK) {
         stats->statements += statements;
         stats->rows_written += rs->accepted;

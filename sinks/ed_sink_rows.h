@@ -91,31 +91,38 @@ void ed_sink_rows_destroy(ed_sink_rows_t **rs_p);
  * until ed_sink_rows_destroy. updated_at is not among them. */
 const ed_sink_col_t *ed_sink_rows_cols(const ed_sink_rows_t *rs, int *ncols);
 
-/* The plugin's part of one write: connect if needed, (re)create and prepare
- * what it needs, and upsert all ed_sink_rows_count() rows in one transaction.
- * Adds the statements it ran to *statements and counts reconnects in
- * stats->reconnects; returns OK, RETRY or DROP with errstr as for
- * ed_sink_type_t.write. */
-typedef ed_write_result_t (*ed_sink_rows_txn_fn)(void *ctx, ed_sink_stats_t *stats,
-                                                 uint64_t *statements, char *errstr,
-                                                 size_t errstr_size);
+/* The plugin's part of one write, called in this order while each returns
+ * OK; `ctx` is the plugin instance. Each returns OK, RETRY or DROP, filling
+ * errstr on RETRY/DROP as for ed_sink_type_t.write. */
+typedef struct {
+    /* Connects if not connected; counts a reconnect in stats->reconnects. */
+    ed_write_result_t (*connect)(void *ctx, ed_sink_stats_t *stats, char *errstr,
+                                 size_t errstr_size);
+    /* Creates the table and prepares the upsert where this connection has
+     * not done so yet. */
+    ed_write_result_t (*prepare)(void *ctx, char *errstr, size_t errstr_size);
+    /* Upserts all ed_sink_rows_count() rows in one transaction, adding the
+     * statements it ran to *statements. */
+    ed_write_result_t (*txn)(void *ctx, uint64_t *statements, char *errstr, size_t errstr_size);
+} ed_sink_rows_ops_t;
 
 /* Does one ed_sink_type_t.write for a SQL upsert sink: collects, checks,
- * merges and sorts the changelog rows of `flush` (borrowed for the call; rows
- * borrow its keys until the next call); counts and logs the refused rows and
- * records once per checkpoint, not again on a retry; then, if any row is
- * left, calls `txn(ctx, …)` and counts the outcome in `stats`: statements
- * and rows_written on OK, rows_rejected on DROP. Returns what txn returned
- * (OK if there was nothing to write). */
+ * merges and sorts the changelog rows of `flush` (borrowed for the call);
+ * counts the refused rows and records in stats->rows_rejected and logs them
+ * once per checkpoint, not again on a retry; then, if any row is left, calls
+ * ops->connect, ->prepare and ->txn with `ctx` and counts the outcome in
+ * `stats`: statements and rows_written on OK, rows_rejected on DROP.
+ * Returns what the last op returned, or OK if there was nothing to write. */
 ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *flush,
-                                     ed_sink_stats_t *stats, ed_sink_rows_txn_fn txn, void *ctx,
-                                     char *errstr, size_t errstr_size);
+                                     ed_sink_stats_t *stats, const ed_sink_rows_ops_t *ops,
+                                     void *ctx, char *errstr, size_t errstr_size);
 
-/* Number of merged rows of the current flush. */
+/* Number of merged rows of the current flush (distinct keys accepted). */
 size_t ed_sink_rows_count(const ed_sink_rows_t *rs);
 
 /* Row `i` (< ed_sink_rows_count) of the current flush, in key order.
- * Borrowed; valid until the next ed_sink_rows_write or destroy. */
+ * Borrowed; for the ops during ed_sink_rows_write only (keys point into the
+ * flush's batches). */
 const ed_sink_row_t *ed_sink_rows_get(const ed_sink_rows_t *rs, size_t i);
 
 /* The number column `c` (sql BIGINT) of row `r` writes: for count the

@@ -36,7 +36,7 @@ TMO=900
 if [[ $BENCH_MODE == full ]]; then KEYSETS=(1000000 10000000); else KEYSETS=(100000); fi
 for keys in "${KEYSETS[@]}"; do
   events=$((2 * keys))
-  name="$(human "$keys") keys, $(human "$events") events, count only"
+  name="$(human "$keys")-key space, $(human "$events") events, count only"
   log "S6 bytes per key: $name, $BENCH_REPS repetition(s)"
   declare -a e_eps=() b_eps=() rss=() cpu=()
   bpk=""
@@ -63,7 +63,7 @@ for keys in "${KEYSETS[@]}"; do
     baseline_eps="$bm" ratio="$(calc "$em / $bm")" bytes_per_key="$bpk" rss_mb="$rm_" \
     cpu_s_per_mevents="$(median "${cpu[@]}")" goal:="<= 80 B/key" goal_met="$met" \
     keys="$ST_KEYS" events="$events" state_bytes="$ST_STATE_BYTES" repetitions="$BENCH_REPS" \
-    notes:="B/key = aggregator state_bytes / keys ($ST_STATE_BYTES / $ST_KEYS); peak RSS per key $(printf %.1f "$(calc "$rm_ * 1048576 / $ST_KEYS")") B (includes the runtime, batches and the changelog); the loop's table: $(printf %.1f "$loop_bpk") B/key (32-byte slots, load <= 0.5)"
+    notes:="$ST_KEYS distinct keys drawn (2 events per key of the space); B/key = aggregator state_bytes / keys ($ST_STATE_BYTES / $ST_KEYS); peak RSS per key $(printf %.1f "$(calc "$rm_ * 1048576 / $ST_KEYS")") B (includes the runtime, batches and the changelog); the loop's table: $(printf %.1f "$loop_bpk") B/key (32-byte slots, load <= 0.5)"
 done
 
 # -------------------------------------------------------- backpressure ----
@@ -138,6 +138,7 @@ PAUSED=1 phase=1
 T_STOP=$(elapsed)
 log "S6: MariaDB stopped (SIGSTOP) at ${T_STOP}s"
 sample_until $((PRE + PAUSE))
+sample # the last sample of the stop, as close to SIGCONT as can be
 kill -CONT "$MYPID"
 PAUSED=0 phase=2
 T_CONT=$(elapsed)

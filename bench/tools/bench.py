@@ -7,6 +7,9 @@
     bench.py get FILE KEY                 KEY of the JSON object in FILE (dotted path)
     bench.py median X...                  median of numbers ("" and "null" ignored)
     bench.py emit KEY=VALUE...            append one result object to $BENCH_JSONL
+    bench.py meta MODE STARTED REPS MACHINE.json VERSIONS.json RAN FAILED
+                                          the run's description, JSON (RAN and
+                                          FAILED: space-separated scenario names)
     bench.py report OUTDIR JSONL META.json
                                           write OUTDIR/latest.json and latest.md
 
@@ -100,6 +103,18 @@ def cmd_versions(args):
         "python": platform.python_version(),
     }
     json.dump(out, sys.stdout)
+    print()
+
+
+def cmd_meta(args):
+    mode, started, reps, mpath, vpath, ran, failed = args
+    with open(mpath) as f:
+        machine = json.load(f)
+    with open(vpath) as f:
+        versions = json.load(f)
+    json.dump({"mode": mode, "started": started, "repetitions": int(reps),
+               "scenarios_run": ran.split(), "scenarios_failed": failed.split(),
+               "machine": machine, "versions": versions}, sys.stdout)
     print()
 
 
