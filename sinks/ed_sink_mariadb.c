@@ -472,12 +472,10 @@ static ed_write_result_t s_my_txn(void *ctx, uint64_t *statements, char *errstr,
     return ED_WRITE_OK;
 }
 
-static const ed_sink_rows_ops_t s_my_ops = {s_my_connect, s_my_prepare, s_my_txn};
-
 static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
                                     char *errstr, size_t errstr_size) {
-    s_my_t *p = ctx;
-    return ed_sink_rows_write(p->rows, flush, stats, &s_my_ops, p, errstr, errstr_size);
+    static const ed_sink_rows_ops_t ops = {s_my_connect, s_my_prepare, s_my_txn};
+    return ed_sink_rows_write(((s_my_t *)ctx)->rows, flush, stats, &ops, ctx, errstr, errstr_size);
 }
 
 const ed_sink_type_t ed_sink_mariadb = {

@@ -541,12 +541,10 @@ static ed_write_result_t s_pg_txn(void *ctx, uint64_t *statements, char *errstr,
     return r;
 }
 
-static const ed_sink_rows_ops_t s_pg_ops = {s_pg_connect, s_pg_prepare, s_pg_txn};
-
 static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
                                     char *errstr, size_t errstr_size) {
-    s_pg_t *p = ctx;
-    return ed_sink_rows_write(p->rows, flush, stats, &s_pg_ops, p, errstr, errstr_size);
+    static const ed_sink_rows_ops_t ops = {s_pg_connect, s_pg_prepare, s_pg_txn};
+    return ed_sink_rows_write(((s_pg_t *)ctx)->rows, flush, stats, &ops, ctx, errstr, errstr_size);
 }
 
 const ed_sink_type_t ed_sink_postgres = {

@@ -138,9 +138,9 @@ long long ed_sink_row_int(const ed_sink_row_t *r, const ed_sink_col_t *c);
 double ed_sink_row_num(const ed_sink_row_t *r, const ed_sink_col_t *c);
 
 /* Returns the name of a column that two of `agg`'s table columns (with
- * updated_at) would share, or NULL. The name is written to buf (n bytes) and
- * the result points into it. `nocase`: names compare ignoring ASCII case
- * (MariaDB). */
+ * updated_at) would share, or NULL. `buf` (n bytes) is scratch and holds the
+ * name; the result points into it. `nocase`: names compare ignoring ASCII
+ * case (MariaDB). */
 const char *ed_sink_cols_dup(const ed_conf_aggregation_t *agg, int nocase, char *buf, size_t n);
 
 #endif
