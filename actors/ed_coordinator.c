@@ -234,7 +234,7 @@ void *ed_coordinator_new(ed_plan_t *plan) {
     ed_coord_t *c = ed_calloc(1, sizeof *c);
     c->plan = plan;
     c->nsinks = plan->conf->nsinks;
-    c->nsources = plan->conf->nsources;
+    c->nsources = plan->nsource_actors;
     c->cappend = 16;
     c->pend = ed_calloc((size_t)c->cappend, sizeof *c->pend);
     return c;

@@ -9,7 +9,8 @@
 #include <time.h>
 
 /* Constructors of the actor states (in the actor files). */
-void *ed_source_actor_new(ed_plan_t *plan, int idx, char *errstr, size_t errstr_size);
+void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char *errstr,
+                          size_t errstr_size);
 void ed_source_actor_free(void *state);
 int ed_source_actor_naggs(const void *state);
 void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream);
@@ -86,7 +87,10 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
         free(plan);
         return NULL;
     }
-    int S = conf->nsources, K = conf->nsinks;
+    int S = 0, K = conf->nsinks; /* S: source actors, every instance counted */
+    for (int i = 0; i < conf->nsources; i++)
+        S += conf->sources[i].instances > 0 ? conf->sources[i].instances : 1;
+    plan->nsource_actors = S;
     plan->naggs = conf->naggregations ? conf->runtime.aggregators : 0;
     int A = plan->naggs;
     /* Actor ids follow the order of ed_runtime_add: coordinator, sources,
@@ -94,6 +98,10 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
      * each other. */
     plan->coordinator = 0;
     plan->source_ids = ed_calloc((size_t)S, sizeof *plan->source_ids);
+    plan->source_of = ed_calloc((size_t)S, sizeof *plan->source_of);
+    for (int i = 0, a = 0; i < conf->nsources; i++)
+        for (int n = 0; n < (conf->sources[i].instances > 0 ? conf->sources[i].instances : 1); n++)
+            plan->source_of[a++] = i;
     plan->agg_ids = ed_calloc((size_t)A + 1, sizeof *plan->agg_ids);
     plan->sink_ids = ed_calloc((size_t)K, sizeof *plan->sink_ids);
     plan->sink_nupstream = ed_calloc((size_t)K, sizeof *plan->sink_nupstream);
@@ -113,18 +121,26 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     ed_runtime_add(plan->rt, &ed_coordinator_actor, "coordinator", coord, 0);
     int next_worker = 1;
     for (int i = 0; i < S; i++) {
-        void *st = ed_source_actor_new(plan, i, errstr, errstr_size);
+        int ci = plan->source_of[i], instance = 0;
+        for (int j = i - 1; j >= 0 && plan->source_of[j] == ci; j--)
+            instance++;
+        void *st = ed_source_actor_new(plan, ci, instance, i, errstr, errstr_size);
         if (!st) {
             ed_plan_destroy(&plan);
             return NULL;
         }
         s_add_state(plan, st, ED_ST_SOURCE);
-        ed_runtime_add(plan->rt, &ed_source_actor, conf->sources[i].name, st, next_worker++ % W);
+        char name[300];
+        if (conf->sources[ci].instances > 1)
+            snprintf(name, sizeof name, "%s#%d", conf->sources[ci].name, instance);
+        else
+            snprintf(name, sizeof name, "%s", conf->sources[ci].name);
+        ed_runtime_add(plan->rt, &ed_source_actor, name, st, next_worker++ % W);
     }
     uint32_t *up = ed_calloc((size_t)(S + A) + 1, sizeof *up);
     int nup = 0;
     for (int i = 0; i < S; i++)
-        if (s_source_has_aggs(conf, i))
+        if (s_source_has_aggs(conf, plan->source_of[i]))
             up[nup++] = plan->source_ids[i];
     for (int p = 0; p < A; p++) {
         void *st = ed_agg_actor_new(plan, p, up, nup);
@@ -139,7 +155,7 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
             for (int p = 0; p < A; p++)
                 up[nup++] = plan->agg_ids[p];
         for (int i = 0; i < S; i++)
-            if (s_source_feeds_sink(conf, i, k))
+            if (s_source_feeds_sink(conf, plan->source_of[i], k))
                 up[nup++] = plan->source_ids[i];
         plan->sink_nupstream[k] = nup;
         void *st = ed_sink_actor_new(plan, k, up, nup, errstr, errstr_size);
@@ -173,11 +189,13 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
                  "flush every %lld ms, mailbox hwm %d, max %d flushes in flight\n",
             conf->runtime.workers, plan->naggs, (long long)conf->runtime.flush_interval_ms,
             conf->runtime.mailbox_hwm, conf->runtime.max_inflight);
-    fprintf(out, "  actors: 1 coordinator, %d sources, %d aggregators, %d sinks\n", conf->nsources,
+    fprintf(out, "  actors: 1 coordinator, %d sources, %d aggregators, %d sinks\n", plan->nsource_actors,
             plan->naggs, conf->nsinks);
     for (int i = 0; i < conf->nsources; i++) {
         const ed_conf_source_t *s = &conf->sources[i];
         fprintf(out, "  source %s: %s", s->name, s_src_kind(s->kind));
+        if (s->instances > 1)
+            fprintf(out, " ×%d instances", s->instances);
         if (s->kind == ED_SRC_KAFKA) {
             fprintf(out, " brokers=%s group=%s topics=", s->kafka.brokers, s->kafka.group);
             for (int t = 0; t < s->kafka.ntopics; t++)
@@ -232,10 +250,25 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
     }
 }
 
+/* Counters of config source i, summed over its instances. */
+static ed_source_stats_t s_source_sum(const ed_plan_t *plan, int i) {
+    ed_source_stats_t sum = {0};
+    for (int a = 0; a < plan->nsource_actors; a++) {
+        if (plan->source_of[a] != i)
+            continue;
+        sum.inputs += plan->source_stats[a].inputs;
+        sum.records += plan->source_stats[a].records;
+        sum.rejected += plan->source_stats[a].rejected;
+        sum.commits += plan->source_stats[a].commits;
+    }
+    return sum;
+}
+
 static void s_summary(const ed_plan_t *plan) {
     const ed_config_t *conf = plan->conf;
     for (int i = 0; i < conf->nsources; i++) {
-        const ed_source_stats_t *st = &plan->source_stats[i];
+        ed_source_stats_t sum = s_source_sum(plan, i);
+        const ed_source_stats_t *st = &sum;
         ED_LOG_I(conf->sources[i].name, "read %llu inputs, %llu records, rejected %llu",
                  (unsigned long long)st->inputs, (unsigned long long)st->records,
                  (unsigned long long)st->rejected);
@@ -289,7 +322,8 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
             (unsigned long long)plan->checkpoints, (long long)(plan->end_ms - plan->start_ms),
             (long long)(plan->active_end_ms ? plan->active_end_ms - plan->start_ms : 0));
     for (int i = 0; i < conf->nsources; i++) {
-        const ed_source_stats_t *st = &plan->source_stats[i];
+        ed_source_stats_t sum = s_source_sum(plan, i);
+        const ed_source_stats_t *st = &sum;
         fprintf(out, "%s\"%s\":{\"inputs\":%llu,\"records\":%llu,\"rejected\":%llu}", i ? "," : "",
                 conf->sources[i].name, (unsigned long long)st->inputs,
                 (unsigned long long)st->records, (unsigned long long)st->rejected);
@@ -336,6 +370,7 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     }
     free(plan->states);
     free(plan->source_ids);
+    free(plan->source_of);
     free(plan->agg_ids);
     free(plan->sink_ids);
     free(plan->sink_nupstream);

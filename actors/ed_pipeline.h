@@ -46,14 +46,16 @@ typedef struct ed_plan {
     const ed_config_t *conf; /* borrowed */
     ed_runtime_t *rt;        /* owned */
     uint32_t coordinator;    /* actor id */
-    uint32_t *source_ids;    /* [conf->nsources] */
+    uint32_t *source_ids;    /* [nsource_actors]: every instance of every source, in config order */
+    int *source_of;          /* [nsource_actors] config source index of each source actor */
+    int nsource_actors;      /* sum of sources[i].instances */
     uint32_t *agg_ids;       /* [naggs] */
     int naggs;               /* conf->runtime.aggregators, or 0 without aggregations */
     uint32_t *sink_ids;      /* [conf->nsinks] */
     int *sink_nupstream;     /* [conf->nsinks] barriers a sink waits for per checkpoint */
     int64_t exit_when_idle_ms; /* 0 = run until a signal */
     atomic_int stop_requested; /* set by the signal handler thread; read by the coordinator */
-    ed_source_stats_t *source_stats; /* [conf->nsources] */
+    ed_source_stats_t *source_stats; /* [nsource_actors] */
     ed_agg_stats_t *agg_stats;       /* [naggs] */
     ed_sink_stats_t *sink_stats;     /* [conf->nsinks] */
     uint64_t *sink_acked;            /* [conf->nsinks] checkpoints acked */

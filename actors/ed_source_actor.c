@@ -52,8 +52,10 @@ typedef struct {
 
 typedef struct {
     ed_plan_t *plan;
-    int idx;
-    const ed_conf_source_t *src;
+    int idx;                 /* config source index */
+    int slot;                /* source actor index (instances counted): plan->source_stats[slot] */
+    ed_conf_source_t local;  /* this instance's copy of the source config (generator share) */
+    const ed_conf_source_t *src; /* = &local */
     const ed_source_type_t *drv;
     void *drv_ctx;
     ed_decoder_t *dec;
@@ -174,7 +176,7 @@ static void s_reject(ed_src_actor_t *s, const char *why) {
     if (s->cur_rejected)
         return; /* one input counts once, however many of its records fail */
     s->cur_rejected = 1;
-    ed_source_stats_t *st = &s->plan->source_stats[s->idx];
+    ed_source_stats_t *st = &s->plan->source_stats[s->slot];
     st->rejected++;
     char pos[512];
     s_position(s->cur, pos, sizeof pos);
@@ -218,7 +220,7 @@ static void s_flush_all(ed_src_actor_t *s) {
 /* One decoded record: key it for every aggregation reading this source. */
 static void s_on_record(void *ud, const ed_val_t *vals) {
     ed_src_actor_t *s = ud;
-    s->plan->source_stats[s->idx].records++;
+    s->plan->source_stats[s->slot].records++;
     int64_t ts = s->cur->ts_ms;
     if (s->has_time) {
         char scratch[40];
@@ -282,7 +284,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
 
 static void s_on_input(void *ud, const ed_input_t *in) {
     ed_src_actor_t *s = ud;
-    s->plan->source_stats[s->idx].inputs++;
+    s->plan->source_stats[s->slot].inputs++;
     s->inputs_since_barrier++;
     ed_tsbag_add(&s->times, in->ts_ms);
     s->cur = in;
@@ -396,7 +398,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             ED_LOG_W(s->src->name, "commit of checkpoint %llu failed: %s; a later commit covers it",
                      (unsigned long long)m->checkpoint, err);
         else
-            s->plan->source_stats[s->idx].commits++;
+            s->plan->source_stats[s->slot].commits++;
         s_send_ctl(s, s->plan->coordinator, ED_MSG_COMMITTED, m->checkpoint, m->flags, 0);
         break;
     }
@@ -420,15 +422,30 @@ const ed_actor_type_t ed_source_actor = {.name = "source",
 
 /* ---- construction (called by ed_plan_new, before the runtime starts) ---- */
 
-void *ed_source_actor_new(ed_plan_t *plan, int idx, char *errstr, size_t errstr_size);
+void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char *errstr,
+                          size_t errstr_size);
 void ed_source_actor_free(void *state);
 
-void *ed_source_actor_new(ed_plan_t *plan, int idx, char *errstr, size_t errstr_size) {
+void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char *errstr,
+                          size_t errstr_size) {
     const ed_config_t *conf = plan->conf;
     ed_src_actor_t *s = ed_calloc(1, sizeof *s);
     s->plan = plan;
     s->idx = idx;
-    s->src = &conf->sources[idx];
+    s->slot = slot;
+    /* A shallow copy (strings stay borrowed from the config): instances of a
+     * generator split its events and draw from different seeds; Kafka
+     * instances are consumers of the same group and need no change. */
+    s->local = conf->sources[idx];
+    if (s->local.kind == ED_SRC_GENERATOR && s->local.instances > 1) {
+        uint64_t n = (uint64_t)s->local.instances, ev = s->local.generator.events;
+        s->local.generator.events = ev / n + ((uint64_t)instance < ev % n ? 1 : 0);
+        if (ev && !s->local.generator.events)
+            s->local.generator.events = 0; /* unreachable: n ≤ 64 ≤ ev */
+        s->local.generator.seed += (uint64_t)instance * 0x9E3779B97F4A7C15ull;
+        s->local.generator.rate /= (double)n;
+    }
+    s->src = &s->local;
     s->rejects_slot = -1;
     s->drv = ed_source_type_find(s->src->kind);
     if (!s->drv) {

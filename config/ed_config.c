@@ -1334,8 +1334,9 @@ static int s_source_generator(s_ctx_t *cx, s_node_t *m, const char *sw, ed_conf_
 }
 
 static int s_source(s_ctx_t *cx, s_node_t *kn, s_node_t *body, ed_conf_source_t *s) {
-    static const char *const keys[] = {"kafka", "directory", "generator",  "format", "time",
-                                       "to",    "rejects",   "batch_size", "linger", NULL};
+    static const char *const keys[] = {"kafka",  "directory", "generator",  "format",
+                                       "time",   "to",        "rejects",    "batch_size",
+                                       "linger", "instances", NULL};
     static const char *const kinds[] = {"kafka", "directory", "generator", NULL};
     s->name = ed_strdup(s_raw(kn));
     s->pos = s_pos(cx, kn);
@@ -1386,7 +1387,15 @@ static int s_source(s_ctx_t *cx, s_node_t *kn, s_node_t *body, ed_conf_source_t 
         if ((rc = s_check_field(cx, s_get(cx, t, "field"), s->time_field, "'time'", w, s)) < 0)
             return rc;
     }
-    int64_t batch;
+    int64_t batch, inst;
+    if ((rc = s_get_int(cx, body, "instances", w, 1, 1, 64, &inst)) < 0)
+        return rc;
+    s->instances = (int)inst;
+    if (s->instances > 1 && s->kind == ED_SRC_DIRECTORY)
+        return s_err(cx, s_get(cx, body, "instances"),
+                     "%s reads its files one at a time; 'instances' must be 1 for a directory "
+                     "source (split the input over several directory sources instead)",
+                     w);
     if ((rc = s_get_sinks(cx, body, "to", w, 0, &s->to, &s->nto, NULL)) < 0 ||
         (rc = s_get_str(cx, body, "rejects", w, "a sink name", 0, NULL, &s->rejects)) < 0 ||
         (rc = s_get_int(cx, body, "batch_size", w, 1024, 1, 1000000, &batch)) < 0 ||

@@ -65,6 +65,9 @@ typedef struct {
     char *rejects;    /* sink name that receives rejected input as records, or NULL (count + log) */
     int batch_size;   /* records per batch message, default 1024 */
     int64_t linger_ms;/* max wait before a partial batch is sent, default 5 */
+    int instances;    /* parallel source actors, default 1 (1..64): Kafka — consumers in one
+                         group sharing the partitions; generator — events split evenly, seed
+                         + instance; directory — must be 1 */
 } ed_conf_source_t;
 
 typedef enum { ED_AGG_COUNT = 1, ED_AGG_SUM, ED_AGG_MIN, ED_AGG_MAX, ED_AGG_AVG } ed_aggfn_t;

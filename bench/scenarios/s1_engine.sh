@@ -9,7 +9,12 @@
 #
 # Variants: 10k and 1M distinct keys x 1 and 2 workers (8 aggregators), and
 # 1/2/4 aggregators at 2 workers with 10k keys (the scaling chart).
-# Full: 20M events with 10k keys, 10M with 1M keys; smoke: 200k.
+# Full: 100M events with 10k keys, 30M with 1M keys (BENCH_S1_EVENTS_10K,
+# BENCH_S1_EVENTS_1M override); smoke: 200k. Why that many: eddy's time ends
+# with the flush covering the last input, and flushes come every 500 ms (the
+# default flush_interval, kept because it is what users run), so a run must
+# last several seconds for that granularity not to matter; at ~10 M events/s
+# 20M events would be 2 s, i.e. up to 25% error.
 # Each variant: baseline, eddy, baseline, eddy... (BENCH_REPS times); medians.
 # Goal: eddy on 2 workers >= 1.0x the loop.
 #
@@ -24,7 +29,7 @@ LOOP=$BENCH_BIN/s1_loop
 [[ -x $LOOP ]] || die "baseline $LOOP is not built (bench/run builds it)"
 
 if [[ $BENCH_MODE == full ]]; then
-  EV_10K=20000000 EV_1M=10000000
+  EV_10K=${BENCH_S1_EVENTS_10K:-100000000} EV_1M=${BENCH_S1_EVENTS_1M:-30000000}
 else
   EV_10K=200000 EV_1M=200000
 fi
@@ -76,7 +81,7 @@ variant() {
     cpu_s_per_mevents="$(median "${cpu[@]}")" goal:="$goal" goal_met="$met" \
     keys="$keys" events="$events" workers="$workers" aggregators="$aggs" \
     repetitions="$BENCH_REPS" eddy_eps_all:="${e_eps[*]}" baseline_eps_all:="${b_eps[*]}" \
-    notes:="eddy events/s = records / active time (start until the flush covering the last input was durable); distinct keys identical in eddy and the loop ($ST_KEYS)"
+    notes:="$(human "$events") events; eddy events/s = records / active time (start until the flush covering the last input was durable, flush_interval 500ms); distinct keys identical in eddy and the loop ($ST_KEYS)"
   printf '%s %s %s %s %s\n' "$keys" "$workers" "$aggs" "$em" "$bm" >>"$dat"
 }
 

@@ -147,7 +147,7 @@ if ((HAVE_SIMD)); then
     baseline_eps="$SM" ratio="$R2" goal:="(raw: eddy on 2 cores / loop on 1)" goal_met=null \
     rss_mb="$(median "${r2[@]}")" cpu_s_per_mevents="$(median "${c2[@]}")" workers=2 cores=2 \
     events="$N" repetitions="$BENCH_REPS" eddy_eps_all:="${e2[*]}" baseline_eps_all:="${simd[*]}" \
-    notes:="eddy events/s = records / active time (until the flush covering the last input was durable; flush_interval 100ms)"
+    notes:="eddy events/s = records / active time (until the flush covering the last input was durable; flush_interval 50ms)"
   bt emit scenario=S2 variant:="$NAME, 2 workers (per core)" eddy_eps="$E2" baseline:="$SIMD_B" \
     baseline_eps="$SM" ratio="$R2C" goal:=">= 0.8x simdjson per core" goal_met="$(ge "$R2C" 0.8)" \
     rss_mb="$(median "${r2[@]}")" cpu_s_per_mevents="$(median "${c2[@]}")" workers=2 cores=2 \

@@ -413,6 +413,10 @@ static void test_error_unknown_key(void **state) {
             "kafka, null, table, zset, member, score, keep_top, batch_rows, retry_max; did you "
             "mean 'table'?");
     s_fails("runtim: {}\n" S_SRC, "t.yaml:1:1: ", "unknown key 'runtim' in the top level");
+    s_fails("sources:\n  d: { directory: { path: /tmp/x }, instances: 2, to: k }\nsinks:\n  k: { null: {} }\n",
+            "t.yaml:2:48: ", "'instances' must be 1 for a directory source");
+    s_fails("sources:\n  g: { generator: { events: 10 }, instances: 0, to: k }\nsinks:\n  k: { null: {} }\n",
+            "t.yaml:2:46: ", "expected an integer from 1 to 64");
     s_fails("sources:\n  d: { kafka: { brokers: b, topic: t, grup: g } }\n",
             "t.yaml:2:39: ", "unknown key 'grup' in kafka of source 'd'");
     s_fails(S_SRC "runtime: { workers: 2, workers: 3 }\n",
