@@ -25,8 +25,10 @@ BUILD   := build
 BIN     := bin
 endif
 
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-CFLAGS  += -DED_VERSION='"0.1.0 ($(VERSION))"'
+# The version string lives in a generated header that is rewritten only when
+# `git describe` changes, so ed_main.o is rebuilt exactly when it must be.
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+VERSION_H := $(BUILD)/ed_version.h
 
 LIB_SRC  := $(wildcard runtime/*.c actors/*.c sinks/*.c config/*.c)
 LIB_SRC  := $(filter-out runtime/ed_main.c,$(LIB_SRC))
@@ -36,13 +38,23 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 IT_SRC   := $(wildcard tests/integration/it_*.c)
 IT_BIN   := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo bench bench-smoke clean services-start services-stop format
+.PHONY: all deps test unit integration demo bench bench-smoke clean format FORCE
 
 all: $(BIN)/eddy $(UNIT_BIN) $(IT_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define ED_VERSION "0.1.0 ($(VERSION))"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/runtime/ed_main.o: $(VERSION_H)
+$(BUILD)/runtime/ed_main.o: CFLAGS += -include $(VERSION_H)
+
+FORCE:
 
 $(BUILD)/libeddy.a: $(LIB_OBJ)
 	@rm -f $@

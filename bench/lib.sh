@@ -130,6 +130,13 @@ run_baseline() {
   B_SUM=$(bt get "$w.json" sum)
 }
 
+# pair_ratios "A1 A2..." "B1 B2...": "A1/B1 A2/B2..." (per-repetition ratios,
+# each of an eddy run and the baseline run just before it).
+pair_ratios() {
+  awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x, " "); split(b, y, " ");
+    for (i = 1; i <= n; i++) printf "%s%.4g", (i > 1 ? " " : ""), (y[i] > 0 ? x[i] / y[i] : 0) }'
+}
+
 # human COUNT: 10000 -> 10k, 1000000 -> 1M (for variant names).
 human() {
   awk -v n="$1" 'BEGIN {

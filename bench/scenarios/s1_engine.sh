@@ -81,6 +81,7 @@ variant() {
     cpu_s_per_mevents="$(median "${cpu[@]}")" goal:="$goal" goal_met="$met" \
     keys="$keys" events="$events" workers="$workers" aggregators="$aggs" \
     repetitions="$BENCH_REPS" eddy_eps_all:="${e_eps[*]}" baseline_eps_all:="${b_eps[*]}" \
+    ratios_paired:="$(pair_ratios "${e_eps[*]}" "${b_eps[*]}")" \
     notes:="$(human "$events") events; eddy events/s = records / active time (start until the flush covering the last input was durable, flush_interval 500ms); distinct keys identical in eddy and the loop ($ST_KEYS)"
   printf '%s %s %s %s %s\n' "$keys" "$workers" "$aggs" "$em" "$bm" >>"$dat"
 }

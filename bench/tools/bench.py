@@ -279,7 +279,9 @@ def cmd_report(args):
                  m.get("kernel"), m.get("os"),
                  " / ".join("%.2f" % x for x in (m.get("loadavg_start") or [])),
                  " / ".join("%.2f" % x for x in (m.get("loadavg_end") or []))))
-    L.append("- **versions** " + ", ".join("%s %s" % (k, val) for k, val in v.items() if val))
+    L.append("- **versions** " + ", ".join(
+        str(val) if str(val).startswith(k + " ") else "%s %s" % (k, val)
+        for k, val in v.items() if val))
     if doc.get("scenarios_failed"):
         L.append("- **harness failures**: %s (see the run's log)" %
                  ", ".join(doc["scenarios_failed"]))
