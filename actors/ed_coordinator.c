@@ -48,7 +48,6 @@ typedef struct {
     uint64_t status_n;          /* checkpoint of the statuses being counted */
     int status_count;
     int status_eof;
-    int64_t status_inputs;
 } ed_coord_t;
 
 static void s_record_latency(ed_coord_t *c, ed_tsbag_t *times) {

@@ -12,7 +12,6 @@
 void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char *errstr,
                           size_t errstr_size);
 void ed_source_actor_free(void *state);
-int ed_source_actor_naggs(const void *state);
 void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream);
 void ed_agg_actor_free(void *state);
 void *ed_sink_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream,

@@ -440,8 +440,6 @@ void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char
     if (s->local.kind == ED_SRC_GENERATOR && s->local.instances > 1) {
         uint64_t n = (uint64_t)s->local.instances, ev = s->local.generator.events;
         s->local.generator.events = ev / n + ((uint64_t)instance < ev % n ? 1 : 0);
-        if (ev && !s->local.generator.events)
-            s->local.generator.events = 0; /* unreachable: n ≤ 64 ≤ ev */
         s->local.generator.seed += (uint64_t)instance * 0x9E3779B97F4A7C15ull;
         s->local.generator.rate /= (double)n;
     }
@@ -516,9 +514,6 @@ void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char
     return s;
 }
 
-/* Number of aggregations reading the source, for the plan. */
-int ed_source_actor_naggs(const void *state);
-int ed_source_actor_naggs(const void *state) { return ((const ed_src_actor_t *)state)->naggs; }
 
 void ed_source_actor_free(void *state) {
     ed_src_actor_t *s = state;

@@ -1391,6 +1391,12 @@ static int s_source(s_ctx_t *cx, s_node_t *kn, s_node_t *body, ed_conf_source_t 
     if ((rc = s_get_int(cx, body, "instances", w, 1, 1, 64, &inst)) < 0)
         return rc;
     s->instances = (int)inst;
+    if (s->kind == ED_SRC_GENERATOR && s->generator.events &&
+        s->generator.events < (uint64_t)s->instances)
+        return s_err(cx, s_get(cx, body, "instances"),
+                     "%s has %d instances but only %llu events; each instance needs at least "
+                     "one (an instance with 0 events would run unbounded)",
+                     w, s->instances, (unsigned long long)s->generator.events);
     if (s->instances > 1 && s->kind == ED_SRC_DIRECTORY)
         return s_err(cx, s_get(cx, body, "instances"),
                      "%s reads its files one at a time; 'instances' must be 1 for a directory "

@@ -415,6 +415,8 @@ static void test_error_unknown_key(void **state) {
     s_fails("runtim: {}\n" S_SRC, "t.yaml:1:1: ", "unknown key 'runtim' in the top level");
     s_fails("sources:\n  d: { directory: { path: /tmp/x }, instances: 2, to: k }\nsinks:\n  k: { null: {} }\n",
             "t.yaml:2:48: ", "'instances' must be 1 for a directory source");
+    s_fails("sources:\n  g: { generator: { events: 1 }, instances: 2, to: k }\nsinks:\n  k: { null: {} }\n",
+            "t.yaml:2:45: ", "has 2 instances but only 1 events");
     s_fails("sources:\n  g: { generator: { events: 10 }, instances: 0, to: k }\nsinks:\n  k: { null: {} }\n",
             "t.yaml:2:46: ", "expected an integer from 1 to 64");
     s_fails("sources:\n  d: { kafka: { brokers: b, topic: t, grup: g } }\n",
