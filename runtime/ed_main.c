@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,10 @@ static void s_usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    /* A server that closes a connection while a client library writes to it
+     * must give that client an EPIPE error (a retried flush), not kill the
+     * process: hiredis and libpq write with plain write(2). */
+    signal(SIGPIPE, SIG_IGN);
     const char *lvl = getenv("EDDY_LOG");
     if (lvl) {
         if (!strcmp(lvl, "debug"))

@@ -30,9 +30,11 @@ typedef struct {
 } ed_sink_ctx_t;
 
 /* One flush: everything the sink received for checkpoint `checkpoint`.
- * Batches are borrowed for the call. A plugin must write it atomically where
- * the server allows (one transaction / MULTI…EXEC) so that RETRY never leaves
- * half a flush applied. */
+ * Batches are borrowed for the call. A plugin writes it so that RETRY never
+ * re-applies what is known to be durable: one transaction per flush where
+ * the server allows it (PostgreSQL, MariaDB), or chunks with progress kept
+ * per checkpoint (Redis MULTI…EXEC per batch_rows rows, Kafka delivery
+ * reports), where only a chunk whose outcome was lost can repeat. */
 typedef struct {
     uint64_t checkpoint;   /* flush id, increasing */
     ed_batch_t **changes;  /* ED_BATCH_CHANGELOG batches */
@@ -64,7 +66,9 @@ typedef struct ed_sink_type {
     /* Writes one flush. May be called again with the same flush after RETRY;
      * it must not double-apply what an earlier call already made durable when
      * it can know that (e.g. Kafka messages already delivered). Blocking is
-     * allowed but bounded: return RETRY rather than block more than ~2 s.
+     * allowed (the sink actor has a thread of its own): time proportional to
+     * the flush, with every server round trip bounded by a timeout, so a dead
+     * server turns into RETRY within seconds.
      * On RETRY/DROP errstr says what failed, with the sink name and server
      * address, and what to do. */
     ed_write_result_t (*write)(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,

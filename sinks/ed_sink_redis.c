@@ -2,20 +2,41 @@
  * ed_sink_redis.c — changelog rows → Redis sorted sets (hiredis 0.14), e.g.
  * a top-N leaderboard. See docs/sinks.md.
  *
- * One flush is one MULTI … EXEC, pipelined: per row ZINCRBY (count, sum:
+ * A flush is written in chunks of `batch_rows` rows; each chunk is its own
+ * pipelined MULTI … EXEC (one round trip): per row ZINCRBY (count, sum:
  * additive, so several eddy processes merge) or ZADD (min, max, avg: the
- * value replaces), then ZREMRANGEBYRANK per touched set when keep_top > 0.
- * A connection that breaks before EXEC leaves nothing applied.
+ * value replaces). When keep_top > 0, ZREMRANGEBYRANK for every set the flush
+ * touched follows in final chunk(s) of up to `batch_rows` trims. Why chunks
+ * and not one transaction per flush: Redis queues a transaction in memory and
+ * runs its EXEC without serving anyone else, so a 1M-row flush held the
+ * server for seconds and timed out every other client; a 1000-row EXEC takes
+ * a few milliseconds.
+ *
+ * Guarantee: each chunk is all or nothing (a connection lost before its EXEC
+ * reached the server leaves nothing of it). The instance remembers, for the
+ * checkpoint it is writing, how many chunks were EXEC'ed; a call after RETRY
+ * for the same checkpoint resumes at the first chunk not yet applied, so a
+ * failure mid-flush never applies a completed chunk twice, and a call for a
+ * flush already complete applies nothing. The one chunk that can be applied
+ * twice is the one in flight when the connection broke after its EXEC was
+ * sent (its reply lost): it may or may not have run, and the retry sends it
+ * again — at-least-once, at most one chunk per connection failure. The
+ * progress is in memory only: a restarted eddy replays the un-acked
+ * checkpoint from the sources and applies its chunks again. Readers may see a
+ * flush half written (some chunks applied, trims not yet done).
  */
 #include "ed_sink.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "../runtime/ed_buf.h"
 
@@ -49,7 +70,7 @@ typedef struct {
     int nmparts;
     int score; /* compute index */
     ed_aggfn_t score_fn;
-    int chunk; /* commands per pipeline round trip */
+    size_t chunk; /* rows (or trims) per MULTI … EXEC */
     /* per-flush scratch */
     ed_buf_t arena; /* zset names, members and scores of the flush */
     size_t *argoff; /* per row: offsets of zset, member, score in arena */
@@ -59,7 +80,14 @@ typedef struct {
     size_t nsets, set_cap;
     uint32_t *slots; /* set index + 1, 0 = empty */
     size_t nslots;
-    uint64_t rejects_logged_for; /* checkpoint + 1 whose rejections were counted */
+    /* Progress of the flush being written, kept across calls so that a call
+     * after RETRY resumes where the last one stopped. */
+    uint64_t ckpt;         /* checkpoint + 1 the fields below describe; 0: none yet */
+    size_t ckpt_rows;      /* its valid rows, to recognise the same flush */
+    size_t ckpt_done;      /* chunks EXEC'ed: applied, or refused by the server for good */
+    uint64_t ckpt_refused; /* rows of those chunks the server refused */
+    char ckpt_err[512];    /* the first refusal (rows or trims), for errstr and logs */
+    int ckpt_trim_failed;  /* a trim was refused (no row lost, logged once) */
 } s_redis_t;
 
 /* ---- templates ---- */
@@ -233,7 +261,7 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
     r->sink = sink;
     r->agg = agg;
     r->name = sink->name;
-    r->chunk = sink->batch_rows > 0 ? sink->batch_rows : 1000;
+    r->chunk = sink->batch_rows > 0 ? (size_t)sink->batch_rows : 1000;
     int rc = s_parse_url(r, sink->url, errstr, errstr_size);
     if (!rc)
         rc = s_tmpl_parse(&r->zset, sink->zset, agg, sink->name, "zset", errstr, errstr_size);
@@ -416,6 +444,37 @@ static void s_sets_add(s_redis_t *r, const char *name, size_t len) {
 
 /* ---- write ---- */
 
+/* hiredis writes with write(2): if the server closed the connection (killed,
+ * restarted) while a chunk is being sent, the kernel raises SIGPIPE, whose
+ * default action ends the whole process. The runtime does not ignore it, so
+ * it is blocked on this thread while the sink talks to Redis and the one our
+ * write raised is discarded — what libpq did before MSG_NOSIGNAL. The write
+ * then fails with EPIPE and is retried like any lost connection. */
+typedef struct {
+    sigset_t old;    /* the thread's mask before */
+    int was_pending; /* a SIGPIPE was pending before: not ours to discard */
+} s_sigpipe_t;
+
+static void s_sigpipe_block(s_sigpipe_t *sp) {
+    sigset_t pipe, pend;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &sp->old);
+    sp->was_pending = sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1;
+}
+
+static void s_sigpipe_restore(s_sigpipe_t *sp) {
+    sigset_t pipe, pend;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    if (!sp->was_pending && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &sp->old, NULL);
+}
+
 /* Reads `n` replies of queued commands (each "+QUEUED", or an error that
  * makes EXEC abort). Keeps the first error text. Returns -1 on I/O error. */
 static int s_redis_read_queued(s_redis_t *r, size_t n, char *qerr, size_t qerr_size) {
@@ -444,12 +503,14 @@ static const char *s_redis_row_check(const s_redis_t *r, const ed_change_t *c) {
     return NULL;
 }
 
-static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
-                                       ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
-    s_redis_t *r = ctx;
+/* Expands every valid row of `flush` into the arena (zset name, member,
+ * score; offsets in argoff) and collects the distinct set names. Returns the
+ * number of valid rows; *rejected and *why tell about the others. The same
+ * flush always expands to the same rows in the same order, which is what
+ * lets a retry resume by chunk number. */
+static size_t s_redis_expand(s_redis_t *r, const ed_sink_flush_t *flush, uint64_t *rejected,
+                             const char **why) {
     int additive = r->score_fn == ED_AGG_COUNT || r->score_fn == ED_AGG_SUM;
-
-    /* Expand every row first: zset name, member, score (into the arena). */
     size_t total = 0;
     for (int b = 0; b < flush->nchanges; b++)
         total += flush->changes[b]->count;
@@ -460,8 +521,8 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
     ed_buf_reset(&r->arena);
     s_sets_reset(r, total);
     size_t nrows = 0;
-    uint64_t rejected = 0;
-    const char *why = NULL;
+    *rejected = 0;
+    *why = NULL;
     for (int b = 0; b < flush->nchanges; b++) {
         ed_batch_iter_t it;
         ed_batch_iter_init(&it, flush->changes[b]);
@@ -469,8 +530,8 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
         while ((c = ed_batch_next_change(&it))) {
             const char *w = s_redis_row_check(r, c);
             if (w) {
-                rejected++;
-                why = why ? why : w;
+                ++*rejected;
+                *why = *why ? *why : w;
                 continue;
             }
             const uint8_t *key = ed_change_key(c);
@@ -497,12 +558,121 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
         }
     }
     r->argoff[3 * nrows] = r->arena.len; /* end of the last score */
+    return nrows;
+}
 
-    uint64_t records = 0;
-    for (int b = 0; b < flush->nrecords; b++)
-        records += flush->records[b]->count;
-    if (r->rejects_logged_for != flush->checkpoint + 1) {
-        r->rejects_logged_for = flush->checkpoint + 1;
+static int s_redis_transient(const char *err) {
+    return !strncmp(err, "OOM", 3) || !strncmp(err, "READONLY", 8) || !strncmp(err, "LOADING", 7) ||
+           !strncmp(err, "BUSY", 4) || !strncmp(err, "TRYAGAIN", 8) ||
+           !strncmp(err, "MASTERDOWN", 10);
+}
+
+/* Sends chunk `k` of the flush expanded into the arena — MULTI, its rows
+ * (k < nrow_chunks) or its trims, EXEC — in one write and reads the replies.
+ * OK: the chunk is done (applied, or refused for good: then counted in
+ * ckpt_refused / rows_rejected). RETRY: nothing of it is known to be applied
+ * (an I/O error drops the connection; if EXEC had been sent it may have run). */
+static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, size_t nrow_chunks,
+                                       ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
+    int additive = r->score_fn == ED_AGG_COUNT || r->score_fn == ED_AGG_SUM;
+    int trims = k >= nrow_chunks;
+    size_t first = (trims ? k - nrow_chunks : k) * r->chunk;
+    size_t end = first + r->chunk, n;
+    if (end > (trims ? r->nsets : nrows))
+        end = trims ? r->nsets : nrows;
+    n = end - first;
+
+    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    redisAppendCommandArgv(r->rc, 1, multi, NULL);
+    char stop[32];
+    snprintf(stop, sizeof stop, "%d", -(r->sink->keep_top + 1));
+    for (size_t i = first; i < end; i++) {
+        if (trims) {
+            const char *argv[4] = {"ZREMRANGEBYRANK", r->sets.data + r->set_off[2 * i], "0", stop};
+            size_t argl[4] = {15, r->set_off[2 * i + 1], 1, strlen(stop)};
+            redisAppendCommandArgv(r->rc, 4, argv, argl);
+        } else {
+            const size_t *o = &r->argoff[3 * i];
+            const char *argv[4] = {additive ? "ZINCRBY" : "ZADD", r->arena.data + o[0],
+                                   r->arena.data + o[2], r->arena.data + o[1]};
+            size_t argl[4] = {additive ? 7 : 4, o[1] - o[0], o[3] - o[2], o[2] - o[1]};
+            redisAppendCommandArgv(r->rc, 4, argv, argl);
+        }
+    }
+    redisAppendCommandArgv(r->rc, 1, exec, NULL);
+
+    char qerr[256] = "";
+    if (s_redis_read_queued(r, 1 + n, qerr, sizeof qerr) < 0)
+        return s_redis_fail_io(r, "MULTI", errstr, errstr_size);
+    void *v = NULL;
+    if (redisGetReply(r->rc, &v) != REDIS_OK || !v)
+        return s_redis_fail_io(r, "EXEC", errstr, errstr_size);
+    redisReply *rep = v;
+    stats->statements += n + 2;
+
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        /* EXECABORT: a command was refused when queued, nothing of the chunk
+         * was applied. OOM/READONLY/LOADING… pass: retry the chunk; anything
+         * else will not: its rows are refused for good. */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s%s%s", rep->str ? rep->str : "EXEC failed",
+                 qerr[0] ? " — first refused command: " : "", qerr);
+        freeReplyObject(rep);
+        if (s_redis_transient(qerr)) {
+            ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name, r->addr,
+                      msg);
+            return ED_WRITE_RETRY;
+        }
+        if (!r->ckpt_err[0])
+            snprintf(r->ckpt_err, sizeof r->ckpt_err, "%s", msg);
+        if (trims) {
+            r->ckpt_trim_failed = 1;
+        } else {
+            r->ckpt_refused += n;
+            stats->rows_rejected += n;
+        }
+        return ED_WRITE_OK;
+    }
+    /* Runtime errors (WRONGTYPE: the key holds something else) fail single
+     * commands; the others were applied and Redis has no rollback, so a
+     * retry would double-count: the failed rows are refused for good. */
+    size_t failed = 0;
+    for (size_t i = 0; i < rep->elements && i < n; i++)
+        if (rep->element[i]->type == REDIS_REPLY_ERROR) {
+            if (!failed++ && !r->ckpt_err[0])
+                snprintf(r->ckpt_err, sizeof r->ckpt_err, "%s",
+                         rep->element[i]->str ? rep->element[i]->str : "error");
+        }
+    freeReplyObject(rep);
+    if (trims) {
+        r->ckpt_trim_failed |= failed > 0;
+    } else {
+        stats->rows_written += n - failed;
+        stats->rows_rejected += failed;
+        r->ckpt_refused += failed;
+    }
+    return ED_WRITE_OK;
+}
+
+static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
+                                       ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
+    s_redis_t *r = ctx;
+    uint64_t rejected = 0;
+    const char *why = NULL;
+    size_t nrows = s_redis_expand(r, flush, &rejected, &why);
+
+    if (r->ckpt != flush->checkpoint + 1) {
+        /* A new flush: progress starts over; rows that cannot be written are
+         * counted once per flush, not once per attempt. */
+        r->ckpt = flush->checkpoint + 1;
+        r->ckpt_rows = nrows;
+        r->ckpt_done = 0;
+        r->ckpt_refused = 0;
+        r->ckpt_err[0] = 0;
+        r->ckpt_trim_failed = 0;
+        uint64_t records = 0;
+        for (int b = 0; b < flush->nrecords; b++)
+            records += flush->records[b]->count;
         if (rejected) {
             stats->rows_rejected += rejected;
             ED_LOG_W(r->name,
@@ -516,96 +686,51 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
                      "changelogs only",
                      r->sink->zset, (unsigned long long)records);
         }
+    } else if (r->ckpt_rows != nrows) {
+        /* The contract offers the same flush again; if it is not, chunk
+         * numbers mean nothing: write it all (duplicates, never loss). */
+        ED_LOG_W(r->name,
+                 "flush %llu offered again with %zu rows instead of %zu; writing it from the "
+                 "start",
+                 (unsigned long long)flush->checkpoint, nrows, r->ckpt_rows);
+        r->ckpt_rows = nrows;
+        r->ckpt_done = 0;
+        r->ckpt_refused = 0;
+        r->ckpt_err[0] = 0;
+        r->ckpt_trim_failed = 0;
     }
-    if (nrows == 0)
-        return ED_WRITE_OK;
 
-    ed_write_result_t res = s_redis_connect(r, stats, errstr, errstr_size);
-    if (res != ED_WRITE_OK)
-        return res;
-
-    /* MULTI, the rows, the trims, EXEC — pipelined, reading the +QUEUED
-     * replies every `chunk` commands so neither side buffers a whole flush. */
-    char qerr[256] = "";
-    size_t pending = 0;
-    uint64_t commands = 0;
-    const char *multi[] = {"MULTI"};
-    redisAppendCommandArgv(r->rc, 1, multi, NULL);
-    commands++;
-    pending++; /* +OK */
-    for (size_t i = 0; i < nrows; i++) {
-        const size_t *o = &r->argoff[3 * i];
-        const char *argv[4] = {additive ? "ZINCRBY" : "ZADD", r->arena.data + o[0],
-                               r->arena.data + o[2], r->arena.data + o[1]};
-        size_t argl[4] = {additive ? 7 : 4, o[1] - o[0], o[3] - o[2], o[2] - o[1]};
-        redisAppendCommandArgv(r->rc, 4, argv, argl);
-        commands++;
-        if (++pending >= (size_t)r->chunk) {
-            if (s_redis_read_queued(r, pending, qerr, sizeof qerr) < 0)
-                return s_redis_fail_io(r, "MULTI", errstr, errstr_size);
-            pending = 0;
+    size_t nrow_chunks = (nrows + r->chunk - 1) / r->chunk;
+    size_t ntrims = r->sink->keep_top > 0 ? r->nsets : 0;
+    size_t nchunks = nrow_chunks + (ntrims + r->chunk - 1) / r->chunk;
+    if (r->ckpt_done < nchunks) {
+        s_sigpipe_t sp;
+        s_sigpipe_block(&sp);
+        ed_write_result_t res = s_redis_connect(r, stats, errstr, errstr_size);
+        /* One chunk per round trip, and no time budget across chunks: each
+         * is short (per-command I/O timeout 5 s), and returning RETRY for a
+         * flush that is merely large would look like an outage. */
+        while (r->ckpt_done < nchunks && res == ED_WRITE_OK) {
+            res = s_redis_chunk(r, r->ckpt_done, nrows, nrow_chunks, stats, errstr, errstr_size);
+            if (res == ED_WRITE_OK)
+                r->ckpt_done++;
         }
+        s_sigpipe_restore(&sp);
+        if (res != ED_WRITE_OK)
+            return res;
+        if (r->ckpt_trim_failed && !r->ckpt_refused)
+            ED_LOG_W(r->name, "zset %s: keep_top trim refused by %s: %s; the rows are written",
+                     r->sink->zset, r->addr, r->ckpt_err);
     }
-    if (r->sink->keep_top > 0) {
-        char stop[32];
-        snprintf(stop, sizeof stop, "%d", -(r->sink->keep_top + 1));
-        for (size_t i = 0; i < r->nsets; i++) {
-            const char *argv[4] = {"ZREMRANGEBYRANK", r->sets.data + r->set_off[2 * i], "0", stop};
-            size_t argl[4] = {15, r->set_off[2 * i + 1], 1, strlen(stop)};
-            redisAppendCommandArgv(r->rc, 4, argv, argl);
-            commands++;
-            pending++;
-        }
-    }
-    const char *exec[] = {"EXEC"};
-    redisAppendCommandArgv(r->rc, 1, exec, NULL);
-    commands++;
-    if (s_redis_read_queued(r, pending, qerr, sizeof qerr) < 0)
-        return s_redis_fail_io(r, "MULTI", errstr, errstr_size);
-    void *v = NULL;
-    if (redisGetReply(r->rc, &v) != REDIS_OK || !v)
-        return s_redis_fail_io(r, "EXEC", errstr, errstr_size);
-    redisReply *rep = v;
-    stats->statements += commands;
-
-    if (rep->type != REDIS_REPLY_ARRAY) {
-        /* EXECABORT: a command was refused when queued, nothing was applied.
-         * OOM/READONLY/LOADING pass; anything else will not. */
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s%s%s", rep->str ? rep->str : "EXEC failed",
-                 qerr[0] ? " — first refused command: " : "", qerr);
-        freeReplyObject(rep);
-        int transient = !strncmp(qerr, "OOM", 3) || !strncmp(qerr, "READONLY", 8) ||
-                        !strncmp(qerr, "LOADING", 7) || !strncmp(qerr, "BUSY", 4) ||
-                        !strncmp(qerr, "TRYAGAIN", 8) || !strncmp(qerr, "MASTERDOWN", 10);
-        if (transient) {
-            ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name, r->addr,
-                      msg);
-            return ED_WRITE_RETRY;
-        }
-        stats->rows_rejected += nrows;
-        ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s' (%s): %s; the flush is dropped",
-                  r->name, r->addr, msg);
-        return ED_WRITE_DROP;
-    }
-    /* Runtime errors (WRONGTYPE: the key holds something else) fail single
-     * commands; the others were applied and Redis has no rollback, so a
-     * retry would double-count: drop the failed rows. */
-    size_t failed = 0;
-    char ferr[256] = "";
-    for (size_t i = 0; i < rep->elements && i < nrows; i++)
-        if (rep->element[i]->type == REDIS_REPLY_ERROR) {
-            if (!failed++)
-                snprintf(ferr, sizeof ferr, "%s", rep->element[i]->str);
-        }
-    freeReplyObject(rep);
-    stats->rows_written += nrows - failed;
-    if (failed) {
-        stats->rows_rejected += failed;
+    if (r->ckpt_refused) {
+        char hint[320] = "";
+        if (!strncmp(r->ckpt_err, "WRONGTYPE", 9))
+            snprintf(hint, sizeof hint, " (does a key matching zset \"%s\" hold another type?)",
+                     r->sink->zset);
         ed_seterr(errstr, errstr_size, ED_EINVAL,
-                  "sink '%s' (%s): %zu of %zu row(s) refused by the server: %s (does a key "
-                  "matching zset \"%s\" hold another type?); those rows are dropped",
-                  r->name, r->addr, failed, nrows, ferr, r->sink->zset);
+                  "sink '%s' (%s): %llu of %zu row(s) refused by the server: %s%s; those rows "
+                  "are dropped, the rest of the flush is written",
+                  r->name, r->addr, (unsigned long long)r->ckpt_refused, nrows, r->ckpt_err, hint);
         return ED_WRITE_DROP;
     }
     return ED_WRITE_OK;

@@ -8,14 +8,21 @@
  * YAML loader. Changelog rows come from a tiny model of the aggregator
  * (s_emit) that keeps per-key totals, so expected values are exact.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -655,7 +662,8 @@ static void test_redis_zsets(void **state) {
     ASSERT_WRITE(ED_WRITE_OK, r, err);
     assert_int_equal(sa.rows_written, 4 + 10);
     assert_int_equal(sa.rows_rejected, 0);
-    assert_int_equal(sa.statements, (1 + 4 + 1) + (1 + 10 + 1));
+    /* batch_rows 2: one MULTI … EXEC per 2 rows (2 + 5 chunks). */
+    assert_int_equal(sa.statements, 2 * (1 + 2 + 1) + 5 * (1 + 2 + 1));
     t->destroy(&ca);
     t->destroy(&cb);
 
@@ -735,6 +743,445 @@ static void test_redis_reconnect(void **state) {
     freeReplyObject(redisCommand(rc, s_run("DEL eddy:it:{run}:re:d1 eddy:it:{run}:re:d2 "
                                            "eddy:it:{run}:re:d3")));
     s_data_free(&d);
+    redisFree(rc);
+}
+
+/* A flush of `n` rows into one set per doc ("c"): word "w00042", count
+ * delta 1 + i % 3, max (hi) i + 1. */
+typedef struct {
+    s_state_t *st;
+    char (*words)[16];
+    ed_batch_t *b[1];
+    ed_sink_flush_t flush;
+    int n;
+} s_big_t;
+
+static void s_big(s_big_t *g, int n, uint64_t checkpoint) {
+    g->n = n;
+    g->st = calloc((size_t)n, sizeof *g->st);
+    g->words = calloc((size_t)n, sizeof *g->words);
+    assert_true(g->st && g->words);
+    g->b[0] = ed_batch_new(ED_BATCH_CHANGELOG, 4096);
+    for (int i = 0; i < n; i++) {
+        snprintf(g->words[i], sizeof g->words[i], "w%05d", i);
+        g->st[i] = (s_state_t){.doc = "c", .word = g->words[i], .word_len = 6};
+        double xs[3] = {i + 1, i + 1, i + 1};
+        s_emit(g->b[0], &g->st[i], xs, 1 + i % 3);
+    }
+    g->flush = (ed_sink_flush_t){
+        .checkpoint = checkpoint, .changes = g->b, .nchanges = 1, .rows = (uint64_t)n};
+}
+
+static void s_big_free(s_big_t *g) {
+    ed_batch_destroy(&g->b[0]);
+    free(g->st);
+    free(g->words);
+}
+
+/* Every member of rows [from, to) has `times` × its count. */
+static void s_big_check(redisContext *rc, const char *zset, const s_big_t *g, int from, int to,
+                        double times) {
+    for (int i = from; i < to; i++) {
+        int found;
+        double v = s_zscore(rc, zset, g->words[i], 6, &found);
+        if (!found)
+            fail_msg("member %s missing from %s", g->words[i], zset);
+        s_assert_num("zscore", &g->st[i], v, times * g->st[i].count);
+    }
+}
+
+/* A redis sink config for the chunk tests; `zset` and `name` are copied. */
+typedef struct {
+    s_setup_t s;
+    char zset[96], name[64], url[64];
+} s_rsink_t;
+
+static void s_rsink(s_rsink_t *x, const char *name, const char *zset, const char *url) {
+    memset(x, 0, sizeof *x);
+    snprintf(x->name, sizeof x->name, "%s", s_run(name));
+    snprintf(x->zset, sizeof x->zset, "%s", s_run(zset));
+    snprintf(x->url, sizeof x->url, "%s", url);
+    s_setup(&x->s, "it_words", x->name, ED_SINK_REDIS);
+    x->s.sink.url = x->url;
+    x->s.sink.zset = x->zset;
+}
+
+/* 2500 rows with batch_rows 1000: three MULTI … EXEC chunks, exact scores.
+ * The same checkpoint offered again after OK applies nothing; the next
+ * checkpoint starts over. */
+static void test_redis_chunks(void **state) {
+    (void)state;
+    redisContext *rc = s_redis();
+    char z[96];
+    snprintf(z, sizeof z, "%s", s_run("eddy:it:{run}:ch:c"));
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    s_rsink_t x;
+    s_rsink(&x, "redis_ch_{run}", "eddy:it:{run}:ch:{doc}", s_env("EDDY_REDIS_URL"));
+    const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_REDIS);
+    void *ctx = NULL;
+    char err[1024] = "";
+    assert_int_equal(t->init(&ctx, &x.s.sc, err, sizeof err), 0);
+    s_big_t g;
+    s_big(&g, 2500, 1);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.rows_written, 2500);
+    assert_int_equal(st.statements, 3 * 2 + 2500); /* MULTI + EXEC per chunk */
+    assert_int_equal(s_zcard(rc, z), 2500);
+    s_big_check(rc, z, &g, 0, 2500, 1);
+
+    r = t->write(ctx, &g.flush, &st, err, sizeof err); /* same checkpoint: already done */
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.rows_written, 2500);
+    assert_int_equal(st.statements, 3 * 2 + 2500);
+    s_big_check(rc, z, &g, 0, 2500, 1);
+
+    g.flush.checkpoint = 2; /* a new flush with the same rows adds them again */
+    r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.rows_written, 5000);
+    s_big_check(rc, z, &g, 0, 2500, 2);
+    assert_int_equal(st.rows_rejected, 0);
+    t->destroy(&ctx);
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    s_big_free(&g);
+    redisFree(rc);
+}
+
+/* A TCP proxy between a sink and the real Redis that breaks the connection
+ * at the `at`-th EXEC it sees from the sink. Deterministic without sleeps: a
+ * sink sends a whole chunk (MULTI … EXEC) and then waits for its replies, so
+ * the cut falls exactly there. S_CUT_BEFORE holds back the last byte of that
+ * EXEC: the server never runs the chunk. S_CUT_AFTER passes the EXEC, lets
+ * the server run it, and closes without passing its reply: the chunk is
+ * applied but the sink cannot know. Later connections pass through. */
+typedef enum { S_CUT_BEFORE, S_CUT_AFTER } s_cut_t;
+
+typedef struct {
+    int lfd;     /* listening socket */
+    int port;    /* its port */
+    int up_port; /* Redis */
+    s_cut_t mode;
+    int at;          /* cut at this EXEC (1-based) */
+    atomic_int stop; /* set by the test thread */
+    pthread_t thr;
+} s_proxy_t;
+
+static int s_send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void *s_proxy_run(void *arg) {
+    s_proxy_t *p = arg;
+    static const char pat[] = "*1\r\n$4\r\nEXEC\r\n"; /* as hiredis formats EXEC */
+    const size_t plen = sizeof pat - 1;
+    int seen = 0;
+    static char buf[1 << 16];
+    while (!atomic_load(&p->stop)) {
+        struct pollfd lp = {p->lfd, POLLIN, 0};
+        if (poll(&lp, 1, 20) <= 0)
+            continue;
+        int c = accept(p->lfd, NULL, NULL);
+        if (c < 0)
+            continue;
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in up = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->up_port)};
+        up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (s < 0 || connect(s, (struct sockaddr *)&up, sizeof up) < 0) {
+            if (s >= 0)
+                close(s);
+            close(c);
+            continue;
+        }
+        size_t match = 0;
+        int cut = 0;
+        while (!atomic_load(&p->stop) && !cut) {
+            struct pollfd fds[2] = {{c, POLLIN, 0}, {s, POLLIN, 0}};
+            if (poll(fds, 2, 20) <= 0)
+                continue;
+            if (fds[1].revents) {
+                ssize_t n = read(s, buf, sizeof buf);
+                if (n <= 0 || s_send_all(c, buf, (size_t)n) < 0)
+                    break;
+            }
+            if (fds[0].revents) {
+                ssize_t n = read(c, buf, sizeof buf);
+                if (n <= 0)
+                    break;
+                size_t fwd = (size_t)n;
+                for (size_t i = 0; i < (size_t)n && seen < p->at; i++) {
+                    /* '*' occurs only first in the pattern: restarting there is exact */
+                    match = buf[i] == pat[match] ? match + 1 : buf[i] == pat[0];
+                    if (match == plen && ++seen == p->at) {
+                        fwd = p->mode == S_CUT_BEFORE ? i : i + 1;
+                        cut = 1;
+                    } else if (match == plen) {
+                        match = 0;
+                    }
+                }
+                if (s_send_all(s, buf, fwd) < 0)
+                    break;
+            }
+        }
+        if (cut) {
+            /* FIN to Redis: it runs every complete command it received (an
+             * unfinished EXEC is not, and the open MULTI is discarded), then
+             * closes. Its replies are dropped; the sink sees the connection
+             * close only after that. */
+            shutdown(s, SHUT_WR);
+            while (read(s, buf, sizeof buf) > 0)
+                ;
+        }
+        close(s);
+        close(c);
+    }
+    return NULL;
+}
+
+static void s_proxy_start(s_proxy_t *p, s_cut_t mode, int at) {
+    memset(p, 0, sizeof *p);
+    p->mode = mode;
+    p->at = at;
+    p->up_port = atoi(s_env("EDDY_REDIS_PORT"));
+    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(p->lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(p->lfd, 4), 0);
+    assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&a, &alen), 0);
+    p->port = ntohs(a.sin_port);
+    atomic_store(&p->stop, 0);
+    assert_int_equal(pthread_create(&p->thr, NULL, s_proxy_run, p), 0);
+}
+
+static void s_proxy_stop(s_proxy_t *p) {
+    atomic_store(&p->stop, 1);
+    pthread_join(p->thr, NULL);
+    close(p->lfd);
+}
+
+/* The connection breaks mid-flush, between chunk 1 and chunk 2 (EXEC never
+ * reached Redis): RETRY, and the retry for the same checkpoint reconnects
+ * and resumes at chunk 2 — chunk 1 is not applied twice. */
+static void test_redis_resume(void **state) {
+    (void)state;
+    redisContext *rc = s_redis();
+    char z[96], url[64];
+    snprintf(z, sizeof z, "%s", s_run("eddy:it:{run}:rs:c"));
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    s_proxy_t px;
+    s_proxy_start(&px, S_CUT_BEFORE, 2);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", px.port);
+    s_rsink_t x;
+    s_rsink(&x, "redis_rs_{run}", "eddy:it:{run}:rs:{doc}", url);
+    const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_REDIS);
+    void *ctx = NULL;
+    char err[1024] = "";
+    assert_int_equal(t->init(&ctx, &x.s.sc, err, sizeof err), 0);
+    s_big_t g;
+    s_big(&g, 2500, 7);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, "sink 'redis_rs_");
+    assert_int_equal(st.rows_written, 1000);
+    assert_int_equal(s_zcard(rc, z), 1000); /* chunk 1 only */
+    s_big_check(rc, z, &g, 0, 1000, 1);
+
+    r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.reconnects, 1);
+    assert_int_equal(st.rows_written, 2500);
+    assert_int_equal(st.statements, 3 * 2 + 2500); /* chunk 1 sent once */
+    assert_int_equal(s_zcard(rc, z), 2500);
+    s_big_check(rc, z, &g, 0, 2500, 1);
+    t->destroy(&ctx);
+    s_proxy_stop(&px);
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    s_big_free(&g);
+    redisFree(rc);
+}
+
+/* The limit of the guarantee, pinned down: the connection breaks after
+ * chunk 2's EXEC ran but before its reply arrived. The sink cannot know it
+ * was applied; the retry sends chunk 2 again (at-least-once), and only
+ * chunk 2: chunks 1 and 3 are applied once. */
+static void test_redis_lost_exec_reply(void **state) {
+    (void)state;
+    redisContext *rc = s_redis();
+    char z[96], url[64];
+    snprintf(z, sizeof z, "%s", s_run("eddy:it:{run}:lr:c"));
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    s_proxy_t px;
+    s_proxy_start(&px, S_CUT_AFTER, 2);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", px.port);
+    s_rsink_t x;
+    s_rsink(&x, "redis_lr_{run}", "eddy:it:{run}:lr:{doc}", url);
+    const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_REDIS);
+    void *ctx = NULL;
+    char err[1024] = "";
+    assert_int_equal(t->init(&ctx, &x.s.sc, err, sizeof err), 0);
+    s_big_t g;
+    s_big(&g, 2500, 3);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    assert_int_equal(st.rows_written, 1000);
+    assert_int_equal(s_zcard(rc, z), 2000); /* chunk 2 ran */
+    r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.rows_written, 2500);
+    s_big_check(rc, z, &g, 0, 1000, 1);
+    s_big_check(rc, z, &g, 1000, 2000, 2);
+    s_big_check(rc, z, &g, 2000, 2500, 1);
+    t->destroy(&ctx);
+    s_proxy_stop(&px);
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    s_big_free(&g);
+    redisFree(rc);
+}
+
+/* keep_top trims run after every row chunk, in chunks of their own. */
+static void test_redis_keep_top_chunks(void **state) {
+    (void)state;
+    redisContext *rc = s_redis();
+    char z[96];
+    snprintf(z, sizeof z, "%s", s_run("eddy:it:{run}:kt:c"));
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_REDIS);
+    char err[1024] = "";
+
+    /* One set, 2500 rows, top 10 by max: 3 row chunks + 1 trim chunk. */
+    s_rsink_t x;
+    s_rsink(&x, "redis_kt_{run}", "eddy:it:{run}:kt:{doc}", s_env("EDDY_REDIS_URL"));
+    x.s.sink.score = "hi";
+    x.s.sink.keep_top = 10;
+    void *ctx = NULL;
+    assert_int_equal(t->init(&ctx, &x.s.sc, err, sizeof err), 0);
+    s_big_t g;
+    s_big(&g, 2500, 1);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.statements, 3 * 2 + 2500 + (2 + 1));
+    assert_int_equal(s_zcard(rc, z), 10);
+    for (int i = 2490; i < 2500; i++) {
+        int found;
+        assert_true(s_zscore(rc, z, g.words[i], 6, &found) == i + 1 && found);
+    }
+    t->destroy(&ctx);
+    s_big_free(&g);
+
+    /* One set per doc, batch_rows 1: the trims of a flush touching two sets
+     * take two chunks. Top 1 by max per doc. */
+    s_rsink_t y;
+    s_rsink(&y, "redis_kt1_{run}", "eddy:it:{run}:kt1:{doc}", s_env("EDDY_REDIS_URL"));
+    y.s.sink.score = "hi";
+    y.s.sink.keep_top = 1;
+    y.s.sink.batch_rows = 1;
+    freeReplyObject(redisCommand(rc, s_run("DEL eddy:it:{run}:kt1:d1 eddy:it:{run}:kt1:d2 "
+                                           "eddy:it:{run}:kt1:d3")));
+    assert_int_equal(t->init(&ctx, &y.s.sc, err, sizeof err), 0);
+    s_data_t d;
+    s_data(&d);
+    ed_sink_stats_t sy = {0};
+    r = t->write(ctx, &d.flush1, &sy, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    r = t->write(ctx, &d.flush2, &sy, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    /* flush 1: 4 rows, sets d1 d2; flush 2: 10 rows, sets d1 d3; 3 commands per chunk */
+    assert_int_equal(sy.statements, 3 * (4 + 2) + 3 * (10 + 2));
+    assert_int_equal(sy.rows_written, 14);
+    int found;
+    assert_int_equal(s_zcard(rc, s_run("eddy:it:{run}:kt1:d1")), 1);
+    assert_int_equal(s_zcard(rc, s_run("eddy:it:{run}:kt1:d2")), 1);
+    assert_int_equal(s_zcard(rc, s_run("eddy:it:{run}:kt1:d3")), 1);
+    const char *uni = "ünïcödé";
+    assert_true(s_zscore(rc, s_run("eddy:it:{run}:kt1:d1"), uni, strlen(uni), &found) == 30 &&
+                found);
+    assert_true(s_zscore(rc, s_run("eddy:it:{run}:kt1:d2"), "\xff\xfe", 2, &found) == 8 && found);
+    assert_true(s_zscore(rc, s_run("eddy:it:{run}:kt1:d3"), "new", 3, &found) == 7 && found);
+    t->destroy(&ctx);
+    s_data_free(&d);
+    freeReplyObject(redisCommand(rc, s_run("DEL eddy:it:{run}:kt1:d1 eddy:it:{run}:kt1:d2 "
+                                           "eddy:it:{run}:kt1:d3")));
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    redisFree(rc);
+}
+
+/* Closes the connection Redis knows by CLIENT SETNAME eddy-<sink>. */
+static void s_redis_kill(redisContext *rc, const char *sink) {
+    redisReply *list = redisCommand(rc, "CLIENT LIST");
+    assert_non_null(list);
+    char needle[96], id[32] = "";
+    snprintf(needle, sizeof needle, " name=eddy-%s ", sink);
+    const char *line = strstr(list->str, needle);
+    if (!line)
+        fail_msg("no client named eddy-%s in CLIENT LIST", sink);
+    while (line > list->str && line[-1] != '\n')
+        line--;
+    assert_int_equal(sscanf(line, "id=%31s", id), 1);
+    freeReplyObject(list);
+    freeReplyObject(redisCommand(rc, "CLIENT KILL ID %s", id));
+}
+
+/* The server closed the connection and the next chunk is larger than a
+ * socket buffer: hiredis's second write(2) on the dead socket raises SIGPIPE,
+ * which used to end the process. Now: RETRY, and the retry writes it all. */
+static void test_redis_no_sigpipe(void **state) {
+    (void)state;
+    redisContext *rc = s_redis();
+    char z[96];
+    snprintf(z, sizeof z, "%s", s_run("eddy:it:{run}:sp:c"));
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    s_rsink_t x;
+    s_rsink(&x, "redis_sp_{run}", "eddy:it:{run}:sp:{doc}", s_env("EDDY_REDIS_URL"));
+    x.s.sink.batch_rows = 50000; /* one ~2 MB chunk */
+    const ed_sink_type_t *t = ed_sink_type_find(ED_SINK_REDIS);
+    void *ctx = NULL;
+    char err[1024] = "";
+    assert_int_equal(t->init(&ctx, &x.s.sc, err, sizeof err), 0);
+    s_big_t small, g;
+    s_big(&small, 10, 1);
+    s_big(&g, 50000, 2);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = t->write(ctx, &small.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    s_redis_kill(rc, x.name);
+    /* libmariadb's init ignores SIGPIPE process-wide (the mariadb tests ran
+     * before); an eddy without a mariadb sink has the default action. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL}, was;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGPIPE, &dfl, &was);
+    r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    sigaction(SIGPIPE, &was, NULL);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, "; retrying");
+    r = t->write(ctx, &g.flush, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.rows_written, 10 + 50000);
+    assert_int_equal(s_zcard(rc, z), 50000);
+    /* rows 0..9 were written twice (both flushes), the rest once */
+    s_big_check(rc, z, &g, 0, 10, 2);
+    for (int i = 10; i < 50000; i += 97)
+        s_big_check(rc, z, &g, i, i + 1, 1);
+    s_big_check(rc, z, &g, 49999, 50000, 1);
+    t->destroy(&ctx);
+    freeReplyObject(redisCommand(rc, "DEL %s", z));
+    s_big_free(&small);
+    s_big_free(&g);
     redisFree(rc);
 }
 
@@ -1001,6 +1448,11 @@ int main(void) {
         cmocka_unit_test(test_mariadb_down_retries),
         cmocka_unit_test(test_redis_zsets),
         cmocka_unit_test(test_redis_reconnect),
+        cmocka_unit_test(test_redis_chunks),
+        cmocka_unit_test(test_redis_resume),
+        cmocka_unit_test(test_redis_lost_exec_reply),
+        cmocka_unit_test(test_redis_keep_top_chunks),
+        cmocka_unit_test(test_redis_no_sigpipe),
         cmocka_unit_test(test_redis_down_retries),
         cmocka_unit_test(test_kafka_produce),
         cmocka_unit_test(test_kafka_down_retries),
