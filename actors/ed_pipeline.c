@@ -50,6 +50,19 @@ static int s_source_has_aggs(const ed_config_t *conf, int i) {
     return 0;
 }
 
+/* Zeroed array of n elements of `size` bytes starting on a cache line, for
+ * the per-actor counters (see ed_pipeline.h); free with free(). */
+static void *s_calloc_lines(size_t n, size_t size) {
+    size_t bytes = (n ? n : 1) * size;
+    bytes = (bytes + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, bytes);
+    if (!p) {
+        ED_LOG_E(NULL, "out of memory allocating %zu bytes; exiting", bytes);
+        abort();
+    }
+    return memset(p, 0, bytes);
+}
+
 static void s_add_state(ed_plan_t *plan, void *state, int kind) {
     plan->states = ed_realloc(plan->states, sizeof *plan->states * (size_t)(plan->nstates + 1) * 2);
     plan->states[plan->nstates * 2] = state;
@@ -110,8 +123,8 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
         plan->agg_ids[p] = (uint32_t)(1 + S + p);
     for (int k = 0; k < K; k++)
         plan->sink_ids[k] = (uint32_t)(1 + S + A + k);
-    plan->source_stats = ed_calloc((size_t)S, sizeof *plan->source_stats);
-    plan->agg_stats = ed_calloc((size_t)A + 1, sizeof *plan->agg_stats);
+    plan->source_stats = s_calloc_lines((size_t)S, sizeof *plan->source_stats);
+    plan->agg_stats = s_calloc_lines((size_t)A + 1, sizeof *plan->agg_stats);
     plan->sink_stats = ed_calloc((size_t)K, sizeof *plan->sink_stats);
     plan->sink_acked = ed_calloc((size_t)K, sizeof *plan->sink_acked);
 

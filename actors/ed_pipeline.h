@@ -25,16 +25,20 @@
 #include "../runtime/ed_hist.h"
 #include "../sinks/ed_sink.h"
 
-/* Counters of one source actor. */
+/* Counters of one source actor. Each actor's counters fill their own cache
+ * line (they are bumped per record by different worker threads; sharing a
+ * line would make those threads invalidate each other's caches). */
 typedef struct {
+    _Alignas(64)
     uint64_t inputs;   /* raw inputs read (messages, lines, generated events) */
     uint64_t records;  /* decoded records (e.g. words) */
     uint64_t rejected; /* inputs or records rejected (malformed, missing field) */
     uint64_t commits;  /* checkpoints committed */
 } ed_source_stats_t;
 
-/* Counters of one aggregator actor. */
+/* Counters of one aggregator actor; own cache line, as above. */
 typedef struct {
+    _Alignas(64)
     uint64_t records;  /* keyed records applied */
     uint64_t changes;  /* changelog rows emitted */
     uint64_t alerts;   /* alert records emitted */
