@@ -22,9 +22,15 @@
 
 #include "ed_pipeline.h"
 
-/* A checkpoint in flight: sink acks so far, produce times of its inputs. */
+/* A checkpoint in flight: sink acks and source statuses so far, and what
+ * the statuses said. It completes when every sink acked it and every source
+ * reported on it (statuses are sent at the barrier, long before acks). */
 typedef struct {
     int acks;
+    int statuses;
+    uint64_t inputs; /* inputs read during it, all sources */
+    int eof;         /* sources that reported their end */
+    int not_ready;   /* sources that cannot deliver yet (Kafka: no partitions) */
     ed_tsbag_t times;
 } ed_ckpt_t;
 
@@ -42,12 +48,10 @@ typedef struct {
     uint64_t final_n;
     int committed_final; /* sources that committed the final checkpoint */
     int64_t next_ckpt_ms;
-    int64_t last_input_ms;      /* when a source last reported input */
+    int64_t idle_since_ms;      /* when a complete checkpoint first showed no input from any
+                                   source (all ready); 0 while input flows */
     uint64_t last_input_ckpt;   /* checkpoint covering the latest reported input */
-    int eof_sources;            /* sources that reported EOF */
-    uint64_t status_n;          /* checkpoint of the statuses being counted */
-    int status_count;
-    int status_eof;
+    int eof_sources;            /* sources that reported EOF at the last completed checkpoint */
 } ed_coord_t;
 
 static void s_record_latency(ed_coord_t *c, ed_tsbag_t *times) {
@@ -113,8 +117,10 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
     ed_plan_t *plan = c->plan;
     if (!c->draining && atomic_load(&plan->stop_requested))
         s_begin_drain(c, "signal received");
-    if (!c->draining && plan->exit_when_idle_ms > 0 && c->completed >= c->last_input_ckpt &&
-        now - c->last_input_ms >= plan->exit_when_idle_ms) {
+    /* Idle only on evidence: a completed checkpoint during which no ready
+     * source read anything, then the whole idle duration more. */
+    if (!c->draining && plan->exit_when_idle_ms > 0 && c->idle_since_ms &&
+        c->completed >= c->last_input_ckpt && now - c->idle_since_ms >= plan->exit_when_idle_ms) {
         char why[128];
         snprintf(why, sizeof why, "no new input for %lld ms and every flush acked",
                  (long long)plan->exit_when_idle_ms);
@@ -143,6 +149,36 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
     return 0;
 }
 
+/* Completes checkpoints in order once every sink acked and every source
+ * reported: records latency (produce time → now, when the flush is durable
+ * everywhere), updates idleness and end-of-input, tells sources to commit,
+ * and resumes paused sources when acks caught up. */
+static void s_complete(ed_coord_t *c) {
+    while (c->completed < c->started && c->pend[0].acks >= c->nsinks &&
+           c->pend[0].statuses >= c->nsources) {
+        ed_ckpt_t *k = &c->pend[0];
+        c->completed++;
+        c->eof_sources = k->eof; /* EOF is sticky: the latest count is the count */
+        if (k->inputs || k->not_ready)
+            c->idle_since_ms = 0;
+        else if (!c->idle_since_ms)
+            c->idle_since_ms = ed_now_ms();
+        s_record_latency(c, &k->times);
+        memmove(c->pend, c->pend + 1, sizeof *c->pend * (size_t)(c->cappend - 1));
+        c->pend[c->cappend - 1] = (ed_ckpt_t){0};
+        c->plan->checkpoints = c->completed;
+        if (c->completed == c->last_input_ckpt)
+            c->plan->active_end_ms = ed_now_ms();
+        s_broadcast(c, ED_MSG_COMMIT, c->completed,
+                    c->completed == c->final_n ? ED_MSG_F_FINAL : 0, 0);
+    }
+    if (c->paused && (int)(c->started - c->completed) < c->plan->conf->runtime.max_inflight) {
+        c->paused = 0;
+        ED_LOG_I("coordinator", "sinks caught up; resuming sources");
+        s_broadcast(c, ED_MSG_PAUSE, 0, 0, 0);
+    }
+}
+
 static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     ed_coord_t *c = ed_actor_state(a);
     ed_msg_t *m = *msg_p;
@@ -152,53 +188,34 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         if (m->checkpoint <= c->completed || m->checkpoint > c->started)
             break;
         c->pend[m->checkpoint - c->completed - 1].acks++;
-        /* Complete checkpoints in order. Latency of each input: from its
-         * produce time to now, when its flush is durable in every sink. */
-        while (c->completed < c->started && c->pend[0].acks >= c->nsinks) {
-            c->completed++;
-            s_record_latency(c, &c->pend[0].times);
-            memmove(c->pend, c->pend + 1, sizeof *c->pend * (size_t)(c->cappend - 1));
-            c->pend[c->cappend - 1] = (ed_ckpt_t){0};
-            c->plan->checkpoints = c->completed;
-            if (c->completed == c->last_input_ckpt)
-                c->plan->active_end_ms = ed_now_ms();
-            s_broadcast(c, ED_MSG_COMMIT, c->completed,
-                        c->completed == c->final_n ? ED_MSG_F_FINAL : 0, 0);
-        }
-        if (c->paused && (int)(c->started - c->completed) < c->plan->conf->runtime.max_inflight) {
-            c->paused = 0;
-            ED_LOG_I("coordinator", "sinks caught up; resuming sources");
-            s_broadcast(c, ED_MSG_PAUSE, 0, 0, 0);
-        }
+        s_complete(c);
         break;
     }
-    case ED_MSG_SOURCE_STATUS:
-        if (m->checkpoint > c->completed && m->checkpoint <= c->started) {
-            ed_tsbag_t *b = &c->pend[m->checkpoint - c->completed - 1].times;
-            for (size_t i = 0; i < m->times.n; i++)
-                s_bag_merge(b, &m->times.v[i]);
-        } else {
-            s_record_latency(c, &m->times); /* already durable (status overtaken by acks) */
+    case ED_MSG_SOURCE_STATUS: {
+        if (m->checkpoint == 0) {
+            /* A source just reached its end: check it at a checkpoint now
+             * rather than at the next flush interval. */
+            c->next_ckpt_ms = now;
+            break;
         }
-        /* A source that cannot deliver yet is not idle: restart the clock. */
-        if (m->value > 0 || (m->flags & ED_MSG_F_NOT_READY)) {
-            c->last_input_ms = now;
-            if (m->value > 0)
-                c->last_input_ckpt = m->checkpoint;
+        if (m->checkpoint <= c->completed || m->checkpoint > c->started) {
+            ED_LOG_W("coordinator", "status for checkpoint %llu outside %llu..%llu ignored",
+                     (unsigned long long)m->checkpoint, (unsigned long long)c->completed + 1,
+                     (unsigned long long)c->started);
+            break;
         }
-        /* EOF is sticky, so the statuses of the latest checkpoint tell how
-         * many sources are done. */
-        if (m->checkpoint != c->status_n) {
-            c->status_n = m->checkpoint;
-            c->status_count = 0;
-            c->status_eof = 0;
-        }
-        c->status_count++;
-        if (m->flags & ED_MSG_F_EOF)
-            c->status_eof++;
-        if (c->status_count == c->nsources)
-            c->eof_sources = c->status_eof;
+        ed_ckpt_t *k = &c->pend[m->checkpoint - c->completed - 1];
+        for (size_t i = 0; i < m->times.n; i++)
+            s_bag_merge(&k->times, &m->times.v[i]);
+        k->statuses++;
+        k->inputs += (uint64_t)(m->value > 0 ? m->value : 0);
+        k->eof += (m->flags & ED_MSG_F_EOF) != 0;
+        k->not_ready += (m->flags & ED_MSG_F_NOT_READY) != 0;
+        if (m->value > 0 && m->checkpoint > c->last_input_ckpt)
+            c->last_input_ckpt = m->checkpoint;
+        s_complete(c);
         break;
+    }
     case ED_MSG_COMMITTED:
         if (c->draining && m->checkpoint == c->final_n && ++c->committed_final == c->nsources) {
             ED_LOG_I("coordinator", "final checkpoint %llu committed; exiting",
@@ -216,8 +233,6 @@ static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
     ed_coord_t *c = ed_actor_state(a);
     c->self = a;
     int64_t now = ed_now_ms();
-    if (!c->last_input_ms)
-        c->last_input_ms = now;
     c->next_ckpt_ms = now + c->plan->conf->runtime.flush_interval_ms;
     ed_actor_wake_at(a, now + 100);
     return 0;

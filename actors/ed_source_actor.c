@@ -327,6 +327,15 @@ static void s_stop(ed_actor_t *a) {
     ed_actor_watch_fd(a, -1);
 }
 
+static void s_send_ctl(ed_src_actor_t *s, uint32_t to, ed_msg_type_t type, uint64_t n,
+                       uint32_t flags, int64_t value) {
+    ed_msg_t *m = ed_msg_new(type);
+    m->checkpoint = n;
+    m->flags = flags;
+    m->value = value;
+    ed_actor_send(s->self, to, &m);
+}
+
 static int s_on_tick(ed_actor_t *a, int64_t now) {
     ed_src_actor_t *s = ed_actor_state(a);
     /* Read even while paused: the driver then returns 0 but keeps its
@@ -337,6 +346,12 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
         if (n < 0) {
             ED_LOG_E(s->src->name, "read failed: %s", err);
             return n;
+        }
+        if (s->eof) {
+            /* Tell the coordinator now, so it checks (and drains) at once
+             * instead of at the next flush interval. */
+            s_flush_all(s);
+            s_send_ctl(s, s->plan->coordinator, ED_MSG_SOURCE_STATUS, 0, ED_MSG_F_EOF, 0);
         }
         if (n >= ED_READ_BUDGET)
             ed_actor_wake_now(a); /* more may be waiting */
@@ -354,14 +369,6 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
     return 0;
 }
 
-static void s_send_ctl(ed_src_actor_t *s, uint32_t to, ed_msg_type_t type, uint64_t n,
-                       uint32_t flags, int64_t value) {
-    ed_msg_t *m = ed_msg_new(type);
-    m->checkpoint = n;
-    m->flags = flags;
-    m->value = value;
-    ed_actor_send(s->self, to, &m);
-}
 
 static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     ed_src_actor_t *s = ed_actor_state(a);

@@ -5,7 +5,8 @@
  * Consumer: group.id = kafka.group, bootstrap.servers = kafka.brokers,
  * auto.offset.reset = kafka.start (where a group without committed offsets
  * starts), enable.auto.commit = false, enable.auto.offset.store = false,
- * enable.partition.eof = false, then `properties:` passed to librdkafka as-is
+ * enable.partition.eof = false, queued.min.messages = 1000000 (see s_open),
+ * then `properties:` passed to librdkafka as-is
  * (except the two auto-commit switches, which eddy owns: setting them is an
  * error). Partition assignment goes through a rebalance callback: eager
  * (assign / unassign) by default, incremental when the configured
@@ -505,6 +506,14 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "false"},
+        /* librdkafka before 2.1 (Debian 12 ships 2.0.2) stops fetching a
+         * partition for fetch.wait/backoff once its local queue reaches
+         * queued.min.messages (default 100000), so a consumer slightly
+         * slower than the broker idles in 1 s stalls (librdkafka #2879;
+         * measured: 2M messages in 8.5-9.5 s with the default, 2.5-3.0 s
+         * with this). Prefetch memory stays capped by
+         * queued.max.messages.kbytes. `properties:` may override it. */
+        {"queued.min.messages", "1000000"},
     };
     for (size_t i = 0; !rc && i < ED_ARRAY_SIZE(defaults); i++)
         rc = s_conf_set(conf, src, defaults[i].k, defaults[i].v, errstr, errstr_size);

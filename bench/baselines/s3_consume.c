@@ -10,7 +10,7 @@
  * active_ms starts before its consumer exists, so both include the group join.
  *
  * stdout, one JSON object:
- *   {"msgs":N,"bytes":B,"elapsed_ms":T,"first_to_last_ms":F,"eps":N/T}
+ *   {"events":N,"bytes":B,"elapsed_ms":T,"first_to_last_ms":F,"eps":N/T}
  * Exit 1 if fewer than N messages arrived before TIMEOUT_S (default 120) of
  * silence.
  *
@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
         rd_kafka_message_destroy(m);
     }
     double t1 = s_mono();
-    printf("{\"msgs\":%llu,\"bytes\":%llu,\"elapsed_ms\":%.1f,\"first_to_last_ms\":%.1f,"
+    printf("{\"events\":%llu,\"bytes\":%llu,\"elapsed_ms\":%.1f,\"first_to_last_ms\":%.1f,"
            "\"eps\":%.0f}\n",
            (unsigned long long)got, (unsigned long long)bytes, (t1 - t0) * 1000,
            got ? (t1 - first) * 1000 : 0.0, t1 > t0 ? (double)got / (t1 - t0) : 0.0);

@@ -5,7 +5,7 @@
  *
  *   s3_produce BROKERS TOPIC N [PRODUCTS] [SEED] [THRESHOLD]
  *
- * Event i (deterministic for a given SEED; key = order_id), about 130 bytes:
+ * Event i (deterministic for a given SEED; key = order_id), about 147 bytes:
  *   {"order_id":"o-000000000042","ts":1732262400123,"customer":"c-081231",
  *    "product_id":"p-04711","category":"books","amount":123.45,"status":"paid"}
  * product_id is uniform over PRODUCTS (default 10000), amount uniform in

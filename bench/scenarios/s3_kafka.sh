@@ -1,236 +1,211 @@
 #!/usr/bin/env bash
-# S3 — Kafka end to end.
+# S3 Kafka end to end — JSON order events from an 8-partition topic into
+# Redis, MariaDB and an alert topic, against the raw consume rate and a
+# Kafka Streams application doing the same aggregation.
+# bench-needs: kafka mariadb redis
 #
-#   bench/scenarios/s3_kafka.sh smoke|full
+# Input: a topic with 8 partitions filled once per run with N JSON order
+# events (bench/baselines/s3_produce.c, librdkafka; ~148 bytes, key =
+# order_id, 10k products, amounts 1.00-500.00): full 2M, smoke 20k.
+# Per repetition, interleaved:
+#   raw       bench/baselines/s3_consume.c: librdkafka's high-level consumer in
+#             a fresh group reads all N messages and does nothing else; its
+#             clock starts before rd_kafka_new(), like eddy's, so both include
+#             the group join;
+#   eddy      bench/configs/s3_kafka.yaml, fresh consumer group: revenue per
+#             product into a Redis sorted set (ZINCRBY), count + sum per
+#             product into MariaDB (upsert), alert `revenue >= T` to a per-run
+#             topic; --exit-when-idle 2s; eddy_eps = records / active time
+#             (until the flush covering the last input was durable everywhere);
+#   kstreams  bench/peers/kstreams (Kafka Streams 3.9.1, 2 stream threads,
+#             -Xmx1g, commit.interval.ms 500, fresh application.id): group by
+#             product_id, count + sum(amount), to an output topic. Rate = N /
+#             (KafkaStreams.start() → its group's committed offsets reach the
+#             end of the input and of its repartition topic), polled every
+#             50 ms by an admin client inside the application. Streams commits
+#             only after flushing its stores and producer, so that is the same
+#             "durable" point as eddy's active time. JVM start-up is excluded.
+# Full mode adds a diagnostic eddy run per repetition with the Kafka property
+# queued.min.messages=1000000 (librdkafka's default: 100000), which measures
+# how much of eddy's gap to the raw rate is the consumer's prefetch:
+# librdkafka before 2.1 (Debian 12: 2.0.2) stops fetching a partition for 1 s
+# whenever its prefetch queue reaches queued.min.messages.
 #
-# A topic with 8 partitions is filled once with N JSON order events
-# (bench/baselines/s3_produce.c; ~148 bytes each, key = order_id, 10k
-# products). Then, interleaved, REPS times each:
-#   raw    bench/baselines/s3_consume.c: librdkafka's high-level consumer, a
-#          fresh group, reads all N messages and does nothing else;
-#   eddy   bench/configs/s3_kafka.yaml with a fresh consumer group: revenue per
-#          product into a Redis sorted set (ZINCRBY) and count/sum per product
-#          into MariaDB (upsert), alerts `revenue >= T` to a per-run topic;
-#          --exit-when-idle 2s; eddy_eps = records / (active_ms / 1000);
-#   kstreams  bench/peers/kstreams: the same aggregation as a Kafka Streams
-#          application (fresh application.id), rate = N / (start() → committed
-#          offsets of its group at the end of the input and repartition topics).
-# In full mode a fourth run per repetition, eddy with the Kafka property
-# queued.min.messages=1000000 (librdkafka's default is 100000), shows how
-# much of eddy's gap to the raw rate is the consumer's prefetch (see notes).
+# Checked on every eddy run (a mismatch fails the scenario): records == N;
+# MariaDB SUM(orders) == N over as many products as generated, SUM(revenue)
+# == the generator's sum (±1.00); the Redis scores add up to the same sum over
+# the same products; the alert topic holds exactly one alert per product whose
+# total reached T (T = 1.1 × the mean revenue per product + 0.005, so no exact
+# total sits on it). Kafka Streams' store must hold N orders.
+# Goals: eddy >= 0.7x the raw consume rate; eddy >= 10x Kafka Streams.
 #
-# Every eddy run is checked: records == N, MariaDB SUM(orders) == N and
-# SUM(revenue) == the generator's sum of amounts, the Redis sorted set's scores
-# add up to the same sum over the same number of products, and the alert topic
-# holds one alert per product whose revenue reached T. The Kafka Streams
-# store must hold N orders too. Any mismatch or crash exits 1.
-#
-# Environment: BENCH_JSONL (results, one JSON object per line), BENCH_DATA
-# (s3_rates.dat), EDDY (default bin/eddy); S3_EVENTS overrides N in full mode
-# (default 2000000), S3_REPS the repetitions (default 3 in full, 1 in smoke).
+#   bench/scenarios/s3_kafka.sh full|smoke     (BENCH_S3_EVENTS overrides N)
 set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_init "${1:-}"
+eval "$("$BENCH_ROOT/scripts/services" env kafka mariadb redis)"
 
-MODE=${1:-smoke}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
-: "${BENCH_JSONL:?BENCH_JSONL must name the results file}"
-: "${BENCH_DATA:?BENCH_DATA must name the chart data directory}"
-mkdir -p "$BENCH_DATA"
-eval "$(scripts/services env)"
-EDDY=${EDDY:-$ROOT/bin/eddy}
-
-case $MODE in
-smoke) N=20000 REPS=${S3_REPS:-1} TUNED=0 ;;
-full) N=${S3_EVENTS:-2000000} REPS=${S3_REPS:-3} TUNED=1 ;;
-*) echo "usage: $0 smoke|full" >&2; exit 64 ;;
-esac
+if [[ $BENCH_MODE == full ]]; then N=${BENCH_S3_EVENTS:-2000000} TUNED=1; else N=20000 TUNED=0; fi
 PRODUCTS=10000
-# Mean revenue per product × 1.1, plus half a cent so no product's exact total
-# (a whole number of cents) can sit on the threshold: a few % of products alert.
 THRESHOLD=$(awk -v n="$N" -v p=$PRODUCTS 'BEGIN { printf "%d.005", 1.1 * n * 250.5 / p }')
+CONF=$BENCH_DIR/configs/s3_kafka.yaml
+TMO=900
 
-say() { printf '[s3] %s\n' "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for t in kcat mariadb redis-cli java mvn; do
+  command -v "$t" >/dev/null || die "S3 needs $t (scripts/deps installs it)"
+done
 mysql_q() { mariadb -h "$EDDY_MYSQL_HOST" -P "$EDDY_MYSQL_PORT" -u "$EDDY_MYSQL_USER" "$EDDY_MYSQL_DB" -N -B -e "$1"; }
 redis_q() { redis-cli -h "$EDDY_REDIS_HOST" -p "$EDDY_REDIS_PORT" --raw "$@"; }
+# within_cents A B: |A - B| <= 100 (a currency unit, for sums of doubles)
+within_cents() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; exit !(d <= 100 && d >= -100) }'; }
 
-[[ -x $EDDY ]] || die "$EDDY not found; run make"
-for t in gcc kcat jq mariadb redis-cli java mvn; do
-    command -v "$t" >/dev/null || die "$t not found (scripts/deps installs it)"
-done
-
-# ---------------------------------------------------------------- build ----
-BIN=$ROOT/build/bench
-mkdir -p "$BIN"
+# ---- the baselines and the peer ----
 for b in s3_produce s3_consume; do
-    if [[ ! -x $BIN/$b || bench/baselines/$b.c -nt $BIN/$b ]]; then
-        gcc -O2 -Wall -Wextra -o "$BIN/$b" "bench/baselines/$b.c" -lrdkafka || die "cannot build $b"
-    fi
+  if [[ ! -x $BENCH_BIN/$b ]]; then
+    make -C "$BENCH_DIR/baselines" -s OUT="$BENCH_BIN" "$BENCH_BIN/$b" >&2 || die "cannot build $b"
+  fi
 done
-JAR=$BIN/kstreams/kstreams-peer.jar
-if [[ ! -f $JAR || -n $(find bench/peers/kstreams -newer "$JAR" -type f 2>/dev/null) ]]; then
-    say "building the Kafka Streams peer (mvn package)"
-    (cd bench/peers/kstreams && mvn -q -B -Dstyle.color=never package) >&2 || die "mvn package failed"
+JAR=$BENCH_CACHE/kstreams/kstreams-peer.jar
+if [[ ! -f $JAR || -n $(find "$BENCH_DIR/peers/kstreams" -type f -newer "$JAR" | head -n 1) ]]; then
+  log "S3: building the Kafka Streams peer (mvn package, Maven Central)"
+  (cd "$BENCH_DIR/peers/kstreams" && mvn -q -B package) >"$BENCH_WORK/s3_mvn.log" 2>&1 || {
+    tail -n 30 "$BENCH_WORK/s3_mvn.log" >&2
+    die "S3: mvn package of bench/peers/kstreams failed"
+  }
 fi
 
-# ------------------------------------------------------------ the input ----
+# ---- per-run names, cleaned up whatever happens ----
 RUN=$(date +%s)-$$
 SQLRUN=${RUN//-/_}
-TOPIC_PREFIX=bench.s3.$RUN
-TOPIC=$TOPIC_PREFIX.orders
-WORK=$BIN/s3/$RUN
-mkdir -p "$WORK"
+TOPIC=bench.s3.$RUN.orders
 TABLES=() ZSETS=()
 cleanup() {
-    local t
-    for t in "${TABLES[@]}"; do mysql_q "DROP TABLE IF EXISTS \`$t\`" 2>/dev/null || true; done
-    for t in "${ZSETS[@]}"; do redis_q DEL "$t" >/dev/null 2>&1 || true; done
-    # TopicCommand takes a regex: every topic of this run (input, alerts).
-    scripts/kafka-topics delete "bench\\.s3\\.$RUN\\..*" >/dev/null 2>&1 || true
-    rm -rf "$WORK/ks-state"
+  local t
+  for t in "${TABLES[@]}"; do mysql_q "DROP TABLE IF EXISTS \`$t\`" >/dev/null 2>&1 || true; done
+  for t in "${ZSETS[@]}"; do redis_q DEL "$t" >/dev/null 2>&1 || true; done
+  # TopicCommand takes a regex: the input and alert topics of this run (the
+  # Kafka Streams peer deletes its own).
+  "$BENCH_ROOT/scripts/kafka-topics" delete "bench\\.s3\\.$RUN\\..*" >/dev/null 2>&1 || true
+  rm -rf "$BENCH_WORK/s3_ks_state"
 }
 trap cleanup EXIT
 
-say "$MODE: $N events, $PRODUCTS products, $REPS repetition(s), alert threshold $THRESHOLD"
-scripts/kafka-topics create "$TOPIC" 8 >/dev/null 2>&1 || die "cannot create topic $TOPIC"
-"$BIN/s3_produce" "$EDDY_KAFKA" "$TOPIC" "$N" "$PRODUCTS" 7 "$THRESHOLD" >"$WORK/gen.json" ||
-    die "the producer failed"
-GEN_CENTS=$(jq -r .amount_cents "$WORK/gen.json")
-GEN_PRODUCTS=$(jq -r .products "$WORK/gen.json")
-GEN_ALERTS=$(jq -r .alert_keys "$WORK/gen.json")
-say "produced: $(cat "$WORK/gen.json")"
+log "S3: $(human "$N") JSON order events on 8 partitions, $PRODUCTS products, alert threshold $THRESHOLD, $BENCH_REPS repetition(s)"
+"$BENCH_ROOT/scripts/kafka-topics" create "$TOPIC" 8 >/dev/null 2>&1 || die "S3: cannot create topic $TOPIC"
+run_baseline s3_produce 600 "$BENCH_BIN/s3_produce" "$EDDY_KAFKA" "$TOPIC" "$N" "$PRODUCTS" 7 "$THRESHOLD" ||
+  die "S3: the producer failed"
+GEN=$BENCH_WORK/s3_produce.json
+GEN_CENTS=$(bt get "$GEN" amount_cents)
+GEN_PRODUCTS=$(bt get "$GEN" products)
+GEN_ALERTS=$(bt get "$GEN" alert_keys)
+AVG_BYTES=$(calc "$(bt get "$GEN" bytes) / $N")
+((B_EVENTS == N)) || die "S3: the producer reports $B_EVENTS events, expected $N"
+log "S3: produced $N events at $(mps "$B_EPS") (~${AVG_BYTES%.*} bytes each, $GEN_PRODUCTS products, $GEN_ALERTS over the threshold)"
 
-# ----------------------------------------------------------------- runs ----
-RAW=() EDDY_EPS=() EDDY_CPU=() EDDY_RSS=() TUNED_EPS=() KS=() KS_STARTUP=()
+# ---- one run of each ----
+declare -a raw=() eddy=() tuned=() tuned_rss=() ks=() ks_start=() cpu=() rss=()
 
-run_raw() { # REP
-    local out=$WORK/raw.$1.json
-    timeout 600 "$BIN/s3_consume" "$EDDY_KAFKA" "$TOPIC" "$N" "bench-s3-raw-$RUN-$1" 60 >"$out" ||
-        die "raw consumer failed (rep $1)"
-    RAW+=("$(jq -r .eps "$out")")
-    say "rep $1 raw librdkafka: $(jq -r .eps "$out") msgs/s"
+s3_raw() { # REP
+  run_baseline "s3_r$1.raw" "$TMO" "$BENCH_BIN/s3_consume" "$EDDY_KAFKA" "$TOPIC" "$N" \
+    "bench-s3-raw-$RUN-$1" 60 || die "S3: the raw consumer failed"
+  raw+=("$B_EPS")
 }
 
-# run_eddy REP LABEL QMIN: one eddy run, checked against the generator.
-run_eddy() {
-    local rep=$1 label=$2 qmin=$3 st=$WORK/eddy.$2.$1.json tm=$WORK/eddy.$2.$1.time
-    local table=bench_s3_${SQLRUN}_${label}_$rep zset=bench:s3:$RUN:$label:$rep
-    local alerts=$TOPIC_PREFIX.alerts.$label.$rep
-    TABLES+=("$table")
-    ZSETS+=("$zset")
-    local rc=0
-    S3_TOPIC=$TOPIC S3_GROUP=bench-s3-eddy-$RUN-$label-$rep S3_TABLE=$table S3_ZSET=$zset \
-        S3_ALERT_TOPIC=$alerts S3_THRESHOLD=$THRESHOLD S3_QMIN=$qmin \
-        timeout 900 /usr/bin/time -f '%e %U %S %M' -o "$tm" \
-        "$EDDY" run -c bench/configs/s3_kafka.yaml --exit-when-idle 2s --stats "$st" \
-        2>"$WORK/eddy.$label.$rep.log" || rc=$?
-    ((rc == 0)) || { tail -20 "$WORK/eddy.$label.$rep.log" >&2; die "eddy exited $rc (rep $rep, $label)"; }
-    local recs active
-    recs=$(jq -r .sources.orders.records "$st")
-    active=$(jq -r .active_ms "$st")
-    [[ $recs == "$N" ]] || die "eddy read $recs records, expected $N (rep $rep, $label; $st)"
-    ((active > 0)) || die "eddy reported active_ms=$active ($st)"
-
-    # Correctness: MariaDB, Redis, alerts against the generator.
-    local m
-    m=$(mysql_q "SELECT SUM(orders), COUNT(*), ROUND(SUM(revenue) * 100) FROM \`$table\`") ||
-        die "cannot query MariaDB table $table"
-    read -r m_orders m_rows m_cents <<<"$m"
-    [[ $m_orders == "$N" ]] || die "MariaDB SUM(orders) = $m_orders, expected $N ($table)"
-    [[ $m_rows == "$GEN_PRODUCTS" ]] || die "MariaDB has $m_rows products, expected $GEN_PRODUCTS"
-    awk -v a="$m_cents" -v b="$GEN_CENTS" 'BEGIN { d = a - b; exit !(d <= 100 && d >= -100) }' ||
-        die "MariaDB SUM(revenue) = $m_cents cents, generator $GEN_CENTS cents"
-    local r_card r_cents
-    r_card=$(redis_q ZCARD "$zset")
-    r_cents=$(redis_q ZRANGE "$zset" 0 -1 WITHSCORES | awk 'NR % 2 == 0 { s += $1 } END { printf "%.0f", s * 100 }')
-    [[ $r_card == "$GEN_PRODUCTS" ]] || die "Redis $zset has $r_card members, expected $GEN_PRODUCTS"
-    awk -v a="$r_cents" -v b="$GEN_CENTS" 'BEGIN { d = a - b; exit !(d <= 100 && d >= -100) }' ||
-        die "Redis scores add up to $r_cents cents, generator $GEN_CENTS cents"
-    local n_alerts=0
-    if ((GEN_ALERTS > 0)); then
-        n_alerts=$(timeout 60 kcat -b "$EDDY_KAFKA" -C -t "$alerts" -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l)
-    fi
-    [[ $n_alerts == "$GEN_ALERTS" ]] || die "alert topic $alerts holds $n_alerts alerts, expected $GEN_ALERTS"
-    mysql_q "DROP TABLE IF EXISTS \`$table\`" || true
-    redis_q DEL "$zset" >/dev/null || true
-
-    local eps wall user sys rss
-    eps=$(awk -v n="$recs" -v a="$active" 'BEGIN { printf "%.0f", n / (a / 1000) }')
-    read -r wall user sys rss <"$tm"
-    if [[ $label == std ]]; then
-        EDDY_EPS+=("$eps")
-        EDDY_CPU+=("$(awk -v u="$user" -v s="$sys" -v n="$N" 'BEGIN { printf "%.3f", (u + s) / (n / 1e6) }')")
-        EDDY_RSS+=("$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')")
-    else
-        TUNED_EPS+=("$eps")
-    fi
-    say "rep $rep eddy ($label): $eps records/s (active ${active} ms, cpu ${user}+${sys} s," \
-        "rss $((rss / 1024)) MB); sinks and $n_alerts alerts verified"
+# s3_eddy REP LABEL QMIN: one eddy run, checked against the generator.
+s3_eddy() {
+  local rep=$1 label=$2 qmin=$3
+  local table=bench_s3_${SQLRUN}_${label}_$rep zset=bench:s3:$RUN:$label:$rep
+  local alerts=bench.s3.$RUN.alerts.$label.$rep
+  TABLES+=("$table")
+  ZSETS+=("$zset")
+  S3_TOPIC=$TOPIC S3_GROUP=bench-s3-eddy-$RUN-$label-$rep S3_TABLE=$table S3_ZSET=$zset \
+    S3_ALERT_TOPIC=$alerts S3_THRESHOLD=$THRESHOLD S3_QMIN=$qmin \
+    run_eddy "s3_r$rep.eddy_$label" "$CONF" "$TMO" --exit-when-idle 2s || die "S3: eddy failed ($label, rep $rep)"
+  ((ST_RECORDS == N && ST_REJECTED == 0)) ||
+    die "S3: eddy read $ST_RECORDS records ($ST_REJECTED rejected), expected $N ($label, rep $rep)"
+  local m_orders m_rows m_cents r_card r_cents n_alerts=0
+  read -r m_orders m_rows m_cents <<<"$(mysql_q "SELECT SUM(orders), COUNT(*), ROUND(SUM(revenue) * 100) FROM \`$table\`")"
+  ((m_orders == N && m_rows == GEN_PRODUCTS)) ||
+    die "S3: MariaDB $table has $m_orders orders over $m_rows products, expected $N over $GEN_PRODUCTS"
+  within_cents "$m_cents" "$GEN_CENTS" || die "S3: MariaDB revenue is $m_cents cents, the generator's $GEN_CENTS"
+  r_card=$(redis_q ZCARD "$zset")
+  r_cents=$(redis_q ZRANGE "$zset" 0 -1 WITHSCORES | awk 'NR % 2 == 0 { s += $1 } END { printf "%.0f", s * 100 }')
+  ((r_card == GEN_PRODUCTS)) || die "S3: Redis $zset has $r_card members, expected $GEN_PRODUCTS"
+  within_cents "$r_cents" "$GEN_CENTS" || die "S3: Redis scores add up to $r_cents cents, the generator's $GEN_CENTS"
+  if ((GEN_ALERTS > 0)); then
+    n_alerts=$(timeout 60 kcat -b "$EDDY_KAFKA" -C -t "$alerts" -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l)
+  fi
+  ((n_alerts == GEN_ALERTS)) || die "S3: $alerts holds $n_alerts alerts, expected $GEN_ALERTS"
+  mysql_q "DROP TABLE IF EXISTS \`$table\`" || true
+  redis_q DEL "$zset" >/dev/null || true
+  if [[ $label == std ]]; then
+    eddy+=("$E_EPS") cpu+=("$E_CPU_PER_M") rss+=("$E_RSS_MB")
+  else
+    tuned+=("$E_EPS") tuned_rss+=("$E_RSS_MB")
+  fi
+  log "  rep $rep: eddy ($label) $(mps "$E_EPS") (active $ST_ACTIVE_MS ms, $E_CPU_S CPU s, RSS ${E_RSS_MB%.*} MB); MariaDB, Redis and $n_alerts alerts verified"
 }
 
-run_kstreams() { # REP
-    local out=$WORK/ks.$1.json rc=0
-    timeout 1200 java -Xmx1g -jar "$JAR" --bootstrap "$EDDY_KAFKA" --input "$TOPIC" \
-        --output "$TOPIC_PREFIX.ks.$1" --app-id "bench-s3-ks-$RUN-$1" --expected "$N" \
-        --state-dir "$WORK/ks-state/$1" --timeout-s 120 >"$out" 2>"$WORK/ks.$1.log" || rc=$?
-    ((rc == 0)) || { tail -20 "$WORK/ks.$1.log" >&2; die "Kafka Streams peer exited $rc (rep $1)"; }
-    local cnt
-    cnt=$(jq -r .store_count "$out")
-    [[ $cnt == "$N" ]] || die "Kafka Streams aggregated $cnt orders, expected $N ($out)"
-    KS+=("$(jq -r .eps "$out")")
-    KS_STARTUP+=("$(jq -r .startup_ms "$out")")
-    say "rep $1 Kafka Streams: $(jq -r .eps "$out") events/s ($(jq -r .elapsed_ms "$out") ms)"
+s3_kstreams() { # REP
+  local rep=$1 out=$BENCH_WORK/s3_r$1.kstreams.json rc=0
+  timeout --kill-after=10 "$TMO" java -Xmx1g -jar "$JAR" --bootstrap "$EDDY_KAFKA" --input "$TOPIC" \
+    --output "bench.s3.$RUN.ks.$rep" --app-id "bench-s3-ks-$RUN-$rep" --expected "$N" \
+    --state-dir "$BENCH_WORK/s3_ks_state/$rep" --timeout-s 120 >"$out" 2>"$BENCH_WORK/s3_r$rep.kstreams.log" || rc=$?
+  ((rc == 0)) || {
+    tail -n 20 "$BENCH_WORK/s3_r$rep.kstreams.log" >&2
+    die "S3: the Kafka Streams peer exited $rc (rep $rep)"
+  }
+  local cnt
+  cnt=$(bt get "$out" store_count)
+  ((cnt == N)) || die "S3: Kafka Streams aggregated $cnt orders, expected $N"
+  ks+=("$(bt get "$out" eps)") ks_start+=("$(bt get "$out" startup_ms)")
+  log "  rep $rep: Kafka Streams $(mps "${ks[-1]}") ($(bt get "$out" elapsed_ms) ms after start())"
 }
 
-for ((rep = 1; rep <= REPS; rep++)); do
-    run_raw "$rep"
-    run_eddy "$rep" std 100000
-    run_kstreams "$rep"
-    ((TUNED)) && run_eddy "$rep" qmin1m 1000000
+for ((r = 1; r <= BENCH_REPS; r++)); do
+  s3_raw "$r"
+  log "  rep $r: raw librdkafka consume $(mps "$B_EPS")"
+  s3_eddy "$r" std 100000
+  s3_kstreams "$r"
+  ((TUNED)) && s3_eddy "$r" qmin1m 1000000
 done
 
-# -------------------------------------------------------------- results ----
-m_eddy=$(median <<<"${EDDY_EPS[*]}")
-m_raw=$(median <<<"${RAW[*]}")
-m_ks=$(median <<<"${KS[*]}")
-m_cpu=$(median <<<"${EDDY_CPU[*]}")
-m_rss=$(median <<<"${EDDY_RSS[*]}")
-m_ks_start=$(median <<<"${KS_STARTUP[*]}")
-reps_note="eddy ${EDDY_EPS[*]}; raw ${RAW[*]}; kstreams ${KS[*]}"
-size_note="N=$N events (~$(jq -r '(.bytes / .events | floor)' "$WORK/gen.json") B JSON), 8 partitions, $GEN_PRODUCTS products"
+# ---- results ----
+RM=$(median "${raw[@]}")
+EM=$(median "${eddy[@]}")
+KM=$(median "${ks[@]}")
+NAME="$(human "$N") JSON orders → Redis + MariaDB + alerts"
+INPUT="$N events (~${AVG_BYTES%.*} B JSON, key order_id), 8 partitions, $GEN_PRODUCTS products"
+CHECKED="checked on every eddy run: records = $N, MariaDB SUM(orders) = $N over $GEN_PRODUCTS products, MariaDB and Redis revenue = the generator's sum (±1.00), $GEN_ALERTS alerts = products over the threshold"
+ge() { awk -v r="$1" -v g="$2" 'BEGIN { print (r >= g) ? "true" : "false" }'; }
+common=(rss_mb="$(median "${rss[@]}")" cpu_s_per_mevents="$(median "${cpu[@]}")" events="$N"
+  repetitions="$BENCH_REPS" eddy_eps_all:="${eddy[*]}")
 
-# emit VARIANT BASELINE BASE_EPS EDDY_EPS GOAL_RATIO GOAL NOTES
-emit() {
-    jq -nc --arg variant "$1" --arg baseline "$2" --argjson base "$3" --argjson eddy "$4" \
-        --argjson goal_ratio "$5" --arg goal "$6" --arg notes "$7" \
-        --argjson rss "$m_rss" --argjson cpu "$m_cpu" '
-        ($eddy / $base) as $r |
-        {scenario: "S3", variant: $variant, eddy_eps: $eddy, baseline: $baseline,
-         baseline_eps: $base, ratio: (($r * 1000 | round) / 1000),
-         rss_mb: $rss, cpu_s_per_mevents: $cpu, goal: $goal,
-         goal_met: ($r >= $goal_ratio), notes: $notes}' >>"$BENCH_JSONL"
-}
-emit "kafka → redis+mariadb+alerts" "librdkafka raw consume (s3_consume.c)" "$m_raw" "$m_eddy" 0.7 \
-    "eddy >= 0.7x raw librdkafka consume" \
-    "$size_note; $MODE, median of $REPS; per rep: $reps_note; eddy_eps = records/active_ms (until the flush covering the last input is durable in every sink)"
-emit "kafka → redis+mariadb+alerts" "Kafka Streams 3.9.1 (bench/peers/kstreams)" "$m_ks" "$m_eddy" 10 \
-    "eddy >= 10x Kafka Streams" \
-    "$size_note; $MODE, median of $REPS; Kafka Streams: 2 stream threads, -Xmx1g, commit.interval.ms=500, rate = N / (start() -> committed offsets of its group at the end of the input and repartition topics), JVM startup (median ${m_ks_start} ms) excluded; per rep: $reps_note"
+R=$(calc "$EM / $RM")
+bt emit scenario=S3 variant:="$NAME" eddy_eps="$EM" baseline:="librdkafka consumer, raw (s3_consume.c)" \
+  baseline_eps="$RM" ratio="$R" goal:=">= 0.7x raw consume" goal_met="$(ge "$R" 0.7)" "${common[@]}" \
+  baseline_eps_all:="${raw[*]}" ratios_paired:="$(pair_ratios "${eddy[*]}" "${raw[*]}")" \
+  notes:="$INPUT; eddy: fresh consumer group per run, eddy_eps = records / active time (start until the flush covering the last input was durable in every sink, flush_interval 500 ms); raw: high-level consumer, fresh group, no commits, timed from rd_kafka_new to the Nth message; $CHECKED"
+R=$(calc "$EM / $KM")
+bt emit scenario=S3 variant:="$NAME" eddy_eps="$EM" baseline:="Kafka Streams 3.9.1 (bench/peers/kstreams)" \
+  baseline_eps="$KM" ratio="$R" goal:=">= 10x Kafka Streams" goal_met="$(ge "$R" 10)" "${common[@]}" \
+  baseline_eps_all:="${ks[*]}" ratios_paired:="$(pair_ratios "${eddy[*]}" "${ks[*]}")" \
+  notes:="Kafka Streams: DSL map → groupByKey (repartition topic) → aggregate (count, sum; RocksDB store) → output topic; 2 stream threads, -Xmx1g, at_least_once, commit.interval.ms 500; rate = N / (KafkaStreams.start() → committed offsets of its group at the end of the input and repartition topics, polled every 50 ms); JVM start-up (median $(median "${ks_start[@]}") ms) not counted; store checked: $N orders"
 if ((TUNED)); then
-    m_tuned=$(median <<<"${TUNED_EPS[*]}")
-    emit "kafka → redis+mariadb+alerts, queued.min.messages=1M" "librdkafka raw consume (s3_consume.c)" \
-        "$m_raw" "$m_tuned" 0.7 "eddy >= 0.7x raw librdkafka consume" \
-        "diagnostic: the same eddy run with the Kafka source property queued.min.messages=1000000 (librdkafka default 100000); per rep: ${TUNED_EPS[*]}"
+  TM=$(median "${tuned[@]}")
+  R=$(calc "$TM / $RM")
+  bt emit scenario=S3 variant:="$NAME, queued.min.messages=1M (diagnostic)" eddy_eps="$TM" \
+    baseline:="librdkafka consumer, raw (s3_consume.c)" baseline_eps="$RM" ratio="$R" \
+    goal:="(diagnostic)" goal_met=null events="$N" repetitions="$BENCH_REPS" eddy_eps_all:="${tuned[*]}" \
+    notes:="the same eddy pipeline with the Kafka source property queued.min.messages=1000000 (librdkafka's default is 100000). librdkafka before 2.1 (Debian 12 has 2.0.2) stops fetching a partition for 1 s once its prefetch queue holds queued.min.messages (librdkafka issue #2879; fetch.queue.backoff.ms came in 2.1.0): when eddy consumes a little slower than the broker delivers, partitions hit the threshold, back off, and eddy's worker idles. A raw consumer never falls behind, so never hits it. Costs memory (RSS in this run: $(median "${tuned_rss[@]}") MB vs $(median "${rss[@]}") MB); same checks"
 fi
-
 {
-    echo "# S3 Kafka end to end, $MODE, N=$N: median events/s"
-    echo "# system eps"
-    echo "raw_librdkafka $m_raw"
-    echo "eddy $m_eddy"
-    ((TUNED)) && echo "eddy_qmin1M $m_tuned"
-    echo "kafka_streams $m_ks"
-} >"$BENCH_DATA/s3_rates.dat"
-say "done: eddy $m_eddy, raw $m_raw, Kafka Streams $m_ks events/s"
+  echo "# S3 Kafka end to end, $BENCH_MODE, N=$N: median events/s"
+  echo "# system events_per_s"
+  echo "raw_librdkafka $RM"
+  echo "eddy $EM"
+  ((TUNED)) && echo "eddy_queued_min_1M $TM"
+  echo "kafka_streams $KM"
+} >"$BENCH_DATA/s3_kafka.dat"
+log "S3 done: eddy $(mps "$EM"), raw consume $(mps "$RM"), Kafka Streams $(mps "$KM")"
