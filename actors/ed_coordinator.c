@@ -61,18 +61,6 @@ static void s_record_latency(ed_coord_t *c, ed_tsbag_t *times) {
     ed_tsbag_free(times);
 }
 
-static void s_bag_merge(ed_tsbag_t *b, const ed_tscount_t *e) {
-    if (b->n && b->v[b->n - 1].ts_ms == e->ts_ms) {
-        b->v[b->n - 1].count += e->count;
-        return;
-    }
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        b->v = ed_realloc(b->v, sizeof *b->v * b->cap);
-    }
-    b->v[b->n++] = *e;
-}
-
 static void s_broadcast(ed_coord_t *c, ed_msg_type_t type, uint64_t n, uint32_t flags,
                         int64_t value) {
     for (int i = 0; i < c->nsources; i++) {
@@ -206,7 +194,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         }
         ed_ckpt_t *k = &c->pend[m->checkpoint - c->completed - 1];
         for (size_t i = 0; i < m->times.n; i++)
-            s_bag_merge(&k->times, &m->times.v[i]);
+            ed_tsbag_add(&k->times, m->times.v[i].ts_ms, m->times.v[i].count);
         k->statuses++;
         k->inputs += (uint64_t)(m->value > 0 ? m->value : 0);
         k->eof += (m->flags & ED_MSG_F_EOF) != 0;

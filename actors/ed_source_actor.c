@@ -286,7 +286,7 @@ static void s_on_input(void *ud, const ed_input_t *in) {
     ed_src_actor_t *s = ud;
     s->plan->source_stats[s->slot].inputs++;
     s->inputs_since_barrier++;
-    ed_tsbag_add(&s->times, in->ts_ms);
+    ed_tsbag_add(&s->times, in->ts_ms, 1);
     s->cur = in;
     s->cur_rejected = 0;
     for (int i = 0; i < s->ndirect; i++)

@@ -52,18 +52,18 @@ int64_t ed_hist_percentile(const ed_hist_t *h, double p) {
     return h->max;
 }
 
-void ed_tsbag_add(ed_tsbag_t *b, int64_t ts_ms) {
+void ed_tsbag_add(ed_tsbag_t *b, int64_t ts_ms, uint64_t count) {
     if (ts_ms <= 0)
         return;
     if (b->n && b->v[b->n - 1].ts_ms == ts_ms) {
-        b->v[b->n - 1].count++;
+        b->v[b->n - 1].count += count;
         return;
     }
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 64;
         b->v = ed_realloc(b->v, sizeof *b->v * b->cap);
     }
-    b->v[b->n++] = (ed_tscount_t){.ts_ms = ts_ms, .count = 1};
+    b->v[b->n++] = (ed_tscount_t){.ts_ms = ts_ms, .count = count};
 }
 
 void ed_tsbag_free(ed_tsbag_t *b) {

@@ -42,10 +42,10 @@ typedef struct {
     size_t n, cap;
 } ed_tsbag_t;
 
-/* Counts one input produced at ts_ms (ms since epoch; 0 = unknown, ignored).
- * Consecutive equal timestamps share one entry, so an ordered stream costs
- * one entry per distinct millisecond. */
-void ed_tsbag_add(ed_tsbag_t *b, int64_t ts_ms);
+/* Counts `count` inputs produced at ts_ms (ms since epoch; 0 = unknown,
+ * ignored). Consecutive equal timestamps share one entry, so an ordered
+ * stream costs one entry per distinct millisecond. */
+void ed_tsbag_add(ed_tsbag_t *b, int64_t ts_ms, uint64_t count);
 
 /* Frees the entries; the bag can be reused. */
 void ed_tsbag_free(ed_tsbag_t *b);

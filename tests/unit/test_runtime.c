@@ -235,12 +235,12 @@ static void test_hist_percentiles(void **unused) {
     assert_int_equal(ed_hist_percentile(&h, 100), v[N - 1]);
     free(v);
     ed_tsbag_t b = {0};
-    ed_tsbag_add(&b, 5);
-    ed_tsbag_add(&b, 5);
-    ed_tsbag_add(&b, 0); /* unknown: ignored */
-    ed_tsbag_add(&b, 7);
+    ed_tsbag_add(&b, 5, 1);
+    ed_tsbag_add(&b, 5, 2);
+    ed_tsbag_add(&b, 0, 1); /* unknown: ignored */
+    ed_tsbag_add(&b, 7, 1);
     assert_int_equal(b.n, 2);
-    assert_int_equal(b.v[0].count, 2);
+    assert_int_equal(b.v[0].count, 3);
     assert_int_equal(b.v[1].ts_ms, 7);
     ed_tsbag_free(&b);
 }
