@@ -199,14 +199,7 @@ void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int n
     s->downstream = ed_calloc((size_t)conf->nsinks, sizeof *s->downstream);
     for (int k = 0; k < conf->nsinks; k++) {
         s->sink_slot[k] = -1;
-        int fed = 0;
-        for (int a = 0; a < conf->naggregations; a++)
-            for (int t = 0; t < conf->aggregations[a].nto; t++)
-                fed |= conf->aggregations[a].to_idx[t] == k;
-        for (int r = 0; r < conf->nalerts; r++)
-            for (int t = 0; t < conf->alerts[r].nto; t++)
-                fed |= conf->alerts[r].to_idx[t] == k;
-        if (fed) {
+        if (ed_plan_sink_fed_by_aggs(conf, k)) {
             s->sink_slot[k] = s->ndownstream;
             s->downstream[s->ndownstream++] = plan->sink_ids[k];
         }

@@ -23,7 +23,7 @@ void ed_coordinator_free(void *state);
 /* Kinds of the entries of plan->states, to free them. */
 enum { ED_ST_COORD, ED_ST_SOURCE, ED_ST_AGG, ED_ST_SINK };
 
-static int s_sink_fed_by_aggs(const ed_config_t *conf, int k) {
+int ed_plan_sink_fed_by_aggs(const ed_config_t *conf, int k) {
     for (int a = 0; a < conf->naggregations; a++)
         for (int t = 0; t < conf->aggregations[a].nto; t++)
             if (conf->aggregations[a].to_idx[t] == k)
@@ -163,7 +163,7 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     }
     for (int k = 0; k < K; k++) {
         nup = 0;
-        if (s_sink_fed_by_aggs(conf, k))
+        if (ed_plan_sink_fed_by_aggs(conf, k))
             for (int p = 0; p < A; p++)
                 up[nup++] = plan->agg_ids[p];
         for (int i = 0; i < S; i++)

@@ -80,6 +80,10 @@ typedef struct ed_plan {
 ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char *errstr,
                        size_t errstr_size);
 
+/* 1 if sink k receives changelog rows or alerts from some aggregation, so
+ * every aggregator actor sends it data and barriers; else 0. */
+int ed_plan_sink_fed_by_aggs(const ed_config_t *conf, int k);
+
 /* Writes the plan (actors, partitions, sinks, who feeds whom) for `eddy check`. */
 void ed_plan_print(const ed_plan_t *plan, FILE *out);
 
