@@ -26,6 +26,7 @@
  * flush half written (some chunks applied, trims not yet done).
  */
 #include "ed_sink.h"
+#include "ed_sink_rows.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -413,15 +414,7 @@ static uint64_t s_hash(const char *p, size_t n) {
 static void s_sets_reset(s_redis_t *r, size_t rows) {
     ed_buf_reset(&r->sets);
     r->nsets = 0;
-    size_t want = 16;
-    while (want < rows * 2)
-        want *= 2;
-    if (want > r->nslots) {
-        free(r->slots);
-        r->slots = ed_malloc(want * sizeof *r->slots);
-        r->nslots = want;
-    }
-    memset(r->slots, 0, r->nslots * sizeof *r->slots);
+    ed_sink_slots_reset(&r->slots, &r->nslots, rows);
 }
 
 static void s_sets_add(s_redis_t *r, const char *name, size_t len) {

@@ -151,15 +151,7 @@ static void s_rows_build(ed_sink_rows_t *rs, const ed_sink_flush_t *flush) {
         rs->pool_cap = total * 2 * nv;
         rs->pool = ed_realloc(rs->pool, rs->pool_cap * sizeof *rs->pool);
     }
-    size_t want = 16;
-    while (want < total * 2)
-        want *= 2;
-    if (want > rs->nslots) {
-        free(rs->slots);
-        rs->slots = ed_malloc(want * sizeof *rs->slots);
-        rs->nslots = want;
-    }
-    memset(rs->slots, 0, rs->nslots * sizeof *rs->slots);
+    ed_sink_slots_reset(&rs->slots, &rs->nslots, total);
     size_t mask = rs->nslots - 1;
 
     for (int b = 0; b < flush->nchanges; b++) {
@@ -315,4 +307,16 @@ const char *ed_sink_cols_dup(const ed_conf_aggregation_t *agg, int nocase, char 
         free(names[i]);
     free(names);
     return dup;
+}
+
+void ed_sink_slots_reset(uint32_t **slots_p, size_t *nslots, size_t entries) {
+    size_t want = 16;
+    while (want < entries * 2)
+        want *= 2;
+    if (want > *nslots) {
+        free(*slots_p);
+        *slots_p = ed_malloc(want * sizeof **slots_p);
+        *nslots = want;
+    }
+    memset(*slots_p, 0, *nslots * sizeof **slots_p);
 }

@@ -143,4 +143,10 @@ double ed_sink_row_num(const ed_sink_row_t *r, const ed_sink_col_t *c);
  * case (MariaDB). */
 const char *ed_sink_cols_dup(const ed_conf_aggregation_t *agg, int nocase, char *buf, size_t n);
 
+/* Prepares an empty open-addressing index for up to `entries` entries:
+ * *slots_p becomes a power-of-two array of at least 16 and at least
+ * 2 × entries slots (load ≤ 0.5), all 0 (= empty), reusing the old array
+ * when it is large enough. *slots_p is owned by the caller (free()). */
+void ed_sink_slots_reset(uint32_t **slots_p, size_t *nslots, size_t entries);
+
 #endif
