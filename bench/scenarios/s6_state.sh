@@ -18,7 +18,7 @@
 #    lost: SUM(count) in the table = the generator's inputs.
 #
 #    The MariaDB server is a private one (bench/.cache/services, port
-#    ${BENCH_MYSQL_PORT:-53316}), started and stopped here: stopping the
+#    ${BENCH_MYSQL_PORT:-23316}), started and stopped here: stopping the
 #    shared server of scripts/services would stall everyone else's tests.
 #    It is resumed (SIGCONT) whatever happens to this script.
 #
@@ -70,7 +70,7 @@ done
 if [[ $BENCH_MODE == full ]]; then PRE=5 PAUSE=30 POST=5; else PRE=3 PAUSE=3 POST=3; fi
 RATE=${BENCH_S6_RATE:-200000}
 KEYS=100000
-export BENCH_MYSQL_PORT=${BENCH_MYSQL_PORT:-53316}
+export BENCH_MYSQL_PORT=${BENCH_MYSQL_PORT:-23316}
 PRIV_SD=$BENCH_CACHE/services
 svc() { EDDY_SERVICES_DIR=$PRIV_SD EDDY_MYSQL_PORT=$BENCH_MYSQL_PORT "$BENCH_ROOT/scripts/services" "$@"; }
 myq() { mariadb --no-defaults --connect-timeout=5 -h 127.0.0.1 -P "$BENCH_MYSQL_PORT" -u root eddy -N -B -e "$1"; }

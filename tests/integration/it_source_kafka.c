@@ -29,7 +29,7 @@ static const char *s_broker(void) {
     const char *b = getenv("EDDY_KAFKA");
     if (!b || !*b)
         fail_msg("EDDY_KAFKA is not set: start the broker with `scripts/services start kafka` and "
-                 "export EDDY_KAFKA=127.0.0.1:59092 (or eval \"$(scripts/services env)\")");
+                 "export EDDY_KAFKA=127.0.0.1:29092 (or eval \"$(scripts/services env)\")");
     return b;
 }
 
@@ -418,7 +418,7 @@ int main(void) {
     if (!getenv("EDDY_KAFKA") || !*getenv("EDDY_KAFKA"))
         fprintf(stderr, "it_source_kafka: EDDY_KAFKA is not set; every test will fail. Start the "
                         "broker with `scripts/services start kafka` and export "
-                        "EDDY_KAFKA=127.0.0.1:59092\n");
+                        "EDDY_KAFKA=127.0.0.1:29092\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_then_only_new_arrive, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted_are_redelivered, s_setup, s_teardown),
