@@ -1,15 +1,18 @@
 /* ed_decode.c — see ed_decode.h.
  *
- * JSON: jsmn tokenizes the payload into a reusable token array (grown on
- * JSMN_ERROR_NOMEM, so steady state allocates nothing per record). jsmn, even
- * in strict mode, accepts some malformed input (missing or doubled commas,
- * "tru", "1.2.3", keys without values), so one linear pass over the tokens
- * then checks the bytes between them against the JSON grammar, validates
- * every literal, and records for each token the index just past its subtree
- * (`skip`), which is what lets a path lookup step over nested values in O(1).
+ * JSON: one pass over the bytes (s_parse) checks the whole RFC 8259 grammar
+ * and writes a tape of tokens (objects, arrays, strings, literals) into a
+ * reusable array, grown on demand, so steady state allocates nothing per
+ * record. Each token records the index just past its subtree, so a field
+ * lookup steps over nested values in O(1); only the fields asked for are
+ * then converted (numbers parsed, escapes decoded). Strings are scanned 16
+ * bytes at a time with SSE2. It replaced jsmn plus a second validating pass
+ * over jsmn's tokens, which took 70% of the CPU in bench S2 (see
+ * bench/README.md for the measurement).
  * Strings must not contain raw control characters (< 0x20), as in RFC 8259;
  * invalid UTF-8 inside strings is not checked (passed through as it is).
- * Duplicate keys: the first occurrence wins.
+ * Duplicate keys: the first occurrence wins. Nesting depth is limited only by
+ * memory (an explicit stack, no recursion).
  *
  * lines/words: fields other than "line"/"word" are accepted only if they are
  * @meta fields, and are always ED_VAL_MISSING here (the source fills them).
@@ -35,16 +38,18 @@
 #include <emmintrin.h>
 #endif
 
-/* jsmn is header-only: its implementation is compiled here, and only here,
- * with static linkage. STRICT rejects unquoted garbage; PARENT_LINKS makes
- * closing a container O(depth) instead of a backward scan over all tokens
- * (quadratic on arrays of objects). */
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
+#define S_TOK_INIT 64 /* initial tape tokens and stack depth; doubled on demand */
 
-#define S_TOK_INIT 64 /* initial jsmn tokens; doubled on demand */
+/* One token of the JSON tape. Strings span their contents (quotes
+ * excluded), containers their brackets, literals their text. skip: the
+ * index just past the token's subtree, which lets a path lookup step over a
+ * nested value in O(1). esc: the string has escapes to decode. */
+enum { S_OBJ = 1, S_ARR, S_STR, S_LIT };
+typedef struct {
+    uint32_t start, end;
+    int32_t skip;
+    uint8_t type, esc;
+} s_tok_t;
 
 /* One requested JSON field, split at '.'. */
 typedef struct {
@@ -61,11 +66,10 @@ struct ed_decoder {
     int *is_data;    /* lines/words: 1 if the field is "line"/"word", 0 for @meta */
     ed_val_t *vals;  /* nfields (≥ 1 allocated) */
     /* json */
-    jsmntok_t *toks;
-    int *skip;    /* per token: index just past its subtree */
-    uint8_t *esc; /* per string token: 1 if it contains a backslash (escapes to decode) */
-    int *stack;   /* validation: open containers, (index << 1 | no-child-yet) */
+    s_tok_t *toks; /* the tape of the record being decoded */
     unsigned tok_cap;
+    int *stack; /* parser: token indices of the open containers */
+    unsigned stack_cap;
     size_t *str_off; /* per field: offset of its decoded string in scratch, or SIZE_MAX */
     char *keybuf;    /* decoded object keys that contain escapes */
     size_t keybuf_cap;
@@ -187,11 +191,9 @@ int ed_decoder_new(ed_decoder_t **dec_p, ed_format_t fmt, const char *const *fie
                 s += l + 1;
             }
         }
-        dec->tok_cap = S_TOK_INIT;
+        dec->tok_cap = dec->stack_cap = S_TOK_INIT;
         dec->toks = ed_malloc(dec->tok_cap * sizeof *dec->toks);
-        dec->skip = ed_malloc(dec->tok_cap * sizeof *dec->skip);
-        dec->esc = ed_malloc(dec->tok_cap * sizeof *dec->esc);
-        dec->stack = ed_malloc(dec->tok_cap * sizeof *dec->stack);
+        dec->stack = ed_malloc(dec->stack_cap * sizeof *dec->stack);
     } else {
         dec->is_data = ed_calloc(nf, sizeof *dec->is_data);
         for (int f = 0; f < nfields; f++)
@@ -217,8 +219,6 @@ void ed_decoder_destroy(ed_decoder_t **dec_p) {
     free(dec->is_data);
     free(dec->vals);
     free(dec->toks);
-    free(dec->skip);
-    free(dec->esc);
     free(dec->stack);
     free(dec->str_off);
     free(dec->keybuf);
@@ -284,7 +284,9 @@ static const char *s_describe(const char *d, size_t len, size_t pos, char *buf, 
     if (pos >= len)
         return "end of input";
     unsigned char c = (unsigned char)d[pos];
-    if (c >= 0x21 && c < 0x7f)
+    if (c == 0)
+        snprintf(buf, sz, "NUL byte");
+    else if (c >= 0x21 && c < 0x7f)
         snprintf(buf, sz, "character '%c'", c);
     else
         snprintf(buf, sz, "byte 0x%02x", c);
@@ -341,174 +343,6 @@ static int s_valid_literal(const char *s, size_t n) {
     return i == n;
 }
 
-/* Scans a string body s[0..n): returns the offset of the first raw control
- * character (< 0x20; jsmn lets them through, JSON forbids them), or n, and
- * sets *has_bs if there is a backslash before it. One pass serves both the
- * validation and the "decode escapes?" decision later. `end` is the end of
- * the payload: the SIMD path may read (and ignore) bytes up to it, which
- * lets short strings, the usual case, take one 16-byte step too. */
-static size_t s_scan_string(const char *s, size_t n, const char *end, uint8_t *has_bs) {
-    size_t i = 0;
-    unsigned bs = 0;
-#ifdef __SSE2__
-    const __m128i c1f = _mm_set1_epi8(0x1f), cbs = _mm_set1_epi8('\\');
-    while (i < n && s + i + 16 <= end) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        unsigned keep = n - i >= 16 ? 0xFFFFu : (1u << (n - i)) - 1;
-        unsigned ctl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v)) & keep;
-        unsigned b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cbs)) & keep;
-        if (ctl) {
-            b &= (1u << __builtin_ctz(ctl)) - 1;
-            *has_bs = (bs | b) != 0;
-            return i + (size_t)__builtin_ctz(ctl);
-        }
-        bs |= b;
-        i += 16;
-    }
-#else
-    (void)end;
-#endif
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20) {
-            *has_bs = bs != 0;
-            return i;
-        }
-        bs |= c == '\\';
-    }
-    *has_bs = bs != 0;
-    return n;
-}
-
-/* 1 if the payload has a backslash or a byte < 0x20 anywhere. Usually it has
- * neither (compact JSON without escapes), and then one SIMD pass over the
- * whole payload replaces a scan of every string token. */
-static int s_needs_string_scan(const char *d, size_t len) {
-    size_t i = 0;
-#ifdef __SSE2__
-    const __m128i c1f = _mm_set1_epi8(0x1f), cbs = _mm_set1_epi8('\\');
-    __m128i acc = _mm_setzero_si128();
-    for (; i + 16 <= len; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-        acc = _mm_or_si128(
-            acc, _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v), _mm_cmpeq_epi8(v, cbs)));
-    }
-    if (_mm_movemask_epi8(acc))
-        return 1;
-#endif
-    for (; i < len; i++)
-        if ((unsigned char)d[i] < 0x20 || d[i] == '\\')
-            return 1;
-    return 0;
-}
-
-/* Validates string token i and records whether it has escapes. */
-static int s_check_string(ed_decoder_t *dec, const char *d, size_t len, int i, char *errstr,
-                          size_t errstr_size) {
-    const jsmntok_t *t = &dec->toks[i];
-    size_t n = (size_t)(t->end - t->start);
-    size_t k = s_scan_string(d + t->start, n, d + len, &dec->esc[i]);
-    if (k == n)
-        return 0;
-    return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                     "invalid JSON at byte %zu: unescaped control character 0x%02x in string",
-                     (size_t)t->start + k, (unsigned char)d[t->start + k]);
-}
-
-static inline size_t s_tok_open(const jsmntok_t *t) {
-    return (size_t)(t->type == JSMN_STRING ? t->start - 1 : t->start);
-}
-static inline size_t s_tok_close(const jsmntok_t *t) {
-    return (size_t)(t->type == JSMN_STRING ? t->end + 1 : t->end);
-}
-
-/* Checks the JSON grammar between jsmn's tokens and fills dec->skip. Token 0
- * is the (closed) top-level object. */
-static int s_validate(ed_decoder_t *dec, const char *d, size_t len, int ntok, char *errstr,
-                      size_t errstr_size) {
-    const jsmntok_t *T = dec->toks;
-    int *skip = dec->skip, *stk = dec->stack;
-    int depth = 0, i = 1;
-    int scan = s_needs_string_scan(d, len);
-    size_t pos = (size_t)T[0].start + 1;
-    stk[depth++] = 1; /* token 0, no child yet */
-    while (depth > 0) {
-        int c = stk[depth - 1] >> 1, first = stk[depth - 1] & 1;
-        int is_obj = T[c].type == JSMN_OBJECT;
-        pos = s_skip_ws(d, pos, len);
-        if (i < ntok && T[i].start < T[c].end) {
-            /* Another member of container c. */
-            if (!first) {
-                if (d[pos] != ',')
-                    return s_unexpected(d, len, pos, is_obj ? "',' or '}'" : "',' or ']'", errstr,
-                                        errstr_size);
-                pos = s_skip_ws(d, pos + 1, len);
-            }
-            stk[depth - 1] &= ~1;
-            if (is_obj) {
-                if (T[i].type != JSMN_STRING || pos != s_tok_open(&T[i]))
-                    return s_unexpected(d, len, pos, "a string key", errstr, errstr_size);
-                if (!scan)
-                    dec->esc[i] = 0;
-                else if (s_check_string(dec, d, len, i, errstr, errstr_size) < 0)
-                    return ED_EINVAL;
-                pos = s_skip_ws(d, s_tok_close(&T[i]), len);
-                skip[i] = i + 1;
-                i++;
-                if (d[pos] != ':')
-                    return s_unexpected(d, len, pos, "':'", errstr, errstr_size);
-                pos = s_skip_ws(d, pos + 1, len);
-                if (!(i < ntok && T[i].start < T[c].end))
-                    return s_unexpected(d, len, pos, "a value", errstr, errstr_size);
-            }
-            if (pos != s_tok_open(&T[i]))
-                return s_unexpected(d, len, pos, "a value", errstr, errstr_size);
-            switch (T[i].type) {
-            case JSMN_OBJECT:
-            case JSMN_ARRAY:
-                stk[depth++] = (i << 1) | 1;
-                pos = (size_t)T[i].start + 1;
-                i++;
-                break;
-            case JSMN_PRIMITIVE:
-                if (!s_valid_literal(d + T[i].start, (size_t)(T[i].end - T[i].start))) {
-                    int n = T[i].end - T[i].start;
-                    return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                                     "invalid JSON at byte %d: invalid literal '%.*s'", T[i].start,
-                                     n > 40 ? 40 : n, d + T[i].start);
-                }
-                pos = s_tok_close(&T[i]);
-                skip[i] = i + 1;
-                i++;
-                break;
-            default: /* string */
-                if (!scan)
-                    dec->esc[i] = 0;
-                else if (s_check_string(dec, d, len, i, errstr, errstr_size) < 0)
-                    return ED_EINVAL;
-                pos = s_tok_close(&T[i]);
-                skip[i] = i + 1;
-                i++;
-                break;
-            }
-        } else {
-            /* Container c ends here. */
-            if (!first && d[pos] == ',') /* trailing comma: say what should follow it */
-                return s_unexpected(d, len, s_skip_ws(d, pos + 1, len),
-                                    is_obj ? "a string key" : "a value", errstr, errstr_size);
-            if (pos != (size_t)T[c].end - 1)
-                return s_unexpected(d, len, pos,
-                                    is_obj ? (first ? "a string key or '}'" : "',' or '}'")
-                                           : (first ? "a value or ']'" : "',' or ']'"),
-                                    errstr, errstr_size);
-            skip[c] = i;
-            pos = (size_t)T[c].end;
-            depth--;
-        }
-    }
-    return 0;
-}
-
 static int s_hex4(const char *s) {
     int v = 0;
     for (int k = 0; k < 4; k++) {
@@ -522,6 +356,345 @@ static int s_hex4(const char *s) {
         v = v * 16 + h;
     }
     return v;
+}
+
+#define S_FAIL ((size_t)-1)
+/* For `return s_fail(ed_seterr(...))` in functions that return an offset. */
+static inline size_t s_fail(int rc) {
+    (void)rc;
+    return S_FAIL;
+}
+
+/* Offset of the closing quote of the string whose opening quote is at
+ * d[pos], or (size_t)-1 with errstr set: a raw control character (< 0x20,
+ * which JSON forbids), an invalid escape, or the end of input. *esc = 1 if
+ * the string has escapes to decode. Sixteen bytes at a time where SSE2 is
+ * there: one compare each for '"', '\\' and control characters, and most
+ * strings are over in one or two steps. */
+static __attribute__((noinline)) size_t s_string_slow(const char *d, size_t len, size_t pos,
+                                                      uint8_t *esc, char *errstr,
+                                                      size_t errstr_size) {
+    size_t i = pos + 1;
+    uint8_t e = 0;
+    for (;;) {
+#ifdef __SSE2__
+        const __m128i cq = _mm_set1_epi8('"'), cbs = _mm_set1_epi8('\\'),
+                      c1f = _mm_set1_epi8(0x1f);
+        for (; i + 16 <= len; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+            __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cq), _mm_cmpeq_epi8(v, cbs)),
+                                       _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v));
+            unsigned m = (unsigned)_mm_movemask_epi8(hit);
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                goto special;
+            }
+        }
+#endif
+        for (; i < len; i++) {
+            unsigned char c = (unsigned char)d[i];
+            if (c == '"' || c == '\\' || c < 0x20)
+                goto special;
+        }
+        ed_seterr(errstr, errstr_size, ED_EINVAL, "incomplete JSON (truncated at byte %zu)", len);
+        return S_FAIL;
+    special:
+        if (d[i] == '"') {
+            *esc = e;
+            return i;
+        }
+        if (d[i] != '\\') {
+            ed_seterr(errstr, errstr_size, ED_EINVAL,
+                      "invalid JSON at byte %zu: unescaped control character 0x%02x in string", i,
+                      (unsigned char)d[i]);
+            return S_FAIL;
+        }
+        e = 1;
+        if (i + 1 >= len) {
+            ed_seterr(errstr, errstr_size, ED_EINVAL, "incomplete JSON (truncated at byte %zu)",
+                      len);
+            return S_FAIL;
+        }
+        switch (d[i + 1]) {
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            i += 2;
+            continue;
+        case 'u':
+            if (i + 6 > len) {
+                ed_seterr(errstr, errstr_size, ED_EINVAL,
+                          "incomplete JSON (truncated at byte %zu)", len);
+                return S_FAIL;
+            }
+            if (s_hex4(d + i + 2) >= 0) {
+                i += 6;
+                continue;
+            }
+            ed_seterr(errstr, errstr_size, ED_EINVAL,
+                      "invalid JSON at byte %zu: invalid escape '\\u%.4s' in string (expected "
+                      "4 hex digits)",
+                      i, d + i + 2);
+            return S_FAIL;
+        default: {
+            char b[32];
+            ed_seterr(errstr, errstr_size, ED_EINVAL,
+                      "invalid JSON at byte %zu: invalid escape sequence in string: backslash "
+                      "followed by %s",
+                      i, s_describe(d, len, i + 1, b, sizeof b));
+            return S_FAIL;
+        }
+        }
+    }
+}
+
+#ifdef __SSE2__
+/* Bit k: byte k of the 16 at p is '"', '\\' or a control character. */
+static inline unsigned s_special16(const char *p) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                            _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                               _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+    return (unsigned)_mm_movemask_epi8(hit);
+}
+#endif
+
+/* s_string for the usual case, inlined into the parser: a string with no
+ * escape that ends within the next 16 bytes takes one vector compare (near
+ * the end of the record, the record's last 16 bytes, so nothing is read
+ * past it). Everything else goes to s_string_slow. */
+static inline __attribute__((always_inline)) size_t s_string(const char *d, size_t len,
+                                                             size_t pos, uint8_t *esc,
+                                                             char *errstr, size_t errstr_size) {
+#ifdef __SSE2__
+    size_t i = pos + 1;
+    unsigned m;
+    if (i + 16 <= len)
+        m = s_special16(d + i);
+    else if (len >= 16)
+        m = s_special16(d + len - 16) >> (i - (len - 16));
+    else
+        m = 0;
+    if (m) {
+        size_t q = i + (size_t)__builtin_ctz(m);
+        if (d[q] == '"') {
+            *esc = 0;
+            return q;
+        }
+    }
+#endif
+    return s_string_slow(d, len, pos, esc, errstr, errstr_size);
+}
+
+/* Bytes that end a literal: JSON whitespace, ',', '}', ']' and ':'. */
+static const uint8_t s_ends_literal[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+                                           [','] = 1, ['}'] = 1,  [']'] = 1,  [':'] = 1};
+
+/* The end of the literal (true, false, null or an RFC 8259 number) that
+ * starts at d[pos], if it is followed by a delimiter or the end of input;
+ * else S_FAIL. One pass: grammar and extent together. */
+static inline size_t s_literal(const char *d, size_t len, size_t pos) {
+    size_t i = pos;
+    switch (d[i]) {
+    case 't':
+        if (len - i < 4 || memcmp(d + i, "true", 4) != 0)
+            return S_FAIL;
+        i += 4;
+        break;
+    case 'f':
+        if (len - i < 5 || memcmp(d + i, "false", 5) != 0)
+            return S_FAIL;
+        i += 5;
+        break;
+    case 'n':
+        if (len - i < 4 || memcmp(d + i, "null", 4) != 0)
+            return S_FAIL;
+        i += 4;
+        break;
+    default:
+        if (d[i] == '-')
+            i++;
+        if (i >= len)
+            return S_FAIL;
+        if (d[i] == '0') {
+            i++;
+        } else if (s_is_digit(d[i])) {
+            do
+                i++;
+            while (i < len && s_is_digit(d[i]));
+        } else {
+            return S_FAIL;
+        }
+        if (i < len && d[i] == '.') {
+            i++;
+            if (i >= len || !s_is_digit(d[i]))
+                return S_FAIL;
+            do
+                i++;
+            while (i < len && s_is_digit(d[i]));
+        }
+        if (i < len && (d[i] == 'e' || d[i] == 'E')) {
+            i++;
+            if (i < len && (d[i] == '+' || d[i] == '-'))
+                i++;
+            if (i >= len || !s_is_digit(d[i]))
+                return S_FAIL;
+            do
+                i++;
+            while (i < len && s_is_digit(d[i]));
+        }
+    }
+    if (i < len && !s_ends_literal[(unsigned char)d[i]])
+        return S_FAIL;
+    return i;
+}
+
+/* Appends a token to the tape (grown on demand) and returns its index. */
+static inline int s_tok_new(ed_decoder_t *dec, int *ntok, uint8_t type, size_t start) {
+    if ((unsigned)*ntok == dec->tok_cap) {
+        dec->tok_cap *= 2;
+        dec->toks = ed_realloc(dec->toks, dec->tok_cap * sizeof *dec->toks);
+    }
+    int i = (*ntok)++;
+    dec->toks[i] = (s_tok_t){.start = (uint32_t)start, .type = type};
+    return i;
+}
+
+/* Parses the object whose '{' is at d[pos] into the token tape, checking the
+ * whole RFC 8259 grammar on the way (one pass over the bytes, an explicit
+ * stack instead of recursion). Returns the offset just past the closing '}',
+ * or (size_t)-1 with errstr set to what went wrong at which byte. */
+static size_t s_parse(ed_decoder_t *dec, const char *d, size_t len, size_t pos, char *errstr,
+                      size_t errstr_size) {
+    int ntok = 0, depth = 0, is_obj = 1, t;
+    const char *expect;
+    size_t q;
+
+open: /* d[pos] is '{' (is_obj) or '[' */
+    t = s_tok_new(dec, &ntok, is_obj ? S_OBJ : S_ARR, pos);
+    if ((unsigned)depth == dec->stack_cap) {
+        dec->stack_cap *= 2;
+        dec->stack = ed_realloc(dec->stack, dec->stack_cap * sizeof *dec->stack);
+    }
+    dec->stack[depth++] = t;
+    pos = s_skip_ws(d, pos + 1, len);
+    if (pos >= len)
+        goto truncated;
+    if (d[pos] == (is_obj ? '}' : ']'))
+        goto close;
+    if (is_obj) {
+        expect = "a string key or '}'";
+        goto key;
+    }
+    expect = "a value or ']'";
+    goto value;
+
+next: /* after a member of the innermost container */
+    pos = s_skip_ws(d, pos, len);
+    if (pos >= len)
+        goto truncated;
+    if (d[pos] == ',') {
+        pos = s_skip_ws(d, pos + 1, len);
+        if (pos >= len)
+            goto truncated;
+        if (is_obj) {
+            expect = "a string key";
+            goto key;
+        }
+        expect = "a value";
+        goto value;
+    }
+    if (d[pos] == (is_obj ? '}' : ']'))
+        goto close;
+    return s_fail(s_unexpected(d, len, pos, is_obj ? "',' or '}'" : "',' or ']'", errstr,
+                                errstr_size));
+
+key:
+    if (d[pos] != '"')
+        return s_fail(s_unexpected(d, len, pos, expect, errstr, errstr_size));
+    t = s_tok_new(dec, &ntok, S_STR, pos + 1);
+    q = s_string(d, len, pos, &dec->toks[t].esc, errstr, errstr_size);
+    if (q == S_FAIL)
+        return q;
+    dec->toks[t].end = (uint32_t)q;
+    dec->toks[t].skip = ntok;
+    pos = s_skip_ws(d, q + 1, len);
+    if (pos >= len)
+        goto truncated;
+    if (d[pos] != ':')
+        return s_fail(s_unexpected(d, len, pos, "':'", errstr, errstr_size));
+    pos = s_skip_ws(d, pos + 1, len);
+    if (pos >= len)
+        goto truncated;
+    expect = "a value";
+    /* fall through */
+
+value:
+    switch (d[pos]) {
+    case '{':
+        is_obj = 1;
+        goto open;
+    case '[':
+        is_obj = 0;
+        goto open;
+    case '"':
+        t = s_tok_new(dec, &ntok, S_STR, pos + 1);
+        q = s_string(d, len, pos, &dec->toks[t].esc, errstr, errstr_size);
+        if (q == S_FAIL)
+            return q;
+        dec->toks[t].end = (uint32_t)q;
+        dec->toks[t].skip = ntok;
+        pos = q + 1;
+        goto next;
+    case '-':
+    case '0' ... '9':
+    case 't':
+    case 'f':
+    case 'n':
+        q = s_literal(d, len, pos);
+        if (q == S_FAIL || q >= len) {
+            /* Not a well-formed literal followed by a delimiter, or at the
+             * end of input: the error names the whole run up to the next
+             * delimiter ("tru", "01", "1.2.3"). */
+            q = pos + 1;
+            while (q < len && !s_ends_literal[(unsigned char)d[q]])
+                q++;
+            if (q >= len)
+                goto truncated;
+            if (!s_valid_literal(d + pos, q - pos)) {
+                size_t n = q - pos;
+                return s_fail(ed_seterr(errstr, errstr_size, ED_EINVAL,
+                                        "invalid JSON at byte %zu: invalid literal '%.*s'", pos,
+                                        n > 40 ? 40 : (int)n, d + pos));
+            }
+        }
+        t = s_tok_new(dec, &ntok, S_LIT, pos);
+        dec->toks[t].end = (uint32_t)q;
+        dec->toks[t].skip = ntok;
+        pos = q;
+        goto next;
+    default:
+        return s_fail(s_unexpected(d, len, pos, expect, errstr, errstr_size));
+    }
+
+close: /* d[pos] closes the innermost container */
+    t = dec->stack[--depth];
+    dec->toks[t].end = (uint32_t)(pos + 1);
+    dec->toks[t].skip = ntok;
+    pos++;
+    if (depth == 0)
+        return pos;
+    is_obj = dec->toks[dec->stack[depth - 1]].type == S_OBJ;
+    goto next;
+
+truncated:
+    return s_fail(ed_seterr(errstr, errstr_size, ED_EINVAL,
+                            "incomplete JSON (truncated at byte %zu)", len));
 }
 
 static size_t s_put_utf8(char *o, uint32_t cp) {
@@ -550,7 +723,7 @@ static size_t s_put_utf8(char *o, uint32_t cp) {
 /* Decodes the escapes of a JSON string body s[0..n) into out, which has room
  * for n bytes (decoding never lengthens: "\u00e9" is 6 bytes in, 2 out, a
  * surrogate pair 12 in, 4 out, a lone surrogate 6 in, 3 out as U+FFFD).
- * Returns the decoded length. jsmn has checked the escapes already. */
+ * Returns the decoded length. s_string has checked the escapes already. */
 static size_t s_unescape(const char *s, size_t n, char *out) {
     size_t i = 0, o = 0;
     while (i < n) {
@@ -621,15 +794,14 @@ static int s_key_eq(ed_decoder_t *dec, const char *s, size_t n, int has_bs, cons
 
 /* Token index of the value at `path`, or -1. */
 static int s_resolve(ed_decoder_t *dec, const char *d, const s_path_t *path) {
-    const jsmntok_t *T = dec->toks;
-    const int *skip = dec->skip;
+    const s_tok_t *T = dec->toks;
     int o = 0;
     for (int k = 0; k < path->nseg; k++) {
-        if (T[o].type != JSMN_OBJECT)
+        if (T[o].type != S_OBJ)
             return -1;
         int found = -1;
-        for (int key = o + 1, end = skip[o]; key < end; key = skip[key + 1]) {
-            if (s_key_eq(dec, d + T[key].start, (size_t)(T[key].end - T[key].start), dec->esc[key],
+        for (int key = o + 1, end = T[o].skip; key < end; key = T[key + 1].skip) {
+            if (s_key_eq(dec, d + T[key].start, T[key].end - T[key].start, T[key].esc,
                          path->seg[k], path->seglen[k])) {
                 found = key + 1;
                 break;
@@ -740,58 +912,16 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
         return s_unexpected(d, len, p0, "'{'", errstr, errstr_size);
     }
 
-    jsmn_parser parser;
-    jsmn_init(&parser);
-    int r;
-    /* jsmn resumes where it stopped when given a bigger token array. */
-    while ((r = jsmn_parse(&parser, d, len, dec->toks, dec->tok_cap)) == JSMN_ERROR_NOMEM) {
-        dec->tok_cap *= 2;
-        dec->toks = ed_realloc(dec->toks, dec->tok_cap * sizeof *dec->toks);
-        dec->skip = ed_realloc(dec->skip, dec->tok_cap * sizeof *dec->skip);
-        dec->esc = ed_realloc(dec->esc, dec->tok_cap * sizeof *dec->esc);
-        dec->stack = ed_realloc(dec->stack, dec->tok_cap * sizeof *dec->stack);
-    }
-    int ntok = (int)parser.toknext;
-    const jsmntok_t *T = dec->toks;
-    int top_closed = ntok > 0 && T[0].end >= 0;
-
-    if (top_closed) {
-        /* Anything but whitespace after the object: trailing garbage, a second
-         * value, or a NUL (where jsmn silently stops). */
-        size_t q = s_skip_ws(d, (size_t)T[0].end, len);
-        if (q < len)
-            return s_unexpected(d, len, q, "end of input after the top-level object", errstr,
-                                errstr_size);
-    }
-    if (r < 0) {
-        const char *nul = memchr(d, '\0', len);
-        if (nul)
-            return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                             "invalid JSON at byte %zu: unexpected NUL byte", (size_t)(nul - d));
-        if (r == JSMN_ERROR_PART)
-            return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                             "incomplete JSON (truncated at byte %zu)", len);
-        size_t pos = parser.pos < len ? parser.pos : len;
-        if (pos < len && d[pos] == '"')
-            return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                             "invalid JSON at byte %zu: invalid escape sequence in string", pos);
-        if (pos < len && (d[pos] == '-' || s_is_digit(d[pos]) || d[pos] == 't' || d[pos] == 'f' ||
-                          d[pos] == 'n'))
-            return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                             "invalid JSON at byte %zu: invalid literal or a literal where a key "
-                             "is expected",
-                             pos);
-        char b[32];
-        return ed_seterr(errstr, errstr_size, ED_EINVAL, "invalid JSON at byte %zu: unexpected %s",
-                         pos, s_describe(d, len, pos, b, sizeof b));
-    }
-    if (!top_closed) /* not reached: jsmn reports an unclosed object as PART */
-        return ed_seterr(errstr, errstr_size, ED_EINVAL, "incomplete JSON (truncated at byte %zu)",
-                         len);
-
-    int rc = s_validate(dec, d, len, ntok, errstr, errstr_size);
-    if (rc < 0)
-        return rc;
+    size_t end = s_parse(dec, d, len, p0, errstr, errstr_size);
+    if (end == S_FAIL)
+        return ED_EINVAL;
+    /* Anything but whitespace after the object: trailing garbage, a second
+     * value, a NUL. */
+    size_t q = s_skip_ws(d, end, len);
+    if (q < len)
+        return s_unexpected(d, len, q, "end of input after the top-level object", errstr,
+                            errstr_size);
+    const s_tok_t *T = dec->toks;
 
     size_t used = 0;
     for (int f = 0; f < dec->nfields; f++) {
@@ -803,11 +933,11 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
             continue;
         }
         const char *s = d + T[k].start;
-        size_t n = (size_t)(T[k].end - T[k].start);
+        size_t n = T[k].end - T[k].start;
         switch (T[k].type) {
-        case JSMN_STRING:
+        case S_STR:
             *v = (ed_val_t){.type = ED_VAL_STRING, .ptr = s, .len = n};
-            if (dec->esc[k]) {
+            if (T[k].esc) {
                 /* Decoded into scratch; the pointer is set once all fields
                  * are done, as scratch may move while it grows. */
                 s_reserve(&dec->scratch, &dec->scratch_cap, used + n);
@@ -816,7 +946,7 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
                 used += v->len;
             }
             break;
-        case JSMN_PRIMITIVE:
+        case S_LIT:
             if (s[0] == 't' || s[0] == 'f')
                 *v = (ed_val_t){.type = ED_VAL_BOOL, .ptr = s, .len = n, .num = s[0] == 't'};
             else if (s[0] == 'n')

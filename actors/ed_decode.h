@@ -7,7 +7,8 @@
  *   words: one record per word of the payload; field "word". Words as in
  *          ed_tokenize.h.
  *   json:  one record per input (one JSON object); fields by name, nested
- *          fields by dotted path ("customer.id"). Parsed with jsmn.
+ *          fields by dotted path ("customer.id"). A one-pass validating
+ *          parser of our own (RFC 8259); see ed_decode.c.
  * Meta fields ("@key", "@file", …) are not the decoder's business: the
  * source actor fills them from ed_input_t.
  */

@@ -372,7 +372,14 @@ static void test_json_malformed(void **state) {
     BAD(dec, "{\"a\": -}", "invalid literal");
     BAD(dec, "{\"a\": 1.}", "invalid literal");
     BAD(dec, "{\"a\": nullx}", "invalid literal");
-    BAD(dec, "{\"a\": \"bad \\q escape\"}", "invalid JSON at byte 6");
+    BAD(dec, "{\"a\": \"bad \\q escape\"}",
+        "invalid JSON at byte 11: invalid escape sequence in string: backslash followed by "
+        "character 'q'");
+    BAD(dec, "{\"a\": \"x\\", "incomplete JSON");
+    BAD(dec, "{\"a\": \"\\u12", "incomplete JSON");
+    BAD(dec, "{\"a\": tr", "incomplete JSON");
+    BAD(dec, "{\"a\": {\"b\": [1, {\"c\": [}]}}", "invalid JSON at byte 23: unexpected character '}', expected a value or ']'");
+    BAD(dec, "{\"a\": 1 }  \n x", "invalid JSON at byte 13: unexpected character 'x', expected end of input");
     BAD(dec, "{\"a\": \"\\u12g4\"}", "invalid JSON");
     BAD(dec, "{\"a\": [1}", "invalid JSON");
     BAD(dec, "{1: 2}", "invalid JSON at byte 1");
