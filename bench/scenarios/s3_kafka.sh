@@ -186,7 +186,7 @@ R=$(calc "$EM / $RM")
 bt emit scenario=S3 variant:="$NAME" eddy_eps="$EM" baseline:="librdkafka consumer, raw (s3_consume.c)" \
   baseline_eps="$RM" ratio="$R" goal:=">= 0.7x raw consume" goal_met="$(ge "$R" 0.7)" "${common[@]}" \
   baseline_eps_all:="${raw[*]}" ratios_paired:="$(pair_ratios "${eddy[*]}" "${raw[*]}")" \
-  notes:="$INPUT; eddy: fresh consumer group per run, eddy_eps = records / active time (start until the flush covering the last input was durable in every sink, flush_interval 500 ms); raw: high-level consumer, fresh group, no commits, timed from rd_kafka_new to the Nth message; $CHECKED"
+  notes:="$INPUT; eddy: 2 consumer instances (instances: 2, like the 2 stream threads of Kafka Streams), fresh consumer group per run, eddy_eps = records / active time (start until the flush covering the last input was durable in every sink, flush_interval 500 ms); raw: high-level consumer, fresh group, no commits, timed from rd_kafka_new to the Nth message; $CHECKED"
 R=$(calc "$EM / $KM")
 bt emit scenario=S3 variant:="$NAME" eddy_eps="$EM" baseline:="Kafka Streams 3.9.1 (bench/peers/kstreams)" \
   baseline_eps="$KM" ratio="$R" goal:=">= 10x Kafka Streams" goal_met="$(ge "$R" 10)" "${common[@]}" \
