@@ -12,6 +12,9 @@
 void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char *errstr,
                           size_t errstr_size);
 void ed_source_actor_free(void *state);
+void *ed_decoder_actor_new(ed_plan_t *plan, int idx, int src_slot, char *errstr,
+                           size_t errstr_size);
+void ed_decoder_actor_free(void *state);
 void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream);
 void ed_agg_actor_free(void *state);
 void *ed_sink_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream,
@@ -21,7 +24,7 @@ void *ed_coordinator_new(ed_plan_t *plan);
 void ed_coordinator_free(void *state);
 
 /* Kinds of the entries of plan->states, to free them. */
-enum { ED_ST_COORD, ED_ST_SOURCE, ED_ST_AGG, ED_ST_SINK };
+enum { ED_ST_COORD, ED_ST_SOURCE, ED_ST_DECODER, ED_ST_AGG, ED_ST_SINK };
 
 int ed_plan_sink_fed_by_aggs(const ed_config_t *conf, int k) {
     for (int a = 0; a < conf->naggregations; a++)
@@ -48,6 +51,14 @@ static int s_source_has_aggs(const ed_config_t *conf, int i) {
         if (conf->aggregations[a].from_idx == i)
             return 1;
     return 0;
+}
+
+/* The first source actor slot of config source ci. */
+static int s_first_slot(const ed_plan_t *plan, int ci) {
+    int a = 0;
+    while (a < plan->nsource_actors && plan->source_of[a] != ci)
+        a++;
+    return a;
 }
 
 /* Zeroed array of n elements of `size` bytes starting on a cache line, for
@@ -103,10 +114,19 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     for (int i = 0; i < conf->nsources; i++)
         S += conf->sources[i].instances > 0 ? conf->sources[i].instances : 1;
     plan->nsource_actors = S;
+    int D = 0; /* decoder actors */
+    plan->decoder_first = ed_calloc((size_t)S + 1, sizeof *plan->decoder_first);
+    for (int i = 0, a = 0; i < conf->nsources; i++)
+        for (int n = 0; n < (conf->sources[i].instances > 0 ? conf->sources[i].instances : 1);
+             n++) {
+            plan->decoder_first[a++] = D;
+            D += conf->sources[i].decoders;
+        }
+    plan->ndecoder_actors = D;
     plan->naggs = conf->naggregations ? conf->runtime.aggregators : 0;
     int A = plan->naggs;
     /* Actor ids follow the order of ed_runtime_add: coordinator, sources,
-     * aggregators, sinks. They are known up front so states can refer to
+     * decoders, aggregators, sinks. They are known up front so states can refer to
      * each other. */
     plan->coordinator = 0;
     plan->source_ids = ed_calloc((size_t)S, sizeof *plan->source_ids);
@@ -119,10 +139,13 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     plan->sink_nupstream = ed_calloc((size_t)K, sizeof *plan->sink_nupstream);
     for (int i = 0; i < S; i++)
         plan->source_ids[i] = (uint32_t)(1 + i);
+    plan->decoder_ids = ed_calloc((size_t)D + 1, sizeof *plan->decoder_ids);
+    for (int d = 0; d < D; d++)
+        plan->decoder_ids[d] = (uint32_t)(1 + S + d);
     for (int p = 0; p < A; p++)
-        plan->agg_ids[p] = (uint32_t)(1 + S + p);
+        plan->agg_ids[p] = (uint32_t)(1 + S + D + p);
     for (int k = 0; k < K; k++)
-        plan->sink_ids[k] = (uint32_t)(1 + S + A + k);
+        plan->sink_ids[k] = (uint32_t)(1 + S + D + A + k);
     plan->source_stats = s_calloc_lines((size_t)S, sizeof *plan->source_stats);
     plan->agg_stats = s_calloc_lines((size_t)A + 1, sizeof *plan->agg_stats);
     plan->sink_stats = ed_calloc((size_t)K, sizeof *plan->sink_stats);
@@ -149,11 +172,38 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
             snprintf(name, sizeof name, "%s", conf->sources[ci].name);
         ed_runtime_add(plan->rt, &ed_source_actor, name, st, next_worker++ % W);
     }
-    uint32_t *up = ed_calloc((size_t)(S + A) + 1, sizeof *up);
+    for (int i = 0; i < S; i++) {
+        const ed_conf_source_t *src = &conf->sources[plan->source_of[i]];
+        for (int n = 0; n < src->decoders; n++) {
+            int d = plan->decoder_first[i] + n;
+            void *st = ed_decoder_actor_new(plan, d, i, errstr, errstr_size);
+            if (!st) {
+                ed_plan_destroy(&plan);
+                return NULL;
+            }
+            s_add_state(plan, st, ED_ST_DECODER);
+            char name[300];
+            if (src->instances > 1)
+                snprintf(name, sizeof name, "%s#%d/decoder-%d", src->name,
+                         i - s_first_slot(plan, plan->source_of[i]), n);
+            else
+                snprintf(name, sizeof name, "%s/decoder-%d", src->name, n);
+            ed_runtime_add(plan->rt, &ed_decoder_actor, name, st, next_worker++ % W);
+        }
+    }
+    /* Upstreams of the aggregators: the actors that key records — a source
+     * actor, or its decoders when it has some. */
+    uint32_t *up = ed_calloc((size_t)(S + D + A) + 1, sizeof *up);
     int nup = 0;
-    for (int i = 0; i < S; i++)
-        if (s_source_has_aggs(conf, plan->source_of[i]))
+    for (int i = 0; i < S; i++) {
+        if (!s_source_has_aggs(conf, plan->source_of[i]))
+            continue;
+        int nd = conf->sources[plan->source_of[i]].decoders;
+        if (!nd)
             up[nup++] = plan->source_ids[i];
+        for (int n = 0; n < nd; n++)
+            up[nup++] = plan->decoder_ids[plan->decoder_first[i] + n];
+    }
     for (int p = 0; p < A; p++) {
         void *st = ed_agg_actor_new(plan, p, up, nup);
         s_add_state(plan, st, ED_ST_AGG);
@@ -166,9 +216,16 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
         if (ed_plan_sink_fed_by_aggs(conf, k))
             for (int p = 0; p < A; p++)
                 up[nup++] = plan->agg_ids[p];
-        for (int i = 0; i < S; i++)
+        for (int i = 0; i < S; i++) {
+            const ed_conf_source_t *src = &conf->sources[plan->source_of[i]];
             if (s_source_feeds_sink(conf, plan->source_of[i], k))
                 up[nup++] = plan->source_ids[i];
+            /* decoders send rejects, and so barriers, to the rejects sink */
+            if (src->rejects && ed_config_sink_idx(conf, src->rejects) == k &&
+                s_source_has_aggs(conf, plan->source_of[i]))
+                for (int n = 0; n < src->decoders; n++)
+                    up[nup++] = plan->decoder_ids[plan->decoder_first[i] + n];
+        }
         plan->sink_nupstream[k] = nup;
         void *st = ed_sink_actor_new(plan, k, up, nup, errstr, errstr_size);
         if (!st) {
@@ -201,8 +258,8 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
                  "flush every %lld ms, mailbox hwm %d, max %d flushes in flight\n",
             conf->runtime.workers, plan->naggs, (long long)conf->runtime.flush_interval_ms,
             conf->runtime.mailbox_hwm, conf->runtime.max_inflight);
-    fprintf(out, "  actors: 1 coordinator, %d sources, %d aggregators, %d sinks\n", plan->nsource_actors,
-            plan->naggs, conf->nsinks);
+    fprintf(out, "  actors: 1 coordinator, %d sources, %d decoders, %d aggregators, %d sinks\n",
+            plan->nsource_actors, plan->ndecoder_actors, plan->naggs, conf->nsinks);
     for (int i = 0; i < conf->nsources; i++) {
         const ed_conf_source_t *s = &conf->sources[i];
         fprintf(out, "  source %s: %s", s->name, s_src_kind(s->kind));
@@ -220,6 +277,9 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
         }
         if (s->kind != ED_SRC_GENERATOR)
             fprintf(out, " format=%s", s_fmt(s->format));
+        if (s->decoders)
+            fprintf(out, ", decoded by %d decoder actors%s", s->decoders,
+                    s->instances > 1 ? " per instance" : "");
         for (int t = 0; t < s->nto; t++)
             fprintf(out, "%s%s", t ? ", " : " -> pass-through to ", s->to[t]);
         if (s->rejects)
@@ -336,9 +396,12 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     for (int i = 0; i < conf->nsources; i++) {
         ed_source_stats_t sum = s_source_sum(plan, i);
         const ed_source_stats_t *st = &sum;
-        fprintf(out, "%s\"%s\":{\"inputs\":%llu,\"records\":%llu,\"rejected\":%llu}", i ? "," : "",
-                conf->sources[i].name, (unsigned long long)st->inputs,
-                (unsigned long long)st->records, (unsigned long long)st->rejected);
+        fprintf(out,
+                "%s\"%s\":{\"inputs\":%llu,\"records\":%llu,\"rejected\":%llu,\"instances\":%d,"
+                "\"decoders\":%d}",
+                i ? "," : "", conf->sources[i].name, (unsigned long long)st->inputs,
+                (unsigned long long)st->records, (unsigned long long)st->rejected,
+                conf->sources[i].instances, conf->sources[i].instances * conf->sources[i].decoders);
     }
     uint64_t recs = 0, changes = 0, alerts = 0, keys = 0, bytes = 0;
     for (int p = 0; p < plan->naggs; p++) {
@@ -376,6 +439,7 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
         switch ((int)(intptr_t)plan->states[i * 2 + 1]) {
         case ED_ST_COORD: ed_coordinator_free(st); break;
         case ED_ST_SOURCE: ed_source_actor_free(st); break;
+        case ED_ST_DECODER: ed_decoder_actor_free(st); break;
         case ED_ST_AGG: ed_agg_actor_free(st); break;
         case ED_ST_SINK: ed_sink_actor_free(st); break;
         }
@@ -383,6 +447,8 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     free(plan->states);
     free(plan->source_ids);
     free(plan->source_of);
+    free(plan->decoder_ids);
+    free(plan->decoder_first);
     free(plan->agg_ids);
     free(plan->sink_ids);
     free(plan->sink_nupstream);

@@ -2,7 +2,10 @@
  * ed_pipeline.h — turns a config into actors on a runtime, and runs it.
  *
  * Actors of a pipeline:
- *   one source actor per `sources:` entry          (actors/ed_source_actor.c)
+ *   one source actor per `sources:` entry (× its `instances`)
+ *                                                  (actors/ed_source_actor.c)
+ *   `decoders` decoder actors per source actor, if set: they decode and key
+ *   the inputs their source actor reads        (actors/ed_decoder_actor.c)
  *   runtime.aggregators aggregator actors, shared by all aggregations
  *                                                  (actors/ed_agg_actor.c)
  *   one sink actor per `sinks:` entry              (actors/ed_sink_actor.c)
@@ -53,6 +56,10 @@ typedef struct ed_plan {
     uint32_t *source_ids;    /* [nsource_actors]: every instance of every source, in config order */
     int *source_of;          /* [nsource_actors] config source index of each source actor */
     int nsource_actors;      /* sum of sources[i].instances */
+    uint32_t *decoder_ids;   /* [ndecoder_actors]: the decoders of source actor a are
+                                decoder_ids[decoder_first[a] .. + sources[source_of[a]].decoders) */
+    int *decoder_first;      /* [nsource_actors] */
+    int ndecoder_actors;
     uint32_t *agg_ids;       /* [naggs] */
     int naggs;               /* conf->runtime.aggregators, or 0 without aggregations */
     uint32_t *sink_ids;      /* [conf->nsinks] */
@@ -101,6 +108,7 @@ void ed_plan_destroy(ed_plan_t **plan_p);
 /* Actor types (defined in their own files). Each state struct starts with
  * `ed_plan_t *plan; int idx;`. */
 extern const ed_actor_type_t ed_source_actor;
+extern const ed_actor_type_t ed_decoder_actor;
 extern const ed_actor_type_t ed_agg_actor;
 extern const ed_actor_type_t ed_sink_actor;
 extern const ed_actor_type_t ed_coordinator_actor;

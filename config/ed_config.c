@@ -1336,7 +1336,7 @@ static int s_source_generator(s_ctx_t *cx, s_node_t *m, const char *sw, ed_conf_
 static int s_source(s_ctx_t *cx, s_node_t *kn, s_node_t *body, ed_conf_source_t *s) {
     static const char *const keys[] = {"kafka",  "directory", "generator",  "format",
                                        "time",   "to",        "rejects",    "batch_size",
-                                       "linger", "instances", NULL};
+                                       "linger", "instances", "decoders", NULL};
     static const char *const kinds[] = {"kafka", "directory", "generator", NULL};
     s->name = ed_strdup(s_raw(kn));
     s->pos = s_pos(cx, kn);
@@ -1387,10 +1387,14 @@ static int s_source(s_ctx_t *cx, s_node_t *kn, s_node_t *body, ed_conf_source_t 
         if ((rc = s_check_field(cx, s_get(cx, t, "field"), s->time_field, "'time'", w, s)) < 0)
             return rc;
     }
-    int64_t batch, inst;
-    if ((rc = s_get_int(cx, body, "instances", w, 1, 1, 64, &inst)) < 0)
+    int64_t batch, inst, ndec;
+    if ((rc = s_get_int(cx, body, "instances", w, 1, 1, 64, &inst)) < 0 ||
+        (rc = s_get_int(cx, body, "decoders", w, 0, 0, 64, &ndec)) < 0)
         return rc;
     s->instances = (int)inst;
+    s->decoders = (int)ndec;
+    if (s_get(cx, body, "decoders"))
+        s->decoders_pos = s_pos(cx, s_get(cx, body, "decoders"));
     if (s->kind == ED_SRC_GENERATOR && s->generator.events &&
         s->generator.events < (uint64_t)s->instances)
         return s_err(cx, s_get(cx, body, "instances"),
@@ -1925,6 +1929,32 @@ out:
     return rc;
 }
 
+/* `decoders: N` only helps a source whose inputs are decoded and keyed for
+ * some aggregation; anywhere else it would be silently ignored. */
+static int s_check_decoders(s_ctx_t *cx) {
+    const ed_config_t *c = cx->conf;
+    for (int i = 0; i < c->nsources; i++) {
+        const ed_conf_source_t *s = &c->sources[i];
+        if (!s->decoders)
+            continue;
+        int read = 0;
+        for (int a = 0; a < c->naggregations; a++)
+            read |= c->aggregations[a].from_idx == i;
+        if (!read)
+            return s_err_pos(cx, &s->decoders_pos,
+                             "source '%s' has 'decoders: %d' but no aggregation reads it; decoder "
+                             "actors decode and key records for aggregations (pass-through "
+                             "records are not decoded): remove 'decoders'",
+                             s->name, s->decoders);
+        if (s->kind == ED_SRC_GENERATOR)
+            return s_err_pos(cx, &s->decoders_pos,
+                             "source '%s' is a generator, whose events need no decoding; "
+                             "remove 'decoders' (use 'instances' to generate in parallel)",
+                             s->name);
+    }
+    return 0;
+}
+
 static int s_link_sinks(s_ctx_t *cx) {
     ed_config_t *c = cx->conf;
     for (int i = 0; i < c->nsinks; i++) {
@@ -2072,6 +2102,8 @@ static int s_root(s_ctx_t *cx, s_node_t *root) {
         if ((rc = s_alert(cx, s_node(cx, p->key), s_node(cx, p->value), &c->alerts[i++])) < 0)
             return rc;
     }
+    if ((rc = s_check_decoders(cx)) < 0)
+        return rc;
     return s_link_sinks(cx);
 }
 

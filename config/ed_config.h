@@ -68,6 +68,10 @@ typedef struct {
     int instances;    /* parallel source actors, default 1 (1..64): Kafka — consumers in one
                          group sharing the partitions; generator — events split evenly, seed
                          + instance; directory — must be 1 */
+    int decoders;     /* decoder actors per source actor, default 0 (0..64): 0 = the source
+                         actor decodes and keys its inputs itself; N = it only reads, and N
+                         decoder actors on the worker pool decode and key in parallel */
+    ed_conf_pos_t decoders_pos; /* where `decoders` was set (errors) */
 } ed_conf_source_t;
 
 typedef enum { ED_AGG_COUNT = 1, ED_AGG_SUM, ED_AGG_MIN, ED_AGG_MAX, ED_AGG_AVG } ed_aggfn_t;

@@ -90,6 +90,45 @@ void ed_batch_add_record(ed_batch_t *b, const void *key, uint32_t key_len, const
         memcpy(p + sizeof h + key_len, val, val_len);
 }
 
+/* Bytes of an INPUTS entry after its header. */
+static size_t s_input_bytes(const ed_inputrec_t *h) {
+    return (size_t)h->len + ed_inputrec_keyn(h) +
+           (h->topic_len == ED_INPUT_ABSENT ? 0 : (size_t)h->topic_len + 1) +
+           (h->file_len == ED_INPUT_ABSENT ? 0 : (size_t)h->file_len + 1);
+}
+
+void ed_batch_add_input(ed_batch_t *b, const ed_inputrec_t *hdr, const void *data,
+                        const void *key, const char *topic, const char *file) {
+    assert(b->kind == ED_BATCH_INPUTS);
+    ed_inputrec_t h = *hdr;
+    if (!key)
+        h.key_len = ED_INPUT_NO_KEY;
+    if (!topic)
+        h.topic_len = ED_INPUT_ABSENT;
+    if (!file)
+        h.file_len = ED_INPUT_ABSENT;
+    uint8_t *p = s_reserve(b, ED_ALIGN8(sizeof h + s_input_bytes(&h)));
+    memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    if (h.len) {
+        memcpy(p, data, h.len);
+        p += h.len;
+    }
+    if (h.key_len != ED_INPUT_NO_KEY && h.key_len) {
+        memcpy(p, key, h.key_len);
+        p += h.key_len;
+    }
+    if (h.topic_len != ED_INPUT_ABSENT) {
+        memcpy(p, topic, h.topic_len);
+        p[h.topic_len] = '\0';
+        p += h.topic_len + 1;
+    }
+    if (h.file_len != ED_INPUT_ABSENT) {
+        memcpy(p, file, h.file_len);
+        p[h.file_len] = '\0';
+    }
+}
+
 void ed_batch_iter_init(ed_batch_iter_t *it, const ed_batch_t *b) {
     it->p = b->data;
     it->end = b->data + b->len;
@@ -117,6 +156,14 @@ const ed_record_t *ed_batch_next_record(ed_batch_iter_t *it) {
     const ed_record_t *r = (const ed_record_t *)(const void *)it->p;
     it->p += ED_ALIGN8(sizeof *r + (size_t)r->key_len + r->val_len);
     return r;
+}
+
+const ed_inputrec_t *ed_batch_next_input(ed_batch_iter_t *it) {
+    if (it->p >= it->end)
+        return NULL;
+    const ed_inputrec_t *e = (const ed_inputrec_t *)(const void *)it->p;
+    it->p += ED_ALIGN8(sizeof *e + s_input_bytes(e));
+    return e;
 }
 
 void ed_key_append(uint8_t *buf, size_t *len, const void *part, size_t part_len) {

@@ -15,6 +15,10 @@
  *   ED_BATCH_RECORDS    source → sink (pass-through) and aggregator → sink
  *                       (alerts): ed_record_t, then key bytes, then value
  *                       bytes (opaque; alerts carry JSON).
+ *   ED_BATCH_INPUTS     source → decoder actor (`decoders: N`): raw inputs
+ *                       with their metadata, to be decoded and keyed there:
+ *                       ed_inputrec_t, then payload, key, topic and file
+ *                       bytes (topic and file NUL-terminated).
  *
  * Keys of KEYED and CHANGELOG entries are *composite keys*: a sequence of
  * parts, each a native-endian uint16_t length followed by that many bytes
@@ -27,7 +31,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { ED_BATCH_KEYED = 1, ED_BATCH_CHANGELOG = 2, ED_BATCH_RECORDS = 3 } ed_batch_kind_t;
+typedef enum {
+    ED_BATCH_KEYED = 1,
+    ED_BATCH_CHANGELOG = 2,
+    ED_BATCH_RECORDS = 3,
+    ED_BATCH_INPUTS = 4
+} ed_batch_kind_t;
 
 /* Header of a KEYED entry. Followed by double vals[nvals] (one input value per
  * `compute` entry of the aggregation, in config order; 0 for count) and the
@@ -65,6 +74,22 @@ typedef struct {
     int64_t ts_ms;    /* event time or produce time, ms since epoch (0 = none) */
 } ed_record_t;
 
+/* Header of an INPUTS entry: one raw input as a source driver read it (see
+ * ed_input_t in actors/ed_source.h). Followed by len payload bytes, key_len
+ * key bytes, topic_len topic bytes + NUL, file_len file bytes + NUL. */
+#define ED_INPUT_NO_KEY 0xFFFFFFFFu /* key_len: no key (NULL) */
+#define ED_INPUT_ABSENT 0xFFFFu     /* topic_len/file_len: no topic/file (NULL) */
+typedef struct {
+    uint32_t len;       /* payload bytes */
+    uint32_t key_len;   /* key bytes, or ED_INPUT_NO_KEY */
+    uint16_t topic_len; /* topic bytes, or ED_INPUT_ABSENT */
+    uint16_t file_len;  /* file name bytes, or ED_INPUT_ABSENT */
+    int32_t partition;  /* Kafka partition, or -1 */
+    int64_t offset;     /* Kafka offset, line number, sequence number */
+    int64_t ts_ms;      /* produce or event time, ms since epoch (0 = none) */
+    double num;         /* generator: the event's "@value" */
+} ed_inputrec_t;
+
 /* A batch. Fields are public for speed in the hot path; treat as read-only
  * outside ed_batch.c. */
 typedef struct ed_batch {
@@ -99,6 +124,12 @@ void ed_batch_add_change(ed_batch_t *batch, const ed_change_t *hdr, const double
 void ed_batch_add_record(ed_batch_t *batch, const void *key, uint32_t key_len, const void *val,
                          uint32_t val_len, int64_t ts_ms);
 
+/* Appends an INPUTS entry; batch->kind must be ED_BATCH_INPUTS. hdr gives
+ * the lengths (ED_INPUT_NO_KEY for a NULL key, ED_INPUT_ABSENT for a NULL
+ * topic or file; a NULL pointer also means absent); the bytes are copied. */
+void ed_batch_add_input(ed_batch_t *batch, const ed_inputrec_t *hdr, const void *data,
+                        const void *key, const char *topic, const char *file);
+
 /* Iteration: `ed_batch_iter_t it; ed_batch_iter_init(&it, b);
  * while ((e = ed_batch_next_keyed(&it))) …`. Returned pointers are borrowed
  * from the batch. */
@@ -111,6 +142,7 @@ void ed_batch_iter_init(ed_batch_iter_t *it, const ed_batch_t *batch);
 const ed_keyed_t *ed_batch_next_keyed(ed_batch_iter_t *it);
 const ed_change_t *ed_batch_next_change(ed_batch_iter_t *it);
 const ed_record_t *ed_batch_next_record(ed_batch_iter_t *it);
+const ed_inputrec_t *ed_batch_next_input(ed_batch_iter_t *it);
 
 static inline const double *ed_keyed_vals(const ed_keyed_t *e) { return (const double *)(e + 1); }
 static inline const uint8_t *ed_keyed_key(const ed_keyed_t *e) {
@@ -126,6 +158,25 @@ static inline const uint8_t *ed_change_key(const ed_change_t *c) {
 static inline const uint8_t *ed_record_key(const ed_record_t *r) { return (const uint8_t *)(r + 1); }
 static inline const uint8_t *ed_record_val(const ed_record_t *r) {
     return ed_record_key(r) + r->key_len;
+}
+/* Parts of an INPUTS entry; NULL where absent. */
+static inline size_t ed_inputrec_keyn(const ed_inputrec_t *e) {
+    return e->key_len == ED_INPUT_NO_KEY ? 0 : e->key_len;
+}
+static inline const char *ed_inputrec_data(const ed_inputrec_t *e) {
+    return (const char *)(e + 1);
+}
+static inline const char *ed_inputrec_key(const ed_inputrec_t *e) {
+    return e->key_len == ED_INPUT_NO_KEY ? NULL : ed_inputrec_data(e) + e->len;
+}
+static inline const char *ed_inputrec_topic(const ed_inputrec_t *e) {
+    const char *p = ed_inputrec_data(e) + e->len + ed_inputrec_keyn(e);
+    return e->topic_len == ED_INPUT_ABSENT ? NULL : p;
+}
+static inline const char *ed_inputrec_file(const ed_inputrec_t *e) {
+    const char *p = ed_inputrec_data(e) + e->len + ed_inputrec_keyn(e) +
+                    (e->topic_len == ED_INPUT_ABSENT ? 0 : (size_t)e->topic_len + 1);
+    return e->file_len == ED_INPUT_ABSENT ? NULL : p;
 }
 
 /* ---- composite keys ---- */

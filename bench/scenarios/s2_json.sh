@@ -71,11 +71,16 @@ inbox() {
   printf '%s\n' "$d"
 }
 
-# eddy_s2 TAG WORKERS: one timed eddy run; sets E_* / ST_*.
+# Decoder actors for the 2-worker runs: the worker that hosts the source also
+# reads, so one decoder more than workers balances the two (measured: 2
+# decoders 5.7 M/s, 3 decoders 7.3-8.4 M/s, 4 decoders 5.0-5.7 M/s).
+DEC_W2=${S2_DECODERS:-3}
+
+# eddy_s2 TAG WORKERS DECODERS: one timed eddy run; sets E_* / ST_*.
 eddy_s2() {
-  local tag=$1 workers=$2 dir
+  local tag=$1 workers=$2 decoders=$3 dir
   dir=$(inbox "$tag")
-  BENCH_WORKERS=$workers BENCH_INBOX=$dir \
+  BENCH_WORKERS=$workers BENCH_DECODERS=$decoders BENCH_INBOX=$dir \
     run_eddy "$tag" "$CONF" "$TMO" --exit-when-idle 1s || die "eddy failed on S2 ($workers workers)"
   ((ST_RECORDS == N && ST_AGG_RECORDS == N && ST_REJECTED == 0)) ||
     die "S2: eddy read $ST_RECORDS records ($ST_REJECTED rejected), aggregated $ST_AGG_RECORDS; expected $N"
@@ -84,7 +89,7 @@ eddy_s2() {
 }
 
 log "S2: $(human "$N") JSON events (~${AVG_BYTES%.*} bytes each), $BENCH_REPS repetition(s)"
-declare -a simd=() jsmn=() e1=() e2=() c1=() c2=() r1=() r2=() cpu1=() cpu2=()
+declare -a simd=() jsmn=() e1=() e2=() e20=() c1=() c2=() r1=() r2=() cpu1=() cpu2=()
 for ((r = 1; r <= BENCH_REPS; r++)); do
   if ((HAVE_SIMD)); then
     run_baseline "s2_r$r.simdjson" "$TMO" "$SIMD" "$DATA" || die "s2_simdjson failed"
@@ -92,15 +97,18 @@ for ((r = 1; r <= BENCH_REPS; r++)); do
     simd+=("$B_EPS")
     SIMD_IMPL=$(bt get "$BENCH_WORK/s2_r$r.simdjson.json" implementation)
   fi
-  eddy_s2 "s2_r$r.eddy_w1" 1
+  eddy_s2 "s2_r$r.eddy_w1" 1 0
   e1+=("$E_EPS") c1+=("$E_CPU_PER_M") r1+=("$E_RSS_MB") cpu1+=("$E_CPU_S")
   log "  rep $r: simdjson $( ((HAVE_SIMD)) && mps "${simd[-1]}" || echo n/a), eddy 1 worker $(mps "$E_EPS") (active $ST_ACTIVE_MS ms, $E_CPU_S CPU s)"
   run_baseline "s2_r$r.jsmn" "$TMO" "$JSMN" "$DATA" || die "s2_jsmn failed"
   check_baseline s2_jsmn
   jsmn+=("$B_EPS")
-  eddy_s2 "s2_r$r.eddy_w2" 2
+  eddy_s2 "s2_r$r.eddy_w2" 2 "$DEC_W2"
   e2+=("$E_EPS") c2+=("$E_CPU_PER_M") r2+=("$E_RSS_MB") cpu2+=("$E_CPU_S")
-  log "  rep $r: jsmn $(mps "$B_EPS"), eddy 2 workers $(mps "$E_EPS") (active $ST_ACTIVE_MS ms, $E_CPU_S CPU s)"
+  log "  rep $r: jsmn $(mps "$B_EPS"), eddy 2 workers + $DEC_W2 decoders $(mps "$E_EPS") (active $ST_ACTIVE_MS ms, $E_CPU_S CPU s)"
+  eddy_s2 "s2_r$r.eddy_w2d0" 2 0
+  e20+=("$E_EPS")
+  log "  rep $r: eddy 2 workers, decoding in the source $(mps "$E_EPS")"
 done
 
 # ---- correctness: the same pipeline into PostgreSQL, once ----
@@ -111,7 +119,7 @@ TABLE=bench_s2_$$_$(date +%s)
 pgq() { psql "$EDDY_PG_DSN" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 dir=$(inbox s2_check)
 log "S2: correctness check through PostgreSQL (table $TABLE)"
-BENCH_INBOX=$dir BENCH_TABLE=$TABLE run_eddy s2_check "$CHECK_CONF" "$TMO" --exit-when-idle 1s ||
+BENCH_INBOX=$dir BENCH_TABLE=$TABLE BENCH_DECODERS=$DEC_W2 run_eddy s2_check "$CHECK_CONF" "$TMO" --exit-when-idle 1s ||
   die "eddy failed on the S2 correctness check (PostgreSQL sink)"
 read -r PG_ROWS PG_COUNT PG_SUM <<<"$(pgq "SELECT count(*), sum(orders), sum(revenue) FROM $TABLE" | tr '|' ' ')"
 pgq "DROP TABLE IF EXISTS $TABLE" || true
@@ -126,6 +134,7 @@ SM=$(median "${simd[@]}")
 JM=$(median "${jsmn[@]}")
 E1=$(median "${e1[@]}")
 E2=$(median "${e2[@]}")
+E20=$(median "${e20[@]}")
 NAME="$(human "$N") JSON events"
 CHECKED="totals checked: $N events, $EXP_PRODUCTS products, sum(amount) equal within 1e-6 in eddy (via PostgreSQL) and both loops"
 SIMD_B="simdjson $(bt get "$BENCH_WORK/s2_r1.simdjson.json" simdjson 2>/dev/null || true) On-Demand (C++, 1 thread${SIMD_IMPL:+, $SIMD_IMPL kernel})"
@@ -148,12 +157,16 @@ if ((HAVE_SIMD)); then
     baseline_eps="$SM" ratio="$R2" goal:="" goal_met=null \
     rss_mb="$(median "${r2[@]}")" cpu_s_per_mevents="$(median "${c2[@]}")" workers=2 cores=2 \
     events="$N" repetitions="$BENCH_REPS" eddy_eps_all:="${e2[*]}" baseline_eps_all:="${simd[*]}" \
-    notes:="raw: eddy on 2 workers against the loop on 1 core (the goal is per core, next row); eddy events/s = records / active time (until the flush covering the last input was durable; flush_interval 50ms)"
+    notes:="raw: eddy on 2 workers with decoders: $DEC_W2 against the loop on 1 core (the goal is per core, next row); eddy events/s = records / active time (until the flush covering the last input was durable; flush_interval 50ms)"
   bt emit scenario=S2 variant:="$NAME, 2 workers (per core)" eddy_eps="$E2" baseline:="$SIMD_B" \
     baseline_eps="$SM" ratio="$R2C" goal:=">= 0.8x simdjson per core" goal_met="$(ge "$R2C" 0.8)" \
     rss_mb="$(median "${r2[@]}")" cpu_s_per_mevents="$(median "${c2[@]}")" workers=2 cores=2 \
     events="$N" repetitions="$BENCH_REPS" ratio_per_cpu_second="$(calc "$EPC2 / $SM")" \
-    notes:="ratio = (eddy events/s / 2 workers) / loop events/s; by CPU time eddy does $(mps "$EPC2") per CPU-second (ratio $(printf %.2f "$(calc "$EPC2 / $SM")"))"
+    notes:="ratio = (eddy events/s / 2 workers) / loop events/s; decoders: $DEC_W2; by CPU time eddy does $(mps "$EPC2") per CPU-second (ratio $(printf %.2f "$(calc "$EPC2 / $SM")"))"
+  bt emit scenario=S2 variant:="$NAME, 2 workers, decoding in the source (per core; diagnostic)" eddy_eps="$E20" \
+    baseline:="$SIMD_B" baseline_eps="$SM" ratio="$(calc "$E20 / 2 / $SM")" goal:="(diagnostic)" goal_met=null \
+    workers=2 cores=2 events="$N" repetitions="$BENCH_REPS" eddy_eps_all:="${e20[*]}" \
+    notes:="the same run with decoders: 0 — the source actor decodes on one worker, the second worker only aggregates"
 else
   for w in 1 2; do
     e=$E1

@@ -12,9 +12,6 @@ EDDY=${EDDY:-$EDDY_ROOT/bin/eddy}
 B=$EDDY_ROOT/tests/out/bad_input
 rm -rf "$B"; mkdir -p "$B"
 RUN=$(date +%s)
-json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
-for k in sys.argv[2:]: d=d[k]
-print(d)' "$@"; }
 
 # --- CLI and configs
 check "eddy --version" "$EDDY" --version
@@ -66,8 +63,6 @@ check_eq "binary garbage: words that are not UTF-8 are counted as rejected by th
 echo "# $invalid distinct non-UTF-8 words rejected by PostgreSQL (kept in Redis)"
 
 # --- malformed JSON (directory → json → MariaDB; rejects → Kafka)
-export EDDY_INBOX=$B/inbox_json EDDY_PREFIX="t_json${RUN}_" EDDY_REJECTS_TOPIC="eddy.test.rejects.$RUN"
-mkdir -p "$EDDY_INBOX"
 python3 - "$B/orders.jsonl" "$B/orders_expected" <<'PY'
 import json, random, sys
 random.seed(7)
@@ -93,17 +88,30 @@ with open(sys.argv[2], 'w') as f:
     for pid in sorted(good):
         f.write('%s %d %.2f\n' % (pid, good[pid][0], good[pid][1]))
 PY
-cp "$B/orders.jsonl" "$EDDY_INBOX/.tmp"; mv "$EDDY_INBOX/.tmp" "$EDDY_INBOX/orders.jsonl"
-"$EDDY" run -c tests/integration/configs/orders_json.yaml --exit-when-idle 2s --stats "$B/orders.json" 2> "$B/orders.log"; rc=$?
-check_eq "malformed JSON: run exits 0 (no crash)" 0 "$rc"
-check_eq "malformed JSON: 7 bad events counted as rejected" 7 "$(json_get "$B/orders.json" sources orders rejected)"
-check "malformed JSON: the log names file and line of a reject" grep -q "orders.jsonl:5001" "$B/orders.log"
-mariadb -N -B -h "$EDDY_MYSQL_HOST" -P "$EDDY_MYSQL_PORT" -u root eddy \
-    -e "SELECT product_id, orders, ROUND(revenue, 2) FROM ${EDDY_PREFIX}product_sales" | tr '\t' ' ' | LC_ALL=C sort > "$B/orders_my"
 LC_ALL=C sort "$B/orders_expected" > "$B/orders_expected_sorted"
-check_files_eq "malformed JSON: good events aggregated exactly in MariaDB" "$B/orders_expected_sorted" "$B/orders_my"
-nrej=$(kcat -b "$EDDY_KAFKA" -C -t "$EDDY_REJECTS_TOPIC" -o beginning -e -q -f '%s\n' 2>/dev/null | grep -c '"error"')
-check_eq "malformed JSON: 7 rejects routed to the rejects topic" 7 "$nrej"
+# run_orders LABEL DECODERS: the same events through orders_json.yaml
+run_orders() {
+    local label=$1 t="malformed JSON ($1)"
+    export EDDY_DECODERS=$2 EDDY_INBOX=$B/inbox_json_$1 EDDY_PREFIX="t_json${RUN}_$1_"
+    export EDDY_REJECTS_TOPIC="eddy.test.rejects.$RUN.$1"
+    mkdir -p "$EDDY_INBOX"
+    cp "$B/orders.jsonl" "$EDDY_INBOX/.tmp"; mv "$EDDY_INBOX/.tmp" "$EDDY_INBOX/orders.jsonl"
+    "$EDDY" run -c tests/integration/configs/orders_json.yaml --exit-when-idle 2s \
+        --stats "$B/orders_$label.json" 2> "$B/orders_$label.log"; rc=$?
+    check_eq "$t: run exits 0 (no crash)" 0 "$rc"
+    check_eq "$t: 5007 inputs read" 5007 "$(json_get "$B/orders_$label.json" sources orders inputs)"
+    check_eq "$t: 7 bad events counted as rejected" 7 "$(json_get "$B/orders_$label.json" sources orders rejected)"
+    check "$t: the log names file and line of a reject" grep -q "orders.jsonl:5001" "$B/orders_$label.log"
+    mariadb -N -B -h "$EDDY_MYSQL_HOST" -P "$EDDY_MYSQL_PORT" -u root eddy \
+        -e "SELECT product_id, orders, ROUND(revenue, 2) FROM ${EDDY_PREFIX}product_sales" | tr '\t' ' ' | LC_ALL=C sort > "$B/orders_my_$label"
+    check_files_eq "$t: good events aggregated exactly in MariaDB" "$B/orders_expected_sorted" "$B/orders_my_$label"
+    nrej=$(kcat -b "$EDDY_KAFKA" -C -t "$EDDY_REJECTS_TOPIC" -o beginning -e -q -f '%s\n' 2>/dev/null | grep -c '"error"')
+    check_eq "$t: 7 rejects routed to the rejects topic" 7 "$nrej"
+}
+run_orders in_source 0
+run_orders decoders 3
+check "malformed JSON (decoders): eddy check shows the decoder actors" \
+    bash -c 'EDDY_DECODERS=3 "$0" check -c tests/integration/configs/orders_json.yaml | grep -q "decoded by 3 decoder actors"' "$EDDY"
 
 # --- a sink server unreachable at start: clear error, retried, no crash
 "$EDDY" run -c tests/integration/configs/unreachable.yaml > "$B/unreach.out" 2>&1 &

@@ -35,3 +35,10 @@ wait_for() {
         sleep 0.2
     done
 }
+
+# json_get FILE KEY...: the value at KEY/KEY/... of a JSON file (eddy --stats)
+json_get() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2:]: d=d[k]
+print(d)' "$@"
+}

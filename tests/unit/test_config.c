@@ -288,6 +288,8 @@ static void test_minimal_defaults(void **state) {
     assert_int_equal(c->sources[0].generator.keys, 1000);
     assert_true(c->sources[0].generator.rate == 0);
     assert_int_equal(c->sources[0].generator.seed, 1);
+    assert_int_equal(c->sources[0].instances, 1);
+    assert_int_equal(c->sources[0].decoders, 0);
     assert_int_equal(c->naggregations, 0);
     assert_int_equal(c->nalerts, 0);
     assert_int_equal(c->nsinks, 0);
@@ -419,6 +421,13 @@ static void test_error_unknown_key(void **state) {
             "t.yaml:2:45: ", "has 2 instances but only 1 events");
     s_fails("sources:\n  g: { generator: { events: 10 }, instances: 0, to: k }\nsinks:\n  k: { null: {} }\n",
             "t.yaml:2:46: ", "expected an integer from 1 to 64");
+    s_fails("sources:\n  d: { directory: { path: /tmp/x }, decoders: 2, to: k }\nsinks:\n  k: { null: {} }\n",
+            "t.yaml:2:47: ", "source 'd' has 'decoders: 2' but no aggregation reads it");
+    s_fails("sources:\n  d: { directory: { path: /tmp/x }, decoders: 65 }\n",
+            "t.yaml:2:47: ", "expected an integer from 0 to 64");
+    s_fails("sources:\n  g: { generator: { events: 10 }, decoders: 1 }\n"
+            "aggregations:\n  a: { from: g, key: [{k: '@key'}], to: [k] }\nsinks:\n  k: { null: {} }\n",
+            "t.yaml:2:45: ", "source 'g' is a generator, whose events need no decoding");
     s_fails("sources:\n  d: { kafka: { brokers: b, topic: t, grup: g } }\n",
             "t.yaml:2:39: ", "unknown key 'grup' in kafka of source 'd'");
     s_fails(S_SRC "runtime: { workers: 2, workers: 3 }\n",

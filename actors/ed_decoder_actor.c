@@ -1,0 +1,112 @@
+/*
+ * ed_decoder_actor.c — one of the N decoder actors of a source actor
+ * (`sources.X.decoders: N`). The source actor only reads: it packs raw inputs
+ * into INPUTS batches and hands them round-robin to its decoders, which run
+ * on the worker pool like every other actor, so decoding and keying — most
+ * of a JSON pipeline's CPU — use every worker instead of the one that hosts
+ * the source.
+ *
+ * A decoder has one upstream (its source actor), so barriers need no
+ * alignment here: barrier n arrives after all of the source's inputs before
+ * it (FIFO per sender), is applied after them, and goes on to every
+ * aggregator and to the rejects sink, which align it with their other
+ * upstreams. Records of one key may pass through different decoders, so an
+ * aggregator may apply them in another order than they were read; cumulative
+ * count, sum, min, max and avg do not depend on that order.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+
+#include "ed_keyer.h"
+#include "ed_pipeline.h"
+
+typedef struct {
+    ed_plan_t *plan;
+    int idx;      /* decoder actor index in the plan */
+    int src_slot; /* its source actor (plan->source_stats[src_slot]) */
+    ed_keyer_t *keyer;
+} ed_dec_actor_t;
+
+static void s_arm(ed_actor_t *a, ed_dec_actor_t *s) {
+    int64_t due = ed_keyer_deadline(s->keyer);
+    if (due)
+        ed_actor_wake_at(a, due);
+}
+
+static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
+    ed_dec_actor_t *s = ed_actor_state(a);
+    ed_msg_t *m = *msg_p;
+    switch (m->type) {
+    case ED_MSG_BATCH: {
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, m->batch);
+        const ed_inputrec_t *e;
+        while ((e = ed_batch_next_input(&it))) {
+            ed_input_t in = {
+                .data = ed_inputrec_data(e),
+                .len = e->len,
+                .key = ed_inputrec_key(e),
+                .key_len = ed_inputrec_keyn(e),
+                .topic = ed_inputrec_topic(e),
+                .partition = e->partition,
+                .offset = e->offset,
+                .file = ed_inputrec_file(e),
+                .ts_ms = e->ts_ms,
+                .num = e->num,
+            };
+            ed_keyer_input(s->keyer, a, &in);
+        }
+        s_arm(a, s);
+        break;
+    }
+    case ED_MSG_BARRIER:
+        ed_keyer_barrier(s->keyer, a, m->checkpoint, m->flags, 1);
+        break;
+    default:
+        ED_LOG_W(ed_actor_name(a), "unexpected message type %d", (int)m->type);
+    }
+    return 0;
+}
+
+static int s_on_tick(ed_actor_t *a, int64_t now) {
+    ed_dec_actor_t *s = ed_actor_state(a);
+    int64_t due = ed_keyer_deadline(s->keyer);
+    if (due && now >= due)
+        ed_keyer_flush(s->keyer, a);
+    else
+        s_arm(a, s);
+    return 0;
+}
+
+const ed_actor_type_t ed_decoder_actor = {.name = "decoder",
+                                          .init = NULL,
+                                          .on_message = s_on_message,
+                                          .on_tick = s_on_tick,
+                                          .stop = NULL};
+
+void *ed_decoder_actor_new(ed_plan_t *plan, int idx, int src_slot, char *errstr,
+                           size_t errstr_size);
+void ed_decoder_actor_free(void *state);
+
+void *ed_decoder_actor_new(ed_plan_t *plan, int idx, int src_slot, char *errstr,
+                           size_t errstr_size) {
+    ed_dec_actor_t *s = ed_calloc(1, sizeof *s);
+    s->plan = plan;
+    s->idx = idx;
+    s->src_slot = src_slot;
+    s->keyer = ed_keyer_new(plan, &plan->conf->sources[plan->source_of[src_slot]], src_slot,
+                            errstr, errstr_size);
+    if (!s->keyer) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ed_decoder_actor_free(void *state) {
+    ed_dec_actor_t *s = state;
+    if (!s)
+        return;
+    ed_keyer_free(&s->keyer);
+    free(s);
+}

@@ -1,0 +1,395 @@
+/* ed_keyer.c — see ed_keyer.h. */
+#define _GNU_SOURCE
+#include "ed_keyer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ed_decode.h"
+#include "ed_partition.h"
+#include "../runtime/ed_buf.h"
+
+/* Meta fields filled from ed_input_t rather than by the decoder. */
+typedef enum {
+    ED_META_NONE = 0,
+    ED_META_KEY,
+    ED_META_FILE,
+    ED_META_TOPIC,
+    ED_META_PARTITION,
+    ED_META_OFFSET,
+    ED_META_TIMESTAMP,
+    ED_META_VALUE,
+} ed_meta_t;
+
+static const char *const s_meta_names[] = {NULL,         "@key",    "@file",      "@topic",
+                                           "@partition", "@offset", "@timestamp", "@value"};
+
+/* Where a field's value comes from: a decoder slot or a meta field. */
+typedef struct {
+    ed_meta_t meta; /* ED_META_NONE = decoder slot `slot` */
+    int slot;
+    const char *name; /* for errors; borrowed from the config */
+} ed_fieldref_t;
+
+typedef struct {
+    int agg;             /* aggregation index in the config */
+    ed_fieldref_t *key;  /* [nkey] */
+    int nkey;
+    ed_fieldref_t *vals; /* [ncompute]; meta NONE and slot -1 for count */
+    int nvals;
+} ed_src_agg_t;
+
+/* Longest composite key, bytes; longer keys are rejected. */
+#define ED_KEY_MAX 4096
+
+struct ed_keyer {
+    ed_plan_t *plan;
+    const ed_conf_source_t *src;
+    int slot; /* plan->source_stats[slot] */
+    ed_decoder_t *dec;
+    const char **dec_fields; /* names asked of the decoder */
+    int ndec;
+    ed_fieldref_t time_ref; /* time field, meta NONE + slot -1 = processing time */
+    int has_time;
+    ed_src_agg_t *aggs; /* aggregations reading this source */
+    int naggs;
+    ed_batch_t **agg_out;  /* [plan->naggs] KEYED batch per aggregator actor */
+    uint32_t rejects_id;   /* rejects sink actor id, if has_rejects */
+    int has_rejects;
+    ed_batch_t *rejects_out; /* RECORDS for the rejects sink */
+    int64_t linger_deadline; /* when the oldest unsent partial batch must go (ms), or 0 */
+    const ed_input_t *cur;   /* input being decoded (for reject positions) */
+    int cur_rejected;        /* current input already counted as rejected */
+    ed_actor_t *self;        /* the owner, during ed_keyer_input */
+    uint64_t pend_records, pend_rejected; /* not yet added to the shared stats */
+    uint64_t rejected_total;              /* this keyer's rejects, for the log */
+    uint64_t logged_rejects;
+    uint8_t key[ED_KEY_MAX + 64];
+    char num_text[8][40]; /* text of numeric meta values per key part */
+};
+
+static ed_meta_t s_meta_of(const char *field) {
+    for (size_t i = 1; i < ED_ARRAY_SIZE(s_meta_names); i++)
+        if (strcmp(field, s_meta_names[i]) == 0)
+            return (ed_meta_t)i;
+    return ED_META_NONE;
+}
+
+/* Resolves a field name to a ref, adding decoder slots as needed. */
+static ed_fieldref_t s_ref(ed_keyer_t *k, const char *field) {
+    ed_fieldref_t r = {.meta = s_meta_of(field), .slot = -1, .name = field};
+    if (r.meta != ED_META_NONE)
+        return r;
+    for (int i = 0; i < k->ndec; i++)
+        if (strcmp(k->dec_fields[i], field) == 0) {
+            r.slot = i;
+            return r;
+        }
+    k->dec_fields = ed_realloc(k->dec_fields, sizeof *k->dec_fields * (size_t)(k->ndec + 1));
+    k->dec_fields[k->ndec] = field;
+    r.slot = k->ndec++;
+    return r;
+}
+
+/* Value of a field for the current record. Numeric meta values get their text
+ * (written to `scratch`, 40 bytes) only when `want_text`: keys need text,
+ * computes and times only the number — formatting every event's value would
+ * cost more than the rest of the pipeline. */
+static ed_val_t s_get(ed_keyer_t *k, const ed_fieldref_t *r, const ed_val_t *vals, char *scratch,
+                      int want_text) {
+    const ed_input_t *in = k->cur;
+    ed_val_t v = {.type = ED_VAL_MISSING};
+    if (r->meta == ED_META_NONE)
+        return r->slot >= 0 ? vals[r->slot] : v;
+    int64_t num = 0;
+    switch (r->meta) {
+    case ED_META_KEY:
+        if (in->key)
+            v = (ed_val_t){.type = ED_VAL_STRING, .ptr = in->key, .len = in->key_len};
+        return v;
+    case ED_META_FILE:
+        if (in->file)
+            v = (ed_val_t){.type = ED_VAL_STRING, .ptr = in->file, .len = strlen(in->file)};
+        return v;
+    case ED_META_TOPIC:
+        if (in->topic)
+            v = (ed_val_t){.type = ED_VAL_STRING, .ptr = in->topic, .len = strlen(in->topic)};
+        return v;
+    case ED_META_PARTITION: num = in->partition; break;
+    case ED_META_OFFSET: num = in->offset; break;
+    case ED_META_TIMESTAMP: num = in->ts_ms; break;
+    case ED_META_VALUE: {
+        int n = want_text ? snprintf(scratch, 40, "%.17g", in->num) : 0;
+        return (ed_val_t){.type = ED_VAL_NUMBER, .ptr = scratch, .len = (size_t)n, .num = in->num};
+    }
+    default: return v;
+    }
+    int n = want_text ? snprintf(scratch, 40, "%lld", (long long)num) : 0;
+    return (ed_val_t){.type = ED_VAL_NUMBER, .ptr = scratch, .len = (size_t)n, .num = (double)num};
+}
+
+static void s_position(const ed_input_t *in, char *buf, size_t size) {
+    if (in->topic)
+        snprintf(buf, size, "%s/%d@%lld", in->topic, (int)in->partition, (long long)in->offset);
+    else if (in->file)
+        snprintf(buf, size, "%s:%lld", in->file, (long long)in->offset);
+    else
+        snprintf(buf, size, "#%lld", (long long)in->offset);
+}
+
+/* Adds the pending counts to the shared per-source stats. */
+static void s_publish_counts(ed_keyer_t *k) {
+    ed_source_stats_t *st = &k->plan->source_stats[k->slot];
+    if (k->pend_records) {
+        __atomic_fetch_add(&st->records, k->pend_records, __ATOMIC_RELAXED);
+        k->pend_records = 0;
+    }
+    if (k->pend_rejected) {
+        __atomic_fetch_add(&st->rejected, k->pend_rejected, __ATOMIC_RELAXED);
+        k->pend_rejected = 0;
+    }
+}
+
+static void s_send_rejects(ed_keyer_t *k, ed_actor_t *self) {
+    if (k->rejects_out && k->rejects_out->count) {
+        ed_msg_t *m = ed_msg_new_batch(&k->rejects_out);
+        ed_actor_send(self, k->rejects_id, &m);
+    }
+}
+
+/* Counts a rejected input or record, logs it (rate-limited) and routes it
+ * to the rejects sink when one is configured. */
+static void s_reject(ed_keyer_t *k, const char *why) {
+    if (k->cur_rejected)
+        return; /* one input counts once, however many of its records fail */
+    k->cur_rejected = 1;
+    k->pend_rejected++;
+    k->rejected_total++;
+    char pos[512];
+    s_position(k->cur, pos, sizeof pos);
+    if (k->logged_rejects < 10 || k->rejected_total % 10000 == 0) {
+        ED_LOG_W(k->src->name, "rejected input at %s: %s%s (%llu rejected so far%s)", pos, why,
+                 k->has_rejects ? "; sent to the rejects sink" : "",
+                 (unsigned long long)k->rejected_total,
+                 k->src->decoders > 1 ? " by this decoder" : "");
+        k->logged_rejects++;
+    }
+    if (!k->has_rejects)
+        return;
+    ed_buf_t b = ED_BUF_INIT;
+    ed_buf_puts(&b, "{\"source\":");
+    ed_buf_json_str(&b, k->src->name, strlen(k->src->name));
+    ed_buf_puts(&b, ",\"position\":");
+    ed_buf_json_str(&b, pos, strlen(pos));
+    ed_buf_puts(&b, ",\"error\":");
+    ed_buf_json_str(&b, why, strlen(why));
+    ed_buf_puts(&b, ",\"input\":");
+    ed_buf_json_str(&b, k->cur->data ? k->cur->data : "", k->cur->len);
+    ed_buf_puts(&b, "}");
+    if (!k->rejects_out)
+        k->rejects_out = ed_batch_new(ED_BATCH_RECORDS, 64 * 1024);
+    ed_batch_add_record(k->rejects_out, pos, (uint32_t)strlen(pos), b.data, (uint32_t)b.len,
+                        ed_wall_ms());
+    ed_buf_free(&b);
+    if (k->rejects_out->count >= (uint32_t)k->src->batch_size)
+        s_send_rejects(k, k->self);
+    else if (!k->linger_deadline)
+        k->linger_deadline = ed_now_ms() + k->src->linger_ms;
+}
+
+static void s_send_agg(ed_keyer_t *k, ed_actor_t *self, int p) {
+    if (k->agg_out[p] && k->agg_out[p]->count) {
+        ed_msg_t *m = ed_msg_new_batch(&k->agg_out[p]);
+        ed_actor_send(self, k->plan->agg_ids[p], &m);
+        s_publish_counts(k);
+    }
+}
+
+/* One decoded record: key it for every aggregation reading this source. */
+static void s_on_record(void *ud, const ed_val_t *vals) {
+    ed_keyer_t *k = ud;
+    k->pend_records++;
+    int64_t ts = k->cur->ts_ms;
+    if (k->has_time) {
+        char scratch[40];
+        ed_val_t tv = s_get(k, &k->time_ref, vals, scratch, 0);
+        if (ed_parse_time(&tv, k->src->time_format, &ts) != 0) {
+            char why[256];
+            snprintf(why, sizeof why, "time field '%s' is %s", k->src->time_field,
+                     tv.type == ED_VAL_MISSING ? "missing" : "not a valid time");
+            s_reject(k, why);
+            return;
+        }
+    }
+    for (int a = 0; a < k->naggs; a++) {
+        ed_src_agg_t *sa = &k->aggs[a];
+        size_t klen = 0;
+        for (int i = 0; i < sa->nkey; i++) {
+            ed_val_t v = s_get(k, &sa->key[i], vals, k->num_text[i & 7], 1);
+            if (v.type == ED_VAL_MISSING || v.type == ED_VAL_NULL) {
+                char why[256];
+                snprintf(why, sizeof why, "key field '%s' is %s", sa->key[i].name,
+                         v.type == ED_VAL_NULL ? "null" : "missing");
+                s_reject(k, why);
+                return;
+            }
+            if (klen + 2 + v.len > ED_KEY_MAX) {
+                char why[256];
+                snprintf(why, sizeof why, "key longer than %d bytes (field '%s')", ED_KEY_MAX,
+                         sa->key[i].name);
+                s_reject(k, why);
+                return;
+            }
+            ed_key_append(k->key, &klen, v.ptr, v.len);
+        }
+        double nums[64];
+        for (int c = 0; c < sa->nvals && c < 64; c++) {
+            nums[c] = 0;
+            if (sa->vals[c].slot < 0 && sa->vals[c].meta == ED_META_NONE)
+                continue; /* count */
+            char scratch[40];
+            ed_val_t v = s_get(k, &sa->vals[c], vals, scratch, 0);
+            if (ed_val_to_num(&v, &nums[c]) != 0) {
+                char why[256];
+                snprintf(why, sizeof why, "field '%s' is %s", sa->vals[c].name,
+                         v.type == ED_VAL_MISSING ? "missing" : "not a number");
+                s_reject(k, why);
+                return;
+            }
+        }
+        uint64_t h = ed_hash64(k->key, klen);
+        uint32_t p = ed_partition_of(h, (uint32_t)k->plan->naggs);
+        if (!k->agg_out[p])
+            k->agg_out[p] = ed_batch_new(ED_BATCH_KEYED, 64 * 1024);
+        ed_batch_add_keyed(k->agg_out[p], (uint16_t)sa->agg, ts, nums, (uint16_t)sa->nvals, k->key,
+                           (uint32_t)klen, h);
+        if (k->agg_out[p]->count >= (uint32_t)k->src->batch_size)
+            s_send_agg(k, k->self, (int)p);
+        else if (!k->linger_deadline)
+            k->linger_deadline = ed_now_ms() + k->src->linger_ms;
+    }
+}
+
+void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in) {
+    if (!k->naggs)
+        return;
+    k->self = self;
+    k->cur = in;
+    k->cur_rejected = 0;
+    if (k->src->kind == ED_SRC_GENERATOR) {
+        /* Generated events carry no payload: their fields are all meta. */
+        s_on_record(k, NULL);
+        return;
+    }
+    char err[512];
+    if (ed_decoder_decode(k->dec, in->data ? in->data : "", in->len, s_on_record, k, err,
+                          sizeof err) < 0)
+        s_reject(k, err);
+}
+
+int ed_keyer_active(const ed_keyer_t *k) {
+    return k->naggs > 0;
+}
+
+void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self) {
+    for (int p = 0; p < k->plan->naggs; p++)
+        s_send_agg(k, self, p);
+    s_send_rejects(k, self);
+    s_publish_counts(k);
+    k->linger_deadline = 0;
+}
+
+int64_t ed_keyer_deadline(const ed_keyer_t *k) {
+    return k->linger_deadline;
+}
+
+static void s_send_barrier(ed_actor_t *self, uint32_t to, uint64_t n, uint32_t flags) {
+    ed_msg_t *m = ed_msg_new(ED_MSG_BARRIER);
+    m->checkpoint = n;
+    m->flags = flags;
+    ed_actor_send(self, to, &m);
+}
+
+void ed_keyer_barrier(ed_keyer_t *k, ed_actor_t *self, uint64_t n, uint32_t flags,
+                      int to_rejects) {
+    ed_keyer_flush(k, self);
+    for (int p = 0; p < k->plan->naggs && k->naggs; p++)
+        s_send_barrier(self, k->plan->agg_ids[p], n, flags);
+    if (to_rejects && k->has_rejects)
+        s_send_barrier(self, k->rejects_id, n, flags);
+}
+
+ed_keyer_t *ed_keyer_new(ed_plan_t *plan, const ed_conf_source_t *src, int slot, char *errstr,
+                         size_t errstr_size) {
+    const ed_config_t *conf = plan->conf;
+    ed_keyer_t *k = ed_calloc(1, sizeof *k);
+    k->plan = plan;
+    k->src = src;
+    k->slot = slot;
+    int idx = ed_config_source_idx(conf, src->name);
+    if (src->time_field) {
+        k->time_ref = s_ref(k, src->time_field);
+        k->has_time = 1;
+    }
+    for (int a = 0; a < conf->naggregations; a++) {
+        const ed_conf_aggregation_t *ca = &conf->aggregations[a];
+        if (ca->from_idx != idx)
+            continue;
+        k->aggs = ed_realloc(k->aggs, sizeof *k->aggs * (size_t)(k->naggs + 1));
+        ed_src_agg_t *sa = &k->aggs[k->naggs++];
+        sa->agg = a;
+        sa->nkey = ca->nkey;
+        sa->key = ed_calloc((size_t)ca->nkey, sizeof *sa->key);
+        for (int i = 0; i < ca->nkey; i++)
+            sa->key[i] = s_ref(k, ca->key[i].field);
+        sa->nvals = ca->ncompute;
+        sa->vals = ed_calloc((size_t)ca->ncompute, sizeof *sa->vals);
+        for (int c = 0; c < ca->ncompute; c++)
+            sa->vals[c] = ca->compute[c].field ? s_ref(k, ca->compute[c].field)
+                                               : (ed_fieldref_t){.slot = -1, .name = "count"};
+    }
+    if (src->kind != ED_SRC_GENERATOR && (k->naggs || k->has_time)) {
+        if (ed_decoder_new(&k->dec, src->format, k->dec_fields, k->ndec, errstr, errstr_size) < 0) {
+            char tmp[512];
+            snprintf(tmp, sizeof tmp, "source '%s' (%s:%d:%d): %s", src->name, src->pos.file,
+                     src->pos.line, src->pos.col, errstr);
+            ed_seterr(errstr, errstr_size, ED_EINVAL, "%s", tmp);
+            ed_keyer_free(&k);
+            return NULL;
+        }
+    } else if (src->kind == ED_SRC_GENERATOR && k->ndec) {
+        ed_seterr(errstr, errstr_size, ED_EINVAL,
+                  "source '%s' (%s:%d:%d): a generator has only the fields @key, @value, "
+                  "@offset and @timestamp, not '%s'",
+                  src->name, src->pos.file, src->pos.line, src->pos.col, k->dec_fields[0]);
+        ed_keyer_free(&k);
+        return NULL;
+    }
+    k->agg_out = ed_calloc((size_t)(plan->naggs ? plan->naggs : 1), sizeof *k->agg_out);
+    if (src->rejects) {
+        k->has_rejects = 1;
+        k->rejects_id = plan->sink_ids[ed_config_sink_idx(conf, src->rejects)];
+    }
+    return k;
+}
+
+void ed_keyer_free(ed_keyer_t **k_p) {
+    if (!k_p || !*k_p)
+        return;
+    ed_keyer_t *k = *k_p;
+    for (int a = 0; a < k->naggs; a++) {
+        free(k->aggs[a].key);
+        free(k->aggs[a].vals);
+    }
+    free(k->aggs);
+    free(k->dec_fields);
+    ed_decoder_destroy(&k->dec);
+    if (k->agg_out)
+        for (int p = 0; p < (k->plan->naggs ? k->plan->naggs : 1); p++)
+            ed_batch_destroy(&k->agg_out[p]);
+    free(k->agg_out);
+    ed_batch_destroy(&k->rejects_out);
+    free(k);
+    *k_p = NULL;
+}

@@ -1,0 +1,59 @@
+/*
+ * ed_keyer.h — the per-record work between reading an input and the
+ * aggregators: decode the input (ed_decode.h), take the key fields and the
+ * compute inputs of every aggregation that reads the source, hash the
+ * composite key (XXH3), and append a KEYED entry to the batch of the
+ * aggregator actor that owns the hash. Records that cannot be keyed are
+ * counted, logged with their position and routed to the source's rejects
+ * sink.
+ *
+ * A keyer lives inside one actor: the source actor itself (decoding in the
+ * source, `decoders: 0`) or one decoder actor of a source (`decoders: N`,
+ * actors/ed_decoder_actor.c). It sends through that actor and is used only
+ * from its worker thread.
+ */
+#ifndef ED_KEYER_H
+#define ED_KEYER_H
+
+#include <stdint.h>
+
+#include "ed_pipeline.h"
+#include "ed_source.h"
+
+typedef struct ed_keyer ed_keyer_t;
+
+/* Creates a keyer for config source `idx`; counts go to
+ * plan->source_stats[slot] (records, rejected; added atomically, as the
+ * decoder actors of one source share the slot). `src` is the source config
+ * the owner uses (borrowed, must outlive the keyer). Returns an owned keyer,
+ * or NULL with errstr naming the source and its config position (a field
+ * the format does not have). */
+ed_keyer_t *ed_keyer_new(ed_plan_t *plan, const ed_conf_source_t *src, int slot, char *errstr,
+                         size_t errstr_size);
+
+/* Frees the keyer and its unsent batches; NULLs *k_p. NULL-safe. */
+void ed_keyer_free(ed_keyer_t **k_p);
+
+/* 1 if the keyer has work to do per input (aggregations or a time field
+ * read from the payload); 0 for pass-through-only sources. */
+int ed_keyer_active(const ed_keyer_t *k);
+
+/* Decodes and keys one input, appending to the aggregator batches; full
+ * batches (src->batch_size entries) are sent through `self` at once. */
+void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in);
+
+/* Sends every partial batch (aggregators and rejects) through `self`. */
+void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self);
+
+/* When the oldest unsent partial batch must go (ed_now_ms() clock), or 0 if
+ * none is waiting. */
+int64_t ed_keyer_deadline(const ed_keyer_t *k);
+
+/* Checkpoint barrier n: flushes, then sends the barrier (with `flags`) to
+ * every aggregator actor and, if `to_rejects`, to the rejects sink (a
+ * decoder actor is one of that sink's upstreams; a source actor sends its
+ * sinks their barriers itself). */
+void ed_keyer_barrier(ed_keyer_t *k, ed_actor_t *self, uint64_t n, uint32_t flags,
+                      int to_rejects);
+
+#endif
