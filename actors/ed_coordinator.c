@@ -181,8 +181,9 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     }
     case ED_MSG_SOURCE_STATUS: {
         if (m->checkpoint == 0) {
-            /* A source just reached its end: check it at a checkpoint now
-             * rather than at the next flush interval. */
+            /* A source just reached its end, or needs a checkpoint now
+             * (Kafka commit on revoke): start one at once rather than at
+             * the next flush interval. */
             c->next_ckpt_ms = now;
             break;
         }

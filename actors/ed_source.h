@@ -78,6 +78,12 @@ typedef struct ed_source_type {
      * restarted consumer may wait a session timeout for its partitions). */
     int (*ready)(void *ctx);
 
+    /* Optional (NULL = never): 1 once when the driver needs a checkpoint
+     * now rather than at the next flush interval — Kafka: partitions were
+     * revoked and are released only after their input is committed (commit
+     * on revoke). The source actor asks the coordinator for one. */
+    int (*wants_checkpoint)(void *ctx);
+
     /* Closes the driver (leaves the consumer group, closes files) and NULLs
      * *ctx_p. Does not commit anything by itself. NULL-safe. */
     void (*close)(void **ctx_p);

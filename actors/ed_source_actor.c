@@ -165,6 +165,9 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
              * instead of at the next flush interval. */
             s_flush_all(s);
             s_send_ctl(s, s->plan->coordinator, ED_MSG_SOURCE_STATUS, 0, ED_MSG_F_EOF, 0);
+        } else if (s->drv->wants_checkpoint && s->drv->wants_checkpoint(s->drv_ctx)) {
+            /* e.g. Kafka partitions revoked, held until committed */
+            s_send_ctl(s, s->plan->coordinator, ED_MSG_SOURCE_STATUS, 0, 0, 0);
         }
         if (n >= ED_READ_BUDGET)
             ed_actor_wake_now(a); /* more may be waiting */

@@ -32,9 +32,20 @@
  * advanced since the previous checkpoint; commit(n) merges the checkpoints
  * ≤ n (later ones win) into one offset list and commits it asynchronously.
  * A failed commit is logged, and its partitions are merged into the next
- * commit (unless revoked meanwhile). On revoke, positions and uncommitted
- * checkpoints of the revoked partitions are dropped: the next owner starts at
- * the last committed offset (at-least-once).
+ * commit (unless revoked meanwhile).
+ *
+ * Commit on revoke: when a rebalance revokes partitions (another member
+ * joined or left cleanly), the partitions are paused, messages of theirs
+ * still in the queue are dropped, and the driver asks for a checkpoint at
+ * once (wants_checkpoint). The revoke is answered (unassign) only once that
+ * checkpoint is durable in every sink and its offsets are committed — a
+ * synchronous commit — so the next owner starts exactly after what this
+ * member counted: clean rebalances are exact. librdkafka allows answering a
+ * revoke after the callback returns. If the checkpoint does not complete
+ * within ED_KAFKA_REVOKE_WAIT_MS (a sink is down), or the assignment was
+ * lost (session timeout), or the consumer is closing, the partitions are
+ * released at once and the next owner re-reads from the last commit
+ * (at-least-once).
  *
  * Errors: consumer errors (broker down, unknown topic, …) are logged at WARN
  * once per distinct error code until a message arrives again; they never fail
@@ -55,6 +66,8 @@
  * emitted first on resume; bounded so a paused consumer stays bounded. */
 #define ED_KAFKA_MAX_HELD 4096
 #define ED_KAFKA_MAX_LOGGED 32
+/* Longest wait for the checkpoint that commits revoked partitions (ms). */
+#define ED_KAFKA_REVOKE_WAIT_MS 15000
 
 /* Read position of one partition. */
 typedef struct {
@@ -88,6 +101,14 @@ typedef struct {
 
     rd_kafka_message_t **held; /* polled while paused, FIFO */
     size_t nheld;
+
+    /* commit on revoke (see the top of the file) */
+    rd_kafka_topic_partition_list_t *revoking; /* revoked, not yet released, or NULL */
+    int revoke_coop;          /* cooperative protocol: release = incremental unassign */
+    int64_t revoke_since_ms;  /* ed_now_ms() of the revoke */
+    uint64_t revoke_ckpt;     /* checkpoint that covers them, 0 = not taken yet */
+    int want_ckpt;            /* ask for a checkpoint now (read by wants_checkpoint) */
+    int closing;              /* s_close: release revoked partitions at once */
 
     int logged[ED_KAFKA_MAX_LOGGED]; /* error codes already logged since the last message */
     int nlogged;
@@ -204,6 +225,64 @@ static void s_parts_str(const rd_kafka_topic_partition_list_t *parts, char *buf,
 
 static ed_kpos_t *s_pos_find(ed_ksrc_t *k, const char *topic, int32_t partition);
 
+/* Answers a revoke: forgets the partitions' state and unassigns them. */
+static void s_unassign(ed_ksrc_t *k, rd_kafka_topic_partition_list_t *parts, int coop) {
+    s_forget(k, coop ? parts : NULL);
+    if (coop) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(k->rk, parts);
+        if (e) {
+            ED_LOG_W(k->who, "incremental unassign failed: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(k->rk, NULL);
+    }
+}
+
+/* Releases the partitions of a pending revoke; `how` says why, for the log
+ * (NULL: after their commit, logged at INFO). */
+static void s_release(ed_ksrc_t *k, const char *how) {
+    if (!k->revoking)
+        return;
+    char desc[512];
+    s_parts_str(k->revoking, desc, sizeof desc);
+    if (how)
+        ED_LOG_W(k->who, "released %d revoked partition(s) without committing them: %s; their "
+                 "uncommitted input is re-read by the next owner (at-least-once): %s",
+                 k->revoking->cnt, how, desc);
+    else
+        ED_LOG_I(k->who, "released %d revoked partition(s) after committing checkpoint %llu: %s",
+                 k->revoking->cnt, (unsigned long long)k->revoke_ckpt, desc);
+    rd_kafka_topic_partition_list_t *parts = k->revoking;
+    k->revoking = NULL;
+    k->want_ckpt = 0;
+    s_unassign(k, parts, k->revoke_coop);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* 1 if something read from `parts` is not committed yet. */
+static int s_uncommitted(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
+    for (size_t i = 0; i < k->npos; i++)
+        if (k->pos[i].dirty &&
+            rd_kafka_topic_partition_list_find(parts, k->pos[i].topic, k->pos[i].partition))
+            return 1;
+    for (int i = 0; i < parts->cnt; i++) {
+        const char *t = parts->elems[i].topic;
+        int32_t p = parts->elems[i].partition;
+        for (size_t s = 0; s < k->nsnaps; s++)
+            if (k->snaps[s].offsets && rd_kafka_topic_partition_list_find(k->snaps[s].offsets, t, p))
+                return 1;
+        if (k->retry && rd_kafka_topic_partition_list_find(k->retry, t, p))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 if topic/partition waits in a pending revoke (its messages are dropped). */
+static int s_is_revoking(const ed_ksrc_t *k, const char *topic, int32_t partition) {
+    return k->revoking && rd_kafka_topic_partition_list_find(k->revoking, topic, partition);
+}
+
 static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t *parts, void *opaque) {
     ed_ksrc_t *k = opaque;
@@ -212,6 +291,8 @@ static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     s_parts_str(parts, desc, sizeof desc);
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* A rebalance that overtook a pending revoke: answer that first. */
+        s_release(k, "a newer rebalance came first");
         ED_LOG_I(k->who, "assigned %d partition(s): %s", parts->cnt, desc);
         k->assigned = 1;
         if (coop) {
@@ -225,34 +306,57 @@ static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (e)
                 ED_LOG_W(k->who, "assign failed: %s", rd_kafka_err2str(e));
         }
-        /* A new assignment starts unpaused: keep backpressure. */
+        /* Keep backpressure; otherwise make sure the partitions run: a pause
+         * from an earlier revoke (commit on revoke) outlives the unassign
+         * in librdkafka 2.0. */
         if (k->paused)
             rd_kafka_pause_partitions(rk, parts);
+        else
+            rd_kafka_resume_partitions(rk, parts);
         return;
     }
 
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        if (rd_kafka_assignment_lost(rk))
+        s_release(k, "another revoke came first");
+        if (rd_kafka_assignment_lost(rk)) {
             ED_LOG_W(k->who,
                      "assignment lost (session timed out?): %s; uncommitted input is "
                      "re-read by the next owner",
                      desc);
-        else
-            ED_LOG_I(k->who, "revoked %d partition(s): %s", parts->cnt, desc);
-        s_forget(k, coop ? parts : NULL);
-        if (coop) {
-            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
-            if (e) {
-                ED_LOG_W(k->who, "incremental unassign failed: %s", rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
+        } else if (!k->closing && s_uncommitted(k, parts)) {
+            /* Commit on revoke: hold the partitions until a checkpoint has
+             * made what was read from them durable and committed it. */
+            ED_LOG_I(k->who,
+                     "revoked %d partition(s): %s; committing what was read from them "
+                     "before releasing them",
+                     parts->cnt, desc);
+            rd_kafka_pause_partitions(rk, parts);
+            k->revoking = rd_kafka_topic_partition_list_copy(parts);
+            k->revoke_coop = coop;
+            k->revoke_since_ms = ed_now_ms();
+            k->revoke_ckpt = 0;
+            k->want_ckpt = 1;
+            /* held messages of theirs were never emitted: the next owner reads them */
+            size_t j = 0;
+            for (size_t i = 0; i < k->nheld; i++) {
+                rd_kafka_message_t *m = k->held[i];
+                if (s_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition))
+                    rd_kafka_message_destroy(m);
+                else
+                    k->held[j++] = m;
             }
+            k->nheld = j;
+            return;
         } else {
-            rd_kafka_assign(rk, NULL);
+            ED_LOG_I(k->who, "revoked %d partition(s): %s%s", parts->cnt, desc,
+                     k->closing ? " (closing)" : " (nothing uncommitted)");
         }
+        s_unassign(k, parts, coop);
         return;
     }
 
     ED_LOG_W(k->who, "rebalance error: %s; dropping the assignment", rd_kafka_err2str(err));
+    s_release(k, "rebalance error");
     s_forget(k, NULL);
     if (coop)
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
@@ -399,6 +503,9 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
                          "restarting the source",
                          k->who);
 
+    if (k->revoking && ed_now_ms() - k->revoke_since_ms > ED_KAFKA_REVOKE_WAIT_MS)
+        s_release(k, "no checkpoint completed within 15 s (a sink down?)");
+
     if (k->paused) {
         /* Serve rebalances and errors; hold a message that slipped past the
          * pause (fetched just before it) for after the resume. */
@@ -411,6 +518,10 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
                 rd_kafka_message_destroy(m);
                 if (rc < 0)
                     return rc;
+                continue;
+            }
+            if (s_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition)) {
+                rd_kafka_message_destroy(m); /* fetched before the pause; never emitted */
                 continue;
             }
             if (!k->held)
@@ -439,6 +550,10 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
             rd_kafka_message_destroy(m);
             if (rc < 0)
                 return rc;
+            continue;
+        }
+        if (s_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition)) {
+            rd_kafka_message_destroy(m); /* fetched before the pause; never emitted */
             continue;
         }
         if (k->nlogged) { /* receiving again: log the next error again */
@@ -585,6 +700,8 @@ static int s_fd(void *ctx) {
 
 static int s_checkpoint(void *ctx, uint64_t n) {
     ed_ksrc_t *k = ctx;
+    if (k->revoking && !k->revoke_ckpt)
+        k->revoke_ckpt = n; /* covers everything emitted from the revoked partitions */
     int dirty = 0;
     for (size_t i = 0; i < k->npos; i++)
         dirty += k->pos[i].dirty;
@@ -608,8 +725,22 @@ static int s_checkpoint(void *ctx, uint64_t n) {
     return 0;
 }
 
+static int s_commit_list(ed_ksrc_t *k, uint64_t n, int async, char *errstr, size_t errstr_size);
+
 static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
     ed_ksrc_t *k = ctx;
+    if (!k->revoking || !k->revoke_ckpt || n < k->revoke_ckpt)
+        return s_commit_list(k, n, 1, errstr, errstr_size);
+    /* The checkpoint covering a pending revoke is durable in every sink:
+     * commit it synchronously, then answer the revoke. */
+    int rc = s_commit_list(k, n, 0, errstr, errstr_size);
+    s_release(k, rc < 0 ? "the offset commit failed" : NULL);
+    return rc;
+}
+
+/* Commits the snapshots <= n (and failed commits) merged into one list;
+ * async: the result arrives in s_commit_cb; else waits for it. */
+static int s_commit_list(ed_ksrc_t *k, uint64_t n, int async, char *errstr, size_t errstr_size) {
     /* Failed commits first, then checkpoints in order: later offsets win. */
     rd_kafka_topic_partition_list_t *merged = k->retry;
     k->retry = NULL;
@@ -639,7 +770,7 @@ static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
         return 0;
     }
     /* Asynchronous: the result arrives in s_commit_cb via read(). */
-    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, merged, 1);
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, merged, async);
     if (e) {
         char desc[256];
         s_parts_str(merged, desc, sizeof desc);
@@ -678,6 +809,8 @@ static void s_close(void **ctx_p) {
         return;
     ed_ksrc_t *k = *ctx_p;
     if (k->rk) {
+        k->closing = 1;
+        s_release(k, "the source is closing");
         /* Leaves the group (serving the final revoke through s_rebalance_cb)
          * and waits for commits in flight. */
         rd_kafka_resp_err_t e = rd_kafka_consumer_close(k->rk);
@@ -704,6 +837,13 @@ static void s_close(void **ctx_p) {
 
 static int s_ready(void *ctx) { return ((ed_ksrc_t *)ctx)->assigned; }
 
+static int s_wants_checkpoint(void *ctx) {
+    ed_ksrc_t *k = ctx;
+    int w = k->want_ckpt;
+    k->want_ckpt = 0;
+    return w;
+}
+
 const ed_source_type_t ed_source_kafka = {
     .name = "kafka",
     .kind = ED_SRC_KAFKA,
@@ -714,5 +854,6 @@ const ed_source_type_t ed_source_kafka = {
     .commit = s_commit,
     .pause = s_pause,
     .ready = s_ready,
+    .wants_checkpoint = s_wants_checkpoint,
     .close = s_close,
 };

@@ -323,6 +323,63 @@ static void test_commit_merges_checkpoints(void **state) {
     s_expect_values(&fx->recs, 33, 36);
 }
 
+/* Reads from both consumers once (64 at most each). */
+static void s_read_both(void *a, krecs_t *ra, void *b, krecs_t *rb) {
+    char err[512];
+    int eof = 0;
+    if (T->read(a, 64, s_collect, ra, &eof, err, sizeof err) < 0)
+        fail_msg("read (first consumer): %s", err);
+    if (b && T->read(b, 64, s_collect, rb, &eof, err, sizeof err) < 0)
+        fail_msg("read (second consumer): %s", err);
+    usleep(20000);
+}
+
+/* Commit on revoke: a consumer that has read (not committed) everything is
+ * joined by a second one; the first holds its revoked partitions, asks for a
+ * checkpoint, and releases them only after committing it. Then nothing old
+ * is delivered again, to either, and new messages arrive exactly once. */
+static void test_commit_on_revoke(void **state) {
+    kfx_t *fx = *state;
+    s_create_topic(fx->topic);
+    s_produce(fx->topic, 0, 300);
+    s_open(fx);
+    s_consume(fx, 300, 0);
+    s_expect_values(&fx->recs, 0, 300);
+
+    void *b = NULL;
+    char err[512] = "";
+    if (T->open(&b, NULL, &fx->src, err, sizeof err))
+        fail_msg("open second consumer: %s", err);
+    static krecs_t rb;
+    rb = (krecs_t){.topic = fx->topic};
+    fx->recs.n = 0;
+    int64_t deadline = ed_now_ms() + WAIT_MS;
+    while (!T->wants_checkpoint(fx->ctx)) { /* the revoke reaches the first consumer */
+        if (ed_now_ms() > deadline)
+            fail_msg("the first consumer never asked for a checkpoint after the second joined");
+        s_read_both(fx->ctx, &fx->recs, b, &rb);
+    }
+    assert_int_equal(T->checkpoint(fx->ctx, 1), 0);
+    if (T->commit(fx->ctx, 1, err, sizeof err)) /* synchronous; releases the partitions */
+        fail_msg("commit: %s", err);
+    while (!T->ready(b)) { /* the rebalance completes */
+        if (ed_now_ms() > deadline)
+            fail_msg("the second consumer got no partitions");
+        s_read_both(fx->ctx, &fx->recs, b, &rb);
+    }
+    s_produce(fx->topic, 300, 330);
+    while (fx->recs.n + rb.n < 30 && ed_now_ms() < deadline)
+        s_read_both(fx->ctx, &fx->recs, b, &rb);
+    for (int i = 0; i < 100; i++) /* 2 s more: nothing else may arrive */
+        s_read_both(fx->ctx, &fx->recs, b, &rb);
+    krecs_t all = fx->recs;
+    for (size_t i = 0; i < rb.n; i++)
+        all.r[all.n++] = rb.r[i];
+    s_expect_values(&all, 300, 330); /* no v0..v299 again, v300..v329 once */
+    assert_true(rb.n > 0); /* the second consumer took partitions over */
+    T->close(&b);
+}
+
 static void test_pause_and_resume(void **state) {
     kfx_t *fx = *state;
     s_create_topic(fx->topic);
@@ -420,6 +477,7 @@ int main(void) {
                         "broker with `scripts/services start kafka` and export "
                         "EDDY_KAFKA=127.0.0.1:29092\n");
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_commit_on_revoke, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_commit_then_only_new_arrive, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted_are_redelivered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_commit_merges_checkpoints, s_setup, s_teardown),

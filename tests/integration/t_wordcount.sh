@@ -173,11 +173,12 @@ compare_atleast "MariaDB bounced: mariadb word_counts, no loss" "$W/expected" "$
 compare_atleast "MariaDB bounced: mariadb word_counts_by_doc, no loss" "$W/expected_by_doc" "$W/bounce/my_by_doc"
 
 # --- 5. two consumers of the group in one process (instances: 2), and
-# --- 6. two eddy processes sharing the work as one consumer group.
-# Additive upserts merge both halves. A rebalance while reading can hand a
-# partition over before its progress was committed (eddy does not yet commit
-# on revoke), so the guarantee checked is at-least-once; the overcount is
-# reported.
+# --- 6. two eddy processes sharing the work as one consumer group, the second
+# joining while the first reads. Additive upserts merge both halves. The
+# rebalance revokes partitions from a consumer that has read from them: it
+# releases them only once a checkpoint made that input durable and committed
+# it (commit on revoke), so the next owner starts exactly after it and the
+# totals are exact.
 wc_env "inst$RUN"; export EDDY_DOCS_TOPIC=$TOPIC; wc_clean
 mkdir -p "$W/inst"
 EDDY_SOURCE_INSTANCES=2 start_wc "$W/inst.log" "$W/inst.json"
@@ -185,11 +186,13 @@ wait $WC_PID; rc=$?
 check_eq "instances: 2 exits 0" 0 "$rc"
 check_eq "instances: 2 ran two consumers, each assigned 2 of the 4 partitions" 2 \
     "$(grep -c '\[docs\] assigned 2 partition' "$W/inst.log")"
-verify "instances: 2" atleast "$W/inst"
+verify "instances: 2" exact "$W/inst"
+echo "# instances: 2: revokes released after a commit: $(grep -c 'released .* revoked partition(s) after committing' "$W/inst.log")"
 
 wc_env "procs$RUN"; export EDDY_DOCS_TOPIC=$TOPIC; wc_clean
 mkdir -p "$W/procs"
 start_wc "$W/procs1.log" "$W/procs1.json"; P1=$WC_PID
+wait_for 60 grep -q '\[docs\] assigned' "$W/procs1.log"
 start_wc "$W/procs2.log" "$W/procs2.json"; P2=$WC_PID
 wait $P1; rc1=$?
 wait $P2; rc2=$?
@@ -198,6 +201,7 @@ r1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sources"][
 r2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sources"]["docs"]["inputs"])' "$W/procs2.json")
 echo "# two processes read $r1 + $r2 lines of $lines"
 check "two processes in one group: together they read every line" test $((r1 + r2)) -ge "$lines"
-verify "two processes" atleast "$W/procs"
+verify "two processes" exact "$W/procs"
+echo "# two processes: revokes released after a commit: $(cat "$W/procs1.log" "$W/procs2.log" | grep -c 'released .* revoked partition(s) after committing')"
 
 exit 0
