@@ -162,6 +162,21 @@ static void s_list_set(rd_kafka_topic_partition_list_t *list, const char *topic,
     p->offset = offset;
 }
 
+/* Drops the held (never emitted) messages of the partitions in `parts`
+ * (NULL = all). */
+static void s_drop_held(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
+    size_t j = 0;
+    for (size_t i = 0; i < k->nheld; i++) {
+        rd_kafka_message_t *m = k->held[i];
+        if (!parts ||
+            rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition))
+            rd_kafka_message_destroy(m);
+        else
+            k->held[j++] = m;
+    }
+    k->nheld = j;
+}
+
 /* Forgets positions, held messages, uncommitted checkpoints and failed
  * commits of the partitions in `parts` (NULL = all). */
 static void s_forget(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
@@ -175,17 +190,7 @@ static void s_forget(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts)
     }
     k->npos = j;
     k->last = 0;
-
-    j = 0;
-    for (size_t i = 0; i < k->nheld; i++) {
-        rd_kafka_message_t *m = k->held[i];
-        if (!parts ||
-            rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition))
-            rd_kafka_message_destroy(m);
-        else
-            k->held[j++] = m;
-    }
-    k->nheld = j;
+    s_drop_held(k, parts);
 
     for (size_t i = 0; i < k->nsnaps; i++) {
         if (parts) {
@@ -337,15 +342,7 @@ static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             k->revoke_ckpt = 0;
             k->want_ckpt = 1;
             /* held messages of theirs were never emitted: the next owner reads them */
-            size_t j = 0;
-            for (size_t i = 0; i < k->nheld; i++) {
-                rd_kafka_message_t *m = k->held[i];
-                if (s_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition))
-                    rd_kafka_message_destroy(m);
-                else
-                    k->held[j++] = m;
-            }
-            k->nheld = j;
+            s_drop_held(k, parts);
             return;
         } else {
             ED_LOG_I(k->who, "revoked %d partition(s): %s%s", parts->cnt, desc,
