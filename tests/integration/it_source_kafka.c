@@ -380,6 +380,49 @@ static void test_commit_on_revoke(void **state) {
     T->close(&b);
 }
 
+/* The fallback: when no checkpoint commits the revoked partitions (a sink is
+ * down, say), the consumer still releases them after its wait, so the group
+ * is not held up for good; the next owner then re-reads the uncommitted
+ * messages (at-least-once). */
+static void test_revoke_released_without_checkpoint(void **state) {
+    kfx_t *fx = *state;
+    s_create_topic(fx->topic);
+    s_produce(fx->topic, 0, 60);
+    s_open(fx);
+    s_consume(fx, 60, 0);
+    void *b = NULL;
+    char err[512] = "";
+    if (T->open(&b, NULL, &fx->src, err, sizeof err))
+        fail_msg("open second consumer: %s", err);
+    static krecs_t rb;
+    rb = (krecs_t){.topic = fx->topic};
+    fx->recs.n = 0;
+    int64_t t0 = ed_now_ms(), deadline = t0 + WAIT_MS, asked = 0;
+    /* no checkpoint, no commit: the first consumer must give up on its own */
+    while (!T->ready(b) || rb.n == 0) {
+        if (ed_now_ms() > deadline)
+            fail_msg("the second consumer got no re-delivered messages in %d s (asked for a "
+                     "checkpoint: %s)",
+                     WAIT_MS / 1000, asked ? "yes" : "no");
+        s_read_both(fx->ctx, &fx->recs, b, &rb);
+        if (!asked && T->wants_checkpoint(fx->ctx))
+            asked = ed_now_ms();
+    }
+    for (int i = 0; i < 50; i++)
+        s_read_both(fx->ctx, &fx->recs, b, &rb);
+    assert_true(asked > 0);
+    print_message("released after %.1f s; the second consumer re-read %zu messages\n",
+                  (double)(ed_now_ms() - asked) / 1000, rb.n);
+    unsigned char seen[60] = {0};
+    for (size_t i = 0; i < rb.n; i++) { /* only the uncommitted v0..v59, each once */
+        int v = rb.r[i].value;
+        assert_true(v >= 0 && v < 60);
+        if (seen[v]++)
+            fail_msg("v%d re-delivered twice to the second consumer", v);
+    }
+    T->close(&b);
+}
+
 static void test_pause_and_resume(void **state) {
     kfx_t *fx = *state;
     s_create_topic(fx->topic);
@@ -478,6 +521,8 @@ int main(void) {
                         "EDDY_KAFKA=127.0.0.1:29092\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_on_revoke, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_released_without_checkpoint, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_commit_then_only_new_arrive, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted_are_redelivered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_commit_merges_checkpoints, s_setup, s_teardown),
