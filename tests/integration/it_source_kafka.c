@@ -241,14 +241,30 @@ static void s_expect_values(const krecs_t *rs, int from, int to) {
     }
 }
 
+/* A fresh topic holding v0..v<n-1>, and the consumer of fx that has read
+ * them all (nothing committed). */
+static void s_start(kfx_t *fx, int n) {
+    s_create_topic(fx->topic);
+    s_produce(fx->topic, 0, n);
+    s_open(fx);
+    s_consume(fx, (size_t)n, 0);
+}
+
+/* A second consumer in fx's group; its records go to *rb (reset). */
+static void *s_open_second(kfx_t *fx, krecs_t *rb) {
+    void *b = NULL;
+    char err[512] = "";
+    if (T->open(&b, NULL, &fx->src, err, sizeof err))
+        fail_msg("open second consumer: %s", err);
+    *rb = (krecs_t){.topic = fx->topic};
+    return b;
+}
+
 /* ------------------------------------------------------------- tests -- */
 
 static void test_commit_then_only_new_arrive(void **state) {
     kfx_t *fx = *state;
-    s_create_topic(fx->topic);
-    s_produce(fx->topic, 0, 300);
-    s_open(fx);
-    s_consume(fx, 300, 0);
+    s_start(fx, 300);
     s_expect_values(&fx->recs, 0, 300);
     assert_int_equal(T->checkpoint(fx->ctx, 1), 0);
     char err[512] = "";
@@ -266,10 +282,7 @@ static void test_commit_then_only_new_arrive(void **state) {
 
 static void test_uncommitted_are_redelivered(void **state) {
     kfx_t *fx = *state;
-    s_create_topic(fx->topic);
-    s_produce(fx->topic, 0, 60);
-    s_open(fx);
-    s_consume(fx, 60, 0);
+    s_start(fx, 60);
     char err[512] = "";
     T->checkpoint(fx->ctx, 1);
     if (T->commit(fx->ctx, 1, err, sizeof err))
@@ -302,10 +315,7 @@ static void test_uncommitted_are_redelivered(void **state) {
 
 static void test_commit_merges_checkpoints(void **state) {
     kfx_t *fx = *state;
-    s_create_topic(fx->topic);
-    s_produce(fx->topic, 0, 30);
-    s_open(fx);
-    s_consume(fx, 30, 0);
+    s_start(fx, 30);
     T->checkpoint(fx->ctx, 1);
     s_produce(fx->topic, 30, 33); /* one more per partition */
     fx->recs.n = 0;
@@ -340,18 +350,12 @@ static void s_read_both(void *a, krecs_t *ra, void *b, krecs_t *rb) {
  * is delivered again, to either, and new messages arrive exactly once. */
 static void test_commit_on_revoke(void **state) {
     kfx_t *fx = *state;
-    s_create_topic(fx->topic);
-    s_produce(fx->topic, 0, 300);
-    s_open(fx);
-    s_consume(fx, 300, 0);
+    s_start(fx, 300);
     s_expect_values(&fx->recs, 0, 300);
 
-    void *b = NULL;
-    char err[512] = "";
-    if (T->open(&b, NULL, &fx->src, err, sizeof err))
-        fail_msg("open second consumer: %s", err);
     static krecs_t rb;
-    rb = (krecs_t){.topic = fx->topic};
+    void *b = s_open_second(fx, &rb);
+    char err[512] = "";
     fx->recs.n = 0;
     int64_t deadline = ed_now_ms() + WAIT_MS;
     while (!T->wants_checkpoint(fx->ctx)) { /* the revoke reaches the first consumer */
@@ -386,16 +390,9 @@ static void test_commit_on_revoke(void **state) {
  * messages (at-least-once). */
 static void test_revoke_released_without_checkpoint(void **state) {
     kfx_t *fx = *state;
-    s_create_topic(fx->topic);
-    s_produce(fx->topic, 0, 60);
-    s_open(fx);
-    s_consume(fx, 60, 0);
-    void *b = NULL;
-    char err[512] = "";
-    if (T->open(&b, NULL, &fx->src, err, sizeof err))
-        fail_msg("open second consumer: %s", err);
+    s_start(fx, 60);
     static krecs_t rb;
-    rb = (krecs_t){.topic = fx->topic};
+    void *b = s_open_second(fx, &rb);
     fx->recs.n = 0;
     int64_t t0 = ed_now_ms(), deadline = t0 + WAIT_MS, asked = 0;
     /* no checkpoint, no commit: the first consumer must give up on its own */
@@ -425,10 +422,7 @@ static void test_revoke_released_without_checkpoint(void **state) {
 
 static void test_pause_and_resume(void **state) {
     kfx_t *fx = *state;
-    s_create_topic(fx->topic);
-    s_produce(fx->topic, 0, 30);
-    s_open(fx);
-    s_consume(fx, 30, 0);
+    s_start(fx, 30);
     T->pause(fx->ctx, 1);
     s_produce(fx->topic, 30, 60);
     /* Paused: read() serves the consumer but emits nothing for 3 s. */
