@@ -365,6 +365,17 @@ static inline size_t s_fail(int rc) {
     return S_FAIL;
 }
 
+#ifdef __SSE2__
+/* Bit k: byte k of the 16 at p is '"', '\\' or a control character. */
+static inline unsigned s_special16(const char *p) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                            _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                               _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+    return (unsigned)_mm_movemask_epi8(hit);
+}
+#endif
+
 /* Offset of the closing quote of the string whose opening quote is at
  * d[pos], or (size_t)-1 with errstr set: a raw control character (< 0x20,
  * which JSON forbids), an invalid escape, or the end of input. *esc = 1 if
@@ -378,13 +389,8 @@ static __attribute__((noinline)) size_t s_string_slow(const char *d, size_t len,
     uint8_t e = 0;
     for (;;) {
 #ifdef __SSE2__
-        const __m128i cq = _mm_set1_epi8('"'), cbs = _mm_set1_epi8('\\'),
-                      c1f = _mm_set1_epi8(0x1f);
         for (; i + 16 <= len; i += 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-            __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cq), _mm_cmpeq_epi8(v, cbs)),
-                                       _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v));
-            unsigned m = (unsigned)_mm_movemask_epi8(hit);
+            unsigned m = s_special16(d + i);
             if (m) {
                 i += (size_t)__builtin_ctz(m);
                 goto special;
@@ -453,16 +459,6 @@ static __attribute__((noinline)) size_t s_string_slow(const char *d, size_t len,
     }
 }
 
-#ifdef __SSE2__
-/* Bit k: byte k of the 16 at p is '"', '\\' or a control character. */
-static inline unsigned s_special16(const char *p) {
-    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                            _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                               _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
-    return (unsigned)_mm_movemask_epi8(hit);
-}
-#endif
 
 /* s_string for the usual case, inlined into the parser: a string with no
  * escape that ends within the next 16 bytes takes one vector compare (near
