@@ -53,7 +53,8 @@ static int s_source_has_aggs(const ed_config_t *conf, int i) {
     return 0;
 }
 
-/* The first source actor slot of config source ci. */
+/* The first source actor slot of config source ci (its instances follow
+ * it, so slot - first = the instance number). */
 static int s_first_slot(const ed_plan_t *plan, int ci) {
     int a = 0;
     while (a < plan->nsource_actors && plan->source_of[a] != ci)
@@ -156,9 +157,7 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     ed_runtime_add(plan->rt, &ed_coordinator_actor, "coordinator", coord, 0);
     int next_worker = 1;
     for (int i = 0; i < S; i++) {
-        int ci = plan->source_of[i], instance = 0;
-        for (int j = i - 1; j >= 0 && plan->source_of[j] == ci; j--)
-            instance++;
+        int ci = plan->source_of[i], instance = i - s_first_slot(plan, ci);
         void *st = ed_source_actor_new(plan, ci, instance, i, errstr, errstr_size);
         if (!st) {
             ed_plan_destroy(&plan);
