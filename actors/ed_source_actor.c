@@ -278,19 +278,20 @@ void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char
         ed_source_actor_free(s);
         return NULL;
     }
-    /* The keyer also checks the fields against the format, so it is built
-     * (and its errors reported) even when decoder actors will do the work. */
-    s->keyer = ed_keyer_new(plan, s->src, slot, errstr, errstr_size);
-    if (!s->keyer) {
-        ed_source_actor_free(s);
-        return NULL;
-    }
-    if (!ed_keyer_active(s->keyer)) {
-        ed_keyer_free(&s->keyer);
-    } else if (s->src->decoders > 0) {
-        ed_keyer_free(&s->keyer);
+    if (s->src->decoders > 0) {
+        /* The decoder actors key the inputs; their keyers also check the
+         * fields against the format. (The config allows decoders only on a
+         * source that some aggregation reads.) */
         s->ndecoders = s->src->decoders;
         s->decoder_ids = plan->decoder_ids + plan->decoder_first[slot];
+    } else {
+        s->keyer = ed_keyer_new(plan, s->src, slot, errstr, errstr_size);
+        if (!s->keyer) {
+            ed_source_actor_free(s);
+            return NULL;
+        }
+        if (!ed_keyer_active(s->keyer))
+            ed_keyer_free(&s->keyer);
     }
     /* Direct sinks: pass-through targets, then the rejects sink. */
     s->direct = ed_calloc((size_t)s->src->nto + 1, sizeof *s->direct);
