@@ -260,6 +260,19 @@ static void *s_open_second(kfx_t *fx, krecs_t *rb) {
     return b;
 }
 
+/* Calls read() on the paused consumer of fx for ms milliseconds (waking on
+ * its fd): every call must emit nothing. */
+static void s_read_paused(kfx_t *fx, int ms) {
+    int64_t until = ed_now_ms() + ms;
+    char err[256];
+    while (ed_now_ms() < until) {
+        int eof = 0;
+        struct pollfd pfd = {.fd = T->fd(fx->ctx), .events = POLLIN};
+        poll(&pfd, 1, 200);
+        assert_int_equal(T->read(fx->ctx, 64, s_collect, &fx->recs, &eof, err, sizeof err), 0);
+    }
+}
+
 /* ------------------------------------------------------------- tests -- */
 
 static void test_commit_then_only_new_arrive(void **state) {
@@ -425,15 +438,7 @@ static void test_pause_and_resume(void **state) {
     s_start(fx, 30);
     T->pause(fx->ctx, 1);
     s_produce(fx->topic, 30, 60);
-    /* Paused: read() serves the consumer but emits nothing for 3 s. */
-    int64_t until = ed_now_ms() + 3000;
-    char err[256];
-    while (ed_now_ms() < until) {
-        int eof = 0;
-        struct pollfd pfd = {.fd = T->fd(fx->ctx), .events = POLLIN};
-        poll(&pfd, 1, 200);
-        assert_int_equal(T->read(fx->ctx, 64, s_collect, &fx->recs, &eof, err, sizeof err), 0);
-    }
+    s_read_paused(fx, 3000); /* serves the consumer, emits nothing */
     assert_int_equal(fx->recs.n, 30);
     T->pause(fx->ctx, 0);
     fx->recs.n = 0;
@@ -449,14 +454,7 @@ static void test_paused_before_assignment(void **state) {
     s_produce(fx->topic, 0, 30);
     s_open(fx);
     T->pause(fx->ctx, 1);
-    int64_t until = ed_now_ms() + 4000;
-    char err[256];
-    while (ed_now_ms() < until) {
-        int eof = 0;
-        struct pollfd pfd = {.fd = T->fd(fx->ctx), .events = POLLIN};
-        poll(&pfd, 1, 200);
-        assert_int_equal(T->read(fx->ctx, 64, s_collect, &fx->recs, &eof, err, sizeof err), 0);
-    }
+    s_read_paused(fx, 4000);
     T->pause(fx->ctx, 0);
     s_consume(fx, 30, 1000);
     s_expect_values(&fx->recs, 0, 30);
