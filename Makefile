@@ -11,7 +11,7 @@
 CC      ?= cc
 PKGS    := libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread -MMD -MP \
+CFLAGS  += -I. -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread -MMD -MP \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
 
@@ -30,7 +30,7 @@ endif
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 VERSION_H := $(BUILD)/ed_version.h
 
-LIB_SRC  := $(wildcard runtime/*.c actors/*.c sinks/*.c config/*.c)
+LIB_SRC  := $(wildcard runtime/*.c actors/*.c actors/*/*.c sinks/*.c config/*.c)
 LIB_SRC  := $(filter-out runtime/ed_main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -101,7 +101,7 @@ bench-smoke: deps
 	bench/run smoke
 
 format:
-	clang-format -i $(LIB_SRC) runtime/ed_main.c $(wildcard */*.h tests/unit/*.c)
+	clang-format -i $(LIB_SRC) runtime/ed_main.c $(wildcard */*.h */*/*.h tests/unit/*.c)
 
 clean:
 	rm -rf build build-san bin bin-san

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ed_pipeline.h"
+#include "actors/ed_pipeline.h"
 
 /* A checkpoint in flight: sink acks and source statuses so far, and what
  * the statuses said. It completes when every sink acked it and every source

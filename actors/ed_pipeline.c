@@ -1,6 +1,6 @@
 /* ed_pipeline.c — see ed_pipeline.h. */
 #define _GNU_SOURCE
-#include "ed_pipeline.h"
+#include "actors/ed_pipeline.h"
 
 #include <errno.h>
 #include <signal.h>

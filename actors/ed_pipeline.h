@@ -3,12 +3,12 @@
  *
  * Actors of a pipeline:
  *   one source actor per `sources:` entry (× its `instances`)
- *                                                  (actors/ed_source_actor.c)
+ *                                                  (actors/sources/ed_source_actor.c)
  *   `decoders` decoder actors per source actor, if set: they decode and key
- *   the inputs their source actor reads        (actors/ed_decoder_actor.c)
+ *   the inputs their source actor reads        (actors/decode/ed_decoder_actor.c)
  *   runtime.aggregators aggregator actors, shared by all aggregations
- *                                                  (actors/ed_agg_actor.c)
- *   one sink actor per `sinks:` entry              (actors/ed_sink_actor.c)
+ *                                                  (actors/aggregate/ed_agg_actor.c)
+ *   one sink actor per `sinks:` entry              (sinks/ed_sink_actor.c)
  *   one coordinator: starts checkpoints every flush_interval, collects
  *   sink acks, tells sources to commit, drains on shutdown
  *                                                  (actors/ed_coordinator.c)
@@ -23,10 +23,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../config/ed_config.h"
-#include "../runtime/ed_actor.h"
-#include "../runtime/ed_hist.h"
-#include "../sinks/ed_sink.h"
+#include "config/ed_config.h"
+#include "runtime/ed_actor.h"
+#include "runtime/ed_hist.h"
+#include "sinks/ed_sink.h"
 
 /* Counters of one source actor. Each actor's counters fill their own cache
  * line (they are bumped per record by different worker threads; sharing a

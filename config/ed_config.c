@@ -11,7 +11,7 @@
  * follow-on ones.
  */
 #define _GNU_SOURCE
-#include "ed_config.h"
+#include "config/ed_config.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -25,8 +25,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "../runtime/ed_buf.h"
-#include "../runtime/ed_common.h"
+#include "runtime/ed_buf.h"
+#include "runtime/ed_common.h"
 
 /* Largest config file read; anything bigger is surely not a pipeline. */
 #define S_MAX_FILE (16u << 20)

@@ -1,6 +1,6 @@
 /* ed_actor.c — the actor runtime, see ed_actor.h. */
 #define _GNU_SOURCE
-#include "ed_actor.h"
+#include "runtime/ed_actor.h"
 
 #include <assert.h>
 #include <errno.h>

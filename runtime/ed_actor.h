@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ed_common.h"
-#include "ed_msg.h"
+#include "runtime/ed_common.h"
+#include "runtime/ed_msg.h"
 
 #define ED_ACTOR_MAX_RESTARTS 5
 

@@ -1,11 +1,11 @@
 /* ed_batch.c — see ed_batch.h. */
-#include "ed_batch.h"
+#include "runtime/ed_batch.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ed_common.h"
+#include "runtime/ed_common.h"
 
 #define ED_ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 

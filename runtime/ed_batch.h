@@ -75,7 +75,7 @@ typedef struct {
 } ed_record_t;
 
 /* Header of an INPUTS entry: one raw input as a source driver read it (see
- * ed_input_t in actors/ed_source.h). Followed by len payload bytes, key_len
+ * ed_input_t in actors/sources/ed_source.h). Followed by len payload bytes, key_len
  * key bytes, topic_len topic bytes + NUL, file_len file bytes + NUL. */
 #define ED_INPUT_NO_KEY 0xFFFFFFFFu /* key_len: no key (NULL) */
 #define ED_INPUT_ABSENT 0xFFFFu     /* topic_len/file_len: no topic/file (NULL) */

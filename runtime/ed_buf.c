@@ -1,5 +1,5 @@
 /* ed_buf.c — see ed_buf.h. */
-#include "ed_buf.h"
+#include "runtime/ed_buf.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ed_common.h"
+#include "runtime/ed_common.h"
 
 static void s_grow(ed_buf_t *b, size_t need) {
     if (b->len + need + 1 <= b->cap)

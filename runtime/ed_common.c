@@ -1,6 +1,6 @@
 /* ed_common.c — see ed_common.h. */
 #define _GNU_SOURCE
-#include "ed_common.h"
+#include "runtime/ed_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* ed_hist.c — see ed_hist.h. */
-#include "ed_hist.h"
+#include "runtime/ed_hist.h"
 
 #include <stdlib.h>
 
-#include "ed_common.h"
+#include "runtime/ed_common.h"
 
 static int s_bucket(int64_t v) {
     if (v < ED_HIST_LINEAR)

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../actors/ed_pipeline.h"
-#include "../config/ed_config.h"
-#include "ed_common.h"
+#include "actors/ed_pipeline.h"
+#include "config/ed_config.h"
+#include "runtime/ed_common.h"
 
 #ifndef ED_VERSION
 #define ED_VERSION "0.1.0"

@@ -1,9 +1,9 @@
 /* ed_msg.c — see ed_msg.h. */
-#include "ed_msg.h"
+#include "runtime/ed_msg.h"
 
 #include <stdlib.h>
 
-#include "ed_common.h"
+#include "runtime/ed_common.h"
 
 ed_msg_t *ed_msg_new(ed_msg_type_t type) {
     ed_msg_t *m = ed_calloc(1, sizeof *m);

@@ -17,8 +17,8 @@
 
 #include <stdint.h>
 
-#include "ed_batch.h"
-#include "ed_hist.h"
+#include "runtime/ed_batch.h"
+#include "runtime/ed_hist.h"
 
 typedef enum {
     ED_MSG_BATCH = 1,   /* data: `batch` holds KEYED, CHANGELOG or RECORDS entries */

@@ -1,13 +1,13 @@
 /* ed_sink.c — the sink type registry, see ed_sink.h and ed_sinks.def. */
-#include "ed_sink.h"
+#include "sinks/ed_sink.h"
 
 #define ED_SINK_TYPE(sym) extern const ed_sink_type_t sym;
-#include "ed_sinks.def"
+#include "sinks/ed_sinks.def"
 #undef ED_SINK_TYPE
 
 static const ed_sink_type_t *const s_types[] = {
 #define ED_SINK_TYPE(sym) &sym,
-#include "ed_sinks.def"
+#include "sinks/ed_sinks.def"
 #undef ED_SINK_TYPE
 };
 

@@ -2,7 +2,7 @@
  * ed_sink.h — the sink plugin interface.
  *
  * A sink type is one `const ed_sink_type_t` in sinks/ed_sink_<name>.c plus one
- * line in sinks/ed_sinks.def. The sink *actor* (actors/ed_sink_actor.c) owns
+ * line in sinks/ed_sinks.def. The sink *actor* (sinks/ed_sink_actor.c) owns
  * batching, checkpoint alignment, retries with backoff and acks; a plugin only
  * turns one flush into durable writes, after Fluent Bit's flush contract:
  * OK (durable), RETRY (transient: the same flush will be offered again later)
@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/ed_config.h"
-#include "../runtime/ed_batch.h"
-#include "../runtime/ed_common.h"
+#include "config/ed_config.h"
+#include "runtime/ed_batch.h"
+#include "runtime/ed_common.h"
 
 /* What a plugin instance is created from. All borrowed; valid for the life of
  * the instance (the config is immutable while the runtime runs). */

@@ -12,14 +12,14 @@
  * produced again on the next call — only those, so a retry duplicates at
  * most what the broker may have written without confirming it.
  */
-#include "ed_sink.h"
+#include "sinks/ed_sink.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/ed_buf.h"
+#include "runtime/ed_buf.h"
 
 #define S_WRITE_BUDGET_MS 2000 /* most a write() blocks */
 

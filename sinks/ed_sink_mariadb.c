@@ -8,7 +8,7 @@
  * VARBINARY(255): keys compare byte for byte, so no collation ever merges two
  * distinct input keys ("The"/"the", "a"/"a ").
  */
-#include "ed_sink.h"
+#include "sinks/ed_sink.h"
 
 #include <errmsg.h>
 #include <math.h>
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/ed_buf.h"
-#include "ed_sink_rows.h"
+#include "runtime/ed_buf.h"
+#include "sinks/ed_sink_rows.h"
 
 #define S_MY_MAX_KEY_PART 255 /* VARBINARY(255) */
 

@@ -1,6 +1,6 @@
 /* ed_sink_null.c — a sink that discards everything and acks at once (for
  * benchmarks and pipelines that only raise alerts elsewhere). */
-#include "ed_sink.h"
+#include "sinks/ed_sink.h"
 
 static int s_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t errstr_size) {
     (void)sc;

@@ -6,7 +6,7 @@
  * chunks of `batch_rows` rows; COMMIT. A failed flush is rolled back by the
  * server, so RETRY never leaves half a flush applied.
  */
-#include "ed_sink.h"
+#include "sinks/ed_sink.h"
 
 #include <ctype.h>
 #include <libpq-fe.h>
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/ed_buf.h"
-#include "ed_sink_rows.h"
+#include "runtime/ed_buf.h"
+#include "sinks/ed_sink_rows.h"
 
 /* A btree index entry must fit in a third of a page (2704 bytes incl.
  * headers); longer keys would fail the whole statement, so they are rejected

@@ -25,8 +25,8 @@
  * checkpoint from the sources and applies its chunks again. Readers may see a
  * flush half written (some chunks applied, trims not yet done).
  */
-#include "ed_sink.h"
-#include "ed_sink_rows.h"
+#include "sinks/ed_sink.h"
+#include "sinks/ed_sink_rows.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -39,7 +39,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "../runtime/ed_buf.h"
+#include "runtime/ed_buf.h"
 
 /* A template ("top:{doc}") compiled to segments: literal text or a key part. */
 typedef struct {

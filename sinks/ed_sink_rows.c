@@ -2,7 +2,7 @@
  * ed_sink_rows.c — merged, sorted changelog rows of one flush for the SQL
  * upsert sinks. See ed_sink_rows.h.
  */
-#include "ed_sink_rows.h"
+#include "sinks/ed_sink_rows.h"
 
 #include <assert.h>
 #include <math.h>

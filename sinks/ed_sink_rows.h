@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ed_sink.h"
+#include "sinks/ed_sink.h"
 
 /* One merged row: a distinct key of the flush. */
 typedef struct {

@@ -1,6 +1,6 @@
 /*
  * s1_loop.c — the S1 baseline: one thread generating exactly the events of
- * eddy's generator source (actors/ed_source_generator.c) and aggregating
+ * eddy's generator source (actors/sources/ed_source_generator.c) and aggregating
  * count + sum per key in an open-addressing hash table, as fast as it can.
  * It is the "machine limit" eddy's S1 figure is divided by.
  *

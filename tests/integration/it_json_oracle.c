@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../actors/ed_decode.h"
-#include "../../runtime/ed_common.h"
+#include "actors/decode/ed_decode.h"
+#include "runtime/ed_common.h"
 
 #define CASES 200000
 #define SEED 20261122

@@ -31,8 +31,8 @@
 #include <librdkafka/rdkafka.h>
 #include <mysql.h>
 
-#include "../../runtime/ed_buf.h"
-#include "../../sinks/ed_sink.h"
+#include "runtime/ed_buf.h"
+#include "sinks/ed_sink.h"
 
 /* ------------------------------------------------------------------ setup */
 

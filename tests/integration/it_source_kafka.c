@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../actors/ed_source.h"
+#include "actors/sources/ed_source.h"
 
 extern const ed_source_type_t ed_source_kafka;
 static const ed_source_type_t *T = &ed_source_kafka;

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "../../actors/ed_aggtable.h"
-#include "../../actors/ed_partition.h"
-#include "../../runtime/ed_batch.h"
+#include "actors/aggregate/ed_aggtable.h"
+#include "actors/decode/ed_partition.h"
+#include "runtime/ed_batch.h"
 
 /* ------------------------------------------------------------ helpers */
 

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "../../config/ed_config.h"
-#include "../../runtime/ed_common.h"
+#include "config/ed_config.h"
+#include "runtime/ed_common.h"
 
 static const char *s_full =
     "runtime:\n"                                                                 /* 1 */

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "../../actors/ed_decode.h"
-#include "../../runtime/ed_common.h"
+#include "actors/decode/ed_decode.h"
+#include "runtime/ed_common.h"
 
 /* Records seen by the emit callback: per record, per field, a copy. */
 #define MAXREC 16

@@ -9,10 +9,10 @@
 
 #include <cmocka.h>
 
-#include "../../runtime/ed_actor.h"
-#include "../../runtime/ed_batch.h"
-#include "../../runtime/ed_buf.h"
-#include "../../runtime/ed_hist.h"
+#include "runtime/ed_actor.h"
+#include "runtime/ed_batch.h"
+#include "runtime/ed_buf.h"
+#include "runtime/ed_hist.h"
 
 /* ---- mailboxes: FIFO across workers under backpressure ---- */
 

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../actors/ed_source.h"
+#include "actors/sources/ed_source.h"
 
 extern const ed_source_type_t ed_source_directory;
 static const ed_source_type_t *T = &ed_source_directory;

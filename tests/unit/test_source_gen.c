@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../actors/ed_source.h"
+#include "actors/sources/ed_source.h"
 
 extern const ed_source_type_t ed_source_generator;
 static const ed_source_type_t *T = &ed_source_generator;

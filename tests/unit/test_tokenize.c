@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../actors/ed_tokenize.h"
+#include "actors/decode/ed_tokenize.h"
 
 /* Collected words, joined by '\n' (a separator never inside a word). */
 typedef struct {

@@ -1,13 +1,13 @@
 /* ed_source.c — the source driver registry, see ed_source.h. */
-#include "ed_source.h"
+#include "actors/sources/ed_source.h"
 
 #define ED_SOURCE_TYPE(sym) extern const ed_source_type_t sym;
-#include "ed_sources.def"
+#include "actors/sources/ed_sources.def"
 #undef ED_SOURCE_TYPE
 
 static const ed_source_type_t *const s_types[] = {
 #define ED_SOURCE_TYPE(sym) &sym,
-#include "ed_sources.def"
+#include "actors/sources/ed_sources.def"
 #undef ED_SOURCE_TYPE
 };
 

@@ -25,14 +25,14 @@
  * inputs, and `prev` is exactly what was emitted, so alert crossings never
  * flicker from rounding.
  */
-#include "ed_aggtable.h"
+#include "actors/aggregate/ed_aggtable.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/ed_common.h"
+#include "runtime/ed_common.h"
 
 #define S_OFF_BITS 18u                         /* offset bits in a ref */
 #define S_OFF_MASK ((1u << S_OFF_BITS) - 1u)   /* offset part of a ref */

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ed_aggtable.h"
-#include "ed_partition.h"
-#include "ed_pipeline.h"
-#include "../runtime/ed_buf.h"
+#include "actors/aggregate/ed_aggtable.h"
+#include "actors/decode/ed_partition.h"
+#include "actors/ed_pipeline.h"
+#include "runtime/ed_buf.h"
 
 /* Changelog rows per message. */
 #define ED_CHANGES_PER_BATCH 4096

@@ -22,7 +22,7 @@
  * C locale), so a setlocale() elsewhere cannot turn "1.5" into 1.
  */
 #define _GNU_SOURCE /* strtod_l, newlocale */
-#include "ed_decode.h"
+#include "actors/decode/ed_decode.h"
 
 #include <limits.h>
 #include <locale.h>
@@ -31,8 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/ed_common.h"
-#include "ed_tokenize.h"
+#include "runtime/ed_common.h"
+#include "actors/decode/ed_tokenize.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>

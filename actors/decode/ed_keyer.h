@@ -9,7 +9,7 @@
  *
  * A keyer lives inside one actor: the source actor itself (decoding in the
  * source, `decoders: 0`) or one decoder actor of a source (`decoders: N`,
- * actors/ed_decoder_actor.c). It sends through that actor and is used only
+ * actors/decode/ed_decoder_actor.c). It sends through that actor and is used only
  * from its worker thread.
  */
 #ifndef ED_KEYER_H
@@ -17,8 +17,8 @@
 
 #include <stdint.h>
 
-#include "ed_pipeline.h"
-#include "ed_source.h"
+#include "actors/ed_pipeline.h"
+#include "actors/sources/ed_source.h"
 
 typedef struct ed_keyer ed_keyer_t;
 

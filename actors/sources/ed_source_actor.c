@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ed_keyer.h"
-#include "ed_pipeline.h"
-#include "ed_source.h"
+#include "actors/decode/ed_keyer.h"
+#include "actors/ed_pipeline.h"
+#include "actors/sources/ed_source.h"
 
 /* Inputs read per tick before yielding to the worker loop. */
 #define ED_READ_BUDGET 4096

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/ed_config.h"
+#include "config/ed_config.h"
 
 typedef enum {
     ED_VAL_MISSING = 0, /* the record has no such field */

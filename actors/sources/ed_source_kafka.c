@@ -52,7 +52,7 @@
  * read(). Only a fatal librdkafka error fails read() (ED_EIO).
  */
 #define _GNU_SOURCE
-#include "ed_source.h"
+#include "actors/sources/ed_source.h"
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>

@@ -1,14 +1,14 @@
 /* ed_keyer.c — see ed_keyer.h. */
 #define _GNU_SOURCE
-#include "ed_keyer.h"
+#include "actors/decode/ed_keyer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ed_decode.h"
-#include "ed_partition.h"
-#include "../runtime/ed_buf.h"
+#include "actors/decode/ed_decode.h"
+#include "actors/decode/ed_partition.h"
+#include "runtime/ed_buf.h"
 
 /* Meta fields filled from ed_input_t rather than by the decoder. */
 typedef enum {

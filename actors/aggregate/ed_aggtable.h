@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/ed_config.h"
-#include "../runtime/ed_batch.h"
+#include "config/ed_config.h"
+#include "runtime/ed_batch.h"
 
 /* What one aggregation computes: ncompute functions, in config order. */
 typedef struct {

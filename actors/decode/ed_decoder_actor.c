@@ -17,8 +17,8 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 
-#include "ed_keyer.h"
-#include "ed_pipeline.h"
+#include "actors/decode/ed_keyer.h"
+#include "actors/ed_pipeline.h"
 
 typedef struct {
     ed_plan_t *plan;

@@ -2,7 +2,7 @@
  * ed_source.h — the source driver interface (where input comes from).
  *
  * A driver reads raw inputs (a Kafka message, a line of a file, a generated
- * event) and tracks read positions. The source *actor* (actors/ed_source_actor.c)
+ * event) and tracks read positions. The source *actor* (actors/sources/ed_source_actor.c)
  * owns decoding, keying, partitioning, batching and the checkpoint protocol:
  *   checkpoint(n)  – "everything emitted so far belongs to flush n": snapshot
  *                    the positions (Kafka: next offset per partition;
@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/ed_config.h"
-#include "../runtime/ed_common.h"
+#include "config/ed_config.h"
+#include "runtime/ed_common.h"
 
 /* One raw input. All pointers borrowed for the duration of the emit call. */
 typedef struct {
@@ -89,7 +89,7 @@ typedef struct ed_source_type {
     void (*close)(void **ctx_p);
 } ed_source_type_t;
 
-/* Returns the driver for `kind`, or NULL. Registry in actors/ed_sources.def. */
+/* Returns the driver for `kind`, or NULL. Registry in actors/sources/ed_sources.def. */
 const ed_source_type_t *ed_source_type_find(ed_src_kind_t kind);
 
 #endif

@@ -1,5 +1,5 @@
 /* ed_tokenize.c — see ed_tokenize.h. */
-#include "ed_tokenize.h"
+#include "actors/decode/ed_tokenize.h"
 
 #include <stdint.h>
 

@@ -41,7 +41,7 @@
  * not signal lines already queued: when read() returns `max`, call it again.
  */
 #define _GNU_SOURCE
-#include "ed_source.h"
+#include "actors/sources/ed_source.h"
 
 #include <dirent.h>
 #include <errno.h>

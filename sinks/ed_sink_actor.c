@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ed_pipeline.h"
+#include "actors/ed_pipeline.h"
 
 typedef struct ed_pending {
     uint64_t n;

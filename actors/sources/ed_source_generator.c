@@ -14,7 +14,7 @@
  * (pause, backpressure) catches up at full speed, like a lagging consumer.
  * checkpoint/commit do nothing: there is no position to keep.
  */
-#include "ed_source.h"
+#include "actors/sources/ed_source.h"
 
 #include <stdlib.h>
 #include <string.h>
