@@ -8,7 +8,7 @@
  *          ed_tokenize.h.
  *   json:  one record per input (one JSON object); fields by name, nested
  *          fields by dotted path ("customer.id"). A one-pass validating
- *          parser of our own (RFC 8259); see ed_decode.c.
+ *          parser of our own (RFC 8259): ed_json.h, ed_json_fields.h.
  * Meta fields ("@key", "@file", …) are not the decoder's business: the
  * source actor fills them from ed_input_t.
  */
@@ -18,24 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actors/decode/ed_val.h"
 #include "config/ed_config.h"
-
-typedef enum {
-    ED_VAL_MISSING = 0, /* the record has no such field */
-    ED_VAL_STRING,      /* ptr/len: the string contents, JSON escapes decoded */
-    ED_VAL_NUMBER,      /* num: the value; ptr/len: its text */
-    ED_VAL_BOOL,        /* num: 0 or 1; ptr/len: "true"/"false" */
-    ED_VAL_NULL,        /* JSON null */
-    ED_VAL_OTHER,       /* object or array; ptr/len: its raw JSON text */
-} ed_val_type_t;
-
-/* A field value; ptr is borrowed (valid during the emit call only). */
-typedef struct {
-    ed_val_type_t type;
-    const char *ptr;
-    size_t len;
-    double num;
-} ed_val_t;
 
 typedef struct ed_decoder ed_decoder_t;
 
@@ -58,16 +42,5 @@ int ed_decoder_decode(ed_decoder_t *dec, const char *data, size_t len, ed_decode
 
 /* Frees the decoder and NULLs *dec_p. NULL-safe. */
 void ed_decoder_destroy(ed_decoder_t **dec_p);
-
-/* Converts a value to a number: NUMBER and BOOL as they are, STRING if its
- * whole text parses with strtod. Returns 0 and *out, or ED_EINVAL. */
-int ed_val_to_num(const ed_val_t *v, double *out);
-
-/* Parses event time from a value: epoch seconds (may be fractional), epoch
- * ms, or ISO-8601 / RFC 3339 ("2024-05-01T12:00:00Z", "…+02:00", ".123").
- * ED_TIME_AUTO: numbers < 1e11 are seconds, else ms; strings are ISO-8601
- * (or numeric text, as numbers). Returns 0 and *ms (since epoch, UTC), or
- * ED_EINVAL. */
-int ed_parse_time(const ed_val_t *v, ed_time_format_t fmt, int64_t *ms);
 
 #endif

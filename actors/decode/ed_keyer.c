@@ -8,6 +8,7 @@
 
 #include "actors/decode/ed_decode.h"
 #include "actors/decode/ed_partition.h"
+#include "actors/decode/ed_time.h"
 #include "runtime/ed_buf.h"
 
 /* Meta fields filled from ed_input_t rather than by the decoder. */
@@ -214,7 +215,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
     if (k->has_time) {
         char scratch[40];
         ed_val_t tv = s_get(k, &k->time_ref, vals, scratch, 0);
-        if (ed_parse_time(&tv, k->src->time_format, &ts) != 0) {
+        if (ed_time_parse(&tv, k->src->time_format, &ts) != 0) {
             char why[256];
             snprintf(why, sizeof why, "time field '%s' is %s", k->src->time_field,
                      tv.type == ED_VAL_MISSING ? "missing" : "not a valid time");

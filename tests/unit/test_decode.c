@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "actors/decode/ed_decode.h"
+#include "actors/decode/ed_time.h"
 #include "runtime/ed_common.h"
 
 /* Records seen by the emit callback: per record, per field, a copy. */
@@ -474,15 +475,15 @@ static void test_val_to_num(void **state) {
 
 static int64_t t_ok(ed_val_t v, ed_time_format_t fmt) {
     int64_t ms = -12345;
-    int rc = ed_parse_time(&v, fmt, &ms);
+    int rc = ed_time_parse(&v, fmt, &ms);
     if (rc != 0)
-        fail_msg("ed_parse_time('%.*s', %d) = %d", (int)v.len, v.ptr ? v.ptr : "", (int)fmt, rc);
+        fail_msg("ed_time_parse('%.*s', %d) = %d", (int)v.len, v.ptr ? v.ptr : "", (int)fmt, rc);
     return ms;
 }
 static void t_bad(ed_val_t v, ed_time_format_t fmt) {
     int64_t ms = -12345;
-    if (ed_parse_time(&v, fmt, &ms) != ED_EINVAL)
-        fail_msg("ed_parse_time('%.*s', %d) accepted: %lld", (int)v.len, v.ptr ? v.ptr : "",
+    if (ed_time_parse(&v, fmt, &ms) != ED_EINVAL)
+        fail_msg("ed_time_parse('%.*s', %d) accepted: %lld", (int)v.len, v.ptr ? v.ptr : "",
                  (int)fmt, (long long)ms);
     assert_true(ms == -12345);
 }
