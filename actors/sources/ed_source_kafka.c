@@ -27,12 +27,11 @@
  * Call it while paused too: rebalances and errors are served by read(), and a
  * consumer that does not poll for max.poll.interval.ms (300 s) leaves the group.
  *
- * Positions: per assigned partition, next = last emitted offset + 1.
- * checkpoint(n) records {topic, partition, next} of the partitions that
- * advanced since the previous checkpoint; commit(n) merges the checkpoints
- * ≤ n (later ones win) into one offset list and commits it asynchronously.
- * A failed commit is logged, and its partitions are merged into the next
- * commit (unless revoked meanwhile).
+ * Positions: the offset book (ed_kafka_offsets.h) keeps, per partition,
+ * the last emitted offset + 1; checkpoint(n) records those that advanced,
+ * and commit(n) commits the checkpoints ≤ n merged into one offset list,
+ * asynchronously. A failed commit is logged, and its partitions are merged
+ * into the next commit (unless revoked meanwhile).
  *
  * Commit on revoke: when a rebalance revokes partitions (another member
  * joined or left cleanly), the partitions are paused, messages of theirs
@@ -54,6 +53,8 @@
 #define _GNU_SOURCE
 #include "actors/sources/ed_source.h"
 
+#include "actors/sources/ed_kafka_offsets.h"
+
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -69,20 +70,6 @@
 /* Longest wait for the checkpoint that commits revoked partitions (ms). */
 #define ED_KAFKA_REVOKE_WAIT_MS 15000
 
-/* Read position of one partition. */
-typedef struct {
-    char *topic; /* owned */
-    int32_t partition;
-    int64_t next; /* last emitted offset + 1 */
-    int dirty;    /* advanced since the last checkpoint */
-} ed_kpos_t;
-
-/* The offsets of checkpoint n (only partitions that advanced). */
-typedef struct {
-    uint64_t n;
-    rd_kafka_topic_partition_list_t *offsets; /* owned */
-} ed_ksnap_t;
-
 typedef struct {
     char *who; /* source name, for logs */
     rd_kafka_t *rk;
@@ -91,13 +78,7 @@ typedef struct {
     int paused;
     int assigned; /* the group assigned partitions at least once (ready()) */
 
-    ed_kpos_t *pos; /* positions of partitions emitted from since assignment */
-    size_t npos, poscap;
-    size_t last; /* index of the last position hit (messages come in runs) */
-
-    ed_ksnap_t *snaps; /* checkpoints not yet committed, by increasing n */
-    size_t nsnaps, snapcap;
-    rd_kafka_topic_partition_list_t *retry; /* offsets of failed commits, or NULL */
+    ed_kafka_offsets_t *offsets; /* positions, checkpoints, failed commits */
 
     rd_kafka_message_t **held; /* polled while paused, FIFO */
     size_t nheld;
@@ -146,22 +127,6 @@ static void s_drain_fd(ed_ksrc_t *k) {
         ;
 }
 
-/* Removes from `list` the partitions present in `parts`. */
-static void s_list_drop(rd_kafka_topic_partition_list_t *list,
-                        const rd_kafka_topic_partition_list_t *parts) {
-    for (int i = 0; list && i < parts->cnt; i++)
-        rd_kafka_topic_partition_list_del(list, parts->elems[i].topic, parts->elems[i].partition);
-}
-
-/* Sets (or adds) topic/partition → offset in `list`. */
-static void s_list_set(rd_kafka_topic_partition_list_t *list, const char *topic, int32_t partition,
-                       int64_t offset) {
-    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(list, topic, partition);
-    if (!p)
-        p = rd_kafka_topic_partition_list_add(list, topic, partition);
-    p->offset = offset;
-}
-
 /* Drops the held (never emitted) messages of the partitions in `parts`
  * (NULL = all). */
 static void s_drop_held(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
@@ -180,34 +145,8 @@ static void s_drop_held(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *par
 /* Forgets positions, held messages, uncommitted checkpoints and failed
  * commits of the partitions in `parts` (NULL = all). */
 static void s_forget(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
-    size_t j = 0;
-    for (size_t i = 0; i < k->npos; i++) {
-        ed_kpos_t *p = &k->pos[i];
-        if (!parts || rd_kafka_topic_partition_list_find(parts, p->topic, p->partition))
-            free(p->topic);
-        else
-            k->pos[j++] = *p;
-    }
-    k->npos = j;
-    k->last = 0;
+    ed_kafka_offsets_forget(k->offsets, parts);
     s_drop_held(k, parts);
-
-    for (size_t i = 0; i < k->nsnaps; i++) {
-        if (parts) {
-            s_list_drop(k->snaps[i].offsets, parts);
-        } else if (k->snaps[i].offsets) {
-            rd_kafka_topic_partition_list_destroy(k->snaps[i].offsets);
-            k->snaps[i].offsets = NULL;
-        }
-    }
-    if (k->retry) {
-        if (parts)
-            s_list_drop(k->retry, parts);
-        if (!parts || !k->retry->cnt) {
-            rd_kafka_topic_partition_list_destroy(k->retry);
-            k->retry = NULL;
-        }
-    }
 }
 
 /* Describes a partition list for logs: "t[0], t[1], …" (truncated). */
@@ -227,8 +166,6 @@ static void s_parts_str(const rd_kafka_topic_partition_list_t *parts, char *buf,
 }
 
 /* ---------------------------------------------------------- callbacks -- */
-
-static ed_kpos_t *s_pos_find(ed_ksrc_t *k, const char *topic, int32_t partition);
 
 /* Answers a revoke: forgets the partitions' state and unassigns them. */
 static void s_unassign(ed_ksrc_t *k, rd_kafka_topic_partition_list_t *parts, int coop) {
@@ -263,24 +200,6 @@ static void s_release(ed_ksrc_t *k, const char *how) {
     k->want_ckpt = 0;
     s_unassign(k, parts, k->revoke_coop);
     rd_kafka_topic_partition_list_destroy(parts);
-}
-
-/* 1 if something read from `parts` is not committed yet. */
-static int s_uncommitted(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
-    for (size_t i = 0; i < k->npos; i++)
-        if (k->pos[i].dirty &&
-            rd_kafka_topic_partition_list_find(parts, k->pos[i].topic, k->pos[i].partition))
-            return 1;
-    for (int i = 0; i < parts->cnt; i++) {
-        const char *t = parts->elems[i].topic;
-        int32_t p = parts->elems[i].partition;
-        for (size_t s = 0; s < k->nsnaps; s++)
-            if (k->snaps[s].offsets && rd_kafka_topic_partition_list_find(k->snaps[s].offsets, t, p))
-                return 1;
-        if (k->retry && rd_kafka_topic_partition_list_find(k->retry, t, p))
-            return 1;
-    }
-    return 0;
 }
 
 /* 1 if topic/partition waits in a pending revoke (its messages are dropped). */
@@ -328,7 +247,7 @@ static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                      "assignment lost (session timed out?): %s; uncommitted input is "
                      "re-read by the next owner",
                      desc);
-        } else if (!k->closing && s_uncommitted(k, parts)) {
+        } else if (!k->closing && ed_kafka_offsets_uncommitted(k->offsets, parts)) {
             /* Commit on revoke: hold the partitions until a checkpoint has
              * made what was read from them durable and committed it. */
             ED_LOG_I(k->who,
@@ -390,16 +309,7 @@ static void s_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                     p->topic, (int)p->partition, (long long)p->offset, rd_kafka_err2str(e));
         /* Retry with the next commit, unless a newer offset was queued, or
          * the partition was revoked meanwhile (its position is gone then). */
-        if (!s_pos_find(k, p->topic, p->partition))
-            continue;
-        if (!k->retry)
-            k->retry = rd_kafka_topic_partition_list_new(offsets->cnt);
-        rd_kafka_topic_partition_t *r =
-            rd_kafka_topic_partition_list_find(k->retry, p->topic, p->partition);
-        if (!r)
-            s_list_set(k->retry, p->topic, p->partition, p->offset);
-        else if (r->offset < p->offset)
-            r->offset = p->offset;
+        ed_kafka_offsets_retry(k->offsets, p->topic, p->partition, p->offset);
     }
     if (err && (!offsets || !offsets->cnt))
         s_warn_once(k, 10000 + err, "offset commit failed: %s", rd_kafka_err2str(err));
@@ -416,39 +326,6 @@ static void s_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
 
 /* -------------------------------------------------------------- reading -- */
 
-/* Returns the position of topic/partition, or NULL. */
-static ed_kpos_t *s_pos_find(ed_ksrc_t *k, const char *topic, int32_t partition) {
-    if (k->last < k->npos) {
-        ed_kpos_t *p = &k->pos[k->last];
-        if (p->partition == partition && !strcmp(p->topic, topic))
-            return p;
-    }
-    for (size_t i = 0; i < k->npos; i++)
-        if (k->pos[i].partition == partition && !strcmp(k->pos[i].topic, topic)) {
-            k->last = i;
-            return &k->pos[i];
-        }
-    return NULL;
-}
-
-/* Returns the position of topic/partition, adding it if absent. */
-static ed_kpos_t *s_pos(ed_ksrc_t *k, const char *topic, int32_t partition) {
-    ed_kpos_t *found = s_pos_find(k, topic, partition);
-    if (found)
-        return found;
-    if (k->npos == k->poscap) {
-        k->poscap = k->poscap ? k->poscap * 2 : 16;
-        k->pos = ed_realloc(k->pos, k->poscap * sizeof *k->pos);
-    }
-    ed_kpos_t *p = &k->pos[k->npos];
-    p->topic = ed_strdup(topic);
-    p->partition = partition;
-    p->next = 0;
-    p->dirty = 0;
-    k->last = k->npos++;
-    return p;
-}
-
 static void s_emit(ed_ksrc_t *k, const rd_kafka_message_t *m, ed_input_emit_fn emit, void *ud) {
     const char *topic = rd_kafka_topic_name(m->rkt);
     ed_input_t in;
@@ -463,9 +340,7 @@ static void s_emit(ed_ksrc_t *k, const rd_kafka_message_t *m, ed_input_emit_fn e
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
     in.ts_ms = ts > 0 ? ts : 0;
     emit(ud, &in);
-    ed_kpos_t *p = s_pos(k, topic, m->partition);
-    p->next = m->offset + 1;
-    p->dirty = 1;
+    ed_kafka_offsets_advance(k->offsets, topic, m->partition, m->offset);
 }
 
 /* Handles a message carrying an error. Returns 0, or ED_EIO if fatal. */
@@ -489,6 +364,59 @@ static int s_msg_error(ed_ksrc_t *k, const rd_kafka_message_t *m, char *errstr,
     return 0;
 }
 
+/* The one poll loop, paused or not: serves rebalances and errors (through
+ * the callbacks and s_msg_error), drops messages of partitions waiting in a
+ * revoke (fetched before their pause, never emitted), and takes up to `room`
+ * messages — emitted, or, while paused, held for after the resume (they
+ * slipped past the pause, fetched just before it). Returns the number taken,
+ * or ED_EIO on a fatal error. */
+static int s_poll(ed_ksrc_t *k, int room, ed_input_emit_fn emit, void *ud, char *errstr,
+                  size_t errstr_size) {
+    int n = 0;
+    while (n < room) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
+        if (!m)
+            break;
+        if (m->err) {
+            int rc = s_msg_error(k, m, errstr, errstr_size);
+            rd_kafka_message_destroy(m);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (s_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition)) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        n++;
+        if (k->paused) {
+            if (!k->held)
+                k->held = ed_malloc(ED_KAFKA_MAX_HELD * sizeof *k->held);
+            k->held[k->nheld++] = m;
+            continue;
+        }
+        if (k->nlogged) { /* receiving again: log the next error again */
+            ED_LOG_I(k->who, "receiving messages again");
+            k->nlogged = 0;
+        }
+        s_emit(k, m, emit, ud);
+        rd_kafka_message_destroy(m);
+    }
+    return n;
+}
+
+/* Emits up to max held messages, oldest first; returns how many. */
+static int s_emit_held(ed_ksrc_t *k, int max, ed_input_emit_fn emit, void *ud) {
+    size_t i = 0;
+    for (; i < k->nheld && (int)i < max; i++) {
+        s_emit(k, k->held[i], emit, ud);
+        rd_kafka_message_destroy(k->held[i]);
+    }
+    memmove(k->held, k->held + i, (k->nheld - i) * sizeof *k->held);
+    k->nheld -= i;
+    return (int)i;
+}
+
 static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof, char *errstr,
                   size_t errstr_size) {
     (void)eof; /* a topic never ends */
@@ -504,63 +432,15 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
         s_release(k, "no checkpoint completed within 15 s (a sink down?)");
 
     if (k->paused) {
-        /* Serve rebalances and errors; hold a message that slipped past the
-         * pause (fetched just before it) for after the resume. */
-        while (k->nheld < ED_KAFKA_MAX_HELD) {
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
-            if (!m)
-                break;
-            if (m->err) {
-                int rc = s_msg_error(k, m, errstr, errstr_size);
-                rd_kafka_message_destroy(m);
-                if (rc < 0)
-                    return rc;
-                continue;
-            }
-            if (s_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition)) {
-                rd_kafka_message_destroy(m); /* fetched before the pause; never emitted */
-                continue;
-            }
-            if (!k->held)
-                k->held = ed_malloc(ED_KAFKA_MAX_HELD * sizeof *k->held);
-            k->held[k->nheld++] = m;
-        }
-        return 0;
+        /* Serve rebalances and errors; hold what slipped past the pause. */
+        int rc = s_poll(k, ED_KAFKA_MAX_HELD - (int)k->nheld, NULL, NULL, errstr, errstr_size);
+        return rc < 0 ? rc : 0;
     }
-
-    int n = 0;
-    if (k->nheld) {
-        size_t i = 0;
-        for (; i < k->nheld && n < max; i++, n++) {
-            s_emit(k, k->held[i], emit, ud);
-            rd_kafka_message_destroy(k->held[i]);
-        }
-        memmove(k->held, k->held + i, (k->nheld - i) * sizeof *k->held);
-        k->nheld -= i;
-    }
-    while (n < max) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
-        if (!m)
-            break;
-        if (m->err) {
-            int rc = s_msg_error(k, m, errstr, errstr_size);
-            rd_kafka_message_destroy(m);
-            if (rc < 0)
-                return rc;
-            continue;
-        }
-        if (s_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition)) {
-            rd_kafka_message_destroy(m); /* fetched before the pause; never emitted */
-            continue;
-        }
-        if (k->nlogged) { /* receiving again: log the next error again */
-            ED_LOG_I(k->who, "receiving messages again");
-            k->nlogged = 0;
-        }
-        s_emit(k, m, emit, ud);
-        rd_kafka_message_destroy(m);
-        n++;
-    }
+    int n = k->nheld ? s_emit_held(k, max, emit, ud) : 0;
+    int rc = s_poll(k, max - n, emit, ud, errstr, errstr_size);
+    if (rc < 0)
+        return rc;
+    n += rc;
     if (n == max) /* the queue may hold more; librdkafka will not signal it again */
         s_signal(k);
     return n;
@@ -640,6 +520,7 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     ed_ksrc_t *k = ed_calloc(1, sizeof *k);
     k->who = ed_strdup(src->name);
     k->efd = -1;
+    k->offsets = ed_kafka_offsets_new();
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_rebalance_cb(conf, s_rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, s_error_cb);
@@ -699,26 +580,7 @@ static int s_checkpoint(void *ctx, uint64_t n) {
     ed_ksrc_t *k = ctx;
     if (k->revoking && !k->revoke_ckpt)
         k->revoke_ckpt = n; /* covers everything emitted from the revoked partitions */
-    int dirty = 0;
-    for (size_t i = 0; i < k->npos; i++)
-        dirty += k->pos[i].dirty;
-    if (!dirty)
-        return 0;
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(dirty);
-    for (size_t i = 0; i < k->npos; i++) {
-        ed_kpos_t *p = &k->pos[i];
-        if (!p->dirty)
-            continue;
-        rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->next;
-        p->dirty = 0;
-    }
-    if (k->nsnaps == k->snapcap) {
-        k->snapcap = k->snapcap ? k->snapcap * 2 : 8;
-        k->snaps = ed_realloc(k->snaps, k->snapcap * sizeof *k->snaps);
-    }
-    k->snaps[k->nsnaps].n = n;
-    k->snaps[k->nsnaps].offsets = list;
-    k->nsnaps++;
+    ed_kafka_offsets_checkpoint(k->offsets, n);
     return 0;
 }
 
@@ -735,43 +597,17 @@ static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
     return rc;
 }
 
-/* Commits the snapshots <= n (and failed commits) merged into one list;
- * async: the result arrives in s_commit_cb; else waits for it. */
+/* Commits the checkpoints <= n (and failed commits) merged into one list;
+ * async: the result arrives in s_commit_cb via read(); else waits for it. */
 static int s_commit_list(ed_ksrc_t *k, uint64_t n, int async, char *errstr, size_t errstr_size) {
-    /* Failed commits first, then checkpoints in order: later offsets win. */
-    rd_kafka_topic_partition_list_t *merged = k->retry;
-    k->retry = NULL;
-    size_t used = 0;
-    for (; used < k->nsnaps && k->snaps[used].n <= n; used++) {
-        rd_kafka_topic_partition_list_t *l = k->snaps[used].offsets;
-        if (!l)
-            continue;
-        if (!merged) {
-            merged = l;
-            k->snaps[used].offsets = NULL;
-            continue;
-        }
-        for (int i = 0; i < l->cnt; i++)
-            s_list_set(merged, l->elems[i].topic, l->elems[i].partition, l->elems[i].offset);
-        rd_kafka_topic_partition_list_destroy(l);
-        k->snaps[used].offsets = NULL;
-    }
-    if (used) {
-        memmove(k->snaps, k->snaps + used, (k->nsnaps - used) * sizeof *k->snaps);
-        k->nsnaps -= used;
-    }
+    rd_kafka_topic_partition_list_t *merged = ed_kafka_offsets_take(k->offsets, n);
     if (!merged)
         return 0;
-    if (!merged->cnt) {
-        rd_kafka_topic_partition_list_destroy(merged);
-        return 0;
-    }
-    /* Asynchronous: the result arrives in s_commit_cb via read(). */
     rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, merged, async);
     if (e) {
         char desc[256];
         s_parts_str(merged, desc, sizeof desc);
-        k->retry = merged; /* the next commit tries again */
+        ed_kafka_offsets_requeue(k->offsets, &merged); /* the next commit tries again */
         return ed_seterr(errstr, errstr_size, ED_EIO,
                          "source '%s': offset commit of %s failed: %s; retried with the next "
                          "commit",
@@ -820,12 +656,8 @@ static void s_close(void **ctx_p) {
     }
     if (k->efd >= 0)
         close(k->efd);
-    s_forget(k, NULL);
-    for (size_t i = 0; i < k->nsnaps; i++)
-        if (k->snaps[i].offsets)
-            rd_kafka_topic_partition_list_destroy(k->snaps[i].offsets);
-    free(k->snaps);
-    free(k->pos);
+    s_drop_held(k, NULL);
+    ed_kafka_offsets_destroy(&k->offsets);
     free(k->held);
     free(k->who);
     free(k);
