@@ -16,21 +16,13 @@
  * input: data = the line, key = file = the file name, offset = the 1-based
  * line number, ts_ms = the file's mtime in ms.
  *
- * State file (`state_file`, default "<path>/.eddy-<source>.state"), written
- * atomically (tmp file, fsync, rename, fsync of the directory) on commit:
- *
- *     # eddy directory source state: "done <name>" | "at <byte offset> <name>"
- *     done 2024-01-01.log
- *     at 81920 2024-01-02.log
- *
- * one line per file; the name is the rest of the line (it may hold spaces).
- * `done`: the file was read to its end and every line of it is covered by a
- * committed flush: it is never read again. `at N`: lines up to byte N (always
- * a line boundary) are committed: reading resumes at N (the line numbers are
+ * State file (`state_file`, default "<path>/.eddy-<source>.state"; its
+ * format and the table of known files: ed_dir_files.h), rewritten on commit.
+ * `done <name>`: the file was read to its end and every line of it is
+ * covered by a committed flush: it is never read again. `at N <name>`: lines
+ * up to byte N are committed: reading resumes at N (the line numbers are
  * recounted from the file's start). Files that are not mentioned are read
- * from the start. '#' lines and blank lines are ignored. Entries for files
- * that are no longer in the directory are dropped when the file is rewritten,
- * so it does not grow forever. Delete the file to read everything again.
+ * from the start. Delete the file to read everything again.
  *
  * Positions: checkpoint(n) records the byte offset after the last emitted
  * line of the current file and the files finished since the previous
@@ -42,6 +34,8 @@
  */
 #define _GNU_SOURCE
 #include "actors/sources/ed_source.h"
+
+#include "actors/sources/ed_dir_files.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -57,25 +51,15 @@
 
 #define ED_DIR_RBUF (64 * 1024)
 
-/* What the committed state file says about a file. */
-enum { C_NONE = 0, C_DONE, C_AT };
 /* Where a file is in this process. */
 enum { M_NEW = 0, M_QUEUED, M_CURRENT, M_FINISHED, M_FAILED };
-
-typedef struct {
-    char *name;     /* file name (no directory), owned */
-    int64_t at;     /* committed byte offset, when cstate == C_AT */
-    uint8_t cstate; /* C_*: committed state */
-    uint8_t mstate; /* M_*: in-memory state */
-    uint8_t seen;   /* present in the directory since open (else dropped from the state file) */
-} ed_dirfile_t;
 
 /* One checkpoint: positions as of flush n. */
 typedef struct {
     uint64_t n;
-    ed_dirfile_t *cur;       /* file being read then, or NULL */
+    ed_dir_file_t *cur;       /* file being read then, or NULL */
     int64_t cur_off;         /* byte offset after its last emitted line */
-    ed_dirfile_t **finished; /* files finished since the previous checkpoint, owned array */
+    ed_dir_file_t **finished; /* files finished since the previous checkpoint, owned array */
     size_t nfinished;
 } ed_dirsnap_t;
 
@@ -90,18 +74,16 @@ typedef struct {
     int ifd;                /* inotify, non-blocking */
     int paused;
 
-    /* All files ever named (state file, scans, inotify): open-addressed hash
-     * table of owned entries; entries are never removed, so pointers to them
-     * (queue, snapshots) stay valid until close. */
-    ed_dirfile_t **tab;
-    size_t tabcap, tablen;
+    /* All files ever named (state file, scans, inotify); pointers to its
+     * entries (queue, snapshots) stay valid until close. */
+    ed_dir_files_t *files;
 
     /* Files waiting to be read, FIFO: q[qhead..qlen). */
-    ed_dirfile_t **q;
+    ed_dir_file_t **q;
     size_t qhead, qlen, qcap;
 
     /* The file being read. */
-    ed_dirfile_t *cur;
+    ed_dir_file_t *cur;
     int fd;
     int64_t mtime_ms;
     int64_t line_no;  /* number of the last emitted line */
@@ -113,7 +95,7 @@ typedef struct {
     size_t llen, lcap;
 
     /* Files finished since the last checkpoint. */
-    ed_dirfile_t **fin;
+    ed_dir_file_t **fin;
     size_t nfin, fincap;
 
     ed_dirsnap_t *snaps;
@@ -123,54 +105,7 @@ typedef struct {
 
 /* ------------------------------------------------------------ helpers -- */
 
-static uint64_t s_hash(const char *s) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static ed_dirfile_t *s_find(ed_dirsrc_t *d, const char *name) {
-    if (!d->tabcap)
-        return NULL;
-    for (size_t i = s_hash(name) & (d->tabcap - 1);; i = (i + 1) & (d->tabcap - 1)) {
-        if (!d->tab[i])
-            return NULL;
-        if (!strcmp(d->tab[i]->name, name))
-            return d->tab[i];
-    }
-}
-
-static void s_tab_put(ed_dirfile_t **tab, size_t cap, ed_dirfile_t *f) {
-    size_t i = s_hash(f->name) & (cap - 1);
-    while (tab[i])
-        i = (i + 1) & (cap - 1);
-    tab[i] = f;
-}
-
-/* Returns the entry for `name`, creating it (M_NEW, C_NONE) if absent. */
-static ed_dirfile_t *s_get(ed_dirsrc_t *d, const char *name) {
-    ed_dirfile_t *f = s_find(d, name);
-    if (f)
-        return f;
-    if ((d->tablen + 1) * 2 > d->tabcap) { /* keep the load factor ≤ 1/2 */
-        size_t cap = d->tabcap ? d->tabcap * 2 : 64;
-        ed_dirfile_t **tab = ed_calloc(cap, sizeof *tab);
-        for (size_t i = 0; i < d->tabcap; i++)
-            if (d->tab[i])
-                s_tab_put(tab, cap, d->tab[i]);
-        free(d->tab);
-        d->tab = tab;
-        d->tabcap = cap;
-    }
-    f = ed_calloc(1, sizeof *f);
-    f->name = ed_strdup(name);
-    s_tab_put(d->tab, d->tabcap, f);
-    d->tablen++;
-    return f;
-}
-
-static void s_push(ed_dirfile_t ***arr, size_t *len, size_t *cap, ed_dirfile_t *f) {
+static void s_push(ed_dir_file_t ***arr, size_t *len, size_t *cap, ed_dir_file_t *f) {
     if (*len == *cap) {
         *cap = *cap ? *cap * 2 : 16;
         *arr = ed_realloc(*arr, *cap * sizeof **arr);
@@ -178,7 +113,7 @@ static void s_push(ed_dirfile_t ***arr, size_t *len, size_t *cap, ed_dirfile_t *
     (*arr)[(*len)++] = f;
 }
 
-static void s_enqueue(ed_dirsrc_t *d, ed_dirfile_t *f) {
+static void s_enqueue(ed_dirsrc_t *d, ed_dir_file_t *f) {
     if (d->qhead && d->qlen == d->qcap) { /* reuse the consumed head before growing */
         memmove(d->q, d->q + d->qhead, (d->qlen - d->qhead) * sizeof *d->q);
         d->qlen -= d->qhead;
@@ -190,10 +125,6 @@ static void s_enqueue(ed_dirsrc_t *d, ed_dirfile_t *f) {
 
 static int s_cmp_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int s_cmp_file(const void *a, const void *b) {
-    return strcmp((*(ed_dirfile_t *const *)a)->name, (*(ed_dirfile_t *const *)b)->name);
 }
 
 /* Creates `path` and its missing parents, like mkdir -p. */
@@ -246,9 +177,9 @@ static void s_offer(ed_dirsrc_t *d, char **names, size_t n) {
     if (n > 1)
         qsort(names, n, sizeof *names, s_cmp_name);
     for (size_t i = 0; i < n; i++) {
-        ed_dirfile_t *f = s_get(d, names[i]);
+        ed_dir_file_t *f = ed_dir_files_get(d->files, names[i]);
         f->seen = 1;
-        if (f->mstate == M_NEW && f->cstate != C_DONE)
+        if (f->mstate == M_NEW && f->cstate != ED_DIR_C_DONE)
             s_enqueue(d, f);
     }
 }
@@ -316,7 +247,7 @@ static int s_drain_inotify(ed_dirsrc_t *d, char *errstr, size_t errstr_size) {
                 continue;
             if (!s_wanted(d, ev->name))
                 continue;
-            ed_dirfile_t *f = s_find(d, ev->name);
+            ed_dir_file_t *f = ed_dir_files_find(d->files, ev->name);
             if (f && f->mstate != M_NEW) /* queued, read or failed already */
                 continue;
             if (!s_is_regular(d, ev->name, DT_UNKNOWN))
@@ -339,144 +270,6 @@ static int s_drain_inotify(ed_dirsrc_t *d, char *errstr, size_t errstr_size) {
             rc = r;
     }
     return rc;
-}
-
-/* ------------------------------------------------------------- state -- */
-
-static int s_load_state(ed_dirsrc_t *d, char *errstr, size_t errstr_size) {
-    FILE *fp = fopen(d->state_path, "re");
-    if (!fp) {
-        if (errno == ENOENT)
-            return 0;
-        return ed_seterr(errstr, errstr_size, ED_EIO,
-                         "source '%s': cannot read state file '%s': %s", d->who, d->state_path,
-                         strerror(errno));
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, rc = 0;
-    while ((len = getline(&line, &cap, fp)) >= 0) {
-        lineno++;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len == 0 || line[0] == '#')
-            continue;
-        if (!strncmp(line, "done ", 5) && line[5]) {
-            ed_dirfile_t *f = s_get(d, line + 5);
-            f->cstate = C_DONE;
-            continue;
-        }
-        if (!strncmp(line, "at ", 3)) {
-            char *end;
-            errno = 0;
-            long long off = strtoll(line + 3, &end, 10);
-            if (!errno && end > line + 3 && off >= 0 && *end == ' ' && end[1]) {
-                ed_dirfile_t *f = s_get(d, end + 1);
-                f->cstate = C_AT;
-                f->at = off;
-                continue;
-            }
-        }
-        rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
-                       "source '%s': state file %s:%d: expected 'done <name>' or "
-                       "'at <byte offset> <name>'; fix the line, or delete the file to read "
-                       "the directory again from the start",
-                       d->who, d->state_path, lineno);
-        break;
-    }
-    if (!rc && ferror(fp))
-        rc = ed_seterr(errstr, errstr_size, ED_EIO, "source '%s': cannot read state file '%s': %s",
-                       d->who, d->state_path, strerror(errno));
-    free(line);
-    fclose(fp);
-    return rc;
-}
-
-static int s_write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Writes the committed state atomically: tmp file, fsync, rename, fsync dir. */
-static int s_write_state(ed_dirsrc_t *d, char *errstr, size_t errstr_size) {
-    ed_dirfile_t **list = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < d->tabcap; i++) {
-        ed_dirfile_t *f = d->tab[i];
-        if (f && f->seen && (f->cstate == C_DONE || (f->cstate == C_AT && f->at > 0)))
-            s_push(&list, &n, &cap, f);
-    }
-    if (n > 1)
-        qsort(list, n, sizeof *list, s_cmp_file);
-
-    size_t blen = 0, bcap = 256;
-    char *buf = ed_malloc(bcap);
-    static const char head[] =
-        "# eddy directory source state: \"done <name>\" | \"at <byte offset> <name>\"\n";
-    memcpy(buf, head, sizeof head - 1);
-    blen = sizeof head - 1;
-    for (size_t i = 0; i < n; i++) {
-        size_t need = strlen(list[i]->name) + 32;
-        if (blen + need > bcap) {
-            while (blen + need > bcap)
-                bcap *= 2;
-            buf = ed_realloc(buf, bcap);
-        }
-        if (list[i]->cstate == C_DONE)
-            blen += (size_t)sprintf(buf + blen, "done %s\n", list[i]->name);
-        else
-            blen +=
-                (size_t)sprintf(buf + blen, "at %lld %s\n", (long long)list[i]->at, list[i]->name);
-    }
-    free(list);
-
-    const char *what = "create";
-    int fd = open(d->state_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    what = "write";
-    if (s_write_all(fd, buf, blen) < 0 || fsync(fd) < 0) {
-        int e = errno;
-        close(fd);
-        unlink(d->state_tmp);
-        errno = e;
-        goto fail;
-    }
-    if (close(fd) < 0)
-        goto fail;
-    what = "rename";
-    if (rename(d->state_tmp, d->state_path) < 0)
-        goto fail;
-    free(buf);
-    /* Make the rename itself durable. */
-    char *slash = strrchr(d->state_path, '/');
-    char *dir = slash ? ed_strndup(d->state_path,
-                                   slash == d->state_path ? 1 : (size_t)(slash - d->state_path))
-                      : ed_strdup(".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    free(dir);
-    return 0;
-fail:;
-    int e = errno;
-    free(buf);
-    return ed_seterr(errstr, errstr_size, ED_EIO,
-                     "source '%s': cannot %s state file '%s' (via '%s'): %s; the next commit "
-                     "retries",
-                     d->who, what, d->state_path, d->state_tmp, strerror(e));
 }
 
 /* -------------------------------------------------------------- files -- */
@@ -504,7 +297,7 @@ static ssize_t s_read_fd(int fd, char *buf, size_t n) {
 /* Opens the next queued file that can be opened. Returns 1, or 0 if none. */
 static int s_open_next(ed_dirsrc_t *d) {
     while (d->qhead < d->qlen) {
-        ed_dirfile_t *f = d->q[d->qhead++];
+        ed_dir_file_t *f = d->q[d->qhead++];
         if (d->qhead == d->qlen)
             d->qhead = d->qlen = 0;
         int fd = openat(d->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -530,7 +323,7 @@ static int s_open_next(ed_dirsrc_t *d) {
         d->consumed = 0;
         d->rpos = d->rlen = 0;
         d->llen = 0;
-        int64_t start = f->cstate == C_AT ? f->at : 0;
+        int64_t start = f->cstate == ED_DIR_C_AT ? f->at : 0;
         if (start > st.st_size) {
             ED_LOG_W(d->who,
                      "file '%s/%s' is shorter (%lld bytes) than its committed offset %lld; it was "
@@ -603,6 +396,7 @@ static int s_open(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t 
     ed_dirsrc_t *d = ed_calloc(1, sizeof *d);
     d->fd = d->dirfd = d->ifd = -1;
     d->who = ed_strdup(src->name);
+    d->files = ed_dir_files_new();
     d->path = ed_strdup(src->directory.path);
     d->pattern =
         ed_strdup(src->directory.pattern && *src->directory.pattern ? src->directory.pattern : "*");
@@ -662,15 +456,13 @@ static int s_open(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t 
                        errno == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "");
         goto fail;
     }
-    if ((rc = s_load_state(d, errstr, errstr_size)) < 0)
+    if ((rc = ed_dir_files_load(d->files, d->state_path, d->who, errstr, errstr_size)) < 0)
         goto fail;
     if ((rc = s_scan(d, errstr, errstr_size)) < 0)
         goto fail;
     /* The state applies to the files present now: a name that comes back
      * later is a new file. */
-    for (size_t i = 0; i < d->tabcap; i++)
-        if (d->tab[i] && !d->tab[i]->seen)
-            d->tab[i]->cstate = C_NONE;
+    ed_dir_files_forget_unseen(d->files);
     ED_LOG_D(d->who, "watching '%s' (pattern '%s', state '%s'): %zu file(s) queued", d->path,
              d->pattern, d->state_path, d->qlen - d->qhead);
     return 0;
@@ -768,15 +560,15 @@ static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
     for (; k < d->nsnaps && d->snaps[k].n <= n; k++) {
         ed_dirsnap_t *s = &d->snaps[k];
         for (size_t i = 0; i < s->nfinished; i++)
-            if (s->finished[i]->cstate != C_DONE) {
-                s->finished[i]->cstate = C_DONE;
+            if (s->finished[i]->cstate != ED_DIR_C_DONE) {
+                s->finished[i]->cstate = ED_DIR_C_DONE;
                 d->state_dirty = 1;
             }
         /* A file in progress at snapshot k is either still in progress at the
          * next one or in its finished list, applied after this. */
-        if (s->cur && s->cur->cstate != C_DONE &&
-            (s->cur->cstate != C_AT || s->cur->at != s->cur_off)) {
-            s->cur->cstate = C_AT;
+        if (s->cur && s->cur->cstate != ED_DIR_C_DONE &&
+            (s->cur->cstate != ED_DIR_C_AT || s->cur->at != s->cur_off)) {
+            s->cur->cstate = ED_DIR_C_AT;
             s->cur->at = s->cur_off;
             d->state_dirty = 1;
         }
@@ -788,7 +580,7 @@ static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
     }
     if (!d->state_dirty)
         return 0;
-    int rc = s_write_state(d, errstr, errstr_size);
+    int rc = ed_dir_files_save(d->files, d->state_path, d->state_tmp, d->who, errstr, errstr_size);
     if (rc == 0)
         d->state_dirty = 0;
     return rc;
@@ -808,16 +600,11 @@ static void s_close(void **ctx_p) {
         close(d->ifd);
     if (d->dirfd >= 0)
         close(d->dirfd);
-    for (size_t i = 0; i < d->tabcap; i++)
-        if (d->tab[i]) {
-            free(d->tab[i]->name);
-            free(d->tab[i]);
-        }
+    ed_dir_files_destroy(&d->files);
     for (size_t i = 0; i < d->nsnaps; i++)
         free(d->snaps[i].finished);
     free(d->snaps);
     free(d->fin);
-    free(d->tab);
     free(d->q);
     free(d->rbuf);
     free(d->lbuf);
