@@ -9,7 +9,7 @@
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
 CC      ?= cc
-PKGS    := libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash
+PKGS    := libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash libpcre2-8
 CFLAGS  ?= -O2 -g
 CFLAGS  += -I. -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread -MMD -MP \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
