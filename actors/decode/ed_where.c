@@ -1,13 +1,15 @@
 /* ed_where.c — see ed_where.h.
  *
- * A recursive-descent parser builds a small tree in one node array: `and`
- * and `or` are n-ary (their operands are a run of the kids[] array), so a
- * long chain of `or` is one level deep and only parentheses and `not` add
- * depth, which ED_WHERE_MAX_DEPTH bounds (the evaluator recurses). Literal
- * lists of `in` are sorted per type at parse time and searched by bisection.
+ * A recursive-descent parser over the tokens of ed_where_lex.h builds a
+ * small tree in one node array: `and` and `or` are n-ary (their operands
+ * are a run of the kids[] array), so a long chain of `or` is one level
+ * deep and only parentheses and `not` add depth, which ED_WHERE_MAX_DEPTH
+ * bounds (the evaluator recurses). Literal lists of `in` are sorted per
+ * type at parse time and searched by bisection.
  */
 #define _GNU_SOURCE
 #include "actors/decode/ed_where.h"
+#include "actors/decode/ed_where_lex.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -36,11 +38,9 @@ typedef enum {
     S_MATCH,
 } s_kind_t;
 
-typedef enum { S_EQ = 1, S_NE, S_LT, S_LE, S_GT, S_GE } s_op_t;
-
 typedef struct {
     uint8_t kind; /* s_kind_t */
-    uint8_t op;   /* S_CMP/S_CMPF: s_op_t */
+    uint8_t op;   /* S_CMP/S_CMPF: ed_where_op_t */
     uint8_t neg;  /* S_IN: `not in`; S_MISSING: `is not missing` */
     int field;    /* leaf: index into fields[] */
     int arg;      /* S_CMP, string ops: literal; S_CMPF: 2nd field; S_IN: list; S_MATCH: regex;
@@ -91,326 +91,12 @@ struct ed_where_ctx {
     ed_where_counts_t counts;
 };
 
-/* ------------------------------------------------------------------ lexer */
-
-typedef enum {
-    T_END = 1,
-    T_LPAREN,
-    T_RPAREN,
-    T_LBRACK,
-    T_RBRACK,
-    T_COMMA,
-    T_OP,    /* comparison; op in tok.op */
-    T_NUM,   /* num */
-    T_STR,   /* str/len (decoded) */
-    T_NAME,  /* a field name or keyword: text/len; quoted = from `backquotes` */
-    T_ERROR, /* a lexical error; the message is already in the parser */
-} s_tok_kind_t;
-
-typedef struct {
-    s_tok_kind_t kind;
-    size_t off, end; /* byte span in the text */
-    s_op_t op;
-    double num;
-    char *str; /* T_STR / quoted T_NAME: decoded (owned by the parser's scratch) */
-    size_t len;
-    int quoted;
-} s_tok_t;
-
+/* The parser: the lexer, and the expression it fills. */
 typedef struct {
     ed_where_t *w;
-    const char *s;
-    size_t n, pos;
-    const ed_where_origin_t *origin;
-    s_tok_t tok;     /* the current token */
-    ed_buf_t sbuf;   /* decoded string of the current token */
-    int depth;
-    char *errstr;
-    size_t errsz;
-    int failed;
+    ed_where_lex_t lx;
+    int depth; /* of parentheses and `not` */
 } s_parser_t;
-
-static const char *const s_keywords[] = {"and",     "or",          "not",       "in",
-                                         "is",      "missing",     "contains",  "starts_with",
-                                         "ends_with", "matches",   "true",      "false",
-                                         "null"};
-
-/* Line and column of byte offset `off`, counted from the origin; columns
- * count characters (UTF-8 continuation bytes are skipped), as libyaml does. */
-static void s_linecol(const s_parser_t *p, size_t off, int *line, int *col) {
-    int l = p->origin && p->origin->line > 0 ? p->origin->line : 1;
-    int c = p->origin && p->origin->col > 0 ? p->origin->col : 1;
-    for (size_t i = 0; i < off && i < p->n; i++) {
-        unsigned char ch = (unsigned char)p->s[i];
-        if (ch == '\n') {
-            l++;
-            c = 1;
-        } else if ((ch & 0xC0) != 0x80) {
-            c++;
-        }
-    }
-    *line = l;
-    *col = c;
-}
-
-/* How the token at hand reads in an error: 'text' or "the end of the expression". */
-static void s_tok_desc(const s_parser_t *p, const s_tok_t *t, char *buf, size_t size) {
-    if (t->kind == T_END) {
-        snprintf(buf, size, "the end of the expression");
-        return;
-    }
-    size_t len = t->end - t->off;
-    snprintf(buf, size, "'%.*s%s'", (int)(len > 40 ? 40 : len), p->s + t->off,
-             len > 40 ? "…" : "");
-}
-
-/* Records the first error: "FILE:L:C: in WHAT: MESSAGE". Returns -1. */
-static int s_fail_at(s_parser_t *p, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail_at(s_parser_t *p, size_t off, const char *fmt, ...) {
-    if (p->failed)
-        return -1;
-    p->failed = 1;
-    int line, col;
-    s_linecol(p, off, &line, &col);
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    const char *what = p->origin ? p->origin->what : NULL;
-    ed_seterr(p->errstr, p->errsz, ED_EINVAL, "%s:%d:%d: %s%s%s%s",
-              p->origin && p->origin->file ? p->origin->file : "expression", line, col,
-              what ? "in " : "", what ? what : "", what ? ": " : "", msg);
-    return -1;
-}
-
-/* "found X; expected WANT[HINT]" at the current token. */
-static int s_expected(s_parser_t *p, const char *want) {
-    char found[96];
-    s_tok_desc(p, &p->tok, found, sizeof found);
-    const char *hint = "";
-    const s_tok_t *t = &p->tok;
-    if (t->kind == T_NAME && !t->quoted) {
-        static const char *const upper[] = {"AND", "OR", "NOT", "IN", "IS", "MISSING", "TRUE",
-                                            "FALSE", "And", "Or", "Not", "In"};
-        for (size_t i = 0; i < ED_ARRAY_SIZE(upper); i++)
-            if (t->len == strlen(upper[i]) && !memcmp(p->s + t->off, upper[i], t->len))
-                hint = " (keywords are lowercase)";
-        if (t->len == 4 && !memcmp(p->s + t->off, "null", 4))
-            hint = " (to test for null write 'FIELD is missing')";
-    }
-    return s_fail_at(p, p->tok.off, "found %s; expected %s%s", found, want, hint);
-}
-
-static int s_is_name_start(int c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static int s_is_name_char(int c) {
-    return s_is_name_start(c) || (c >= '0' && c <= '9');
-}
-
-/* Reads a quoted string (double or single quotes) at p->pos into p->sbuf. */
-static int s_lex_string(s_parser_t *p, s_tok_t *t) {
-    char q = p->s[p->pos];
-    size_t i = p->pos + 1;
-    ed_buf_reset(&p->sbuf);
-    for (;;) {
-        if (i >= p->n)
-            return s_fail_at(p, t->off,
-                             "unterminated string: the %s quote here has no closing quote",
-                             q == '"' ? "double" : "single");
-        char c = p->s[i];
-        if (c == q)
-            break;
-        /* A backslash escapes the quote and itself; any other stays, so a
-         * regex like "\d+" reads as PCRE2 would read it. */
-        if (c == '\\' && i + 1 < p->n && (p->s[i + 1] == q || p->s[i + 1] == '\\')) {
-            ed_buf_append(&p->sbuf, &p->s[i + 1], 1);
-            i += 2;
-            continue;
-        }
-        ed_buf_append(&p->sbuf, &c, 1);
-        i++;
-    }
-    p->pos = i + 1;
-    t->kind = T_STR;
-    t->str = p->sbuf.data ? p->sbuf.data : "";
-    t->len = p->sbuf.len;
-    return 0;
-}
-
-/* Reads a number: -?digits[.digits][(e|E)[+-]digits]. */
-static int s_lex_number(s_parser_t *p, s_tok_t *t) {
-    size_t i = p->pos;
-    if (p->s[i] == '-' || p->s[i] == '+')
-        i++;
-    size_t d0 = i;
-    while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9')
-        i++;
-    int ok = i > d0;
-    if (i < p->n && p->s[i] == '.') {
-        size_t f0 = ++i;
-        while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9')
-            i++;
-        ok = ok && i > f0;
-    }
-    if (ok && i < p->n && (p->s[i] == 'e' || p->s[i] == 'E')) {
-        size_t e = i + 1;
-        if (e < p->n && (p->s[e] == '+' || p->s[e] == '-'))
-            e++;
-        size_t e0 = e;
-        while (e < p->n && p->s[e] >= '0' && p->s[e] <= '9')
-            e++;
-        if (e > e0)
-            i = e;
-        else
-            ok = 0;
-    }
-    if (ok && i < p->n && s_is_name_char((unsigned char)p->s[i]))
-        ok = 0; /* 12abc */
-    while (!ok && i < p->n && (s_is_name_char((unsigned char)p->s[i]) || p->s[i] == '.'))
-        i++;
-    t->end = i;
-    if (!ok)
-        return s_fail_at(p, t->off, "invalid number '%.*s'; expected digits as in 12, -3.5, 1e6",
-                         (int)(i - t->off), p->s + t->off);
-    char buf[64];
-    if (i - t->off >= sizeof buf)
-        return s_fail_at(p, t->off, "number '%.*s' is too long", (int)(i - t->off),
-                         p->s + t->off);
-    memcpy(buf, p->s + t->off, i - t->off);
-    buf[i - t->off] = '\0';
-    errno = 0;
-    t->num = strtod(buf, NULL);
-    if (!isfinite(t->num))
-        return s_fail_at(p, t->off, "number '%s' is out of range", buf);
-    t->kind = T_NUM;
-    p->pos = i;
-    return 0;
-}
-
-/* Reads a field name: name(.name)*, @name, or `anything but a backquote`. */
-static int s_lex_name(s_parser_t *p, s_tok_t *t) {
-    size_t i = p->pos;
-    ed_buf_reset(&p->sbuf);
-    if (p->s[i] == '`') {
-        size_t j = i + 1;
-        while (j < p->n && p->s[j] != '`')
-            j++;
-        if (j >= p->n)
-            return s_fail_at(p, t->off, "unterminated `quoted field name`: no closing backquote");
-        if (j == i + 1)
-            return s_fail_at(p, t->off, "empty `quoted field name`");
-        ed_buf_append(&p->sbuf, p->s + i + 1, j - i - 1);
-        p->pos = j + 1;
-        t->quoted = 1;
-    } else {
-        if (p->s[i] == '@')
-            i++;
-        for (;;) {
-            while (i < p->n && s_is_name_char((unsigned char)p->s[i]))
-                i++;
-            if (i + 1 < p->n && p->s[i] == '.' && s_is_name_char((unsigned char)p->s[i + 1]))
-                i++;
-            else
-                break;
-        }
-        if (i == p->pos + 1 && p->s[p->pos] == '@')
-            return s_fail_at(p, t->off, "'@' must be followed by a meta field name such as @key");
-        ed_buf_append(&p->sbuf, p->s + p->pos, i - p->pos);
-        p->pos = i;
-    }
-    t->kind = T_NAME;
-    t->str = p->sbuf.data;
-    t->len = p->sbuf.len;
-    return 0;
-}
-
-/* Advances to the next token (p->tok). On a lexical error the token is
- * T_ERROR and the error is recorded. */
-static void s_next(s_parser_t *p) {
-    while (p->pos < p->n && strchr(" \t\r\n", p->s[p->pos]))
-        p->pos++;
-    s_tok_t *t = &p->tok;
-    *t = (s_tok_t){.kind = T_END, .off = p->pos};
-    if (p->pos >= p->n) {
-        t->end = p->pos;
-        return;
-    }
-    const char *c = p->s + p->pos;
-    static const struct {
-        const char *text;
-        s_tok_kind_t kind;
-        s_op_t op;
-    } punct[] = {{"==", T_OP, S_EQ}, {"!=", T_OP, S_NE},    {"<=", T_OP, S_LE},
-                 {">=", T_OP, S_GE}, {"<", T_OP, S_LT},     {">", T_OP, S_GT},
-                 {"(", T_LPAREN, 0}, {")", T_RPAREN, 0},    {"[", T_LBRACK, 0},
-                 {"]", T_RBRACK, 0}, {",", T_COMMA, 0}};
-    static const struct {
-        const char *text, *say;
-    } wrong[] = {{"<>", "'!='"}, {"=", "'=='"}, {"&&", "'and'"}, {"||", "'or'"},
-                 {"!", "'not' or '!='"}, {"&", "'and'"}, {"|", "'or'"}};
-    int rc = 0;
-    for (size_t i = 0; i < ED_ARRAY_SIZE(wrong); i++) {
-        size_t l = strlen(wrong[i].text);
-        if (p->pos + l <= p->n && !memcmp(c, wrong[i].text, l) &&
-            !(l == 1 && p->pos + 1 < p->n && c[1] == '=')) {
-            t->kind = T_ERROR;
-            t->end = p->pos + l;
-            s_fail_at(p, t->off, "found '%s'; did you mean %s?", wrong[i].text, wrong[i].say);
-            return;
-        }
-    }
-    for (size_t i = 0; i < ED_ARRAY_SIZE(punct); i++) {
-        size_t l = strlen(punct[i].text);
-        if (p->pos + l <= p->n && !memcmp(c, punct[i].text, l)) {
-            t->kind = punct[i].kind;
-            t->op = punct[i].op;
-            p->pos += l;
-            t->end = p->pos;
-            return;
-        }
-    }
-    if (*c == '"' || *c == '\'')
-        rc = s_lex_string(p, t);
-    else if ((*c >= '0' && *c <= '9') ||
-             ((*c == '-' || *c == '+') && p->pos + 1 < p->n && c[1] >= '0' && c[1] <= '9'))
-        rc = s_lex_number(p, t);
-    else if (s_is_name_start((unsigned char)*c) || *c == '@' || *c == '`')
-        rc = s_lex_name(p, t);
-    else {
-        unsigned char u = (unsigned char)*c;
-        size_t l = 1;
-        while (u >= 0x80 && p->pos + l < p->n && ((unsigned char)c[l] & 0xC0) == 0x80)
-            l++;
-        rc = s_fail_at(p, t->off,
-                       "unexpected character '%.*s'; expected a field name, a value, a "
-                       "comparison, '(' or ')'",
-                       (int)l, c);
-    }
-    if (rc < 0) {
-        t->kind = T_ERROR;
-        return;
-    }
-    t->end = p->pos;
-}
-
-/* 1 if the current token is the keyword kw (not a `quoted` name). */
-static int s_kw(const s_parser_t *p, const char *kw) {
-    const s_tok_t *t = &p->tok;
-    return t->kind == T_NAME && !t->quoted && t->len == strlen(kw) && !memcmp(t->str, kw, t->len);
-}
-
-static int s_is_keyword(const s_tok_t *t) {
-    if (t->kind != T_NAME || t->quoted)
-        return 0;
-    for (size_t i = 0; i < ED_ARRAY_SIZE(s_keywords); i++)
-        if (t->len == strlen(s_keywords[i]) && !memcmp(t->str, s_keywords[i], t->len))
-            return 1;
-    return 0;
-}
 
 /* ----------------------------------------------------------------- parser */
 
@@ -422,15 +108,15 @@ static int s_add_node(s_parser_t *p, s_node_t n) {
 }
 
 /* The literal of a number, string, true or false token (string copied). */
-static s_lit_t s_lit_of(const s_tok_t *t) {
+static s_lit_t s_lit_of(const ed_where_tok_t *t) {
     s_lit_t l = {0};
-    if (t->kind == T_STR) {
+    if (t->kind == ED_WT_STR) {
         l.type = ED_VAL_STRING;
         l.str = ed_malloc(t->len + 1);
         memcpy(l.str, t->str, t->len);
         l.str[t->len] = '\0';
         l.len = t->len;
-    } else if (t->kind == T_NUM) {
+    } else if (t->kind == ED_WT_NUM) {
         l.type = ED_VAL_NUMBER;
         l.num = t->num;
     } else {
@@ -440,7 +126,7 @@ static s_lit_t s_lit_of(const s_tok_t *t) {
     return l;
 }
 
-static int s_add_lit(ed_where_t *w, const s_tok_t *t) {
+static int s_add_lit(ed_where_t *w, const ed_where_tok_t *t) {
     w->lits = ed_realloc(w->lits, sizeof *w->lits * (size_t)(w->nlits + 1));
     w->lits[w->nlits] = s_lit_of(t);
     return w->nlits++;
@@ -450,18 +136,20 @@ static int s_add_lit(ed_where_t *w, const s_tok_t *t) {
 static int s_field(s_parser_t *p) {
     ed_where_t *w = p->w;
     for (int i = 0; i < w->nfields; i++)
-        if (strlen(w->fields[i].name) == p->tok.len && !memcmp(w->fields[i].name, p->tok.str, p->tok.len))
+        if (strlen(w->fields[i].name) == p->lx.tok.len &&
+            !memcmp(w->fields[i].name, p->lx.tok.str, p->lx.tok.len))
             return i;
     w->fields = ed_realloc(w->fields, sizeof *w->fields * (size_t)(w->nfields + 1));
     s_field_t *f = &w->fields[w->nfields];
-    f->name = ed_strndup(p->tok.str, p->tok.len);
-    s_linecol(p, p->tok.off, &f->line, &f->col);
+    f->name = ed_strndup(p->lx.tok.str, p->lx.tok.len);
+    ed_where_lex_linecol(&p->lx, p->lx.tok.off, &f->line, &f->col);
     return w->nfields++;
 }
 
 /* 1 if the token is a literal value (number, string, true, false). */
 static int s_is_literal(const s_parser_t *p) {
-    return p->tok.kind == T_NUM || p->tok.kind == T_STR || s_kw(p, "true") || s_kw(p, "false");
+    return p->lx.tok.kind == ED_WT_NUM || p->lx.tok.kind == ED_WT_STR ||
+           ed_where_lex_kw(&p->lx, "true") || ed_where_lex_kw(&p->lx, "false");
 }
 
 static int s_cmp_lit(const void *a, const void *b) {
@@ -476,36 +164,38 @@ static int s_cmp_lit(const void *a, const void *b) {
 /* `[lit, lit, …]` after `in`: sorted into strings, then numbers. */
 static int s_parse_list(s_parser_t *p) {
     ed_where_t *w = p->w;
-    if (p->tok.kind != T_LBRACK)
-        return s_expected(p, "'[' starting a list of values, e.g. in [\"a\", \"b\"]");
-    s_next(p);
+    if (p->lx.tok.kind != ED_WT_LBRACK)
+        return ed_where_lex_expected(&p->lx,
+                                     "'[' starting a list of values, e.g. in [\"a\", \"b\"]");
+    ed_where_lex_next(&p->lx);
     s_list_t list = {0};
     s_lit_t *tmp = NULL;
     int ntmp = 0;
     for (;;) {
-        if (p->tok.kind == T_RBRACK && ntmp + list.bools > 0)
+        if (p->lx.tok.kind == ED_WT_RBRACK && ntmp + list.bools > 0)
             break; /* a trailing comma */
         if (!s_is_literal(p)) {
-            s_expected(p, "a value in the list (a number, a \"string\", true or false)");
+            ed_where_lex_expected(&p->lx,
+                                  "a value in the list (a number, a \"string\", true or false)");
             goto fail;
         }
-        if (p->tok.kind == T_NAME) {
-            list.bools |= 1 << (p->tok.str[0] == 't');
+        if (p->lx.tok.kind == ED_WT_NAME) {
+            list.bools |= 1 << (p->lx.tok.str[0] == 't');
         } else {
             tmp = ed_realloc(tmp, sizeof *tmp * (size_t)(ntmp + 1));
-            tmp[ntmp++] = s_lit_of(&p->tok);
+            tmp[ntmp++] = s_lit_of(&p->lx.tok);
         }
-        s_next(p);
-        if (p->tok.kind == T_COMMA) {
-            s_next(p);
+        ed_where_lex_next(&p->lx);
+        if (p->lx.tok.kind == ED_WT_COMMA) {
+            ed_where_lex_next(&p->lx);
             continue;
         }
-        if (p->tok.kind == T_RBRACK)
+        if (p->lx.tok.kind == ED_WT_RBRACK)
             break;
-        s_expected(p, "',' or ']'");
+        ed_where_lex_expected(&p->lx, "',' or ']'");
         goto fail;
     }
-    s_next(p);
+    ed_where_lex_next(&p->lx);
     /* Strings first, then numbers, each sorted for bisection. */
     for (int pass = 0; pass < 2; pass++) {
         ed_val_type_t want = pass ? ED_VAL_NUMBER : ED_VAL_STRING;
@@ -541,16 +231,16 @@ static int s_compile_regex(s_parser_t *p) {
     ed_where_t *w = p->w;
     int errcode;
     PCRE2_SIZE erroff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)p->tok.str, p->tok.len,
-                                   PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &errcode,
-                                   &erroff, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)p->lx.tok.str, p->lx.tok.len,
+                      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &errcode, &erroff, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof msg);
-        return s_fail_at(p, p->tok.off,
-                         "invalid regular expression %.*s: %s at offset %zu of the pattern",
-                         (int)(p->tok.end - p->tok.off), p->s + p->tok.off, (const char *)msg,
-                         (size_t)erroff);
+        return ed_where_lex_fail(&p->lx, p->lx.tok.off,
+                                 "invalid regular expression %.*s: %s at offset %zu of the pattern",
+                                 (int)(p->lx.tok.end - p->lx.tok.off), p->lx.s + p->lx.tok.off,
+                                 (const char *)msg, (size_t)erroff);
     }
     /* JIT where the library has it; without it pcre2_match interprets. */
     (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
@@ -563,106 +253,112 @@ static int s_parse_or(s_parser_t *p);
 
 /* predicate := field (CMP operand | [not] in [...] | is [not] missing | STROP string) */
 static int s_parse_predicate(s_parser_t *p) {
-    if (p->tok.kind != T_NAME || s_is_keyword(&p->tok)) {
+    if (p->lx.tok.kind != ED_WT_NAME || ed_where_lex_is_keyword(&p->lx.tok)) {
         if (s_is_literal(p))
-            return s_expected(p, "a field name (the field goes on the left: amount > 100)");
-        return s_expected(p, "a field name, 'not' or '('");
+            return ed_where_lex_expected(&p->lx,
+                                         "a field name (the field goes on the left: amount > 100)");
+        return ed_where_lex_expected(&p->lx, "a field name, 'not' or '('");
     }
     s_node_t n = {.field = s_field(p)};
-    s_next(p);
-    if (p->tok.kind == T_OP) {
-        n.op = (uint8_t)p->tok.op;
-        size_t op_off = p->tok.off, op_len = p->tok.end - p->tok.off;
-        s_next(p);
+    ed_where_lex_next(&p->lx);
+    if (p->lx.tok.kind == ED_WT_OP) {
+        n.op = (uint8_t)p->lx.tok.op;
+        size_t op_off = p->lx.tok.off, op_len = p->lx.tok.end - p->lx.tok.off;
+        ed_where_lex_next(&p->lx);
         if (s_is_literal(p)) {
-            if (p->tok.kind == T_NAME && n.op != S_EQ && n.op != S_NE)
-                return s_fail_at(p, op_off,
-                                 "booleans compare with == and != only, not with '%.*s'",
-                                 (int)op_len, p->s + op_off);
+            if (p->lx.tok.kind == ED_WT_NAME && n.op != ED_WOP_EQ && n.op != ED_WOP_NE)
+                return ed_where_lex_fail(&p->lx, op_off,
+                                         "booleans compare with == and != only, not with '%.*s'",
+                                         (int)op_len, p->lx.s + op_off);
             n.kind = S_CMP;
-            n.arg = s_add_lit(p->w, &p->tok);
-        } else if (p->tok.kind == T_NAME && !s_is_keyword(&p->tok)) {
+            n.arg = s_add_lit(p->w, &p->lx.tok);
+        } else if (p->lx.tok.kind == ED_WT_NAME && !ed_where_lex_is_keyword(&p->lx.tok)) {
             n.kind = S_CMPF;
             n.arg = s_field(p);
         } else {
-            return s_expected(p, "a value (a number, a \"string\", true or false) or a field");
+            return ed_where_lex_expected(
+                &p->lx, "a value (a number, a \"string\", true or false) or a field");
         }
-        s_next(p);
+        ed_where_lex_next(&p->lx);
         return s_add_node(p, n);
     }
-    if (s_kw(p, "not") || s_kw(p, "in")) {
-        if (s_kw(p, "not")) {
-            s_next(p);
-            if (!s_kw(p, "in"))
-                return s_expected(p, "'in' after 'not' (FIELD not in [...])");
+    if (ed_where_lex_kw(&p->lx, "not") || ed_where_lex_kw(&p->lx, "in")) {
+        if (ed_where_lex_kw(&p->lx, "not")) {
+            ed_where_lex_next(&p->lx);
+            if (!ed_where_lex_kw(&p->lx, "in"))
+                return ed_where_lex_expected(&p->lx, "'in' after 'not' (FIELD not in [...])");
             n.neg = 1;
         }
-        s_next(p);
+        ed_where_lex_next(&p->lx);
         n.kind = S_IN;
         if ((n.arg = s_parse_list(p)) < 0)
             return -1;
         return s_add_node(p, n);
     }
-    if (s_kw(p, "is")) {
-        s_next(p);
-        if (s_kw(p, "not")) {
+    if (ed_where_lex_kw(&p->lx, "is")) {
+        ed_where_lex_next(&p->lx);
+        if (ed_where_lex_kw(&p->lx, "not")) {
             n.neg = 1;
-            s_next(p);
+            ed_where_lex_next(&p->lx);
         }
-        if (!s_kw(p, "missing"))
-            return s_expected(p, n.neg ? "'missing'" : "'missing' or 'not missing'");
-        s_next(p);
+        if (!ed_where_lex_kw(&p->lx, "missing"))
+            return ed_where_lex_expected(&p->lx,
+                                         n.neg ? "'missing'" : "'missing' or 'not missing'");
+        ed_where_lex_next(&p->lx);
         n.kind = S_MISSING;
         return s_add_node(p, n);
     }
     static const struct {
         const char *kw;
         s_kind_t kind;
-    } strops[] = {{"contains", S_CONTAINS}, {"starts_with", S_STARTS}, {"ends_with", S_ENDS},
+    } strops[] = {{"contains", S_CONTAINS},
+                  {"starts_with", S_STARTS},
+                  {"ends_with", S_ENDS},
                   {"matches", S_MATCH}};
     for (size_t i = 0; i < ED_ARRAY_SIZE(strops); i++) {
-        if (!s_kw(p, strops[i].kw))
+        if (!ed_where_lex_kw(&p->lx, strops[i].kw))
             continue;
-        s_next(p);
-        if (p->tok.kind != T_STR) {
+        ed_where_lex_next(&p->lx);
+        if (p->lx.tok.kind != ED_WT_STR) {
             char want[96];
             snprintf(want, sizeof want, "a \"string\" after '%s'", strops[i].kw);
-            return s_expected(p, want);
+            return ed_where_lex_expected(&p->lx, want);
         }
         n.kind = (uint8_t)strops[i].kind;
-        n.arg = strops[i].kind == S_MATCH ? s_compile_regex(p) : s_add_lit(p->w, &p->tok);
+        n.arg = strops[i].kind == S_MATCH ? s_compile_regex(p) : s_add_lit(p->w, &p->lx.tok);
         if (n.arg < 0)
             return -1;
-        s_next(p);
+        ed_where_lex_next(&p->lx);
         return s_add_node(p, n);
     }
-    return s_expected(p, "a comparison (==, !=, <, <=, >, >=), 'in', 'not in', 'is missing', "
-                         "'contains', 'starts_with', 'ends_with' or 'matches' after the field");
+    return ed_where_lex_expected(
+        &p->lx, "a comparison (==, !=, <, <=, >, >=), 'in', 'not in', 'is missing', "
+                "'contains', 'starts_with', 'ends_with' or 'matches' after the field");
 }
 
 static int s_parse_unary(s_parser_t *p) {
-    if (p->tok.kind == T_ERROR)
+    if (p->lx.tok.kind == ED_WT_ERROR)
         return -1;
-    if (s_kw(p, "not") || p->tok.kind == T_LPAREN) {
+    if (ed_where_lex_kw(&p->lx, "not") || p->lx.tok.kind == ED_WT_LPAREN) {
         if (++p->depth > ED_WHERE_MAX_DEPTH)
-            return s_fail_at(p, p->tok.off, "expression nested deeper than %d levels",
-                             ED_WHERE_MAX_DEPTH);
+            return ed_where_lex_fail(&p->lx, p->lx.tok.off,
+                                     "expression nested deeper than %d levels", ED_WHERE_MAX_DEPTH);
         int rc;
-        if (p->tok.kind == T_LPAREN) {
-            size_t open = p->tok.off;
-            s_next(p);
+        if (p->lx.tok.kind == ED_WT_LPAREN) {
+            size_t open = p->lx.tok.off;
+            ed_where_lex_next(&p->lx);
             if ((rc = s_parse_or(p)) < 0)
                 return -1;
-            if (p->tok.kind != T_RPAREN) {
+            if (p->lx.tok.kind != ED_WT_RPAREN) {
                 int line, col;
-                s_linecol(p, open, &line, &col);
+                ed_where_lex_linecol(&p->lx, open, &line, &col);
                 char want[96];
                 snprintf(want, sizeof want, "')' closing the '(' at %d:%d", line, col);
-                return s_expected(p, want);
+                return ed_where_lex_expected(&p->lx, want);
             }
-            s_next(p);
+            ed_where_lex_next(&p->lx);
         } else {
-            s_next(p);
+            ed_where_lex_next(&p->lx);
             if ((rc = s_parse_unary(p)) < 0)
                 return -1;
             ed_where_t *w = p->w;
@@ -677,16 +373,15 @@ static int s_parse_unary(s_parser_t *p) {
 }
 
 /* A run of operands joined by `kw` (and / or), each parsed by `sub`. */
-static int s_parse_chain(s_parser_t *p, const char *kw, s_kind_t kind,
-                         int (*sub)(s_parser_t *)) {
+static int s_parse_chain(s_parser_t *p, const char *kw, s_kind_t kind, int (*sub)(s_parser_t *)) {
     int first = sub(p);
-    if (first < 0 || !s_kw(p, kw))
+    if (first < 0 || !ed_where_lex_kw(&p->lx, kw))
         return first;
     int *ops = ed_malloc(sizeof *ops);
     int nops = 1;
     ops[0] = first;
-    while (s_kw(p, kw)) {
-        s_next(p);
+    while (ed_where_lex_kw(&p->lx, kw)) {
+        ed_where_lex_next(&p->lx);
         int o = sub(p);
         if (o < 0) {
             free(ops);
@@ -716,16 +411,16 @@ int ed_where_parse(const char *text, const ed_where_origin_t *origin, ed_where_t
                    char *errstr, size_t errstr_size) {
     ed_where_t *w = ed_calloc(1, sizeof *w);
     w->text = ed_strdup(text ? text : "");
-    s_parser_t p = {.w = w, .s = w->text, .n = strlen(w->text), .origin = origin,
-                    .errstr = errstr, .errsz = errstr_size};
-    s_next(&p);
+    s_parser_t p = {.w = w};
+    ed_where_lex_init(&p.lx, w->text, origin, errstr, errstr_size);
     int root = -1;
-    if (p.tok.kind == T_END)
-        s_fail_at(&p, 0, "empty expression; expected a condition such as status == \"failed\"");
-    else if ((root = s_parse_or(&p)) >= 0 && p.tok.kind != T_END)
-        s_expected(&p, "'and', 'or' or the end of the expression");
-    ed_buf_free(&p.sbuf);
-    if (p.failed) {
+    if (p.lx.tok.kind == ED_WT_END)
+        ed_where_lex_fail(&p.lx, 0,
+                          "empty expression; expected a condition such as status == \"failed\"");
+    else if ((root = s_parse_or(&p)) >= 0 && p.lx.tok.kind != ED_WT_END)
+        ed_where_lex_expected(&p.lx, "'and', 'or' or the end of the expression");
+    ed_where_lex_free(&p.lx);
+    if (p.lx.failed) {
         ed_where_destroy(&w);
         return ED_EINVAL;
     }
@@ -810,12 +505,18 @@ static int s_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen) {
 /* Applies op to the ordering c (<0, 0, >0). */
 static int s_op_holds(int op, int c) {
     switch (op) {
-    case S_EQ: return c == 0;
-    case S_NE: return c != 0;
-    case S_LT: return c < 0;
-    case S_LE: return c <= 0;
-    case S_GT: return c > 0;
-    default: return c >= 0;
+    case ED_WOP_EQ:
+        return c == 0;
+    case ED_WOP_NE:
+        return c != 0;
+    case ED_WOP_LT:
+        return c < 0;
+    case ED_WOP_LE:
+        return c <= 0;
+    case ED_WOP_GT:
+        return c > 0;
+    default:
+        return c >= 0;
     }
 }
 
@@ -830,13 +531,16 @@ static int s_compare(int op, ed_val_type_t at, double an, const char *as, size_t
     if (at != bt)
         return -2;
     switch (at) {
-    case ED_VAL_NUMBER: return s_op_holds(op, (an > bn) - (an < bn));
-    case ED_VAL_STRING: return s_op_holds(op, s_bytes_cmp(as, al, bs, bl));
+    case ED_VAL_NUMBER:
+        return s_op_holds(op, (an > bn) - (an < bn));
+    case ED_VAL_STRING:
+        return s_op_holds(op, s_bytes_cmp(as, al, bs, bl));
     case ED_VAL_BOOL:
-        if (op != S_EQ && op != S_NE)
+        if (op != ED_WOP_EQ && op != ED_WOP_NE)
             return -2;
         return s_op_holds(op, (an > bn) - (an < bn));
-    default: return -2;
+    default:
+        return -2;
     }
 }
 
@@ -880,8 +584,10 @@ static int s_eval(ed_where_ctx_t *cx, int ni, const ed_val_t *vals) {
             if (!s_eval(cx, w->kids[n->arg + i], vals))
                 return 0;
         return 1;
-    case S_NOT: return !s_eval(cx, w->kids[n->arg], vals);
-    default: break;
+    case S_NOT:
+        return !s_eval(cx, w->kids[n->arg], vals);
+    default:
+        break;
     }
     const ed_val_t *v = &vals[n->field];
     if (n->kind == S_MISSING)

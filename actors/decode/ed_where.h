@@ -65,7 +65,7 @@ typedef struct {
     const char *file; /* config file name; NULL prints "expression" */
     int line;         /* line of the text's first character, 1-based */
     int col;          /* its column, 1-based: for a quoted YAML scalar, one past the quote */
-    const char *what; /* what the expression is, e.g. "where of aggregation 'revenue'"; may be NULL */
+    const char *what; /* what it is, e.g. "where of aggregation 'revenue'"; may be NULL */
 } ed_where_origin_t;
 
 /* Counters of one evaluation context, since ed_where_ctx_new. */

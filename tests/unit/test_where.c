@@ -74,15 +74,15 @@ static int s_eval(const char *expr, const char *json) {
     return s_eval_counts(expr, json, NULL);
 }
 
-#define PASS(expr, json)                                                                       \
-    do {                                                                                       \
-        if (s_eval(expr, json) != 1)                                                           \
-            fail_msg("%s should pass %s", expr, json);                                         \
+#define PASS(expr, json)                                                                           \
+    do {                                                                                           \
+        if (s_eval(expr, json) != 1)                                                               \
+            fail_msg("%s should pass %s", expr, json);                                             \
     } while (0)
-#define FAIL(expr, json)                                                                       \
-    do {                                                                                       \
-        if (s_eval(expr, json) != 0)                                                           \
-            fail_msg("%s should not pass %s", expr, json);                                     \
+#define FAIL(expr, json)                                                                           \
+    do {                                                                                           \
+        if (s_eval(expr, json) != 0)                                                               \
+            fail_msg("%s should not pass %s", expr, json);                                         \
     } while (0)
 
 /* Parses expr at origin (file "p.yaml", line 7, column col), expects an
@@ -120,17 +120,18 @@ static void test_numbers(void **state) {
 
 static void test_strings(void **state) {
     (void)state;
-    const char *r = "{\"status\": \"failed\", \"name\": \"caf\\u00e9\", \"q\": \"say \\\"hi\\\" \\\\ ok\"}";
+    const char *r =
+        "{\"status\": \"failed\", \"name\": \"caf\\u00e9\", \"q\": \"say \\\"hi\\\" \\\\ ok\"}";
     PASS("status == \"failed\"", r);
     PASS("status == 'failed'", r);
     FAIL("status != \"failed\"", r);
     PASS("status != \"paid\"", r);
     PASS("status < \"g\"", r);
-    PASS("status > \"fail\"", r);     /* a prefix sorts first */
+    PASS("status > \"fail\"", r); /* a prefix sorts first */
     PASS("status >= \"failed\"", r);
-    FAIL("status < \"Failed\"", r);   /* bytewise: 'F' < 'f' */
+    FAIL("status < \"Failed\"", r); /* bytewise: 'F' < 'f' */
     PASS("name == \"café\"", r);
-    PASS("name > \"cafz\"", r);       /* UTF-8 bytes: é (0xC3…) > z */
+    PASS("name > \"cafz\"", r); /* UTF-8 bytes: é (0xC3…) > z */
     PASS("q == 'say \"hi\" \\\\ ok'", r);
     PASS("q == \"say \\\"hi\\\" \\ ok\"", r); /* a lone backslash before a space stays */
     PASS("q contains '\"hi\"'", r);
@@ -142,13 +143,13 @@ static void test_bools_and_fields(void **state) {
     PASS("ok == true", r);
     PASS("ok != false", r);
     PASS("no == false", r);
-    FAIL("ok == 1", r);  /* strict types: a boolean is not a number */
-    PASS("a < b", r);    /* field against field */
+    FAIL("ok == 1", r); /* strict types: a boolean is not a number */
+    PASS("a < b", r);   /* field against field */
     FAIL("a == b", r);
     PASS("s < t", r);
-    FAIL("a < s", r);    /* number against string: wrong type */
+    FAIL("a < s", r); /* number against string: wrong type */
     PASS("ok == ok", r);
-    FAIL("ok < no", r);  /* booleans do not order */
+    FAIL("ok < no", r); /* booleans do not order */
 }
 
 static void test_logic_and_precedence(void **state) {
@@ -240,7 +241,8 @@ static void test_missing(void **state) {
     assert_int_equal(n.missing, 1);
     assert_int_equal(n.passed, 1);
     /* Wrong types are counted apart. */
-    assert_int_equal(s_eval_counts("a == \"1\" or o > 1 or a contains \"1\" or a matches '1'", r, &n), 0);
+    assert_int_equal(
+        s_eval_counts("a == \"1\" or o > 1 or a contains \"1\" or a matches '1'", r, &n), 0);
     assert_int_equal(n.wrong_type, 4);
     assert_int_equal(n.missing, 0);
 }
@@ -263,25 +265,29 @@ static void test_string_ops(void **state) {
 
 static void test_regex(void **state) {
     (void)state;
-    const char *r = "{\"t\": \"Talking about DATA Science today\", \"u\": \"\\u00c9t\\u00e9 caf\\u00e9\", "
-                    "\"d\": \"order 12345\"}";
+    const char *r =
+        "{\"t\": \"Talking about DATA Science today\", \"u\": \"\\u00c9t\\u00e9 caf\\u00e9\", "
+        "\"d\": \"order 12345\"}";
     FAIL("t matches \"data science\"", r);
     PASS("t matches \"(?i)data science\"", r);
     PASS("t matches '(?i)\\b(machine learning|data science|big data|ai)\\b'", r);
     FAIL("t matches '(?i)\\bscien\\b'", r);
     PASS("t matches \"^Talking\"", r);
     FAIL("t matches \"^about\"", r);
-    PASS("u matches '(?i)^été'", r); /* Unicode case folding: É/é */
+    PASS("u matches '(?i)^été'", r);    /* Unicode case folding: É/é */
     PASS("u matches '^\\w+ \\w+$'", r); /* \w is Unicode-aware (UCP) */
-    PASS("u matches '^.{3} '", r);       /* . is one character, not one byte */
-    PASS("d matches \"\\d{5}\"", r);      /* a lone backslash stays: \d */
-    PASS("d matches \"\\\\d{5}\"", r);    /* and so does an escaped one */
+    PASS("u matches '^.{3} '", r);      /* . is one character, not one byte */
+    PASS("d matches \"\\d{5}\"", r);    /* a lone backslash stays: \d */
+    PASS("d matches \"\\\\d{5}\"", r);  /* and so does an escaped one */
     FAIL("d matches \"\\d{6}\"", r);
 
     /* Invalid UTF-8 in a subject (a Kafka key, say) does not break matching. */
     ed_where_t *w = s_parse_ok("k matches 'ab' or k matches '(?i)^x'");
     ed_where_ctx_t *cx = ed_where_ctx_new(w);
-    ed_val_t v = {.type = ED_VAL_STRING, .ptr = "x\xff\xfe""ab", .len = 5};
+    ed_val_t v = {.type = ED_VAL_STRING,
+                  .ptr = "x\xff\xfe"
+                         "ab",
+                  .len = 5};
     assert_int_equal(ed_where_eval(cx, &v), 1);
     v.ptr = "\xc3";
     v.len = 1;
@@ -325,7 +331,8 @@ static void test_fields(void **state) {
     ed_where_field_pos(w, 2, &line, &col);
     assert_int_equal(line, 4);
     assert_int_equal(col, 3);
-    assert_string_equal(ed_where_text(w), "b == 1 and a.x > 2 or\n  `odd-name` == b or @key == 'k'");
+    assert_string_equal(ed_where_text(w),
+                        "b == 1 and a.x > 2 or\n  `odd-name` == b or @key == 'k'");
     /* Values arrive in that order (meta fields too: the caller fills them). */
     ed_where_ctx_t *cx = ed_where_ctx_new(w);
     ed_val_t vals[4] = {{.type = ED_VAL_NUMBER, .num = 0},
@@ -357,31 +364,43 @@ static void test_errors(void **state) {
         int col;
         const char *want;
     } cases[] = {
-        {"status == \"failed\" AND amount > 1", 12, "p.yaml:7:31: in where of 'x': found 'AND'; expected 'and', 'or' or the end of the expression (keywords are lowercase)"},
+        {"status == \"failed\" AND amount > 1", 12,
+         "p.yaml:7:31: in where of 'x': found 'AND'; expected 'and', 'or' or the end of the "
+         "expression (keywords are lowercase)"},
         {"status = \"failed\"", 1, "p.yaml:7:8: in where of 'x': found '='; did you mean '=='?"},
         {"a == 1 && b == 2", 1, "p.yaml:7:8: in where of 'x': found '&&'; did you mean 'and'?"},
         {"a <> 1", 1, "7:3: in where of 'x': found '<>'; did you mean '!='?"},
-        {"100 < orders", 5, "7:5: in where of 'x': found '100'; expected a field name (the field goes on the left"},
+        {"100 < orders", 5,
+         "7:5: in where of 'x': found '100'; expected a field name (the field goes on the left"},
         {"amount >", 1, "7:9: in where of 'x': found the end of the expression; expected a value"},
-        {"amount", 1, "7:7: in where of 'x': found the end of the expression; expected a comparison"},
+        {"amount", 1,
+         "7:7: in where of 'x': found the end of the expression; expected a comparison"},
         {"amount 5", 1, "7:8: in where of 'x': found '5'; expected a comparison (==, !="},
         {"", 4, "p.yaml:7:4: in where of 'x': empty expression"},
         {"   ", 4, "p.yaml:7:4: in where of 'x': empty expression"},
         {"s == \"abc", 1, "7:6: in where of 'x': unterminated string"},
         {"s == 'it\\'s", 1, "7:6: in where of 'x': unterminated string"},
-        {"(a == 1 or b == 2", 1, "7:18: in where of 'x': found the end of the expression; expected ')' closing the '(' at 7:1"},
+        {"(a == 1 or b == 2", 1,
+         "7:18: in where of 'x': found the end of the expression; expected ')' closing the '(' at "
+         "7:1"},
         {"a == 1)", 1, "7:7: in where of 'x': found ')'; expected 'and', 'or'"},
         {"c in [\"a\" \"b\"]", 1, "7:11: in where of 'x': found '\"b\"'; expected ',' or ']'"},
         {"c in []", 1, "7:7: in where of 'x': found ']'; expected a value in the list"},
         {"c in \"a\"", 1, "7:6: in where of 'x': found '\"a\"'; expected '['"},
         {"c in [d]", 1, "7:7: in where of 'x': found 'd'; expected a value in the list"},
         {"c not [1]", 1, "7:7: in where of 'x': found '['; expected 'in' after 'not'"},
-        {"c is nothing", 1, "7:6: in where of 'x': found 'nothing'; expected 'missing' or 'not missing'"},
+        {"c is nothing", 1,
+         "7:6: in where of 'x': found 'nothing'; expected 'missing' or 'not missing'"},
         {"c is null", 1, "(to test for null write 'FIELD is missing')"},
-        {"c contains 5", 1, "7:12: in where of 'x': found '5'; expected a \"string\" after 'contains'"},
-        {"c matches d", 1, "7:11: in where of 'x': found 'd'; expected a \"string\" after 'matches'"},
-        {"t matches \"(a\"", 3, "7:13: in where of 'x': invalid regular expression \"(a\": missing closing parenthesis at offset 2 of the pattern"},
-        {"ok < true", 1, "7:4: in where of 'x': booleans compare with == and != only, not with '<'"},
+        {"c contains 5", 1,
+         "7:12: in where of 'x': found '5'; expected a \"string\" after 'contains'"},
+        {"c matches d", 1,
+         "7:11: in where of 'x': found 'd'; expected a \"string\" after 'matches'"},
+        {"t matches \"(a\"", 3,
+         "7:13: in where of 'x': invalid regular expression \"(a\": missing closing parenthesis at "
+         "offset 2 of the pattern"},
+        {"ok < true", 1,
+         "7:4: in where of 'x': booleans compare with == and != only, not with '<'"},
         {"a == 12abc", 1, "7:6: in where of 'x': invalid number '12abc'"},
         {"a == 1e999", 1, "7:6: in where of 'x': number '1e999' is out of range"},
         {"a == 1.", 1, "7:6: in where of 'x': invalid number '1.'"},
@@ -389,7 +408,9 @@ static void test_errors(void **state) {
         {"`a == 1", 1, "7:1: in where of 'x': unterminated `quoted field name`"},
         {"a == $x", 1, "7:6: in where of 'x': unexpected character '$'"},
         {"a == 1 and é", 1, "7:12: in where of 'x': unexpected character 'é'"},
-        {"not", 1, "7:4: in where of 'x': found the end of the expression; expected a field name, 'not' or '('"},
+        {"not", 1,
+         "7:4: in where of 'x': found the end of the expression; expected a field name, 'not' or "
+         "'('"},
         {"and a == 1", 1, "7:1: in where of 'x': found 'and'; expected a field name"},
         /* Columns count characters; a new line restarts them. */
         {"s == \"été\" or", 2, "7:15: in where of 'x': found the end of the expression"},
@@ -510,7 +531,8 @@ static void test_against_python(void **state) {
              root && *root ? root : ".", ORACLE_EXPRS, ORACLE_RECORDS, ORACLE_SEED, path);
     if (system(cmd) != 0) {
         unlink(path);
-        fail_msg("could not generate the cases: `%s` failed (is python3 installed? make deps)", cmd);
+        fail_msg("could not generate the cases: `%s` failed (is python3 installed? make deps)",
+                 cmd);
     }
     FILE *f = fopen(path, "r");
     assert_non_null(f);
