@@ -704,6 +704,29 @@ static void test_aliases(void **state) {
     ed_config_destroy(&c);
 }
 
+/* Merge keys: `<<: *x` adds the keys a mapping does not set itself; in a
+ * list, earlier mappings win; a cycle and a non-mapping are errors. */
+static void test_merge_keys(void **state) {
+    (void)state;
+    ed_config_t *c = s_ok("sources:\n"
+                          "  a: { kafka: &k { brokers: b, topic: t, group: g1 }, format: json }\n"
+                          "  b:\n"
+                          "    kafka: { <<: *k, topic: u }\n"
+                          "  c:\n"
+                          "    kafka: { <<: [{ topic: v, start: latest }, *k] }\n");
+    assert_string_equal(c->sources[1].kafka.brokers, "b");
+    assert_string_equal(c->sources[1].kafka.topics[0], "u");
+    assert_string_equal(c->sources[1].kafka.group, "g1");
+    assert_string_equal(c->sources[2].kafka.topics[0], "v");
+    assert_string_equal(c->sources[2].kafka.start, "latest");
+    assert_string_equal(c->sources[2].kafka.group, "g1");
+    ed_config_destroy(&c);
+    s_fails("sources:\n  a: { kafka: { <<: 5, topic: t } }\n", "t.yaml:2:21: ",
+            "the merge key '<<' takes a single value here; expected a mapping");
+    s_fails("sources:\n  a: { kafka: &s { <<: *s, topic: t } }\n", "t.yaml:2:15: ",
+            "this mapping merges itself");
+}
+
 static void test_load_file(void **state) {
     (void)state;
     char path[] = "/tmp/ed_test_config_XXXXXX";
@@ -760,6 +783,7 @@ int main(void) {
         cmocka_unit_test(test_error_invalid_identifier),
         cmocka_unit_test(test_mariadb_and_misc),
         cmocka_unit_test(test_aliases),
+        cmocka_unit_test(test_merge_keys),
         cmocka_unit_test(test_load_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
