@@ -480,16 +480,18 @@ static ed_write_result_t s_kafka_write(void *ctx, const ed_sink_flush_t *flush,
         k->cur = NULL;
         stats->rows_written += c->delivered;
         stats->rows_rejected += c->rejected;
-        /* Like invalid keys in the SQL sinks: refused messages are counted
-         * and logged, and never hold back the rest of the flush. */
-        if (c->rejected)
-            ED_LOG_W(k->name,
-                     "%s: %llu of %llu message(s) refused for good (last error: %s); "
-                     "the rest is delivered",
-                     k->addr, (unsigned long long)c->rejected, (unsigned long long)nitems,
-                     c->last_err);
+        /* As in the redis sink: messages the broker refused for good are
+         * counted and the flush ends in DROP (acked, not retried: the rest
+         * was delivered), with a message for the sink actor to log. */
+        int dropped = c->rejected > 0;
+        if (dropped)
+            ed_seterr(errstr, errstr_size, ED_EINVAL,
+                      "sink '%s' (%s): %llu of %llu message(s) refused for good by the broker "
+                      "(last error: %s); those are dropped, the rest is delivered",
+                      k->name, k->addr, (unsigned long long)c->rejected,
+                      (unsigned long long)nitems, c->last_err);
         s_ckpt_free(c);
-        return ED_WRITE_OK;
+        return dropped ? ED_WRITE_DROP : ED_WRITE_OK;
     }
     const char *why = k->last_err[0] ? k->last_err : c->last_err[0] ? c->last_err : "no error";
     ed_seterr(errstr, errstr_size, ED_EIO,
