@@ -72,6 +72,18 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c $(BUILD)/libeddy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
 
+# One program per sink plugin, each linking the shared sink contract
+# (tests/integration/sink_contract.[ch]).
+SC_OBJ := $(BUILD)/tests/integration/sink_contract.o
+
+$(SC_OBJ): tests/integration/sink_contract.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/it_sink_%: tests/integration/it_sink_%.c $(SC_OBJ) $(BUILD)/libeddy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SC_OBJ) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
+
 deps:
 	scripts/deps
 
@@ -106,4 +118,4 @@ format:
 clean:
 	rm -rf build build-san bin bin-san
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/runtime/ed_main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/runtime/ed_main.d $(SC_OBJ:.o=.d)

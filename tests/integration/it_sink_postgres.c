@@ -1,0 +1,344 @@
+/*
+ * it_sink_postgres.c — the postgres sink plugin against the real server
+ * (scripts/services; the runner exports `scripts/services env`): the sink
+ * contract (sink_contract.h), then upserts of every kind of key read back
+ * with libpq, the DDL, a table eddy cannot write, a killed session and a
+ * server that is down.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "tests/integration/sink_contract.h"
+
+static void s_pg_quiet(void *arg, const char *msg) {
+    (void)arg;
+    (void)msg;
+}
+
+static PGconn *s_pg(void) {
+    PGconn *c = PQconnectdb(sc_env("EDDY_PG_DSN"));
+    if (PQstatus(c) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
+        PQfinish(c);
+        fail_msg("cannot connect to %s: %s", sc_env("EDDY_PG_DSN"), msg);
+    }
+    PQsetNoticeProcessor(c, s_pg_quiet, NULL);
+    return c;
+}
+
+static void s_pg_exec(PGconn *c, const char *sql) {
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}
+
+static void s_pg_exec1(const char *sql) {
+    PGconn *c = s_pg();
+    s_pg_exec(c, sql);
+    PQfinish(c);
+}
+
+/* ---------------------------------------------------------------- contract */
+
+static void s_server(char *host, size_t size, int *port) {
+    snprintf(host, size, "%s", sc_env("EDDY_PG_HOST"));
+    *port = atoi(sc_env("EDDY_PG_PORT"));
+}
+
+/* The environment's DSN with host and port replaced (later keywords win);
+ * no TLS, so that the contract's proxy can see the statements. */
+static void s_body(char *out, size_t size, const char *target, const char *host, int port) {
+    snprintf(out, size,
+             "postgres: { dsn: \"%s host=%s port=%d sslmode=disable\" }, table: %s, "
+             "batch_rows: 2",
+             sc_env("EDDY_PG_DSN"), host, port, target);
+}
+
+static void s_where(char *out, size_t size, const char *target, const char *host, int port) {
+    (void)target;
+    snprintf(out, size, "(postgres host=%s port=%d)", host, port);
+}
+
+static void s_reset(const char *target) {
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", target);
+    s_pg_exec1(sql);
+}
+
+static void s_read(const char *target, sc_totals_t *t) {
+    PGconn *c = s_pg();
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT doc, word, count FROM %s", target);
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    for (int i = 0; i < PQntuples(res); i++)
+        sc_totals_add(t, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0),
+                      PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1),
+                      atof(PQgetvalue(res, i, 2)));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* A table with columns eddy cannot add to (TEXT counts) and a row that the
+ * upsert would have to update: every row of the flush is refused. */
+static int s_poison(const char *target) {
+    char sql[512];
+    s_reset(target);
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %s (doc TEXT, word TEXT, count TEXT, total TEXT, lo TEXT, hi TEXT, "
+             "mean TEXT, mean_sum TEXT, mean_n TEXT, updated_at TIMESTAMPTZ, PRIMARY KEY (doc, "
+             "word))",
+             target);
+    s_pg_exec1(sql);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s VALUES ('d1', 'the', 'x', 'x', 'x', 'x', 'x', 'x', 'x', now())",
+             target);
+    s_pg_exec1(sql);
+    return 3;
+}
+
+/* The simple-query message of libpq's PQexec("COMMIT"): 'Q', length, text. */
+static const char s_commit[] = "COMMIT";
+
+static const sc_plugin_t s_plugin = {
+    .type = "postgres",
+    .server = s_server,
+    .body = s_body,
+    .where = s_where,
+    .reset = s_reset,
+    .read = s_read,
+    .cut = s_commit,
+    .cut_len = sizeof s_commit - 1,
+    .cut_nth = 1,
+    .poison = s_poison,
+};
+
+/* ------------------------------------------------------------------- tests */
+
+static void test_postgres_upsert(void **state) {
+    (void)state;
+    PGconn *c = s_pg();
+    s_pg_exec(c, sc_run("DROP TABLE IF EXISTS it_pg_words_{run}"));
+    char body[512], err[1024] = "";
+    snprintf(body, sizeof body, "postgres: { dsn: \"%s\" }, table: %s, batch_rows: 2",
+             sc_env("EDDY_PG_DSN"), sc_run("it_pg_words_{run}")); /* several statements per flush */
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open(&s, "pg_words", body, err, sizeof err), 0);
+
+    sc_data_t d;
+    sc_data(&d);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = sc_sink_write(&s, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.rows_written, 3);
+    assert_int_equal(st.rows_rejected, 1); /* K_BADUTF8 */
+    r = sc_sink_write(&s, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.rows_written, 3 + 8);
+    assert_int_equal(st.rows_rejected, 3); /* + K_NUL, K_HUGE (too long for a btree entry) */
+    sc_sink_close(&s);
+
+    /* Read back. */
+    int want_rows = 0;
+    for (int i = 0; i < K_N; i++) {
+        if (i == K_BADUTF8 || i == K_NUL || i == K_HUGE)
+            continue;
+        want_rows++;
+        const sc_state_t *k = &d.st[i];
+        const char *params[2] = {k->doc, k->word};
+        PGresult *res = PQexecParams(c,
+                                     sc_run("SELECT count, total, lo, hi, mean, mean_sum, mean_n, "
+                                            "updated_at IS NOT NULL FROM it_pg_words_{run} "
+                                            "WHERE doc = $1 AND word = $2"),
+                                     2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+            fail_msg("row (%s, %.20s) not found: %s", k->doc, k->word, PQerrorMessage(c));
+        sc_assert_num("count", k, atof(PQgetvalue(res, 0, 0)), k->count);
+        sc_assert_num("total", k, atof(PQgetvalue(res, 0, 1)), k->sum);
+        sc_assert_num("lo", k, atof(PQgetvalue(res, 0, 2)), k->min);
+        sc_assert_num("hi", k, atof(PQgetvalue(res, 0, 3)), k->max);
+        sc_assert_num("mean", k, atof(PQgetvalue(res, 0, 4)), k->sum / (double)k->n);
+        sc_assert_num("mean_sum", k, atof(PQgetvalue(res, 0, 5)), k->sum);
+        sc_assert_num("mean_n", k, atof(PQgetvalue(res, 0, 6)), (double)k->n);
+        assert_string_equal(PQgetvalue(res, 0, 7), "t");
+        PQclear(res);
+    }
+    PGresult *res = PQexec(c, sc_run("SELECT count(*), sum(count) FROM it_pg_words_{run}"));
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), want_rows);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 1)), 5 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
+    PQclear(res);
+    /* The DDL: key columns TEXT, count BIGINT, the rest DOUBLE PRECISION. */
+    res = PQexec(c, sc_run("SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
+                           "ordinal_position) FROM information_schema.columns WHERE table_name = "
+                           "'it_pg_words_{run}'"));
+    assert_string_equal(PQgetvalue(res, 0, 0),
+                        "doc text, word text, count bigint, total double precision, lo double "
+                        "precision, hi double precision, mean double precision, mean_sum double "
+                        "precision, mean_n bigint, updated_at timestamp with time zone");
+    PQclear(res);
+    s_pg_exec(c, sc_run("DROP TABLE it_pg_words_{run}"));
+    sc_data_free(&d);
+    PQfinish(c);
+}
+
+/* A table that exists with columns eddy cannot add to: DROP, not RETRY. */
+static void test_postgres_bad_table_drops(void **state) {
+    (void)state;
+    PGconn *c = s_pg();
+    char table[96], body[512], err[1024] = "";
+    snprintf(table, sizeof table, "%s", sc_run("it_pg_bad_{run}"));
+    s_poison(table);
+    snprintf(body, sizeof body, "postgres: { dsn: \"%s\" }, table: %s", sc_env("EDDY_PG_DSN"),
+             table);
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open(&s, "pg_bad", body, err, sizeof err), 0);
+    sc_data_t d;
+    sc_data(&d);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = sc_sink_write(&s, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_DROP, r, err);
+    ASSERT_HAS(err, "sink 'pg_bad'");
+    ASSERT_HAS(err, table);
+    assert_int_equal(st.rows_written, 0);
+    assert_int_equal(st.rows_rejected, 4);
+    /* The operator drops the bad table: the next flush creates it anew. */
+    s_pg_exec(c, sc_run("DROP TABLE it_pg_bad_{run}"));
+    r = sc_sink_write(&s, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    PGresult *res =
+        PQexec(c, sc_run("SELECT count FROM it_pg_bad_{run} WHERE doc = 'd1' AND word = 'the'"));
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "2");
+    PQclear(res);
+    /* The table vanishes while eddy runs: RETRY, and the retry creates it. */
+    s_pg_exec(c, sc_run("DROP TABLE it_pg_bad_{run}"));
+    d.flush1.checkpoint = 3;
+    r = sc_sink_write(&s, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, "does not exist");
+    assert_null(strchr(err, '\n'));
+    r = sc_sink_write(&s, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    res = PQexec(c, sc_run("SELECT count FROM it_pg_bad_{run} WHERE doc = 'd1' AND word = 'the'"));
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "3");
+    PQclear(res);
+    sc_sink_close(&s);
+    s_pg_exec(c, sc_run("DROP TABLE IF EXISTS it_pg_bad_{run}"));
+    sc_data_free(&d);
+    PQfinish(c);
+}
+
+/* The server ends the sink's session between flushes: RETRY, then the next
+ * call reconnects and the flush is applied exactly once. */
+static void test_postgres_reconnect(void **state) {
+    (void)state;
+    PGconn *c = s_pg();
+    s_pg_exec(c, sc_run("DROP TABLE IF EXISTS it_pg_reconnect_{run}"));
+    char app[64], kill[256], body[512], err[1024] = "";
+    snprintf(app, sizeof app, "eddy_it_%d", (int)getpid());
+    snprintf(kill, sizeof kill,
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+             "'%s'",
+             app);
+    snprintf(body, sizeof body, "postgres: { dsn: \"%s application_name=%s\" }, table: %s",
+             sc_env("EDDY_PG_DSN"), app, sc_run("it_pg_reconnect_{run}"));
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open(&s, "pg_reconnect", body, err, sizeof err), 0);
+    sc_data_t d;
+    sc_data(&d);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = sc_sink_write(&s, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    s_pg_exec(c, kill);
+    r = sc_sink_write(&s, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, "sink 'pg_reconnect' (postgres host=");
+    r = sc_sink_write(&s, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    assert_int_equal(st.reconnects, 1);
+    assert_int_equal(st.rows_written, 3 + 8);
+    sc_sink_close(&s);
+    PGresult *res = PQexec(c, sc_run("SELECT sum(count) FROM it_pg_reconnect_{run}"));
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 5 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
+    PQclear(res);
+    s_pg_exec(c, sc_run("DROP TABLE it_pg_reconnect_{run}"));
+    sc_data_free(&d);
+    PQfinish(c);
+}
+
+/* Beyond the contract's down test: rows refused before the server is
+ * reached are counted once per flush, not again on the retry. */
+static void test_postgres_down_retries(void **state) {
+    (void)state;
+    char err[1024] = "";
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open(&s, "pg_down",
+                                  "postgres: { dsn: \"host=127.0.0.1 port=1 dbname=eddy "
+                                  "user=postgres\" }",
+                                  err, sizeof err),
+                     0); /* init never connects */
+    sc_data_t d;
+    sc_data(&d);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = sc_sink_write(&s, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, "sink 'pg_down' (postgres host=127.0.0.1 port=1): ");
+    ASSERT_HAS(err, "; retrying");
+    assert_null(strchr(err, '\n'));
+    r = sc_sink_write(&s, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    assert_int_equal(st.rows_rejected, 1);
+    assert_int_equal(st.rows_written, 0);
+    sc_sink_close(&s);
+    sc_data_free(&d);
+}
+
+/* Config mistakes the plugin finds in init(), without a server. */
+static void test_postgres_init_errors(void **state) {
+    (void)state;
+    char err[1024] = "";
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open(&s, "pg_bad_dsn",
+                                  "postgres: { dsn: \"host=127.0.0.1 nonsense\" }", err,
+                                  sizeof err),
+                     ED_EINVAL);
+    ASSERT_HAS(err, "sink 'pg_bad_dsn'");
+
+    /* An avg named m gives columns m, m_sum and m_n; a key column m_n clashes. */
+    static const char clash[] =
+        "sources:\n"
+        "  docs: { directory: { path: /nonexistent/eddy-sink-contract }, format: json }\n"
+        "aggregations:\n"
+        "  it_words:\n"
+        "    from: docs\n"
+        "    key: [{mean_n: x}]\n"
+        "    compute: { count: count, total: \"sum(x)\", lo: \"min(x)\", hi: \"max(x)\", mean: "
+        "\"avg(x)\" }\n"
+        "    to: [pg_clash]\n"
+        "sinks:\n"
+        "  pg_clash: { postgres: { dsn: \"host=127.0.0.1\" } }\n";
+    assert_int_equal(sc_sink_open_yaml(&s, clash, "pg_clash", err, sizeof err), ED_EINVAL);
+    ASSERT_HAS(err, "mean_n");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        SC_CONTRACT_TESTS(&s_plugin),
+        cmocka_unit_test(test_postgres_init_errors),
+        cmocka_unit_test(test_postgres_upsert),
+        cmocka_unit_test(test_postgres_bad_table_drops),
+        cmocka_unit_test(test_postgres_reconnect),
+        cmocka_unit_test(test_postgres_down_retries),
+    };
+    return cmocka_run_group_tests_name("it_sink_postgres", tests, NULL, NULL);
+}
