@@ -31,7 +31,7 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 VERSION_H := $(BUILD)/ed_version.h
 
 LIB_SRC  := $(wildcard runtime/*.c actors/*.c actors/*/*.c sinks/*.c config/*.c)
-LIB_SRC  := $(filter-out runtime/ed_main.c,$(LIB_SRC))
+LIB_SRC  := $(filter-out actors/ed_main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -51,8 +51,8 @@ $(VERSION_H): FORCE
 	@echo '#define ED_VERSION "0.1.0 ($(VERSION))"' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(BUILD)/runtime/ed_main.o: $(VERSION_H)
-$(BUILD)/runtime/ed_main.o: CFLAGS += -include $(VERSION_H)
+$(BUILD)/actors/ed_main.o: $(VERSION_H)
+$(BUILD)/actors/ed_main.o: CFLAGS += -include $(VERSION_H)
 
 FORCE:
 
@@ -60,7 +60,7 @@ $(BUILD)/libeddy.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/eddy: $(BUILD)/runtime/ed_main.o $(BUILD)/libeddy.a
+$(BIN)/eddy: $(BUILD)/actors/ed_main.o $(BUILD)/libeddy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -113,9 +113,9 @@ bench-smoke: deps
 	bench/run smoke
 
 format:
-	clang-format -i $(LIB_SRC) runtime/ed_main.c $(wildcard */*.h */*/*.h tests/unit/*.c)
+	clang-format -i $(LIB_SRC) actors/ed_main.c $(wildcard */*.h */*/*.h tests/unit/*.c)
 
 clean:
 	rm -rf build build-san bin bin-san
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/runtime/ed_main.d $(SC_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/actors/ed_main.d $(SC_OBJ:.o=.d)

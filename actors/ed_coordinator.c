@@ -31,7 +31,7 @@ typedef struct {
     uint64_t inputs; /* inputs read during it, all sources */
     int eof;         /* sources that reported their end */
     int not_ready;   /* sources that cannot deliver yet (Kafka: no partitions) */
-    ed_tsbag_t times;
+    ed_batch_t *times; /* TIMES: produce times of its inputs, all sources (owned) */
 } ed_ckpt_t;
 
 typedef struct {
@@ -54,20 +54,22 @@ typedef struct {
     int eof_sources;            /* sources that reported EOF at the last completed checkpoint */
 } ed_coord_t;
 
-static void s_record_latency(ed_coord_t *c, ed_tsbag_t *times) {
+static void s_record_latency(ed_coord_t *c, ed_batch_t **times_p) {
+    if (!*times_p)
+        return;
     int64_t now = ed_wall_ms();
-    for (size_t i = 0; i < times->n; i++)
-        ed_hist_add(&c->plan->latency, now - times->v[i].ts_ms, times->v[i].count);
-    ed_tsbag_free(times);
+    ed_batch_iter_t it;
+    ed_batch_iter_init(&it, *times_p);
+    const ed_tscount_t *t;
+    while ((t = ed_batch_next_time(&it)))
+        ed_hist_add(&c->plan->latency, now - t->ts_ms, t->count);
+    ed_batch_destroy(times_p);
 }
 
 static void s_broadcast(ed_coord_t *c, ed_msg_type_t type, uint64_t n, uint32_t flags,
                         int64_t value) {
     for (int i = 0; i < c->nsources; i++) {
-        ed_msg_t *m = ed_msg_new(type);
-        m->checkpoint = n;
-        m->flags = flags;
-        m->value = value;
+        ed_msg_t *m = ed_checkpoint_msg(type, n, flags, value);
         ed_actor_send(c->self, c->plan->source_ids[i], &m);
     }
 }
@@ -173,40 +175,45 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     int64_t now = ed_now_ms();
     switch (m->type) {
     case ED_MSG_ACK: {
-        if (m->checkpoint <= c->completed || m->checkpoint > c->started)
+        if (m->seq <= c->completed || m->seq > c->started)
             break;
-        c->pend[m->checkpoint - c->completed - 1].acks++;
+        c->pend[m->seq - c->completed - 1].acks++;
         s_complete(c);
         break;
     }
     case ED_MSG_SOURCE_STATUS: {
-        if (m->checkpoint == 0) {
+        if (m->seq == 0) {
             /* A source just reached its end, or needs a checkpoint now
              * (Kafka commit on revoke): start one at once rather than at
              * the next flush interval. */
             c->next_ckpt_ms = now;
             break;
         }
-        if (m->checkpoint <= c->completed || m->checkpoint > c->started) {
+        if (m->seq <= c->completed || m->seq > c->started) {
             ED_LOG_W("coordinator", "status for checkpoint %llu outside %llu..%llu ignored",
-                     (unsigned long long)m->checkpoint, (unsigned long long)c->completed + 1,
+                     (unsigned long long)m->seq, (unsigned long long)c->completed + 1,
                      (unsigned long long)c->started);
             break;
         }
-        ed_ckpt_t *k = &c->pend[m->checkpoint - c->completed - 1];
-        for (size_t i = 0; i < m->times.n; i++)
-            ed_tsbag_add(&k->times, m->times.v[i].ts_ms, m->times.v[i].count);
+        ed_ckpt_t *k = &c->pend[m->seq - c->completed - 1];
+        if (m->batch) {
+            ed_batch_iter_t it;
+            ed_batch_iter_init(&it, m->batch);
+            const ed_tscount_t *t;
+            while ((t = ed_batch_next_time(&it)))
+                ed_batch_add_time(&k->times, t->ts_ms, t->count);
+        }
         k->statuses++;
         k->inputs += (uint64_t)(m->value > 0 ? m->value : 0);
         k->eof += (m->flags & ED_MSG_F_EOF) != 0;
         k->not_ready += (m->flags & ED_MSG_F_NOT_READY) != 0;
-        if (m->value > 0 && m->checkpoint > c->last_input_ckpt)
-            c->last_input_ckpt = m->checkpoint;
+        if (m->value > 0 && m->seq > c->last_input_ckpt)
+            c->last_input_ckpt = m->seq;
         s_complete(c);
         break;
     }
     case ED_MSG_COMMITTED:
-        if (c->draining && m->checkpoint == c->final_n && ++c->committed_final == c->nsources) {
+        if (c->draining && m->seq == c->final_n && ++c->committed_final == c->nsources) {
             ED_LOG_I("coordinator", "final checkpoint %llu committed; exiting",
                      (unsigned long long)c->final_n);
             ed_runtime_shutdown(ed_actor_runtime(a), 0, "drained");
@@ -248,7 +255,7 @@ void ed_coordinator_free(void *state) {
     if (!c)
         return;
     for (int i = 0; i < c->cappend; i++)
-        ed_tsbag_free(&c->pend[i].times);
+        ed_batch_destroy(&c->pend[i].times);
     free(c->pend);
     free(c);
 }

@@ -24,6 +24,8 @@
 #include <stdio.h>
 
 #include "config/ed_config.h"
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_payload.h"
 #include "runtime/ed_actor.h"
 #include "runtime/ed_hist.h"
 #include "sinks/ed_sink.h"

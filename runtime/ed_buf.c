@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "runtime/ed_common.h"
+#include "runtime/ed_utf8.h"
 
 static void s_grow(ed_buf_t *b, size_t need) {
     if (b->len + need + 1 <= b->cap)
@@ -48,54 +49,6 @@ void ed_buf_printf(ed_buf_t *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence starting at s (1–4), or 0 if invalid. */
-static size_t s_utf8_seq(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-int ed_utf8_valid(const char *s, size_t n) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t l = s_utf8_seq(p + i, n - i);
-        if (!l)
-            return 0;
-        i += l;
-    }
-    return 1;
-}
-
 void ed_buf_json_str(ed_buf_t *b, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
     s_grow(b, n + 2);
@@ -114,7 +67,7 @@ void ed_buf_json_str(ed_buf_t *b, const char *s, size_t n) {
             ed_buf_append(b, &p[i], 1);
             i++;
         } else {
-            size_t l = s_utf8_seq(p + i, n - i);
+            size_t l = ed_utf8_seq(p + i, n - i);
             if (l) {
                 ed_buf_append(b, &p[i], l);
                 i += l;

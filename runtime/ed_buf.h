@@ -36,8 +36,4 @@ void ed_buf_reset(ed_buf_t *b);
 /* Frees the data; the buffer can be reused (it is reset to ED_BUF_INIT). */
 void ed_buf_free(ed_buf_t *b);
 
-/* Returns 1 if the n bytes at s are valid UTF-8 (RFC 3629: no overlongs,
- * no surrogates, ≤ U+10FFFF), else 0. */
-int ed_utf8_valid(const char *s, size_t n);
-
 #endif

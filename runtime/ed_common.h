@@ -26,13 +26,6 @@ typedef enum {
     ED_ESTOP = -7,     /* the actor or runtime is stopping */
 } ed_err_t;
 
-/* Result of a sink write, after Fluent Bit's OK / RETRY / ERROR outcomes. */
-typedef enum {
-    ED_WRITE_OK = 0,    /* durable: the flush may be acked */
-    ED_WRITE_RETRY = 1, /* transient failure (server down, timeout): retry the same rows later */
-    ED_WRITE_DROP = 2,  /* permanent failure for these rows: count them as rejected, do not retry */
-} ed_write_result_t;
-
 /* Returns a static, human-readable name of an ed_err_t ("ED_EAGAIN"). */
 const char *ed_err_name(int err);
 

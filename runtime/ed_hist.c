@@ -1,10 +1,6 @@
 /* ed_hist.c — see ed_hist.h. */
 #include "runtime/ed_hist.h"
 
-#include <stdlib.h>
-
-#include "runtime/ed_common.h"
-
 static int s_bucket(int64_t v) {
     if (v < ED_HIST_LINEAR)
         return (int)(v < 0 ? 0 : v);
@@ -50,24 +46,4 @@ int64_t ed_hist_percentile(const ed_hist_t *h, double p) {
         }
     }
     return h->max;
-}
-
-void ed_tsbag_add(ed_tsbag_t *b, int64_t ts_ms, uint64_t count) {
-    if (ts_ms <= 0)
-        return;
-    if (b->n && b->v[b->n - 1].ts_ms == ts_ms) {
-        b->v[b->n - 1].count += count;
-        return;
-    }
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        b->v = ed_realloc(b->v, sizeof *b->v * b->cap);
-    }
-    b->v[b->n++] = (ed_tscount_t){.ts_ms = ts_ms, .count = count};
-}
-
-void ed_tsbag_free(ed_tsbag_t *b) {
-    free(b->v);
-    b->v = NULL;
-    b->n = b->cap = 0;
 }

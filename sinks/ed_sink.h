@@ -18,8 +18,15 @@
 #include <stdint.h>
 
 #include "config/ed_config.h"
-#include "runtime/ed_batch.h"
+#include "actors/ed_payload.h"
 #include "runtime/ed_common.h"
+
+/* Result of a sink write, after Fluent Bit's OK / RETRY / ERROR outcomes. */
+typedef enum {
+    ED_WRITE_OK = 0,    /* durable: the flush may be acked */
+    ED_WRITE_RETRY = 1, /* transient failure (server down, timeout): retry the same rows later */
+    ED_WRITE_DROP = 2,  /* permanent failure for these rows: count them as rejected, do not retry */
+} ed_write_result_t;
 
 /* What a plugin instance is created from. All borrowed; valid for the life of
  * the instance (the config is immutable while the runtime runs). */

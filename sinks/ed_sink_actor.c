@@ -122,10 +122,7 @@ static void s_drain(ed_sink_actor_t *s) {
         s->last_err[0] = 0;
         s->backoff_ms = 100;
         s->retry_at = 0;
-        ed_msg_t *ack = ed_msg_new(ED_MSG_ACK);
-        ack->checkpoint = p->n;
-        ack->flags = p->flags;
-        ack->value = (int64_t)p->rows;
+        ed_msg_t *ack = ed_checkpoint_msg(ED_MSG_ACK, p->n, p->flags, (int64_t)p->rows);
         ed_actor_send(s->self, s->plan->coordinator, &ack);
         s->plan->sink_acked[s->idx] = p->n;
         s_pending_free(p);
@@ -147,8 +144,8 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
      * barrier that sender sent. */
     uint64_t n = s->upstream_ckpt[slot] + 1;
     if (m->type == ED_MSG_BARRIER) {
-        s->upstream_ckpt[slot] = m->checkpoint;
-        ed_pending_t *p = s_pending(s, m->checkpoint);
+        s->upstream_ckpt[slot] = m->seq;
+        ed_pending_t *p = s_pending(s, m->seq);
         p->barriers++;
         p->flags |= m->flags;
         s_drain(s);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "runtime/ed_buf.h"
+#include "runtime/ed_utf8.h"
 #include "sinks/ed_sink_rows.h"
 
 /* A btree index entry must fit in a third of a page (2704 bytes incl.

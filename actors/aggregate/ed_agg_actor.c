@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "actors/aggregate/ed_aggtable.h"
-#include "actors/decode/ed_partition.h"
 #include "actors/ed_pipeline.h"
 #include "runtime/ed_buf.h"
 
@@ -37,7 +36,7 @@ typedef struct {
 
 static void s_send(ed_agg_actor_t *s, int slot, ed_batch_t **b) {
     if (*b && (*b)->count) {
-        ed_msg_t *m = ed_msg_new_batch(b);
+        ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, b);
         ed_actor_send(s->self, s->downstream[slot], &m);
     }
 }
@@ -120,9 +119,7 @@ static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     for (int i = 0; i < s->ndownstream; i++) {
         s_send(s, i, &s->changes[i]);
         s_send(s, i, &s->alerts[i]);
-        ed_msg_t *m = ed_msg_new(ED_MSG_BARRIER);
-        m->checkpoint = n;
-        m->flags = flags;
+        ed_msg_t *m = ed_checkpoint_msg(ED_MSG_BARRIER, n, flags, 0);
         ed_actor_send(s->self, s->downstream[i], &m);
     }
     s->flushed = n;
@@ -152,7 +149,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     uint64_t lowest = UINT64_MAX;
     for (int i = 0; i < s->nupstream; i++) {
         if (s->upstream[i] == m->from)
-            s->upstream_ckpt[i] = m->checkpoint;
+            s->upstream_ckpt[i] = m->seq;
         if (s->upstream_ckpt[i] < lowest)
             lowest = s->upstream_ckpt[i];
     }

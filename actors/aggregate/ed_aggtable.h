@@ -5,7 +5,7 @@
  *
  * Open-addressing hash table (linear probing, power-of-two capacity, max load
  * 0.75) keyed by (agg, window_start, key bytes) with the XXH3 hash of the key
- * (ed_partition.h). Changed entries are linked in a dirty list, so a flush
+ * (ed_hash.h). Changed entries are linked in a dirty list, so a flush
  * costs O(changed keys), not O(all keys).
  */
 #ifndef ED_AGGTABLE_H
@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "config/ed_config.h"
-#include "runtime/ed_batch.h"
+#include "actors/ed_payload.h"
 
 /* What one aggregation computes: ncompute functions, in config order. */
 typedef struct {
@@ -41,7 +41,7 @@ void ed_aggtable_apply(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
 
 /* Called per changed entry at flush: hdr (agg, nvals, key_len, window,
  * n, delta_n), delta[nvals] and value[nvals] as documented for ed_change_t
- * in ed_batch.h, prev[nvals] = the values emitted at the previous flush of
+ * in ed_payload.h, prev[nvals] = the values emitted at the previous flush of
  * this entry (meaningless when hdr->n == hdr->delta_n, i.e. first flush),
  * and the key. All borrowed for the call. */
 typedef void (*ed_aggtable_emit_fn)(void *ud, const ed_change_t *hdr, const double *delta,

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "actors/decode/ed_decode.h"
-#include "actors/decode/ed_partition.h"
+#include "actors/decode/ed_hash.h"
 #include "actors/decode/ed_time.h"
 #include "runtime/ed_buf.h"
 
@@ -154,7 +154,7 @@ static void s_publish_counts(ed_keyer_t *k) {
 
 static void s_send_rejects(ed_keyer_t *k, ed_actor_t *self) {
     if (k->rejects_out && k->rejects_out->count) {
-        ed_msg_t *m = ed_msg_new_batch(&k->rejects_out);
+        ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &k->rejects_out);
         ed_actor_send(self, k->rejects_id, &m);
     }
 }
@@ -201,7 +201,7 @@ static void s_reject(ed_keyer_t *k, const char *why) {
 
 static void s_send_agg(ed_keyer_t *k, ed_actor_t *self, int p) {
     if (k->agg_out[p] && k->agg_out[p]->count) {
-        ed_msg_t *m = ed_msg_new_batch(&k->agg_out[p]);
+        ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &k->agg_out[p]);
         ed_actor_send(self, k->plan->agg_ids[p], &m);
         s_publish_counts(k);
     }
@@ -260,7 +260,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             }
         }
         uint64_t h = ed_hash64(k->key, klen);
-        uint32_t p = ed_partition_of(h, (uint32_t)k->plan->naggs);
+        uint32_t p = ed_hash_partition(h, (uint32_t)k->plan->naggs);
         if (!k->agg_out[p])
             k->agg_out[p] = ed_batch_new(ED_BATCH_KEYED, 64 * 1024);
         ed_batch_add_keyed(k->agg_out[p], (uint16_t)sa->agg, ts, nums, (uint16_t)sa->nvals, k->key,
@@ -306,9 +306,7 @@ int64_t ed_keyer_deadline(const ed_keyer_t *k) {
 }
 
 static void s_send_barrier(ed_actor_t *self, uint32_t to, uint64_t n, uint32_t flags) {
-    ed_msg_t *m = ed_msg_new(ED_MSG_BARRIER);
-    m->checkpoint = n;
-    m->flags = flags;
+    ed_msg_t *m = ed_checkpoint_msg(ED_MSG_BARRIER, n, flags, 0);
     ed_actor_send(self, to, &m);
 }
 

@@ -4,7 +4,7 @@
  * aggregators (ed_keyer.h) itself, or, with `decoders: N`, hands batches of
  * raw inputs round-robin to its N decoder actors (ed_decoder_actor.c) so
  * that decoding runs on every worker; and runs its part of the checkpoint
- * protocol (see ed_msg.h).
+ * protocol (see actors/ed_checkpoint.h).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -37,14 +37,14 @@ typedef struct {
     ed_batch_t **direct_out; /* [ndirect] RECORDS batches */
     int64_t linger_deadline; /* when the oldest unsent partial batch must go (ms), or 0 */
     uint64_t inputs_since_barrier;
-    ed_tsbag_t times;        /* produce times of inputs since the last barrier (latency) */
+    ed_batch_t *times;       /* TIMES: produce times of inputs since the last barrier (latency) */
     int eof, paused, stopped, opened;
     ed_actor_t *self;
 } ed_src_actor_t;
 
 static void s_send_direct(ed_src_actor_t *s, int i) {
     if (s->direct_out[i] && s->direct_out[i]->count) {
-        ed_msg_t *m = ed_msg_new_batch(&s->direct_out[i]);
+        ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &s->direct_out[i]);
         ed_actor_send(s->self, s->direct[i], &m);
     }
 }
@@ -68,7 +68,7 @@ static void s_add_direct(ed_src_actor_t *s, int i, const void *key, size_t klen,
 /* Sends the pending INPUTS batch to the next decoder actor. */
 static void s_send_inputs(ed_src_actor_t *s) {
     if (s->inputs_out && s->inputs_out->count) {
-        ed_msg_t *m = ed_msg_new_batch(&s->inputs_out);
+        ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &s->inputs_out);
         ed_actor_send(s->self, s->decoder_ids[s->next_decoder], &m);
         s->next_decoder = (s->next_decoder + 1) % s->ndecoders;
     }
@@ -108,7 +108,7 @@ static void s_on_input(void *ud, const ed_input_t *in) {
     ed_src_actor_t *s = ud;
     s->plan->source_stats[s->slot].inputs++;
     s->inputs_since_barrier++;
-    ed_tsbag_add(&s->times, in->ts_ms, 1);
+    ed_batch_add_time(&s->times, in->ts_ms, 1);
     for (int i = 0; i < s->ndirect; i++)
         if (s->pass[i])
             s_add_direct(s, i, in->key, in->key ? in->key_len : 0, in->data, in->len, in->ts_ms);
@@ -142,10 +142,7 @@ static void s_stop(ed_actor_t *a) {
 
 static void s_send_ctl(ed_src_actor_t *s, uint32_t to, ed_msg_type_t type, uint64_t n,
                        uint32_t flags, int64_t value) {
-    ed_msg_t *m = ed_msg_new(type);
-    m->checkpoint = n;
-    m->flags = flags;
-    m->value = value;
+    ed_msg_t *m = ed_checkpoint_msg(type, n, flags, value);
     ed_actor_send(s->self, to, &m);
 }
 
@@ -199,34 +196,32 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         if (m->flags & ED_MSG_F_FINAL)
             s->stopped = 1;
         s_flush_all(s);
-        s->drv->checkpoint(s->drv_ctx, m->checkpoint);
+        s->drv->checkpoint(s->drv_ctx, m->seq);
         if (s->keyer)
-            ed_keyer_barrier(s->keyer, s->self, m->checkpoint, m->flags, 0);
+            ed_keyer_barrier(s->keyer, s->self, m->seq, m->flags, 0);
         for (int d = 0; d < s->ndecoders; d++)
-            s_send_ctl(s, s->decoder_ids[d], ED_MSG_BARRIER, m->checkpoint, m->flags, 0);
+            s_send_ctl(s, s->decoder_ids[d], ED_MSG_BARRIER, m->seq, m->flags, 0);
         for (int i = 0; i < s->ndirect; i++)
-            s_send_ctl(s, s->direct[i], ED_MSG_BARRIER, m->checkpoint, m->flags, 0);
+            s_send_ctl(s, s->direct[i], ED_MSG_BARRIER, m->seq, m->flags, 0);
         uint32_t flags = s->eof ? ED_MSG_F_EOF : 0;
         if (s->drv->ready && !s->drv->ready(s->drv_ctx))
             flags |= ED_MSG_F_NOT_READY;
-        ed_msg_t *st = ed_msg_new(ED_MSG_SOURCE_STATUS);
-        st->checkpoint = m->checkpoint;
-        st->flags = flags;
-        st->value = (int64_t)s->inputs_since_barrier;
-        st->times = s->times; /* the message takes the bag */
-        s->times = (ed_tsbag_t){0};
+        ed_msg_t *st = ed_checkpoint_msg(ED_MSG_SOURCE_STATUS, m->seq, flags,
+                                         (int64_t)s->inputs_since_barrier);
+        st->batch = s->times; /* the message takes the times */
+        s->times = NULL;
         ed_actor_send(s->self, s->plan->coordinator, &st);
         s->inputs_since_barrier = 0;
         break;
     }
     case ED_MSG_COMMIT: {
         char err[512] = "";
-        if (s->drv->commit(s->drv_ctx, m->checkpoint, err, sizeof err) < 0)
+        if (s->drv->commit(s->drv_ctx, m->seq, err, sizeof err) < 0)
             ED_LOG_W(s->src->name, "commit of checkpoint %llu failed: %s; a later commit covers it",
-                     (unsigned long long)m->checkpoint, err);
+                     (unsigned long long)m->seq, err);
         else
             s->plan->source_stats[s->slot].commits++;
-        s_send_ctl(s, s->plan->coordinator, ED_MSG_COMMITTED, m->checkpoint, m->flags, 0);
+        s_send_ctl(s, s->plan->coordinator, ED_MSG_COMMITTED, m->seq, m->flags, 0);
         break;
     }
     case ED_MSG_PAUSE:
@@ -319,7 +314,7 @@ void ed_source_actor_free(void *state) {
         return;
     ed_keyer_free(&s->keyer);
     ed_batch_destroy(&s->inputs_out);
-    ed_tsbag_free(&s->times);
+    ed_batch_destroy(&s->times);
     for (int i = 0; i < s->ndirect; i++)
         ed_batch_destroy(&s->direct_out[i]);
     free(s->direct_out);

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "actors/aggregate/ed_aggtable.h"
-#include "actors/decode/ed_partition.h"
+#include "actors/decode/ed_hash.h"
 #include "runtime/ed_batch.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -514,7 +514,7 @@ static void test_partition_distribution(void **state) {
     char key[32];
     for (int i = 0; i < NKEYS; i++) {
         int n = snprintf(key, sizeof key, "user-%d", i);
-        uint32_t p = ed_partition_of(ed_hash64(key, (size_t)n), NPART);
+        uint32_t p = ed_hash_partition(ed_hash64(key, (size_t)n), NPART);
         assert_true(p < NPART);
         count[p]++;
     }
@@ -524,12 +524,12 @@ static void test_partition_distribution(void **state) {
             fail_msg("partition %d has %d keys (%.2f of the fair share)", p, count[p], ratio);
     }
     /* Range edges, and odd n. */
-    assert_int_equal(ed_partition_of(0, 8), 0);
-    assert_int_equal(ed_partition_of(UINT64_MAX, 8), 7);
-    assert_int_equal(ed_partition_of(UINT64_MAX, 1), 0);
+    assert_int_equal(ed_hash_partition(0, 8), 0);
+    assert_int_equal(ed_hash_partition(UINT64_MAX, 8), 7);
+    assert_int_equal(ed_hash_partition(UINT64_MAX, 1), 0);
     for (uint32_t n = 1; n < 50; n++)
         for (int i = 0; i < 200; i++)
-            assert_true(ed_partition_of(ed_hash64(&i, sizeof i), n) < n);
+            assert_true(ed_hash_partition(ed_hash64(&i, sizeof i), n) < n);
 }
 
 int main(void) {

@@ -9,9 +9,12 @@
 
 #include <cmocka.h>
 
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_payload.h"
 #include "runtime/ed_actor.h"
 #include "runtime/ed_batch.h"
 #include "runtime/ed_buf.h"
+#include "runtime/ed_utf8.h"
 #include "runtime/ed_hist.h"
 
 /* ---- mailboxes: FIFO across workers under backpressure ---- */
@@ -34,7 +37,7 @@ static int producer_tick(ed_actor_t *a, int64_t now) {
         ed_batch_t *b = ed_batch_new(ED_BATCH_RECORDS, 64);
         int64_t seq = s->sent++;
         ed_batch_add_record(b, "k", 1, &seq, sizeof seq, 0);
-        ed_msg_t *m = ed_msg_new_batch(&b);
+        ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &b);
         ed_actor_send(a, s->peer, &m);
         assert_null(m);
     }
@@ -234,15 +237,22 @@ static void test_hist_percentiles(void **unused) {
     assert_int_equal(h.max, v[N - 1]);
     assert_int_equal(ed_hist_percentile(&h, 100), v[N - 1]);
     free(v);
-    ed_tsbag_t b = {0};
-    ed_tsbag_add(&b, 5, 1);
-    ed_tsbag_add(&b, 5, 2);
-    ed_tsbag_add(&b, 0, 1); /* unknown: ignored */
-    ed_tsbag_add(&b, 7, 1);
-    assert_int_equal(b.n, 2);
-    assert_int_equal(b.v[0].count, 3);
-    assert_int_equal(b.v[1].ts_ms, 7);
-    ed_tsbag_free(&b);
+    ed_batch_t *b = NULL;
+    ed_batch_add_time(&b, 5, 1);
+    ed_batch_add_time(&b, 5, 2);
+    ed_batch_add_time(&b, 0, 1); /* unknown: ignored */
+    ed_batch_add_time(&b, 7, 1);
+    assert_int_equal(b->count, 2);
+    ed_batch_iter_t it;
+    ed_batch_iter_init(&it, b);
+    const ed_tscount_t *t = ed_batch_next_time(&it);
+    assert_int_equal(t->ts_ms, 5);
+    assert_int_equal(t->count, 3);
+    t = ed_batch_next_time(&it);
+    assert_int_equal(t->ts_ms, 7);
+    assert_int_equal(t->count, 1);
+    assert_null(ed_batch_next_time(&it));
+    ed_batch_destroy(&b);
 }
 
 int main(void) {

@@ -1,5 +1,5 @@
-/* ed_partition.c — see ed_partition.h. */
-#include "actors/decode/ed_partition.h"
+/* ed_hash.c — see ed_hash.h. */
+#include "actors/decode/ed_hash.h"
 
 /* Inline XXH3 so short keys (the common case: a word, a user id) hash
  * without a call into the shared library; the result is the same

@@ -1,5 +1,7 @@
 /*
- * ed_main.c — the eddy command line.
+ * ed_main.c — the eddy command line: loads the config, builds the plan
+ * (actors/ed_pipeline.h) and runs or prints it. It sits above everything it
+ * wires (config/, actors/, sinks/, runtime/).
  *
  *   eddy run -c FILE [--exit-when-idle DURATION] [--stats FILE]
  *   eddy check -c FILE

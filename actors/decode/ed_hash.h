@@ -1,12 +1,12 @@
 /*
- * ed_partition.h — key hashing and partition choice.
+ * ed_hash.h — key hashing and the partition a hash belongs to.
  *
  * Hash: XXH3-64 (libxxhash, Debian libxxhash-dev) over the composite key
  * bytes. Partition: Lemire's multiply-shift range reduction of the upper 32
  * bits, ((h >> 32) * n) >> 32 — uniform, no division.
  */
-#ifndef ED_PARTITION_H
-#define ED_PARTITION_H
+#ifndef ED_HASH_H
+#define ED_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +16,7 @@
 uint64_t ed_hash64(const void *p, size_t len);
 
 /* Partition in [0, n) of a hash; n ≥ 1. */
-static inline uint32_t ed_partition_of(uint64_t hash, uint32_t n) {
+static inline uint32_t ed_hash_partition(uint64_t hash, uint32_t n) {
     return (uint32_t)(((hash >> 32) * (uint64_t)n) >> 32);
 }
 

@@ -1,0 +1,136 @@
+/* ed_payload.c — see ed_payload.h. */
+#include "actors/ed_payload.h"
+
+#include <assert.h>
+#include <string.h>
+
+void ed_batch_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, const double *vals,
+                        uint16_t nvals, const void *key, uint32_t key_len, uint64_t hash) {
+    assert(b->kind == ED_BATCH_KEYED);
+    size_t vbytes = (size_t)nvals * sizeof(double);
+    uint8_t *p = ed_batch_append(b, sizeof(ed_keyed_t) + vbytes + key_len);
+    ed_keyed_t h = {.agg = agg, .nvals = nvals, .key_len = key_len, .ts_ms = ts_ms, .hash = hash};
+    memcpy(p, &h, sizeof h);
+    if (vbytes)
+        memcpy(p + sizeof h, vals, vbytes);
+    if (key_len)
+        memcpy(p + sizeof h + vbytes, key, key_len);
+}
+
+void ed_batch_add_change(ed_batch_t *b, const ed_change_t *hdr, const double *delta,
+                         const double *value, const void *key) {
+    assert(b->kind == ED_BATCH_CHANGELOG);
+    size_t vbytes = (size_t)hdr->nvals * sizeof(double);
+    uint8_t *p = ed_batch_append(b, sizeof(ed_change_t) + 2 * vbytes + hdr->key_len);
+    memcpy(p, hdr, sizeof *hdr);
+    if (vbytes) {
+        memcpy(p + sizeof *hdr, delta, vbytes);
+        memcpy(p + sizeof *hdr + vbytes, value, vbytes);
+    }
+    if (hdr->key_len)
+        memcpy(p + sizeof *hdr + 2 * vbytes, key, hdr->key_len);
+}
+
+void ed_batch_add_record(ed_batch_t *b, const void *key, uint32_t key_len, const void *val,
+                         uint32_t val_len, int64_t ts_ms) {
+    assert(b->kind == ED_BATCH_RECORDS);
+    uint8_t *p = ed_batch_append(b, sizeof(ed_record_t) + (size_t)key_len + val_len);
+    ed_record_t h = {.key_len = key_len, .val_len = val_len, .ts_ms = ts_ms};
+    memcpy(p, &h, sizeof h);
+    if (key_len)
+        memcpy(p + sizeof h, key, key_len);
+    if (val_len)
+        memcpy(p + sizeof h + key_len, val, val_len);
+}
+
+/* Bytes of an INPUTS entry after its header. */
+static size_t s_input_bytes(const ed_inputrec_t *h) {
+    return (size_t)h->len + ed_inputrec_keyn(h) +
+           (h->topic_len == ED_INPUT_ABSENT ? 0 : (size_t)h->topic_len + 1) +
+           (h->file_len == ED_INPUT_ABSENT ? 0 : (size_t)h->file_len + 1);
+}
+
+void ed_batch_add_input(ed_batch_t *b, const ed_inputrec_t *hdr, const void *data,
+                        const void *key, const char *topic, const char *file) {
+    assert(b->kind == ED_BATCH_INPUTS);
+    ed_inputrec_t h = *hdr;
+    if (!key)
+        h.key_len = ED_INPUT_NO_KEY;
+    if (!topic)
+        h.topic_len = ED_INPUT_ABSENT;
+    if (!file)
+        h.file_len = ED_INPUT_ABSENT;
+    uint8_t *p = ed_batch_append(b, sizeof h + s_input_bytes(&h));
+    memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    if (h.len) {
+        memcpy(p, data, h.len);
+        p += h.len;
+    }
+    if (h.key_len != ED_INPUT_NO_KEY && h.key_len) {
+        memcpy(p, key, h.key_len);
+        p += h.key_len;
+    }
+    if (h.topic_len != ED_INPUT_ABSENT) {
+        memcpy(p, topic, h.topic_len);
+        p[h.topic_len] = '\0';
+        p += h.topic_len + 1;
+    }
+    if (h.file_len != ED_INPUT_ABSENT) {
+        memcpy(p, file, h.file_len);
+        p[h.file_len] = '\0';
+    }
+}
+
+void ed_batch_add_time(ed_batch_t **times_p, int64_t ts_ms, uint64_t count) {
+    if (ts_ms <= 0)
+        return;
+    if (!*times_p)
+        *times_p = ed_batch_new(ED_BATCH_TIMES, 64 * sizeof(ed_tscount_t));
+    ed_batch_t *b = *times_p;
+    assert(b->kind == ED_BATCH_TIMES);
+    if (b->count) {
+        ed_tscount_t *last = (ed_tscount_t *)(void *)(b->data + b->len - sizeof *last);
+        if (last->ts_ms == ts_ms) {
+            last->count += count;
+            return;
+        }
+    }
+    ed_tscount_t e = {.ts_ms = ts_ms, .count = count};
+    memcpy(ed_batch_append(b, sizeof e), &e, sizeof e);
+}
+
+const ed_keyed_t *ed_batch_next_keyed(ed_batch_iter_t *it) {
+    const ed_keyed_t *e = ed_batch_iter_peek(it);
+    if (e)
+        ed_batch_iter_skip(it, sizeof *e + (size_t)e->nvals * sizeof(double) + e->key_len);
+    return e;
+}
+
+const ed_change_t *ed_batch_next_change(ed_batch_iter_t *it) {
+    const ed_change_t *c = ed_batch_iter_peek(it);
+    if (c)
+        ed_batch_iter_skip(it, sizeof *c + 2 * (size_t)c->nvals * sizeof(double) + c->key_len);
+    return c;
+}
+
+const ed_record_t *ed_batch_next_record(ed_batch_iter_t *it) {
+    const ed_record_t *r = ed_batch_iter_peek(it);
+    if (r)
+        ed_batch_iter_skip(it, sizeof *r + (size_t)r->key_len + r->val_len);
+    return r;
+}
+
+const ed_inputrec_t *ed_batch_next_input(ed_batch_iter_t *it) {
+    const ed_inputrec_t *e = ed_batch_iter_peek(it);
+    if (e)
+        ed_batch_iter_skip(it, sizeof *e + s_input_bytes(e));
+    return e;
+}
+
+const ed_tscount_t *ed_batch_next_time(ed_batch_iter_t *it) {
+    const ed_tscount_t *t = ed_batch_iter_peek(it);
+    if (t)
+        ed_batch_iter_skip(it, sizeof *t);
+    return t;
+}
