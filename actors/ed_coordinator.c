@@ -9,7 +9,7 @@
  * input is held back and memory stays bounded; it resumes them when acks
  * catch up.
  *
- * Shutdown drains: on SIGINT/SIGTERM (plan->stop_requested), when every
+ * Shutdown drains: on SIGINT/SIGTERM (ed_plan_stop_requested), when every
  * source reached its end, or after --exit-when-idle of no input with
  * everything acked, it sends a FINAL barrier; sources stop reading, the
  * final flush is written and acked, sources commit, then the runtime stops
@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/ed_pipeline.h"
+#include "actors/ed_coordinator.h"
+
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_payload.h"
 
 /* A checkpoint in flight: sink acks and source statuses so far, and what
  * the statuses said. It completes when every sink acked it and every source
@@ -34,10 +37,11 @@ typedef struct {
     ed_batch_t *times; /* TIMES: produce times of its inputs, all sources (owned) */
 } ed_ckpt_t;
 
-typedef struct {
+struct ed_coordinator {
     ed_plan_t *plan;
-    int idx;
     ed_actor_t *self;
+    int64_t flush_interval_ms;
+    int max_inflight;
     uint64_t started;   /* last checkpoint started */
     uint64_t completed; /* last checkpoint acked by every sink */
     ed_ckpt_t *pend;    /* pend[n - completed - 1] for started, not completed checkpoints */
@@ -52,7 +56,8 @@ typedef struct {
                                    source (all ready); 0 while input flows */
     uint64_t last_input_ckpt;   /* checkpoint covering the latest reported input */
     int eof_sources;            /* sources that reported EOF at the last completed checkpoint */
-} ed_coord_t;
+};
+typedef struct ed_coordinator ed_coord_t;
 
 static void s_record_latency(ed_coord_t *c, ed_batch_t **times_p) {
     if (!*times_p)
@@ -62,7 +67,7 @@ static void s_record_latency(ed_coord_t *c, ed_batch_t **times_p) {
     ed_batch_iter_init(&it, *times_p);
     const ed_tscount_t *t;
     while ((t = ed_batch_next_time(&it)))
-        ed_hist_add(&c->plan->latency, now - t->ts_ms, t->count);
+        ed_hist_add(&ed_plan_run_stats(c->plan)->latency, now - t->ts_ms, t->count);
     ed_batch_destroy(times_p);
 }
 
@@ -70,7 +75,7 @@ static void s_broadcast(ed_coord_t *c, ed_msg_type_t type, uint64_t n, uint32_t 
                         int64_t value) {
     for (int i = 0; i < c->nsources; i++) {
         ed_msg_t *m = ed_checkpoint_msg(type, n, flags, value);
-        ed_actor_send(c->self, c->plan->source_ids[i], &m);
+        ed_actor_send(c->self, ed_plan_source_id(c->plan, i), &m);
     }
 }
 
@@ -105,22 +110,23 @@ static void s_begin_drain(ed_coord_t *c, const char *why) {
 static int s_on_tick(ed_actor_t *a, int64_t now) {
     ed_coord_t *c = ed_actor_state(a);
     ed_plan_t *plan = c->plan;
-    if (!c->draining && atomic_load(&plan->stop_requested))
+    int64_t idle_ms = ed_plan_exit_when_idle_ms(plan);
+    if (!c->draining && ed_plan_stop_requested(plan))
         s_begin_drain(c, "signal received");
     /* Idle only on evidence: a completed checkpoint during which no ready
      * source read anything, then the whole idle duration more. */
-    if (!c->draining && plan->exit_when_idle_ms > 0 && c->idle_since_ms &&
-        c->completed >= c->last_input_ckpt && now - c->idle_since_ms >= plan->exit_when_idle_ms) {
+    if (!c->draining && idle_ms > 0 && c->idle_since_ms && c->completed >= c->last_input_ckpt &&
+        now - c->idle_since_ms >= idle_ms) {
         char why[128];
         snprintf(why, sizeof why, "no new input for %lld ms and every flush acked",
-                 (long long)plan->exit_when_idle_ms);
+                 (long long)idle_ms);
         s_begin_drain(c, why);
     }
     if (!c->draining && c->eof_sources == c->nsources && c->completed >= c->last_input_ckpt)
         s_begin_drain(c, "every source reached its end");
     if (!c->draining && now >= c->next_ckpt_ms) {
         int inflight = (int)(c->started - c->completed);
-        if (inflight < plan->conf->runtime.max_inflight) {
+        if (inflight < c->max_inflight) {
             s_start_checkpoint(c, 0);
         } else if (!c->paused) {
             c->paused = 1;
@@ -129,7 +135,7 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
                      inflight);
             s_broadcast(c, ED_MSG_PAUSE, 0, 0, 1);
         }
-        c->next_ckpt_ms = now + plan->conf->runtime.flush_interval_ms;
+        c->next_ckpt_ms = now + c->flush_interval_ms;
     }
     /* Tick often enough to notice signals promptly. */
     int64_t next = c->next_ckpt_ms;
@@ -156,13 +162,14 @@ static void s_complete(ed_coord_t *c) {
         s_record_latency(c, &k->times);
         memmove(c->pend, c->pend + 1, sizeof *c->pend * (size_t)(c->cappend - 1));
         c->pend[c->cappend - 1] = (ed_ckpt_t){0};
-        c->plan->checkpoints = c->completed;
+        ed_run_stats_t *run = ed_plan_run_stats(c->plan);
+        run->checkpoints = c->completed;
         if (c->completed == c->last_input_ckpt)
-            c->plan->active_end_ms = ed_now_ms();
+            run->active_end_ms = ed_now_ms();
         s_broadcast(c, ED_MSG_COMMIT, c->completed,
                     c->completed == c->final_n ? ED_MSG_F_FINAL : 0, 0);
     }
-    if (c->paused && (int)(c->started - c->completed) < c->plan->conf->runtime.max_inflight) {
+    if (c->paused && (int)(c->started - c->completed) < c->max_inflight) {
         c->paused = 0;
         ED_LOG_I("coordinator", "sinks caught up; resuming sources");
         s_broadcast(c, ED_MSG_PAUSE, 0, 0, 0);
@@ -216,7 +223,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         if (c->draining && m->seq == c->final_n && ++c->committed_final == c->nsources) {
             ED_LOG_I("coordinator", "final checkpoint %llu committed; exiting",
                      (unsigned long long)c->final_n);
-            ed_runtime_shutdown(ed_actor_runtime(a), 0, "drained");
+            ed_actor_shutdown(a, 0, "drained");
         }
         break;
     default:
@@ -229,7 +236,7 @@ static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
     ed_coord_t *c = ed_actor_state(a);
     c->self = a;
     int64_t now = ed_now_ms();
-    c->next_ckpt_ms = now + c->plan->conf->runtime.flush_interval_ms;
+    c->next_ckpt_ms = now + c->flush_interval_ms;
     ed_actor_wake_at(a, now + 100);
     return 0;
 }
@@ -237,25 +244,26 @@ static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
 const ed_actor_type_t ed_coordinator_actor = {
     .name = "coordinator", .init = s_init, .on_message = s_on_message, .on_tick = s_on_tick};
 
-void *ed_coordinator_new(ed_plan_t *plan);
-void ed_coordinator_free(void *state);
-
-void *ed_coordinator_new(ed_plan_t *plan) {
+ed_coordinator_t *ed_coordinator_new(ed_plan_t *plan) {
+    const ed_config_t *conf = ed_plan_config(plan);
     ed_coord_t *c = ed_calloc(1, sizeof *c);
     c->plan = plan;
-    c->nsinks = plan->conf->nsinks;
-    c->nsources = plan->nsource_actors;
+    c->flush_interval_ms = conf->runtime.flush_interval_ms;
+    c->max_inflight = conf->runtime.max_inflight;
+    c->nsinks = conf->nsinks;
+    c->nsources = ed_plan_nsources(plan);
     c->cappend = 16;
     c->pend = ed_calloc((size_t)c->cappend, sizeof *c->pend);
     return c;
 }
 
-void ed_coordinator_free(void *state) {
-    ed_coord_t *c = state;
+void ed_coordinator_destroy(ed_coordinator_t **c_p) {
+    ed_coord_t *c = *c_p;
     if (!c)
         return;
     for (int i = 0; i < c->cappend; i++)
         ed_batch_destroy(&c->pend[i].times);
     free(c->pend);
     free(c);
+    *c_p = NULL;
 }

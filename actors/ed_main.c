@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/ed_pipeline.h"
+#include "actors/ed_plan.h"
 #include "config/ed_config.h"
 #include "runtime/ed_common.h"
 
@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
         printf("config OK\n");
     } else {
         ED_LOG_I(NULL, "eddy %s running %s (%d workers, %d aggregators)", ED_VERSION, path,
-                 conf->runtime.workers, plan->naggs);
+                 conf->runtime.workers, ed_plan_naggs(plan));
         code = ed_plan_run(plan);
         if (stats) {
             FILE *f = strcmp(stats, "-") ? fopen(stats, "w") : stdout;
@@ -144,7 +144,7 @@ int main(int argc, char **argv) {
         }
         if (code == 0)
             ED_LOG_I(NULL, "exited cleanly after %llu checkpoints",
-                     (unsigned long long)plan->checkpoints);
+                     (unsigned long long)ed_plan_run_stats(plan)->checkpoints);
     }
     ed_plan_destroy(&plan);
     ed_config_destroy(&conf);

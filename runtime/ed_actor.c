@@ -37,6 +37,7 @@ struct ed_actor {
     int failures;                  /* failures in the current window */
     int64_t window_start_ms;       /* start of the failure-counting window */
     int64_t restart_at_ms;         /* when FAILED: time of the next init() */
+    int shutdown_code;             /* detached: exit code asked for, or -1 */
 };
 
 typedef struct {
@@ -118,7 +119,7 @@ const char *ed_actor_name(const ed_actor_t *a) { return a->name; }
 void *ed_actor_state(const ed_actor_t *a) { return a->state; }
 ed_runtime_t *ed_actor_runtime(const ed_actor_t *a) { return a->rt; }
 int ed_actor_worker(const ed_actor_t *a) { return a->worker; }
-int ed_actor_blocked(const ed_actor_t *a) { return a->out_head != NULL; }
+int ed_actor_blocked(const ed_actor_t *a) { return a->rt && a->out_head != NULL; }
 int ed_runtime_stopping(ed_runtime_t *rt) { return atomic_load(&rt->stopping); }
 int ed_runtime_workers(const ed_runtime_t *rt) { return rt->nworkers; }
 
@@ -128,6 +129,13 @@ void ed_actor_wake_at(ed_actor_t *a, int64_t at_ms) {
 }
 void ed_actor_wake_now(ed_actor_t *a) { a->busy = 1; }
 void ed_actor_watch_fd(ed_actor_t *a, int fd) { a->fd = fd; }
+
+void ed_actor_shutdown(ed_actor_t *a, int exit_code, const char *reason) {
+    if (a->rt)
+        ed_runtime_shutdown(a->rt, exit_code, reason);
+    else if (a->shutdown_code < 0)
+        a->shutdown_code = exit_code;
+}
 
 void ed_runtime_shutdown(ed_runtime_t *rt, int exit_code, const char *reason) {
     pthread_mutex_lock(&rt->reason_lock);
@@ -148,21 +156,30 @@ static int s_push(ed_actor_t *a, ed_msg_t *m) {
     return -1; /* EAGAIN: HWM reached (or interrupted); stays in the outbox */
 }
 
+static void s_append(ed_msg_t **head, ed_msg_t **tail, ed_msg_t *m) {
+    m->next = NULL;
+    if (*tail)
+        (*tail)->next = m;
+    else
+        *head = m;
+    *tail = m;
+}
+
 void ed_actor_send(ed_actor_t *a, uint32_t to, ed_msg_t **msg_p) {
     ed_msg_t *m = *msg_p;
     *msg_p = NULL;
-    assert(to < (uint32_t)a->rt->nactors);
     m->from = a->id;
     m->to = to;
     m->next = NULL;
+    if (!a->rt) { /* detached: the capture list is the outbox */
+        s_append(&a->out_head, &a->out_tail, m);
+        return;
+    }
+    assert(to < (uint32_t)a->rt->nactors);
     /* Keep FIFO order: once something waits in the outbox, queue behind it. */
     if (!a->out_head && s_push(a, m) == 0)
         return;
-    if (a->out_tail)
-        a->out_tail->next = m;
-    else
-        a->out_head = m;
-    a->out_tail = m;
+    s_append(&a->out_head, &a->out_tail, m);
 }
 
 /* Moves as much of the outbox as the mailboxes accept. */
@@ -205,7 +222,7 @@ static void s_fail(ed_actor_t *a, const char *what, const char *err) {
                  "actor '%s' failed %d times within %d s (last: %s: %s); giving up", a->name,
                  a->failures, ED_RESTART_WINDOW_MS / 1000, what, err);
         ED_LOG_E(a->name, "%s", reason);
-        ed_runtime_shutdown(a->rt, 1, reason);
+        ed_actor_shutdown(a, 1, reason);
         return;
     }
     int64_t backoff = ED_BACKOFF_MIN_MS << (a->failures - 1);
@@ -218,12 +235,7 @@ static void s_fail(ed_actor_t *a, const char *what, const char *err) {
 
 static void s_deliver(ed_actor_t *a, ed_msg_t *m) {
     if (a->status != ED_ACTOR_RUNNING) {
-        m->next = NULL;
-        if (a->in_tail)
-            a->in_tail->next = m;
-        else
-            a->in_head = m;
-        a->in_tail = m;
+        s_append(&a->in_head, &a->in_tail, m);
         return;
     }
     int rc = a->type->on_message ? a->type->on_message(a, &m) : 0;
@@ -432,4 +444,85 @@ void ed_runtime_destroy(ed_runtime_t **rt_p) {
     pthread_mutex_destroy(&rt->reason_lock);
     free(rt);
     *rt_p = NULL;
+}
+
+/* ---- detached actors (test support) ---- */
+
+ed_actor_t *ed_actor_new_detached(const ed_actor_type_t *type, const char *name, void *state,
+                                  uint32_t id) {
+    ed_actor_t *a = ed_calloc(1, sizeof *a);
+    a->id = id;
+    a->name = ed_strdup(name);
+    a->type = type;
+    a->state = state;
+    a->fd = -1;
+    a->wake_at_ms = INT64_MAX;
+    a->shutdown_code = -1;
+    return a;
+}
+
+void ed_actor_destroy_detached(ed_actor_t **a_p) {
+    ed_actor_t *a = *a_p;
+    if (!a)
+        return;
+    assert(!a->rt);
+    if (a->status == ED_ACTOR_RUNNING && a->type->stop)
+        a->type->stop(a);
+    s_free_list(&a->out_head, &a->out_tail);
+    s_free_list(&a->in_head, &a->in_tail);
+    free(a->name);
+    free(a);
+    *a_p = NULL;
+}
+
+int ed_actor_step_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
+    int rc = a->type->init ? a->type->init(a, errstr, errstr_size) : 0;
+    a->status = rc < 0 ? ED_ACTOR_FAILED : ED_ACTOR_RUNNING;
+    return rc;
+}
+
+int ed_actor_step_message(ed_actor_t *a, ed_msg_t **msg_p) {
+    ed_msg_t *m = *msg_p;
+    *msg_p = NULL;
+    m->to = a->id;
+    m->next = NULL;
+    int rc = a->type->on_message ? a->type->on_message(a, &m) : 0;
+    ed_msg_destroy(&m);
+    return rc;
+}
+
+int ed_actor_step_tick(ed_actor_t *a, int64_t now_ms) {
+    a->busy = 0;
+    a->wake_at_ms = INT64_MAX;
+    return a->type->on_tick ? a->type->on_tick(a, now_ms) : 0;
+}
+
+ed_msg_t *ed_actor_take_sent(ed_actor_t *a) {
+    ed_msg_t *m = a->out_head;
+    if (m) {
+        a->out_head = m->next;
+        if (!a->out_head)
+            a->out_tail = NULL;
+        m->next = NULL;
+    }
+    return m;
+}
+
+int ed_actor_nsent(const ed_actor_t *a) {
+    int n = 0;
+    for (const ed_msg_t *m = a->out_head; m; m = m->next)
+        n++;
+    return n;
+}
+
+int64_t ed_actor_wake_time(const ed_actor_t *a) { return a->wake_at_ms; }
+int ed_actor_wants_tick(const ed_actor_t *a) { return a->busy; }
+int ed_actor_watched_fd(const ed_actor_t *a) { return a->fd; }
+
+int ed_actor_shutdown_requested(const ed_actor_t *a, int *exit_code) {
+    if (a->shutdown_code < 0)
+        return 0;
+    if (exit_code)
+        *exit_code = a->shutdown_code;
+    return 1;
 }

@@ -101,10 +101,63 @@ void ed_actor_wake_now(ed_actor_t *a);
 /* Watches fd for readability (one fd per actor; -1 removes it). */
 void ed_actor_watch_fd(ed_actor_t *a, int fd);
 
+/* Asks the actor's runtime to stop with `exit_code` (as ed_runtime_shutdown);
+ * a detached actor records the request instead. */
+void ed_actor_shutdown(ed_actor_t *a, int exit_code, const char *reason);
+
 uint32_t ed_actor_id(const ed_actor_t *a);
 const char *ed_actor_name(const ed_actor_t *a);
 void *ed_actor_state(const ed_actor_t *a);
-ed_runtime_t *ed_actor_runtime(const ed_actor_t *a);
+ed_runtime_t *ed_actor_runtime(const ed_actor_t *a); /* NULL for a detached actor */
 int ed_actor_worker(const ed_actor_t *a);
+
+/* ---- test support: a detached actor, driven step by step ----
+ *
+ * A detached actor belongs to no runtime and no thread: a test calls its
+ * type's callbacks through ed_actor_step_* with a fake clock
+ * (runtime/ed_clock.h). What it sends is kept in order in a capture list
+ * (ed_actor_take_sent) instead of a mailbox; its timers and wake requests
+ * are recorded (ed_actor_wake_time, ed_actor_wants_tick). */
+
+/* Creates a detached actor of `type` with id `id` (the id its messages
+ * carry as `from`) over `state` (borrowed); `name` is copied. */
+ed_actor_t *ed_actor_new_detached(const ed_actor_type_t *type, const char *name, void *state,
+                                  uint32_t id);
+
+/* Calls stop() if init succeeded, frees the actor and every message still
+ * captured; NULLs *a_p. NULL-safe. Detached actors only. */
+void ed_actor_destroy_detached(ed_actor_t **a_p);
+
+/* Calls init() (no-op without one). Returns its result. */
+int ed_actor_step_init(ed_actor_t *a, char *errstr, size_t errstr_size);
+
+/* Delivers *msg_p (taken, NULLed) to on_message with `to` set to the
+ * actor's id; frees it afterwards unless the handler kept it. Returns the
+ * handler's result. */
+int ed_actor_step_message(ed_actor_t *a, ed_msg_t **msg_p);
+
+/* Clears the recorded timer and wake request, then calls on_tick(now_ms),
+ * as a worker does when either is due. Returns its result (0 without one). */
+int ed_actor_step_tick(ed_actor_t *a, int64_t now_ms);
+
+/* The oldest message the actor sent and nobody took yet (owned by the
+ * caller), or NULL. */
+ed_msg_t *ed_actor_take_sent(ed_actor_t *a);
+
+/* Messages captured and not yet taken. */
+int ed_actor_nsent(const ed_actor_t *a);
+
+/* Earliest time (ms) the actor asked to be ticked at (ed_actor_wake_at),
+ * INT64_MAX if none. Cleared by ed_actor_step_tick. */
+int64_t ed_actor_wake_time(const ed_actor_t *a);
+
+/* 1 if the actor asked to be ticked as soon as possible (ed_actor_wake_now). */
+int ed_actor_wants_tick(const ed_actor_t *a);
+
+/* The fd it watches, or -1. */
+int ed_actor_watched_fd(const ed_actor_t *a);
+
+/* 1 and *exit_code if a detached actor asked for shutdown, else 0. */
+int ed_actor_shutdown_requested(const ed_actor_t *a, int *exit_code);
 
 #endif

@@ -34,16 +34,6 @@ int ed_seterr(char *errstr, size_t errstr_size, int err, const char *fmt, ...) {
     return err;
 }
 
-static int64_t s_clock(clockid_t id, int64_t div) {
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * (1000000000 / div) + ts.tv_nsec / div;
-}
-
-int64_t ed_now_ms(void) { return s_clock(CLOCK_MONOTONIC, 1000000); }
-int64_t ed_now_us(void) { return s_clock(CLOCK_MONOTONIC, 1000); }
-int64_t ed_wall_ms(void) { return s_clock(CLOCK_REALTIME, 1000000); }
-
 void ed_log_set_level(ed_log_level_t level) { s_log_level = level; }
 
 void ed_log(ed_log_level_t level, const char *who, const char *fmt, ...) {

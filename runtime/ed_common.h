@@ -1,6 +1,6 @@
 /*
- * ed_common.h — error codes, error-string helpers, clock and logging shared by
- * every eddy module.
+ * ed_common.h — error codes, error-string helpers, logging and allocation
+ * shared by every eddy module; includes the clocks (runtime/ed_clock.h).
  *
  * Conventions (see STYLE.md): functions return 0 on success or a negative
  * ed_err_t; anything that can fail on user input also fills a caller-provided
@@ -13,6 +13,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "runtime/ed_clock.h"
 
 /* Error codes: always negative so `if (rc < 0)` catches every one. */
 typedef enum {
@@ -34,13 +36,6 @@ const char *ed_err_name(int err);
  * errstr may be NULL (then nothing is written). */
 int ed_seterr(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-
-/* Monotonic clock in milliseconds (CLOCK_MONOTONIC). */
-int64_t ed_now_ms(void);
-/* Monotonic clock in microseconds (CLOCK_MONOTONIC). */
-int64_t ed_now_us(void);
-/* Wall clock in milliseconds since the Unix epoch (CLOCK_REALTIME). */
-int64_t ed_wall_ms(void);
 
 /* Log levels, as in syslog. */
 typedef enum { ED_LOG_ERROR = 3, ED_LOG_WARN = 4, ED_LOG_INFO = 6, ED_LOG_DEBUG = 7 } ed_log_level_t;

@@ -1,19 +1,13 @@
-/*
- * ed_sink_actor.c — wraps a sink plugin (sinks/ed_sink.h): collects the
- * batches of each checkpoint, and once every upstream actor has sent that
- * checkpoint's barrier, hands the whole flush to the plugin. OK → ack to
- * the coordinator; RETRY → try the same flush again after a backoff
- * (100 ms doubling to the sink's retry_max) while newer checkpoints queue up
- * behind it (the coordinator pauses sources when too many are in flight, so
- * memory stays bounded); DROP → count the rows as rejected, log, and ack.
- * Flushes are written strictly in checkpoint order.
- */
+/* ed_sink_actor.c — see ed_sink_actor.h. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/ed_pipeline.h"
+#include "sinks/ed_sink_actor.h"
+
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_payload.h"
 
 typedef struct ed_pending {
     uint64_t n;
@@ -26,15 +20,15 @@ typedef struct ed_pending {
     uint64_t rows;
 } ed_pending_t;
 
-typedef struct {
+struct ed_sink_actor {
     ed_plan_t *plan;
-    int idx;
+    int idx; /* config sink index */
     ed_actor_t *self;
     const ed_conf_sink_t *conf;
     const ed_sink_type_t *type;
     void *ctx;
     ed_sink_ctx_t sc;
-    uint32_t *upstream;      /* actor ids that send to this sink */
+    const uint32_t *upstream; /* actor ids that send to this sink (the plan's) */
     uint64_t *upstream_ckpt; /* last barrier from each */
     int nupstream;
     ed_pending_t *pend;      /* ring of checkpoints base .. base+npend-1 */
@@ -44,7 +38,7 @@ typedef struct {
     int64_t retry_at;
     int failing;             /* consecutive failed attempts of the oldest flush */
     char last_err[512];
-} ed_sink_actor_t;
+};
 
 static ed_pending_t *s_pending(ed_sink_actor_t *s, uint64_t n) {
     while (s->base + (uint64_t)s->npend <= n) {
@@ -92,7 +86,7 @@ static void s_drain(ed_sink_actor_t *s) {
                              .nrecords = p->nrecords,
                              .rows = p->rows};
         char err[512] = "";
-        ed_sink_stats_t *st = &s->plan->sink_stats[s->idx];
+        ed_sink_stats_t *st = ed_plan_sink_stats(s->plan, s->idx);
         ed_write_result_t r = p->rows ? s->type->write(s->ctx, &f, st, err, sizeof err) : ED_WRITE_OK;
         if (r == ED_WRITE_RETRY) {
             s->failing++;
@@ -123,8 +117,7 @@ static void s_drain(ed_sink_actor_t *s) {
         s->backoff_ms = 100;
         s->retry_at = 0;
         ed_msg_t *ack = ed_checkpoint_msg(ED_MSG_ACK, p->n, p->flags, (int64_t)p->rows);
-        ed_actor_send(s->self, s->plan->coordinator, &ack);
-        s->plan->sink_acked[s->idx] = p->n;
+        ed_actor_send(s->self, ed_plan_coordinator(s->plan), &ack);
         s_pending_free(p);
         memmove(&s->pend[0], &s->pend[1], sizeof *s->pend * (size_t)(s->npend - 1));
         s->npend--;
@@ -206,44 +199,34 @@ const ed_actor_type_t ed_sink_actor = {.name = "sink",
                                        .on_tick = s_on_tick,
                                        .stop = s_stop};
 
-void *ed_sink_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream,
-                        char *errstr, size_t errstr_size);
-void ed_sink_actor_free(void *state);
-
-void *ed_sink_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream,
-                        char *errstr, size_t errstr_size) {
-    const ed_config_t *conf = plan->conf;
+ed_sink_actor_t *ed_sink_actor_new(ed_plan_t *plan, int k, const ed_sink_type_t *type,
+                                   char *errstr, size_t errstr_size) {
+    const ed_config_t *conf = ed_plan_config(plan);
     ed_sink_actor_t *s = ed_calloc(1, sizeof *s);
     s->plan = plan;
-    s->idx = idx;
-    s->conf = &conf->sinks[idx];
-    s->type = ed_sink_type_find(s->conf->kind);
-    if (!s->type) {
-        ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': no plugin for its kind",
-                  s->conf->name);
-        free(s);
-        return NULL;
-    }
+    s->idx = k;
+    s->conf = &conf->sinks[k];
+    s->type = type;
     s->sc = (ed_sink_ctx_t){.conf = conf,
                             .sink = s->conf,
                             .agg = s->conf->from_agg >= 0 ? &conf->aggregations[s->conf->from_agg]
                                                           : NULL};
-    s->nupstream = nupstream;
-    s->upstream = ed_calloc((size_t)nupstream + 1, sizeof *s->upstream);
-    memcpy(s->upstream, upstream, sizeof *upstream * (size_t)nupstream);
-    s->upstream_ckpt = ed_calloc((size_t)nupstream + 1, sizeof *s->upstream_ckpt);
+    s->nupstream = ed_plan_senders(plan, ed_plan_sink_id(plan, k), &s->upstream);
+    s->upstream_ckpt = ed_calloc((size_t)s->nupstream + 1, sizeof *s->upstream_ckpt);
     s->base = 1;
     return s;
 }
 
-void ed_sink_actor_free(void *state) {
-    ed_sink_actor_t *s = state;
+void ed_sink_actor_destroy(ed_sink_actor_t **s_p) {
+    ed_sink_actor_t *s = *s_p;
     if (!s)
         return;
+    if (s->ctx)
+        s->type->destroy(&s->ctx);
     for (int i = 0; i < s->npend; i++)
         s_pending_free(&s->pend[i]);
     free(s->pend);
-    free(s->upstream);
     free(s->upstream_ckpt);
     free(s);
+    *s_p = NULL;
 }

@@ -1,38 +1,35 @@
-/*
- * ed_agg_actor.c — an aggregator actor: owns the state of the keys that hash
- * to its partition, for every aggregation. On each aligned checkpoint barrier
- * (one from every source that feeds aggregations) it emits the changelog of
- * changed keys to the aggregations' sinks, evaluates alert rules on those
- * rows, and forwards the barrier to every sink it feeds.
- */
+/* ed_agg_actor.c — see ed_agg_actor.h. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/aggregate/ed_agg_actor.h"
+
 #include "actors/aggregate/ed_aggtable.h"
-#include "actors/ed_pipeline.h"
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_payload.h"
 #include "runtime/ed_buf.h"
 
 /* Changelog rows per message. */
 #define ED_CHANGES_PER_BATCH 4096
 
-typedef struct {
+struct ed_agg_actor {
     ed_plan_t *plan;
-    int idx;
+    int idx; /* partition */
     ed_actor_t *self;
     ed_aggtable_t *table;
-    uint32_t *upstream;     /* source actor ids feeding aggregations */
+    const uint32_t *upstream; /* senders: the actors that key records (the plan's) */
     uint64_t *upstream_ckpt;/* last barrier received from each */
     int nupstream;
     uint64_t flushed;       /* last checkpoint flushed */
-    uint32_t *downstream;   /* sink actor ids fed by any aggregation or alert */
+    uint32_t *downstream;   /* receivers: sink actor ids fed by any aggregation or alert */
     int ndownstream;
     int *sink_slot;         /* [conf->nsinks] → index in downstream, or -1 */
     ed_batch_t **changes;   /* [ndownstream] CHANGELOG being filled */
     ed_batch_t **alerts;    /* [ndownstream] RECORDS (alerts) being filled */
     ed_buf_t json;
-} ed_agg_actor_t;
+};
 
 static void s_send(ed_agg_actor_t *s, int slot, ed_batch_t **b) {
     if (*b && (*b)->count) {
@@ -83,15 +80,15 @@ static void s_alert(ed_agg_actor_t *s, const ed_conf_alert_t *al, const ed_conf_
                             (uint32_t)j->len, ed_wall_ms());
     }
     ed_buf_free(&k);
-    s->plan->agg_stats[s->idx].alerts++;
+    ed_plan_agg_stats(s->plan, s->idx)->alerts++;
 }
 
 static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const double *value,
                    const double *prev, const uint8_t *key) {
     ed_agg_actor_t *s = ud;
-    const ed_config_t *conf = s->plan->conf;
+    const ed_config_t *conf = ed_plan_config(s->plan);
     const ed_conf_aggregation_t *ca = &conf->aggregations[hdr->agg];
-    s->plan->agg_stats[s->idx].changes++;
+    ed_plan_agg_stats(s->plan, s->idx)->changes++;
     for (int t = 0; t < ca->nto; t++) {
         int slot = s->sink_slot[ca->to_idx[t]];
         if (!s->changes[slot])
@@ -113,7 +110,7 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
 
 static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggtable_flush(s->table, s_emit, s);
-    ed_agg_stats_t *st = &s->plan->agg_stats[s->idx];
+    ed_agg_stats_t *st = ed_plan_agg_stats(s->plan, s->idx);
     st->keys = ed_aggtable_count(s->table);
     st->bytes = ed_aggtable_bytes(s->table);
     for (int i = 0; i < s->ndownstream; i++) {
@@ -136,7 +133,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             const uint8_t *key = ed_keyed_key(e);
             ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, e->hash, ed_keyed_vals(e));
         }
-        s->plan->agg_stats[s->idx].records += m->batch->count;
+        ed_plan_agg_stats(s->plan, s->idx)->records += m->batch->count;
         return 0;
     }
     if (m->type != ED_MSG_BARRIER) {
@@ -167,14 +164,36 @@ static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
 const ed_actor_type_t ed_agg_actor = {
     .name = "aggregator", .init = s_init, .on_message = s_on_message, .on_tick = NULL, .stop = NULL};
 
-void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream);
-void ed_agg_actor_free(void *state);
+/* Maps each config sink an aggregation or alert writes to onto its link;
+ * -1 if one has none (then the plan is wrong). */
+static int s_route(ed_agg_actor_t *s, const ed_config_t *conf, char *errstr, size_t errstr_size) {
+    for (int k = 0; k < conf->nsinks; k++) {
+        s->sink_slot[k] = -1;
+        for (int i = 0; i < s->ndownstream; i++)
+            if (s->downstream[i] == ed_plan_sink_id(s->plan, k))
+                s->sink_slot[k] = i;
+    }
+    for (int a = 0; a < conf->naggregations; a++)
+        for (int t = 0; t < conf->aggregations[a].nto; t++)
+            if (s->sink_slot[conf->aggregations[a].to_idx[t]] < 0)
+                return ed_seterr(errstr, errstr_size, ED_ERR,
+                                 "plan: aggregator %d has no link to sink '%s' of aggregation "
+                                 "'%s'", s->idx, conf->aggregations[a].to[t],
+                                 conf->aggregations[a].name);
+    for (int r = 0; r < conf->nalerts; r++)
+        for (int t = 0; t < conf->alerts[r].nto; t++)
+            if (s->sink_slot[conf->alerts[r].to_idx[t]] < 0)
+                return ed_seterr(errstr, errstr_size, ED_ERR,
+                                 "plan: aggregator %d has no link to sink '%s' of alert '%s'",
+                                 s->idx, conf->alerts[r].to[t], conf->alerts[r].name);
+    return 0;
+}
 
-void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int nupstream) {
-    const ed_config_t *conf = plan->conf;
+ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t errstr_size) {
+    const ed_config_t *conf = ed_plan_config(plan);
     ed_agg_actor_t *s = ed_calloc(1, sizeof *s);
     s->plan = plan;
-    s->idx = idx;
+    s->idx = p;
     ed_aggspec_t *specs = ed_calloc((size_t)conf->naggregations, sizeof *specs);
     ed_aggfn_t **fns = ed_calloc((size_t)conf->naggregations, sizeof *fns);
     for (int a = 0; a < conf->naggregations; a++) {
@@ -188,26 +207,22 @@ void *ed_agg_actor_new(ed_plan_t *plan, int idx, const uint32_t *upstream, int n
         free(fns[a]);
     free(fns);
     free(specs);
-    s->nupstream = nupstream;
-    s->upstream = ed_calloc((size_t)nupstream + 1, sizeof *s->upstream);
-    memcpy(s->upstream, upstream, sizeof *upstream * (size_t)nupstream);
-    s->upstream_ckpt = ed_calloc((size_t)nupstream + 1, sizeof *s->upstream_ckpt);
-    s->sink_slot = ed_calloc((size_t)conf->nsinks, sizeof *s->sink_slot);
-    s->downstream = ed_calloc((size_t)conf->nsinks, sizeof *s->downstream);
-    for (int k = 0; k < conf->nsinks; k++) {
-        s->sink_slot[k] = -1;
-        if (ed_plan_sink_fed_by_aggs(conf, k)) {
-            s->sink_slot[k] = s->ndownstream;
-            s->downstream[s->ndownstream++] = plan->sink_ids[k];
-        }
-    }
+    uint32_t self = ed_plan_agg_id(plan, p);
+    s->nupstream = ed_plan_senders(plan, self, &s->upstream);
+    s->upstream_ckpt = ed_calloc((size_t)s->nupstream + 1, sizeof *s->upstream_ckpt);
+    s->ndownstream = ed_plan_receivers_of(plan, self, ED_LINK_CHANGES, NULL, 0);
+    s->downstream = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->downstream);
+    ed_plan_receivers_of(plan, self, ED_LINK_CHANGES, s->downstream, s->ndownstream);
+    s->sink_slot = ed_calloc((size_t)conf->nsinks + 1, sizeof *s->sink_slot);
     s->changes = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->changes);
     s->alerts = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->alerts);
+    if (s_route(s, conf, errstr, errstr_size) < 0)
+        ed_agg_actor_destroy(&s);
     return s;
 }
 
-void ed_agg_actor_free(void *state) {
-    ed_agg_actor_t *s = state;
+void ed_agg_actor_destroy(ed_agg_actor_t **s_p) {
+    ed_agg_actor_t *s = *s_p;
     if (!s)
         return;
     ed_aggtable_destroy(&s->table);
@@ -217,10 +232,10 @@ void ed_agg_actor_free(void *state) {
     }
     free(s->changes);
     free(s->alerts);
-    free(s->upstream);
     free(s->upstream_ckpt);
     free(s->downstream);
     free(s->sink_slot);
     ed_buf_free(&s->json);
     free(s);
+    *s_p = NULL;
 }

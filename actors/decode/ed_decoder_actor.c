@@ -1,31 +1,24 @@
-/*
- * ed_decoder_actor.c — one of the N decoder actors of a source actor
- * (`sources.X.decoders: N`). The source actor only reads: it packs raw inputs
- * into INPUTS batches and hands them round-robin to its decoders, which run
- * on the worker pool like every other actor, so decoding and keying — most
- * of a JSON pipeline's CPU — use every worker instead of the one that hosts
- * the source.
+/* ed_decoder_actor.c — see ed_decoder_actor.h.
  *
- * A decoder has one upstream (its source actor), so barriers need no
- * alignment here: barrier n arrives after all of the source's inputs before
- * it (FIFO per sender), is applied after them, and goes on to every
- * aggregator and to the rejects sink, which align it with their other
- * upstreams. Records of one key may pass through different decoders, so an
- * aggregator may apply them in another order than they were read; cumulative
- * count, sum, min, max and avg do not depend on that order.
- */
+ * Records of one key may pass through different decoders, so an aggregator
+ * may apply them in another order than they were read; cumulative count,
+ * sum, min, max and avg do not depend on that order. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 
-#include "actors/decode/ed_keyer.h"
-#include "actors/ed_pipeline.h"
+#include "actors/decode/ed_decoder_actor.h"
 
-typedef struct {
+#include "actors/decode/ed_keyer.h"
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_payload.h"
+
+struct ed_decoder_actor {
     ed_plan_t *plan;
     int idx;      /* decoder actor index in the plan */
-    int src_slot; /* its source actor (plan->source_stats[src_slot]) */
+    int src_slot; /* its source actor's slot */
     ed_keyer_t *keyer;
-} ed_dec_actor_t;
+};
+typedef struct ed_decoder_actor ed_dec_actor_t;
 
 static void s_arm(ed_actor_t *a, ed_dec_actor_t *s) {
     int64_t due = ed_keyer_deadline(s->keyer);
@@ -60,7 +53,8 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         break;
     }
     case ED_MSG_BARRIER:
-        ed_keyer_barrier(s->keyer, a, m->seq, m->flags, 1);
+        ed_keyer_flush(s->keyer, a);
+        ed_plan_send_barriers(s->plan, a, m->seq, m->flags);
         break;
     default:
         ED_LOG_W(ed_actor_name(a), "unexpected message type %d", (int)m->type);
@@ -84,29 +78,26 @@ const ed_actor_type_t ed_decoder_actor = {.name = "decoder",
                                           .on_tick = s_on_tick,
                                           .stop = NULL};
 
-void *ed_decoder_actor_new(ed_plan_t *plan, int idx, int src_slot, char *errstr,
-                           size_t errstr_size);
-void ed_decoder_actor_free(void *state);
-
-void *ed_decoder_actor_new(ed_plan_t *plan, int idx, int src_slot, char *errstr,
-                           size_t errstr_size) {
+ed_decoder_actor_t *ed_decoder_actor_new(ed_plan_t *plan, int d, char *errstr,
+                                         size_t errstr_size) {
     ed_dec_actor_t *s = ed_calloc(1, sizeof *s);
     s->plan = plan;
-    s->idx = idx;
-    s->src_slot = src_slot;
-    s->keyer = ed_keyer_new(plan, &plan->conf->sources[plan->source_of[src_slot]], src_slot,
-                            errstr, errstr_size);
-    if (!s->keyer) {
-        free(s);
-        return NULL;
-    }
+    s->idx = d;
+    s->src_slot = ed_plan_decoder_source(plan, d);
+    const ed_conf_source_t *src =
+        &ed_plan_config(plan)->sources[ed_plan_source_config(plan, s->src_slot)];
+    s->keyer = ed_keyer_new(plan, ed_plan_decoder_id(plan, d), src, s->src_slot, errstr,
+                            errstr_size);
+    if (!s->keyer)
+        ed_decoder_actor_destroy(&s);
     return s;
 }
 
-void ed_decoder_actor_free(void *state) {
-    ed_dec_actor_t *s = state;
+void ed_decoder_actor_destroy(ed_decoder_actor_t **s_p) {
+    ed_dec_actor_t *s = *s_p;
     if (!s)
         return;
-    ed_keyer_free(&s->keyer);
+    ed_keyer_destroy(&s->keyer);
     free(s);
+    *s_p = NULL;
 }

@@ -9,6 +9,8 @@
 #include "actors/decode/ed_decode.h"
 #include "actors/decode/ed_hash.h"
 #include "actors/decode/ed_time.h"
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_payload.h"
 #include "runtime/ed_buf.h"
 
 /* Meta fields filled from ed_input_t rather than by the decoder. */
@@ -47,7 +49,7 @@ typedef struct {
 struct ed_keyer {
     ed_plan_t *plan;
     const ed_conf_source_t *src;
-    int slot; /* plan->source_stats[slot] */
+    int slot; /* ed_plan_source_stats(plan, slot) */
     ed_decoder_t *dec;
     const char **dec_fields; /* names asked of the decoder */
     int ndec;
@@ -55,7 +57,9 @@ struct ed_keyer {
     int has_time;
     ed_src_agg_t *aggs; /* aggregations reading this source */
     int naggs;
-    ed_batch_t **agg_out;  /* [plan->naggs] KEYED batch per aggregator actor */
+    uint32_t *agg_ids;     /* [nparts] aggregator actor of each partition (the plan's KEYED links) */
+    int nparts;            /* partitions: aggregator actors this keyer sends to */
+    ed_batch_t **agg_out;  /* [nparts] KEYED batch per aggregator actor */
     uint32_t rejects_id;   /* rejects sink actor id, if has_rejects */
     int has_rejects;
     ed_batch_t *rejects_out; /* RECORDS for the rejects sink */
@@ -141,7 +145,7 @@ static void s_position(const ed_input_t *in, char *buf, size_t size) {
 
 /* Adds the pending counts to the shared per-source stats. */
 static void s_publish_counts(ed_keyer_t *k) {
-    ed_source_stats_t *st = &k->plan->source_stats[k->slot];
+    ed_source_stats_t *st = ed_plan_source_stats(k->plan, k->slot);
     if (k->pend_records) {
         __atomic_fetch_add(&st->records, k->pend_records, __ATOMIC_RELAXED);
         k->pend_records = 0;
@@ -202,7 +206,7 @@ static void s_reject(ed_keyer_t *k, const char *why) {
 static void s_send_agg(ed_keyer_t *k, ed_actor_t *self, int p) {
     if (k->agg_out[p] && k->agg_out[p]->count) {
         ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &k->agg_out[p]);
-        ed_actor_send(self, k->plan->agg_ids[p], &m);
+        ed_actor_send(self, k->agg_ids[p], &m);
         s_publish_counts(k);
     }
 }
@@ -260,7 +264,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             }
         }
         uint64_t h = ed_hash64(k->key, klen);
-        uint32_t p = ed_hash_partition(h, (uint32_t)k->plan->naggs);
+        uint32_t p = ed_hash_partition(h, (uint32_t)k->nparts);
         if (!k->agg_out[p])
             k->agg_out[p] = ed_batch_new(ED_BATCH_KEYED, 64 * 1024);
         ed_batch_add_keyed(k->agg_out[p], (uint16_t)sa->agg, ts, nums, (uint16_t)sa->nvals, k->key,
@@ -294,7 +298,7 @@ int ed_keyer_active(const ed_keyer_t *k) {
 }
 
 void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self) {
-    for (int p = 0; p < k->plan->naggs; p++)
+    for (int p = 0; p < k->nparts; p++)
         s_send_agg(k, self, p);
     s_send_rejects(k, self);
     s_publish_counts(k);
@@ -305,23 +309,9 @@ int64_t ed_keyer_deadline(const ed_keyer_t *k) {
     return k->linger_deadline;
 }
 
-static void s_send_barrier(ed_actor_t *self, uint32_t to, uint64_t n, uint32_t flags) {
-    ed_msg_t *m = ed_checkpoint_msg(ED_MSG_BARRIER, n, flags, 0);
-    ed_actor_send(self, to, &m);
-}
-
-void ed_keyer_barrier(ed_keyer_t *k, ed_actor_t *self, uint64_t n, uint32_t flags,
-                      int to_rejects) {
-    ed_keyer_flush(k, self);
-    for (int p = 0; p < k->plan->naggs && k->naggs; p++)
-        s_send_barrier(self, k->plan->agg_ids[p], n, flags);
-    if (to_rejects && k->has_rejects)
-        s_send_barrier(self, k->rejects_id, n, flags);
-}
-
-ed_keyer_t *ed_keyer_new(ed_plan_t *plan, const ed_conf_source_t *src, int slot, char *errstr,
-                         size_t errstr_size) {
-    const ed_config_t *conf = plan->conf;
+ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t *src, int slot,
+                         char *errstr, size_t errstr_size) {
+    const ed_config_t *conf = ed_plan_config(plan);
     ed_keyer_t *k = ed_calloc(1, sizeof *k);
     k->plan = plan;
     k->src = src;
@@ -354,7 +344,7 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, const ed_conf_source_t *src, int slot,
             snprintf(tmp, sizeof tmp, "source '%s' (%s:%d:%d): %s", src->name, src->pos.file,
                      src->pos.line, src->pos.col, errstr);
             ed_seterr(errstr, errstr_size, ED_EINVAL, "%s", tmp);
-            ed_keyer_free(&k);
+            ed_keyer_destroy(&k);
             return NULL;
         }
     } else if (src->kind == ED_SRC_GENERATOR && k->ndec) {
@@ -362,18 +352,25 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, const ed_conf_source_t *src, int slot,
                   "source '%s' (%s:%d:%d): a generator has only the fields @key, @value, "
                   "@offset and @timestamp, not '%s'",
                   src->name, src->pos.file, src->pos.line, src->pos.col, k->dec_fields[0]);
-        ed_keyer_free(&k);
+        ed_keyer_destroy(&k);
         return NULL;
     }
-    k->agg_out = ed_calloc((size_t)(plan->naggs ? plan->naggs : 1), sizeof *k->agg_out);
-    if (src->rejects) {
-        k->has_rejects = 1;
-        k->rejects_id = plan->sink_ids[ed_config_sink_idx(conf, src->rejects)];
+    k->nparts = ed_plan_receivers_of(plan, owner, ED_LINK_KEYED, NULL, 0);
+    k->agg_ids = ed_calloc((size_t)k->nparts + 1, sizeof *k->agg_ids);
+    ed_plan_receivers_of(plan, owner, ED_LINK_KEYED, k->agg_ids, k->nparts);
+    k->agg_out = ed_calloc((size_t)k->nparts + 1, sizeof *k->agg_out);
+    k->has_rejects = ed_plan_receivers_of(plan, owner, ED_LINK_REJECTS, &k->rejects_id, 1) > 0;
+    if (k->naggs && !k->nparts) {
+        ed_seterr(errstr, errstr_size, ED_ERR,
+                  "plan: source '%s' has aggregations but its actor %u no link to an aggregator",
+                  src->name, owner);
+        ed_keyer_destroy(&k);
+        return NULL;
     }
     return k;
 }
 
-void ed_keyer_free(ed_keyer_t **k_p) {
+void ed_keyer_destroy(ed_keyer_t **k_p) {
     if (!k_p || !*k_p)
         return;
     ed_keyer_t *k = *k_p;
@@ -385,9 +382,10 @@ void ed_keyer_free(ed_keyer_t **k_p) {
     free(k->dec_fields);
     ed_decoder_destroy(&k->dec);
     if (k->agg_out)
-        for (int p = 0; p < (k->plan->naggs ? k->plan->naggs : 1); p++)
+        for (int p = 0; p < k->nparts; p++)
             ed_batch_destroy(&k->agg_out[p]);
     free(k->agg_out);
+    free(k->agg_ids);
     ed_batch_destroy(&k->rejects_out);
     free(k);
     *k_p = NULL;

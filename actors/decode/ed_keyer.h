@@ -17,22 +17,26 @@
 
 #include <stdint.h>
 
-#include "actors/ed_pipeline.h"
+#include "actors/ed_plan.h"
+#include "runtime/ed_actor.h"
 #include "actors/sources/ed_source.h"
 
 typedef struct ed_keyer ed_keyer_t;
 
-/* Creates a keyer for config source `idx`; counts go to
- * plan->source_stats[slot] (records, rejected; added atomically, as the
- * decoder actors of one source share the slot). `src` is the source config
- * the owner uses (borrowed, must outlive the keyer). Returns an owned keyer,
- * or NULL with errstr naming the source and its config position (a field
- * the format does not have). */
-ed_keyer_t *ed_keyer_new(ed_plan_t *plan, const ed_conf_source_t *src, int slot, char *errstr,
-                         size_t errstr_size);
+/* Creates a keyer for actor `owner` (a source actor or a decoder actor of
+ * the plan), which sends what the keyer makes on its links: KEYED batches
+ * to the aggregator of each key's partition, rejected inputs to the
+ * REJECTS link if it has one. Counts go to ed_plan_source_stats(plan, slot)
+ * (records, rejected; added atomically, as the decoder actors of one source
+ * share the slot). `src` is the source config the owner uses (borrowed,
+ * must outlive the keyer). Returns an owned keyer, or NULL with errstr
+ * naming the source and its config position (a field the format does not
+ * have). */
+ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t *src, int slot,
+                         char *errstr, size_t errstr_size);
 
 /* Frees the keyer and its unsent batches; NULLs *k_p. NULL-safe. */
-void ed_keyer_free(ed_keyer_t **k_p);
+void ed_keyer_destroy(ed_keyer_t **k_p);
 
 /* 1 if the keyer has work to do per input (aggregations or a time field
  * read from the payload); 0 for pass-through-only sources. */
@@ -42,18 +46,12 @@ int ed_keyer_active(const ed_keyer_t *k);
  * batches (src->batch_size entries) are sent through `self` at once. */
 void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in);
 
-/* Sends every partial batch (aggregators and rejects) through `self`. */
+/* Sends every partial batch (aggregators and rejects) through `self`; at a
+ * barrier, the owner calls this before it sends the barrier on its links. */
 void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self);
 
 /* When the oldest unsent partial batch must go (ed_now_ms() clock), or 0 if
  * none is waiting. */
 int64_t ed_keyer_deadline(const ed_keyer_t *k);
-
-/* Checkpoint barrier n: flushes, then sends the barrier (with `flags`) to
- * every aggregator actor and, if `to_rejects`, to the rejects sink (a
- * decoder actor is one of that sink's upstreams; a source actor sends its
- * sinks their barriers itself). */
-void ed_keyer_barrier(ed_keyer_t *k, ed_actor_t *self, uint64_t n, uint32_t flags,
-                      int to_rejects);
 
 #endif

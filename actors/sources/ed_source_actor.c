@@ -1,46 +1,42 @@
-/*
- * ed_source_actor.c — reads inputs through a source driver; forwards
- * pass-through records straight to sinks; decodes and keys records for the
- * aggregators (ed_keyer.h) itself, or, with `decoders: N`, hands batches of
- * raw inputs round-robin to its N decoder actors (ed_decoder_actor.c) so
- * that decoding runs on every worker; and runs its part of the checkpoint
- * protocol (see actors/ed_checkpoint.h).
- */
+/* ed_source_actor.c — see ed_source_actor.h. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/sources/ed_source_actor.h"
+
 #include "actors/decode/ed_keyer.h"
-#include "actors/ed_pipeline.h"
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_payload.h"
 #include "actors/sources/ed_source.h"
 
 /* Inputs read per tick before yielding to the worker loop. */
 #define ED_READ_BUDGET 4096
 
-typedef struct {
+struct ed_source_actor {
     ed_plan_t *plan;
     int idx;                 /* config source index */
-    int slot;                /* source actor index (instances counted): plan->source_stats[slot] */
+    int slot;                /* source actor index (instances counted) */
     ed_conf_source_t local;  /* this instance's copy of the source config (generator share) */
     const ed_conf_source_t *src; /* = &local */
     const ed_source_type_t *drv;
     void *drv_ctx;
     ed_keyer_t *keyer;       /* decoding here (decoders: 0) */
-    const uint32_t *decoder_ids; /* decoders: N — this actor's decoder actors (in the plan) */
+    uint32_t *decoder_ids;   /* [ndecoders] its decoder actors: the plan's INPUTS links */
     int ndecoders;
     int next_decoder;        /* round-robin */
     ed_batch_t *inputs_out;  /* INPUTS batch for the next decoder */
-    uint32_t *direct;        /* pass-through sinks (to:) and the rejects sink: actor ids */
+    uint32_t *direct;        /* [ndirect] pass-through sinks (to:): the plan's RECORDS links */
     int ndirect;
-    int *pass;               /* [ndirect] 1 if pass-through (to:), 0 if only rejects */
     ed_batch_t **direct_out; /* [ndirect] RECORDS batches */
     int64_t linger_deadline; /* when the oldest unsent partial batch must go (ms), or 0 */
     uint64_t inputs_since_barrier;
     ed_batch_t *times;       /* TIMES: produce times of inputs since the last barrier (latency) */
     int eof, paused, stopped, opened;
     ed_actor_t *self;
-} ed_src_actor_t;
+};
+typedef struct ed_source_actor ed_src_actor_t;
 
 static void s_send_direct(ed_src_actor_t *s, int i) {
     if (s->direct_out[i] && s->direct_out[i]->count) {
@@ -106,12 +102,11 @@ static void s_flush_all(ed_src_actor_t *s) {
 
 static void s_on_input(void *ud, const ed_input_t *in) {
     ed_src_actor_t *s = ud;
-    s->plan->source_stats[s->slot].inputs++;
+    ed_plan_source_stats(s->plan, s->slot)->inputs++;
     s->inputs_since_barrier++;
     ed_batch_add_time(&s->times, in->ts_ms, 1);
     for (int i = 0; i < s->ndirect; i++)
-        if (s->pass[i])
-            s_add_direct(s, i, in->key, in->key ? in->key_len : 0, in->data, in->len, in->ts_ms);
+        s_add_direct(s, i, in->key, in->key ? in->key_len : 0, in->data, in->len, in->ts_ms);
     if (s->ndecoders)
         s_add_input(s, in);
     else if (s->keyer)
@@ -123,7 +118,7 @@ static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
     s->self = a;
     if (s->opened)
         return 0;
-    int rc = s->drv->open(&s->drv_ctx, s->plan->conf, s->src, errstr, errstr_size);
+    int rc = s->drv->open(&s->drv_ctx, ed_plan_config(s->plan), s->src, errstr, errstr_size);
     if (rc < 0)
         return rc;
     s->opened = 1;
@@ -161,10 +156,10 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
             /* Tell the coordinator now, so it checks (and drains) at once
              * instead of at the next flush interval. */
             s_flush_all(s);
-            s_send_ctl(s, s->plan->coordinator, ED_MSG_SOURCE_STATUS, 0, ED_MSG_F_EOF, 0);
+            s_send_ctl(s, ed_plan_coordinator(s->plan), ED_MSG_SOURCE_STATUS, 0, ED_MSG_F_EOF, 0);
         } else if (s->drv->wants_checkpoint && s->drv->wants_checkpoint(s->drv_ctx)) {
             /* e.g. Kafka partitions revoked, held until committed */
-            s_send_ctl(s, s->plan->coordinator, ED_MSG_SOURCE_STATUS, 0, 0, 0);
+            s_send_ctl(s, ed_plan_coordinator(s->plan), ED_MSG_SOURCE_STATUS, 0, 0, 0);
         }
         if (n >= ED_READ_BUDGET)
             ed_actor_wake_now(a); /* more may be waiting */
@@ -197,12 +192,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             s->stopped = 1;
         s_flush_all(s);
         s->drv->checkpoint(s->drv_ctx, m->seq);
-        if (s->keyer)
-            ed_keyer_barrier(s->keyer, s->self, m->seq, m->flags, 0);
-        for (int d = 0; d < s->ndecoders; d++)
-            s_send_ctl(s, s->decoder_ids[d], ED_MSG_BARRIER, m->seq, m->flags, 0);
-        for (int i = 0; i < s->ndirect; i++)
-            s_send_ctl(s, s->direct[i], ED_MSG_BARRIER, m->seq, m->flags, 0);
+        ed_plan_send_barriers(s->plan, s->self, m->seq, m->flags);
         uint32_t flags = s->eof ? ED_MSG_F_EOF : 0;
         if (s->drv->ready && !s->drv->ready(s->drv_ctx))
             flags |= ED_MSG_F_NOT_READY;
@@ -210,7 +200,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
                                          (int64_t)s->inputs_since_barrier);
         st->batch = s->times; /* the message takes the times */
         s->times = NULL;
-        ed_actor_send(s->self, s->plan->coordinator, &st);
+        ed_actor_send(s->self, ed_plan_coordinator(s->plan), &st);
         s->inputs_since_barrier = 0;
         break;
     }
@@ -220,8 +210,8 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             ED_LOG_W(s->src->name, "commit of checkpoint %llu failed: %s; a later commit covers it",
                      (unsigned long long)m->seq, err);
         else
-            s->plan->source_stats[s->slot].commits++;
-        s_send_ctl(s, s->plan->coordinator, ED_MSG_COMMITTED, m->seq, m->flags, 0);
+            ed_plan_source_stats(s->plan, s->slot)->commits++;
+        s_send_ctl(s, ed_plan_coordinator(s->plan), ED_MSG_COMMITTED, m->seq, m->flags, 0);
         break;
     }
     case ED_MSG_PAUSE:
@@ -244,13 +234,11 @@ const ed_actor_type_t ed_source_actor = {.name = "source",
 
 /* ---- construction (called by ed_plan_new, before the runtime starts) ---- */
 
-void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char *errstr,
-                          size_t errstr_size);
-void ed_source_actor_free(void *state);
-
-void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char *errstr,
-                          size_t errstr_size) {
-    const ed_config_t *conf = plan->conf;
+ed_source_actor_t *ed_source_actor_new(ed_plan_t *plan, int slot, char *errstr,
+                                       size_t errstr_size) {
+    const ed_config_t *conf = ed_plan_config(plan);
+    int idx = ed_plan_source_config(plan, slot), instance = ed_plan_source_instance(plan, slot);
+    uint32_t self = ed_plan_source_id(plan, slot);
     ed_src_actor_t *s = ed_calloc(1, sizeof *s);
     s->plan = plan;
     s->idx = idx;
@@ -270,55 +258,48 @@ void *ed_source_actor_new(ed_plan_t *plan, int idx, int instance, int slot, char
     if (!s->drv) {
         ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': no driver for its kind",
                   s->src->name);
-        ed_source_actor_free(s);
+        ed_source_actor_destroy(&s);
         return NULL;
     }
     if (s->src->decoders > 0) {
         /* The decoder actors key the inputs; their keyers also check the
          * fields against the format. (The config allows decoders only on a
          * source that some aggregation reads.) */
-        s->ndecoders = s->src->decoders;
-        s->decoder_ids = plan->decoder_ids + plan->decoder_first[slot];
+        s->ndecoders = ed_plan_receivers_of(plan, self, ED_LINK_INPUTS, NULL, 0);
+        s->decoder_ids = ed_calloc((size_t)s->ndecoders + 1, sizeof *s->decoder_ids);
+        ed_plan_receivers_of(plan, self, ED_LINK_INPUTS, s->decoder_ids, s->ndecoders);
     } else {
-        s->keyer = ed_keyer_new(plan, s->src, slot, errstr, errstr_size);
+        s->keyer = ed_keyer_new(plan, self, s->src, slot, errstr, errstr_size);
         if (!s->keyer) {
-            ed_source_actor_free(s);
+            ed_source_actor_destroy(&s);
             return NULL;
         }
         if (!ed_keyer_active(s->keyer))
-            ed_keyer_free(&s->keyer);
+            ed_keyer_destroy(&s->keyer);
     }
-    /* Direct sinks: pass-through targets, then the rejects sink. */
-    s->direct = ed_calloc((size_t)s->src->nto + 1, sizeof *s->direct);
-    s->pass = ed_calloc((size_t)s->src->nto + 1, sizeof *s->pass);
-    for (int i = 0; i < s->src->nto; i++) {
-        s->direct[s->ndirect] = plan->sink_ids[ed_config_sink_idx(conf, s->src->to[i])];
-        s->pass[s->ndirect++] = 1;
-    }
-    if (s->src->rejects) { /* barriers only: rejects go through the keyer */
-        uint32_t id = plan->sink_ids[ed_config_sink_idx(conf, s->src->rejects)];
-        int found = 0;
-        for (int i = 0; i < s->ndirect; i++)
-            found |= s->direct[i] == id;
-        if (!found)
-            s->direct[s->ndirect++] = id;
-    }
+    /* Pass-through sinks; the rejects sink takes rejects from the keyer
+     * and barriers on the plan's links. */
+    s->ndirect = ed_plan_receivers_of(plan, self, ED_LINK_RECORDS, NULL, 0);
+    s->direct = ed_calloc((size_t)s->ndirect + 1, sizeof *s->direct);
+    ed_plan_receivers_of(plan, self, ED_LINK_RECORDS, s->direct, s->ndirect);
     s->direct_out = ed_calloc((size_t)s->ndirect + 1, sizeof *s->direct_out);
     return s;
 }
 
-
-void ed_source_actor_free(void *state) {
-    ed_src_actor_t *s = state;
+void ed_source_actor_destroy(ed_source_actor_t **s_p) {
+    ed_src_actor_t *s = *s_p;
     if (!s)
         return;
-    ed_keyer_free(&s->keyer);
+    if (s->opened)
+        s->drv->close(&s->drv_ctx);
+    ed_keyer_destroy(&s->keyer);
     ed_batch_destroy(&s->inputs_out);
     ed_batch_destroy(&s->times);
     for (int i = 0; i < s->ndirect; i++)
         ed_batch_destroy(&s->direct_out[i]);
     free(s->direct_out);
     free(s->direct);
-    free(s->pass);
+    free(s->decoder_ids);
     free(s);
+    *s_p = NULL;
 }

@@ -1,0 +1,578 @@
+/* ed_plan.c — see ed_plan.h. */
+#define _GNU_SOURCE
+#include "actors/ed_plan.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actors/aggregate/ed_agg_actor.h"
+#include "actors/decode/ed_decoder_actor.h"
+#include "actors/ed_checkpoint.h"
+#include "actors/ed_coordinator.h"
+#include "actors/sources/ed_source_actor.h"
+#include "sinks/ed_sink_actor.h"
+
+/* What an actor is, to free its state. */
+typedef enum { ED_NODE_COORD, ED_NODE_SOURCE, ED_NODE_DECODER, ED_NODE_AGG, ED_NODE_SINK } ed_node_kind_t;
+
+/* One actor of the plan, by actor id. */
+typedef struct {
+    ed_node_kind_t kind;
+    void *state;          /* owned; freed by the destroy of its kind */
+    ed_plan_link_t *out;  /* [nout] links it sends on */
+    int nout;
+    uint32_t *in;         /* [nin] actors that send to it */
+    int nin;
+} ed_node_t;
+
+struct ed_plan {
+    const ed_config_t *conf; /* borrowed */
+    ed_runtime_t *rt;        /* owned */
+    ed_node_t *nodes;        /* [nnodes] by actor id */
+    int nnodes;
+    int *source_of;          /* [nsource_actors] config source index of each source actor */
+    int *source_instance;    /* [nsource_actors] instance number within its source */
+    int nsource_actors;      /* sum of sources[i].instances */
+    int *decoder_first;      /* [nsource_actors] index of its first decoder */
+    int *decoder_source;     /* [ndecoder_actors] source actor slot of each decoder */
+    int ndecoder_actors;
+    int naggs;               /* conf->runtime.aggregators, or 0 without aggregations */
+    int64_t exit_when_idle_ms;
+    atomic_int stop_requested; /* set by the signal handler thread; read by the coordinator */
+    ed_source_stats_t *source_stats; /* [nsource_actors] */
+    ed_agg_stats_t *agg_stats;       /* [naggs] */
+    ed_sink_stats_t *sink_stats;     /* [conf->nsinks] */
+    ed_run_stats_t run;              /* written by the coordinator */
+    int64_t start_ms;                /* ed_now_ms() when the run started */
+    int64_t end_ms;                  /* when the workers stopped */
+};
+
+/* ---- ids: coordinator, sources, decoders, aggregators, sinks ---- */
+
+uint32_t ed_plan_coordinator(const ed_plan_t *plan) { return 0; }
+int ed_plan_nsources(const ed_plan_t *plan) { return plan->nsource_actors; }
+uint32_t ed_plan_source_id(const ed_plan_t *plan, int slot) { return (uint32_t)(1 + slot); }
+int ed_plan_ndecoders(const ed_plan_t *plan) { return plan->ndecoder_actors; }
+uint32_t ed_plan_decoder_id(const ed_plan_t *plan, int d) {
+    return (uint32_t)(1 + plan->nsource_actors + d);
+}
+int ed_plan_naggs(const ed_plan_t *plan) { return plan->naggs; }
+uint32_t ed_plan_agg_id(const ed_plan_t *plan, int p) {
+    return (uint32_t)(1 + plan->nsource_actors + plan->ndecoder_actors + p);
+}
+uint32_t ed_plan_sink_id(const ed_plan_t *plan, int k) {
+    return (uint32_t)(1 + plan->nsource_actors + plan->ndecoder_actors + plan->naggs + k);
+}
+int ed_plan_source_config(const ed_plan_t *plan, int slot) { return plan->source_of[slot]; }
+int ed_plan_source_instance(const ed_plan_t *plan, int slot) {
+    return plan->source_instance[slot];
+}
+int ed_plan_decoder_source(const ed_plan_t *plan, int d) { return plan->decoder_source[d]; }
+
+const ed_config_t *ed_plan_config(const ed_plan_t *plan) { return plan->conf; }
+ed_source_stats_t *ed_plan_source_stats(ed_plan_t *plan, int slot) {
+    return &plan->source_stats[slot];
+}
+ed_agg_stats_t *ed_plan_agg_stats(ed_plan_t *plan, int p) { return &plan->agg_stats[p]; }
+ed_sink_stats_t *ed_plan_sink_stats(ed_plan_t *plan, int k) { return &plan->sink_stats[k]; }
+ed_run_stats_t *ed_plan_run_stats(ed_plan_t *plan) { return &plan->run; }
+int64_t ed_plan_exit_when_idle_ms(const ed_plan_t *plan) { return plan->exit_when_idle_ms; }
+void ed_plan_request_stop(ed_plan_t *plan) { atomic_store(&plan->stop_requested, 1); }
+int ed_plan_stop_requested(const ed_plan_t *plan) {
+    return atomic_load(&((ed_plan_t *)plan)->stop_requested);
+}
+
+/* ---- wiring ---- */
+
+int ed_plan_receivers(const ed_plan_t *plan, uint32_t actor, const ed_plan_link_t **links) {
+    *links = plan->nodes[actor].out;
+    return plan->nodes[actor].nout;
+}
+
+int ed_plan_receivers_of(const ed_plan_t *plan, uint32_t actor, unsigned kinds, uint32_t *ids,
+                         int max) {
+    const ed_node_t *n = &plan->nodes[actor];
+    int count = 0;
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i].kinds & kinds) {
+            if (count < max)
+                ids[count] = n->out[i].to;
+            count++;
+        }
+    return count;
+}
+
+int ed_plan_senders(const ed_plan_t *plan, uint32_t actor, const uint32_t **ids) {
+    *ids = plan->nodes[actor].in;
+    return plan->nodes[actor].nin;
+}
+
+void ed_plan_send_barriers(const ed_plan_t *plan, ed_actor_t *self, uint64_t n, uint32_t flags) {
+    const ed_node_t *node = &plan->nodes[ed_actor_id(self)];
+    for (int i = 0; i < node->nout; i++) {
+        ed_msg_t *m = ed_checkpoint_msg(ED_MSG_BARRIER, n, flags, 0);
+        ed_actor_send(self, node->out[i].to, &m);
+    }
+}
+
+/* Adds a link from → to carrying `kind`; a second kind on the same pair
+ * joins the first link, so the pair still carries one barrier. */
+static void s_link(ed_plan_t *plan, uint32_t from, uint32_t to, ed_link_kind_t kind) {
+    ed_node_t *f = &plan->nodes[from], *t = &plan->nodes[to];
+    for (int i = 0; i < f->nout; i++)
+        if (f->out[i].to == to) {
+            f->out[i].kinds |= kind;
+            return;
+        }
+    f->out = ed_realloc(f->out, sizeof *f->out * (size_t)(f->nout + 1));
+    f->out[f->nout++] = (ed_plan_link_t){.to = to, .kinds = kind};
+    t->in = ed_realloc(t->in, sizeof *t->in * (size_t)(t->nin + 1));
+    t->in[t->nin++] = from;
+}
+
+/* 1 if sink k receives changelog rows or alerts from some aggregation. */
+static int s_sink_fed_by_aggs(const ed_config_t *conf, int k) {
+    for (int a = 0; a < conf->naggregations; a++)
+        for (int t = 0; t < conf->aggregations[a].nto; t++)
+            if (conf->aggregations[a].to_idx[t] == k)
+                return 1;
+    for (int r = 0; r < conf->nalerts; r++)
+        for (int t = 0; t < conf->alerts[r].nto; t++)
+            if (conf->alerts[r].to_idx[t] == k)
+                return 1;
+    return 0;
+}
+
+static int s_source_has_aggs(const ed_config_t *conf, int i) {
+    for (int a = 0; a < conf->naggregations; a++)
+        if (conf->aggregations[a].from_idx == i)
+            return 1;
+    return 0;
+}
+
+/* Every link of the pipeline, decided here once. */
+static void s_wire(ed_plan_t *plan) {
+    const ed_config_t *conf = plan->conf;
+    for (int i = 0; i < plan->nsource_actors; i++) {
+        const ed_conf_source_t *src = &conf->sources[plan->source_of[i]];
+        uint32_t self = ed_plan_source_id(plan, i);
+        int nd = src->decoders, d0 = plan->decoder_first[i];
+        for (int n = 0; n < nd; n++)
+            s_link(plan, self, ed_plan_decoder_id(plan, d0 + n), ED_LINK_INPUTS);
+        /* The actors that key records: the source actor, or its decoders. */
+        if (s_source_has_aggs(conf, plan->source_of[i]))
+            for (int n = 0; n < (nd ? nd : 1); n++)
+                for (int p = 0; p < plan->naggs; p++)
+                    s_link(plan, nd ? ed_plan_decoder_id(plan, d0 + n) : self,
+                           ed_plan_agg_id(plan, p), ED_LINK_KEYED);
+        for (int t = 0; t < src->nto; t++)
+            s_link(plan, self, ed_plan_sink_id(plan, ed_config_sink_idx(conf, src->to[t])),
+                   ED_LINK_RECORDS);
+        if (src->rejects) {
+            uint32_t rj = ed_plan_sink_id(plan, ed_config_sink_idx(conf, src->rejects));
+            s_link(plan, self, rj, ED_LINK_REJECTS);
+            for (int n = 0; n < nd; n++)
+                s_link(plan, ed_plan_decoder_id(plan, d0 + n), rj, ED_LINK_REJECTS);
+        }
+    }
+    for (int p = 0; p < plan->naggs; p++)
+        for (int k = 0; k < conf->nsinks; k++)
+            if (s_sink_fed_by_aggs(conf, k))
+                s_link(plan, ed_plan_agg_id(plan, p), ed_plan_sink_id(plan, k), ED_LINK_CHANGES);
+}
+
+/* Zeroed array of n elements of `size` bytes starting on a cache line, for
+ * the per-actor counters (see ed_plan.h); free with free(). */
+static void *s_calloc_lines(size_t n, size_t size) {
+    size_t bytes = (n ? n : 1) * size;
+    bytes = (bytes + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, bytes);
+    if (!p) {
+        ED_LOG_E(NULL, "out of memory allocating %zu bytes; exiting", bytes);
+        abort();
+    }
+    return memset(p, 0, bytes);
+}
+
+/* Counts the actors and numbers them; no states yet. */
+static void s_layout(ed_plan_t *plan) {
+    const ed_config_t *conf = plan->conf;
+    int S = 0;
+    for (int i = 0; i < conf->nsources; i++)
+        S += conf->sources[i].instances > 0 ? conf->sources[i].instances : 1;
+    plan->nsource_actors = S;
+    plan->source_of = ed_calloc((size_t)S + 1, sizeof *plan->source_of);
+    plan->source_instance = ed_calloc((size_t)S + 1, sizeof *plan->source_instance);
+    plan->decoder_first = ed_calloc((size_t)S + 1, sizeof *plan->decoder_first);
+    int D = 0;
+    for (int i = 0, a = 0; i < conf->nsources; i++)
+        for (int n = 0; n < (conf->sources[i].instances > 0 ? conf->sources[i].instances : 1);
+             n++, a++) {
+            plan->source_of[a] = i;
+            plan->source_instance[a] = n;
+            plan->decoder_first[a] = D;
+            D += conf->sources[i].decoders;
+        }
+    plan->ndecoder_actors = D;
+    plan->decoder_source = ed_calloc((size_t)D + 1, sizeof *plan->decoder_source);
+    for (int a = 0; a < S; a++)
+        for (int n = 0; n < conf->sources[plan->source_of[a]].decoders; n++)
+            plan->decoder_source[plan->decoder_first[a] + n] = a;
+    plan->naggs = conf->naggregations ? conf->runtime.aggregators : 0;
+    plan->nnodes = 1 + S + D + plan->naggs + conf->nsinks;
+    plan->nodes = ed_calloc((size_t)plan->nnodes, sizeof *plan->nodes);
+    plan->source_stats = s_calloc_lines((size_t)S, sizeof *plan->source_stats);
+    plan->agg_stats = s_calloc_lines((size_t)plan->naggs + 1, sizeof *plan->agg_stats);
+    plan->sink_stats = ed_calloc((size_t)conf->nsinks + 1, sizeof *plan->sink_stats);
+}
+
+/* Adds actor `id` to the runtime; ids are given in order, so the runtime's
+ * numbering is the plan's. */
+static void s_add(ed_plan_t *plan, uint32_t id, ed_node_kind_t kind, void *state,
+                  const ed_actor_type_t *type, const char *name, int worker) {
+    plan->nodes[id].kind = kind;
+    plan->nodes[id].state = state;
+    ed_actor_t *a = ed_runtime_add(plan->rt, type, name, state, worker);
+    (void)a;
+    assert(ed_actor_id(a) == id);
+}
+
+/* Builds every actor state and adds it to the runtime. */
+static int s_build(ed_plan_t *plan, char *errstr, size_t errstr_size) {
+    const ed_config_t *conf = plan->conf;
+    /* Data-path actors (coordinator, sources, decoders, aggregators) share
+     * runtime.workers threads; each sink gets a thread of its own (W + k),
+     * because a sink blocks on its server's round trips (a transaction
+     * commit, a delivery report) and must not stall the data path or the
+     * other sinks. */
+    int W = conf->runtime.workers, next_worker = 1;
+    char name[300];
+    s_add(plan, ed_plan_coordinator(plan), ED_NODE_COORD, ed_coordinator_new(plan),
+          &ed_coordinator_actor, "coordinator", 0);
+    for (int i = 0; i < plan->nsource_actors; i++) {
+        ed_source_actor_t *st = ed_source_actor_new(plan, i, errstr, errstr_size);
+        if (!st)
+            return -1;
+        const ed_conf_source_t *src = &conf->sources[plan->source_of[i]];
+        if (src->instances > 1)
+            snprintf(name, sizeof name, "%s#%d", src->name, plan->source_instance[i]);
+        else
+            snprintf(name, sizeof name, "%s", src->name);
+        s_add(plan, ed_plan_source_id(plan, i), ED_NODE_SOURCE, st, &ed_source_actor, name,
+              next_worker++ % W);
+    }
+    for (int d = 0; d < plan->ndecoder_actors; d++) {
+        ed_decoder_actor_t *st = ed_decoder_actor_new(plan, d, errstr, errstr_size);
+        if (!st)
+            return -1;
+        int slot = plan->decoder_source[d];
+        const ed_conf_source_t *src = &conf->sources[plan->source_of[slot]];
+        int n = d - plan->decoder_first[slot];
+        if (src->instances > 1)
+            snprintf(name, sizeof name, "%s#%d/decoder-%d", src->name,
+                     plan->source_instance[slot], n);
+        else
+            snprintf(name, sizeof name, "%s/decoder-%d", src->name, n);
+        s_add(plan, ed_plan_decoder_id(plan, d), ED_NODE_DECODER, st, &ed_decoder_actor, name,
+              next_worker++ % W);
+    }
+    for (int p = 0; p < plan->naggs; p++) {
+        ed_agg_actor_t *st = ed_agg_actor_new(plan, p, errstr, errstr_size);
+        if (!st)
+            return -1;
+        snprintf(name, sizeof name, "aggregator-%d", p);
+        s_add(plan, ed_plan_agg_id(plan, p), ED_NODE_AGG, st, &ed_agg_actor, name,
+              next_worker++ % W);
+    }
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_sink_type_t *type = ed_sink_type_find(conf->sinks[k].kind);
+        if (!type)
+            return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': no plugin for its kind",
+                             conf->sinks[k].name);
+        ed_sink_actor_t *st = ed_sink_actor_new(plan, k, type, errstr, errstr_size);
+        if (!st)
+            return -1;
+        s_add(plan, ed_plan_sink_id(plan, k), ED_NODE_SINK, st, &ed_sink_actor,
+              conf->sinks[k].name, W + k);
+    }
+    return 0;
+}
+
+ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char *errstr,
+                       size_t errstr_size) {
+    if (conf->nsinks == 0) {
+        ed_seterr(errstr, errstr_size, ED_EINVAL,
+                  "%s: the pipeline has no sinks; add one under 'sinks:' (a 'null' sink discards)",
+                  conf->path);
+        return NULL;
+    }
+    if (conf->runtime.metrics_listen) {
+        ed_seterr(errstr, errstr_size, ED_EINVAL,
+                  "%s: runtime.metrics (listen %s) is not implemented yet; remove it — counters "
+                  "are logged at exit and written as JSON by `eddy run --stats FILE`",
+                  conf->path, conf->runtime.metrics_listen);
+        return NULL;
+    }
+    ed_plan_t *plan = ed_calloc(1, sizeof *plan);
+    plan->conf = conf;
+    plan->exit_when_idle_ms = exit_when_idle_ms;
+    atomic_init(&plan->stop_requested, 0);
+    plan->rt = ed_runtime_new(conf->runtime.workers + conf->nsinks, conf->runtime.mailbox_hwm,
+                              errstr, errstr_size);
+    if (!plan->rt) {
+        free(plan);
+        return NULL;
+    }
+    s_layout(plan);
+    s_wire(plan); /* before the states: their constructors read the links */
+    if (s_build(plan, errstr, errstr_size) < 0) {
+        ed_plan_destroy(&plan);
+        return NULL;
+    }
+    return plan;
+}
+
+static const char *s_src_kind(ed_src_kind_t k) {
+    return k == ED_SRC_KAFKA ? "kafka" : k == ED_SRC_DIRECTORY ? "directory" : "generator";
+}
+static const char *s_fmt(ed_format_t f) {
+    return f == ED_FMT_WORDS ? "words" : f == ED_FMT_JSON ? "json" : "lines";
+}
+static const char *s_fn(ed_aggfn_t f) {
+    static const char *n[] = {"?", "count", "sum", "min", "max", "avg"};
+    return n[f >= ED_AGG_COUNT && f <= ED_AGG_AVG ? f : 0];
+}
+
+void ed_plan_print(const ed_plan_t *plan, FILE *out) {
+    const ed_config_t *conf = plan->conf;
+    fprintf(out, "pipeline %s\n", conf->path);
+    fprintf(out, "  runtime: %d workers (+ 1 I/O thread per sink), %d aggregator partitions, "
+                 "flush every %lld ms, mailbox hwm %d, max %d flushes in flight\n",
+            conf->runtime.workers, plan->naggs, (long long)conf->runtime.flush_interval_ms,
+            conf->runtime.mailbox_hwm, conf->runtime.max_inflight);
+    fprintf(out, "  actors: 1 coordinator, %d sources, %d decoders, %d aggregators, %d sinks\n",
+            plan->nsource_actors, plan->ndecoder_actors, plan->naggs, conf->nsinks);
+    for (int i = 0; i < conf->nsources; i++) {
+        const ed_conf_source_t *s = &conf->sources[i];
+        fprintf(out, "  source %s: %s", s->name, s_src_kind(s->kind));
+        if (s->instances > 1)
+            fprintf(out, " ×%d instances", s->instances);
+        if (s->kind == ED_SRC_KAFKA) {
+            fprintf(out, " brokers=%s group=%s topics=", s->kafka.brokers, s->kafka.group);
+            for (int t = 0; t < s->kafka.ntopics; t++)
+                fprintf(out, "%s%s", t ? "," : "", s->kafka.topics[t]);
+        } else if (s->kind == ED_SRC_DIRECTORY) {
+            fprintf(out, " path=%s pattern=%s", s->directory.path, s->directory.pattern);
+        } else {
+            fprintf(out, " events=%llu keys=%llu", (unsigned long long)s->generator.events,
+                    (unsigned long long)s->generator.keys);
+        }
+        if (s->kind != ED_SRC_GENERATOR)
+            fprintf(out, " format=%s", s_fmt(s->format));
+        if (s->decoders)
+            fprintf(out, ", decoded by %d decoder actors%s", s->decoders,
+                    s->instances > 1 ? " per instance" : "");
+        for (int t = 0; t < s->nto; t++)
+            fprintf(out, "%s%s", t ? ", " : " -> pass-through to ", s->to[t]);
+        if (s->rejects)
+            fprintf(out, "; rejects -> %s", s->rejects);
+        fprintf(out, "\n");
+    }
+    for (int a = 0; a < conf->naggregations; a++) {
+        const ed_conf_aggregation_t *ag = &conf->aggregations[a];
+        fprintf(out, "  aggregation %s: from %s, key (", ag->name, ag->from);
+        for (int k = 0; k < ag->nkey; k++)
+            fprintf(out, "%s%s=%s", k ? ", " : "", ag->key[k].column, ag->key[k].field);
+        fprintf(out, "), compute (");
+        for (int c = 0; c < ag->ncompute; c++)
+            fprintf(out, "%s%s=%s(%s)", c ? ", " : "", ag->compute[c].name, s_fn(ag->compute[c].fn),
+                    ag->compute[c].field ? ag->compute[c].field : "");
+        fprintf(out, "), cumulative, hash-partitioned over %d aggregators -> ", plan->naggs);
+        for (int t = 0; t < ag->nto; t++)
+            fprintf(out, "%s%s", t ? ", " : "", ag->to[t]);
+        fprintf(out, "\n");
+    }
+    for (int r = 0; r < conf->nalerts; r++) {
+        const ed_conf_alert_t *al = &conf->alerts[r];
+        fprintf(out, "  alert %s: on %s when %s (once per key per crossing) -> ", al->name, al->on,
+                al->when);
+        for (int t = 0; t < al->nto; t++)
+            fprintf(out, "%s%s", t ? ", " : "", al->to[t]);
+        fprintf(out, "\n");
+    }
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_conf_sink_t *s = &conf->sinks[k];
+        const ed_sink_type_t *t = ed_sink_type_find(s->kind);
+        fprintf(out, "  sink %s: %s", s->name, t ? t->name : "?");
+        if (s->kind == ED_SINK_POSTGRES || s->kind == ED_SINK_MARIADB)
+            fprintf(out, " table=%s", s->table);
+        if (s->kind == ED_SINK_REDIS)
+            fprintf(out, " zset=%s%s", s->zset, s->keep_top ? " (trimmed)" : "");
+        if (s->kind == ED_SINK_KAFKA)
+            fprintf(out, " topic=%s", s->kafka.topic);
+        const uint32_t *senders;
+        fprintf(out, ", waits for %d upstream barriers per flush\n",
+                ed_plan_senders(plan, ed_plan_sink_id(plan, k), &senders));
+    }
+}
+
+/* Counters of config source i, summed over its instances. */
+static ed_source_stats_t s_source_sum(const ed_plan_t *plan, int i) {
+    ed_source_stats_t sum = {0};
+    for (int a = 0; a < plan->nsource_actors; a++) {
+        if (plan->source_of[a] != i)
+            continue;
+        sum.inputs += plan->source_stats[a].inputs;
+        sum.records += plan->source_stats[a].records;
+        sum.rejected += plan->source_stats[a].rejected;
+        sum.commits += plan->source_stats[a].commits;
+    }
+    return sum;
+}
+
+static void s_summary(const ed_plan_t *plan) {
+    const ed_config_t *conf = plan->conf;
+    for (int i = 0; i < conf->nsources; i++) {
+        ed_source_stats_t sum = s_source_sum(plan, i);
+        const ed_source_stats_t *st = &sum;
+        ED_LOG_I(conf->sources[i].name, "read %llu inputs, %llu records, rejected %llu",
+                 (unsigned long long)st->inputs, (unsigned long long)st->records,
+                 (unsigned long long)st->rejected);
+    }
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_sink_stats_t *st = &plan->sink_stats[k];
+        ED_LOG_I(conf->sinks[k].name, "wrote %llu rows, rejected %llu, %llu reconnects",
+                 (unsigned long long)st->rows_written, (unsigned long long)st->rows_rejected,
+                 (unsigned long long)st->reconnects);
+    }
+}
+
+int ed_plan_run(ed_plan_t *plan) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    /* Workers inherit the blocked mask; only this thread takes the signals. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    char err[512];
+    plan->start_ms = ed_now_ms();
+    if (ed_runtime_start(plan->rt, err, sizeof err) < 0) {
+        ED_LOG_E("runtime", "%s", err);
+        return 1;
+    }
+    int signals = 0;
+    while (!ed_runtime_stopping(plan->rt)) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig < 0)
+            continue;
+        if (++signals == 1) {
+            ED_LOG_I("runtime", "%s received: draining (send it again to exit at once)",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+            ed_plan_request_stop(plan);
+        } else {
+            ED_LOG_W("runtime", "second signal: exiting without draining; uncommitted input "
+                                "will be read again on restart");
+            ed_runtime_shutdown(plan->rt, 2, "second signal");
+        }
+    }
+    int code = ed_runtime_wait(plan->rt);
+    plan->end_ms = ed_now_ms();
+    s_summary(plan);
+    return code;
+}
+
+void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
+    const ed_config_t *conf = plan->conf;
+    fprintf(out, "{\"checkpoints\":%llu,\"wall_ms\":%lld,\"active_ms\":%lld,\"sources\":{",
+            (unsigned long long)plan->run.checkpoints, (long long)(plan->end_ms - plan->start_ms),
+            (long long)(plan->run.active_end_ms ? plan->run.active_end_ms - plan->start_ms : 0));
+    for (int i = 0; i < conf->nsources; i++) {
+        ed_source_stats_t sum = s_source_sum(plan, i);
+        const ed_source_stats_t *st = &sum;
+        fprintf(out,
+                "%s\"%s\":{\"inputs\":%llu,\"records\":%llu,\"rejected\":%llu,\"instances\":%d,"
+                "\"decoders\":%d}",
+                i ? "," : "", conf->sources[i].name, (unsigned long long)st->inputs,
+                (unsigned long long)st->records, (unsigned long long)st->rejected,
+                conf->sources[i].instances, conf->sources[i].instances * conf->sources[i].decoders);
+    }
+    uint64_t recs = 0, changes = 0, alerts = 0, keys = 0, bytes = 0;
+    for (int p = 0; p < plan->naggs; p++) {
+        recs += plan->agg_stats[p].records;
+        changes += plan->agg_stats[p].changes;
+        alerts += plan->agg_stats[p].alerts;
+        keys += plan->agg_stats[p].keys;
+        bytes += plan->agg_stats[p].bytes;
+    }
+    fprintf(out,
+            "},\"latency_ms\":{\"count\":%llu,\"p50\":%lld,\"p99\":%lld,\"p999\":%lld,\"max\":%lld"
+            "},\"aggregators\":{\"records\":%llu,\"changes\":%llu,\"alerts\":%llu,\"keys\":%llu,"
+            "\"state_bytes\":%llu},\"sinks\":{",
+            (unsigned long long)plan->run.latency.total, (long long)ed_hist_percentile(&plan->run.latency, 50),
+            (long long)ed_hist_percentile(&plan->run.latency, 99),
+            (long long)ed_hist_percentile(&plan->run.latency, 99.9), (long long)plan->run.latency.max,
+            (unsigned long long)recs, (unsigned long long)changes, (unsigned long long)alerts,
+            (unsigned long long)keys, (unsigned long long)bytes);
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_sink_stats_t *st = &plan->sink_stats[k];
+        fprintf(out, "%s\"%s\":{\"rows_written\":%llu,\"rows_rejected\":%llu,\"reconnects\":%llu}",
+                k ? "," : "", conf->sinks[k].name, (unsigned long long)st->rows_written,
+                (unsigned long long)st->rows_rejected, (unsigned long long)st->reconnects);
+    }
+    fprintf(out, "}}\n");
+}
+
+void ed_plan_destroy(ed_plan_t **plan_p) {
+    ed_plan_t *plan = *plan_p;
+    if (!plan)
+        return;
+    ed_runtime_destroy(&plan->rt);
+    for (int i = 0; i < plan->nnodes; i++) {
+        ed_node_t *n = &plan->nodes[i];
+        switch (n->kind) {
+        case ED_NODE_COORD: {
+            ed_coordinator_t *st = n->state;
+            ed_coordinator_destroy(&st);
+            break;
+        }
+        case ED_NODE_SOURCE: {
+            ed_source_actor_t *st = n->state;
+            ed_source_actor_destroy(&st);
+            break;
+        }
+        case ED_NODE_DECODER: {
+            ed_decoder_actor_t *st = n->state;
+            ed_decoder_actor_destroy(&st);
+            break;
+        }
+        case ED_NODE_AGG: {
+            ed_agg_actor_t *st = n->state;
+            ed_agg_actor_destroy(&st);
+            break;
+        }
+        case ED_NODE_SINK: {
+            ed_sink_actor_t *st = n->state;
+            ed_sink_actor_destroy(&st);
+            break;
+        }
+        }
+        free(n->out);
+        free(n->in);
+    }
+    free(plan->nodes);
+    free(plan->source_of);
+    free(plan->source_instance);
+    free(plan->decoder_first);
+    free(plan->decoder_source);
+    free(plan->source_stats);
+    free(plan->agg_stats);
+    free(plan->sink_stats);
+    free(plan);
+    *plan_p = NULL;
+}
