@@ -1,0 +1,276 @@
+/* test_keyer.c — the keyer (decode → key → hash → partition), inside a
+ * detached source actor (tests/unit/harness.h): composite keys and compute
+ * values from JSON and meta fields, each record in the batch of the
+ * aggregator that owns its hash (checked against ed_hash64 and
+ * ed_hash_partition computed here), full batches sent at once, partial ones
+ * after linger, rejects counted and routed to the rejects sink with their
+ * position and reason. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "actors/decode/ed_hash.h"
+#include "actors/decode/ed_keyer.h"
+#include "tests/unit/harness.h"
+
+#define NAGGS 4
+
+static const char *s_yaml = "runtime: { aggregators: 4 }\n"
+                            "sources:\n"
+                            "  orders:\n"
+                            "    directory: { path: /nonexistent/eddy-test-keyer }\n"
+                            "    format: json\n"
+                            "    rejects: dead\n"
+                            "    batch_size: %d\n"
+                            "    linger: 200ms\n"
+                            "aggregations:\n"
+                            "  by_user:\n"
+                            "    from: orders\n"
+                            "    key: [user, {f: \"@file\"}]\n"
+                            "    compute: { n: count, amount: \"sum(amount)\" }\n"
+                            "    to: out\n"
+                            "sinks:\n"
+                            "  out: { null: {} }\n"
+                            "  dead: { null: {} }\n";
+
+static const ed_actor_type_t s_owner_type = {.name = "owner"};
+
+typedef struct {
+    h_pipe_t p;
+    ed_keyer_t *k;
+    ed_actor_t *self; /* the source actor the keyer sends through */
+    uint32_t aggs[NAGGS], dead;
+    int64_t line;
+} fx_t;
+
+static fx_t *s_fx(int batch_size) {
+    fx_t *f = calloc(1, sizeof *f);
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, s_yaml, batch_size);
+    f->p = h_pipe(yaml, 0);
+    const ed_config_t *conf = ed_plan_config(f->p.plan);
+    uint32_t id = ed_plan_source_id(f->p.plan, 0);
+    for (int p = 0; p < NAGGS; p++)
+        f->aggs[p] = ed_plan_agg_id(f->p.plan, p);
+    f->dead = ed_plan_sink_id(f->p.plan, ed_config_sink_idx(conf, "dead"));
+    char err[512] = "";
+    f->k = ed_keyer_new(f->p.plan, id, &conf->sources[0], 0, err, sizeof err);
+    if (!f->k)
+        fail_msg("keyer: %s", err);
+    assert_true(ed_keyer_active(f->k));
+    f->self = ed_actor_new_detached(&s_owner_type, "orders", NULL, id);
+    return f;
+}
+
+static void s_fx_free(fx_t *f) {
+    ed_keyer_destroy(&f->k);
+    assert_null(f->k);
+    ed_actor_destroy_detached(&f->self);
+    h_pipe_free(&f->p);
+    free(f);
+}
+
+/* Feeds one line of file "f.json" (the next line number). */
+static void s_input(fx_t *f, const char *json) {
+    ed_input_t in = {.data = json,
+                     .len = strlen(json),
+                     .key = "f.json",
+                     .key_len = 6,
+                     .partition = -1,
+                     .offset = ++f->line,
+                     .file = "f.json"};
+    ed_keyer_input(f->k, f->self, &in);
+}
+
+/* The composite key (user, "f.json") as the keyer must build it. */
+static size_t s_key(uint8_t *buf, const char *user) {
+    size_t len = 0;
+    ed_key_append(buf, &len, user, strlen(user));
+    ed_key_append(buf, &len, "f.json", 6);
+    return len;
+}
+
+static void test_keys_and_partitions(void **unused) {
+    fx_t *f = s_fx(4096);
+    enum { N = 200 };
+    char line[128];
+    for (int i = 0; i < N; i++) {
+        snprintf(line, sizeof line, "{\"user\":\"u%d\",\"amount\":%d,\"x\":[1,2]}", i, i);
+        s_input(f, line);
+    }
+    h_expect_none(f->self); /* nothing full: all waits for the flush */
+    ed_keyer_flush(f->k, f->self);
+    int seen[N] = {0}, per_agg[NAGGS] = {0};
+    ed_msg_t *m;
+    while ((m = ed_actor_take_sent(f->self))) {
+        assert_int_equal(m->type, ED_MSG_BATCH);
+        assert_int_equal(m->batch->kind, ED_BATCH_KEYED);
+        int p = 0;
+        while (p < NAGGS && f->aggs[p] != m->to)
+            p++;
+        assert_true(p < NAGGS);
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, m->batch);
+        const ed_keyed_t *e;
+        while ((e = ed_batch_next_keyed(&it))) {
+            const double *v = ed_keyed_vals(e);
+            int i = (int)v[1];
+            assert_true(i >= 0 && i < N);
+            char user[16];
+            snprintf(user, sizeof user, "u%d", i);
+            uint8_t key[64];
+            size_t klen = s_key(key, user);
+            assert_int_equal(e->agg, 0);
+            assert_int_equal(e->nvals, 2);
+            assert_int_equal(e->key_len, klen);
+            assert_memory_equal(ed_keyed_key(e), key, klen);
+            assert_true(e->hash == ed_hash64(key, klen));
+            assert_int_equal(ed_hash_partition(e->hash, NAGGS), p);
+            seen[i]++;
+            per_agg[p]++;
+        }
+        ed_msg_destroy(&m);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    for (int p = 0; p < NAGGS; p++)
+        assert_true(per_agg[p] > 0); /* 200 keys spread over every partition */
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->records, N);
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 0);
+    s_fx_free(f);
+}
+
+static void test_full_batch_goes_at_once_partial_after_linger(void **unused) {
+    fx_t *f = s_fx(2); /* batch_size: 2 */
+    assert_int_equal(ed_keyer_deadline(f->k), 0);
+    /* Find two users of the same partition, and one of another. */
+    uint8_t key[64];
+    const char *u[3] = {NULL, NULL, NULL};
+    static char names[64][16];
+    uint32_t p0 = 0;
+    for (int i = 0; i < 64 && !(u[1] && u[2]); i++) {
+        snprintf(names[i], sizeof names[i], "v%d", i);
+        uint32_t p = ed_hash_partition(ed_hash64(key, s_key(key, names[i])), NAGGS);
+        if (!u[0]) {
+            u[0] = names[i];
+            p0 = p;
+        } else if (p == p0 && !u[1]) {
+            u[1] = names[i];
+        } else if (p != p0 && !u[2]) {
+            u[2] = names[i];
+        }
+    }
+    assert_non_null(u[1]);
+    char line[64];
+    snprintf(line, sizeof line, "{\"user\":\"%s\",\"amount\":1}", u[2]);
+    s_input(f, line);
+    assert_int_equal(ed_keyer_deadline(f->k), H_T0 + 200); /* linger from the first entry */
+    snprintf(line, sizeof line, "{\"user\":\"%s\",\"amount\":1}", u[0]);
+    s_input(f, line);
+    h_expect_none(f->self);
+    snprintf(line, sizeof line, "{\"user\":\"%s\",\"amount\":1}", u[1]);
+    s_input(f, line); /* second entry for p0: full, sent now */
+    ed_msg_t *m = h_expect(f->self, ED_MSG_BATCH, f->aggs[p0], 0);
+    assert_int_equal(m->batch->count, 2);
+    ed_msg_destroy(&m);
+    h_expect_none(f->self);
+    ed_keyer_flush(f->k, f->self); /* the owner does this when linger is due */
+    m = ed_actor_take_sent(f->self);
+    assert_non_null(m);
+    assert_int_equal(m->batch->count, 1);
+    assert_true(m->to != f->aggs[p0]);
+    ed_msg_destroy(&m);
+    h_expect_none(f->self);
+    assert_int_equal(ed_keyer_deadline(f->k), 0);
+    s_fx_free(f);
+}
+
+/* The rejects batch went to the dead sink and holds `n` records whose JSON
+ * contains each of the `n` strings in want (in order). */
+static void s_expect_rejects(fx_t *f, int n, const char *const *want) {
+    ed_msg_t *m = h_expect(f->self, ED_MSG_BATCH, f->dead, 0);
+    assert_int_equal(m->batch->kind, ED_BATCH_RECORDS);
+    assert_int_equal(m->batch->count, n);
+    ed_batch_iter_t it;
+    ed_batch_iter_init(&it, m->batch);
+    const ed_record_t *r;
+    for (int i = 0; (r = ed_batch_next_record(&it)); i++) {
+        const char *v = (const char *)ed_record_val(r);
+        if (!memmem(v, r->val_len, want[i], strlen(want[i])))
+            fail_msg("reject %d: '%.*s' lacks '%s'", i, (int)r->val_len, v, want[i]);
+        assert_non_null(memmem(v, r->val_len, "\"source\":\"orders\"", 17));
+    }
+    ed_msg_destroy(&m);
+}
+
+static void test_rejects_counted_and_routed(void **unused) {
+    fx_t *f = s_fx(4096);
+    s_input(f, "{\"user\":\"a\",\"amount\":1}");                /* line 1: fine */
+    s_input(f, "{\"amount\":2}");                               /* 2: no key field */
+    s_input(f, "{\"user\":\"b\",\"amount\":\"lots\"}");          /* 3: not a number */
+    s_input(f, "{\"user\":\"c\",");                              /* 4: bad JSON */
+    s_input(f, "{\"user\":null,\"amount\":1}");                 /* 5: null key */
+    s_input(f, "{\"user\":\"d\",\"amount\":4}");                 /* 6: fine */
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 0); /* published on send */
+    ed_keyer_flush(f->k, f->self);
+    const ed_source_stats_t *st = ed_plan_source_stats(f->p.plan, 0);
+    assert_int_equal(st->rejected, 4);
+    int keyed = 0;
+    ed_msg_t *m;
+    /* KEYED batches first (by partition), then the rejects. */
+    while ((m = ed_actor_take_sent(f->self))) {
+        if (m->to == f->dead) {
+            ed_batch_iter_t it;
+            ed_batch_iter_init(&it, m->batch);
+            const char *want[] = {"\"position\":\"f.json:2\"", "\"position\":\"f.json:3\"",
+                                  "\"position\":\"f.json:4\"", "\"position\":\"f.json:5\""};
+            const char *why[] = {"key field 'user' is missing", "field 'amount' is not a number",
+                                 "\"error\":", "key field 'user' is null"};
+            const ed_record_t *r;
+            int i = 0;
+            while ((r = ed_batch_next_record(&it))) {
+                const char *v = (const char *)ed_record_val(r);
+                assert_non_null(memmem(v, r->val_len, want[i], strlen(want[i])));
+                assert_non_null(memmem(v, r->val_len, why[i], strlen(why[i])));
+                char pos[16]; /* the record key is the position */
+                snprintf(pos, sizeof pos, "f.json:%d", i + 2);
+                assert_int_equal(r->key_len, strlen(pos));
+                assert_memory_equal(ed_record_key(r), pos, strlen(pos));
+                i++;
+            }
+            assert_int_equal(i, 4);
+            ed_msg_destroy(&m);
+            continue;
+        }
+        keyed += (int)m->batch->count;
+        ed_msg_destroy(&m);
+    }
+    assert_int_equal(keyed, 2);
+    s_fx_free(f);
+}
+
+static void test_rejects_batch_alone(void **unused) {
+    fx_t *f = s_fx(4096);
+    s_input(f, "not json at all");
+    ed_keyer_flush(f->k, f->self);
+    const char *want[] = {"\"input\":\"not json at all\""};
+    s_expect_rejects(f, 1, want);
+    h_expect_none(f->self);
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 1);
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->records, 0);
+    s_fx_free(f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keys_and_partitions),
+        cmocka_unit_test(test_full_batch_goes_at_once_partial_after_linger),
+        cmocka_unit_test(test_rejects_counted_and_routed),
+        cmocka_unit_test(test_rejects_batch_alone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
