@@ -4,7 +4,8 @@
 #   make SAN=address,undefined  sanitizer build into build-san/ and bin-san/
 #   make deps                 install Debian packages and Kafka jars (idempotent)
 #   make test                 unit + integration tests against real servers
-#   make unit                 unit tests only (no servers)
+#   make unit                 unit tests only (no servers); one program or case:
+#                             tests/run unit aggtable, tests/run unit aggtable:many_keys
 #   make demo                 the word-count job on real documents
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
@@ -64,13 +65,17 @@ $(BIN)/eddy: $(BUILD)/actors/ed_main.o $(BUILD)/libeddy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeddy.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
+# Every test program links tests/lib/test_filter.o: EDDY_TEST_FILTER picks
+# its cases (`tests/run unit aggtable:many_keys`).
+TEST_FILTER_O := $(BUILD)/tests/lib/test_filter.o
 
-$(BUILD)/tests/it_%: tests/integration/it_%.c $(BUILD)/libeddy.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeddy.a $(TEST_FILTER_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_FILTER_O) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/it_%: tests/integration/it_%.c $(BUILD)/libeddy.a $(TEST_FILTER_O)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_FILTER_O) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
 
 # One program per sink plugin, each linking the shared sink contract
 # (tests/integration/sink_contract.[ch]).
@@ -80,9 +85,9 @@ $(SC_OBJ): tests/integration/sink_contract.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/it_sink_%: tests/integration/it_sink_%.c $(SC_OBJ) $(BUILD)/libeddy.a
+$(BUILD)/tests/it_sink_%: tests/integration/it_sink_%.c $(SC_OBJ) $(BUILD)/libeddy.a $(TEST_FILTER_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SC_OBJ) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SC_OBJ) $(TEST_FILTER_O) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
 
 deps:
 	scripts/deps
