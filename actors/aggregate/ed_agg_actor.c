@@ -17,6 +17,7 @@
 struct ed_agg_actor {
     ed_plan_t *plan;
     int idx; /* partition */
+    ed_agg_stats_t *stats; /* = ed_plan_agg_stats(plan, idx): bumped per row */
     ed_actor_t *self;
     ed_aggtable_t *table;
     const uint32_t *upstream; /* senders: the actors that key records (the plan's) */
@@ -80,7 +81,7 @@ static void s_alert(ed_agg_actor_t *s, const ed_conf_alert_t *al, const ed_conf_
                             (uint32_t)j->len, ed_wall_ms());
     }
     ed_buf_free(&k);
-    ed_plan_agg_stats(s->plan, s->idx)->alerts++;
+    s->stats->alerts++;
 }
 
 static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const double *value,
@@ -88,7 +89,7 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
     ed_agg_actor_t *s = ud;
     const ed_config_t *conf = ed_plan_config(s->plan);
     const ed_conf_aggregation_t *ca = &conf->aggregations[hdr->agg];
-    ed_plan_agg_stats(s->plan, s->idx)->changes++;
+    s->stats->changes++;
     for (int t = 0; t < ca->nto; t++) {
         int slot = s->sink_slot[ca->to_idx[t]];
         if (!s->changes[slot])
@@ -110,7 +111,7 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
 
 static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggtable_flush(s->table, s_emit, s);
-    ed_agg_stats_t *st = ed_plan_agg_stats(s->plan, s->idx);
+    ed_agg_stats_t *st = s->stats;
     st->keys = ed_aggtable_count(s->table);
     st->bytes = ed_aggtable_bytes(s->table);
     for (int i = 0; i < s->ndownstream; i++) {
@@ -133,7 +134,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             const uint8_t *key = ed_keyed_key(e);
             ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, e->hash, ed_keyed_vals(e));
         }
-        ed_plan_agg_stats(s->plan, s->idx)->records += m->batch->count;
+        s->stats->records += m->batch->count;
         return 0;
     }
     if (m->type != ED_MSG_BARRIER) {
@@ -194,6 +195,7 @@ ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t er
     ed_agg_actor_t *s = ed_calloc(1, sizeof *s);
     s->plan = plan;
     s->idx = p;
+    s->stats = ed_plan_agg_stats(plan, p);
     ed_aggspec_t *specs = ed_calloc((size_t)conf->naggregations, sizeof *specs);
     ed_aggfn_t **fns = ed_calloc((size_t)conf->naggregations, sizeof *fns);
     for (int a = 0; a < conf->naggregations; a++) {

@@ -18,6 +18,7 @@ struct ed_source_actor {
     ed_plan_t *plan;
     int idx;                 /* config source index */
     int slot;                /* source actor index (instances counted) */
+    ed_source_stats_t *stats; /* = ed_plan_source_stats(plan, slot): bumped per input */
     ed_conf_source_t local;  /* this instance's copy of the source config (generator share) */
     const ed_conf_source_t *src; /* = &local */
     const ed_source_type_t *drv;
@@ -102,7 +103,7 @@ static void s_flush_all(ed_src_actor_t *s) {
 
 static void s_on_input(void *ud, const ed_input_t *in) {
     ed_src_actor_t *s = ud;
-    ed_plan_source_stats(s->plan, s->slot)->inputs++;
+    s->stats->inputs++;
     s->inputs_since_barrier++;
     ed_batch_add_time(&s->times, in->ts_ms, 1);
     for (int i = 0; i < s->ndirect; i++)
@@ -210,7 +211,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             ED_LOG_W(s->src->name, "commit of checkpoint %llu failed: %s; a later commit covers it",
                      (unsigned long long)m->seq, err);
         else
-            ed_plan_source_stats(s->plan, s->slot)->commits++;
+            s->stats->commits++;
         s_send_ctl(s, ed_plan_coordinator(s->plan), ED_MSG_COMMITTED, m->seq, m->flags, 0);
         break;
     }
@@ -243,6 +244,7 @@ ed_source_actor_t *ed_source_actor_new(ed_plan_t *plan, int slot, char *errstr,
     s->plan = plan;
     s->idx = idx;
     s->slot = slot;
+    s->stats = ed_plan_source_stats(plan, slot);
     /* A shallow copy (strings stay borrowed from the config): instances of a
      * generator split its events and draw from different seeds; Kafka
      * instances are consumers of the same group and need no change. */
