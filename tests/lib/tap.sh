@@ -36,6 +36,24 @@ wait_for() {
     done
 }
 
+# wait_pid SECS PID: waits for a background process like `wait PID` and
+# returns its exit status, but never longer than SECS: then it says so, sends
+# SIGKILL and returns 124, so a stuck run fails its check instead of hanging
+# the suite.
+wait_pid() {
+    local deadline=$((SECONDS + $1)) pid=$2
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ $SECONDS -ge "$deadline" ]; then
+            echo "# pid $pid still running after $1 s: killed"
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            return 124
+        fi
+        sleep 0.2
+    done
+    wait "$pid"
+}
+
 # json_get FILE KEY...: the value at KEY/KEY/... of a JSON file (eddy --stats)
 json_get() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
