@@ -7,6 +7,7 @@
 #   make unit                 unit tests only (no servers); one program or case:
 #                             tests/run unit aggtable, tests/run unit aggtable:many_keys
 #   make demo                 the word-count job on real documents
+#   make docs                 regenerate the option tables of docs/config.md from the code
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
 CC      ?= cc
@@ -39,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 IT_SRC   := $(wildcard tests/integration/it_*.c)
 IT_BIN   := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo bench bench-smoke clean format FORCE
+.PHONY: all deps test unit integration demo bench bench-smoke docs clean format FORCE
 
 all: $(BIN)/eddy $(UNIT_BIN) $(IT_BIN)
 
@@ -108,6 +109,11 @@ test: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo
+
+# The option tables of docs/config.md come from the config maps in the code;
+# tests/unit/test_config_doc.c fails when the file is not up to date.
+docs: $(BIN)/eddy
+	$(BIN)/eddy config-reference --update docs/config.md
 
 bench: deps
 	$(MAKE) all

@@ -1,16 +1,19 @@
 /*
  * ed_main.c — the eddy command line: loads the config, builds the plan
- * (actors/ed_pipeline.h) and runs or prints it. It sits above everything it
+ * (actors/ed_plan.h) and runs or prints it. It sits above everything it
  * wires (config/, actors/, sinks/, runtime/).
  *
- *   eddy run -c FILE [--exit-when-idle DURATION] [--stats FILE]
- *   eddy check -c FILE
+ *   eddy run [-c|--config] FILE [--exit-when-idle DURATION] [--stats FILE]
+ *   eddy check [-c|--config] FILE
+ *   eddy config-reference [--update FILE | --check FILE]
  *   eddy --version | --help
  *
- * Exit codes (sysexits.h): 0 success, 1 runtime failure, 2 forced stop
- * (second signal), 64 usage error, 78 configuration error.
+ * Exit codes (sysexits.h): 0 success, 1 runtime failure (or, for
+ * config-reference --check, a file that differs), 2 forced stop (second
+ * signal), 64 usage error, 78 configuration error.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +21,10 @@
 #include <string.h>
 
 #include "actors/ed_plan.h"
+#include "actors/ed_registry.h"
+#include "config/ed_conf_doc.h"
 #include "config/ed_config.h"
+#include "runtime/ed_buf.h"
 #include "runtime/ed_common.h"
 
 #ifndef ED_VERSION
@@ -33,20 +39,90 @@ static void s_usage(FILE *out) {
             "eddy %s — a stream-processing runtime\n"
             "\n"
             "usage:\n"
-            "  eddy run -c FILE [--exit-when-idle DURATION] [--stats FILE]\n"
+            "  eddy run [-c|--config] FILE [--exit-when-idle DURATION] [--stats FILE]\n"
             "      Run the pipeline in FILE until SIGINT/SIGTERM (drains: sources stop,\n"
             "      aggregators flush, sinks commit, input positions are committed).\n"
             "      --exit-when-idle D  also drain and exit once no source has had new\n"
             "                          input for D (e.g. 5s) and every sink acked it\n"
             "      --stats FILE        write final counters as JSON to FILE ('-' = stdout)\n"
-            "  eddy check -c FILE\n"
-            "      Validate FILE and print the plan (actors, partitions, sinks).\n"
+            "  eddy check [-c|--config] FILE\n"
+            "      Validate FILE, report every error found, and print the plan.\n"
+            "  eddy config-reference [--update FILE | --check FILE]\n"
+            "      Print the option tables of docs/config.md, generated from the code;\n"
+            "      --update rewrites the generated sections of FILE, --check exits 1 if\n"
+            "      they differ (make docs runs --update docs/config.md).\n"
             "  eddy --version | --help\n"
             "\n"
             "Environment: EDDY_LOG=debug|info|warn|error (default info).\n"
             "Config reference: docs/config.md. Exit codes: 0 ok, 1 failure, 2 forced stop,\n"
             "64 usage error, 78 config error.\n",
             ED_VERSION);
+}
+
+/* One line, then an example: what a usage error says. */
+static int s_usage_error(const char *cmd, const char *what) {
+    fprintf(stderr, "eddy %s: %s; e.g. eddy %s config/examples/wordcount.yaml (see eddy --help)\n",
+            cmd, what, cmd);
+    return EX_USAGE_;
+}
+
+static char *s_slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    ed_buf_t b = ED_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ed_buf_append(&b, chunk, n);
+    fclose(f);
+    ed_buf_append(&b, "", 0);
+    return b.data;
+}
+
+/* eddy config-reference [--update FILE | --check FILE] */
+static int s_reference(int argc, char **argv) {
+    const ed_conf_registry_t *reg = ed_registry();
+    if (argc == 2) {
+        ed_buf_t b = ED_BUF_INIT;
+        ed_conf_reference(reg, &b);
+        fputs(b.data ? b.data : "", stdout);
+        ed_buf_free(&b);
+        return 0;
+    }
+    int update = argc == 4 && !strcmp(argv[2], "--update");
+    int check = argc == 4 && !strcmp(argv[2], "--check");
+    if (!update && !check) {
+        fprintf(stderr, "eddy config-reference: expected no argument, --update FILE or --check "
+                        "FILE; e.g. eddy config-reference --update docs/config.md\n");
+        return EX_USAGE_;
+    }
+    const char *path = argv[3];
+    char *doc = s_slurp(path), *out = NULL, err[512];
+    if (!doc) {
+        fprintf(stderr, "eddy config-reference: cannot read %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    int rc = 0;
+    if (ed_conf_reference_update(doc, reg, &out, err, sizeof err) < 0) {
+        fprintf(stderr, "eddy config-reference: %s:%s\n", path, err + (!strncmp(err, "line ", 5) ? 5 : 0));
+        rc = 1;
+    } else if (check) {
+        if (strcmp(doc, out)) {
+            fprintf(stderr, "eddy config-reference: %s differs from the reference the code "
+                            "generates; run make docs\n", path);
+            rc = 1;
+        }
+    } else if (strcmp(doc, out)) {
+        FILE *f = fopen(path, "wb");
+        if (!f || fputs(out, f) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "eddy config-reference: cannot write %s: %s\n", path, strerror(errno));
+            rc = 1;
+        }
+    }
+    free(doc);
+    free(out);
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -64,7 +140,8 @@ int main(int argc, char **argv) {
             ed_log_set_level(ED_LOG_ERROR);
     }
     if (argc < 2) {
-        s_usage(stderr);
+        fprintf(stderr, "eddy: expected a command: run, check or config-reference; e.g. eddy "
+                        "check config/examples/wordcount.yaml (see eddy --help)\n");
         return EX_USAGE_;
     }
     const char *cmd = argv[1];
@@ -76,8 +153,12 @@ int main(int argc, char **argv) {
         s_usage(stdout);
         return 0;
     }
+    if (!strcmp(cmd, "config-reference"))
+        return s_reference(argc, argv);
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0) {
-        fprintf(stderr, "eddy: unknown command '%s'; expected run, check, --version or --help\n",
+        fprintf(stderr,
+                "eddy: unknown command '%s'; expected run, check, config-reference, --version or "
+                "--help\n",
                 cmd);
         return EX_USAGE_;
     }
@@ -90,7 +171,8 @@ int main(int argc, char **argv) {
     int64_t idle_ms = 0;
     int c;
     optind = 2;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    opterr = 0; /* our own one-line messages below */
+    while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': path = optarg; break;
         case 'i':
@@ -104,23 +186,39 @@ int main(int argc, char **argv) {
             break;
         case 's': stats = optarg; break;
         case 'h': s_usage(stdout); return 0;
-        default: s_usage(stderr); return EX_USAGE_;
+        case ':': {
+            char what[128];
+            snprintf(what, sizeof what, "%s needs a value", argv[optind - 1]);
+            return s_usage_error(cmd, what);
+        }
+        default: {
+            char what[128];
+            snprintf(what, sizeof what, "unknown option '%s'", argv[optind - 1]);
+            return s_usage_error(cmd, what);
+        }
         }
     }
-    if (!path || optind != argc) {
-        fprintf(stderr, "eddy %s: expected -c FILE%s\n", cmd,
-                optind != argc ? " and no other arguments" : "");
-        return EX_USAGE_;
+    /* The config file may be given without -c: `eddy check FILE`. */
+    if (!path && optind < argc)
+        path = argv[optind++];
+    if (!path)
+        return s_usage_error(cmd, "expected the pipeline's config file");
+    if (optind != argc) {
+        char what[256];
+        snprintf(what, sizeof what, "unexpected argument '%s' (one config file only)",
+                 argv[optind]);
+        return s_usage_error(cmd, what);
     }
-    char err[1024];
+    char err[16384];
     ed_config_t *conf = NULL;
-    if (ed_config_load(path, &conf, err, sizeof err) != 0) {
-        fprintf(stderr, "eddy: %s\n", err);
+    if (ed_config_load(path, ed_registry(), &conf, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
         return EX_CONFIG_;
     }
     ed_plan_t *plan = ed_plan_new(conf, idle_ms, err, sizeof err);
     if (!plan) {
-        fprintf(stderr, "eddy: %s\n", err);
+        /* Errors about the config start with its path; others say they are eddy's. */
+        fprintf(stderr, "%s%s\n", strncmp(err, path, strlen(path)) ? "eddy: " : "", err);
         ed_config_destroy(&conf);
         return EX_CONFIG_;
     }

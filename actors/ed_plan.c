@@ -15,6 +15,7 @@
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_coordinator.h"
 #include "actors/sources/ed_source_actor.h"
+#include "runtime/ed_buf.h"
 #include "sinks/ed_sink_actor.h"
 
 /* What an actor is, to free its state. */
@@ -290,9 +291,9 @@ static int s_build(ed_plan_t *plan, char *errstr, size_t errstr_size) {
               next_worker++ % W);
     }
     for (int k = 0; k < conf->nsinks; k++) {
-        const ed_sink_type_t *type = ed_sink_type_find(conf->sinks[k].kind);
+        const ed_sink_type_t *type = ed_sink_type_of(&conf->sinks[k]);
         if (!type)
-            return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': no plugin for its kind",
+            return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': no plugin for its type",
                              conf->sinks[k].name);
         ed_sink_actor_t *st = ed_sink_actor_new(plan, k, type, errstr, errstr_size);
         if (!st)
@@ -307,15 +308,9 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
                        size_t errstr_size) {
     if (conf->nsinks == 0) {
         ed_seterr(errstr, errstr_size, ED_EINVAL,
-                  "%s: the pipeline has no sinks; add one under 'sinks:' (a 'null' sink discards)",
+                  "%s:1:1: the pipeline has no sinks; expected one under 'sinks:' (a 'null' "
+                  "sink discards)",
                   conf->path);
-        return NULL;
-    }
-    if (conf->runtime.metrics_listen) {
-        ed_seterr(errstr, errstr_size, ED_EINVAL,
-                  "%s: runtime.metrics (listen %s) is not implemented yet; remove it — counters "
-                  "are logged at exit and written as JSON by `eddy run --stats FILE`",
-                  conf->path, conf->runtime.metrics_listen);
         return NULL;
     }
     ed_plan_t *plan = ed_calloc(1, sizeof *plan);
@@ -337,9 +332,6 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     return plan;
 }
 
-static const char *s_src_kind(ed_src_kind_t k) {
-    return k == ED_SRC_KAFKA ? "kafka" : k == ED_SRC_DIRECTORY ? "directory" : "generator";
-}
 static const char *s_fmt(ed_format_t f) {
     return f == ED_FMT_WORDS ? "words" : f == ED_FMT_JSON ? "json" : "lines";
 }
@@ -348,37 +340,76 @@ static const char *s_fn(ed_aggfn_t f) {
     return n[f >= ED_AGG_COUNT && f <= ED_AGG_AVG ? f : 0];
 }
 
-void ed_plan_print(const ed_plan_t *plan, FILE *out) {
-    const ed_config_t *conf = plan->conf;
-    fprintf(out, "pipeline %s\n", conf->path);
-    fprintf(out, "  runtime: %d workers (+ 1 I/O thread per sink), %d aggregator partitions, "
-                 "flush every %lld ms, mailbox hwm %d, max %d flushes in flight\n",
-            conf->runtime.workers, plan->naggs, (long long)conf->runtime.flush_interval_ms,
-            conf->runtime.mailbox_hwm, conf->runtime.max_inflight);
-    fprintf(out, "  actors: 1 coordinator, %d sources, %d decoders, %d aggregators, %d sinks\n",
-            plan->nsource_actors, plan->ndecoder_actors, plan->naggs, conf->nsinks);
+/* "1 source", "3 sources". */
+static void s_count(ed_buf_t *b, int n, const char *one, const char *many) {
+    ed_buf_printf(b, "%d %s", n, n == 1 ? one : many);
+}
+
+/* What sends to sink k, for the plan: "the changelog of a, alerts of b". */
+static void s_sink_feeds(const ed_config_t *conf, int k, ed_buf_t *b) {
+    const char *name = conf->sinks[k].name;
+    int n = 0;
+    for (int a = 0; a < conf->naggregations; a++)
+        for (int t = 0; t < conf->aggregations[a].nto; t++)
+            if (conf->aggregations[a].to_idx[t] == k)
+                ed_buf_printf(b, "%sthe changelog of %s", n++ ? ", " : "",
+                              conf->aggregations[a].name);
+    for (int r = 0; r < conf->nalerts; r++)
+        for (int t = 0; t < conf->alerts[r].nto; t++)
+            if (conf->alerts[r].to_idx[t] == k)
+                ed_buf_printf(b, "%salerts of %s", n++ ? ", " : "", conf->alerts[r].name);
     for (int i = 0; i < conf->nsources; i++) {
         const ed_conf_source_t *s = &conf->sources[i];
-        fprintf(out, "  source %s: %s", s->name, s_src_kind(s->kind));
+        for (int t = 0; t < s->nto; t++)
+            if (!strcmp(s->to[t], name))
+                ed_buf_printf(b, "%srecords of %s", n++ ? ", " : "", s->name);
+        if (s->rejects && !strcmp(s->rejects, name))
+            ed_buf_printf(b, "%srejects of %s", n++ ? ", " : "", s->name);
+    }
+}
+
+void ed_plan_print(const ed_plan_t *plan, FILE *out) {
+    const ed_config_t *conf = plan->conf;
+    const ed_conf_runtime_t *rt = &conf->runtime;
+    char flush[32];
+    ed_conf_fmt_ms(flush, sizeof flush, rt->flush_interval_ms);
+    ed_buf_t b = ED_BUF_INIT;
+    s_count(&b, rt->workers, "worker", "workers");
+    ed_buf_puts(&b, " (and one I/O thread per sink), ");
+    s_count(&b, plan->naggs, "aggregator partition", "aggregator partitions");
+    ed_buf_printf(&b, ", a flush every %s, mailboxes of %d messages, at most ", flush,
+                  rt->mailbox_hwm);
+    s_count(&b, rt->max_inflight, "flush", "flushes");
+    fprintf(out, "pipeline %s\n  runtime: %s in flight\n", conf->path, b.data);
+    ed_buf_reset(&b);
+    ed_buf_puts(&b, "1 coordinator, ");
+    s_count(&b, plan->nsource_actors, "source actor", "source actors");
+    if (plan->ndecoder_actors) {
+        ed_buf_puts(&b, ", ");
+        s_count(&b, plan->ndecoder_actors, "decoder", "decoders");
+    }
+    ed_buf_puts(&b, ", ");
+    s_count(&b, plan->naggs, "aggregator", "aggregators");
+    ed_buf_puts(&b, ", ");
+    s_count(&b, conf->nsinks, "sink", "sinks");
+    fprintf(out, "  actors: %s\n", b.data);
+    for (int i = 0; i < conf->nsources; i++) {
+        const ed_conf_source_t *s = &conf->sources[i];
+        ed_buf_reset(&b);
+        ed_conf_plugin_describe(s->type, s->opts, &b);
+        fprintf(out, "  source %s: %s", s->name, s->type->name);
         if (s->instances > 1)
             fprintf(out, " ×%d instances", s->instances);
-        if (s->kind == ED_SRC_KAFKA) {
-            fprintf(out, " brokers=%s group=%s topics=", s->kafka.brokers, s->kafka.group);
-            for (int t = 0; t < s->kafka.ntopics; t++)
-                fprintf(out, "%s%s", t ? "," : "", s->kafka.topics[t]);
-        } else if (s->kind == ED_SRC_DIRECTORY) {
-            fprintf(out, " path=%s pattern=%s", s->directory.path, s->directory.pattern);
-        } else {
-            fprintf(out, " events=%llu keys=%llu", (unsigned long long)s->generator.events,
-                    (unsigned long long)s->generator.keys);
-        }
-        if (s->kind != ED_SRC_GENERATOR)
-            fprintf(out, " format=%s", s_fmt(s->format));
+        fprintf(out, "%s%s", b.len ? " " : "", b.len ? b.data : "");
+        if (s->type->caps & ED_CAP_PAYLOAD)
+            fprintf(out, ", format %s", s_fmt(s->format));
+        if (s->time_field)
+            fprintf(out, ", event time from %s", s->time_field);
         if (s->decoders)
             fprintf(out, ", decoded by %d decoder actors%s", s->decoders,
                     s->instances > 1 ? " per instance" : "");
         for (int t = 0; t < s->nto; t++)
-            fprintf(out, "%s%s", t ? ", " : " -> pass-through to ", s->to[t]);
+            fprintf(out, "%s%s", t ? ", " : " -> records to ", s->to[t]);
         if (s->rejects)
             fprintf(out, "; rejects -> %s", s->rejects);
         fprintf(out, "\n");
@@ -392,7 +423,8 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
         for (int c = 0; c < ag->ncompute; c++)
             fprintf(out, "%s%s=%s(%s)", c ? ", " : "", ag->compute[c].name, s_fn(ag->compute[c].fn),
                     ag->compute[c].field ? ag->compute[c].field : "");
-        fprintf(out, "), cumulative, hash-partitioned over %d aggregators -> ", plan->naggs);
+        fprintf(out, "), cumulative, keys spread over %d aggregator partition%s -> ", plan->naggs,
+                plan->naggs == 1 ? "" : "s");
         for (int t = 0; t < ag->nto; t++)
             fprintf(out, "%s%s", t ? ", " : "", ag->to[t]);
         fprintf(out, "\n");
@@ -407,18 +439,15 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
     }
     for (int k = 0; k < conf->nsinks; k++) {
         const ed_conf_sink_t *s = &conf->sinks[k];
-        const ed_sink_type_t *t = ed_sink_type_find(s->kind);
-        fprintf(out, "  sink %s: %s", s->name, t ? t->name : "?");
-        if (s->kind == ED_SINK_POSTGRES || s->kind == ED_SINK_MARIADB)
-            fprintf(out, " table=%s", s->table);
-        if (s->kind == ED_SINK_REDIS)
-            fprintf(out, " zset=%s%s", s->zset, s->keep_top ? " (trimmed)" : "");
-        if (s->kind == ED_SINK_KAFKA)
-            fprintf(out, " topic=%s", s->kafka.topic);
-        const uint32_t *senders;
-        fprintf(out, ", waits for %d upstream barriers per flush\n",
-                ed_plan_senders(plan, ed_plan_sink_id(plan, k), &senders));
+        ed_buf_reset(&b);
+        ed_conf_plugin_describe(s->type, s->opts, &b);
+        fprintf(out, "  sink %s: %s%s%s", s->name, s->type->name, b.len ? " " : "",
+                b.len ? b.data : "");
+        ed_buf_reset(&b);
+        s_sink_feeds(conf, k, &b);
+        fprintf(out, "; receives %s\n", b.data ? b.data : "nothing");
     }
+    ed_buf_free(&b);
 }
 
 /* Counters of config source i, summed over its instances. */

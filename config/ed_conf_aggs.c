@@ -1,12 +1,13 @@
 /*
  * ed_conf_aggs.c — the `aggregations:` and `alerts:` sections: keys,
- * computes, windows (parsed, refused until implemented), and alert
- * conditions.
+ * computes (aggregate functions looked up in the registry), windows
+ * (parsed, refused until implemented), and alert conditions.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +16,131 @@
 #include "config/ed_conf_sections.h"
 #include "runtime/ed_common.h"
 
-/* Parses "count", "count()", "sum(f)", "min(f)", "max(f)", "avg(f)". */
-static int s_parse_compute(const char *expr, ed_aggfn_t *fn, char **field) {
-    static const ed_conf_enum_t fns[] = {{"count", ED_AGG_COUNT}, {"sum", ED_AGG_SUM},
-                                   {"min", ED_AGG_MIN},     {"max", ED_AGG_MAX},
-                                   {"avg", ED_AGG_AVG},     {NULL, 0}};
+static void s_free_key(void *field) {
+    ed_conf_aggregation_t *a = ED_CONF_CONTAINER(field, ed_conf_aggregation_t, key);
+    for (int j = 0; a->key && j < a->nkey; j++) {
+        free(a->key[j].column);
+        free(a->key[j].field);
+    }
+    free(a->key);
+    a->key = NULL;
+    a->nkey = 0;
+}
+
+static void s_free_compute(void *field) {
+    ed_conf_aggregation_t *a = ED_CONF_CONTAINER(field, ed_conf_aggregation_t, compute);
+    for (int j = 0; a->compute && j < a->ncompute; j++) {
+        free(a->compute[j].name);
+        free(a->compute[j].field);
+    }
+    free(a->compute);
+    a->compute = NULL;
+    a->ncompute = 0;
+}
+
+static void s_free_strv(char ***v, int *n, int **idx) {
+    for (int i = 0; *v && i < *n; i++)
+        free((*v)[i]);
+    free(*v);
+    free(*idx);
+    *v = NULL;
+    *idx = NULL;
+    *n = 0;
+}
+
+static void s_free_agg_to(void *field) {
+    ed_conf_aggregation_t *a = ED_CONF_CONTAINER(field, ed_conf_aggregation_t, to);
+    s_free_strv(&a->to, &a->nto, &a->to_idx);
+}
+
+static void s_free_when(void *field) {
+    ed_conf_alert_t *al = ED_CONF_CONTAINER(field, ed_conf_alert_t, when);
+    free(al->when);
+    free(al->metric);
+    al->when = al->metric = NULL;
+}
+
+static void s_free_alert_to(void *field) {
+    ed_conf_alert_t *al = ED_CONF_CONTAINER(field, ed_conf_alert_t, to);
+    s_free_strv(&al->to, &al->nto, &al->to_idx);
+}
+
+const ed_conf_map_t ed_conf_aggregation_map[] = {
+    {ED_CONF_STR, "from", NULL, offsetof(ed_conf_aggregation_t, from), ED_CONF_REQUIRED,
+     "the source whose records are aggregated", .expect = "a source name",
+     .doc_type = "source name"},
+    {ED_CONF_CUSTOM, "key", NULL, offsetof(ed_conf_aggregation_t, key), ED_CONF_REQUIRED,
+     "what records are grouped by; see below", .doc_type = "field, or list of key entries",
+     .free = s_free_key},
+    {ED_CONF_CUSTOM, "compute", NULL, offsetof(ed_conf_aggregation_t, compute), 0,
+     "the values computed per key; see below", .doc_def = "`{count: count}`",
+     .doc_type = "mapping name → aggregate",
+     .free = s_free_compute},
+    {ED_CONF_CUSTOM, "window", NULL, 0, 0,
+     "only `none` (or no `window` key) is accepted for now; see below", .doc_def = "`none`",
+     .doc_type = "`none` or mapping"},
+    {ED_CONF_CUSTOM, "to", NULL, offsetof(ed_conf_aggregation_t, to), ED_CONF_REQUIRED,
+     "the sinks that receive this aggregation's changelog", .doc_type = "sink list (≥ 1)",
+     .free = s_free_agg_to},
+    {ED_CONF_STR, "where", NULL, 0, ED_CONF_RESERVED,
+     "a filter on the records before they are counted",
+     .expect = "remove it: aggregations count every record of their source for now"},
+    {ED_CONF_BOOL, "repartition", NULL, 0, ED_CONF_RESERVED,
+     "keys owned by one process across a consumer group", .expect = "remove it"},
+    {0}};
+
+const ed_conf_map_t ed_conf_alert_map[] = {
+    {ED_CONF_STR, "on", NULL, offsetof(ed_conf_alert_t, on), ED_CONF_REQUIRED,
+     "the aggregation watched", .expect = "an aggregation name",
+     .doc_type = "aggregation name"},
+    {ED_CONF_CUSTOM, "when", NULL, offsetof(ed_conf_alert_t, when), ED_CONF_REQUIRED,
+     "`METRIC OP NUMBER`, e.g. `count >= 1000`: METRIC one of the aggregation's compute names, "
+     "OP `>=`, `>`, `<=`, `<` or `==`, NUMBER a decimal number (may be negative or use an "
+     "exponent)",
+     .expect = "METRIC OP NUMBER, e.g. count >= 1000, with OP one of >=, >, <=, <, ==",
+     .doc_type = "string", .free = s_free_when},
+    {ED_CONF_CUSTOM, "to", NULL, offsetof(ed_conf_alert_t, to), ED_CONF_REQUIRED,
+     "where alert records go (sinks that take alerts)", .doc_type = "sink list (≥ 1)",
+     .free = s_free_alert_to},
+    {ED_CONF_STR, "where", NULL, 0, ED_CONF_RESERVED, "a filter on the records watched",
+     .expect = "remove it: alerts watch every changelog row of their aggregation for now"},
+    {0}};
+
+/* "count, sum(FIELD), … or avg(FIELD)": the aggregate functions built. */
+static void s_fn_list(const ed_conf_registry_t *reg, ed_buf_t *b) {
+    int n = 0;
+    for (int i = 0; reg->aggfn && reg->aggfn(i); i++)
+        n += !reg->aggfn(i)->planned;
+    for (int i = 0, k = 0; reg->aggfn && reg->aggfn(i); i++) {
+        const ed_conf_aggfn_t *f = reg->aggfn(i);
+        if (f->planned)
+            continue;
+        ed_buf_printf(b, "%s%s%s", k == 0 ? "" : k == n - 1 ? " or " : ", ", f->name,
+                      f->takes_field ? "(FIELD)" : "");
+        k++;
+    }
+    if (!b->data)
+        ed_buf_puts(b, "");
+}
+
+/* Parses "NAME", "NAME()" or "NAME(FIELD)". Returns 0 with *fn set, or
+ * ED_EINVAL with *fn NULL (unknown name; *name holds it) or set (the
+ * arguments do not fit it). */
+static int s_parse_compute(const ed_conf_registry_t *reg, const char *expr,
+                           const ed_conf_aggfn_t **fn, char **field, char *name, size_t size) {
     const char *p = expr;
     while (isspace((unsigned char)*p))
         p++;
-    const char *name = p;
-    while (isalpha((unsigned char)*p))
+    const char *nm = p;
+    while (isalpha((unsigned char)*p) || *p == '_')
         p++;
-    size_t nlen = (size_t)(p - name);
-    *fn = 0;
-    for (int i = 0; fns[i].name; i++)
-        if (strlen(fns[i].name) == nlen && !strncasecmp(name, fns[i].name, nlen))
-            *fn = (ed_aggfn_t)fns[i].value;
+    size_t nlen = (size_t)(p - nm);
+    snprintf(name, size, "%.*s", (int)nlen, nm);
+    *fn = NULL;
+    *field = NULL;
+    for (int i = 0; reg->aggfn && reg->aggfn(i); i++)
+        if (strlen(reg->aggfn(i)->name) == nlen && !strncasecmp(nm, reg->aggfn(i)->name, nlen))
+            *fn = reg->aggfn(i);
     if (!*fn)
         return ED_EINVAL;
     while (isspace((unsigned char)*p))
@@ -53,133 +163,163 @@ static int s_parse_compute(const char *expr, ed_aggfn_t *fn, char **field) {
     }
     if (*p)
         return ED_EINVAL;
-    if (*fn == ED_AGG_COUNT) {
-        if (f && fend > f)
-            return ED_EINVAL;
-        *field = NULL;
-        return 0;
-    }
+    if (!(*fn)->takes_field)
+        return f && fend > f ? ED_EINVAL : 0;
     if (!f || fend == f)
         return ED_EINVAL;
     *field = ed_strndup(f, (size_t)(fend - f));
     return 0;
 }
 
-static int s_agg_keys(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w, ed_conf_aggregation_t *a,
-                      const ed_conf_source_t *src, const ed_node_t ***colnodes) {
+static int s_agg_keys(ed_conf_state_t *st, const ed_node_t *body, const char *w,
+                      ed_conf_aggregation_t *a, const ed_node_t ***colnodes) {
+    ed_conf_ctx_t *cx = st->cx;
     const ed_node_t *v = ed_node_given(body, "key");
     static const char desc[] =
         "key: [FIELD, …] with FIELD a name, a dotted path or {column: field}";
     if (!v)
         return ed_conf_err(cx, ed_node_getk(body, "key") ? ed_node_get(body, "key") : body,
-                     "missing required key 'key' in %s; expected %s", w, desc);
-    int n;
-    if (v->type == ED_NODE_SCALAR)
-        n = 1;
-    else if (v->type == ED_NODE_SEQ)
-        n = v->nitems;
-    else
+                           "missing required key 'key' in %s; expected %s", w, desc);
+    int n = v->type == ED_NODE_SCALAR ? 1 : v->type == ED_NODE_SEQ ? v->nitems : -1;
+    if (n < 0)
         return ed_conf_err(cx, v, "'key' in %s is %s; expected %s", w, ed_node_what(v), desc);
     if (!n)
         return ed_conf_err(cx, v, "'key' in %s is an empty list; expected %s", w, desc);
     a->key = ed_calloc((size_t)n, sizeof *a->key);
-    a->nkey = n;
     *colnodes = ed_calloc((size_t)n, sizeof **colnodes);
+    int rc = 0;
     for (int i = 0; i < n; i++) {
-        const ed_node_t *item =
-            v->type == ED_NODE_SCALAR ? v : v->items[i];
-        const ed_node_t *fnode = item;
-        int rc;
+        const ed_node_t *item = v->type == ED_NODE_SCALAR ? v : v->items[i];
+        const ed_node_t *fnode = item, *coln = item;
+        char *column = NULL, *field = NULL;
         if (item->type == ED_NODE_MAP) {
-            if (item->npairs != 1)
-                return ed_conf_err(cx, item,
-                             "a key entry in %s has %d pairs; expected a single {column: field}", w,
-                             item->npairs);
-            const ed_node_t *k = item->pairs[0].key;
+            const ed_node_t *k = item->npairs == 1 ? item->pairs[0].key : NULL;
+            if (!k) {
+                rc = ed_conf_err(cx, item,
+                                 "a key entry in %s has %d pairs; expected a single {column: "
+                                 "field}",
+                                 w, item->npairs);
+                continue;
+            }
+            if (k->type != ED_NODE_SCALAR) {
+                rc = ed_conf_err(cx, k, "a key column in %s is %s; expected a column name", w,
+                                 ed_node_what(k));
+                continue;
+            }
             fnode = item->pairs[0].value;
-            if (k->type != ED_NODE_SCALAR)
-                return ed_conf_err(cx, k, "a key column in %s is %s; expected a column name", w,
-                             ed_node_what(k));
-            a->key[i].column = ed_strdup(k->text);
-            if ((rc = ed_conf_scalar(cx, fnode, a->key[i].column, w, "a field name", 0,
-                               &a->key[i].field)) < 0)
-                return rc;
-            (*colnodes)[i] = k;
+            coln = k;
+            if (ed_conf_scalar(cx, fnode, k->text, w, "a field name", 0, &field) < 0) {
+                rc = ED_EINVAL;
+                continue;
+            }
+            column = ed_strdup(k->text);
         } else {
-            if ((rc = ed_conf_scalar(cx, item, "key", w, "a field name or {column: field}", 0,
-                               &a->key[i].field)) < 0)
-                return rc;
-            a->key[i].column = ed_strdup(a->key[i].field);
-            if (a->key[i].field[0] != '@')
-                for (char *c = a->key[i].column; *c; c++)
+            if (ed_conf_scalar(cx, item, "key", w, "a field name or {column: field}", 0, &field) <
+                0) {
+                rc = ED_EINVAL;
+                continue;
+            }
+            column = ed_strdup(field);
+            if (field[0] != '@')
+                for (char *c = column; *c; c++)
                     if (*c == '.')
                         *c = '_';
-            (*colnodes)[i] = item;
         }
+        a->key[a->nkey] = (ed_conf_keyfield_t){column, field};
+        (*colnodes)[a->nkey++] = coln;
         char what[400];
-        snprintf(what, sizeof what, "key column '%s'", a->key[i].column);
-        if ((rc = ed_conf_check_field(cx, fnode, a->key[i].field, what, w, src)) < 0)
-            return rc;
+        snprintf(what, sizeof what, "key column '%s'", column);
+        if (a->from_idx >= 0 && ed_conf_check_field(st, fnode, field, what, w, a->from_idx) < 0)
+            rc = ED_EINVAL;
     }
-    return 0;
+    return rc;
 }
 
-static int s_agg_compute(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w, ed_conf_aggregation_t *a,
-                         const ed_conf_source_t *src, const ed_node_t ***namenodes) {
+static int s_agg_compute(ed_conf_state_t *st, const ed_node_t *body, const char *w,
+                         ed_conf_aggregation_t *a, const ed_node_t ***namenodes) {
+    ed_conf_ctx_t *cx = st->cx;
+    const ed_conf_registry_t *reg = ed_conf_ctx_registry(cx);
     const ed_node_t *v = ed_node_given(body, "compute");
-    static const char desc[] =
-        "compute: {NAME: count | sum(FIELD) | min(FIELD) | max(FIELD) | avg(FIELD), …}";
+    ed_buf_t fns = ED_BUF_INIT;
+    s_fn_list(reg, &fns);
+    int rc = 0;
     if (!v) {
+        const ed_conf_aggfn_t *count = NULL;
+        for (int i = 0; reg->aggfn && reg->aggfn(i) && !count; i++)
+            if (!strcmp(reg->aggfn(i)->name, "count"))
+                count = reg->aggfn(i);
         a->compute = ed_calloc(1, sizeof *a->compute);
         a->ncompute = 1;
         a->compute[0].name = ed_strdup("count");
-        a->compute[0].fn = ED_AGG_COUNT;
+        a->compute[0].fn = count ? count->id : 0;
         *namenodes = ed_calloc(1, sizeof **namenodes);
         (*namenodes)[0] = body;
-        return 0;
+    } else if (v->type != ED_NODE_MAP || !v->npairs) {
+        rc = ed_conf_err(cx, v, "'compute' in %s is %s; expected compute: {NAME: AGGREGATE, …} "
+                                "with AGGREGATE one of %s",
+                         w, v->type == ED_NODE_MAP ? "an empty mapping" : ed_node_what(v),
+                         fns.data);
+    } else {
+        char cw[340];
+        snprintf(cw, sizeof cw, "compute of %s", w);
+        rc = ed_conf_keys(cx, v, cw, NULL);
+        a->compute = ed_calloc((size_t)v->npairs, sizeof *a->compute);
+        *namenodes = ed_calloc((size_t)v->npairs, sizeof **namenodes);
+        for (int j = 0; j < v->npairs; j++) {
+            const ed_node_t *k = v->pairs[j].key, *e = v->pairs[j].value;
+            if (k->type != ED_NODE_SCALAR)
+                continue; /* reported by ed_conf_keys */
+            char *expr, name[64], *field;
+            const ed_conf_aggfn_t *fn;
+            if (ed_conf_scalar(cx, e, k->text, cw, fns.data, 0, &expr) < 0) {
+                rc = ED_EINVAL;
+                continue;
+            }
+            int ok = s_parse_compute(reg, expr, &fn, &field, name, sizeof name) == 0;
+            if (!ok) {
+                ed_buf_t b = ED_BUF_INIT;
+                if (!fn) {
+                    const char *names[64];
+                    int nn = 0;
+                    for (int i = 0; reg->aggfn && reg->aggfn(i) && nn < 64; i++)
+                        if (!reg->aggfn(i)->planned)
+                            names[nn++] = reg->aggfn(i)->name;
+                    ed_conf_suggest(&b, name, names, nn);
+                }
+                ed_conf_err(cx, e, "invalid aggregate '%s' for '%s' in %s; expected %s%s", expr,
+                            k->text, cw, fns.data, b.data ? b.data : "");
+                ed_buf_free(&b);
+            } else if (fn->planned) {
+                ed_conf_err(cx, e,
+                            "aggregate '%s' for '%s' in %s is not implemented yet (%s); expected "
+                            "%s",
+                            fn->name, k->text, cw, fn->desc, fns.data);
+                ok = 0;
+            }
+            free(expr);
+            if (!ok) {
+                free(field);
+                rc = ED_EINVAL;
+                continue;
+            }
+            ed_conf_compute_t *c = &a->compute[a->ncompute];
+            c->name = ed_strdup(k->text);
+            c->fn = fn->id;
+            c->field = field;
+            (*namenodes)[a->ncompute++] = k;
+            char what[400];
+            snprintf(what, sizeof what, "compute '%s'", c->name);
+            if (c->field && a->from_idx >= 0 &&
+                ed_conf_check_field(st, e, c->field, what, w, a->from_idx) < 0)
+                rc = ED_EINVAL;
+        }
     }
-    if (v->type != ED_NODE_MAP)
-        return ed_conf_err(cx, v, "'compute' in %s is %s; expected %s", w, ed_node_what(v), desc);
-    int n = v->npairs;
-    if (!n)
-        return ed_conf_err(cx, v, "'compute' in %s is an empty mapping; expected %s", w, desc);
-    char cw[340];
-    snprintf(cw, sizeof cw, "compute of %s", w);
-    int rc = ed_conf_keys(cx, v, cw, NULL);
-    if (rc < 0)
-        return rc;
-    a->compute = ed_calloc((size_t)n, sizeof *a->compute);
-    a->ncompute = n;
-    *namenodes = ed_calloc((size_t)n, sizeof **namenodes);
-    int i = 0;
-    for (int j = 0; j < n; j++) {
-        const ed_node_t *k = v->pairs[j].key, *e = v->pairs[j].value;
-        ed_conf_compute_t *c = &a->compute[i];
-        c->name = ed_strdup(k->text);
-        (*namenodes)[i++] = k;
-        char *expr;
-        if ((rc = ed_conf_scalar(cx, e, c->name, cw,
-                           "count, sum(FIELD), min(FIELD), max(FIELD) or avg(FIELD)", 0, &expr)) <
-            0)
-            return rc;
-        rc = s_parse_compute(expr, &c->fn, &c->field);
-        if (rc < 0)
-            rc = ed_conf_err(cx, e,
-                       "invalid aggregate '%s' for '%s' in %s; expected count, sum(FIELD), "
-                       "min(FIELD), max(FIELD) or avg(FIELD)",
-                       expr, c->name, cw);
-        free(expr);
-        if (rc < 0)
-            return rc;
-        char what[400];
-        snprintf(what, sizeof what, "compute '%s'", c->name);
-        if (c->field && (rc = ed_conf_check_field(cx, e, c->field, what, w, src)) < 0)
-            return rc;
-    }
-    return 0;
+    ed_buf_free(&fns);
+    return rc;
 }
 
-static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w, ed_conf_aggregation_t *a) {
+static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
+                        ed_conf_aggregation_t *a) {
     const ed_node_t *v = ed_node_given(body, "window");
     a->window.kind = ED_WIN_NONE;
     if (!v)
@@ -200,17 +340,23 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     }
     if (v->type != ED_NODE_MAP)
         return ed_conf_err(cx, v, "'window' in %s is %s; expected %s", w, ed_node_what(v), desc);
+    /* session, late and emit are planned with the windows themselves. */
     static const char *const keys[] = {"tumbling", "hopping", "slide", "allowed_lateness", NULL};
+    static const char *const planned[] = {"session", "late", "emit", NULL};
     static const char *const kinds[] = {"tumbling", "hopping", NULL};
     char ww[340];
     snprintf(ww, sizeof ww, "window of %s", w);
     int rc, which;
-    if ((rc = ed_conf_keys(cx, v, ww, keys)) < 0)
+    if ((rc = ed_conf_keys_hidden(cx, v, ww, keys, planned)) < 0)
         return rc;
     const ed_node_t *wk = ed_node_getk(body, "window");
     const ed_node_t *tk = ed_node_getk(v, "tumbling"), *hk = ed_node_getk(v, "hopping");
+    if (ed_node_getk(v, "session"))
+        return ed_conf_err(cx, wk, "session windows are not implemented yet; remove 'window' for "
+                                   "a cumulative aggregation");
     if (tk && hk)
-        return ed_conf_err(cx, hk, "%s has both 'tumbling' and 'hopping'; expected one of them", ww);
+        return ed_conf_err(cx, hk, "%s has both 'tumbling' and 'hopping'; expected one of them",
+                           ww);
     if (!tk && !hk)
         return ed_conf_err(cx, v, "%s has no size; expected %s", ww, desc);
     which = tk ? 0 : 1;
@@ -218,19 +364,19 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     if ((rc = ed_conf_get_dur(cx, v, kinds[which], ww, 0, 1, &a->window.size_ms)) < 0)
         return rc;
     if (!ed_node_given(v, kinds[which]))
-        return ed_conf_err(cx, v, "'%s' in %s has no value; expected a duration such as 1m", kinds[which],
-                     ww);
+        return ed_conf_err(cx, v, "'%s' in %s has no value; expected a duration such as 1m",
+                           kinds[which], ww);
     const ed_node_t *sk = ed_node_getk(v, "slide");
     if (!which && sk)
-        return ed_conf_err(cx, sk,
-                     "'slide' in %s applies to hopping windows only; expected it with 'hopping'",
-                     ww);
+        return ed_conf_err(
+            cx, sk, "'slide' in %s applies to hopping windows only; expected it with 'hopping'",
+            ww);
     if (which) {
         if (!ed_node_given(v, "slide"))
             return ed_conf_err(cx, v,
-                         "missing required key 'slide' in %s; expected slide: <duration, at most "
-                         "the window size>",
-                         ww);
+                               "missing required key 'slide' in %s; expected slide: <duration, "
+                               "at most the window size>",
+                               ww);
         if ((rc = ed_conf_get_dur(cx, v, "slide", ww, 0, 1, &a->window.slide_ms)) < 0)
             return rc;
         if (a->window.slide_ms > a->window.size_ms)
@@ -240,67 +386,80 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     } else {
         a->window.slide_ms = a->window.size_ms;
     }
-    if ((rc = ed_conf_get_dur(cx, v, "allowed_lateness", ww, 0, 0, &a->window.allowed_lateness_ms)) < 0)
+    if ((rc = ed_conf_get_dur(cx, v, "allowed_lateness", ww, 0, 0,
+                              &a->window.allowed_lateness_ms)) < 0)
         return rc;
     /* Parsed in full so the shape is settled, but refused: the aggregator
      * does not implement windows yet, and silently running a cumulative
      * aggregation instead would mislead. */
     return ed_conf_err(cx, wk,
-                 "windowed aggregations are not implemented yet; remove 'window' for a cumulative "
-                 "aggregation");
+                       "windowed aggregations are not implemented yet; remove 'window' for a "
+                       "cumulative aggregation");
 }
 
-int ed_conf_read_aggregation(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *body,
-                             ed_conf_aggregation_t *a) {
-    static const char *const keys[] = {"from", "key", "compute", "window", "to", NULL};
-    a->name = ed_strdup(kn->text);
-    a->pos = ed_conf_pos(cx, kn);
-    a->from_idx = -1;
-    char w[300];
-    snprintf(w, sizeof w, "aggregation '%s'", a->name);
-    int rc;
-    const ed_node_t **colnodes = NULL, **namenodes = NULL;
-    if ((rc = ed_conf_keys(cx, body, w, keys)) < 0 ||
-        (rc = ed_conf_get_str(cx, body, "from", w, "a source name", ED_CR_REQ, NULL, &a->from)) < 0 ||
-        (rc = ed_conf_resolve(cx, ed_node_get(body, "from"), ED_REF_SOURCE, a->from, "from", w, &a->from_idx)) <
-            0)
-        return rc;
-    const ed_conf_source_t *src = &ed_conf_ctx_conf(cx)->sources[a->from_idx];
-    if ((rc = s_agg_keys(cx, body, w, a, src, &colnodes)) < 0 ||
-        (rc = s_agg_compute(cx, body, w, a, src, &namenodes)) < 0)
-        goto out;
-    /* Key columns and compute names become columns of one table row. */
-    int ncol = a->nkey + a->ncompute;
+/* Key columns and compute names become the columns of one table row. */
+static int s_agg_columns(ed_conf_ctx_t *cx, const char *w, const ed_conf_aggregation_t *a,
+                         const ed_node_t **colnodes, const ed_node_t **namenodes) {
+    int ncol = a->nkey + a->ncompute, rc = 0;
     for (int i = 0; i < ncol; i++) {
         const char *c = i < a->nkey ? a->key[i].column : a->compute[i - a->nkey].name;
         const ed_node_t *n = i < a->nkey ? colnodes[i] : namenodes[i - a->nkey];
         const char *kind = i < a->nkey ? "key column" : "compute name";
         if (!ed_conf_valid_ident(c, strlen(c))) {
             rc = ed_conf_err(cx, n,
-                       "%s '%s' in %s is not a valid SQL identifier; expected letters, digits "
-                       "and '_', not starting with a digit, at most %d characters%s",
-                       kind, c, w, ED_CONF_MAX_IDENT,
-                       c[0] == '@' ? " (name it: key: [{name: \"@key\"}])" : "");
-            goto out;
+                             "%s '%s' in %s is not a valid SQL identifier; expected letters, "
+                             "digits and '_', not starting with a digit, at most %d characters%s",
+                             kind, c, w, ED_CONF_MAX_IDENT,
+                             c[0] == '@' ? " (name it: key: [{name: \"@key\"}])" : "");
+            continue;
         }
         for (int j = 0; j < i; j++) {
             const char *c2 = j < a->nkey ? a->key[j].column : a->compute[j - a->nkey].name;
             if (!strcasecmp(c, c2)) {
                 rc = ed_conf_err(cx, n,
-                           "column '%s' is defined twice in %s (as key column or compute name); "
-                           "expected unique column names",
-                           c, w);
-                goto out;
+                                 "column '%s' is defined twice in %s (as key column or compute "
+                                 "name); expected unique column names",
+                                 c, w);
+                break;
             }
         }
     }
-    if ((rc = s_agg_window(cx, body, w, a)) < 0 ||
-        (rc = ed_conf_get_sinks(cx, body, "to", w, ED_CR_REQ, &a->to, &a->nto, &a->to_idx)) < 0)
-        goto out;
-out:
+    return rc;
+}
+
+/* The keys of a body: the map's, each checked once. */
+static void s_keys_of(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
+                      const ed_conf_map_t *map) {
+    ed_conf_map_keys_check(cx, body, w, map, ED_MAP_ALL, NULL);
+}
+
+int ed_conf_read_aggregation(ed_conf_state_t *st, int i, const ed_node_t *kn,
+                             const ed_node_t *body) {
+    ed_conf_ctx_t *cx = st->cx;
+    ed_conf_aggregation_t *a = &ed_conf_ctx_conf(cx)->aggregations[i];
+    int nerr = ed_conf_nerrors(cx);
+    a->name = ed_strdup(kn->text);
+    a->pos = ed_conf_pos(cx, kn);
+    a->from_idx = -1;
+    char w[300];
+    snprintf(w, sizeof w, "aggregation '%s'", a->name);
+    s_keys_of(cx, body, w, ed_conf_aggregation_map);
+    ed_conf_map_read(cx, ed_conf_aggregation_map, body, NULL, a, w, ED_MAP_ALL, NULL);
+    if (a->from)
+        ed_conf_resolve(cx, ed_node_get(body, "from"), ED_REF_SOURCE, a->from, "from", w,
+                        &a->from_idx);
+    const ed_node_t **colnodes = NULL, **namenodes = NULL;
+    int krc = s_agg_keys(st, body, w, a, &colnodes);
+    int crc = s_agg_compute(st, body, w, a, &namenodes);
+    if (krc == 0 && crc == 0)
+        s_agg_columns(cx, w, a, colnodes, namenodes);
     free(colnodes);
     free(namenodes);
-    return rc;
+    s_agg_window(cx, body, w, a);
+    if (ed_conf_get_sinks(cx, body, "to", w, ED_CR_REQ, &a->to, &a->nto, &a->to_idx) < 0)
+        st->refs_bad = 1;
+    st->agg_bad[i] = ed_conf_nerrors(cx) > nerr;
+    return st->agg_bad[i] ? ED_EINVAL : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -350,43 +509,51 @@ static int s_parse_when(const char *s, char **metric, ed_cmp_op_t *op, double *t
     return 0;
 }
 
-int ed_conf_read_alert(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *body,
-                       ed_conf_alert_t *al) {
-    static const char *const keys[] = {"on", "when", "to", NULL};
+/* The compute of the alert's aggregation that `when` names. */
+static void s_alert_metric(ed_conf_ctx_t *cx, const ed_node_t *wn, const char *w,
+                           ed_conf_alert_t *al) {
+    const ed_conf_aggregation_t *a = &ed_conf_ctx_conf(cx)->aggregations[al->on_idx];
+    for (int i = 0; i < a->ncompute; i++)
+        if (!strcmp(a->compute[i].name, al->metric))
+            al->metric_idx = i;
+    if (al->metric_idx >= 0)
+        return;
+    const char **names = ed_calloc((size_t)a->ncompute + 1, sizeof *names);
+    for (int i = 0; i < a->ncompute; i++)
+        names[i] = a->compute[i].name;
+    ed_buf_t b = ED_BUF_INIT;
+    ed_conf_join(&b, names, a->ncompute);
+    ed_conf_suggest(&b, al->metric, names, a->ncompute);
+    ed_conf_err(cx, wn,
+                "'%s' in 'when' of %s is not computed by aggregation '%s'; expected one of its "
+                "compute names: %s",
+                al->metric, w, a->name, b.data);
+    ed_buf_free(&b);
+    free(names);
+}
+
+int ed_conf_read_alert(ed_conf_state_t *st, int i, const ed_node_t *kn, const ed_node_t *body) {
+    ed_conf_ctx_t *cx = st->cx;
+    ed_conf_alert_t *al = &ed_conf_ctx_conf(cx)->alerts[i];
+    int nerr = ed_conf_nerrors(cx);
     al->name = ed_strdup(kn->text);
     al->pos = ed_conf_pos(cx, kn);
     al->on_idx = al->metric_idx = -1;
     char w[300];
     snprintf(w, sizeof w, "alert '%s'", al->name);
-    int rc;
-    static const char when_desc[] =
-        "METRIC OP NUMBER, e.g. count >= 1000, with OP one of >=, >, <=, <, ==";
-    if ((rc = ed_conf_keys(cx, body, w, keys)) < 0 ||
-        (rc = ed_conf_get_str(cx, body, "on", w, "an aggregation name", ED_CR_REQ, NULL, &al->on)) < 0 ||
-        (rc = ed_conf_resolve(cx, ed_node_get(body, "on"), ED_REF_AGG, al->on, "on", w, &al->on_idx)) < 0 ||
-        (rc = ed_conf_get_str(cx, body, "when", w, when_desc, ED_CR_REQ, NULL, &al->when)) < 0)
-        return rc;
+    s_keys_of(cx, body, w, ed_conf_alert_map);
+    ed_conf_map_read(cx, ed_conf_alert_map, body, NULL, al, w, ED_MAP_ALL, NULL);
+    if (al->on)
+        ed_conf_resolve(cx, ed_node_get(body, "on"), ED_REF_AGG, al->on, "on", w, &al->on_idx);
     const ed_node_t *wn = ed_node_get(body, "when");
-    if (s_parse_when(al->when, &al->metric, &al->op, &al->threshold) < 0)
-        return ed_conf_err(cx, wn, "cannot parse 'when: %s' in %s; expected %s", al->when, w, when_desc);
-    const ed_conf_aggregation_t *a = &ed_conf_ctx_conf(cx)->aggregations[al->on_idx];
-    for (int i = 0; i < a->ncompute; i++)
-        if (!strcmp(a->compute[i].name, al->metric))
-            al->metric_idx = i;
-    if (al->metric_idx < 0) {
-        const char **names = ed_calloc((size_t)a->ncompute, sizeof *names);
-        for (int i = 0; i < a->ncompute; i++)
-            names[i] = a->compute[i].name;
-        ed_buf_t b = ED_BUF_INIT;
-        ed_conf_join(&b, names, a->ncompute);
-        ed_conf_suggest(&b, al->metric, names, a->ncompute);
-        rc = ed_conf_err(cx, wn,
-                   "'%s' in 'when' of %s is not computed by aggregation '%s'; expected one of its "
-                   "compute names: %s",
-                   al->metric, w, a->name, b.data);
-        ed_buf_free(&b);
-        free(names);
-        return rc;
-    }
-    return ed_conf_get_sinks(cx, body, "to", w, ED_CR_REQ, &al->to, &al->nto, &al->to_idx);
+    const char *when_desc = ed_conf_map_find(ed_conf_alert_map, "when")->expect;
+    ed_conf_get_str(cx, body, "when", w, when_desc, ED_CR_REQ, NULL, &al->when);
+    if (al->when && s_parse_when(al->when, &al->metric, &al->op, &al->threshold) < 0)
+        ed_conf_err(cx, wn, "cannot parse 'when: %s' in %s; expected %s", al->when, w, when_desc);
+    else if (al->when && al->on_idx >= 0 && !st->agg_bad[al->on_idx])
+        s_alert_metric(cx, wn, w, al);
+    if (ed_conf_get_sinks(cx, body, "to", w, ED_CR_REQ, &al->to, &al->nto, &al->to_idx) < 0)
+        st->refs_bad = 1;
+    st->alert_bad[i] = ed_conf_nerrors(cx) > nerr;
+    return st->alert_bad[i] ? ED_EINVAL : 0;
 }

@@ -27,12 +27,15 @@ struct ed_conf_ctx {
     const char *text; /* the whole input, for exact positions of ${VAR} */
     size_t len;
     ed_config_t *conf;
+    const ed_conf_registry_t *reg;
     s_error_t *errs;
     int nerrs;
 };
 
-ed_conf_ctx_t *ed_conf_ctx_new(const char *name, const char *text, size_t len, ed_config_t *conf) {
+ed_conf_ctx_t *ed_conf_ctx_new(const char *name, const char *text, size_t len, ed_config_t *conf,
+                               const ed_conf_registry_t *reg) {
     ed_conf_ctx_t *cx = ed_calloc(1, sizeof *cx);
+    cx->reg = reg;
     cx->file = name;
     cx->text = text;
     cx->len = len;
@@ -55,6 +58,10 @@ ed_config_t *ed_conf_ctx_conf(ed_conf_ctx_t *cx) {
     return cx->conf;
 }
 
+const ed_conf_registry_t *ed_conf_ctx_registry(const ed_conf_ctx_t *cx) {
+    return cx->reg;
+}
+
 int ed_conf_nerrors(const ed_conf_ctx_t *cx) {
     return cx->nerrs;
 }
@@ -73,9 +80,13 @@ int ed_conf_report(const ed_conf_ctx_t *cx, char *errstr, size_t errstr_size) {
         return 0;
     qsort(cx->errs, (size_t)cx->nerrs, sizeof *cx->errs, s_err_cmp);
     ed_buf_t b = ED_BUF_INIT;
-    for (int i = 0; i < cx->nerrs; i++)
+    int shown = cx->nerrs < ED_CONFIG_MAX_ERRORS ? cx->nerrs : ED_CONFIG_MAX_ERRORS;
+    for (int i = 0; i < shown; i++)
         ed_buf_printf(&b, "%s%s:%d:%d: %s", i ? "\n" : "", cx->file, cx->errs[i].line,
                       cx->errs[i].col, cx->errs[i].msg);
+    if (cx->nerrs > shown)
+        ed_buf_printf(&b, "\n%s: %d more errors not shown; fix these first", cx->file,
+                      cx->nerrs - shown);
     ed_seterr(errstr, errstr_size, ED_EINVAL, "%s", b.data);
     ed_buf_free(&b);
     return ED_EINVAL;
@@ -180,35 +191,46 @@ ed_conf_pos_t ed_conf_pos(ed_conf_ctx_t *cx, const ed_node_t *n) {
 
 int ed_conf_keys(ed_conf_ctx_t *cx, const ed_node_t *map, const char *where,
                  const char *const *allowed) {
+    return ed_conf_keys_hidden(cx, map, where, allowed, NULL);
+}
+
+int ed_conf_keys_hidden(ed_conf_ctx_t *cx, const ed_node_t *map, const char *where,
+                        const char *const *allowed, const char *const *hidden) {
+    int rc = 0;
     for (int i = 0; map && map->type == ED_NODE_MAP && i < map->npairs; i++) {
         const ed_node_t *k = map->pairs[i].key;
-        if (k->type != ED_NODE_SCALAR)
-            return ed_conf_err(cx, k, "a key in %s is %s; expected a plain name", where,
-                               ed_node_what(k));
+        if (k->type != ED_NODE_SCALAR) {
+            rc = ed_conf_err(cx, k, "a key in %s is %s; expected a plain name", where,
+                             ed_node_what(k));
+            continue;
+        }
         const char *ks = k->text;
-        for (int j = 0; j < i; j++) {
+        int dup = 0;
+        for (int j = 0; j < i && !dup; j++) {
             const ed_node_t *k2 = map->pairs[j].key;
-            if (k2->type == ED_NODE_SCALAR && !strcmp(k2->text, ks))
-                return ed_conf_err(
+            if (k2->type == ED_NODE_SCALAR && !strcmp(k2->text, ks)) {
+                rc = ed_conf_err(
                     cx, k, "duplicate key '%s' in %s (first at line %d); expected each key once",
                     ks, where, k2->line);
+                dup = 1;
+            }
         }
-        if (!allowed)
+        if (dup || !allowed)
             continue;
         int n = 0, ok = 0;
         for (; allowed[n]; n++)
             ok |= !strcmp(allowed[n], ks);
+        for (int h = 0; hidden && hidden[h]; h++)
+            ok |= !strcmp(hidden[h], ks);
         if (ok)
             continue;
         ed_buf_t b = ED_BUF_INIT;
         ed_conf_join(&b, allowed, n);
         ed_conf_suggest(&b, ks, allowed, n);
-        int rc =
-            ed_conf_err(cx, k, "unknown key '%s' in %s; expected one of: %s", ks, where, b.data);
+        rc = ed_conf_err(cx, k, "unknown key '%s' in %s; expected one of: %s", ks, where, b.data);
         ed_buf_free(&b);
-        return rc;
     }
-    return 0;
+    return rc;
 }
 
 int ed_conf_want_map(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
@@ -232,56 +254,21 @@ int ed_conf_section(ed_conf_ctx_t *cx, const ed_node_t *root, const char *key, c
     char where[64];
     snprintf(where, sizeof where, "'%s'", key);
     int rc = ed_conf_keys(cx, v, where, NULL);
-    if (rc < 0)
-        return rc;
     for (int i = 0; i < v->npairs; i++) {
         const ed_node_t *k = v->pairs[i].key, *body = v->pairs[i].value;
+        if (k->type != ED_NODE_SCALAR)
+            continue; /* reported by ed_conf_keys */
         if (!ed_conf_valid_name(k->text))
-            return ed_conf_err(cx, k,
-                               "invalid %s name '%s'; expected letters, digits, '_', '.' or '-'",
-                               what, k->text);
+            rc = ed_conf_err(cx, k,
+                             "invalid %s name '%s'; expected letters, digits, '_', '.' or '-'",
+                             what, k->text);
         if (body->type != ED_NODE_MAP)
-            return ed_conf_err(cx, body, "%s '%s' is %s; expected a mapping of its settings",
-                               what, k->text, ed_node_what(body));
+            rc = ed_conf_err(cx, body, "%s '%s' is %s; expected a mapping of its settings", what,
+                             k->text, ed_node_what(body));
     }
     *sec = v;
     *n = v->npairs;
-    return 0;
-}
-
-int ed_conf_one_of(ed_conf_ctx_t *cx, const ed_node_t *keyn, const ed_node_t *body,
-                   const char *what, const char *const *kinds, int *which) {
-    const ed_node_t *first = NULL;
-    int nk = 0;
-    *which = -1;
-    for (int i = 0; kinds[i]; i++, nk++) {
-        const ed_node_t *k = ed_node_getk(body, kinds[i]);
-        if (!k)
-            continue;
-        if (first) {
-            ed_buf_t b = ED_BUF_INIT;
-            int nall = 0;
-            while (kinds[nall])
-                nall++;
-            ed_conf_join(&b, kinds, nall);
-            int rc =
-                ed_conf_err(cx, k, "%s '%s' has both '%s' and '%s'; expected exactly one of: %s",
-                            what, keyn->text, first->text, kinds[i], b.data);
-            ed_buf_free(&b);
-            return rc;
-        }
-        first = k;
-        *which = i;
-    }
-    if (*which < 0) {
-        ed_buf_t b = ED_BUF_INIT;
-        ed_conf_join(&b, kinds, nk);
-        int rc = ed_conf_err(cx, keyn, "%s '%s' has no type; expected exactly one of: %s", what,
-                             keyn->text, b.data);
-        ed_buf_free(&b);
-        return rc;
-    }
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -459,6 +446,10 @@ static const s_unit_t s_dur_units[] = {{"", 1},      {"ms", 1},      {"s", 1000}
                                        {"m", 60000}, {"h", 3600000}, {NULL, 0}};
 static const s_unit_t s_count_units[] = {{"", 1},        {"k", 1000},       {"K", 1000},
                                          {"M", 1000000}, {"G", 1000000000}, {NULL, 0}};
+static const s_unit_t s_size_units[] = {
+    {"", 1},           {"B", 1},        {"k", 1000},          {"kB", 1000},
+    {"KiB", 1 << 10},  {"M", 1000000},  {"MB", 1000000},      {"MiB", 1 << 20},
+    {"G", 1000000000}, {"GB", 1000000000}, {"GiB", 1 << 30}, {NULL, 0}};
 
 /* Parses "<digits>[.<digits>]<unit>" exactly (no sign, no spaces) into an
  * integer; the result must be whole (1.5s is fine, 1.5ms is not). */
@@ -487,9 +478,9 @@ static int s_parse_scaled(const char *text, const s_unit_t *units, int64_t *out)
     for (const s_unit_t *u = units; u->suffix; u++) {
         if (strcmp(p, u->suffix))
             continue;
-        if (ip > INT64_MAX / u->mult)
+        if (ip > INT64_MAX / u->mult || (fnum && u->mult > INT64_MAX / 1000000000))
             return ED_EINVAL;
-        int64_t frac = fnum * u->mult; /* fnum < 1e9, mult ≤ 3.6e6: no overflow */
+        int64_t frac = fnum * u->mult; /* fnum < 1e9, mult ≤ 2^30: no overflow */
         if (frac % fden)
             return ED_EINVAL;
         if (ip * u->mult > INT64_MAX - frac / fden)
@@ -519,12 +510,8 @@ void ed_conf_fmt_ms(char *buf, size_t size, int64_t ms) {
         snprintf(buf, size, "%lldms", (long long)ms);
 }
 
-int ed_conf_get_int(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
-                    int64_t def, int64_t min, int64_t max, int64_t *out) {
-    const ed_node_t *v = ed_node_given(map, key);
-    *out = def;
-    if (!v)
-        return 0;
+int ed_conf_val_int(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                    int64_t min, int64_t max, int64_t *out) {
     char range[96];
     if (max >= INT_MAX)
         snprintf(range, sizeof range, "an integer of at least %lld", (long long)min);
@@ -548,6 +535,13 @@ int ed_conf_get_int(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, co
     return rc;
 }
 
+int ed_conf_get_int(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
+                    int64_t def, int64_t min, int64_t max, int64_t *out) {
+    const ed_node_t *v = ed_node_given(map, key);
+    *out = def;
+    return v ? ed_conf_val_int(cx, v, key, where, min, max, out) : 0;
+}
+
 int ed_conf_get_intv(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
                      int def, int min, int max, int *out) {
     int64_t x;
@@ -556,12 +550,8 @@ int ed_conf_get_intv(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, c
     return rc;
 }
 
-int ed_conf_get_dur(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
-                    int64_t def, int64_t min, int64_t *out) {
-    const ed_node_t *v = ed_node_given(map, key);
-    *out = def;
-    if (!v)
-        return 0;
+int ed_conf_val_dur(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                    int64_t min, int64_t *out) {
     static const char desc[] =
         "a duration such as 500ms, 2s, 1m or 1h (a bare number is milliseconds)";
     char *s;
@@ -582,21 +572,25 @@ int ed_conf_get_dur(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, co
     return rc;
 }
 
-int ed_conf_get_count(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
-                      uint64_t def, uint64_t min, uint64_t *out) {
+int ed_conf_get_dur(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
+                    int64_t def, int64_t min, int64_t *out) {
     const ed_node_t *v = ed_node_given(map, key);
     *out = def;
-    if (!v)
-        return 0;
-    char desc[96];
-    snprintf(desc, sizeof desc, "a whole number of at least %llu, optionally with k, M or G (2M)",
-             (unsigned long long)min);
+    return v ? ed_conf_val_dur(cx, v, key, where, min, out) : 0;
+}
+
+/* Count (k/M/G, 10^n) or size (also KiB/MiB/GiB, 2^n) at least min. */
+static int s_val_scaled(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                        uint64_t min, const s_unit_t *units, const char *what, uint64_t *out) {
+    char desc[128];
+    snprintf(desc, sizeof desc, "%s of at least %llu, %s", units == s_size_units ? "a size" : "a whole number",
+             (unsigned long long)min, what);
     char *s;
     int rc = ed_conf_scalar(cx, v, key, where, desc, 0, &s);
     if (rc < 0)
         return rc;
     int64_t x;
-    if (s_parse_scaled(s, s_count_units, &x) < 0 || (uint64_t)x < min)
+    if (s_parse_scaled(s, units, &x) < 0 || (uint64_t)x < min)
         rc = ed_conf_err(cx, v, "invalid value '%s' for '%s' in %s; expected %s", s, key, where,
                          desc);
     else
@@ -605,12 +599,27 @@ int ed_conf_get_count(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, 
     return rc;
 }
 
-int ed_conf_get_rate(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
-                     double *out) {
+int ed_conf_val_count(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                      uint64_t min, uint64_t *out) {
+    return s_val_scaled(cx, v, key, where, min, s_count_units, "optionally with k, M or G (2M)",
+                        out);
+}
+
+int ed_conf_val_size(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                     uint64_t min, uint64_t *out) {
+    return s_val_scaled(cx, v, key, where, min, s_size_units,
+                        "in bytes with an optional unit: kB, MB, GB or KiB, MiB, GiB (16MiB)", out);
+}
+
+int ed_conf_get_count(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
+                      uint64_t def, uint64_t min, uint64_t *out) {
     const ed_node_t *v = ed_node_given(map, key);
-    *out = 0;
-    if (!v)
-        return 0;
+    *out = def;
+    return v ? ed_conf_val_count(cx, v, key, where, min, out) : 0;
+}
+
+int ed_conf_val_rate(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                     double *out) {
     static const char desc[] = "a number of at least 0, optionally with k, M or G (50k)";
     char *s;
     int rc = ed_conf_scalar(cx, v, key, where, desc, 0, &s);
@@ -634,31 +643,55 @@ int ed_conf_get_rate(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, c
     return rc;
 }
 
-int ed_conf_get_enum(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
-                     const ed_conf_enum_t *tab, int def, int *out) {
-    const ed_node_t *v = ed_node_given(map, key);
-    *out = def;
-    if (!v)
-        return 0;
-    const char *names[16] = {0};
-    int n = 0;
-    for (; n < 16 && tab[n].name; n++)
-        names[n] = tab[n].name;
-    ed_buf_t b = ED_BUF_INIT;
-    ed_conf_join(&b, names, n);
+int ed_conf_val_bool(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                     int *out) {
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On", NULL};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off", "Off", NULL};
+    char *s;
+    int rc = ed_conf_scalar(cx, v, key, where, "true or false", 0, &s);
+    if (rc < 0)
+        return rc;
+    int val = -1;
+    for (int i = 0; yes[i]; i++) {
+        if (!strcmp(s, yes[i]))
+            val = 1;
+        if (!strcmp(s, no[i]))
+            val = 0;
+    }
+    if (val < 0)
+        rc = ed_conf_err(cx, v, "invalid value '%s' for '%s' in %s; expected true or false", s,
+                         key, where);
+    else
+        *out = val;
+    free(s);
+    return rc;
+}
+
+int ed_conf_val_enum(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                     const ed_conf_choice_t *tab, int *out) {
+    const char *names[32] = {0};
+    int n = 0, nall = 0;
+    for (; nall < 32 && tab[nall].name; nall++)
+        if (!tab[nall].planned)
+            names[n++] = tab[nall].name;
     char *s;
     int rc = ed_conf_scalar(cx, v, key, where, "a single value", ED_CR_EMPTY_OK, &s);
-    if (rc < 0) {
+    if (rc < 0)
+        return rc;
+    ed_buf_t b = ED_BUF_INIT;
+    ed_conf_join(&b, names, n);
+    for (int i = 0; i < nall; i++) {
+        if (strcmp(s, tab[i].name))
+            continue;
+        if (tab[i].planned)
+            rc = ed_conf_err(cx, v,
+                             "%s '%s' in %s is not implemented yet; expected one of: %s", key, s,
+                             where, b.data);
+        else
+            *out = tab[i].value;
+        free(s);
         ed_buf_free(&b);
         return rc;
-    }
-    for (int i = 0; i < n; i++) {
-        if (!strcmp(s, tab[i].name)) {
-            *out = tab[i].value;
-            free(s);
-            ed_buf_free(&b);
-            return 0;
-        }
     }
     ed_conf_suggest(&b, s, names, n);
     rc = ed_conf_err(cx, v, "invalid value '%s' for '%s' in %s; expected one of: %s", s, key,
@@ -668,29 +701,49 @@ int ed_conf_get_enum(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, c
     return rc;
 }
 
-int ed_conf_get_props(ed_conf_ctx_t *cx, const ed_node_t *map, const char *key, const char *where,
-                      ed_conf_kv_t **out, int *nout) {
-    const ed_node_t *v = ed_node_given(map, key);
-    if (!v)
-        return 0;
+int ed_conf_val_strlist(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                        const char *desc, ed_conf_strlist_t *out) {
+    int n = v->type == ED_NODE_SEQ ? v->nitems : v->type == ED_NODE_SCALAR ? 1 : 0;
+    if (v->type == ED_NODE_MAP || (v->type == ED_NODE_SEQ && !n))
+        return ed_conf_err(cx, v, "'%s' in %s is %s; expected %s", key, where,
+                           v->type == ED_NODE_SEQ ? "an empty list" : ed_node_what(v), desc);
+    out->v = ed_calloc((size_t)n, sizeof *out->v);
+    out->n = 0;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        const ed_node_t *item = v->type == ED_NODE_SEQ ? v->items[i] : v;
+        char *s;
+        if (ed_conf_scalar(cx, item, key, where, desc, 0, &s) < 0)
+            rc = ED_EINVAL;
+        else
+            out->v[out->n++] = s;
+    }
+    return rc;
+}
+
+int ed_conf_val_kvmap(ed_conf_ctx_t *cx, const ed_node_t *v, const char *key, const char *where,
+                      const char *example, ed_conf_kvmap_t *out) {
     char w[600];
     snprintf(w, sizeof w, "'%s' of %s", key, where);
-    int rc = ed_conf_want_map(cx, v, key, where, "properties: { \"fetch.min.bytes\": 1 }");
+    int rc = ed_conf_want_map(cx, v, key, where, example);
     if (rc < 0 || (rc = ed_conf_keys(cx, v, w, NULL)) < 0)
         return rc;
     int n = v->type == ED_NODE_MAP ? v->npairs : 0;
-    *out = ed_calloc((size_t)n ? (size_t)n : 1, sizeof **out);
-    *nout = n;
+    out->v = ed_calloc((size_t)n ? (size_t)n : 1, sizeof *out->v);
+    out->n = 0;
     for (int i = 0; i < n; i++) {
         const ed_node_t *k = v->pairs[i].key, *val = v->pairs[i].value;
-        (*out)[i].key = ed_strdup(k->text);
+        char *value = NULL;
         if (ed_node_is_null(val))
-            return ed_conf_err(cx, val, "property '%s' in %s has no value; expected %s: <value>",
-                               k->text, w, k->text);
-        rc = ed_conf_scalar(cx, val, k->text, w, "a single value", ED_CR_EMPTY_OK,
-                            &(*out)[i].value);
-        if (rc < 0)
-            return rc;
+            rc = ed_conf_err(cx, val, "property '%s' in %s has no value; expected %s: <value>",
+                             k->text, w, k->text);
+        else if (ed_conf_scalar(cx, val, k->text, w, "a single value", ED_CR_EMPTY_OK, &value) <
+                 0)
+            rc = ED_EINVAL;
+        if (!value)
+            continue;
+        out->v[out->n].key = ed_strdup(k->text);
+        out->v[out->n++].value = value;
     }
-    return 0;
+    return rc;
 }

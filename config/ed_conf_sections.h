@@ -3,8 +3,11 @@
  * ed_config.c in dependency order (runtime, sinks, sources, aggregations,
  * alerts) and then checked as a graph. Internal to config/.
  *
- * Each reader fills one entry from its YAML body; on bad input it records
- * errors in the context (see ed_conf_read.h) and returns ED_EINVAL.
+ * Every reader goes on after an error, so that one run reports every
+ * independent error; an entry that had an error is marked bad, and the
+ * checks that depend on it (a key field against its source's format, an
+ * alert's metric against its aggregation, a sink against the aggregation
+ * feeding it) skip it rather than report follow-on errors.
  */
 #ifndef ED_CONF_SECTIONS_H
 #define ED_CONF_SECTIONS_H
@@ -12,43 +15,72 @@
 #include "config/ed_conf_read.h"
 #include "config/ed_config.h"
 
-/* YAML nodes of a sink's settings that are checked against its aggregation
- * only once the graph is known; kept so those errors point at the value. */
+/* The nodes of a source's or sink's settings, kept for its checks. */
 typedef struct {
-    ed_node_t *table;
-    ed_node_t *zset;
-    ed_node_t *member;
-    ed_node_t *score;
-} ed_conf_sinkx_t;
+    const ed_node_t *kn;    /* its name */
+    const ed_node_t *body;  /* its settings */
+    const ed_node_t *block; /* its type block, or NULL */
+} ed_conf_nodes_t;
+
+/* What the sections share while loading. */
+typedef struct {
+    ed_conf_ctx_t *cx;
+    unsigned char *src_bad;   /* [nsources]: the source had an error */
+    unsigned char *agg_bad;   /* [naggregations] */
+    unsigned char *alert_bad; /* [nalerts] */
+    unsigned char *sink_bad;  /* [nsinks] */
+    ed_conf_nodes_t *sinkn;   /* [nsinks] */
+    int refs_bad; /* a `to:` or `rejects:` could not be read: what feeds a sink is not known */
+} ed_conf_state_t;
+
+/* The rows of each core section (docs/config.md is generated from them). */
+extern const ed_conf_map_t ed_conf_runtime_map[];
+extern const ed_conf_map_t ed_conf_source_map[];
+extern const ed_conf_map_t ed_conf_aggregation_map[];
+extern const ed_conf_map_t ed_conf_alert_map[];
+extern const ed_conf_map_t ed_conf_sink_map[];
 
 /* `runtime:` of root (defaults when absent). */
-int ed_conf_read_runtime(ed_conf_ctx_t *cx, const ed_node_t *root);
+int ed_conf_read_runtime(ed_conf_state_t *st, const ed_node_t *root);
 
-/* Sink `kn: body` into *s; nodes kept for the graph checks into *x. */
-int ed_conf_read_sink(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *body,
-                      ed_conf_sink_t *s, ed_conf_sinkx_t *x);
+/* Sink i, `kn: body`. */
+int ed_conf_read_sink(ed_conf_state_t *st, int i, const ed_node_t *kn, const ed_node_t *body);
 
-/* Source `kn: body` into *s (sinks already read, for `to` and `rejects`). */
-int ed_conf_read_source(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *body,
-                        ed_conf_source_t *s);
+/* Source i, `kn: body` (sinks already read, for `to` and `rejects`). */
+int ed_conf_read_source(ed_conf_state_t *st, int i, const ed_node_t *kn, const ed_node_t *body);
 
-/* Aggregation `kn: body` into *a (sources and sinks already read). */
-int ed_conf_read_aggregation(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *body,
-                             ed_conf_aggregation_t *a);
+/* Aggregation i (sources and sinks already read). */
+int ed_conf_read_aggregation(ed_conf_state_t *st, int i, const ed_node_t *kn,
+                             const ed_node_t *body);
 
-/* Alert `kn: body` into *al (aggregations and sinks already read). */
-int ed_conf_read_alert(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *body,
-                       ed_conf_alert_t *al);
+/* Alert i (aggregations and sinks already read). */
+int ed_conf_read_alert(ed_conf_state_t *st, int i, const ed_node_t *kn, const ed_node_t *body);
 
 /* Checks an input field (`what` of `where`, at node n) read from source
- * src: a dotted path or an @meta field, one the source can produce. */
-int ed_conf_check_field(ed_conf_ctx_t *cx, const ed_node_t *n, const char *field,
-                        const char *what, const char *where, const ed_conf_source_t *src);
+ * `src` (index si): a dotted path or a meta field, one the source can
+ * produce (its type's meta fields; for other fields, its format). Skips
+ * the source-dependent part when the source is bad. */
+int ed_conf_check_field(ed_conf_state_t *st, const ed_node_t *n, const char *field,
+                        const char *what, const char *where, int si);
 
 /* The rules that need the whole graph: what feeds each sink (fills
- * from_agg, nfeeds and the defaults that depend on the feeding
- * aggregation), and where `decoders` make sense. sinkx has one entry per
- * sink. */
-int ed_conf_check_graph(ed_conf_ctx_t *cx, ed_conf_sinkx_t *sinkx);
+ * from_agg, nfeeds; calls the sink type's link), and where `decoders`
+ * make sense. */
+int ed_conf_check_graph(ed_conf_state_t *st);
+
+/* Finds which of `types` (a registry list, n entries) is a key of body:
+ * exactly one, not a planned one; else records an error naming entity kn
+ * of kind `what` ("sink") and leaves *type NULL. */
+int ed_conf_find_type(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *body,
+                      const char *what, const ed_conf_plugin_t *const *types, int n,
+                      const ed_conf_plugin_t **type);
+
+/* Reads a type's block (`kafka: {…}`) and its OUTER keys from body into a
+ * new options struct *opts_p (owned), then calls its validate. ck is set
+ * up by the caller (entity, nodes, where strings). */
+int ed_conf_read_plugin(ed_conf_check_t *ck, void **opts_p);
+
+/* The struct that holds member `field` at address p (CUSTOM free callbacks). */
+#define ED_CONF_CONTAINER(p, T, field) ((T *)(void *)((char *)(p) - offsetof(T, field)))
 
 #endif

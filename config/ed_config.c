@@ -34,59 +34,72 @@
 /* ------------------------------------------------------------------------ */
 /* runtime                                                                  */
 
-static int s_valid_listen(const char *s) {
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s || !colon[1])
-        return 0;
-    if (s[0] == '[' && colon[-1] != ']')
-        return 0;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    return !*end && isdigit((unsigned char)colon[1]) && port >= 1 && port <= 65535;
-}
+const ed_conf_map_t ed_conf_runtime_map[] = {
+    {ED_CONF_INT, "workers", NULL, offsetof(ed_conf_runtime_t, workers), 0,
+     "worker threads that run the actors", .min = 1, .max = 1024,
+     .doc_def = "number of online CPUs (at most 1024)"},
+    {ED_CONF_INT, "aggregators", "8", offsetof(ed_conf_runtime_t, aggregators), 0,
+     "partitions of the key space (aggregator actors)", .min = 1, .max = 1024},
+    {ED_CONF_DURATION, "flush_interval", "500ms", offsetof(ed_conf_runtime_t, flush_interval_ms),
+     0, "how often aggregators emit their changelog to the sinks", .min = 10},
+    {ED_CONF_INT, "mailbox_hwm", "64", offsetof(ed_conf_runtime_t, mailbox_hwm), 0,
+     "messages queued per mailbox before senders block (backpressure)", .min = 1,
+     .max = 1000000},
+    {ED_CONF_INT, "max_inflight", "4", offsetof(ed_conf_runtime_t, max_inflight), 0,
+     "flushes not yet acked by every sink before sources pause", .min = 1, .max = 1000},
+    {ED_CONF_CUSTOM, "metrics", NULL, 0, ED_CONF_RESERVED, "a Prometheus metrics endpoint",
+     .expect = "remove it: counters are logged at exit and written as JSON by `eddy run --stats "
+               "FILE`"},
+    {ED_CONF_CUSTOM, "http", NULL, 0, ED_CONF_RESERVED,
+     "an HTTP endpoint for metrics, health and SQL queries",
+     .expect = "remove it: counters are logged at exit and written as JSON by `eddy run --stats "
+               "FILE`"},
+    {ED_CONF_ENUM, "delivery", NULL, 0, ED_CONF_RESERVED, "exactly-once delivery",
+     .expect = "remove it: eddy delivers at-least-once"},
+    {0}};
 
-int ed_conf_read_runtime(ed_conf_ctx_t *cx, const ed_node_t *root) {
+int ed_conf_read_runtime(ed_conf_state_t *st, const ed_node_t *root) {
+    ed_conf_ctx_t *cx = st->cx;
     ed_conf_runtime_t *rt = &ed_conf_ctx_conf(cx)->runtime;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    ed_conf_map_defaults(cx, ed_conf_runtime_map, rt, ED_MAP_ALL);
     rt->workers = cpus >= 1 ? (cpus > 1024 ? 1024 : (int)cpus) : 1;
-    rt->aggregators = 8;
-    rt->flush_interval_ms = 500;
-    rt->mailbox_hwm = 64;
-    rt->max_inflight = 4;
     const ed_node_t *v = ed_node_get(root, "runtime");
-    if (!v)
+    if (!v || ed_node_is_null(v))
         return 0;
-    static const char *const keys[] = {
-        "workers", "aggregators", "flush_interval", "mailbox_hwm", "max_inflight", "metrics", NULL};
-    const char *w = "runtime";
-    int rc;
-    if ((rc = ed_conf_want_map(cx, v, "runtime", "the file", "runtime: { workers: 4 }")) < 0 ||
-        (rc = ed_conf_keys(cx, v, w, keys)) < 0 ||
-        (rc = ed_conf_get_intv(cx, v, "workers", w, rt->workers, 1, 1024, &rt->workers)) < 0 ||
-        (rc = ed_conf_get_intv(cx, v, "aggregators", w, 8, 1, 1024, &rt->aggregators)) < 0 ||
-        (rc = ed_conf_get_dur(cx, v, "flush_interval", w, 500, 10, &rt->flush_interval_ms)) < 0 ||
-        (rc = ed_conf_get_intv(cx, v, "mailbox_hwm", w, 64, 1, 1000000, &rt->mailbox_hwm)) < 0 ||
-        (rc = ed_conf_get_intv(cx, v, "max_inflight", w, 4, 1, 1000, &rt->max_inflight)) < 0)
-        return rc;
-    const ed_node_t *m = ed_node_given(v, "metrics");
-    if (!m)
-        return 0;
-    static const char *const mkeys[] = {"listen", NULL};
-    if ((rc = ed_conf_want_map(cx, m, "metrics", w, "metrics: { listen: 127.0.0.1:9464 }")) < 0 ||
-        (rc = ed_conf_keys(cx, m, "metrics of runtime", mkeys)) < 0 ||
-        (rc = ed_conf_get_str(cx, m, "listen", "metrics of runtime", "host:port", ED_CR_REQ, NULL,
-                        &rt->metrics_listen)) < 0)
-        return rc;
-    if (!s_valid_listen(rt->metrics_listen))
-        return ed_conf_err(cx, ed_node_get(m, "listen"),
-                     "invalid 'listen' address '%s' in metrics of runtime; expected host:port, "
-                     "e.g. 127.0.0.1:9464",
-                     rt->metrics_listen);
-    return 0;
+    if (ed_conf_want_map(cx, v, "runtime", "the file", "runtime: { workers: 4 }") < 0)
+        return ED_EINVAL;
+    int rc = ed_conf_map_keys_check(cx, v, "runtime", ed_conf_runtime_map, ED_MAP_ALL, NULL);
+    if (ed_conf_map_read(cx, ed_conf_runtime_map, v, NULL, rt, "runtime", ED_MAP_ALL, NULL) < 0)
+        rc = ED_EINVAL;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Loading                                                                  */
+
+/* Reads the names of section `key` into a fresh array of *n entries of
+ * `size` bytes (one spare) and their bad flags; *sec is the section's node.
+ * Returns what ed_conf_section returned. */
+static int s_section(ed_conf_state_t *st, const ed_node_t *root, const char *key,
+                     const char *what, size_t size, void **arr, int *n, unsigned char **bad,
+                     const ed_node_t **sec) {
+    int rc = ed_conf_section(st->cx, root, key, what, sec, n);
+    *arr = ed_calloc((size_t)*n + 1, size);
+    *bad = ed_calloc((size_t)*n + 1, 1);
+    return rc;
+}
+
+/* Entry i of a section can be read (a named mapping); if not (reported by
+ * ed_conf_section), it gets its name, if any, and is marked bad. */
+static int s_entry_ok(const ed_node_t *sec, int i, char **name, unsigned char *bad) {
+    const ed_node_t *k = sec->pairs[i].key, *body = sec->pairs[i].value;
+    if (k->type == ED_NODE_SCALAR && body->type == ED_NODE_MAP)
+        return 1;
+    *name = ed_strdup(k->type == ED_NODE_SCALAR ? k->text : "?");
+    *bad = 1;
+    return 0;
+}
 
 static int s_root(ed_conf_ctx_t *cx, const ed_node_t *root) {
     static const char *const keys[] = {"runtime", "sources", "aggregations",
@@ -97,61 +110,67 @@ static int s_root(ed_conf_ctx_t *cx, const ed_node_t *root) {
                            "the file is %s; expected a mapping with the keys runtime, sources, "
                            "aggregations, alerts and sinks",
                            ed_node_what(root));
-    int rc = ed_conf_keys(cx, root, "the top level", keys);
-    if (rc < 0 || (rc = ed_conf_read_runtime(cx, root)) < 0)
-        return rc;
-    const ed_node_t *sec;
+    ed_conf_state_t st = {.cx = cx};
+    ed_conf_keys(cx, root, "the top level", keys);
+    ed_conf_read_runtime(&st, root);
+
+    /* Sections in dependency order; an entry's errors do not stop the
+     * others (see ed_conf_sections.h). */
+    const ed_node_t *sec = NULL;
     int n;
-    if ((rc = ed_conf_section(cx, root, "sinks", "sink", &sec, &n)) < 0)
-        return rc;
-    c->sinks = ed_calloc((size_t)n + 1, sizeof *c->sinks);
-    ed_conf_sinkx_t *sinkx = ed_calloc((size_t)n + 1, sizeof *sinkx);
+    s_section(&st, root, "sinks", "sink", sizeof *c->sinks, (void **)&c->sinks, &n, &st.sink_bad,
+              &sec);
     c->nsinks = n;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = ed_conf_read_sink(cx, sec->pairs[i].key, sec->pairs[i].value, &c->sinks[i],
-                               &sinkx[i]);
-    if (rc < 0 || (rc = ed_conf_section(cx, root, "sources", "source", &sec, &n)) < 0)
-        goto out;
-    if (!n) {
-        rc = ed_conf_err(cx,
-                         sec                             ? sec
-                         : ed_node_getk(root, "sources") ? ed_node_getk(root, "sources")
-                                                         : root,
-                         "no sources are defined; expected at least one, e.g. sources: { gen: { "
-                         "generator: { events: 1000 } } }");
-        goto out;
+    st.sinkn = ed_calloc((size_t)n + 1, sizeof *st.sinkn);
+    for (int i = 0; i < n; i++) {
+        if (s_entry_ok(sec, i, &c->sinks[i].name, &st.sink_bad[i]))
+            ed_conf_read_sink(&st, i, sec->pairs[i].key, sec->pairs[i].value);
+        c->sinks[i].from_agg = -1;
     }
-    c->sources = ed_calloc((size_t)n, sizeof *c->sources);
+
+    int rc = s_section(&st, root, "sources", "source", sizeof *c->sources, (void **)&c->sources,
+                       &n, &st.src_bad, &sec);
     c->nsources = n;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = ed_conf_read_source(cx, sec->pairs[i].key, sec->pairs[i].value, &c->sources[i]);
-    if (rc < 0 || (rc = ed_conf_section(cx, root, "aggregations", "aggregation", &sec, &n)) < 0)
-        goto out;
-    if (n > UINT16_MAX) {
-        rc = ed_conf_err(cx, sec, "%d aggregations are defined; expected at most %d", n,
-                         UINT16_MAX);
-        goto out;
-    }
-    c->aggregations = ed_calloc((size_t)n + 1, sizeof *c->aggregations);
+    if (rc == 0 && !n)
+        ed_conf_err(cx,
+                    sec                             ? sec
+                    : ed_node_getk(root, "sources") ? ed_node_getk(root, "sources")
+                                                    : root,
+                    "no sources are defined; expected at least one, e.g. sources: { gen: { "
+                    "generator: { events: 1000 } } }");
+    for (int i = 0; i < n; i++)
+        if (s_entry_ok(sec, i, &c->sources[i].name, &st.src_bad[i]))
+            ed_conf_read_source(&st, i, sec->pairs[i].key, sec->pairs[i].value);
+
+    s_section(&st, root, "aggregations", "aggregation", sizeof *c->aggregations,
+              (void **)&c->aggregations, &n, &st.agg_bad, &sec);
     c->naggregations = n;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = ed_conf_read_aggregation(cx, sec->pairs[i].key, sec->pairs[i].value,
-                                      &c->aggregations[i]);
-    if (rc < 0 || (rc = ed_conf_section(cx, root, "alerts", "alert", &sec, &n)) < 0)
-        goto out;
-    c->alerts = ed_calloc((size_t)n + 1, sizeof *c->alerts);
+    if (n > UINT16_MAX)
+        ed_conf_err(cx, sec, "%d aggregations are defined; expected at most %d", n, UINT16_MAX);
+    for (int i = 0; i < n && n <= UINT16_MAX; i++) {
+        c->aggregations[i].from_idx = -1;
+        if (s_entry_ok(sec, i, &c->aggregations[i].name, &st.agg_bad[i]))
+            ed_conf_read_aggregation(&st, i, sec->pairs[i].key, sec->pairs[i].value);
+    }
+
+    s_section(&st, root, "alerts", "alert", sizeof *c->alerts, (void **)&c->alerts, &n,
+              &st.alert_bad, &sec);
     c->nalerts = n;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = ed_conf_read_alert(cx, sec->pairs[i].key, sec->pairs[i].value, &c->alerts[i]);
-    if (rc == 0)
-        rc = ed_conf_check_graph(cx, sinkx);
-out:
-    free(sinkx);
-    return rc;
+    for (int i = 0; i < n; i++)
+        if (s_entry_ok(sec, i, &c->alerts[i].name, &st.alert_bad[i]))
+            ed_conf_read_alert(&st, i, sec->pairs[i].key, sec->pairs[i].value);
+
+    ed_conf_check_graph(&st);
+    free(st.src_bad);
+    free(st.agg_bad);
+    free(st.alert_bad);
+    free(st.sink_bad);
+    free(st.sinkn);
+    return ed_conf_nerrors(cx) ? ED_EINVAL : 0;
 }
 
-static int s_load(const char *text, size_t len, const char *name, ed_config_t **conf_p,
-                  char *errstr, size_t errstr_size) {
+static int s_load(const char *text, size_t len, const char *name, const ed_conf_registry_t *reg,
+                  ed_config_t **conf_p, char *errstr, size_t errstr_size) {
     if (errstr && errstr_size)
         errstr[0] = 0;
     *conf_p = NULL;
@@ -173,7 +192,7 @@ static int s_load(const char *text, size_t len, const char *name, ed_config_t **
     }
     ed_config_t *conf = ed_calloc(1, sizeof *conf);
     conf->path = ed_strdup(name);
-    ed_conf_ctx_t *cx = ed_conf_ctx_new(conf->path, text, len, conf);
+    ed_conf_ctx_t *cx = ed_conf_ctx_new(conf->path, text, len, conf, reg);
     rc = s_root(cx, root);
     if (ed_conf_nerrors(cx))
         rc = ed_conf_report(cx, errstr, errstr_size);
@@ -187,14 +206,15 @@ static int s_load(const char *text, size_t len, const char *name, ed_config_t **
     return 0;
 }
 
-int ed_config_load_string(const char *text, const char *name, ed_config_t **conf_p, char *errstr,
-                          size_t errstr_size) {
-    assert(text && conf_p);
-    return s_load(text, strlen(text), name ? name : "<string>", conf_p, errstr, errstr_size);
+int ed_config_load_string(const char *text, const char *name, const ed_conf_registry_t *reg,
+                          ed_config_t **conf_p, char *errstr, size_t errstr_size) {
+    assert(text && reg && conf_p);
+    return s_load(text, strlen(text), name ? name : "<string>", reg, conf_p, errstr, errstr_size);
 }
 
-int ed_config_load(const char *path, ed_config_t **conf_p, char *errstr, size_t errstr_size) {
-    assert(path && conf_p);
+int ed_config_load(const char *path, const ed_conf_registry_t *reg, ed_config_t **conf_p,
+                   char *errstr, size_t errstr_size) {
+    assert(path && reg && conf_p);
     *conf_p = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -217,7 +237,7 @@ int ed_config_load(const char *path, ed_config_t **conf_p, char *errstr, size_t 
                        "cannot read %s: larger than %u MiB; expected a pipeline config", path,
                        S_MAX_FILE >> 20);
     else
-        rc = s_load(b.data ? b.data : "", b.len, path, conf_p, errstr, errstr_size);
+        rc = s_load(b.data ? b.data : "", b.len, path, reg, conf_p, errstr, errstr_size);
     ed_buf_free(&b);
     return rc;
 }
@@ -246,18 +266,16 @@ int ed_config_aggregation_idx(const ed_config_t *conf, const char *name) {
     return -1;
 }
 
-static void s_free_strv(char **v, int n) {
-    for (int i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-static void s_free_kv(ed_conf_kv_t *kv, int n) {
-    for (int i = 0; kv && i < n; i++) {
-        free(kv[i].key);
-        free(kv[i].value);
-    }
-    free(kv);
+/* Frees one source or sink: its name, its type's options, its core keys. */
+static void s_free_typed(const ed_conf_map_t *core, void *entry, char **name,
+                         const ed_conf_plugin_t *type, void **opts) {
+    if (type && *opts)
+        ed_conf_map_free(type->map, *opts);
+    free(*opts);
+    *opts = NULL;
+    ed_conf_map_free(core, entry);
+    free(*name);
+    *name = NULL;
 }
 
 void ed_config_destroy(ed_config_t **conf_p) {
@@ -266,67 +284,25 @@ void ed_config_destroy(ed_config_t **conf_p) {
     ed_config_t *c = *conf_p;
     for (int i = 0; c->sources && i < c->nsources; i++) {
         ed_conf_source_t *s = &c->sources[i];
-        free(s->name);
-        free(s->kafka.brokers);
-        s_free_strv(s->kafka.topics, s->kafka.ntopics);
-        free(s->kafka.group);
-        free(s->kafka.start);
-        s_free_kv(s->kafka.props, s->kafka.nprops);
-        free(s->directory.path);
-        free(s->directory.pattern);
-        free(s->directory.state_file);
-        free(s->time_field);
-        s_free_strv(s->to, s->nto);
-        free(s->rejects);
+        s_free_typed(ed_conf_source_map, s, &s->name, s->type, &s->opts);
     }
-    free(c->sources);
-    for (int i = 0; c->aggregations && i < c->naggregations; i++) {
-        ed_conf_aggregation_t *a = &c->aggregations[i];
-        free(a->name);
-        free(a->from);
-        for (int j = 0; a->key && j < a->nkey; j++) {
-            free(a->key[j].column);
-            free(a->key[j].field);
-        }
-        free(a->key);
-        for (int j = 0; a->compute && j < a->ncompute; j++) {
-            free(a->compute[j].name);
-            free(a->compute[j].field);
-        }
-        free(a->compute);
-        s_free_strv(a->to, a->nto);
-        free(a->to_idx);
-    }
-    free(c->aggregations);
-    for (int i = 0; c->alerts && i < c->nalerts; i++) {
-        ed_conf_alert_t *al = &c->alerts[i];
-        free(al->name);
-        free(al->on);
-        free(al->when);
-        free(al->metric);
-        s_free_strv(al->to, al->nto);
-        free(al->to_idx);
-    }
-    free(c->alerts);
     for (int i = 0; c->sinks && i < c->nsinks; i++) {
         ed_conf_sink_t *s = &c->sinks[i];
-        free(s->name);
-        free(s->dsn);
-        free(s->mariadb.host);
-        free(s->mariadb.user);
-        free(s->mariadb.password);
-        free(s->mariadb.database);
-        free(s->url);
-        free(s->kafka.brokers);
-        free(s->kafka.topic);
-        s_free_kv(s->kafka.props, s->kafka.nprops);
-        free(s->table);
-        free(s->zset);
-        free(s->member);
-        free(s->score);
+        s_free_typed(ed_conf_sink_map, s, &s->name, s->type, &s->opts);
     }
+    for (int i = 0; c->aggregations && i < c->naggregations; i++) {
+        ed_conf_map_free(ed_conf_aggregation_map, &c->aggregations[i]);
+        free(c->aggregations[i].name);
+    }
+    for (int i = 0; c->alerts && i < c->nalerts; i++) {
+        ed_conf_map_free(ed_conf_alert_map, &c->alerts[i]);
+        free(c->alerts[i].name);
+    }
+    ed_conf_map_free(ed_conf_runtime_map, &c->runtime);
+    free(c->sources);
     free(c->sinks);
-    free(c->runtime.metrics_listen);
+    free(c->aggregations);
+    free(c->alerts);
     free(c->path);
     free(c);
     *conf_p = NULL;

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/ed_conf_map.h"
+
 /* Where a node was in the YAML file (1-based), for errors found after loading
  * (e.g. "sink 'pg_words' (pipeline.yaml:20:3): cannot connect …"). */
 typedef struct {
@@ -23,41 +25,15 @@ typedef struct {
     int col;
 } ed_conf_pos_t;
 
-typedef enum { ED_SRC_KAFKA = 1, ED_SRC_DIRECTORY, ED_SRC_GENERATOR } ed_src_kind_t;
 typedef enum { ED_FMT_LINES = 1, ED_FMT_WORDS, ED_FMT_JSON } ed_format_t;
 typedef enum { ED_TIME_NONE = 0, ED_TIME_AUTO, ED_TIME_EPOCH_S, ED_TIME_EPOCH_MS, ED_TIME_ISO8601 } ed_time_format_t;
 
-/* Generic string key/value list (librdkafka properties passed through). */
-typedef struct {
-    char *key;
-    char *value;
-} ed_conf_kv_t;
-
-typedef struct {
+typedef struct ed_conf_source {
     char *name;
     ed_conf_pos_t pos;
-    ed_src_kind_t kind;
-    struct {
-        char *brokers;       /* required; "host:port,…" */
-        char **topics;       /* `topic: x` or `topics: [x, y]`; ≥ 1 */
-        int ntopics;
-        char *group;         /* consumer group id; default "eddy-<source name>" */
-        char *start;         /* "earliest" (default) or "latest": where a new group starts */
-        ed_conf_kv_t *props; /* `properties: {k: v}` passed to librdkafka as-is */
-        int nprops;
-    } kafka;
-    struct {
-        char *path;       /* watched directory; required; created if missing */
-        char *pattern;    /* fnmatch(3) glob on the file name; default "*" */
-        char *state_file; /* finished/in-progress files; default "<path>/.eddy-<source>.state" */
-    } directory;
-    struct {
-        uint64_t events; /* total events, 0 = unbounded */
-        uint64_t keys;   /* distinct keys, default 1000 */
-        double rate;     /* events per second, 0 = as fast as possible */
-        uint64_t seed;   /* default 1 */
-    } generator;
-    ed_format_t format;           /* default: lines; generator ignores it */
+    const ed_conf_plugin_t *type; /* the source type (kafka, directory, …), from the registry */
+    void *opts;                   /* its options struct, filled from type->map (owned) */
+    ed_format_t format;           /* default: lines; ignored by types without ED_CAP_PAYLOAD */
     char *time_field;             /* event-time field; NULL = processing time */
     ed_time_format_t time_format; /* default ED_TIME_AUTO when time_field set */
     char **to;                    /* pass-through sinks (raw records), may be 0 */
@@ -65,9 +41,9 @@ typedef struct {
     char *rejects;    /* sink name that receives rejected input as records, or NULL (count + log) */
     int batch_size;   /* records per batch message, default 1024 */
     int64_t linger_ms;/* max wait before a partial batch is sent, default 5 */
-    int instances;    /* parallel source actors, default 1 (1..64): Kafka — consumers in one
-                         group sharing the partitions; generator — events split evenly, seed
-                         + instance; directory — must be 1 */
+    int instances;    /* parallel source actors, default 1 (1..64); more than 1 only for types
+                         with ED_CAP_INSTANCES (Kafka: consumers of one group; generator: the
+                         events split evenly) */
     int decoders;     /* decoder actors per source actor, default 0 (0..64): 0 = the source
                          actor decodes and keys its inputs itself; N = it only reads, and N
                          decoder actors on the worker pool decode and key in parallel */
@@ -93,7 +69,7 @@ typedef struct {
 
 typedef enum { ED_WIN_NONE = 0, ED_WIN_TUMBLING, ED_WIN_HOPPING } ed_window_kind_t;
 
-typedef struct {
+typedef struct ed_conf_aggregation {
     char *name;
     ed_conf_pos_t pos;
     char *from; /* source name */
@@ -130,37 +106,12 @@ typedef struct {
     int *to_idx;
 } ed_conf_alert_t;
 
-typedef enum { ED_SINK_POSTGRES = 1, ED_SINK_MARIADB, ED_SINK_REDIS, ED_SINK_KAFKA, ED_SINK_NULL } ed_sink_kind_t;
-
-typedef struct {
+typedef struct ed_conf_sink {
     char *name;
     ed_conf_pos_t pos;
-    ed_sink_kind_t kind;
-    /* postgres: `postgres: { dsn: "host=… port=… dbname=… user=…" }` */
-    char *dsn;
-    /* mariadb: `mariadb: { host, port (3306), user (root), password (""), database (required) }` */
-    struct {
-        char *host;
-        int port;
-        char *user;
-        char *password;
-        char *database;
-    } mariadb;
-    /* redis: `redis: { url: "redis://host:port[/db]" }` */
-    char *url;
-    /* kafka: `kafka: { brokers, topic, properties: {…} }` */
-    struct {
-        char *brokers;
-        char *topic;
-        ed_conf_kv_t *props;
-        int nprops;
-    } kafka;
-    char *table;      /* postgres/mariadb table; default: the aggregation's name */
-    char *zset;       /* redis key template, e.g. "top:words" or "top:words:{doc}"; required for redis */
-    char *member;     /* redis member template; default: key columns not used in zset, joined by ':' */
-    char *score;      /* redis score: a compute name; default: the first compute */
-    int keep_top;     /* redis: trim each sorted set to the top N after a flush; 0 = keep all */
-    int batch_rows;   /* rows per statement / pipeline chunk, default 1000 */
+    const ed_conf_plugin_t *type; /* the sink type (postgres, redis, …), from the registry */
+    void *opts;                   /* its options struct, filled from type->map (owned) */
+    int batch_rows;       /* rows per statement / pipeline chunk, default 1000 */
     int64_t retry_max_ms; /* max backoff between retries, default 5000 */
     /* Filled by the loader: what feeds this sink. */
     int from_agg;     /* aggregation index feeding changelog rows, or -1 */
@@ -173,7 +124,6 @@ typedef struct {
     int64_t flush_interval_ms;/* default 500 */
     int mailbox_hwm;          /* messages per mailbox before senders block, default 64 */
     int max_inflight;         /* un-acked flushes before sources pause, default 4 */
-    char *metrics_listen;     /* "host:port" or NULL */
 } ed_conf_runtime_t;
 
 typedef struct ed_config {
@@ -189,15 +139,24 @@ typedef struct ed_config {
     int nsinks;
 } ed_config_t;
 
-/* Loads and validates the YAML file at `path`. On success returns 0 and sets
- * *conf_p to an owned config (free with ed_config_destroy). On failure returns
- * ED_EINVAL (bad YAML or config; errstr has file:line:col and what was
- * expected) or ED_EIO (cannot read the file; errstr says which and why). */
-int ed_config_load(const char *path, ed_config_t **conf_p, char *errstr, size_t errstr_size);
+/* Loads and validates the YAML file at `path`. Source and sink types, and
+ * the aggregate functions of `compute:`, are looked up by name in `reg`
+ * (borrowed; the config keeps pointers to its types, so it must outlive
+ * the config — the pipeline layer's registry is static). On success
+ * returns 0 and sets *conf_p to an owned config (free with
+ * ed_config_destroy). On failure returns ED_EINVAL (bad YAML or config:
+ * errstr has every independent error found, in file order, one
+ * "FILE:LINE:COL: message" per line, up to ED_CONFIG_MAX_ERRORS) or ED_EIO
+ * (cannot read the file; errstr says which and why). */
+int ed_config_load(const char *path, const ed_conf_registry_t *reg, ed_config_t **conf_p,
+                   char *errstr, size_t errstr_size);
 
 /* As ed_config_load, from a string; `name` stands for the file in errors. */
-int ed_config_load_string(const char *text, const char *name, ed_config_t **conf_p, char *errstr,
-                          size_t errstr_size);
+int ed_config_load_string(const char *text, const char *name, const ed_conf_registry_t *reg,
+                          ed_config_t **conf_p, char *errstr, size_t errstr_size);
+
+/* Most errors one load reports; more are counted in a last line. */
+#define ED_CONFIG_MAX_ERRORS 20
 
 /* Frees the config and NULLs *conf_p. NULL-safe. */
 void ed_config_destroy(ed_config_t **conf_p);

@@ -1,19 +1,74 @@
-/* ed_sink.c — the sink type registry, see ed_sink.h and ed_sinks.def. */
+/* ed_sink.c — the sink type registry (see ed_sink.h and ed_sinks.def) and
+ * the config checks shared by the SQL sinks. */
 #include "sinks/ed_sink.h"
 
-#define ED_SINK_TYPE(sym) extern const ed_sink_type_t sym;
-#include "sinks/ed_sinks.def"
-#undef ED_SINK_TYPE
+#include <stdlib.h>
+#include <string.h>
 
-static const ed_sink_type_t *const s_types[] = {
-#define ED_SINK_TYPE(sym) &sym,
+#define ED_SINK_TYPE(sym) extern const ed_sink_type_t sym;
+#define ED_SINK_PLANNED(name, what)
 #include "sinks/ed_sinks.def"
 #undef ED_SINK_TYPE
+#undef ED_SINK_PLANNED
+
+/* Planned types: a name and a description, no implementation. */
+#define ED_SINK_TYPE(sym)
+#define ED_SINK_PLANNED(nm, what)                                                                  \
+    static const ed_sink_type_t s_planned_##nm = {                                                 \
+        .conf = {.name = #nm, .desc = what, .caps = ED_CAP_PLANNED}};
+#include "sinks/ed_sinks.def"
+#undef ED_SINK_TYPE
+#undef ED_SINK_PLANNED
+
+static const ed_conf_plugin_t *const s_conf_types[] = {
+#define ED_SINK_TYPE(sym) &sym.conf,
+#define ED_SINK_PLANNED(nm, what)
+#include "sinks/ed_sinks.def"
+#undef ED_SINK_TYPE
+#undef ED_SINK_PLANNED
+#define ED_SINK_TYPE(sym)
+#define ED_SINK_PLANNED(nm, what) &s_planned_##nm.conf,
+#include "sinks/ed_sinks.def"
+#undef ED_SINK_TYPE
+#undef ED_SINK_PLANNED
 };
 
-const ed_sink_type_t *ed_sink_type_find(ed_sink_kind_t kind) {
-    for (size_t i = 0; i < sizeof s_types / sizeof s_types[0]; i++)
-        if (s_types[i]->kind == kind)
-            return s_types[i];
+const ed_conf_plugin_t *const *ed_sink_conf_types(int *n) {
+    *n = (int)ED_ARRAY_SIZE(s_conf_types);
+    return s_conf_types;
+}
+
+const ed_sink_type_t *ed_sink_type_of(const ed_conf_sink_t *sink) {
+    /* conf is the first member of ed_sink_type_t. */
+    return sink->type ? (const ed_sink_type_t *)(const void *)sink->type : NULL;
+}
+
+const ed_sink_type_t *ed_sink_type_find(const char *name) {
+    for (size_t i = 0; i < ED_ARRAY_SIZE(s_conf_types); i++)
+        if (!strcmp(s_conf_types[i]->name, name) && !(s_conf_types[i]->caps & ED_CAP_PLANNED))
+            return (const ed_sink_type_t *)(const void *)s_conf_types[i];
+    return NULL;
+}
+
+int ed_sink_check_table(ed_conf_check_t *ck, const char *table) {
+    if (!table || ed_conf_valid_table(table))
+        return 0;
+    return ed_conf_check_err(ck, "table",
+                             "invalid table name '%s' in %s; expected a SQL identifier (letters, "
+                             "digits, '_'; at most %d characters), optionally schema-qualified",
+                             table, ed_conf_check_where(ck, "table"), ED_CONF_MAX_IDENT);
+}
+
+int ed_sink_link_table(ed_conf_check_t *ck, char **table, const ed_conf_aggregation_t *agg) {
+    if (*table)
+        return 0;
+    if (!ed_conf_valid_table(agg->name))
+        return ed_conf_check_err(ck, "table",
+                                 "%s sink '%s' would use the aggregation name '%s' as its table, "
+                                 "which is not a valid SQL identifier; expected 'table' set in "
+                                 "the sink",
+                                 ed_conf_check_sink(ck)->type->name, ed_conf_check_name(ck),
+                                 agg->name);
+    *table = strdup(agg->name);
     return 0;
 }

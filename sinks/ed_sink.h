@@ -2,7 +2,12 @@
  * ed_sink.h — the sink plugin interface.
  *
  * A sink type is one `const ed_sink_type_t` in sinks/ed_sink_<name>.c plus one
- * line in sinks/ed_sinks.def. The sink *actor* (sinks/ed_sink_actor.c) owns
+ * line in sinks/ed_sinks.def. Its first member is the type as the config
+ * sees it (config/ed_conf_map.h): name, description, config map of its
+ * options and the size of their struct, capabilities (what it takes:
+ * changelog rows, records, alerts), validate and link; the loader fills
+ * the options struct (ed_conf_sink_t.opts) and the plugin reads it in
+ * init. The sink *actor* (sinks/ed_sink_actor.c) owns
  * batching, checkpoint alignment, retries with backoff and acks; a plugin only
  * turns one flush into durable writes, after Fluent Bit's flush contract:
  * OK (durable), RETRY (transient: the same flush will be offered again later)
@@ -32,7 +37,7 @@ typedef enum {
  * the instance (the config is immutable while the runtime runs). */
 typedef struct {
     const ed_config_t *conf;
-    const ed_conf_sink_t *sink;       /* this sink's config */
+    const ed_conf_sink_t *sink;       /* this sink's config; its options: sink->opts */
     const ed_conf_aggregation_t *agg; /* the one aggregation feeding changelog rows, or NULL */
 } ed_sink_ctx_t;
 
@@ -60,8 +65,10 @@ typedef struct {
 } ed_sink_stats_t;
 
 typedef struct ed_sink_type {
-    const char *name;    /* as written in the config: "postgres", "mariadb", "redis", "kafka", "null" */
-    ed_sink_kind_t kind; /* matches ed_conf_sink_t.kind */
+    /* Name ("postgres", as written in the config), options, capabilities,
+     * checks: what the config loader needs. First member, so the
+     * ed_conf_sink_t.type of a loaded sink leads back here. */
+    ed_conf_plugin_t conf;
 
     /* Creates an instance for `sc` into *ctx_p. Must NOT require the server to
      * be reachable (connect lazily in write, so a server that is down at start
@@ -85,8 +92,26 @@ typedef struct ed_sink_type {
     void (*destroy)(void **ctx_p);
 } ed_sink_type_t;
 
-/* Returns the registered sink type for `kind`, or NULL. Registry in
+/* Returns the registered sink type called `name` ("postgres"), or NULL
+ * (also for a planned type, which has no implementation). Registry in
  * sinks/ed_sinks.def (X-macro). */
-const ed_sink_type_t *ed_sink_type_find(ed_sink_kind_t kind);
+const ed_sink_type_t *ed_sink_type_find(const char *name);
+
+/* The sink type of a loaded sink (its ed_conf_sink_t.type came from
+ * ed_sink_conf_types). */
+const ed_sink_type_t *ed_sink_type_of(const ed_conf_sink_t *sink);
+
+/* The sink types as the config loader sees them, implemented ones in
+ * registry order, then the planned ones; *n gets the count. Static. */
+const ed_conf_plugin_t *const *ed_sink_conf_types(int *n);
+
+/* For the link of a SQL sink (postgres, mariadb): when `table` is not set,
+ * defaults it to the aggregation's name, which must then be a valid table
+ * name; records an error at the sink otherwise. */
+int ed_sink_link_table(ed_conf_check_t *ck, char **table, const ed_conf_aggregation_t *agg);
+
+/* For the validate of a SQL sink: a set `table` must be a SQL identifier,
+ * optionally schema-qualified. */
+int ed_sink_check_table(ed_conf_check_t *ck, const char *table);
 
 #endif

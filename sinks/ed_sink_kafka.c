@@ -15,6 +15,7 @@
 #include "sinks/ed_sink.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,14 +145,33 @@ static void s_ckpt_free(s_ckpt_t *c) {
     free(c);
 }
 
+/* ---- options (the config map; see config/ed_conf_map.h) ---- */
+
+typedef struct {
+    char *brokers;         /* bootstrap brokers */
+    char *topic;           /* the topic written to */
+    ed_conf_kvmap_t props; /* librdkafka producer properties */
+} s_kafka_opts_t;
+
+static const ed_conf_map_t s_kafka_map[] = {
+    {ED_CONF_STR, "brokers", NULL, offsetof(s_kafka_opts_t, brokers), ED_CONF_REQUIRED,
+     "bootstrap brokers, `host:port[,host:port…]`", .expect = "host:port[,host:port…]"},
+    {ED_CONF_STR, "topic", NULL, offsetof(s_kafka_opts_t, topic), ED_CONF_REQUIRED,
+     "the topic written to", .expect = "a topic name"},
+    {ED_CONF_KVMAP, "properties", NULL, offsetof(s_kafka_opts_t, props), 0,
+     "librdkafka producer properties, passed as they are: `{ linger.ms: 20 }`",
+     .expect = "properties: { \"linger.ms\": 20 }", .doc_def = "none"},
+    {0}};
+
 /* Builds the producer configuration; NULL with errstr on a bad property. */
 static rd_kafka_conf_t *s_conf(s_kafka_t *k, char *errstr, size_t errstr_size) {
     const ed_conf_sink_t *s = k->sink;
+    const s_kafka_opts_t *o = s->opts;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char client_id[256], err[512];
     snprintf(client_id, sizeof client_id, "eddy-%s", s->name);
     const char *props[][2] = {
-        {"bootstrap.servers", s->kafka.brokers},
+        {"bootstrap.servers", o->brokers},
         {"client.id", client_id},
         {"enable.idempotence", "true"},
         {"acks", "all"},
@@ -160,9 +180,9 @@ static rd_kafka_conf_t *s_conf(s_kafka_t *k, char *errstr, size_t errstr_size) {
     for (size_t i = 0; i < ED_ARRAY_SIZE(props); i++)
         if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, sizeof err) != RD_KAFKA_CONF_OK)
             goto bad;
-    for (int i = 0; i < s->kafka.nprops; i++)
-        if (rd_kafka_conf_set(conf, s->kafka.props[i].key, s->kafka.props[i].value, err,
-                              sizeof err) != RD_KAFKA_CONF_OK)
+    for (int i = 0; i < o->props.n; i++)
+        if (rd_kafka_conf_set(conf, o->props.v[i].key, o->props.v[i].value, err, sizeof err) !=
+            RD_KAFKA_CONF_OK)
             goto bad;
     rd_kafka_conf_set_dr_msg_cb(conf, s_dr_cb);
     rd_kafka_conf_set_error_cb(conf, s_error_cb);
@@ -177,11 +197,12 @@ bad:
 
 static int s_kafka_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t errstr_size) {
     const ed_conf_sink_t *sink = sc->sink;
-    if (!sink->kafka.brokers || !*sink->kafka.brokers)
+    const s_kafka_opts_t *o = sink->opts;
+    if (!o || !o->brokers || !*o->brokers)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': kafka.brokers is required (e.g. \"127.0.0.1:9092\")",
                          sink->name);
-    if (!sink->kafka.topic || !*sink->kafka.topic)
+    if (!o->topic || !*o->topic)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': kafka.topic is required",
                          sink->name);
     s_kafka_t *k = ed_calloc(1, sizeof *k);
@@ -189,8 +210,7 @@ static int s_kafka_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
     k->conf = sc->conf;
     k->agg = sc->agg;
     k->name = sink->name;
-    snprintf(k->addr, sizeof k->addr, "kafka brokers=%s topic=%s", sink->kafka.brokers,
-             sink->kafka.topic);
+    snprintf(k->addr, sizeof k->addr, "kafka brokers=%s topic=%s", o->brokers, o->topic);
     /* Validate the properties now; the producer itself is created lazily. */
     rd_kafka_conf_t *conf = s_conf(k, errstr, errstr_size);
     if (!conf) {
@@ -246,7 +266,7 @@ static int s_producer_open(s_kafka_t *k, char *errstr, size_t errstr_size) {
         return ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): cannot create producer: %s",
                          k->name, k->addr, err);
     }
-    k->rkt = rd_kafka_topic_new(k->rk, k->sink->kafka.topic, NULL);
+    k->rkt = rd_kafka_topic_new(k->rk, ((const s_kafka_opts_t *)k->sink->opts)->topic, NULL);
     if (!k->rkt) {
         rd_kafka_destroy(k->rk);
         k->rk = NULL;
@@ -504,8 +524,12 @@ static ed_write_result_t s_kafka_write(void *ctx, const ed_sink_flush_t *flush,
 }
 
 const ed_sink_type_t ed_sink_kafka = {
-    .name = "kafka",
-    .kind = ED_SINK_KAFKA,
+    .conf = {.name = "kafka",
+             .desc = "produces changelog rows, alerts and records to a Kafka topic",
+             .map = s_kafka_map,
+             .opts_size = sizeof(s_kafka_opts_t),
+             .caps = ED_CAP_CHANGELOG | ED_CAP_CHANGELOGS | ED_CAP_RECORDS | ED_CAP_ALERTS,
+             .example = "kafka: { brokers: \"127.0.0.1:9092\", topic: alerts }"},
     .init = s_kafka_init,
     .write = s_kafka_write,
     .destroy = s_kafka_destroy,

@@ -10,11 +10,13 @@
  */
 #include "sinks/ed_sink.h"
 
+#include <ctype.h>
 #include <errmsg.h>
 #include <math.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +26,14 @@
 
 #define S_MY_MAX_KEY_PART 255 /* VARBINARY(255) */
 
+typedef struct s_my_opts s_my_opts_t; /* the options, below */
+
 typedef struct {
     const ed_conf_sink_t *sink;
     const ed_conf_aggregation_t *agg;
     const char *name;  /* sink name, for logs */
-    const char *table; /* unquoted table name (sink->table or the aggregation's) */
+    const char *table; /* unquoted table name (the `table` option or the aggregation's) */
+    const s_my_opts_t *o; /* the sink's options */
     char addr[300];    /* "mariadb host:port/db" for errors */
     MYSQL *my;
     MYSQL_STMT *stmt; /* the prepared one-row upsert, executed with array binding */
@@ -47,6 +52,180 @@ typedef struct {
     char **ind;
     ed_sink_rows_t *rows; /* the current flush's rows, merged and sorted */
 } s_my_t;
+
+/* ---- options (the config map; see config/ed_conf_map.h) ---- */
+
+struct s_my_opts {
+    char *url;      /* mysql://user[:password]@host[:port]/database, instead of the parts */
+    char *host;     /* default 127.0.0.1 */
+    int port;       /* default 3306 */
+    char *user;     /* default root */
+    char *password; /* default "" */
+    char *database; /* required (from the parts or the URL) */
+    char *table;    /* the table upserted; the link defaults it to the aggregation's name */
+};
+
+static const ed_conf_map_t s_my_map[] = {
+    {ED_CONF_STR, "host", "127.0.0.1", offsetof(s_my_opts_t, host), 0, "server host name or address",
+     .expect = "a host name or address"},
+    {ED_CONF_INT, "port", "3306", offsetof(s_my_opts_t, port), 0, "server port", .min = 1,
+     .max = 65535},
+    {ED_CONF_STR, "user", "root", offsetof(s_my_opts_t, user), 0, "user name",
+     .expect = "a user name"},
+    {ED_CONF_STR, "password", "", offsetof(s_my_opts_t, password),
+     ED_CONF_SECRET | ED_CONF_EMPTY_OK, "password (may be empty)", .expect = "a password",
+     .doc_def = "empty"},
+    {ED_CONF_STR, "database", NULL, offsetof(s_my_opts_t, database), 0,
+     "the database, **required** (here or in `url`)", .expect = "a database name"},
+    {ED_CONF_STR, "url", NULL, offsetof(s_my_opts_t, url), ED_CONF_SECRET,
+     "all of the above in one: `mysql://user[:password]@host[:port]/database` (or "
+     "`mariadb://…`), not combined with them; `%XX` escapes are decoded in the user, password "
+     "and database, the password may contain `/` and `@`, an IPv6 host is written `[::1]`, "
+     "options (`?…`) are not supported; error messages never repeat the URL",
+     .expect = "mysql://user:password@host:port/database"},
+    {ED_CONF_STR, "table", NULL, offsetof(s_my_opts_t, table), ED_CONF_OUTER,
+     "the table upserted: a SQL identifier, optionally `database.table`",
+     .expect = "a table name", .doc_def = "the aggregation's name"},
+    {ED_CONF_STR, "mode", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
+     "records upserted or inserted into a table",
+     .expect = "remove it: the sink upserts an aggregation's changelog"},
+    {ED_CONF_STRLIST, "primary_key", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
+     "the primary key of records written as rows", .expect = "remove it"},
+    {ED_CONF_KVMAP, "columns", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
+     "record fields mapped to table columns", .expect = "remove it"},
+    {0}};
+
+/* Percent-decodes n bytes of s into an owned string, or NULL if malformed. */
+static char *s_pct_decode(const char *s, size_t n) {
+    char *out = ed_malloc(n + 1), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            *o++ = s[i];
+            continue;
+        }
+        if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+            !isxdigit((unsigned char)s[i + 2])) {
+            free(out);
+            return NULL;
+        }
+        char hex[3] = {s[i + 1], s[i + 2], 0};
+        *o++ = (char)strtol(hex, NULL, 16);
+        i += 2;
+    }
+    *o = 0;
+    return out;
+}
+
+/* Replaces the string *dst by src (owned). */
+static void s_set(char **dst, char *src) {
+    free(*dst);
+    *dst = src;
+}
+
+/* Parses "mysql://user[:password]@host[:port]/database" (or mariadb://) into
+ * o. Returns NULL, or what is wrong (never echoing the password). */
+static const char *s_parse_url(const char *url, s_my_opts_t *o) {
+    const char *p;
+    if (!strncmp(url, "mysql://", 8))
+        p = url + 8;
+    else if (!strncmp(url, "mariadb://", 10))
+        p = url + 10;
+    else
+        return "it does not start with mysql://";
+    /* The password may hold '/' or '@': the host starts after the last '@'. */
+    const char *at = strrchr(p, '@');
+    const char *hp = at ? at + 1 : p;
+    const char *slash = strchr(hp, '/');
+    if (!slash || !slash[1])
+        return "the database is missing";
+    if (strchr(slash + 1, '?') || strchr(slash + 1, '/'))
+        return "the database name contains '?' or '/' (URL options are not supported)";
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *uend = colon ? colon : at;
+        char *v;
+        if (uend == p)
+            return "the user is empty";
+        if (!(v = s_pct_decode(p, (size_t)(uend - p))))
+            return "a %-escape in the user is malformed";
+        s_set(&o->user, v);
+        if (colon && !(v = s_pct_decode(colon + 1, (size_t)(at - colon - 1))))
+            return "a %-escape in the password is malformed";
+        if (colon)
+            s_set(&o->password, v);
+    }
+    const char *hend = slash, *port = NULL;
+    if (*hp == '[') {
+        const char *rb = memchr(hp, ']', (size_t)(slash - hp));
+        if (!rb)
+            return "an IPv6 host misses its ']'";
+        s_set(&o->host, ed_strndup(hp + 1, (size_t)(rb - hp - 1)));
+        if (rb + 1 < slash) {
+            if (rb[1] != ':')
+                return "the host is malformed";
+            port = rb + 2;
+        }
+    } else {
+        const char *colon = memchr(hp, ':', (size_t)(slash - hp));
+        if (colon) {
+            hend = colon;
+            port = colon + 1;
+        }
+        if (hend > hp)
+            s_set(&o->host, ed_strndup(hp, (size_t)(hend - hp)));
+    }
+    if (port) {
+        int v = 0;
+        if (port >= slash)
+            return "the port is empty";
+        for (const char *q = port; q < slash; q++)
+            if (!isdigit((unsigned char)*q) || (v = v * 10 + (*q - '0')) > 65535)
+                return "the port is not a number from 1 to 65535";
+        if (v < 1)
+            return "the port is not a number from 1 to 65535";
+        o->port = v;
+    }
+    char *db = s_pct_decode(slash + 1, strlen(slash + 1));
+    if (!db)
+        return "a %-escape in the database is malformed";
+    s_set(&o->database, db);
+    return NULL;
+}
+
+static int s_my_validate(ed_conf_check_t *ck, void *opts) {
+    static const char *const parts[] = {"host", "port", "user", "password", "database", NULL};
+    s_my_opts_t *o = opts;
+    const char *w = ed_conf_check_where(ck, "url");
+    ed_sink_check_table(ck, o->table);
+    if (!ed_conf_check_given(ck, "url")) {
+        if (!o->database && ed_conf_check_ok(ck, "database"))
+            return ed_conf_check_err(ck, "database",
+                                     "missing required key 'database' in %s; expected database: "
+                                     "<a database name> (or url: "
+                                     "mysql://user:password@host:port/database)",
+                                     w);
+        return 0;
+    }
+    int rc = 0;
+    for (int i = 0; parts[i]; i++)
+        if (ed_conf_check_given(ck, parts[i]))
+            rc = ed_conf_check_errk(ck, parts[i],
+                                    "'%s' cannot be combined with 'url' in %s; expected either "
+                                    "url: mysql://user:password@host:port/database or host, port, "
+                                    "user, password and database",
+                                    parts[i], w);
+    const char *why = o->url ? s_parse_url(o->url, o) : NULL;
+    if (why)
+        rc = ed_conf_check_err(ck, "url",
+                               "invalid 'url' in %s: %s; expected "
+                               "mysql://user[:password]@host[:port]/database",
+                               w, why);
+    return rc;
+}
+
+static int s_my_link(ed_conf_check_t *ck, void *opts, const ed_conf_aggregation_t *agg) {
+    return ed_sink_link_table(ck, &((s_my_opts_t *)opts)->table, agg);
+}
 
 static pthread_once_t s_lib_once = PTHREAD_ONCE_INIT;
 /* mysql_library_init is not thread-safe; mysql_init would call it lazily
@@ -70,7 +249,8 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                          "sink '%s': a mariadb sink writes aggregation changelogs; list it in "
                          "the `to:` of an aggregation",
                          sink->name);
-    if (!sink->mariadb.database || !*sink->mariadb.database)
+    const s_my_opts_t *o = sink->opts;
+    if (!o || !o->database || !*o->database)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': mariadb.database is required",
                          sink->name);
     char dup[300];
@@ -92,7 +272,8 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     p->sink = sink;
     p->agg = agg;
     p->name = sink->name;
-    p->table = sink->table && *sink->table ? sink->table : agg->name;
+    p->o = o;
+    p->table = o->table && *o->table ? o->table : agg->name;
     p->rows = ed_sink_rows_new(&(ed_sink_rows_conf_t){.agg = agg,
                                                       .sink = p->name,
                                                       .type = "mariadb",
@@ -100,8 +281,8 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                                                       .check = s_my_part_check});
     p->cols = ed_sink_rows_cols(p->rows, &p->ncols);
     snprintf(p->addr, sizeof p->addr, "mariadb %s:%d/%s",
-             sink->mariadb.host && *sink->mariadb.host ? sink->mariadb.host : "localhost",
-             sink->mariadb.port > 0 ? sink->mariadb.port : 3306, sink->mariadb.database);
+             o->host && *o->host ? o->host : "localhost", o->port > 0 ? o->port : 3306,
+             o->database);
 
     p->chunk_rows = sink->batch_rows > 0 ? sink->batch_rows : 1000;
     *ctx_p = p;
@@ -173,7 +354,6 @@ static ed_write_result_t s_my_connect(void *ctx, ed_sink_stats_t *stats, char *e
     s_my_t *p = ctx;
     if (p->my)
         return ED_WRITE_OK;
-    const ed_conf_sink_t *s = p->sink;
     p->my = mysql_init(NULL);
     if (!p->my)
         return ed_seterr(errstr, errstr_size, ED_ENOMEM, "sink '%s' (%s): mysql_init failed",
@@ -184,10 +364,11 @@ static ed_write_result_t s_my_connect(void *ctx, ed_sink_stats_t *stats, char *e
     mysql_options(p->my, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
     mysql_options(p->my, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
     mysql_options(p->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (!mysql_real_connect(p->my, s->mariadb.host && *s->mariadb.host ? s->mariadb.host : NULL,
-                            s->mariadb.user && *s->mariadb.user ? s->mariadb.user : "root",
-                            s->mariadb.password ? s->mariadb.password : "", s->mariadb.database,
-                            s->mariadb.port > 0 ? (unsigned)s->mariadb.port : 3306, NULL, 0) ||
+    const s_my_opts_t *o = p->o;
+    if (!mysql_real_connect(p->my, o->host && *o->host ? o->host : NULL,
+                            o->user && *o->user ? o->user : "root",
+                            o->password ? o->password : "", o->database,
+                            o->port > 0 ? (unsigned)o->port : 3306, NULL, 0) ||
         mysql_autocommit(p->my, 0)) {
         ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s (error %u); retrying", p->name,
                   p->addr, mysql_error(p->my), mysql_errno(p->my));
@@ -479,8 +660,14 @@ static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush, ed_
 }
 
 const ed_sink_type_t ed_sink_mariadb = {
-    .name = "mariadb",
-    .kind = ED_SINK_MARIADB,
+    .conf = {.name = "mariadb",
+             .desc = "upserts an aggregation's changelog into a MariaDB or MySQL table",
+             .map = s_my_map,
+             .opts_size = sizeof(s_my_opts_t),
+             .caps = ED_CAP_CHANGELOG,
+             .example = "mariadb: { host: 127.0.0.1, database: eddy }",
+             .validate = s_my_validate,
+             .link = s_my_link},
     .init = s_my_init,
     .write = s_my_write,
     .destroy = s_my_destroy,

@@ -22,4 +22,9 @@ static ed_write_result_t s_write(void *ctx, const ed_sink_flush_t *flush, ed_sin
 static void s_destroy(void **ctx_p) { *ctx_p = 0; }
 
 const ed_sink_type_t ed_sink_null = {
-    .name = "null", .kind = ED_SINK_NULL, .init = s_init, .write = s_write, .destroy = s_destroy};
+    .conf = {.name = "null",
+             .desc = "discards everything: for tests, benchmarks and unwanted rejects",
+             .caps = ED_CAP_CHANGELOG | ED_CAP_CHANGELOGS | ED_CAP_RECORDS | ED_CAP_ALERTS},
+    .init = s_init,
+    .write = s_write,
+    .destroy = s_destroy};

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ typedef struct {
     const ed_conf_sink_t *sink;
     const ed_conf_aggregation_t *agg;
     const char *name;  /* sink name, for logs */
-    const char *table; /* unquoted table name (sink->table or the aggregation's) */
+    const char *table; /* unquoted table name (the `table` option or the aggregation's) */
     char addr[256];    /* "postgres host=… port=…" for errors */
     const char **kw;   /* connection keywords/values, NULL-terminated */
     const char **val;
@@ -48,6 +49,53 @@ typedef struct {
     const char **pval;
     ed_sink_rows_t *rows; /* the current flush's rows, merged and sorted */
 } s_pg_t;
+
+/* ---- options (the config map; see config/ed_conf_map.h) ---- */
+
+typedef struct {
+    char *dsn;   /* libpq connection string or URI */
+    char *table; /* the table upserted; the link defaults it to the aggregation's name */
+} s_pg_opts_t;
+
+static const ed_conf_map_t s_pg_map[] = {
+    {ED_CONF_STR, "dsn", NULL, offsetof(s_pg_opts_t, dsn), ED_CONF_REQUIRED | ED_CONF_SECRET,
+     "libpq connection string or URI, e.g. `host=127.0.0.1 port=5432 dbname=eddy user=eddy`",
+     .expect = "a libpq connection string"},
+    {ED_CONF_STR, "table", NULL, offsetof(s_pg_opts_t, table), ED_CONF_OUTER,
+     "the table upserted: a SQL identifier, optionally `schema.table`", .expect = "a table name",
+     .doc_def = "the aggregation's name"},
+    {ED_CONF_STR, "mode", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
+     "records upserted or inserted into a table",
+     .expect = "remove it: the sink upserts an aggregation's changelog"},
+    {ED_CONF_STRLIST, "primary_key", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
+     "the primary key of records written as rows", .expect = "remove it"},
+    {ED_CONF_KVMAP, "columns", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
+     "record fields mapped to table columns", .expect = "remove it"},
+    {0}};
+
+/* The DSN itself is parsed by init (libpq), as before: a config check of it
+ * would refuse placeholders that never reach a server. */
+static int s_pg_validate(ed_conf_check_t *ck, void *opts) {
+    return ed_sink_check_table(ck, ((s_pg_opts_t *)opts)->table);
+}
+
+static int s_pg_link(ed_conf_check_t *ck, void *opts, const ed_conf_aggregation_t *agg) {
+    return ed_sink_link_table(ck, &((s_pg_opts_t *)opts)->table, agg);
+}
+
+/* host, port, dbname and user of the DSN (never its password), and the table. */
+static void s_pg_describe(const void *opts, ed_buf_t *out) {
+    const s_pg_opts_t *o = opts;
+    PQconninfoOption *ci = o->dsn ? PQconninfoParse(o->dsn, NULL) : NULL;
+    static const char *const shown[] = {"host", "hostaddr", "port", "dbname", "user", NULL};
+    for (int i = 0; shown[i]; i++)
+        for (PQconninfoOption *c = ci; c && c->keyword; c++)
+            if (c->val && !strcmp(c->keyword, shown[i]))
+                ed_buf_printf(out, "%s%s=%s", out->len ? " " : "", c->keyword, c->val);
+    PQconninfoFree(ci);
+    if (o->table)
+        ed_buf_printf(out, "%stable=%s", out->len ? " " : "", o->table);
+}
 
 static const char *s_pg_part_check(const uint8_t *part, size_t len) {
     if (memchr(part, 0, len))
@@ -101,7 +149,8 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                          "sink '%s': a postgres sink writes aggregation changelogs; list it in "
                          "the `to:` of an aggregation",
                          sink->name);
-    if (!sink->dsn || !*sink->dsn)
+    const s_pg_opts_t *o = sink->opts;
+    if (!o || !o->dsn || !*o->dsn)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': postgres.dsn is required (e.g. \"host=127.0.0.1 port=5432 "
                          "dbname=eddy user=eddy\")",
@@ -114,7 +163,7 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                          "table); rename a key column or compute",
                          sink->name, agg->name, dup);
     char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(sink->dsn, &perr);
+    PQconninfoOption *opts = PQconninfoParse(o->dsn, &perr);
     if (!opts) {
         int rc = ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': invalid postgres.dsn: %s",
                            sink->name, perr ? perr : "out of memory");
@@ -126,7 +175,7 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     p->sink = sink;
     p->agg = agg;
     p->name = sink->name;
-    p->table = sink->table && *sink->table ? sink->table : agg->name;
+    p->table = o->table && *o->table ? o->table : agg->name;
     p->opts = opts;
     p->rows = ed_sink_rows_new(&(ed_sink_rows_conf_t){.agg = agg,
                                                       .sink = p->name,
@@ -139,15 +188,15 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     /* Connection parameters: what the DSN says, plus bounded timeouts and
      * UTF8 (our key checks assume it) where the DSN does not say otherwise. */
     int n = 0;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
+    for (PQconninfoOption *ci = opts; ci->keyword; ci++)
         n++;
     p->kw = ed_calloc((size_t)n + 8, sizeof *p->kw);
     p->val = ed_calloc((size_t)n + 8, sizeof *p->val);
     int k = 0;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        if (o->val) {
-            p->kw[k] = o->keyword;
-            p->val[k++] = o->val;
+    for (PQconninfoOption *ci = opts; ci->keyword; ci++)
+        if (ci->val) {
+            p->kw[k] = ci->keyword;
+            p->val[k++] = ci->val;
         }
     static const char *const defaults[][2] = {
         {"connect_timeout", "5"},
@@ -549,8 +598,15 @@ static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_
 }
 
 const ed_sink_type_t ed_sink_postgres = {
-    .name = "postgres",
-    .kind = ED_SINK_POSTGRES,
+    .conf = {.name = "postgres",
+             .desc = "upserts an aggregation's changelog into a PostgreSQL table",
+             .map = s_pg_map,
+             .opts_size = sizeof(s_pg_opts_t),
+             .caps = ED_CAP_CHANGELOG,
+             .example = "postgres: { dsn: \"host=127.0.0.1 dbname=eddy\" }",
+             .validate = s_pg_validate,
+             .link = s_pg_link,
+             .describe = s_pg_describe},
     .init = s_pg_init,
     .write = s_pg_write,
     .destroy = s_pg_destroy,

@@ -26,6 +26,7 @@
  * flush half written (some chunks applied, trims not yet done).
  */
 #include "sinks/ed_sink.h"
+#include "sinks/ed_sink_redis.h"
 #include "sinks/ed_sink_rows.h"
 
 #include <errno.h>
@@ -55,6 +56,7 @@ typedef struct {
 
 typedef struct {
     const ed_conf_sink_t *sink;
+    const ed_sink_redis_opts_t *o; /* the sink's options */
     const ed_conf_aggregation_t *agg;
     const char *name; /* sink name, for logs */
     char host[256];
@@ -250,24 +252,26 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
                          "sink '%s': a redis sink writes aggregation changelogs into sorted "
                          "sets; list it in the `to:` of an aggregation",
                          sink->name);
-    if (!sink->url || !*sink->url)
+    const ed_sink_redis_opts_t *o = sink->opts;
+    if (!o || !o->url || !*o->url)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': redis.url is required (e.g. redis://127.0.0.1:6379/0)",
                          sink->name);
-    if (!sink->zset || !*sink->zset)
+    if (!o->zset || !*o->zset)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': `zset:` is required (e.g. \"top:words\" or \"top:{%s}\")",
                          sink->name, agg->key[0].column);
     s_redis_t *r = ed_calloc(1, sizeof *r);
     r->sink = sink;
+    r->o = o;
     r->agg = agg;
     r->name = sink->name;
     r->chunk = sink->batch_rows > 0 ? (size_t)sink->batch_rows : 1000;
-    int rc = s_parse_url(r, sink->url, errstr, errstr_size);
+    int rc = s_parse_url(r, o->url, errstr, errstr_size);
     if (!rc)
-        rc = s_tmpl_parse(&r->zset, sink->zset, agg, sink->name, "zset", errstr, errstr_size);
-    if (!rc && sink->member && *sink->member)
-        rc = s_tmpl_parse(&r->member, sink->member, agg, sink->name, "member", errstr, errstr_size);
+        rc = s_tmpl_parse(&r->zset, o->zset, agg, sink->name, "zset", errstr, errstr_size);
+    if (!rc && o->member && *o->member)
+        rc = s_tmpl_parse(&r->member, o->member, agg, sink->name, "member", errstr, errstr_size);
     if (!rc && r->member.nsegs == 0) {
         r->mparts = ed_calloc((size_t)agg->nkey, sizeof *r->mparts);
         for (int i = 0; i < agg->nkey; i++)
@@ -277,14 +281,14 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
             rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
                            "sink '%s': the zset template \"%s\" uses every key column, which "
                            "leaves nothing for the member; set `member:` (e.g. \"{%s}\")",
-                           sink->name, sink->zset, agg->key[agg->nkey - 1].column);
+                           sink->name, o->zset, agg->key[agg->nkey - 1].column);
     }
     if (!rc) {
         r->score = 0;
-        if (sink->score && *sink->score) {
+        if (o->score && *o->score) {
             r->score = -1;
             for (int i = 0; i < agg->ncompute; i++)
-                if (!strcmp(agg->compute[i].name, sink->score))
+                if (!strcmp(agg->compute[i].name, o->score))
                     r->score = i;
             if (r->score < 0) {
                 ed_buf_t names = ED_BUF_INIT;
@@ -293,7 +297,7 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
                 rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
                                "sink '%s': score '%s' is not computed by aggregation '%s'; "
                                "expected one of: %s",
-                               sink->name, sink->score, agg->name, names.data);
+                               sink->name, o->score, agg->name, names.data);
                 ed_buf_free(&names);
             }
         }
@@ -578,7 +582,7 @@ static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, siz
     const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
     redisAppendCommandArgv(r->rc, 1, multi, NULL);
     char stop[32];
-    snprintf(stop, sizeof stop, "%d", -(r->sink->keep_top + 1));
+    snprintf(stop, sizeof stop, "%d", -(r->o->keep_top + 1));
     for (size_t i = first; i < end; i++) {
         if (trims) {
             const char *argv[4] = {"ZREMRANGEBYRANK", r->sets.data + r->set_off[2 * i], "0", stop};
@@ -670,14 +674,14 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
             stats->rows_rejected += rejected;
             ED_LOG_W(r->name,
                      "zset %s: %llu changelog row(s) rejected (first: %s); the rest is written",
-                     r->sink->zset, (unsigned long long)rejected, why);
+                     r->o->zset, (unsigned long long)rejected, why);
         }
         if (records) {
             stats->rows_rejected += records;
             ED_LOG_W(r->name,
                      "zset %s: %llu record(s) rejected: a redis sink takes aggregation "
                      "changelogs only",
-                     r->sink->zset, (unsigned long long)records);
+                     r->o->zset, (unsigned long long)records);
         }
     } else if (r->ckpt_rows != nrows) {
         /* The contract offers the same flush again; if it is not, chunk
@@ -694,7 +698,7 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
     }
 
     size_t nrow_chunks = (nrows + r->chunk - 1) / r->chunk;
-    size_t ntrims = r->sink->keep_top > 0 ? r->nsets : 0;
+    size_t ntrims = r->o->keep_top > 0 ? r->nsets : 0;
     size_t nchunks = nrow_chunks + (ntrims + r->chunk - 1) / r->chunk;
     if (r->ckpt_done < nchunks) {
         s_sigpipe_t sp;
@@ -713,13 +717,13 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
             return res;
         if (r->ckpt_trim_failed && !r->ckpt_refused)
             ED_LOG_W(r->name, "zset %s: keep_top trim refused by %s: %s; the rows are written",
-                     r->sink->zset, r->addr, r->ckpt_err);
+                     r->o->zset, r->addr, r->ckpt_err);
     }
     if (r->ckpt_refused) {
         char hint[320] = "";
         if (!strncmp(r->ckpt_err, "WRONGTYPE", 9))
             snprintf(hint, sizeof hint, " (does a key matching zset \"%s\" hold another type?)",
-                     r->sink->zset);
+                     r->o->zset);
         ed_seterr(errstr, errstr_size, ED_EINVAL,
                   "sink '%s' (%s): %llu of %zu row(s) refused by the server: %s%s; those rows "
                   "are dropped, the rest of the flush is written",
@@ -730,8 +734,15 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
 }
 
 const ed_sink_type_t ed_sink_redis = {
-    .name = "redis",
-    .kind = ED_SINK_REDIS,
+    .conf = {.name = "redis",
+             .desc = "keeps an aggregation's values in Redis sorted sets (leaderboards)",
+             .map = ed_sink_redis_map,
+             .opts_size = sizeof(ed_sink_redis_opts_t),
+             .caps = ED_CAP_CHANGELOG,
+             .example = "redis: { url: \"redis://127.0.0.1:6379\" }",
+             .validate = ed_sink_redis_validate,
+             .link = ed_sink_redis_link,
+             .describe = ed_sink_redis_describe},
     .init = s_redis_init,
     .write = s_redis_write,
     .destroy = s_redis_destroy,

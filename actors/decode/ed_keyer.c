@@ -282,7 +282,7 @@ void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in) {
     k->self = self;
     k->cur = in;
     k->cur_rejected = 0;
-    if (k->src->kind == ED_SRC_GENERATOR) {
+    if (!(k->src->type->caps & ED_CAP_PAYLOAD)) {
         /* Generated events carry no payload: their fields are all meta. */
         s_on_record(k, NULL);
         return;
@@ -338,20 +338,21 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
             sa->vals[c] = ca->compute[c].field ? s_ref(k, ca->compute[c].field)
                                                : (ed_fieldref_t){.slot = -1, .name = "count"};
     }
-    if (src->kind != ED_SRC_GENERATOR && (k->naggs || k->has_time)) {
+    int payload = (src->type->caps & ED_CAP_PAYLOAD) != 0;
+    if (payload && (k->naggs || k->has_time)) {
         if (ed_decoder_new(&k->dec, src->format, k->dec_fields, k->ndec, errstr, errstr_size) < 0) {
             char tmp[512];
-            snprintf(tmp, sizeof tmp, "source '%s' (%s:%d:%d): %s", src->name, src->pos.file,
-                     src->pos.line, src->pos.col, errstr);
+            snprintf(tmp, sizeof tmp, "%s:%d:%d: source '%s': %s", src->pos.file, src->pos.line,
+                     src->pos.col, src->name, errstr);
             ed_seterr(errstr, errstr_size, ED_EINVAL, "%s", tmp);
             ed_keyer_destroy(&k);
             return NULL;
         }
-    } else if (src->kind == ED_SRC_GENERATOR && k->ndec) {
+    } else if (!payload && k->ndec) {
+        /* The loader refuses such fields already (ed_conf_check_field). */
         ed_seterr(errstr, errstr_size, ED_EINVAL,
-                  "source '%s' (%s:%d:%d): a generator has only the fields @key, @value, "
-                  "@offset and @timestamp, not '%s'",
-                  src->name, src->pos.file, src->pos.line, src->pos.col, k->dec_fields[0]);
+                  "%s:%d:%d: source '%s' (%s) has only meta fields, not '%s'", src->pos.file,
+                  src->pos.line, src->pos.col, src->name, src->type->name, k->dec_fields[0]);
         ed_keyer_destroy(&k);
         return NULL;
     }

@@ -39,12 +39,24 @@ typedef struct {
 typedef void (*ed_input_emit_fn)(void *ud, const ed_input_t *in);
 
 typedef struct ed_source_type {
-    const char *name; /* "kafka", "directory", "generator" */
-    ed_src_kind_t kind;
+    /* Name ("kafka", as written in the config), options (config map,
+     * filled into ed_conf_source_t.opts by the loader), capabilities (a
+     * payload to decode, several instances), the meta fields it fills in
+     * ed_input_t, validate: what the config loader needs. First member, so
+     * the ed_conf_source_t.type of a loaded source leads back here. */
+    ed_conf_plugin_t conf;
 
-    /* Opens the driver into *ctx_p. Must not fail just because a server is
-     * unreachable (librdkafka retries by itself; log it). Returns 0 or
-     * ED_EINVAL/ED_EIO with errstr (e.g. a directory that cannot be created). */
+    /* Optional, for types with ED_CAP_INSTANCES: adjusts `opts`, a shallow
+     * copy of the source's options (strings borrowed), for instance
+     * `instance` (0-based) of `n` — the generator splits its events and
+     * draws from another seed. NULL: instances share the options (Kafka
+     * consumers of one group). */
+    void (*instance)(void *opts, int instance, int n);
+
+    /* Opens the driver into *ctx_p, with its options in src->opts. Must not
+     * fail just because a server is unreachable (librdkafka retries by
+     * itself; log it). Returns 0 or ED_EINVAL/ED_EIO with errstr (e.g. a
+     * directory that cannot be created). */
     int (*open)(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t *src, char *errstr,
                 size_t errstr_size);
 
@@ -89,7 +101,16 @@ typedef struct ed_source_type {
     void (*close)(void **ctx_p);
 } ed_source_type_t;
 
-/* Returns the driver for `kind`, or NULL. Registry in actors/sources/ed_sources.def. */
-const ed_source_type_t *ed_source_type_find(ed_src_kind_t kind);
+/* Returns the driver called `name` ("kafka"), or NULL. Registry in
+ * actors/sources/ed_sources.def. */
+const ed_source_type_t *ed_source_type_find(const char *name);
+
+/* The driver of a loaded source (its ed_conf_source_t.type came from
+ * ed_source_conf_types). */
+const ed_source_type_t *ed_source_type_of(const ed_conf_source_t *src);
+
+/* The source types as the config loader sees them, in registry order; *n
+ * gets the count. Static. */
+const ed_conf_plugin_t *const *ed_source_conf_types(int *n);
 
 #endif

@@ -20,6 +20,7 @@ struct ed_source_actor {
     int slot;                /* source actor index (instances counted) */
     ed_source_stats_t *stats; /* = ed_plan_source_stats(plan, slot): bumped per input */
     ed_conf_source_t local;  /* this instance's copy of the source config (generator share) */
+    void *local_opts;        /* its own copy of the options when the type adjusts them per instance */
     const ed_conf_source_t *src; /* = &local */
     const ed_source_type_t *drv;
     void *drv_ctx;
@@ -246,23 +247,24 @@ ed_source_actor_t *ed_source_actor_new(ed_plan_t *plan, int slot, char *errstr,
     s->slot = slot;
     s->stats = ed_plan_source_stats(plan, slot);
     /* A shallow copy (strings stay borrowed from the config): instances of a
-     * generator split its events and draw from different seeds; Kafka
-     * instances are consumers of the same group and need no change. */
+     * generator split its events and draw from different seeds (the type's
+     * `instance` hook); Kafka instances are consumers of the same group and
+     * need no change. */
     s->local = conf->sources[idx];
-    if (s->local.kind == ED_SRC_GENERATOR && s->local.instances > 1) {
-        uint64_t n = (uint64_t)s->local.instances, ev = s->local.generator.events;
-        s->local.generator.events = ev / n + ((uint64_t)instance < ev % n ? 1 : 0);
-        s->local.generator.seed += (uint64_t)instance * 0x9E3779B97F4A7C15ull;
-        s->local.generator.rate /= (double)n;
-    }
-    s->src = &s->local;
-    s->drv = ed_source_type_find(s->src->kind);
+    s->drv = ed_source_type_of(&s->local);
     if (!s->drv) {
-        ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': no driver for its kind",
-                  s->src->name);
+        ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': no driver for its type",
+                  s->local.name);
         ed_source_actor_destroy(&s);
         return NULL;
     }
+    if (s->drv->instance && s->local.instances > 1 && s->drv->conf.opts_size) {
+        s->local_opts = ed_malloc(s->drv->conf.opts_size);
+        memcpy(s->local_opts, s->local.opts, s->drv->conf.opts_size);
+        s->drv->instance(s->local_opts, instance, s->local.instances);
+        s->local.opts = s->local_opts;
+    }
+    s->src = &s->local;
     if (s->src->decoders > 0) {
         /* The decoder actors key the inputs; their keyers also check the
          * fields against the format. (The config allows decoders only on a
@@ -295,6 +297,7 @@ void ed_source_actor_destroy(ed_source_actor_t **s_p) {
     if (s->opened)
         s->drv->close(&s->drv_ctx);
     ed_keyer_destroy(&s->keyer);
+    free(s->local_opts);
     ed_batch_destroy(&s->inputs_out);
     ed_batch_destroy(&s->times);
     for (int i = 0; i < s->ndirect; i++)

@@ -42,6 +42,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,46 @@ static void s_emit(ed_dirsrc_t *d, const char *line, size_t len, ed_input_emit_f
     emit(ud, &in);
 }
 
+/* ------------------------------------------------------------- options -- */
+
+typedef struct {
+    char *path;       /* the watched directory */
+    char *pattern;    /* fnmatch(3) glob on file names */
+    char *state_file; /* finished and in-progress files; validate defaults it */
+} s_dir_opts_t;
+
+static const ed_conf_map_t s_dir_map[] = {
+    {ED_CONF_STR, "path", NULL, offsetof(s_dir_opts_t, path), ED_CONF_REQUIRED,
+     "the watched directory (created if missing)", .expect = "a directory path"},
+    {ED_CONF_STR, "pattern", "*", offsetof(s_dir_opts_t, pattern), 0,
+     "fnmatch(3) glob on file names, e.g. `\"*.log\"`", .expect = "a file-name glob, e.g. *.log"},
+    {ED_CONF_STR, "state_file", NULL, offsetof(s_dir_opts_t, state_file), 0,
+     "where finished and in-progress files are recorded", .expect = "a file path",
+     .doc_def = "`<path>/.eddy-<source name>.state` (trailing `/` of `path` removed first)"},
+    {0}};
+
+static const ed_conf_meta_t s_dir_meta[] = {
+    {"@key", "the file name (without its directory)"},
+    {"@file", "the file name (without its directory)"},
+    {"@offset", "the line number, from 1"},
+    {"@timestamp", "the file's modification time, ms since the epoch"},
+    {NULL, NULL}};
+
+static int s_dir_validate(ed_conf_check_t *ck, void *opts) {
+    s_dir_opts_t *o = opts;
+    if (o->state_file || !o->path)
+        return 0;
+    size_t n = strlen(o->path);
+    while (n > 1 && o->path[n - 1] == '/')
+        n--;
+    ed_buf_t b = ED_BUF_INIT;
+    ed_buf_append(&b, o->path, n);
+    ed_buf_printf(&b, "%s.eddy-%s.state", o->path[n - 1] == '/' ? "" : "/",
+                  ed_conf_check_name(ck));
+    o->state_file = b.data;
+    return 0;
+}
+
 /* ----------------------------------------------------------- callbacks -- */
 
 static void s_close(void **ctx_p);
@@ -390,18 +431,18 @@ static void s_close(void **ctx_p);
 static int s_open(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t *src, char *errstr,
                   size_t errstr_size) {
     (void)conf;
-    if (!src->directory.path || !*src->directory.path)
+    const s_dir_opts_t *o = src->opts;
+    if (!o || !o->path || !*o->path)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': directory.path is required",
                          src->name);
     ed_dirsrc_t *d = ed_calloc(1, sizeof *d);
     d->fd = d->dirfd = d->ifd = -1;
     d->who = ed_strdup(src->name);
     d->files = ed_dir_files_new();
-    d->path = ed_strdup(src->directory.path);
-    d->pattern =
-        ed_strdup(src->directory.pattern && *src->directory.pattern ? src->directory.pattern : "*");
-    if (src->directory.state_file && *src->directory.state_file) {
-        d->state_path = ed_strdup(src->directory.state_file);
+    d->path = ed_strdup(o->path);
+    d->pattern = ed_strdup(o->pattern && *o->pattern ? o->pattern : "*");
+    if (o->state_file && *o->state_file) {
+        d->state_path = ed_strdup(o->state_file);
     } else {
         d->state_path = ed_malloc(strlen(d->path) + strlen(src->name) + 16);
         sprintf(d->state_path, "%s/.eddy-%s.state", d->path, src->name);
@@ -618,8 +659,14 @@ static void s_close(void **ctx_p) {
 }
 
 const ed_source_type_t ed_source_directory = {
-    .name = "directory",
-    .kind = ED_SRC_DIRECTORY,
+    .conf = {.name = "directory",
+             .desc = "reads files dropped into a directory, line by line (one instance)",
+             .map = s_dir_map,
+             .opts_size = sizeof(s_dir_opts_t),
+             .caps = ED_CAP_PAYLOAD,
+             .meta = s_dir_meta,
+             .example = "directory: { path: /var/spool/eddy, pattern: \"*.log\" }",
+             .validate = s_dir_validate},
     .open = s_open,
     .read = s_read,
     .fd = s_fd,

@@ -58,18 +58,67 @@ static size_t s_key(char *buf, uint64_t v) {
     return 1 + n;
 }
 
+/* ---- options (the config map; see config/ed_conf_map.h) ---- */
+
+typedef struct {
+    uint64_t events; /* total events, 0 = unbounded */
+    uint64_t keys;   /* distinct keys */
+    double rate;     /* events per second, 0 = as fast as possible */
+    uint64_t seed;   /* random seed */
+} s_gen_opts_t;
+
+static const ed_conf_map_t s_gen_map[] = {
+    {ED_CONF_COUNT, "events", "0", offsetof(s_gen_opts_t, events), 0,
+     "total events; `0` = unbounded", .min = 0},
+    {ED_CONF_COUNT, "keys", "1000", offsetof(s_gen_opts_t, keys), 0, "distinct keys", .min = 1},
+    {ED_CONF_RATE, "rate", "0", offsetof(s_gen_opts_t, rate), 0,
+     "events per second; `0` = as fast as possible", .min = 0},
+    {ED_CONF_COUNT, "seed", "1", offsetof(s_gen_opts_t, seed), 0, "random seed", .min = 0},
+    {0}};
+
+static const ed_conf_meta_t s_gen_meta[] = {
+    {"@key", "the generated key, `k<n>`"},
+    {"@value", "a number from 0 to 999.99"},
+    {"@offset", "the event's sequence number"},
+    {"@timestamp", "the time it was generated, ms since the epoch"},
+    {NULL, NULL}};
+
+/* Each instance needs at least one event: one with 0 would run unbounded. */
+static int s_gen_validate(ed_conf_check_t *ck, void *opts) {
+    const s_gen_opts_t *o = opts;
+    const ed_conf_source_t *src = ed_conf_check_source(ck);
+    if (o->events && o->events < (uint64_t)src->instances)
+        return ed_conf_check_err(ck, "instances",
+                                 "source '%s' has %d instances but only %llu events; each "
+                                 "instance needs at least one (an instance with 0 events would "
+                                 "run unbounded)",
+                                 src->name, src->instances, (unsigned long long)o->events);
+    return 0;
+}
+
+/* Instances split the events evenly, draw from different seeds and share
+ * the rate. */
+static void s_gen_instance(void *opts, int instance, int n) {
+    s_gen_opts_t *o = opts;
+    uint64_t ev = o->events;
+    o->events = ev / (uint64_t)n + ((uint64_t)instance < ev % (uint64_t)n ? 1 : 0);
+    o->seed += (uint64_t)instance * 0x9E3779B97F4A7C15ull;
+    o->rate /= (double)n;
+}
+
 static int s_open(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t *src, char *errstr,
                   size_t errstr_size) {
     (void)conf;
-    if (src->generator.rate < 0)
+    const s_gen_opts_t *o = src->opts;
+    if (!o || o->rate < 0)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "source '%s': generator rate must be >= 0 events/s, got %g", src->name,
-                         src->generator.rate);
+                         o ? o->rate : -1.0);
     ed_gen_t *g = ed_calloc(1, sizeof *g);
-    g->events = src->generator.events;
-    g->keys = src->generator.keys ? src->generator.keys : 1;
-    g->rate = src->generator.rate;
-    g->rng = src->generator.seed;
+    g->events = o->events;
+    g->keys = o->keys ? o->keys : 1;
+    g->rate = o->rate;
+    g->rng = o->seed;
     *ctx_p = g;
     return 0;
 }
@@ -150,8 +199,16 @@ static void s_close(void **ctx_p) {
 }
 
 const ed_source_type_t ed_source_generator = {
-    .name = "generator",
-    .kind = ED_SRC_GENERATOR,
+    .conf = {.name = "generator",
+             .desc = "synthetic events, for tests and benchmarks: keys and values of its own, no "
+                     "payload to decode (`format` does not apply)",
+             .map = s_gen_map,
+             .opts_size = sizeof(s_gen_opts_t),
+             .caps = ED_CAP_INSTANCES,
+             .meta = s_gen_meta,
+             .example = "generator: { events: 1M, keys: 1000 }",
+             .validate = s_gen_validate},
+    .instance = s_gen_instance,
     .open = s_open,
     .read = s_read,
     .fd = s_fd,

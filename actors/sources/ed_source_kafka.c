@@ -57,6 +57,7 @@
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,6 +447,80 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
     return n;
 }
 
+/* -------------------------------------------------------------- options -- */
+
+typedef struct {
+    char *brokers;            /* bootstrap brokers */
+    char *topic;              /* `topic: x`; validate copies it into topics */
+    ed_conf_strlist_t topics; /* the topics read (≥ 1 after validate) */
+    char *group;              /* consumer group id; validate defaults it to eddy-<source> */
+    int start;                /* 0: earliest, 1: latest */
+    ed_conf_kvmap_t props;    /* librdkafka consumer properties */
+} s_kafka_opts_t;
+
+static const ed_conf_choice_t s_starts[] = {{"earliest", 0, 0}, {"latest", 1, 0}, {NULL, 0, 0}};
+
+static const ed_conf_map_t s_kafka_map[] = {
+    {ED_CONF_STR, "brokers", NULL, offsetof(s_kafka_opts_t, brokers), ED_CONF_REQUIRED,
+     "bootstrap brokers, `host:port[,host:port…]`", .expect = "host:port[,host:port…]"},
+    {ED_CONF_STR, "topic", NULL, offsetof(s_kafka_opts_t, topic), 0,
+     "the topic to read; give `topic` **or** `topics`", .expect = "a topic name",
+     .doc_def = "—"},
+    {ED_CONF_STRLIST, "topics", NULL, offsetof(s_kafka_opts_t, topics), 0,
+     "several topics: `topics: [a, b]`", .expect = "a list of topic names, e.g. [a, b]",
+     .doc_def = "—"},
+    {ED_CONF_STR, "group", NULL, offsetof(s_kafka_opts_t, group), 0, "consumer group id",
+     .expect = "a consumer group id", .doc_def = "`eddy-<source name>`"},
+    {ED_CONF_ENUM, "start", "earliest", offsetof(s_kafka_opts_t, start), 0,
+     "where a new consumer group starts", .choices = s_starts},
+    {ED_CONF_KVMAP, "properties", NULL, offsetof(s_kafka_opts_t, props), 0,
+     "librdkafka consumer properties, passed as they are: `{ fetch.min.bytes: 1 }`",
+     .expect = "properties: { \"fetch.min.bytes\": 1 }", .doc_def = "none"},
+    {0}};
+
+static const ed_conf_meta_t s_kafka_meta[] = {
+    {"@key", "the message key"},
+    {"@topic", "the topic"},
+    {"@partition", "the partition"},
+    {"@offset", "the message's offset"},
+    {"@timestamp", "the message timestamp, ms since the epoch (0 if none)"},
+    {NULL, NULL}};
+
+static int s_kafka_validate(ed_conf_check_t *ck, void *opts) {
+    s_kafka_opts_t *o = opts;
+    const char *w = ed_conf_check_where(ck, "topic");
+    int given = ed_conf_check_given(ck, "topic"), givens = ed_conf_check_given(ck, "topics");
+    int rc = 0;
+    if (given && givens)
+        rc = ed_conf_check_errk(ck, "topics", "%s has both 'topic' and 'topics'; expected one of "
+                                              "them",
+                                w);
+    else if (!given && !givens)
+        rc = ed_conf_check_err(ck, "topic",
+                               "missing required key 'topic' in %s; expected topic: NAME or "
+                               "topics: [A, B]",
+                               w);
+    else if (o->topic) {
+        o->topics.v = ed_calloc(1, sizeof *o->topics.v);
+        o->topics.v[0] = ed_strdup(o->topic);
+        o->topics.n = 1;
+    }
+    if (!o->group) {
+        ed_buf_t b = ED_BUF_INIT;
+        ed_buf_printf(&b, "eddy-%s", ed_conf_check_name(ck));
+        o->group = b.data;
+    }
+    return rc;
+}
+
+/* brokers, topics, group, start and properties, without `topic` (it is in topics). */
+static void s_kafka_describe(const void *opts, ed_buf_t *out) {
+    static const ed_conf_map_t *rows = s_kafka_map;
+    for (const ed_conf_map_t *r = rows; r->name; r++)
+        if (strcmp(r->name, "topic"))
+            ed_conf_map_describe((const ed_conf_map_t[]){*r, {0}}, opts, out);
+}
+
 /* --------------------------------------------------------------- driver -- */
 
 static void s_close(void **ctx_p);
@@ -463,15 +538,16 @@ static int s_conf_set(rd_kafka_conf_t *conf, const ed_conf_source_t *src, const 
 static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *src, char *errstr,
                   size_t errstr_size) {
     (void)cfg;
-    if (!src->kafka.brokers || !*src->kafka.brokers)
+    const s_kafka_opts_t *o = src->opts;
+    if (!o || !o->brokers || !*o->brokers)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': kafka.brokers is required",
                          src->name);
-    if (src->kafka.ntopics < 1)
+    if (o->topics.n < 1)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "source '%s': kafka needs a topic (`topic: x` or `topics: [x, y]`)",
                          src->name);
-    for (int i = 0; i < src->kafka.nprops; i++) {
-        const char *key = src->kafka.props[i].key;
+    for (int i = 0; i < o->props.n; i++) {
+        const char *key = o->props.v[i].key;
         if (!strcmp(key, "enable.auto.commit") || !strcmp(key, "enable.auto.offset.store"))
             return ed_seterr(errstr, errstr_size, ED_EINVAL,
                              "source '%s': kafka property '%s' is managed by eddy (offsets are "
@@ -480,8 +556,8 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     }
 
     char group[256];
-    if (src->kafka.group && *src->kafka.group)
-        snprintf(group, sizeof group, "%s", src->kafka.group);
+    if (o->group && *o->group)
+        snprintf(group, sizeof group, "%s", o->group);
     else
         snprintf(group, sizeof group, "eddy-%s", src->name);
 
@@ -490,11 +566,10 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     struct {
         const char *k, *v;
     } defaults[] = {
-        {"bootstrap.servers", src->kafka.brokers},
+        {"bootstrap.servers", o->brokers},
         {"group.id", group},
         {"client.id", "eddy"},
-        {"auto.offset.reset",
-         src->kafka.start && *src->kafka.start ? src->kafka.start : "earliest"},
+        {"auto.offset.reset", o->start ? "latest" : "earliest"},
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "false"},
@@ -509,9 +584,8 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     };
     for (size_t i = 0; !rc && i < ED_ARRAY_SIZE(defaults); i++)
         rc = s_conf_set(conf, src, defaults[i].k, defaults[i].v, errstr, errstr_size);
-    for (int i = 0; !rc && i < src->kafka.nprops; i++)
-        rc = s_conf_set(conf, src, src->kafka.props[i].key, src->kafka.props[i].value, errstr,
-                        errstr_size);
+    for (int i = 0; !rc && i < o->props.n; i++)
+        rc = s_conf_set(conf, src, o->props.v[i].key, o->props.v[i].value, errstr, errstr_size);
     if (rc) {
         rd_kafka_conf_destroy(conf);
         return rc;
@@ -552,15 +626,15 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     static const uint64_t one = 1;
     rd_kafka_queue_io_event_enable(k->q, k->efd, &one, sizeof one);
 
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(src->kafka.ntopics);
-    for (int i = 0; i < src->kafka.ntopics; i++)
-        rd_kafka_topic_partition_list_add(topics, src->kafka.topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(o->topics.n);
+    for (int i = 0; i < o->topics.n; i++)
+        rd_kafka_topic_partition_list_add(topics, o->topics.v[i], RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
         rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
                        "source '%s': cannot subscribe to topic(s) %s%s: %s", src->name,
-                       src->kafka.topics[0], src->kafka.ntopics > 1 ? ", …" : "",
+                       o->topics.v[0], o->topics.n > 1 ? ", …" : "",
                        rd_kafka_err2str(e));
         s_close(ctx_p);
         return rc;
@@ -568,7 +642,7 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     /* Whatever was enqueued before the fd was attached gets served. */
     s_signal(k);
     ED_LOG_D(k->who, "consumer group '%s' on %s subscribed to %d topic(s)", group,
-             src->kafka.brokers, src->kafka.ntopics);
+             o->brokers, o->topics.n);
     return 0;
 }
 
@@ -674,8 +748,15 @@ static int s_wants_checkpoint(void *ctx) {
 }
 
 const ed_source_type_t ed_source_kafka = {
-    .name = "kafka",
-    .kind = ED_SRC_KAFKA,
+    .conf = {.name = "kafka",
+             .desc = "reads a Kafka consumer group",
+             .map = s_kafka_map,
+             .opts_size = sizeof(s_kafka_opts_t),
+             .caps = ED_CAP_PAYLOAD | ED_CAP_INSTANCES,
+             .meta = s_kafka_meta,
+             .example = "kafka: { brokers: \"127.0.0.1:9092\", topic: events }",
+             .validate = s_kafka_validate,
+             .describe = s_kafka_describe},
     .open = s_open,
     .read = s_read,
     .fd = s_fd,

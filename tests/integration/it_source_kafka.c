@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actors/ed_registry.h"
 #include "actors/sources/ed_source.h"
+#include "config/ed_config.h"
 
 extern const ed_source_type_t ed_source_kafka;
 static const ed_source_type_t *T = &ed_source_kafka;
@@ -151,8 +153,9 @@ static void s_collect(void *ud, const ed_input_t *in) {
 typedef struct {
     char topic[128];
     char group[160];
-    char *topics[1];
-    ed_conf_source_t src;
+    const char *brokers; /* kafka options of the source… */
+    const char *props;   /* …as the YAML of `properties:`, or NULL */
+    ed_config_t *conf;   /* the config last built from them */
     void *ctx;
     krecs_t recs;
 } kfx_t;
@@ -163,13 +166,7 @@ static int s_setup(void **state) {
     snprintf(fx->topic, sizeof fx->topic, "eddy-it-src-%d-%ld-%d", (int)getpid(), (long)time(NULL),
              ++seq);
     snprintf(fx->group, sizeof fx->group, "%s-group", fx->topic);
-    fx->topics[0] = fx->topic;
-    fx->src.name = "kin";
-    fx->src.kind = ED_SRC_KAFKA;
-    fx->src.kafka.topics = fx->topics;
-    fx->src.kafka.ntopics = 1;
-    fx->src.kafka.group = fx->group;
-    fx->src.kafka.start = "earliest";
+    fx->brokers = s_broker();
     fx->recs.topic = fx->topic;
     *state = fx;
     return 0;
@@ -178,14 +175,30 @@ static int s_setup(void **state) {
 static int s_teardown(void **state) {
     kfx_t *fx = *state;
     T->close(&fx->ctx);
+    ed_config_destroy(&fx->conf);
     free(fx);
     return 0;
 }
 
+/* The source as eddy builds it: from YAML with the options of fx. */
+static const ed_conf_source_t *s_src(kfx_t *fx) {
+    char yaml[1024], err[1024];
+    snprintf(yaml, sizeof yaml,
+             "sources:\n  kin:\n    kafka:\n      brokers: \"%s\"\n      topic: \"%s\"\n"
+             "      group: \"%s\"\n      start: earliest\n%s%s%s    to: n\n"
+             "sinks:\n  n: { null: {} }\n",
+             fx->brokers, fx->topic, fx->group, fx->props ? "      properties: " : "",
+             fx->props ? fx->props : "", fx->props ? "\n" : "");
+    ed_config_destroy(&fx->conf);
+    if (ed_config_load_string(yaml, "kin.yaml", ed_registry(), &fx->conf, err, sizeof err))
+        fail_msg("config: %s", err);
+    return &fx->conf->sources[0];
+}
+
 static void s_open(kfx_t *fx) {
-    fx->src.kafka.brokers = (char *)s_broker();
+    fx->brokers = s_broker();
     char err[512] = "";
-    int rc = T->open(&fx->ctx, NULL, &fx->src, err, sizeof err);
+    int rc = T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err);
     if (rc)
         fail_msg("open: %s", err);
     assert_true(T->fd(fx->ctx) >= 0);
@@ -254,7 +267,7 @@ static void s_start(kfx_t *fx, int n) {
 static void *s_open_second(kfx_t *fx, krecs_t *rb) {
     void *b = NULL;
     char err[512] = "";
-    if (T->open(&b, NULL, &fx->src, err, sizeof err))
+    if (T->open(&b, NULL, s_src(fx), err, sizeof err))
         fail_msg("open second consumer: %s", err);
     *rb = (krecs_t){.topic = fx->topic};
     return b;
@@ -462,38 +475,33 @@ static void test_paused_before_assignment(void **state) {
 
 static void test_config_errors(void **state) {
     kfx_t *fx = *state;
-    fx->src.kafka.brokers = (char *)s_broker();
-    ed_conf_kv_t bad[] = {{"no.such.property", "1"}};
-    fx->src.kafka.props = bad;
-    fx->src.kafka.nprops = 1;
+    fx->brokers = s_broker();
+    fx->props = "{ no.such.property: 1 }";
     char err[512] = "";
-    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), ED_EINVAL);
+    assert_int_equal(T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err), ED_EINVAL);
     assert_null(fx->ctx);
     assert_non_null(strstr(err, "no.such.property"));
     assert_non_null(strstr(err, "'kin'"));
 
-    ed_conf_kv_t managed[] = {{"enable.auto.commit", "true"}};
-    fx->src.kafka.props = managed;
-    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), ED_EINVAL);
+    fx->props = "{ enable.auto.commit: \"true\" }";
+    assert_int_equal(T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err), ED_EINVAL);
     assert_non_null(strstr(err, "enable.auto.commit"));
 
-    ed_conf_kv_t badval[] = {{"session.timeout.ms", "banana"}};
-    fx->src.kafka.props = badval;
-    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), ED_EINVAL);
+    fx->props = "{ session.timeout.ms: banana }";
+    assert_int_equal(T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err), ED_EINVAL);
     assert_non_null(strstr(err, "session.timeout.ms"));
 
-    ed_conf_kv_t good[] = {{"session.timeout.ms", "10000"}};
-    fx->src.kafka.props = good;
-    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), 0);
+    fx->props = "{ session.timeout.ms: 10000 }";
+    assert_int_equal(T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err), 0);
     T->close(&fx->ctx);
 }
 
 static void test_unreachable_broker_opens(void **state) {
     kfx_t *fx = *state;
     s_broker(); /* still required: integration tests never skip */
-    fx->src.kafka.brokers = "127.0.0.1:1";
+    fx->brokers = "127.0.0.1:1";
     char err[512] = "";
-    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), 0);
+    assert_int_equal(T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err), 0);
     int64_t until = ed_now_ms() + 1500;
     while (ed_now_ms() < until) { /* errors are logged (once), never returned */
         int eof = 0;

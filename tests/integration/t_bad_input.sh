@@ -32,6 +32,18 @@ check_eq "missing config file: exit 78" 78 "$rc"
 check "missing config file: says so" grep -qi "no such file" "$B/missing.out"
 "$EDDY" frobnicate > /dev/null 2>&1; rc=$?
 check_eq "unknown command: exit 64" 64 "$rc"
+check "eddy check FILE works without -c" env EDDY_INBOX=/tmp "$EDDY" check config/examples/publish.yaml
+check "eddy --help shows --config" bash -c '"$0" --help | grep -q -- "--config"' "$EDDY"
+"$EDDY" check > "$B/noarg.out" 2>&1; rc=$?
+check_eq "missing config file: exit 64" 64 "$rc"
+check_eq "missing config file: one line" 1 "$(wc -l < "$B/noarg.out")"
+check "missing config file: the line shows an example" grep -q "e.g. eddy check config/examples/wordcount.yaml" "$B/noarg.out"
+# Every independent error of a file in one run, in file order.
+printf 'sources:\n  s: { generator: { events: lots }, fromat: json }\naggregations:\n  a: { from: s, key: [{ k: "@kee" }], to: [k] }\nsinks:\n  k: { null: {}, tabel: x }\n' > "$B/three.yaml"
+"$EDDY" check "$B/three.yaml" > "$B/three.out" 2>&1; rc=$?
+check_eq "several errors: exit 78" 78 "$rc"
+check_eq "several errors: one line each" 4 "$(wc -l < "$B/three.out")"
+check "several errors: in file order, each with file:line:col" bash -c 'cut -d: -f2,3 "$0" | tr "\n" " " | grep -qx "2:29 2:37 4:28 6:18 "' "$B/three.out"
 
 # --- binary garbage among real documents (directory → words → PostgreSQL + Redis)
 export EDDY_INBOX=$B/inbox_words EDDY_PREFIX="t_bin${RUN}_"

@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actors/ed_registry.h"
 #include "actors/sources/ed_source.h"
+#include "config/ed_config.h"
 
 extern const ed_source_type_t ed_source_directory;
 static const ed_source_type_t *T = &ed_source_directory;
@@ -70,21 +72,36 @@ static void s_recs_free(recs_t *rs) {
 typedef struct {
     char root[64]; /* mkdtemp dir */
     char dir[128]; /* watched dir: root/in (created by the driver) */
-    ed_conf_source_t src;
+    const char *path;       /* directory options of the source… */
+    const char *pattern;
+    const char *state_file; /* …NULL: the default */
+    ed_config_t *conf;      /* the config last built from them */
     void *ctx;
     recs_t recs;
 } fx_t;
+
+/* The source as eddy builds it: from YAML with the options of fx. */
+static const ed_conf_source_t *s_src(fx_t *fx) {
+    char yaml[1024], st[400] = "", err[1024];
+    if (fx->state_file)
+        snprintf(st, sizeof st, ", state_file: \"%s\"", fx->state_file);
+    snprintf(yaml, sizeof yaml,
+             "sources:\n  docs:\n    directory: { path: \"%s\", pattern: \"%s\"%s }\n"
+             "    format: lines\n    to: n\nsinks:\n  n: { null: {} }\n",
+             fx->path, fx->pattern, st);
+    ed_config_destroy(&fx->conf);
+    if (ed_config_load_string(yaml, "dir.yaml", ed_registry(), &fx->conf, err, sizeof err))
+        fail_msg("config: %s", err);
+    return &fx->conf->sources[0];
+}
 
 static int s_setup(void **state) {
     fx_t *fx = calloc(1, sizeof *fx);
     strcpy(fx->root, "/tmp/eddy-test-dir-XXXXXX");
     assert_non_null(mkdtemp(fx->root));
     snprintf(fx->dir, sizeof fx->dir, "%s/in/sub", fx->root);
-    fx->src.name = "docs";
-    fx->src.kind = ED_SRC_DIRECTORY;
-    fx->src.directory.path = fx->dir;
-    fx->src.directory.pattern = "*";
-    fx->src.format = ED_FMT_LINES;
+    fx->path = fx->dir;
+    fx->pattern = "*";
     *state = fx;
     return 0;
 }
@@ -92,6 +109,7 @@ static int s_setup(void **state) {
 static int s_teardown(void **state) {
     fx_t *fx = *state;
     T->close(&fx->ctx);
+    ed_config_destroy(&fx->conf);
     s_recs_free(&fx->recs);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->root);
@@ -102,7 +120,7 @@ static int s_teardown(void **state) {
 
 static void s_open(fx_t *fx) {
     char err[512] = "";
-    int rc = T->open(&fx->ctx, NULL, &fx->src, err, sizeof err);
+    int rc = T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err);
     if (rc != 0)
         fail_msg("open: %s (%s)", err, ed_err_name(rc));
     assert_non_null(fx->ctx);
@@ -234,7 +252,7 @@ static void test_pattern(void **state) {
     s_writes(fx, "a.log", "a\n");
     s_writes(fx, "b.txt", "b\n");
     s_writes(fx, "c.log", "c\n");
-    fx->src.directory.pattern = "*.log";
+    fx->pattern = "*.log";
     s_open(fx);
     assert_int_equal(s_drain(fx, 10), 2);
     s_expect(fx, 0, "a.log", 1, "a");
@@ -427,7 +445,7 @@ static void test_state_file_inside_dir_not_hidden(void **state) {
     s_mkdir(fx);
     char sp[256];
     snprintf(sp, sizeof sp, "%s/state.txt", fx->dir);
-    fx->src.directory.state_file = sp;
+    fx->state_file = sp;
     s_writes(fx, "a", "a1\n");
     s_open(fx);
     char err[256];
@@ -449,7 +467,7 @@ static void test_state_file_elsewhere_and_resume_after_replace(void **state) {
     s_mkdir(fx);
     char sp[256];
     snprintf(sp, sizeof sp, "%s/state/dir/s", fx->root); /* created on open */
-    fx->src.directory.state_file = sp;
+    fx->state_file = sp;
     s_writes(fx, "a", "a1\na2\na3\n");
     s_open(fx);
     char err[256];
@@ -471,7 +489,7 @@ static void test_bad_state_file(void **state) {
     s_mkdir(fx);
     s_writes(fx, ".eddy-docs.state", "# c\ndone a\nat x b\n");
     char err[512] = "";
-    assert_int_equal(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err), ED_EINVAL);
+    assert_int_equal(T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err), ED_EINVAL);
     assert_null(fx->ctx);
     assert_non_null(strstr(err, ".eddy-docs.state:3"));
     assert_non_null(strstr(err, "docs"));
@@ -506,9 +524,9 @@ static void test_path_is_a_file(void **state) {
     snprintf(p, sizeof p, "%s/file", fx->root);
     int fd = open(p, O_WRONLY | O_CREAT, 0644);
     close(fd);
-    fx->src.directory.path = p;
+    fx->path = p;
     char err[512] = "";
-    assert_true(T->open(&fx->ctx, NULL, &fx->src, err, sizeof err) < 0);
+    assert_true(T->open(&fx->ctx, NULL, s_src(fx), err, sizeof err) < 0);
     assert_null(fx->ctx);
     assert_non_null(strstr(err, p));
 }

@@ -7,10 +7,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/ed_registry.h"
 #include "actors/sources/ed_source.h"
+#include "config/ed_config.h"
 
 extern const ed_source_type_t ed_source_generator;
 static const ed_source_type_t *T = &ed_source_generator;
@@ -57,16 +60,19 @@ static void s_collect(void *ud, const ed_input_t *in) {
     g->n++;
 }
 
-static ed_conf_source_t s_conf(uint64_t events, uint64_t keys, double rate, uint64_t seed) {
-    ed_conf_source_t src;
-    memset(&src, 0, sizeof src);
-    src.name = "gen";
-    src.kind = ED_SRC_GENERATOR;
-    src.generator.events = events;
-    src.generator.keys = keys;
-    src.generator.rate = rate;
-    src.generator.seed = seed;
-    return src;
+/* A generator source loaded from YAML, as eddy builds it; the configs live
+ * until the process exits (a handful per test). */
+static const ed_conf_source_t *s_conf(uint64_t events, uint64_t keys, double rate, uint64_t seed) {
+    char yaml[512], err[1024];
+    snprintf(yaml, sizeof yaml,
+             "sources:\n  gen:\n    generator: { events: %llu, keys: %llu, rate: %g, seed: %llu }\n"
+             "    to: n\nsinks:\n  n: { null: {} }\n",
+             (unsigned long long)events, (unsigned long long)keys, rate,
+             (unsigned long long)seed);
+    ed_config_t *c = NULL;
+    if (ed_config_load_string(yaml, "gen.yaml", ed_registry(), &c, err, sizeof err))
+        fail_msg("config: %s", err);
+    return &c->sources[0];
 }
 
 static void *s_open(const ed_conf_source_t *src) {
@@ -94,8 +100,8 @@ static int s_run(void *ctx, int max, gen_stats_t *g, int *eof) {
 
 static void test_exact_count_and_eof(void **state) {
     (void)state;
-    ed_conf_source_t src = s_conf(10007, 1000, 0, 1);
-    void *ctx = s_open(&src);
+    const ed_conf_source_t *src = s_conf(10007, 1000, 0, 1);
+    void *ctx = s_open(src);
     assert_int_equal(T->fd(ctx), -1);
     gen_stats_t g = {.hash = 1469598103934665603ULL};
     int eof = 0;
@@ -117,8 +123,8 @@ static void test_exact_count_and_eof(void **state) {
 
 static void test_key_range_and_spread(void **state) {
     (void)state;
-    ed_conf_source_t src = s_conf(100000, 10, 0, 42);
-    void *ctx = s_open(&src);
+    const ed_conf_source_t *src = s_conf(100000, 10, 0, 42);
+    void *ctx = s_open(src);
     uint64_t hits[10] = {0};
     gen_stats_t g = {.hits = hits, .nkeys = 10};
     int eof = 0;
@@ -129,7 +135,7 @@ static void test_key_range_and_spread(void **state) {
 
     /* One key: always "k0". */
     src = s_conf(100, 1, 0, 7);
-    ctx = s_open(&src);
+    ctx = s_open(src);
     uint64_t one[1] = {0};
     gen_stats_t g1 = {.hits = one, .nkeys = 1};
     eof = 0;
@@ -139,7 +145,7 @@ static void test_key_range_and_spread(void **state) {
 
     /* Many keys: indexes reach near the top, never past it. */
     src = s_conf(200000, 1000000, 0, 3);
-    ctx = s_open(&src);
+    ctx = s_open(src);
     gen_stats_t g2 = {0};
     eof = 0;
     s_run(ctx, 1024, &g2, &eof);
@@ -148,8 +154,8 @@ static void test_key_range_and_spread(void **state) {
 }
 
 static uint64_t s_digest(uint64_t seed, int max) {
-    ed_conf_source_t src = s_conf(5000, 500, 0, seed);
-    void *ctx = s_open(&src);
+    const ed_conf_source_t *src = s_conf(5000, 500, 0, seed);
+    void *ctx = s_open(src);
     gen_stats_t g = {.hash = 1469598103934665603ULL};
     int eof = 0;
     s_run(ctx, max, &g, &eof);
@@ -169,8 +175,8 @@ static void test_rate_paces(void **state) {
     (void)state;
     /* 2000 events/s over ~50 ms: the count follows the clock, whatever the
      * scheduling, and never jumps to the 1e6 total. */
-    ed_conf_source_t src = s_conf(1000000, 10, 2000, 1);
-    void *ctx = s_open(&src);
+    const ed_conf_source_t *src = s_conf(1000000, 10, 2000, 1);
+    void *ctx = s_open(src);
     gen_stats_t g = {0};
     char err[64];
     int eof = 0;
@@ -194,8 +200,8 @@ static void test_rate_paces(void **state) {
 
 static void test_pause(void **state) {
     (void)state;
-    ed_conf_source_t src = s_conf(0, 10, 0, 1); /* unbounded */
-    void *ctx = s_open(&src);
+    const ed_conf_source_t *src = s_conf(0, 10, 0, 1); /* unbounded */
+    void *ctx = s_open(src);
     gen_stats_t g = {0};
     char err[64];
     int eof = 0;
@@ -209,14 +215,63 @@ static void test_pause(void **state) {
     T->close(&ctx);
 }
 
+/* A negative rate is refused when the config is loaded, with its position. */
 static void test_bad_rate(void **state) {
     (void)state;
-    ed_conf_source_t src = s_conf(0, 10, -1, 1);
-    void *ctx = NULL;
-    char err[256] = "";
-    assert_int_equal(T->open(&ctx, NULL, &src, err, sizeof err), ED_EINVAL);
-    assert_null(ctx);
-    assert_non_null(strstr(err, "gen"));
+    ed_config_t *c = NULL;
+    char err[1024] = "";
+    assert_int_equal(ed_config_load_string("sources:\n  gen: { generator: { rate: -1 }, to: n }\n"
+                                           "sinks:\n  n: { null: {} }\n",
+                                           "gen.yaml", ed_registry(), &c, err, sizeof err),
+                     ED_EINVAL);
+    assert_null(c);
+    if (!strstr(err, "gen.yaml:2:29: invalid value '-1' for 'rate' in generator of source 'gen'"))
+        fail_msg("got: %s", err);
+}
+
+/* Instances split the events evenly (10 over 3: 4, 3, 3), draw from
+ * different seeds and share the rate. */
+static void test_instances_split(void **state) {
+    (void)state;
+    for (int paced = 0; paced < 2; paced++) {
+        ed_config_t *c = NULL;
+        char err[1024] = "", yaml[256];
+        snprintf(yaml, sizeof yaml,
+                 "sources:\n  gen:\n    generator: { events: 10, rate: %d }\n"
+                 "    instances: 3\n    to: n\nsinks:\n  n: { null: {} }\n",
+                 paced ? 300 : 0);
+        if (ed_config_load_string(yaml, "gen.yaml", ed_registry(), &c, err, sizeof err))
+            fail_msg("config: %s", err);
+        const ed_conf_source_t *src = &c->sources[0];
+        uint64_t total = 0, hash[3];
+        for (int i = 0; i < 3; i++) {
+            void *opts = malloc(T->conf.opts_size);
+            memcpy(opts, src->opts, T->conf.opts_size);
+            T->instance(opts, i, 3);
+            char buf[64];
+            assert_string_equal(ed_conf_map_get(T->conf.map, opts, "events", buf, sizeof buf),
+                                i == 0 ? "4" : "3");
+            assert_string_equal(ed_conf_map_get(T->conf.map, opts, "rate", buf, sizeof buf),
+                                paced ? "100" : "0");
+            if (!paced) {
+                ed_conf_source_t one = *src;
+                one.opts = opts;
+                void *ctx = s_open(&one);
+                gen_stats_t g = {.hash = 1469598103934665603ULL};
+                int eof = 0;
+                s_run(ctx, 100, &g, &eof);
+                total += g.n;
+                hash[i] = g.hash;
+                T->close(&ctx);
+            }
+            free(opts);
+        }
+        if (!paced) {
+            assert_int_equal(total, 10);
+            assert_true(hash[1] != hash[2]); /* as many events, another seed */
+        }
+        ed_config_destroy(&c);
+    }
 }
 
 int main(void) {
@@ -227,6 +282,7 @@ int main(void) {
         cmocka_unit_test(test_rate_paces),
         cmocka_unit_test(test_pause),
         cmocka_unit_test(test_bad_rate),
+        cmocka_unit_test(test_instances_split),
     };
     return cmocka_run_group_tests_name("source_gen", tests, NULL, NULL);
 }

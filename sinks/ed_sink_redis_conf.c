@@ -1,0 +1,149 @@
+/*
+ * ed_sink_redis_conf.c — the redis sink's options (see ed_sink_redis.h):
+ * its config map, and the checks of its templates and score against the
+ * aggregation that feeds it, with their defaults. Kept apart from
+ * ed_sink_redis.c so that each file stays under 800 lines.
+ */
+#define _GNU_SOURCE
+#include "sinks/ed_sink_redis.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/ed_buf.h"
+#include "runtime/ed_common.h"
+
+const ed_conf_map_t ed_sink_redis_map[] = {
+    {ED_CONF_STR, "url", "redis://127.0.0.1:6379", offsetof(ed_sink_redis_opts_t, url),
+     ED_CONF_SECRET,
+     "the server: `redis://[[user]:password@]host[:port][/db]`",
+     .expect = "redis://host:port[/db]"},
+    {ED_CONF_STR, "zset", NULL, offsetof(ed_sink_redis_opts_t, zset),
+     ED_CONF_REQUIRED | ED_CONF_OUTER,
+     "sorted-set key template, e.g. `top:words` or `top:words:{doc}`: `{COLUMN}` placeholders "
+     "name key columns of the feeding aggregation",
+     .expect = "sorted-set key, e.g. top:words or top:words:{doc}"},
+    {ED_CONF_STR, "member", NULL, offsetof(ed_sink_redis_opts_t, member), ED_CONF_OUTER,
+     "member template, e.g. `{word}`; must be set if `zset` uses every key column",
+     .expect = "a member template, e.g. {word}",
+     .doc_def = "the key columns not used in `zset`, as `{a}:{b}`"},
+    {ED_CONF_STR, "score", NULL, offsetof(ed_sink_redis_opts_t, score), ED_CONF_OUTER,
+     "the compute added to the member's score", .expect = "a compute name of the aggregation",
+     .doc_def = "the aggregation's first compute"},
+    {ED_CONF_INT, "keep_top", "0", offsetof(ed_sink_redis_opts_t, keep_top), ED_CONF_OUTER,
+     "after a flush, trim each sorted set to its top N; `0` keeps all", .min = 0},
+    {ED_CONF_DURATION, "ttl", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
+     "an expiry set on each sorted set with every write", .expect = "remove it"},
+    {0}};
+
+int ed_sink_redis_validate(ed_conf_check_t *ck, void *opts) {
+    ed_sink_redis_opts_t *o = opts;
+    int rc = 0;
+    if (o->url && strncmp(o->url, "redis://", 8))
+        rc = ed_conf_check_err(ck, "url", "invalid 'url' in %s; expected redis://host:port[/db]",
+                               ed_conf_check_where(ck, "url"));
+    if (o->zset && ed_conf_check_template(ck, "zset", o->zset) < 0)
+        rc = ED_EINVAL;
+    if (o->member && ed_conf_check_template(ck, "member", o->member) < 0)
+        rc = ED_EINVAL;
+    return rc;
+}
+
+/* Checks the {column} placeholders of template `key` against the key
+ * columns of a; marks the columns used. */
+static int s_template_cols(ed_conf_check_t *ck, const char *key, const char *t,
+                           const ed_conf_aggregation_t *a, int *used) {
+    for (const char *p = strchr(t, '{'); p; p = strchr(p, '{')) {
+        const char *close = strchr(p, '}');
+        size_t len = (size_t)(close - p - 1);
+        int found = -1;
+        for (int i = 0; i < a->nkey; i++)
+            if (strlen(a->key[i].column) == len && !strncmp(a->key[i].column, p + 1, len))
+                found = i;
+        if (found < 0) {
+            ed_buf_t b = ED_BUF_INIT;
+            for (int i = 0; i < a->nkey; i++)
+                ed_buf_printf(&b, "%s%s", i ? ", " : "", a->key[i].column);
+            int rc = ed_conf_check_err(ck, key,
+                                       "placeholder '%.*s' in '%s' of sink '%s' is not a key "
+                                       "column of aggregation '%s'; expected one of: %s",
+                                       (int)len + 2, p, key, ed_conf_check_name(ck), a->name,
+                                       b.data ? b.data : "");
+            ed_buf_free(&b);
+            return rc;
+        }
+        used[found] = 1;
+        p = close;
+    }
+    return 0;
+}
+
+int ed_sink_redis_link(ed_conf_check_t *ck, void *opts, const ed_conf_aggregation_t *a) {
+    ed_sink_redis_opts_t *o = opts;
+    const char *name = ed_conf_check_name(ck);
+    int *used = ed_calloc((size_t)a->nkey + 1, sizeof *used);
+    int rc = o->zset ? s_template_cols(ck, "zset", o->zset, a, used) : 0;
+    if (rc < 0)
+        goto out;
+    if (o->member) {
+        int *mused = ed_calloc((size_t)a->nkey + 1, sizeof *mused);
+        rc = s_template_cols(ck, "member", o->member, a, mused);
+        free(mused);
+        if (rc < 0)
+            goto out;
+    } else {
+        /* Default member: the key columns the zset name does not already
+         * carry, so each sorted set ranks what varies within it. */
+        ed_buf_t b = ED_BUF_INIT;
+        for (int i = 0; i < a->nkey; i++)
+            if (!used[i])
+                ed_buf_printf(&b, "%s{%s}", b.len ? ":" : "", a->key[i].column);
+        if (!b.len) {
+            rc = ed_conf_check_err(ck, "member",
+                                   "every key column of aggregation '%s' is used in 'zset' of "
+                                   "sink '%s', so members would be empty; expected 'member' set, "
+                                   "or fewer placeholders in 'zset'",
+                                   a->name, name);
+            goto out;
+        }
+        o->member = b.data;
+    }
+    if (!o->score) {
+        o->score = ed_strdup(a->compute[0].name);
+        goto out;
+    }
+    int found = 0;
+    for (int i = 0; i < a->ncompute; i++)
+        found |= !strcmp(a->compute[i].name, o->score);
+    if (!found) {
+        const char **names = ed_calloc((size_t)a->ncompute + 1, sizeof *names);
+        for (int i = 0; i < a->ncompute; i++)
+            names[i] = a->compute[i].name;
+        ed_buf_t b = ED_BUF_INIT;
+        for (int i = 0; i < a->ncompute; i++)
+            ed_buf_printf(&b, "%s%s", i ? ", " : "", names[i]);
+        ed_conf_check_suggest(&b, o->score, names, a->ncompute);
+        rc = ed_conf_check_err(ck, "score",
+                               "score '%s' of sink '%s' is not computed by aggregation '%s'; "
+                               "expected one of its compute names: %s",
+                               o->score, name, a->name, b.data);
+        ed_buf_free(&b);
+        free(names);
+    }
+out:
+    free(used);
+    return rc;
+}
+
+void ed_sink_redis_describe(const void *opts, ed_buf_t *out) {
+    const ed_sink_redis_opts_t *o = opts;
+    if (o->url) {
+        /* The URL without its credentials. */
+        const char *p = !strncmp(o->url, "redis://", 8) ? o->url + 8 : o->url;
+        const char *at = strrchr(p, '@');
+        ed_buf_printf(out, "%surl=redis://%s", out->len ? " " : "", at ? at + 1 : p);
+    }
+    ed_conf_map_describe(ed_sink_redis_map, o, out);
+}
