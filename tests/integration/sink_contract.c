@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "actors/ed_registry.h"
 #include "runtime/ed_batch.h"
 
 /* ------------------------------------------------------------ environment */
@@ -71,13 +72,13 @@ void sc_pipeline(char *out, size_t size, const char *name, const char *body) {
 
 int sc_sink_open_yaml(sc_sink_t *s, const char *yaml, const char *name, char *err, size_t size) {
     memset(s, 0, sizeof *s);
-    if (ed_config_load_string(yaml, "sink_contract.yaml", &s->conf, err, size) != 0)
+    if (ed_config_load_string(yaml, "sink_contract.yaml", ed_registry(), &s->conf, err, size) != 0)
         fail_msg("config does not load: %s\n%s", err, yaml);
     int i = ed_config_sink_idx(s->conf, name);
     if (i < 0)
         fail_msg("no sink '%s' in:\n%s", name, yaml);
     const ed_conf_sink_t *sink = &s->conf->sinks[i];
-    s->type = ed_sink_type_find(sink->kind);
+    s->type = ed_sink_type_of(sink);
     assert_non_null(s->type);
     s->sc = (ed_sink_ctx_t){.conf = s->conf,
                             .sink = sink,
@@ -113,7 +114,7 @@ void sc_sink_close(sc_sink_t *s) {
 
 int sc_config_error(const char *yaml, char *err, size_t size) {
     ed_config_t *conf = NULL;
-    int rc = ed_config_load_string(yaml, "sink_contract.yaml", &conf, err, size);
+    int rc = ed_config_load_string(yaml, "sink_contract.yaml", ed_registry(), &conf, err, size);
     if (rc >= 0) {
         ed_config_destroy(&conf);
         fail_msg("config loaded, expected an error:\n%s", yaml);

@@ -60,8 +60,18 @@ static void s_collect(void *ud, const ed_input_t *in) {
     g->n++;
 }
 
-/* A generator source loaded from YAML, as eddy builds it; the configs live
- * until the process exits (a handful per test). */
+/* The configs s_conf loaded, freed after the last test. */
+static ed_config_t *s_confs[64];
+static int s_nconfs;
+
+static int s_free_confs(void **state) {
+    (void)state;
+    while (s_nconfs)
+        ed_config_destroy(&s_confs[--s_nconfs]);
+    return 0;
+}
+
+/* A generator source loaded from YAML, as eddy builds it. */
 static const ed_conf_source_t *s_conf(uint64_t events, uint64_t keys, double rate, uint64_t seed) {
     char yaml[512], err[1024];
     snprintf(yaml, sizeof yaml,
@@ -72,6 +82,8 @@ static const ed_conf_source_t *s_conf(uint64_t events, uint64_t keys, double rat
     ed_config_t *c = NULL;
     if (ed_config_load_string(yaml, "gen.yaml", ed_registry(), &c, err, sizeof err))
         fail_msg("config: %s", err);
+    assert_true(s_nconfs < 64);
+    s_confs[s_nconfs++] = c;
     return &c->sources[0];
 }
 
@@ -284,5 +296,5 @@ int main(void) {
         cmocka_unit_test(test_bad_rate),
         cmocka_unit_test(test_instances_split),
     };
-    return cmocka_run_group_tests_name("source_gen", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("source_gen", tests, NULL, s_free_confs);
 }
