@@ -80,15 +80,8 @@ static void s_check_decoders(ed_conf_state_t *st) {
 static void s_link(ed_conf_state_t *st, int i, const ed_conf_aggregation_t *a) {
     ed_conf_ctx_t *cx = st->cx;
     ed_conf_sink_t *s = &ed_conf_ctx_conf(cx)->sinks[i];
-    ed_conf_check_t ck = {.cx = cx,
-                          .name = s->name,
-                          .sink = s,
-                          .type = s->type,
-                          .kn = st->sinkn[i].kn,
-                          .body = st->sinkn[i].body,
-                          .block = st->sinkn[i].block};
-    snprintf(ck.where_inner, sizeof ck.where_inner, "%s of sink '%s'", s->type->name, s->name);
-    snprintf(ck.where_outer, sizeof ck.where_outer, "sink '%s'", s->name);
+    ed_conf_check_t ck;
+    ed_conf_check_setup(&ck, cx, NULL, s, st->sinkn[i].kn, st->sinkn[i].body, st->sinkn[i].block);
     s->type->link(&ck, s->opts, a);
 }
 

@@ -64,6 +64,24 @@ int ed_conf_find_type(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *b
     return 0;
 }
 
+void ed_conf_check_setup(ed_conf_check_t *ck, ed_conf_ctx_t *cx, const ed_conf_source_t *src,
+                         const ed_conf_sink_t *sink, const ed_node_t *kn, const ed_node_t *body,
+                         const ed_node_t *block) {
+    const char *what = src ? "source" : "sink";
+    const char *name = src ? src->name : sink->name;
+    const ed_conf_plugin_t *type = src ? src->type : sink->type;
+    *ck = (ed_conf_check_t){.cx = cx,
+                            .name = name,
+                            .src = src,
+                            .sink = sink,
+                            .type = type,
+                            .kn = kn,
+                            .body = body,
+                            .block = block ? block : ed_node_get(body, type->name)};
+    snprintf(ck->where_inner, sizeof ck->where_inner, "%s of %s '%s'", type->name, what, name);
+    snprintf(ck->where_outer, sizeof ck->where_outer, "%s '%s'", what, name);
+}
+
 /* Whether the type block is "empty": `x:`, `x: ~`, `x: {}`, `x: true`. */
 static int s_empty_block(const ed_node_t *b) {
     return !b || ed_node_is_null(b) || (b->type == ED_NODE_MAP && b->npairs == 0) ||

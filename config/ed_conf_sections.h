@@ -75,6 +75,13 @@ int ed_conf_find_type(ed_conf_ctx_t *cx, const ed_node_t *kn, const ed_node_t *b
                       const char *what, const ed_conf_plugin_t *const *types, int n,
                       const ed_conf_plugin_t **type);
 
+/* Sets up the check context of a source (src) or sink (sink) of type `type`
+ * for its validate or link: names, nodes and the "where" strings of
+ * messages. `block` is its type block (NULL: looked up in body). */
+void ed_conf_check_setup(ed_conf_check_t *ck, ed_conf_ctx_t *cx, const ed_conf_source_t *src,
+                         const ed_conf_sink_t *sink, const ed_node_t *kn, const ed_node_t *body,
+                         const ed_node_t *block);
+
 /* Reads a type's block (`kafka: {…}`) and its OUTER keys from body into a
  * new options struct *opts_p (owned), then calls its validate. ck is set
  * up by the caller (entity, nodes, where strings). */

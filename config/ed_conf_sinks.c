@@ -116,15 +116,8 @@ int ed_conf_read_sink(ed_conf_state_t *st, int i, const ed_node_t *kn, const ed_
     ed_conf_map_read(cx, ed_conf_sink_map, body, kn, s, w, ED_MAP_ALL, NULL);
     st->sinkn[i] = (ed_conf_nodes_t){kn, body, NULL};
     if (s->type) {
-        ed_conf_check_t ck = {.cx = cx,
-                              .name = s->name,
-                              .sink = s,
-                              .type = s->type,
-                              .kn = kn,
-                              .body = body,
-                              .block = ed_node_get(body, s->type->name)};
-        snprintf(ck.where_inner, sizeof ck.where_inner, "%s of sink '%s'", s->type->name, s->name);
-        snprintf(ck.where_outer, sizeof ck.where_outer, "%s", w);
+        ed_conf_check_t ck;
+        ed_conf_check_setup(&ck, cx, NULL, s, kn, body, NULL);
         ed_conf_read_plugin(&ck, &s->opts);
         st->sinkn[i].block = ck.block;
     }

@@ -118,36 +118,32 @@ int ed_conf_check_field(ed_conf_state_t *st, const ed_node_t *n, const char *fie
     if (!src->type)
         return 0;
     const ed_conf_plugin_t *t = src->type;
-    if (field[0] == '@') {
+    int meta = field[0] == '@';
+    if (meta)
         for (const ed_conf_meta_t *m = t->meta; m && m->name; m++)
             if (!strcmp(m->name, field))
                 return 0;
-        const char *names[32];
-        int nn;
-        ed_buf_t b = ED_BUF_INIT;
-        s_meta_list(&b, t, names, &nn);
+    if (!meta && (st->src_bad[si] || (t->caps & ED_CAP_PAYLOAD)))
+        goto format; /* a bad source's format may not be the one meant */
+    const char *names[32];
+    int nn;
+    ed_buf_t b = ED_BUF_INIT;
+    s_meta_list(&b, t, names, &nn);
+    if (meta)
         ed_conf_suggest(&b, field, names, nn);
-        int rc = ed_conf_err(cx, n,
-                             "meta field '%s' in %s of %s is not given by source '%s' (%s); "
-                             "expected one of: %s",
-                             field, what, where, src->name, t->name, b.data);
-        ed_buf_free(&b);
-        return rc;
-    }
+    int rc = meta ? ed_conf_err(cx, n,
+                                "meta field '%s' in %s of %s is not given by source '%s' (%s); "
+                                "expected one of: %s",
+                                field, what, where, src->name, t->name, b.data)
+                  : ed_conf_err(cx, n,
+                                "field '%s' in %s of %s is not produced by source '%s': a %s "
+                                "source has only the meta fields %s",
+                                field, what, where, src->name, t->name, b.data);
+    ed_buf_free(&b);
+    return rc;
+format:
     if (st->src_bad[si])
-        return 0; /* its format may not be the one meant */
-    if (!(t->caps & ED_CAP_PAYLOAD)) {
-        const char *names[32];
-        int nn;
-        ed_buf_t b = ED_BUF_INIT;
-        s_meta_list(&b, t, names, &nn);
-        int rc = ed_conf_err(cx, n,
-                             "field '%s' in %s of %s is not produced by source '%s': a %s source "
-                             "has only the meta fields %s",
-                             field, what, where, src->name, t->name, b.data);
-        ed_buf_free(&b);
-        return rc;
-    }
+        return 0;
     const char *only = src->format == ED_FMT_LINES   ? "line"
                        : src->format == ED_FMT_WORDS ? "word"
                                                      : NULL;
@@ -201,16 +197,8 @@ int ed_conf_read_source(ed_conf_state_t *st, int i, const ed_node_t *kn, const e
         st->refs_bad = 1;
 
     if (s->type) {
-        ed_conf_check_t ck = {.cx = cx,
-                              .name = s->name,
-                              .src = s,
-                              .type = s->type,
-                              .kn = kn,
-                              .body = body,
-                              .block = ed_node_get(body, s->type->name)};
-        snprintf(ck.where_inner, sizeof ck.where_inner, "%s of source '%s'", s->type->name,
-                 s->name);
-        snprintf(ck.where_outer, sizeof ck.where_outer, "%s", w);
+        ed_conf_check_t ck;
+        ed_conf_check_setup(&ck, cx, s, NULL, kn, body, NULL);
         if (s->instances > 1 && !(s->type->caps & ED_CAP_INSTANCES))
             ed_conf_check_err(&ck, "instances",
                               "%s is a %s source, which runs as one instance; 'instances' must "

@@ -105,6 +105,17 @@ const ed_sink_type_t *ed_sink_type_of(const ed_conf_sink_t *sink);
  * registry order, then the planned ones; *n gets the count. Static. */
 const ed_conf_plugin_t *const *ed_sink_conf_types(int *n);
 
+/* The rows of a SQL sink's config map (postgres, mariadb) for the keys of
+ * record sinks, planned: refused by name as "not implemented yet". */
+#define ED_SINK_SQL_PLANNED_ROWS                                                                   \
+    {ED_CONF_STR, "mode", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,                               \
+     "records upserted or inserted into a table",                                                  \
+     .expect = "remove it: the sink upserts an aggregation's changelog"},                          \
+    {ED_CONF_STRLIST, "primary_key", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,                    \
+     "the primary key of records written as rows", .expect = "remove it"},                         \
+    {ED_CONF_KVMAP, "columns", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,                          \
+     "record fields mapped to table columns", .expect = "remove it"}
+
 /* For the link of a SQL sink (postgres, mariadb): when `table` is not set,
  * defaults it to the aggregation's name, which must then be a valid table
  * name; records an error at the sink otherwise. */

@@ -64,13 +64,7 @@ static const ed_conf_map_t s_pg_map[] = {
     {ED_CONF_STR, "table", NULL, offsetof(s_pg_opts_t, table), ED_CONF_OUTER,
      "the table upserted: a SQL identifier, optionally `schema.table`", .expect = "a table name",
      .doc_def = "the aggregation's name"},
-    {ED_CONF_STR, "mode", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
-     "records upserted or inserted into a table",
-     .expect = "remove it: the sink upserts an aggregation's changelog"},
-    {ED_CONF_STRLIST, "primary_key", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
-     "the primary key of records written as rows", .expect = "remove it"},
-    {ED_CONF_KVMAP, "columns", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
-     "record fields mapped to table columns", .expect = "remove it"},
+    ED_SINK_SQL_PLANNED_ROWS,
     {0}};
 
 /* The DSN itself is parsed by init (libpq), as before: a config check of it

@@ -890,6 +890,35 @@ static void test_merge_in_sinks(void **state) {
     ed_config_destroy(&c);
 }
 
+/* What `eddy check` shows of each source and sink never holds a secret:
+ * not a DSN's or URL's password, not a credential property. */
+static void test_describe_hides_secrets(void **state) {
+    (void)state;
+    ed_config_t *c = s_ok(
+        "sources:\n  k: { kafka: { brokers: b, topic: t, properties: { sasl.password: S3CRET, "
+        "fetch.min.bytes: 1 } }, format: words }\n"
+        "aggregations:\n  a: { from: k, key: word, to: [p, m, r] }\n"
+        "sinks:\n  p: { postgres: { dsn: \"host=h dbname=d user=u password=S3CRET\" } }\n"
+        "  m: { mariadb: { url: \"mysql://u:S3CRET@h:3307/db\" } }\n"
+        "  r: { redis: { url: \"redis://:S3CRET@h:1/2\" }, zset: z }\n");
+    const char *want[] = {"host=h dbname=d user=u table=a",
+                          "host=h port=3307 user=u database=db table=a",
+                          "url=redis://h:1/2 zset=z member={word} score=count keep_top=0"};
+    for (int i = 0; i < 4; i++) {
+        ed_buf_t b = ED_BUF_INIT;
+        const ed_conf_plugin_t *t = i < 3 ? c->sinks[i].type : c->sources[0].type;
+        ed_conf_plugin_describe(t, i < 3 ? c->sinks[i].opts : c->sources[0].opts, &b);
+        if (strstr(b.data, "S3CRET"))
+            fail_msg("a secret in: %s", b.data);
+        if (i < 3)
+            assert_string_equal(b.data, want[i]);
+        else
+            assert_non_null(strstr(b.data, "properties={sasl.password=***,fetch.min.bytes=1}"));
+        ed_buf_free(&b);
+    }
+    ed_config_destroy(&c);
+}
+
 static void test_load_file(void **state) {
     (void)state;
     char path[] = "/tmp/ed_test_config_XXXXXX";
@@ -951,6 +980,7 @@ int main(void) {
         cmocka_unit_test(test_meta_fields),
         cmocka_unit_test(test_not_implemented),
         cmocka_unit_test(test_merge_in_sinks),
+        cmocka_unit_test(test_describe_hides_secrets),
         cmocka_unit_test(test_load_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
