@@ -22,6 +22,7 @@
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_payload.h"
 #include "actors/ed_plan.h"
+#include "actors/ed_registry.h"
 #include "config/ed_config.h"
 #include "runtime/ed_actor.h"
 #include "runtime/ed_clock.h"
@@ -41,7 +42,7 @@ static inline h_pipe_t h_pipe(const char *yaml, int64_t exit_when_idle_ms) {
     h_pipe_t p = {0};
     char err[1024] = "";
     ed_clock_fake(H_T0);
-    if (ed_config_load_string(yaml, "test.yaml", &p.conf, err, sizeof err) != 0)
+    if (ed_config_load_string(yaml, "test.yaml", ed_registry(), &p.conf, err, sizeof err) != 0)
         fail_msg("config: %s", err);
     p.plan = ed_plan_new(p.conf, exit_when_idle_ms, err, sizeof err);
     if (!p.plan)

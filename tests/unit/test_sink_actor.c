@@ -59,7 +59,7 @@ static void tp_destroy(void **ctx_p) {
 }
 
 static const ed_sink_type_t s_test_sink = {
-    .name = "test", .init = tp_init, .write = tp_write, .destroy = tp_destroy};
+    .conf = {.name = "test"}, .init = tp_init, .write = tp_write, .destroy = tp_destroy};
 
 /* ---- fixture: sink `out` fed by 2 aggregators and a pass-through source ---- */
 
