@@ -1,0 +1,215 @@
+/* ed_watermark.c — see ed_watermark.h. */
+#include "actors/sources/ed_watermark.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/ed_common.h"
+
+typedef struct {
+    int32_t id;
+    int has_input;    /* had a record since its assignment */
+    int64_t max_ms;   /* highest event time seen (valid if has_input) */
+    int64_t active_ms;/* now_ms of its assignment or its last record */
+} s_part_t;
+
+struct ed_watermark {
+    int64_t bound_ms;  /* max_out_of_orderness */
+    int64_t idle_ms;   /* idle_timeout; 0 = never idle */
+    s_part_t *parts;   /* sorted by id */
+    int n, cap;
+    int last;          /* index of the partition of the last observe */
+    int64_t current;   /* highest watermark returned so far */
+    int finished;
+};
+
+/* Highest event time minus the bound, saturating at NONE. */
+static int64_t s_part_wm(const ed_watermark_t *wm, const s_part_t *p) {
+    if (!p->has_input || p->max_ms < INT64_MIN + wm->bound_ms)
+        return ED_WATERMARK_NONE;
+    return p->max_ms - wm->bound_ms;
+}
+
+ed_watermark_t *ed_watermark_new(int64_t max_out_of_orderness_ms, int64_t idle_timeout_ms) {
+    assert(max_out_of_orderness_ms >= 0 && idle_timeout_ms >= 0);
+    ed_watermark_t *wm = ed_calloc(1, sizeof *wm);
+    wm->bound_ms = max_out_of_orderness_ms;
+    wm->idle_ms = idle_timeout_ms;
+    wm->current = ED_WATERMARK_NONE;
+    return wm;
+}
+
+void ed_watermark_destroy(ed_watermark_t **wm_p) {
+    if (!wm_p || !*wm_p)
+        return;
+    free((*wm_p)->parts);
+    free(*wm_p);
+    *wm_p = NULL;
+}
+
+/* Index of the first partition with id ≥ `id`. */
+static int s_lower(const ed_watermark_t *wm, int32_t id) {
+    int lo = 0, hi = wm->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (wm->parts[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The partition's index, inserting it (as freshly assigned at now_ms) if
+ * absent. */
+static int s_find_or_add(ed_watermark_t *wm, int32_t id, int64_t now_ms, int *added) {
+    int i = s_lower(wm, id);
+    *added = 0;
+    if (i < wm->n && wm->parts[i].id == id)
+        return i;
+    if (wm->n == wm->cap) {
+        wm->cap = wm->cap ? 2 * wm->cap : 8;
+        wm->parts = ed_realloc(wm->parts, sizeof *wm->parts * (size_t)wm->cap);
+    }
+    memmove(wm->parts + i + 1, wm->parts + i, sizeof *wm->parts * (size_t)(wm->n - i));
+    wm->parts[i] = (s_part_t){.id = id, .has_input = 0, .max_ms = 0, .active_ms = now_ms};
+    wm->n++;
+    *added = 1;
+    return i;
+}
+
+void ed_watermark_assign(ed_watermark_t *wm, int32_t partition, int64_t now_ms) {
+    int added;
+    int i = s_find_or_add(wm, partition, now_ms, &added);
+    wm->parts[i].has_input = 0;
+    wm->parts[i].active_ms = now_ms;
+    wm->last = i;
+}
+
+void ed_watermark_revoke(ed_watermark_t *wm, int32_t partition) {
+    int i = s_lower(wm, partition);
+    if (i >= wm->n || wm->parts[i].id != partition)
+        return;
+    memmove(wm->parts + i, wm->parts + i + 1, sizeof *wm->parts * (size_t)(wm->n - i - 1));
+    wm->n--;
+    wm->last = 0;
+}
+
+void ed_watermark_observe(ed_watermark_t *wm, int32_t partition, int64_t event_ms,
+                          int64_t now_ms) {
+    int i = wm->last;
+    if (i >= wm->n || wm->parts[i].id != partition) {
+        int added;
+        i = s_find_or_add(wm, partition, now_ms, &added);
+        wm->last = i;
+    }
+    s_part_t *p = &wm->parts[i];
+    if (!p->has_input || event_ms > p->max_ms)
+        p->max_ms = event_ms;
+    p->has_input = 1;
+    p->active_ms = now_ms;
+}
+
+int64_t ed_watermark_current(ed_watermark_t *wm, int64_t now_ms, int *idle) {
+    if (wm->finished) {
+        if (idle)
+            *idle = 0;
+        return ED_WATERMARK_END;
+    }
+    int active = 0;
+    int64_t low = ED_WATERMARK_END;
+    for (int i = 0; i < wm->n; i++) {
+        const s_part_t *p = &wm->parts[i];
+        /* now_ms comes from a monotonic clock, so now − active ≥ 0; a fake
+         * clock that went back would just keep the partition active. */
+        if (wm->idle_ms > 0 && now_ms - p->active_ms >= wm->idle_ms)
+            continue;
+        active++;
+        int64_t w = s_part_wm(wm, p);
+        if (w < low)
+            low = w;
+    }
+    if (idle)
+        *idle = active == 0;
+    if (active > 0 && low > wm->current)
+        wm->current = low;
+    return wm->current;
+}
+
+void ed_watermark_finish(ed_watermark_t *wm) {
+    wm->finished = 1;
+    wm->current = ED_WATERMARK_END;
+}
+
+int64_t ed_watermark_partition(const ed_watermark_t *wm, int32_t partition, int *found) {
+    int i = s_lower(wm, partition);
+    int ok = i < wm->n && wm->parts[i].id == partition;
+    if (found)
+        *found = ok;
+    return ok ? s_part_wm(wm, &wm->parts[i]) : ED_WATERMARK_NONE;
+}
+
+int ed_watermark_npartitions(const ed_watermark_t *wm) {
+    return wm->n;
+}
+
+typedef struct {
+    int64_t wm;
+    int idle;
+} s_up_t;
+
+struct ed_wmin {
+    int n;
+    int64_t current; /* highest combined value so far */
+    s_up_t up[];
+};
+
+ed_wmin_t *ed_wmin_new(int nupstreams) {
+    assert(nupstreams >= 1);
+    ed_wmin_t *m = ed_calloc(1, sizeof *m + sizeof(s_up_t) * (size_t)nupstreams);
+    m->n = nupstreams;
+    m->current = ED_WATERMARK_NONE;
+    for (int i = 0; i < nupstreams; i++)
+        m->up[i] = (s_up_t){ED_WATERMARK_NONE, 0};
+    return m;
+}
+
+void ed_wmin_destroy(ed_wmin_t **m_p) {
+    if (!m_p || !*m_p)
+        return;
+    free(*m_p);
+    *m_p = NULL;
+}
+
+int ed_wmin_update(ed_wmin_t *m, int i, int64_t watermark, int idle) {
+    assert(i >= 0 && i < m->n);
+    if (watermark > m->up[i].wm)
+        m->up[i].wm = watermark;
+    m->up[i].idle = idle != 0;
+    int active = 0;
+    int64_t low = ED_WATERMARK_END;
+    for (int k = 0; k < m->n; k++) {
+        if (m->up[k].idle)
+            continue;
+        active++;
+        if (m->up[k].wm < low)
+            low = m->up[k].wm;
+    }
+    if (active > 0 && low > m->current) {
+        m->current = low;
+        return 1;
+    }
+    return 0;
+}
+
+int64_t ed_wmin_get(const ed_wmin_t *m) {
+    return m->current;
+}
+
+int ed_wmin_idle(const ed_wmin_t *m) {
+    for (int k = 0; k < m->n; k++)
+        if (!m->up[k].idle)
+            return 0;
+    return 1;
+}
