@@ -6,6 +6,7 @@
  *   eddy run [-c|--config] FILE [--exit-when-idle DURATION] [--stats FILE]
  *   eddy check [-c|--config] FILE
  *   eddy config-reference [--update FILE | --check FILE]
+ *   eddy gen KIND --count N ...   (actors/sources/ed_gen_cli.c)
  *   eddy --version | --help
  *
  * Exit codes (sysexits.h): 0 success, 1 runtime failure (or, for
@@ -22,6 +23,7 @@
 
 #include "actors/ed_plan.h"
 #include "actors/ed_registry.h"
+#include "actors/sources/ed_gen.h"
 #include "config/ed_conf_doc.h"
 #include "config/ed_config.h"
 #include "runtime/ed_buf.h"
@@ -51,6 +53,8 @@ static void s_usage(FILE *out) {
             "      Print the option tables of docs/config.md, generated from the code;\n"
             "      --update rewrites the generated sections of FILE, --check exits 1 if\n"
             "      they differ (make docs runs --update docs/config.md).\n"
+            "  eddy gen orders|reviews|views|alerts --count N ... (--topic T | --out FILE)\n"
+            "      Generate the tutorials' events as JSON lines (eddy gen --help).\n"
             "  eddy --version | --help\n"
             "\n"
             "Environment: EDDY_LOG=debug|info|warn|error (default info).\n"
@@ -155,10 +159,12 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "config-reference"))
         return s_reference(argc, argv);
+    if (!strcmp(cmd, "gen"))
+        return ed_gen_main(argc - 1, argv + 1);
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0) {
         fprintf(stderr,
-                "eddy: unknown command '%s'; expected run, check, config-reference, --version or "
-                "--help\n",
+                "eddy: unknown command '%s'; expected run, check, config-reference, gen, "
+                "--version or --help\n",
                 cmd);
         return EX_USAGE_;
     }
