@@ -15,6 +15,9 @@
 #   BENCH_EDDY     the eddy binary to measure (a copy of bin/eddy taken at start,
 #                  so a rebuild during the run does not change what is measured)
 #   BENCH_ROOT     the repository
+#   BENCH_EDDY_BEFORE  optional: a second eddy binary (the one before a
+#                  change); S1 and S6 run it right after BENCH_EDDY in every
+#                  repetition and report it in rows marked "[before]"
 #
 # A scenario script exits non-zero only when the harness broke (eddy failed or
 # counted wrong), never because a figure is slow.
@@ -109,6 +112,14 @@ run_eddy() {
     E_CPU_PER_M=""
   fi
   return 0
+}
+
+# run_eddy_before TAG CONFIG TIMEOUT_S [args...]: run_eddy with the binary
+#   $BENCH_EDDY_BEFORE; returns 2 without running anything when it is unset.
+run_eddy_before() {
+  [[ -n ${BENCH_EDDY_BEFORE:-} ]] || return 2
+  local BENCH_EDDY=$BENCH_EDDY_BEFORE
+  run_eddy "$@"
 }
 
 # run_baseline TAG TIMEOUT_S CMD...: runs a baseline; its JSON line is in

@@ -16,6 +16,9 @@
 # last several seconds for that granularity not to matter; at ~10 M events/s
 # 20M events would be 2 s, i.e. up to 25% error.
 # Each variant: baseline, eddy, baseline, eddy... (BENCH_REPS times); medians.
+# With BENCH_EDDY_BEFORE set, each repetition also runs that binary right
+# after eddy, and each variant gets a second row "<variant> [before]" with
+# its median and its ratio to the same loop runs.
 # Goal: eddy on 2 workers >= 1.0x the loop.
 #
 #   bench/scenarios/s1_engine.sh full|smoke
@@ -52,7 +55,7 @@ variant() {
   name="$(human "$keys") keys, $workers worker$ws, $aggs aggregator$as"
   ((inst > 1)) && name+=", $inst generator instances"
   log "S1 $name: $(human "$events") events, $BENCH_REPS repetition(s)"
-  local -a e_eps=() b_eps=() cpu=() rss=()
+  local -a e_eps=() b_eps=() cpu=() rss=() p_eps=() p_cpu=() p_rss=()
   local r tag
   for ((r = 1; r <= BENCH_REPS; r++)); do
     tag=s1_k${keys}_w${workers}_a${aggs}_r$r
@@ -77,6 +80,17 @@ variant() {
     rss+=("$E_RSS_MB")
     log "  rep $r: loop $(mps "$B_EPS"), eddy $(mps "$E_EPS")" \
       "(active ${ST_ACTIVE_MS} ms, ${E_CPU_S} CPU s, $(printf %.0f "$E_RSS_MB") MiB)"
+    local keys_after=$ST_KEYS brc=0
+    BENCH_WORKERS=$workers BENCH_AGGREGATORS=$aggs BENCH_EVENTS=$events BENCH_KEYS=$keys \
+      BENCH_SEED=1 BENCH_INSTANCES=$inst run_eddy_before "$tag.before" "$CONF" "$TMO" || brc=$?
+    if ((brc == 0)); then
+      ((ST_RECORDS == events && ST_KEYS == keys_after)) ||
+        die "S1 $name [before]: $ST_RECORDS records, $ST_KEYS keys; after: $events, $keys_after"
+      p_eps+=("$E_EPS") p_cpu+=("$E_CPU_PER_M") p_rss+=("$E_RSS_MB")
+      log "  rep $r: eddy before the change $(mps "$E_EPS")"
+    elif ((brc != 2)); then
+      die "the binary before the change failed on S1 $name"
+    fi
   done
   local em bm ratio goal="" met=null
   em=$(median "${e_eps[@]}")
@@ -93,6 +107,17 @@ variant() {
     repetitions="$BENCH_REPS" eddy_eps_all:="${e_eps[*]}" baseline_eps_all:="${b_eps[*]}" \
     ratios_paired:="$(pair_ratios "${e_eps[*]}" "${b_eps[*]}")" \
     notes:="$(human "$events") events; eddy events/s = records / active time (start until the flush covering the last input was durable, flush_interval 500ms); distinct keys: eddy $ST_KEYS, loop $B_KEYS$( ((inst > 1)) && echo " (one seed per generator instance)" || echo " (identical)")"
+  if ((${#p_eps[@]})); then
+    local pm
+    pm=$(median "${p_eps[@]}")
+    bt emit scenario=S1 variant:="$name [before]" eddy_eps="$pm" baseline:="s1_loop (C, 1 thread)" \
+      baseline_eps="$bm" ratio="$(calc "$pm / $bm")" rss_mb="$(median "${p_rss[@]}")" \
+      cpu_s_per_mevents="$(median "${p_cpu[@]}")" goal:="" goal_met=null \
+      keys="$keys" events="$events" workers="$workers" aggregators="$aggs" \
+      repetitions="$BENCH_REPS" eddy_eps_all:="${p_eps[*]}" baseline_eps_all:="${b_eps[*]}" \
+      ratios_paired:="$(pair_ratios "${p_eps[*]}" "${b_eps[*]}")" \
+      notes:="the binary before the change (BENCH_EDDY_BEFORE), run right after eddy in each repetition; after/before = $(printf %.3f "$(calc "$em / $pm")")"
+  fi
   [[ -n $dat ]] && printf '%s %s %s %s %s\n' "$keys" "$workers" "$aggs" "$em" "$bm" >>"$dat"
   return 0
 }

@@ -6,7 +6,9 @@
 #    only, null sink (bench/configs/s6_bytes.yaml); bytes per key =
 #    aggregators.state_bytes / aggregators.keys from --stats, plus the peak
 #    RSS. K = 1M and 10M (smoke: 100k). Goal: <= 80 bytes per key. The
-#    throughput is compared with s1_loop on the same events, as in S1.
+#    throughput is compared with s1_loop on the same events, as in S1. With
+#    BENCH_EDDY_BEFORE set, that binary runs after eddy in each repetition
+#    and gets a row "<variant> [before]".
 # 2. Backpressure: a paced generator (200k events/s, 100k keys) -> count per
 #    key -> MariaDB (bench/configs/s6_backpressure.yaml). After 5 s the MariaDB
 #    server is stopped with SIGSTOP for 30 s (smoke: 3 s), then continued;
@@ -38,8 +40,8 @@ for keys in "${KEYSETS[@]}"; do
   events=$((2 * keys))
   name="$(human "$keys")-key space, $(human "$events") events, count only"
   log "S6 bytes per key: $name, $BENCH_REPS repetition(s)"
-  declare -a e_eps=() b_eps=() rss=() cpu=()
-  bpk=""
+  declare -a e_eps=() b_eps=() rss=() cpu=() p_eps=() p_rss=() p_cpu=()
+  bpk="" p_bpk="" p_keys="" p_bytes=""
   for ((r = 1; r <= BENCH_REPS; r++)); do
     tag=s6_k${keys}_r$r
     run_baseline "$tag.loop" "$TMO" "$LOOP" "$events" "$keys" 1 || die "s1_loop failed"
@@ -54,6 +56,19 @@ for keys in "${KEYSETS[@]}"; do
     bpk=$(calc "$ST_STATE_BYTES / $ST_KEYS") # the same in every repetition
     log "  rep $r: $ST_KEYS keys, $(printf %.1f "$bpk") B/key, RSS $(printf %.0f "$E_RSS_MB") MiB;" \
       "loop $(mps "$B_EPS"), eddy $(mps "$E_EPS")"
+    a_keys=$ST_KEYS a_bytes=$ST_STATE_BYTES brc=0
+    BENCH_EVENTS=$events BENCH_KEYS=$keys \
+      run_eddy_before "$tag.before" "$BENCH_DIR/configs/s6_bytes.yaml" "$TMO" || brc=$?
+    if ((brc == 0)); then
+      ((ST_RECORDS == events && ST_KEYS == B_KEYS)) ||
+        die "S6 $name [before]: $ST_RECORDS records, $ST_KEYS keys; expected $events, $B_KEYS"
+      p_eps+=("$E_EPS") p_rss+=("$E_RSS_MB") p_cpu+=("$E_CPU_PER_M")
+      p_bpk=$(calc "$ST_STATE_BYTES / $ST_KEYS") p_keys=$ST_KEYS p_bytes=$ST_STATE_BYTES
+      log "  rep $r: before the change $(printf %.1f "$p_bpk") B/key, RSS $(printf %.0f "$E_RSS_MB") MiB, $(mps "$E_EPS")"
+    elif ((brc != 2)); then
+      die "the binary before the change failed on S6 $name"
+    fi
+    ST_KEYS=$a_keys ST_STATE_BYTES=$a_bytes
   done
   em=$(median "${e_eps[@]}")
   bm=$(median "${b_eps[@]}")
@@ -64,6 +79,16 @@ for keys in "${KEYSETS[@]}"; do
     cpu_s_per_mevents="$(median "${cpu[@]}")" goal:="<= 80 B/key" goal_met="$met" \
     keys="$ST_KEYS" events="$events" state_bytes="$ST_STATE_BYTES" repetitions="$BENCH_REPS" \
     notes:="$ST_KEYS distinct keys drawn (2 events per key of the space); B/key = aggregator state_bytes / keys ($ST_STATE_BYTES / $ST_KEYS); peak RSS per key $(printf %.1f "$(calc "$rm_ * 1048576 / $ST_KEYS")") B (includes the runtime, batches and the changelog); the loop's table: $(printf %.1f "$loop_bpk") B/key (32-byte slots, load <= 0.5)"
+  if ((${#p_eps[@]})); then
+    pm=$(median "${p_eps[@]}")
+    prm=$(median "${p_rss[@]}")
+    bt emit scenario=S6 variant:="$name [before]" eddy_eps="$pm" \
+      baseline:="s1_loop (C, 1 thread, count+sum)" baseline_eps="$bm" ratio="$(calc "$pm / $bm")" \
+      bytes_per_key="$p_bpk" rss_mb="$prm" cpu_s_per_mevents="$(median "${p_cpu[@]}")" \
+      goal:="<= 80 B/key" goal_met="$(awk -v b="$p_bpk" 'BEGIN { print (b <= 80) ? "true" : "false" }')" \
+      keys="$p_keys" events="$events" state_bytes="$p_bytes" repetitions="$BENCH_REPS" \
+      notes:="the binary before the change (BENCH_EDDY_BEFORE), run right after eddy in each repetition; B/key = $p_bytes / $p_keys; peak RSS per key $(printf %.1f "$(calc "$prm * 1048576 / $p_keys")") B"
+  fi
 done
 
 # -------------------------------------------------------- backpressure ----
