@@ -3,10 +3,20 @@
  * (aggregation, window, key) the running aggregates, plus what was last
  * flushed so each flush can emit a changelog of changed keys only.
  *
- * Open-addressing hash table (linear probing, power-of-two capacity, max load
- * 0.75) keyed by (agg, window_start, key bytes) with the XXH3 hash of the key
- * (ed_hash.h). Changed entries are linked in a dirty list, so a flush
- * costs O(changed keys), not O(all keys).
+ * Open-addressing hash table (linear probing, power-of-two capacity, load
+ * between 0.1875 and 0.75) keyed by (aggregation, window, key bytes) with the
+ * XXH3 hash of the key (ed_hash.h). Changed entries are listed in a
+ * dirty vector, so a flush costs O(changed keys), not O(all keys).
+ *
+ * State can be freed: one key at a time (ed_aggtable_delete, backward-shift
+ * deletion, the cell goes back to its page's free list), or a whole window
+ * at once (ed_aggtable_evict_window / _evict_ended: the window's pages are
+ * released without scanning the other windows' entries). Memory goes back to
+ * the operating system when a page empties, and the slot array shrinks when
+ * the table does (see ed_aggtable.c for the layout and why).
+ *
+ * Threads: a table belongs to one aggregator actor and is used on its worker
+ * thread only.
  */
 #ifndef ED_AGGTABLE_H
 #define ED_AGGTABLE_H
@@ -25,25 +35,29 @@ typedef struct {
 
 typedef struct ed_aggtable ed_aggtable_t;
 
-/* Creates an empty table for `nspecs` aggregations (specs copied). */
+/* Creates an empty table for `nspecs` aggregations (specs copied). Returns
+ * an owned table; never NULL (OOM aborts). */
 ed_aggtable_t *ed_aggtable_new(const ed_aggspec_t *specs, int nspecs);
 
-/* Frees the table and NULLs *t_p. NULL-safe. */
+/* Frees the table and everything it holds, and NULLs *t_p. NULL-safe. */
 void ed_aggtable_destroy(ed_aggtable_t **t_p);
 
 /* Adds one input record to (agg, window, key): n += 1 and per compute i:
  * count += 1; sum += vals[i]; min/max; avg keeps (sum, n). vals has one
- * entry per compute (ignored for count). window_start/end are 0 for
- * cumulative aggregations. `hash` is ed_hash64(key, key_len). */
+ * entry per compute (ignored for count; may be NULL if all are count).
+ * window_start/end are ms since the epoch, both 0 for cumulative
+ * aggregations. `hash` must be ed_hash64(key, key_len): deleting and
+ * evicting recompute it. Key bytes are copied. */
 void ed_aggtable_apply(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
                        int64_t window_end_ms, const uint8_t *key, uint32_t key_len, uint64_t hash,
                        const double *vals);
 
-/* Called per changed entry at flush: hdr (agg, nvals, key_len, window,
- * n, delta_n), delta[nvals] and value[nvals] as documented for ed_change_t
- * in ed_payload.h, prev[nvals] = the values emitted at the previous flush of
- * this entry (meaningless when hdr->n == hdr->delta_n, i.e. first flush),
- * and the key. All borrowed for the call. */
+/* Called per entry at flush (and by ed_aggtable_window_each): hdr (agg,
+ * nvals, key_len, window, n, delta_n), delta[nvals] and value[nvals] as
+ * documented for ed_change_t in ed_payload.h, prev[nvals] = the values emitted
+ * at the previous flush of this entry (meaningless when hdr->n ==
+ * hdr->delta_n, i.e. first flush), and the key. All borrowed for the call.
+ * The callback must not modify the table. */
 typedef void (*ed_aggtable_emit_fn)(void *ud, const ed_change_t *hdr, const double *delta,
                                     const double *value, const double *prev, const uint8_t *key);
 
@@ -51,10 +65,39 @@ typedef void (*ed_aggtable_emit_fn)(void *ud, const ed_change_t *hdr, const doub
  * and marks them clean. Returns the number of rows emitted. */
 size_t ed_aggtable_flush(ed_aggtable_t *t, ed_aggtable_emit_fn emit, void *ud);
 
+/* Removes the entry (agg, window, key) if it exists: its memory is reused or
+ * released, and a change not yet flushed is dropped (flush first to emit
+ * it). `hash` = ed_hash64(key, key_len). Returns 1 if an entry was removed,
+ * 0 if there was none. */
+int ed_aggtable_delete(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
+                       int64_t window_end_ms, const uint8_t *key, uint32_t key_len, uint64_t hash);
+
+/* Removes every entry of window [start, end) of aggregation `agg` at once
+ * (for a window that closed): changes not yet flushed are dropped, the
+ * window's pages are released. Costs O(entries of that window), not
+ * O(all entries). Returns the number of entries removed (0 if the window
+ * holds none). Cumulative state (start = end = 0) cannot be evicted this
+ * way: asserts. */
+size_t ed_aggtable_evict_window(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
+                                int64_t window_end_ms);
+
+/* Evicts every window of aggregation `agg` whose end is <= end_ms (e.g. the
+ * watermark minus the allowed lateness), as ed_aggtable_evict_window does
+ * for each. Returns the number of entries removed. */
+size_t ed_aggtable_evict_ended(ed_aggtable_t *t, uint16_t agg, int64_t end_ms);
+
+/* Calls `emit` for every entry of window [start, end) of `agg` (changed or
+ * not; e.g. the final rows of a window that closes), with the values it
+ * would flush now. Marks nothing clean. Returns the number of entries. */
+size_t ed_aggtable_window_each(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
+                               int64_t window_end_ms, ed_aggtable_emit_fn emit, void *ud);
+
 /* Number of entries (distinct agg/window/key). */
 size_t ed_aggtable_count(const ed_aggtable_t *t);
 
-/* Bytes of memory held by the table (slots, entries, keys). */
+/* Bytes of memory the table holds: slots, page descriptors, windows, the
+ * dirty vector, and the resident part of its entry pages (cells handed out,
+ * rounded to 4 KiB; what RSS sees). */
 size_t ed_aggtable_bytes(const ed_aggtable_t *t);
 
 /* Returns 1 if `a op b`, else 0. */
