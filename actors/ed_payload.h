@@ -58,7 +58,10 @@ typedef struct {
  *   sum:   delta = sum since last flush,     value = total
  *   min/max: delta = value = current min/max (not additive)
  *   avg:   delta = sum of the field since last flush, value = current avg;
- *          with delta_n this lets a sink merge avg as (sum, n).            */
+ *          with delta_n this lets a sink merge avg as (sum, n).
+ *   first/last: delta = event time (ms since the epoch; arrival time without
+ *          `time`) of the record whose value it is, value = that value.
+ * Each function's row in actors/aggregate/ed_aggfn.c says the same.        */
 typedef struct {
     uint16_t agg;            /* aggregation index in the config */
     uint16_t nvals;          /* number of compute values */

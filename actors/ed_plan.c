@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "actors/aggregate/ed_agg_actor.h"
+#include "actors/aggregate/ed_aggfn.h"
 #include "actors/decode/ed_decoder_actor.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_coordinator.h"
@@ -335,10 +336,6 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
 static const char *s_fmt(ed_format_t f) {
     return f == ED_FMT_WORDS ? "words" : f == ED_FMT_JSON ? "json" : "lines";
 }
-static const char *s_fn(ed_aggfn_t f) {
-    static const char *n[] = {"?", "count", "sum", "min", "max", "avg"};
-    return n[f >= ED_AGG_COUNT && f <= ED_AGG_AVG ? f : 0];
-}
 
 /* "1 source", "3 sources". */
 static void s_count(ed_buf_t *b, int n, const char *one, const char *many) {
@@ -421,7 +418,7 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
             fprintf(out, "%s%s=%s", k ? ", " : "", ag->key[k].column, ag->key[k].field);
         fprintf(out, "), compute (");
         for (int c = 0; c < ag->ncompute; c++)
-            fprintf(out, "%s%s=%s(%s)", c ? ", " : "", ag->compute[c].name, s_fn(ag->compute[c].fn),
+            fprintf(out, "%s%s=%s(%s)", c ? ", " : "", ag->compute[c].name, ag->compute[c].fn->name,
                     ag->compute[c].field ? ag->compute[c].field : "");
         fprintf(out, "), cumulative, keys spread over %d aggregator partition%s -> ", plan->naggs,
                 plan->naggs == 1 ? "" : "s");

@@ -3,23 +3,22 @@
 
 #include <pthread.h>
 
+#include "actors/aggregate/ed_aggfn.h"
 #include "actors/sources/ed_source.h"
 #include "config/ed_config.h"
 #include "sinks/ed_sink.h"
 
-/* The aggregate functions `compute:` names. `id` is the ed_aggfn_t stored
- * in ed_conf_compute_t.fn. */
-static const ed_conf_aggfn_t s_aggfns[] = {
-    {"count", 0, ED_AGG_COUNT, "number of records", 0},
-    {"sum", 1, ED_AGG_SUM, "sum of a numeric field", 0},
-    {"min", 1, ED_AGG_MIN, "smallest value", 0},
-    {"max", 1, ED_AGG_MAX, "largest value", 0},
-    {"avg", 1, ED_AGG_AVG, "mean", 0},
-    {"approx_distinct", 1, 0, "an estimate of the number of distinct values (HyperLogLog)", 1},
+/* The aggregate functions `compute:` names: every row of the function table
+ * (actors/aggregate/ed_aggfn.c), then the planned ones. Filled once by
+ * s_init; `fn` is what ed_conf_compute_t.fn holds. */
+static const ed_conf_aggfn_t s_planned[] = {
+    {"approx_distinct", 1, NULL, "an estimate of the number of distinct values (HyperLogLog)", 1},
 };
+static ed_conf_aggfn_t s_aggfns[32];
+static int s_naggfns;
 
 static const ed_conf_aggfn_t *s_aggfn(int i) {
-    return i >= 0 && i < (int)ED_ARRAY_SIZE(s_aggfns) ? &s_aggfns[i] : NULL;
+    return i >= 0 && i < s_naggfns ? &s_aggfns[i] : NULL;
 }
 
 static ed_conf_registry_t s_reg;
@@ -28,6 +27,12 @@ static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static void s_init(void) {
     s_reg.sources = ed_source_conf_types(&s_reg.nsources);
     s_reg.sinks = ed_sink_conf_types(&s_reg.nsinks);
+    for (int i = 0; i < ed_naggfns && s_naggfns < (int)ED_ARRAY_SIZE(s_aggfns); i++)
+        s_aggfns[s_naggfns++] = (ed_conf_aggfn_t){ed_aggfns[i].name, ed_aggfns[i].takes_field,
+                                                  &ed_aggfns[i], ed_aggfns[i].summary, 0};
+    for (size_t i = 0; i < ED_ARRAY_SIZE(s_planned) && s_naggfns < (int)ED_ARRAY_SIZE(s_aggfns);
+         i++)
+        s_aggfns[s_naggfns++] = s_planned[i];
     s_reg.aggfn = s_aggfn;
 }
 

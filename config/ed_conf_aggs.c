@@ -251,7 +251,7 @@ static int s_agg_compute(ed_conf_state_t *st, const ed_node_t *body, const char 
         a->compute = ed_calloc(1, sizeof *a->compute);
         a->ncompute = 1;
         a->compute[0].name = ed_strdup("count");
-        a->compute[0].fn = count ? count->id : 0;
+        a->compute[0].fn = count ? count->fn : NULL;
         *namenodes = ed_calloc(1, sizeof **namenodes);
         (*namenodes)[0] = body;
     } else if (v->type != ED_NODE_MAP || !v->npairs) {
@@ -304,7 +304,7 @@ static int s_agg_compute(ed_conf_state_t *st, const ed_node_t *body, const char 
             }
             ed_conf_compute_t *c = &a->compute[a->ncompute];
             c->name = ed_strdup(k->text);
-            c->fn = fn->id;
+            c->fn = fn->fn;
             c->field = field;
             (*namenodes)[a->ncompute++] = k;
             char what[400];

@@ -187,7 +187,8 @@ void ed_conf_plugin_describe(const ed_conf_plugin_t *type, const void *opts, ed_
 typedef struct {
     const char *name;  /* "sum"; matched case-insensitively */
     int takes_field;   /* 1: sum(FIELD); 0: count or count() */
-    int id;            /* stored in ed_conf_compute_t.fn */
+    const struct ed_aggfn *fn; /* the pipeline's row (actors/aggregate/ed_aggfn.h), stored
+                                  in ed_conf_compute_t.fn; NULL when planned */
     const char *desc;  /* one line for docs/config.md */
     int planned;       /* 1: reserved, refused as "not implemented yet" */
 } ed_conf_aggfn_t;

@@ -50,14 +50,15 @@ typedef struct ed_conf_source {
     ed_conf_pos_t decoders_pos; /* where `decoders` was set (errors) */
 } ed_conf_source_t;
 
-typedef enum { ED_AGG_COUNT = 1, ED_AGG_SUM, ED_AGG_MIN, ED_AGG_MAX, ED_AGG_AVG } ed_aggfn_t;
+struct ed_aggfn; /* a row of the aggregate function table, actors/aggregate/ed_aggfn.h */
 
-/* One `compute:` entry: `{ total: sum(amount) }` → name "total", fn SUM,
- * field "amount"; `{ count: count }` or `count()` → fn COUNT, field NULL. */
+/* One `compute:` entry: `{ total: sum(amount) }` → name "total", fn the
+ * row "sum", field "amount"; `{ count: count }` or `count()` → fn "count",
+ * field NULL. */
 typedef struct {
     char *name;
-    ed_aggfn_t fn;
-    char *field; /* input field (dotted path or @meta); NULL for count */
+    const struct ed_aggfn *fn; /* borrowed (static table); never NULL once loaded */
+    char *field;               /* input field (dotted path or @meta); NULL for count */
 } ed_conf_compute_t;
 
 /* One `key:` entry: `word` → column "word", field "word";

@@ -407,6 +407,16 @@ static void s_my_table(const s_my_t *p, ed_buf_t *b) {
     }
 }
 
+/* A column reference in ON DUPLICATE KEY UPDATE: `c` (in the table) or
+ * VALUES(`c`) (being inserted). */
+static void s_my_ref(void *ctx, ed_buf_t *b, int incoming, const char *name, const char *suffix) {
+    if (incoming)
+        ed_buf_puts(b, "VALUES(");
+    s_my_ident(b, name, suffix);
+    if (incoming)
+        ed_buf_puts(b, ")");
+}
+
 static void s_my_col_ident(ed_buf_t *b, const ed_sink_col_t *c) {
     s_my_ident(b, c->name, c->suffix);
 }
@@ -456,37 +466,17 @@ static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
     ed_buf_puts(&p->head, ") VALUES ");
 
     /* ON DUPLICATE KEY UPDATE assigns left to right and later expressions see
-     * the new values of earlier columns: so the average comes after its sum
-     * and count and reads them, already updated. LEAST/GREATEST return NULL
-     * if either side is NULL in MariaDB, hence the COALESCE. */
+     * the new values of earlier columns: the columns go in the functions'
+     * order, whose expressions read only their own column and later ones
+     * (still old), as in PostgreSQL (see ed_aggfn_col_t). */
     ed_buf_t *t = &p->tail;
     ed_buf_reset(t);
     ed_buf_puts(t, " ON DUPLICATE KEY UPDATE ");
     for (int i = p->agg->nkey; i < p->ncols; i++) {
-        const ed_sink_col_t *c = &p->cols[i];
-        ed_buf_t col = ED_BUF_INIT;
-        s_my_col_ident(&col, c);
-        const char *q = col.data;
-        if (c->role == ED_SINK_COL_VALUE && (c->fn == ED_AGG_MIN || c->fn == ED_AGG_MAX)) {
-            ed_buf_printf(t, "%s = COALESCE(%s(%s, VALUES(%s)), VALUES(%s), %s), ", q,
-                          c->fn == ED_AGG_MIN ? "LEAST" : "GREATEST", q, q, q, q);
-        } else if (c->role == ED_SINK_COL_VALUE && c->fn == ED_AGG_AVG) {
-            ed_buf_free(&col);
-            continue; /* after its _sum and _n, below */
-        } else {
-            ed_buf_printf(t, "%s = %s + VALUES(%s), ", q, q, q);
-        }
-        if (c->role == ED_SINK_COL_AVG_N) {
-            ed_buf_t s = ED_BUF_INIT, nn = ED_BUF_INIT, v = ED_BUF_INIT;
-            s_my_ident(&v, p->agg->compute[c->idx].name, NULL);
-            s_my_ident(&s, p->agg->compute[c->idx].name, "_sum");
-            s_my_ident(&nn, p->agg->compute[c->idx].name, "_n");
-            ed_buf_printf(t, "%s = %s / NULLIF(%s, 0), ", v.data, s.data, nn.data);
-            ed_buf_free(&s);
-            ed_buf_free(&nn);
-            ed_buf_free(&v);
-        }
-        ed_buf_free(&col);
+        s_my_col_ident(t, &p->cols[i]);
+        ed_buf_puts(t, " = ");
+        ed_sink_col_merge(&p->cols[i], 1, s_my_ref, NULL, t);
+        ed_buf_puts(t, ", ");
     }
     ed_buf_puts(t, "`updated_at` = CURRENT_TIMESTAMP(6)");
 }

@@ -307,6 +307,13 @@ static void s_pg_col_ident(s_pg_t *p, ed_buf_t *b, const ed_sink_col_t *c) {
     s_pg_ident(p, b, c->name, c->suffix);
 }
 
+/* A column reference in ON CONFLICT … DO UPDATE: t."c" (in the table) or
+ * EXCLUDED."c" (being inserted). */
+static void s_pg_ref(void *ctx, ed_buf_t *b, int incoming, const char *name, const char *suffix) {
+    ed_buf_puts(b, incoming ? "EXCLUDED." : "t.");
+    s_pg_ident(ctx, b, name, suffix);
+}
+
 /* Column types in the DDL, by ed_sink_sql_t. */
 static const char *const s_pg_ddl_type[] = {
     [ED_SINK_SQL_KEY] = " TEXT NOT NULL, ",
@@ -363,26 +370,10 @@ static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
     }
     ed_buf_puts(t, ") DO UPDATE SET ");
     for (int i = p->agg->nkey; i < p->ncols; i++) {
-        const ed_sink_col_t *c = &p->cols[i];
-        ed_buf_t col = ED_BUF_INIT;
-        s_pg_col_ident(p, &col, c);
-        const char *q = col.data;
-        if (c->role == ED_SINK_COL_VALUE && c->fn == ED_AGG_MIN) {
-            ed_buf_printf(t, "%s = LEAST(t.%s, EXCLUDED.%s), ", q, q, q);
-        } else if (c->role == ED_SINK_COL_VALUE && c->fn == ED_AGG_MAX) {
-            ed_buf_printf(t, "%s = GREATEST(t.%s, EXCLUDED.%s), ", q, q, q);
-        } else if (c->role == ED_SINK_COL_VALUE && c->fn == ED_AGG_AVG) {
-            ed_buf_t s = ED_BUF_INIT, nn = ED_BUF_INIT;
-            s_pg_ident(p, &s, p->agg->compute[c->idx].name, "_sum");
-            s_pg_ident(p, &nn, p->agg->compute[c->idx].name, "_n");
-            ed_buf_printf(t, "%s = (t.%s + EXCLUDED.%s) / NULLIF(t.%s + EXCLUDED.%s, 0), ", q,
-                          s.data, s.data, nn.data, nn.data);
-            ed_buf_free(&s);
-            ed_buf_free(&nn);
-        } else { /* count, sum, avg_sum, avg_n: additive */
-            ed_buf_printf(t, "%s = t.%s + EXCLUDED.%s, ", q, q, q);
-        }
-        ed_buf_free(&col);
+        s_pg_col_ident(p, t, &p->cols[i]);
+        ed_buf_puts(t, " = ");
+        ed_sink_col_merge(&p->cols[i], 0, s_pg_ref, p, t);
+        ed_buf_puts(t, ", ");
     }
     ed_buf_puts(t, "\"updated_at\" = now()");
 }

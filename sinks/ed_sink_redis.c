@@ -3,9 +3,10 @@
  * a top-N leaderboard. See docs/sinks.md.
  *
  * A flush is written in chunks of `batch_rows` rows; each chunk is its own
- * pipelined MULTI … EXEC (one round trip): per row ZINCRBY (count, sum:
- * additive, so several eddy processes merge) or ZADD (min, max, avg: the
- * value replaces). When keep_top > 0, ZREMRANGEBYRANK for every set the flush
+ * pipelined MULTI … EXEC (one round trip): per row the score function's
+ * command (ed_aggfn.h): ZINCRBY of the delta for additive ones (count, sum:
+ * several eddy processes merge) or ZADD of the value (the others: it
+ * replaces). When keep_top > 0, ZREMRANGEBYRANK for every set the flush
  * touched follows in final chunk(s) of up to `batch_rows` trims. Why chunks
  * and not one transaction per flush: Redis queues a transaction in memory and
  * runs its EXEC without serving anyone else, so a 1M-row flush held the
@@ -72,7 +73,7 @@ typedef struct {
     int *mparts;     /* default member: key parts not used by the zset template */
     int nmparts;
     int score; /* compute index */
-    ed_aggfn_t score_fn;
+    const ed_aggfn_t *score_fn; /* the score's function: its Redis command, additive or not */
     size_t chunk; /* rows (or trims) per MULTI … EXEC */
     /* per-flush scratch */
     ed_buf_t arena; /* zset names, members and scores of the flush */
@@ -493,7 +494,7 @@ static const char *s_redis_row_check(const s_redis_t *r, const ed_change_t *c) {
         return "row has the wrong number of values for the aggregation";
     if (ed_key_nparts(ed_change_key(c), c->key_len) != agg->nkey)
         return "row has the wrong number of key parts for the aggregation";
-    int additive = r->score_fn == ED_AGG_COUNT || r->score_fn == ED_AGG_SUM;
+    int additive = r->score_fn->additive;
     double s = additive ? ed_change_delta(c)[r->score] : ed_change_value(c)[r->score];
     if (isnan(s))
         return "score is not a number";
@@ -507,7 +508,7 @@ static const char *s_redis_row_check(const s_redis_t *r, const ed_change_t *c) {
  * lets a retry resume by chunk number. */
 static size_t s_redis_expand(s_redis_t *r, const ed_sink_flush_t *flush, uint64_t *rejected,
                              const char **why) {
-    int additive = r->score_fn == ED_AGG_COUNT || r->score_fn == ED_AGG_SUM;
+    int additive = r->score_fn->additive;
     size_t total = 0;
     for (int b = 0; b < flush->nchanges; b++)
         total += flush->changes[b]->count;
@@ -571,7 +572,6 @@ static int s_redis_transient(const char *err) {
  * (an I/O error drops the connection; if EXEC had been sent it may have run). */
 static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, size_t nrow_chunks,
                                        ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
-    int additive = r->score_fn == ED_AGG_COUNT || r->score_fn == ED_AGG_SUM;
     int trims = k >= nrow_chunks;
     size_t first = (trims ? k - nrow_chunks : k) * r->chunk;
     size_t end = first + r->chunk, n;
@@ -590,9 +590,9 @@ static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, siz
             redisAppendCommandArgv(r->rc, 4, argv, argl);
         } else {
             const size_t *o = &r->argoff[3 * i];
-            const char *argv[4] = {additive ? "ZINCRBY" : "ZADD", r->arena.data + o[0],
+            const char *argv[4] = {r->score_fn->redis, r->arena.data + o[0],
                                    r->arena.data + o[2], r->arena.data + o[1]};
-            size_t argl[4] = {additive ? 7 : 4, o[1] - o[0], o[3] - o[2], o[2] - o[1]};
+            size_t argl[4] = {strlen(r->score_fn->redis), o[1] - o[0], o[3] - o[2], o[2] - o[1]};
             redisAppendCommandArgv(r->rc, 4, argv, argl);
         }
     }

@@ -32,26 +32,30 @@ struct ed_sink_rows {
     uint64_t rejects_logged_for; /* checkpoint + 1 whose rejections were counted */
 };
 
-/* Lays out the columns of `agg` into cols (room for nkey + 3 * ncompute):
- * key parts, then per compute its value (avg: plus sum and n). Returns how
- * many. */
+/* Lays out the columns of `agg` into cols (room for nkey +
+ * ED_AGGFN_MAX_COLS * ncompute): key parts, then per compute the columns of
+ * its function. Returns how many. */
 static int s_cols_layout(const ed_conf_aggregation_t *agg, ed_sink_col_t *cols) {
     int n = 0;
     for (int i = 0; i < agg->nkey; i++)
-        cols[n++] =
-            (ed_sink_col_t){ED_SINK_COL_KEY, i, 0, ED_SINK_SQL_KEY, agg->key[i].column, NULL};
+        cols[n++] = (ed_sink_col_t){ED_SINK_COL_KEY, i,    NULL, NULL, ED_SINK_SQL_KEY,
+                                    agg->key[i].column, NULL};
     for (int i = 0; i < agg->ncompute; i++) {
-        ed_aggfn_t fn = agg->compute[i].fn;
-        const char *name = agg->compute[i].name;
-        ed_sink_sql_t sql = fn == ED_AGG_COUNT ? ED_SINK_SQL_BIGINT : ED_SINK_SQL_DOUBLE;
-        cols[n++] = (ed_sink_col_t){ED_SINK_COL_VALUE, i, fn, sql, name, NULL};
-        if (fn == ED_AGG_AVG) {
-            cols[n++] =
-                (ed_sink_col_t){ED_SINK_COL_AVG_SUM, i, fn, ED_SINK_SQL_DOUBLE_SUM, name, "_sum"};
-            cols[n++] = (ed_sink_col_t){ED_SINK_COL_AVG_N, i, fn, ED_SINK_SQL_BIGINT, name, "_n"};
-        }
+        const ed_aggfn_t *fn = agg->compute[i].fn;
+        for (int j = 0; j < fn->ncols; j++)
+            cols[n++] = (ed_sink_col_t){ED_SINK_COL_VALUE,
+                                        i,
+                                        fn,
+                                        &fn->cols[j],
+                                        (ed_sink_sql_t)fn->cols[j].sql,
+                                        agg->compute[i].name,
+                                        fn->cols[j].suffix};
     }
     return n;
+}
+
+static size_t s_cols_room(const ed_conf_aggregation_t *agg) {
+    return (size_t)agg->nkey + ED_AGGFN_MAX_COLS * (size_t)agg->ncompute;
 }
 
 ed_sink_rows_t *ed_sink_rows_new(const ed_sink_rows_conf_t *conf) {
@@ -59,7 +63,7 @@ ed_sink_rows_t *ed_sink_rows_new(const ed_sink_rows_conf_t *conf) {
     ed_sink_rows_t *rs = ed_calloc(1, sizeof *rs);
     rs->conf = *conf;
     const ed_conf_aggregation_t *agg = conf->agg;
-    rs->cols = ed_calloc((size_t)agg->nkey + 3 * (size_t)agg->ncompute, sizeof *rs->cols);
+    rs->cols = ed_calloc(s_cols_room(agg), sizeof *rs->cols);
     rs->ncols = s_cols_layout(agg, rs->cols);
     return rs;
 }
@@ -192,23 +196,11 @@ static void s_rows_build(ed_sink_rows_t *rs, const ed_sink_flush_t *flush) {
                 continue;
             }
             /* Merge into the earlier row of the same key: rows come in flush
-             * order, so the later value is the newer total. */
+             * order, so the later one is the newer (each function says how). */
             s_row_t *r = &rs->rows[rs->slots[slot] - 1];
             double *rd = rs->pool + r->vals, *rv = rd + nv;
-            for (size_t i = 0; i < nv; i++) {
-                switch (agg->compute[i].fn) {
-                case ED_AGG_MIN:
-                    rd[i] = rv[i] = fmin(rv[i], v[i]);
-                    break;
-                case ED_AGG_MAX:
-                    rd[i] = rv[i] = fmax(rv[i], v[i]);
-                    break;
-                default: /* count, sum, avg: additive deltas, newest value */
-                    rd[i] += d[i];
-                    rv[i] = v[i];
-                    break;
-                }
-            }
+            for (size_t i = 0; i < nv; i++)
+                agg->compute[i].fn->merge_row(&rd[i], &rv[i], d[i], v[i]);
             r->pub.delta_n += c->delta_n;
             if (c->n > r->pub.n)
                 r->pub.n = c->n;
@@ -261,29 +253,40 @@ ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *
 }
 
 long long ed_sink_row_int(const ed_sink_row_t *r, const ed_sink_col_t *c) {
-    assert(c->sql == ED_SINK_SQL_BIGINT);
-    if (c->role == ED_SINK_COL_AVG_N)
-        return (long long)r->delta_n;
-    double x = r->delta[c->idx]; /* count */
+    assert(c->sql == ED_SINK_SQL_BIGINT && c->def);
+    double x = c->def->insert(r->delta[c->idx], r->value[c->idx], r->delta_n);
     return isfinite(x) ? (long long)llround(x) : 0LL;
 }
 
 double ed_sink_row_num(const ed_sink_row_t *r, const ed_sink_col_t *c) {
-    assert(c->sql == ED_SINK_SQL_DOUBLE || c->sql == ED_SINK_SQL_DOUBLE_SUM);
-    if (c->role == ED_SINK_COL_AVG_SUM)
-        return r->delta[c->idx];
-    switch (c->fn) {
-    case ED_AGG_SUM:
-        return r->delta[c->idx];
-    case ED_AGG_AVG:
-        return r->delta_n ? r->delta[c->idx] / (double)r->delta_n : r->value[c->idx];
-    default: /* min, max */
-        return r->value[c->idx];
+    assert((c->sql == ED_SINK_SQL_DOUBLE || c->sql == ED_SINK_SQL_DOUBLE_SUM) && c->def);
+    return c->def->insert(r->delta[c->idx], r->value[c->idx], r->delta_n);
+}
+
+void ed_sink_col_merge(const ed_sink_col_t *c, int mariadb, ed_sink_ref_fn ref, void *ctx,
+                       ed_buf_t *out) {
+    assert(c->role == ED_SINK_COL_VALUE && c->def);
+    const char *t = mariadb && c->def->merge_mariadb ? c->def->merge_mariadb : c->def->merge;
+    while (*t) {
+        const char *end;
+        if (t[0] == '{' && (t[1] == 'o' || t[1] == 'n') && (end = strchr(t, '}'))) {
+            /* {o} / {n}: this column; {o_sfx} / {n_sfx}: the compute's column _sfx. */
+            char sfx[32];
+            size_t len = (size_t)(end - t - 2);
+            assert(len < sizeof sfx);
+            memcpy(sfx, t + 2, len);
+            sfx[len] = '\0';
+            ref(ctx, out, t[1] == 'n', c->name, len ? sfx : c->suffix);
+            t = end + 1;
+        } else {
+            ed_buf_append(out, t, 1);
+            t++;
+        }
     }
 }
 
 const char *ed_sink_cols_dup(const ed_conf_aggregation_t *agg, int nocase, char *buf, size_t n) {
-    ed_sink_col_t *cols = ed_calloc((size_t)agg->nkey + 3 * (size_t)agg->ncompute, sizeof *cols);
+    ed_sink_col_t *cols = ed_calloc(s_cols_room(agg), sizeof *cols);
     int ncols = s_cols_layout(agg, cols);
     char **names = ed_calloc((size_t)ncols + 1, sizeof *names);
     for (int i = 0; i < ncols; i++) {

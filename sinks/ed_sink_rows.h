@@ -11,8 +11,10 @@
  * deadlock.
  *
  * The table of an aggregation has one column per key part, then per compute
- * its value (avg: plus <name>_sum and <name>_n), then updated_at; a plugin
- * maps the column kinds to its SQL dialect.
+ * the columns its function declares (actors/aggregate/ed_aggfn.h: its value,
+ * then companions such as <avg>_sum, <avg>_n or <last>_ts), then
+ * updated_at; a plugin maps the column kinds to its SQL dialect and writes
+ * each function's merge expression with ed_sink_col_merge.
  *
  * Threads: an ed_sink_rows_t belongs to one sink instance and is used on its
  * worker thread only.
@@ -23,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actors/aggregate/ed_aggfn.h"
+#include "runtime/ed_buf.h"
 #include "sinks/ed_sink.h"
 
 /* One merged row: a distinct key of the flush. */
@@ -37,28 +41,27 @@ typedef struct {
 
 /* What a table column holds. */
 typedef enum {
-    ED_SINK_COL_KEY,     /* key part `idx` */
-    ED_SINK_COL_VALUE,   /* the value of compute `idx` */
-    ED_SINK_COL_AVG_SUM, /* <name>_sum of avg compute `idx` */
-    ED_SINK_COL_AVG_N,   /* <name>_n of avg compute `idx` */
+    ED_SINK_COL_KEY,   /* key part `idx` */
+    ED_SINK_COL_VALUE, /* a column of compute `idx` (its value or a companion: def) */
 } ed_sink_col_role_t;
 
 /* The SQL kind of a column; each plugin names the type in its dialect. */
 typedef enum {
-    ED_SINK_SQL_KEY,        /* key bytes; NOT NULL, part of the primary key */
-    ED_SINK_SQL_BIGINT,     /* count, <avg>_n: integer, NOT NULL DEFAULT 0 */
-    ED_SINK_SQL_DOUBLE_SUM, /* <avg>_sum: double, NOT NULL DEFAULT 0 */
-    ED_SINK_SQL_DOUBLE,     /* sum, min, max, avg: double, nullable */
+    ED_SINK_SQL_KEY = 0,                             /* key bytes; NOT NULL, in the primary key */
+    ED_SINK_SQL_BIGINT = ED_AGGFN_BIGINT,            /* integer, NOT NULL DEFAULT 0 */
+    ED_SINK_SQL_DOUBLE_SUM = ED_AGGFN_DOUBLE_SUM,    /* double, NOT NULL DEFAULT 0 */
+    ED_SINK_SQL_DOUBLE = ED_AGGFN_DOUBLE,            /* double, nullable */
 } ed_sink_sql_t;
 
 /* One column of the table, in statement order. */
 typedef struct {
     ed_sink_col_role_t role;
-    int idx;            /* key part or compute index */
-    ed_aggfn_t fn;      /* the compute's function; 0 for a key part */
-    ed_sink_sql_t sql;  /* what the column holds */
-    const char *name;   /* key column or compute name; borrowed from the config */
-    const char *suffix; /* "_sum", "_n" or NULL: the column is name + suffix */
+    int idx;                   /* key part or compute index */
+    const ed_aggfn_t *fn;      /* the compute's function; NULL for a key part */
+    const ed_aggfn_col_t *def; /* the function's column; NULL for a key part */
+    ed_sink_sql_t sql;         /* what the column holds */
+    const char *name;          /* key column or compute name; borrowed from the config */
+    const char *suffix;        /* "_sum", "_ts", … or NULL: the column is name + suffix */
 } ed_sink_col_t;
 
 /* Returns NULL if a key part (`len` bytes) can be written, else why not: a
@@ -125,17 +128,29 @@ size_t ed_sink_rows_count(const ed_sink_rows_t *rs);
  * flush's batches). */
 const ed_sink_row_t *ed_sink_rows_get(const ed_sink_rows_t *rs, size_t i);
 
-/* The number column `c` (sql BIGINT) of row `r` writes: for count the
- * records since the last flush (rounded; 0 if not finite), for <avg>_n
- * delta_n. */
+/* The number column `c` (sql BIGINT) of row `r` writes (its function's
+ * `insert`: records since the last flush for count, delta_n for <avg>_n,
+ * the time for <first>_ts), rounded; 0 if not finite. */
 long long ed_sink_row_int(const ed_sink_row_t *r, const ed_sink_col_t *c);
 
-/* The number column `c` (sql DOUBLE or DOUBLE_SUM) of row `r` writes: the
- * merged delta for sum and <avg>_sum; for avg the average of what this row
- * adds (delta / delta_n, so a new table row has avg == avg_sum / avg_n like
- * every updated one; the value when delta_n is 0); for min/max the value.
- * May be NaN or infinite: the plugin decides how to write those. */
+/* The number column `c` (sql DOUBLE or DOUBLE_SUM) of row `r` writes: its
+ * function's `insert` of the row's merged delta and value (the delta for
+ * sum, the value for min/max/first/last, what the row adds on average for
+ * avg). May be NaN or infinite: the plugin decides how to write those. */
 double ed_sink_row_num(const ed_sink_row_t *r, const ed_sink_col_t *c);
+
+/* Writes a reference to column name + suffix (suffix may be NULL) of the
+ * table into `out`: its current value (incoming = 0) or the value being
+ * inserted (incoming = 1), in the plugin's dialect. */
+typedef void (*ed_sink_ref_fn)(void *ctx, ed_buf_t *out, int incoming, const char *name,
+                               const char *suffix);
+
+/* Appends the merge expression of column `c` (role VALUE) to `out`: its
+ * function's template (ed_aggfn_col_t.merge, or merge_mariadb when
+ * `mariadb` and the function has one) with every column reference written
+ * by `ref`. */
+void ed_sink_col_merge(const ed_sink_col_t *c, int mariadb, ed_sink_ref_fn ref, void *ctx,
+                       ed_buf_t *out);
 
 /* Returns the name of a column that two of `agg`'s table columns (with
  * updated_at) would share, or NULL. `buf` (n bytes) is scratch and holds the

@@ -20,6 +20,8 @@ struct ed_agg_actor {
     ed_agg_stats_t *stats; /* = ed_plan_agg_stats(plan, idx): bumped per row */
     ed_actor_t *self;
     ed_aggtable_t *table;
+    uint8_t *event_time;      /* [naggregations] 1: the source has `time` (KEYED ts_ms is event
+                                 time); 0: first/last go by arrival here */
     const uint32_t *upstream; /* senders: the actors that key records (the plan's) */
     uint64_t *upstream_ckpt;/* last barrier received from each */
     int nupstream;
@@ -130,9 +132,14 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         ed_batch_iter_t it;
         ed_batch_iter_init(&it, m->batch);
         const ed_keyed_t *e;
+        /* Without a `time` field, records are ordered by arrival: the batch's
+         * arrival time here, and within it (and within a millisecond) the
+         * order they are applied in. */
+        int64_t arrival = ed_wall_ms();
         while ((e = ed_batch_next_keyed(&it))) {
             const uint8_t *key = ed_keyed_key(e);
-            ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, e->hash, ed_keyed_vals(e));
+            ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, e->hash, ed_keyed_vals(e),
+                              s->event_time[e->agg] ? e->ts_ms : arrival);
         }
         s->stats->records += m->batch->count;
         return 0;
@@ -196,13 +203,16 @@ ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t er
     s->plan = plan;
     s->idx = p;
     s->stats = ed_plan_agg_stats(plan, p);
-    ed_aggspec_t *specs = ed_calloc((size_t)conf->naggregations, sizeof *specs);
-    ed_aggfn_t **fns = ed_calloc((size_t)conf->naggregations, sizeof *fns);
+    ed_aggspec_t *specs = ed_calloc((size_t)conf->naggregations + 1, sizeof *specs);
+    const ed_aggfn_t ***fns = ed_calloc((size_t)conf->naggregations + 1, sizeof *fns);
+    s->event_time = ed_calloc((size_t)conf->naggregations + 1, sizeof *s->event_time);
     for (int a = 0; a < conf->naggregations; a++) {
-        fns[a] = ed_calloc((size_t)conf->aggregations[a].ncompute, sizeof **fns);
-        for (int c = 0; c < conf->aggregations[a].ncompute; c++)
-            fns[a][c] = conf->aggregations[a].compute[c].fn;
-        specs[a] = (ed_aggspec_t){.ncompute = conf->aggregations[a].ncompute, .fns = fns[a]};
+        const ed_conf_aggregation_t *ca = &conf->aggregations[a];
+        fns[a] = ed_calloc((size_t)ca->ncompute + 1, sizeof **fns);
+        for (int c = 0; c < ca->ncompute; c++)
+            fns[a][c] = ca->compute[c].fn;
+        specs[a] = (ed_aggspec_t){.ncompute = ca->ncompute, .fns = fns[a]};
+        s->event_time[a] = ca->from_idx >= 0 && conf->sources[ca->from_idx].time_field != NULL;
     }
     s->table = ed_aggtable_new(specs, conf->naggregations);
     for (int a = 0; a < conf->naggregations; a++)
@@ -228,6 +238,7 @@ void ed_agg_actor_destroy(ed_agg_actor_t **s_p) {
     if (!s)
         return;
     ed_aggtable_destroy(&s->table);
+    free(s->event_time);
     for (int i = 0; i < s->ndownstream; i++) {
         ed_batch_destroy(&s->changes[i]);
         ed_batch_destroy(&s->alerts[i]);

@@ -31,14 +31,8 @@
  * so lookups never slow down as keys come and go), and the slot array
  * shrinks by rehashing when the load falls below 3/16.
  *
- * Per compute, the doubles kept in an entry:
- *   count     none: value = n, delta = n - n_flushed, prev = n_flushed
- *   sum, avg  [total, prev emitted value, sum since last flush]
- *   min, max  [current, prev emitted value]
- * The since-last-flush sum is accumulated on its own (rather than computed
- * as total - total at last flush) so a delta is exactly the sum of its
- * inputs, and `prev` is exactly what was emitted, so alert crossings never
- * flicker from rounding.
+ * What each compute keeps and emits is its row of the function table
+ * (ed_aggfn.h); the table only lays the state blocks out and calls them.
  */
 #include "actors/aggregate/ed_aggtable.h"
 
@@ -67,11 +61,20 @@ typedef struct {
     uint32_t tag; /* low 32 bits of the key hash ^ s_gmix(group) */
 } s_slot_t;
 
+/* A compute with something to do per record. */
+typedef struct {
+    void (*apply)(void *st, int64_t n_before, double v, int64_t ts_ms);
+    uint32_t off; /* of its state, from the start of the entry's state */
+    int idx;      /* its input in vals[] */
+} s_apply_t;
+
 typedef struct {
     int ncompute;
-    ed_aggfn_t *fns; /* ncompute, owned */
-    int *off;        /* per compute: index of its first double (unused for count) */
-    size_t koff;     /* offset of the key in an entry */
+    const ed_aggfn_t **fns; /* ncompute, owned array of borrowed rows */
+    uint32_t *off;          /* per compute: offset of its state block */
+    s_apply_t *ap;          /* the computes with an apply, in order */
+    int nap;
+    size_t koff; /* offset of the key in an entry */
 } s_spec_t;
 
 typedef struct {
@@ -111,8 +114,8 @@ static inline s_entry_t *s_ent(const ed_aggtable_t *t, uint32_t ref) {
     return ed_slab_ptr(t->slab, ref);
 }
 
-static inline double *s_state(s_entry_t *e) {
-    return (double *)(void *)(e + 1);
+static inline uint8_t *s_state(s_entry_t *e) {
+    return (uint8_t *)(e + 1);
 }
 
 static inline uint8_t *s_key(s_entry_t *e, const s_spec_t *sp) {
@@ -126,31 +129,23 @@ ed_aggtable_t *ed_aggtable_new(const ed_aggspec_t *specs, int nspecs) {
     t->specs = ed_calloc((size_t)(nspecs ? nspecs : 1), sizeof *t->specs);
     for (int a = 0; a < nspecs; a++) {
         s_spec_t *sp = &t->specs[a];
-        int nc = specs[a].ncompute, nd = 0;
+        int nc = specs[a].ncompute;
+        size_t bytes = 0;
         assert(nc >= 0 && nc <= UINT16_MAX);
         sp->ncompute = nc;
         sp->fns = ed_malloc((size_t)(nc ? nc : 1) * sizeof *sp->fns);
         sp->off = ed_malloc((size_t)(nc ? nc : 1) * sizeof *sp->off);
+        sp->ap = ed_malloc((size_t)(nc ? nc : 1) * sizeof *sp->ap);
         for (int c = 0; c < nc; c++) {
-            ed_aggfn_t fn = specs[a].fns[c];
+            const ed_aggfn_t *fn = specs[a].fns[c];
+            assert(fn && fn->state_size % 8 == 0);
             sp->fns[c] = fn;
-            sp->off[c] = nd;
-            switch (fn) {
-            case ED_AGG_COUNT:
-                break;
-            case ED_AGG_SUM:
-            case ED_AGG_AVG:
-                nd += 3;
-                break;
-            case ED_AGG_MIN:
-            case ED_AGG_MAX:
-                nd += 2;
-                break;
-            default:
-                assert(!"unknown aggregate function");
-            }
+            sp->off[c] = (uint32_t)bytes;
+            if (fn->apply)
+                sp->ap[sp->nap++] = (s_apply_t){fn->apply, (uint32_t)bytes, c};
+            bytes += fn->state_size;
         }
-        sp->koff = sizeof(s_entry_t) + (size_t)nd * sizeof(double);
+        sp->koff = sizeof(s_entry_t) + bytes;
         if (nc > t->maxc)
             t->maxc = nc;
     }
@@ -174,6 +169,7 @@ void ed_aggtable_destroy(ed_aggtable_t **t_p) {
     for (int a = 0; a < t->nspecs; a++) {
         free(t->specs[a].fns);
         free(t->specs[a].off);
+        free(t->specs[a].ap);
     }
     free(t->specs);
     ed_slab_destroy(&t->slab);
@@ -413,7 +409,7 @@ static void s_grow(ed_aggtable_t *t) {
 
 void ed_aggtable_apply(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
                        int64_t window_end_ms, const uint8_t *key, uint32_t key_len, uint64_t hash,
-                       const double *vals) {
+                       const double *vals, int64_t ts_ms) {
     assert(agg < t->nspecs);
     assert(key_len != ED_SLAB_FREE);
     const s_spec_t *sp = &t->specs[agg];
@@ -447,26 +443,10 @@ void ed_aggtable_apply(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
 
     int64_t n0 = e->n;
     e->n = n0 + 1;
-    double *d = s_state(e);
-    for (int c = 0; c < sp->ncompute; c++) {
-        int o = sp->off[c];
-        switch (sp->fns[c]) {
-        case ED_AGG_COUNT:
-            break;
-        case ED_AGG_SUM:
-        case ED_AGG_AVG:
-            d[o] += vals[c];
-            d[o + 2] += vals[c];
-            break;
-        case ED_AGG_MIN:
-            if (n0 == 0 || vals[c] < d[o])
-                d[o] = vals[c];
-            break;
-        case ED_AGG_MAX:
-            if (n0 == 0 || vals[c] > d[o])
-                d[o] = vals[c];
-            break;
-        }
+    uint8_t *st = s_state(e);
+    for (int i = 0; i < sp->nap; i++) {
+        const s_apply_t *ap = &sp->ap[i];
+        ap->apply(st + ap->off, n0, vals[ap->idx], ts_ms);
     }
     if (!e->dirty)
         s_mark_dirty(t, e, ref);
@@ -478,7 +458,7 @@ void ed_aggtable_apply(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
 static inline void s_row(s_entry_t *e, const s_group_t *gr, const s_spec_t *sp, ed_change_t *hdr,
                          double *delta, double *value, double *prev) {
     int nc = sp->ncompute;
-    const double *d = s_state(e);
+    const uint8_t *st = s_state(e);
     *hdr = (ed_change_t){
         .agg = gr->agg,
         .nvals = (uint16_t)nc,
@@ -488,31 +468,8 @@ static inline void s_row(s_entry_t *e, const s_group_t *gr, const s_spec_t *sp, 
         .n = e->n,
         .delta_n = e->n - e->n_flushed,
     };
-    for (int c = 0; c < nc; c++) {
-        int o = sp->off[c];
-        switch (sp->fns[c]) {
-        case ED_AGG_COUNT:
-            delta[c] = (double)(e->n - e->n_flushed);
-            value[c] = (double)e->n;
-            prev[c] = (double)e->n_flushed;
-            break;
-        case ED_AGG_SUM:
-            delta[c] = d[o + 2];
-            value[c] = d[o];
-            prev[c] = d[o + 1];
-            break;
-        case ED_AGG_AVG:
-            delta[c] = d[o + 2];
-            value[c] = e->n ? d[o] / (double)e->n : 0.0;
-            prev[c] = d[o + 1];
-            break;
-        case ED_AGG_MIN:
-        case ED_AGG_MAX:
-            delta[c] = value[c] = d[o];
-            prev[c] = d[o + 1];
-            break;
-        }
-    }
+    for (int c = 0; c < nc; c++)
+        sp->fns[c]->emit(st + sp->off[c], e->n, e->n_flushed, &delta[c], &value[c], &prev[c]);
 }
 
 size_t ed_aggtable_flush(ed_aggtable_t *t, ed_aggtable_emit_fn emit, void *ud) {
@@ -533,15 +490,10 @@ size_t ed_aggtable_flush(ed_aggtable_t *t, ed_aggtable_emit_fn emit, void *ud) {
         /* Mark clean: what was just emitted becomes "previous". */
         e->dirty = 0;
         e->n_flushed = e->n;
-        double *d = s_state(e);
-        for (int c = 0; c < nc; c++) {
-            int o = sp->off[c];
-            if (sp->fns[c] == ED_AGG_COUNT)
-                continue;
-            d[o + 1] = value[c];
-            if (sp->fns[c] == ED_AGG_SUM || sp->fns[c] == ED_AGG_AVG)
-                d[o + 2] = 0.0;
-        }
+        uint8_t *st = s_state(e);
+        for (int c = 0; c < nc; c++)
+            if (sp->fns[c]->flushed)
+                sp->fns[c]->flushed(st + sp->off[c], value[c]);
     }
     t->ndirty = 0;
     /* A burst of changes (the first flush of many keys) need not keep its
@@ -681,7 +633,8 @@ size_t ed_aggtable_bytes(const ed_aggtable_t *t) {
                (t->gmap ? ((size_t)t->gmap_mask + 1) * sizeof *t->gmap : 0) +
                (size_t)(t->maxc ? t->maxc : 1) * 3 * sizeof(double);
     for (int a = 0; a < t->nspecs; a++)
-        b += sizeof(s_spec_t) + (size_t)t->specs[a].ncompute * (sizeof(ed_aggfn_t) + sizeof(int));
+        b += sizeof(s_spec_t) + (size_t)t->specs[a].ncompute *
+                                    (sizeof(ed_aggfn_t *) + sizeof(uint32_t) + sizeof(s_apply_t));
     return b;
 }
 

@@ -24,13 +24,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actors/aggregate/ed_aggfn.h"
 #include "config/ed_config.h"
 #include "actors/ed_payload.h"
 
 /* What one aggregation computes: ncompute functions, in config order. */
 typedef struct {
     int ncompute;
-    const ed_aggfn_t *fns; /* borrowed; ncompute entries */
+    const ed_aggfn_t *const *fns; /* borrowed; ncompute rows of ed_aggfns[] */
 } ed_aggspec_t;
 
 typedef struct ed_aggtable ed_aggtable_t;
@@ -42,15 +43,17 @@ ed_aggtable_t *ed_aggtable_new(const ed_aggspec_t *specs, int nspecs);
 /* Frees the table and everything it holds, and NULLs *t_p. NULL-safe. */
 void ed_aggtable_destroy(ed_aggtable_t **t_p);
 
-/* Adds one input record to (agg, window, key): n += 1 and per compute i:
- * count += 1; sum += vals[i]; min/max; avg keeps (sum, n). vals has one
- * entry per compute (ignored for count; may be NULL if all are count).
+/* Adds one input record to (agg, window, key): n += 1, and each compute's
+ * apply (ed_aggfn.h) gets vals[i] and ts_ms. vals has one entry per compute
+ * (ignored for count; may be NULL if every compute is count). ts_ms orders
+ * records for first/last: the event time, or the arrival time when the
+ * source has no `time` (records of equal ts_ms count in the order applied).
  * window_start/end are ms since the epoch, both 0 for cumulative
  * aggregations. `hash` must be ed_hash64(key, key_len): deleting and
  * evicting recompute it. Key bytes are copied. */
 void ed_aggtable_apply(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
                        int64_t window_end_ms, const uint8_t *key, uint32_t key_len, uint64_t hash,
-                       const double *vals);
+                       const double *vals, int64_t ts_ms);
 
 /* Called per entry at flush (and by ed_aggtable_window_each): hdr (agg,
  * nvals, key_len, window, n, delta_n), delta[nvals] and value[nvals] as

@@ -12,9 +12,17 @@
 
 #include <cmocka.h>
 
+#include "actors/aggregate/ed_aggfn.h"
 #include "actors/aggregate/ed_aggtable.h"
 #include "actors/aggregate/ed_slab.h"
 #include "actors/decode/ed_hash.h"
+
+/* The function table's row `name`. */
+static const ed_aggfn_t *F(const char *name) {
+    const ed_aggfn_t *f = ed_aggfn_find(name, strlen(name));
+    assert_non_null(f);
+    return f;
+}
 
 /* Resident set of this process, bytes (/proc/self/statm, second field). */
 static size_t s_rss(void) {
@@ -135,7 +143,7 @@ static void apply_k(ed_aggtable_t *t, uint16_t agg, int64_t ws, int64_t we, int 
     char k[16];
     int n = s_key(k, i);
     ed_aggtable_apply(t, agg, ws, we, (const uint8_t *)k, (uint32_t)n, ed_hash64(k, (size_t)n),
-                      NULL);
+                      NULL, 0);
 }
 
 static int delete_k(ed_aggtable_t *t, uint16_t agg, int64_t ws, int64_t we, int i) {
@@ -146,7 +154,7 @@ static int delete_k(ed_aggtable_t *t, uint16_t agg, int64_t ws, int64_t we, int 
 }
 
 static void test_delete_basics(void **state) {
-    static const ed_aggfn_t fns[] = {ED_AGG_COUNT};
+    const ed_aggfn_t *fns[] = {F("count")};
     ed_aggspec_t spec = {1, fns};
     ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
     int64_t n[8];
@@ -190,7 +198,7 @@ static void test_delete_random(void **state) {
      * windows, checked after every few thousand steps against a plain
      * array of counts: catches a backward shift that loses or hides an
      * entry, across wrap-around, growth and shrinking. */
-    static const ed_aggfn_t fns[] = {ED_AGG_COUNT};
+    const ed_aggfn_t *fns[] = {F("count")};
     ed_aggspec_t spec = {1, fns};
     ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
     int64_t *want = calloc(R_WIN * R_KEYS, sizeof *want);
@@ -278,8 +286,8 @@ static void on_tally(void *ud, const ed_change_t *h, const double *d, const doub
 }
 
 static void test_evict_windows(void **state) {
-    static const ed_aggfn_t f0[] = {ED_AGG_COUNT};
-    static const ed_aggfn_t f1[] = {ED_AGG_SUM};
+    const ed_aggfn_t *f0[] = {F("count")};
+    const ed_aggfn_t *f1[] = {F("sum")};
     ed_aggspec_t specs[] = {{1, f0}, {1, f1}};
     ed_aggtable_t *t = ed_aggtable_new(specs, 2);
     /* Windows [0,1m) with 5000 keys, [1m,2m) with 100, [2m,3m) with 10;
@@ -291,7 +299,7 @@ static void test_evict_windows(void **state) {
     for (int i = 0; i < 50; i++)
         apply_k(t, 0, 0, 0, i);
     double one = 1;
-    ed_aggtable_apply(t, 1, 0, 60000, (const uint8_t *)"k1", 2, ed_hash64("k1", 2), &one);
+    ed_aggtable_apply(t, 1, 0, 60000, (const uint8_t *)"k1", 2, ed_hash64("k1", 2), &one, 0);
     assert_int_equal(ed_aggtable_count(t), 5000 + 100 + 10 + 50 + 1);
 
     /* window_each visits exactly one window's entries. */
@@ -352,7 +360,7 @@ static void test_rss_bounded_in_waves(void **state) {
      * tumbling windows, each evicted once the next is full. RSS is read
      * from /proc/self/statm; the bound is on memory only. */
     enum { WAVE = 1000000, NWAVES = 10 };
-    static const ed_aggfn_t fns[] = {ED_AGG_COUNT};
+    const ed_aggfn_t *fns[] = {F("count")};
     ed_aggspec_t spec = {1, fns};
     ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
     size_t rss0 = s_rss(), rows = 0;

@@ -10,11 +10,19 @@
 
 #include <cmocka.h>
 
+#include "actors/aggregate/ed_aggfn.h"
 #include "actors/aggregate/ed_aggtable.h"
 #include "actors/decode/ed_hash.h"
 #include "runtime/ed_batch.h"
 
 /* ------------------------------------------------------------ helpers */
+
+/* The function table's row `name`. */
+static const ed_aggfn_t *F(const char *name) {
+    const ed_aggfn_t *f = ed_aggfn_find(name, strlen(name));
+    assert_non_null(f);
+    return f;
+}
 
 #define MAXV 8
 
@@ -61,7 +69,7 @@ static void apply(ed_aggtable_t *t, uint16_t agg, int64_t ws, int64_t we, const 
                   const double *vals) {
     size_t len = strlen(key);
     ed_aggtable_apply(t, agg, ws, we, (const uint8_t *)key, (uint32_t)len, ed_hash64(key, len),
-                      vals);
+                      vals, 0);
 }
 
 static const row_t *find_w(const rows_t *r, uint16_t agg, int64_t ws, int64_t we, const char *key) {
@@ -83,8 +91,7 @@ static const row_t *find(const rows_t *r, uint16_t agg, const char *key) {
 /* ------------------------------------------------------------ semantics */
 
 enum { C_COUNT, C_SUM, C_MIN, C_MAX, C_AVG, NC };
-static const ed_aggfn_t s_all_fns[NC] = {ED_AGG_COUNT, ED_AGG_SUM, ED_AGG_MIN, ED_AGG_MAX,
-                                         ED_AGG_AVG};
+static const char *const s_all_names[NC] = {"count", "sum", "min", "max", "avg"};
 
 static void apply_x(ed_aggtable_t *t, const char *key, double x) {
     double v[NC] = {0, x, x, x, x};
@@ -92,7 +99,10 @@ static void apply_x(ed_aggtable_t *t, const char *key, double x) {
 }
 
 static void test_all_functions_across_flushes(void **state) {
-    ed_aggspec_t spec = {NC, s_all_fns};
+    const ed_aggfn_t *all[NC];
+    for (int i = 0; i < NC; i++)
+        all[i] = F(s_all_names[i]);
+    ed_aggspec_t spec = {NC, all};
     ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
     rows_t r = {0};
 
@@ -152,7 +162,7 @@ static void test_all_functions_across_flushes(void **state) {
 }
 
 static void test_only_changed_keys(void **state) {
-    static const ed_aggfn_t fns[] = {ED_AGG_COUNT};
+    const ed_aggfn_t *fns[] = {F("count")};
     ed_aggspec_t spec = {1, fns};
     ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
     rows_t r = {0};
@@ -180,8 +190,8 @@ static void test_only_changed_keys(void **state) {
 }
 
 static void test_aggregations_and_windows_are_separate(void **state) {
-    static const ed_aggfn_t f0[] = {ED_AGG_COUNT};
-    static const ed_aggfn_t f1[] = {ED_AGG_SUM, ED_AGG_COUNT};
+    const ed_aggfn_t *f0[] = {F("count")};
+    const ed_aggfn_t *f1[] = {F("sum"), F("count")};
     ed_aggspec_t specs[] = {{1, f0}, {2, f1}};
     ed_aggtable_t *t = ed_aggtable_new(specs, 2);
     rows_t r = {0};
@@ -256,7 +266,7 @@ static void on_tally(void *ud, const ed_change_t *h, const double *delta, const 
 static void test_hash_collisions_and_odd_keys(void **state) {
     /* Half the keys share one hash outright, the other half share its low
      * 32 bits (the slot tag): entries must still be told apart by bytes. */
-    static const ed_aggfn_t fns[] = {ED_AGG_COUNT, ED_AGG_SUM};
+    const ed_aggfn_t *fns[] = {F("count"), F("sum")};
     ed_aggspec_t spec = {2, fns};
     ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
     char key[32];
@@ -265,21 +275,21 @@ static void test_hash_collisions_and_odd_keys(void **state) {
             int n = snprintf(key, sizeof key, "c%d", i);
             double v[] = {0, i};
             uint64_t h = (i & 1) ? 42 : (42 | ((uint64_t)i << 32));
-            ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)key, (uint32_t)n, h, v);
+            ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)key, (uint32_t)n, h, v, 0);
         }
     /* The empty key, keys with NUL bytes, and a 3 MiB key (bigger than a
      * regular chunk). */
     double v[] = {0, 1};
-    ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)"", 0, ed_hash64("", 0), v);
-    ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)"a\0b", 3, ed_hash64("a\0b", 3), v);
-    ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)"a\0c", 3, ed_hash64("a\0c", 3), v);
+    ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)"", 0, ed_hash64("", 0), v, 0);
+    ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)"a\0b", 3, ed_hash64("a\0b", 3), v, 0);
+    ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)"a\0c", 3, ed_hash64("a\0c", 3), v, 0);
     size_t big_len = 3u << 20;
     uint8_t *big = malloc(big_len);
     memset(big, 'x', big_len);
-    ed_aggtable_apply(t, 0, 0, 0, big, (uint32_t)big_len, ed_hash64(big, big_len), v);
-    ed_aggtable_apply(t, 0, 0, 0, big, (uint32_t)big_len, ed_hash64(big, big_len), v);
+    ed_aggtable_apply(t, 0, 0, 0, big, (uint32_t)big_len, ed_hash64(big, big_len), v, 0);
+    ed_aggtable_apply(t, 0, 0, 0, big, (uint32_t)big_len, ed_hash64(big, big_len), v, 0);
     /* Entries after the oversized one still go to regular chunks. */
-    ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)"after", 5, ed_hash64("after", 5), v);
+    ed_aggtable_apply(t, 0, 0, 0, (const uint8_t *)"after", 5, ed_hash64("after", 5), v, 0);
     assert_int_equal(ed_aggtable_count(t), 505);
     assert_true(ed_aggtable_bytes(t) > big_len);
 
@@ -335,8 +345,8 @@ static void on_big(void *ud, const ed_change_t *h, const double *delta, const do
 
 static void test_many_keys(void **state) {
     enum { NKEYS = 200000 };
-    static const ed_aggfn_t f_count[] = {ED_AGG_COUNT};
-    static const ed_aggfn_t f_sum[] = {ED_AGG_SUM};
+    const ed_aggfn_t *f_count[] = {F("count")};
+    const ed_aggfn_t *f_sum[] = {F("sum")};
     ed_aggspec_t specs[] = {{1, f_count}, {1, f_sum}};
     ed_aggtable_t *t = ed_aggtable_new(specs, 2);
 
@@ -357,8 +367,8 @@ static void test_many_keys(void **state) {
             ed_key_append(key, &klen, part, (size_t)pl);
             uint64_t h = ed_hash64(key, klen);
             double v = (double)i;
-            ed_aggtable_apply(t, 0, 0, 0, key, (uint32_t)klen, h, NULL);
-            ed_aggtable_apply(t, 1, 0, 0, key, (uint32_t)klen, h, &v);
+            ed_aggtable_apply(t, 0, 0, 0, key, (uint32_t)klen, h, NULL, 0);
+            ed_aggtable_apply(t, 1, 0, 0, key, (uint32_t)klen, h, &v, 0);
             want_n[i]++;
         }
     }
@@ -377,7 +387,7 @@ static void test_many_keys(void **state) {
         size_t klen = 0;
         int pl = snprintf(part, sizeof part, "key-%zu", i);
         ed_key_append(key, &klen, part, (size_t)pl);
-        ed_aggtable_apply(t, 0, 0, 0, key, (uint32_t)klen, ed_hash64(key, klen), NULL);
+        ed_aggtable_apply(t, 0, 0, 0, key, (uint32_t)klen, ed_hash64(key, klen), NULL, 0);
         want_n[i]++;
     }
     assert_int_equal(ed_aggtable_flush(t, on_big, &b), NKEYS / 10);
@@ -397,7 +407,7 @@ static void test_bytes_per_key(void **state) {
     /* Guard for the memory budget: a count-only aggregation over short keys
      * stays under 80 bytes per key. */
     enum { NKEYS = 300000 };
-    static const ed_aggfn_t fns[] = {ED_AGG_COUNT};
+    const ed_aggfn_t *fns[] = {F("count")};
     ed_aggspec_t spec = {1, fns};
     ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
     uint8_t key[32];
@@ -406,7 +416,7 @@ static void test_bytes_per_key(void **state) {
         size_t klen = 0;
         int pl = snprintf(part, sizeof part, "w%zu", i * 7919);
         ed_key_append(key, &klen, part, (size_t)pl);
-        ed_aggtable_apply(t, 0, 0, 0, key, (uint32_t)klen, ed_hash64(key, klen), NULL);
+        ed_aggtable_apply(t, 0, 0, 0, key, (uint32_t)klen, ed_hash64(key, klen), NULL, 0);
     }
     double per_key = (double)ed_aggtable_bytes(t) / NKEYS;
     print_message("bytes/key for %d count-only keys: %.1f\n", NKEYS, per_key);
@@ -479,7 +489,7 @@ static void test_rule_crossed(void **state) {
 static void test_rule_with_table_prev(void **state) {
     /* End to end with the table: alert "total >= 100" on a sum, using the
      * prev of each flush and n == delta_n for "no previous flush". */
-    static const ed_aggfn_t fns[] = {ED_AGG_SUM};
+    const ed_aggfn_t *fns[] = {F("sum")};
     ed_aggspec_t spec = {1, fns};
     ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
     rows_t r = {0};

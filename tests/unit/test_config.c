@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "actors/ed_registry.h"
+#include "actors/aggregate/ed_aggfn.h"
 #include "config/ed_config.h"
 #include "runtime/ed_buf.h"
 #include "runtime/ed_common.h"
@@ -157,7 +158,7 @@ static void test_full_config(void **state) {
     assert_string_equal(wc->key[1].field, "word");
     assert_int_equal(wc->ncompute, 1);
     assert_string_equal(wc->compute[0].name, "count");
-    assert_int_equal(wc->compute[0].fn, ED_AGG_COUNT);
+    assert_string_equal(wc->compute[0].fn->name, "count");
     assert_null(wc->compute[0].field);
     assert_int_equal(wc->window.kind, ED_WIN_NONE);
     assert_int_equal(wc->nto, 2);
@@ -171,12 +172,12 @@ static void test_full_config(void **state) {
     assert_string_equal(ot->key[0].field, "customer.id");
     assert_int_equal(ot->ncompute, 5);
     assert_string_equal(ot->compute[1].name, "total");
-    assert_int_equal(ot->compute[1].fn, ED_AGG_SUM);
+    assert_string_equal(ot->compute[1].fn->name, "sum");
     assert_string_equal(ot->compute[1].field, "amount");
-    assert_int_equal(ot->compute[2].fn, ED_AGG_MIN);
-    assert_int_equal(ot->compute[3].fn, ED_AGG_MAX);
+    assert_string_equal(ot->compute[2].fn->name, "min");
+    assert_string_equal(ot->compute[3].fn->name, "max");
     assert_string_equal(ot->compute[3].field, "amount");
-    assert_int_equal(ot->compute[4].fn, ED_AGG_AVG);
+    assert_string_equal(ot->compute[4].fn->name, "avg");
     assert_string_equal(ot->compute[4].name, "avg_amount");
     assert_int_equal(ot->window.kind, ED_WIN_NONE);
     assert_int_equal(ot->to_idx[0], 2);
@@ -185,7 +186,7 @@ static void test_full_config(void **state) {
     const ed_conf_aggregation_t *gc = &c->aggregations[2];
     assert_int_equal(gc->ncompute, 1); /* default {count: count} */
     assert_string_equal(gc->compute[0].name, "count");
-    assert_int_equal(gc->compute[0].fn, ED_AGG_COUNT);
+    assert_string_equal(gc->compute[0].fn->name, "count");
     assert_string_equal(gc->key[0].column, "k");
     assert_string_equal(gc->key[0].field, "@key");
 
@@ -658,6 +659,18 @@ static void test_error_invalid_identifier(void **state) {
     s_fails(text, "t.yaml:7:23: ",
             "invalid aggregate 'summ(x)' for 'total' in compute of aggregation 'wc'; expected "
             "count, sum(FIELD)");
+    /* first/last come from the function table: they take a field. */
+    snprintf(text, sizeof text, fmt, "[word]", "{ f: last }");
+    s_fails(text, "t.yaml:7:19: ", "invalid aggregate 'last' for 'f'");
+    snprintf(text, sizeof text, fmt, "[word]", "{ f: frist(word) }");
+    s_fails(text, "t.yaml:7:19: ", "first(FIELD) or last(FIELD); did you mean 'first'?");
+    snprintf(text, sizeof text, fmt, "[word]", "{ f: first(word), l: LAST( word ) }");
+    ed_config_t *c = s_ok(text);
+    assert_int_equal(c->aggregations[0].ncompute, 2);
+    assert_string_equal(c->aggregations[0].compute[0].fn->name, "first");
+    assert_string_equal(c->aggregations[0].compute[1].fn->name, "last");
+    assert_string_equal(c->aggregations[0].compute[1].field, "word");
+    ed_config_destroy(&c);
     snprintf(text, sizeof text, fmt, "[customer.id]", "{ n: count }");
     s_fails(text, "t.yaml:6:11: ",
             "field 'customer.id' in key column 'customer_id' of aggregation 'wc' is not produced "
