@@ -383,6 +383,13 @@ static uint32_t s_window_group(ed_aggtable_t *t, uint16_t agg, int64_t ws, int64
     return t->last_g = g;
 }
 
+/* The group of (agg, window): the aggregation's cumulative group when the
+ * window is (0, 0), else as s_window_group. */
+static inline uint32_t s_group_of(ed_aggtable_t *t, uint16_t agg, int64_t ws, int64_t we,
+                                  int create) {
+    return (ws || we) ? s_window_group(t, agg, ws, we, create) : agg;
+}
+
 /* Forgets window group g (it holds no entries any more). */
 static void s_window_drop(ed_aggtable_t *t, uint32_t g) {
     assert(t->groups[g].windowed && t->groups[g].live == 0);
@@ -413,9 +420,7 @@ void ed_aggtable_apply(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
     assert(agg < t->nspecs);
     assert(key_len != ED_SLAB_FREE);
     const s_spec_t *sp = &t->specs[agg];
-    uint32_t g = (window_start_ms || window_end_ms)
-                     ? s_window_group(t, agg, window_start_ms, window_end_ms, 1)
-                     : agg;
+    uint32_t g = s_group_of(t, agg, window_start_ms, window_end_ms, 1);
     uint32_t tag = (uint32_t)hash ^ s_gmix(g);
 
     if ((t->count + 1) * 4 > ((size_t)t->mask + 1) * 3)
@@ -521,9 +526,7 @@ static void s_remove_at(ed_aggtable_t *t, uint32_t pos) {
 int ed_aggtable_delete(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
                        int64_t window_end_ms, const uint8_t *key, uint32_t key_len, uint64_t hash) {
     assert(agg < t->nspecs);
-    uint32_t g = (window_start_ms || window_end_ms)
-                     ? s_window_group(t, agg, window_start_ms, window_end_ms, 0)
-                     : agg;
+    uint32_t g = s_group_of(t, agg, window_start_ms, window_end_ms, 0);
     if (g == S_NONE)
         return 0;
     uint32_t pos;
@@ -611,9 +614,7 @@ static void s_each_cell(void *ud, uint32_t ref, void *cell) {
 size_t ed_aggtable_window_each(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
                                int64_t window_end_ms, ed_aggtable_emit_fn emit, void *ud) {
     assert(agg < t->nspecs);
-    uint32_t g = (window_start_ms || window_end_ms)
-                     ? s_window_group(t, agg, window_start_ms, window_end_ms, 0)
-                     : agg;
+    uint32_t g = s_group_of(t, agg, window_start_ms, window_end_ms, 0);
     if (g == S_NONE)
         return 0;
     s_each_t x = {t, emit, ud, 0};
