@@ -16,8 +16,21 @@ RUN=$(date +%s)
 # --- CLI and configs
 check "eddy --version" "$EDDY" --version
 check "eddy --help" "$EDDY" --help
+# Examples of features still being built (issue 7, windows: the tutorial's
+# jobs) are refused, but only as "not implemented yet": any other error in
+# them is a mistake in the example. One that passes must leave this list
+# (and is then checked like the others).
+PENDING_EXAMPLES=" orders_analytics leaderboard webviews "
 for f in config/examples/*.yaml; do
-    check "eddy check $f" env EDDY_INBOX=/tmp "$EDDY" check -c "$f"
+    n=$(basename "$f" .yaml)
+    if [[ $PENDING_EXAMPLES != *" $n "* ]]; then
+        check "eddy check $f" env EDDY_INBOX=/tmp "$EDDY" check -c "$f"
+        continue
+    fi
+    env EDDY_INBOX=/tmp "$EDDY" check -c "$f" > "$B/pending_$n.out" 2>&1; rc=$?
+    check_eq "eddy check $f: still refused (else remove it from PENDING_EXAMPLES)" 78 "$rc"
+    check "eddy check $f: refused only as not implemented yet" \
+        bash -c '[ -s "$0" ] && ! grep -v "is not implemented yet\|are not implemented yet" "$0"' "$B/pending_$n.out"
 done
 printf 'sources:\n  s:\n    generator: { events: 10 }\naggregations:\n  a:\n    from: s\n    key: [{ k: "@key" }]\n    to: [k]\nsinks:\n  k:\n    null: {}\n    tabel: x\n' > "$B/typo.yaml"
 "$EDDY" check -c "$B/typo.yaml" > "$B/typo.out" 2>&1; rc=$?
