@@ -4,7 +4,11 @@
  * Event i (0-based) has
  *   key    "k<j>" with j drawn uniformly from [0, keys) by splitmix64(seed)
  *   num    a value in [0, 1000) with two decimals, from the same stream
- *   offset i,  ts_ms the wall clock when emitted,  data NULL / len 0.
+ *   offset i,  data NULL / len 0,
+ *   ts_ms  (@timestamp) the wall clock when emitted; with event_rate R > 0
+ *          a synthetic event time instead, event_start + ⌊i · 1000 / R⌋ ms
+ *          (the same for every run: windowed benchmarks and tests read it
+ *          with `time: { field: "@timestamp" }`).
  * The same seed always yields the same sequence of keys and values.
  *
  * Pacing: with rate > 0 the driver emits, on each read, the events that are
@@ -16,6 +20,7 @@
  */
 #include "actors/sources/ed_source.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +28,8 @@ typedef struct {
     uint64_t events;  /* total to emit; 0 = unbounded */
     uint64_t keys;    /* distinct keys, ≥ 1 */
     double rate;      /* events per second; 0 = as fast as possible */
+    double event_rate;   /* events per second of event time; 0 = ts is the wall clock */
+    int64_t event_start; /* event time of event 0, ms since the epoch */
     uint64_t rng;     /* splitmix64 state */
     uint64_t next;    /* index of the next event */
     int64_t start_us; /* ed_now_us() of the first read; 0 before it */
@@ -65,6 +72,8 @@ typedef struct {
     uint64_t keys;   /* distinct keys */
     double rate;     /* events per second, 0 = as fast as possible */
     uint64_t seed;   /* random seed */
+    double event_rate;    /* events per second of event time, 0 = wall clock */
+    uint64_t event_start; /* event time of event 0, ms since the epoch */
 } s_gen_opts_t;
 
 static const ed_conf_map_t s_gen_map[] = {
@@ -74,13 +83,23 @@ static const ed_conf_map_t s_gen_map[] = {
     {ED_CONF_RATE, "rate", "0", offsetof(s_gen_opts_t, rate), 0,
      "events per second; `0` = as fast as possible", .min = 0},
     {ED_CONF_COUNT, "seed", "1", offsetof(s_gen_opts_t, seed), 0, "random seed", .min = 0},
+    {ED_CONF_RATE, "event_rate", "0", offsetof(s_gen_opts_t, event_rate), 0,
+     "events per second of **event time**: `@timestamp` of event *i* is `event_start + ⌊i · "
+     "1000 / event_rate⌋` ms, the same in every run (for windows: `time: { field: "
+     "\"@timestamp\" }`); `0` = the wall clock when generated",
+     .min = 0},
+    {ED_CONF_COUNT, "event_start", "1767225600000", offsetof(s_gen_opts_t, event_start), 0,
+     "with `event_rate`: the event time of event 0, ms since the epoch (default "
+     "2026-01-01T00:00:00Z, as `eddy gen`)",
+     .min = 0},
     {0}};
 
 static const ed_conf_meta_t s_gen_meta[] = {
     {"@key", "the generated key, `k<n>`"},
     {"@value", "a number from 0 to 999.99"},
     {"@offset", "the event's sequence number"},
-    {"@timestamp", "the time it was generated, ms since the epoch"},
+    {"@timestamp", "the time it was generated, ms since the epoch (with `event_rate`: its "
+                   "synthetic event time)"},
     {NULL, NULL}};
 
 /* Each instance needs at least one event: one with 0 would run unbounded. */
@@ -97,13 +116,15 @@ static int s_gen_validate(ed_conf_check_t *ck, void *opts) {
 }
 
 /* Instances split the events evenly, draw from different seeds and share
- * the rate. */
+ * the rate and the event rate (together they advance event time at
+ * event_rate). */
 static void s_gen_instance(void *opts, int instance, int n) {
     s_gen_opts_t *o = opts;
     uint64_t ev = o->events;
     o->events = ev / (uint64_t)n + ((uint64_t)instance < ev % (uint64_t)n ? 1 : 0);
     o->seed += (uint64_t)instance * 0x9E3779B97F4A7C15ull;
     o->rate /= (double)n;
+    o->event_rate /= (double)n;
 }
 
 static int s_open(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t *src, char *errstr,
@@ -118,6 +139,8 @@ static int s_open(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t 
     g->events = o->events;
     g->keys = o->keys ? o->keys : 1;
     g->rate = o->rate;
+    g->event_rate = o->event_rate;
+    g->event_start = (int64_t)o->event_start;
     g->rng = o->seed;
     *ctx_p = g;
     return 0;
@@ -160,6 +183,8 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
     for (uint64_t i = 0; i < n; i++) {
         in.key_len = s_key(key, s_range(s_next(&g->rng), g->keys));
         in.num = (double)s_range(s_next(&g->rng), 100000) / 100.0;
+        if (g->event_rate > 0) /* the same expression as bench/baselines/s7_loop.c */
+            in.ts_ms = g->event_start + (int64_t)floor((double)g->next * 1000.0 / g->event_rate);
         in.offset = (int64_t)g->next++;
         emit(ud, &in);
     }

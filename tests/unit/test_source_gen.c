@@ -1,5 +1,5 @@
 /* test_source_gen.c — the generator source driver: count, eof, key range,
- * values, determinism, pacing, pause. */
+ * values, determinism, pacing, pause, synthetic event time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,8 +286,59 @@ static void test_instances_split(void **state) {
     }
 }
 
+/* Collects the event times of the inputs. */
+typedef struct {
+    int64_t ts[64];
+    int n;
+} ts_list_t;
+
+static void s_collect_ts(void *ud, const ed_input_t *in) {
+    ts_list_t *l = ud;
+    assert_true(l->n < 64);
+    l->ts[l->n++] = in->ts_ms;
+}
+
+/* event_rate: @timestamp is event_start + floor(i * 1000 / event_rate),
+ * the same in every run, and instances share the event rate. */
+static void test_event_time(void **state) {
+    (void)state;
+    const char *yamls[] = {
+        "sources:\n  gen:\n    generator: { events: 10, event_rate: 3 }\n    to: n\n"
+        "sinks:\n  n: { null: {} }\n",
+        "sources:\n  gen:\n    generator: { events: 10, event_rate: 2k, event_start: 1800000000000 }\n"
+        "    to: n\nsinks:\n  n: { null: {} }\n"};
+    const int64_t start[] = {1767225600000LL, 1800000000000LL};
+    const double rate[] = {3, 2000};
+    for (int y = 0; y < 2; y++) {
+        ed_config_t *c = NULL;
+        char err[1024];
+        if (ed_config_load_string(yamls[y], "gen.yaml", ed_registry(), &c, err, sizeof err))
+            fail_msg("config: %s", err);
+        void *ctx = s_open(&c->sources[0]);
+        ts_list_t l = {.n = 0};
+        int eof = 0;
+        while (!eof)
+            T->read(ctx, 4, s_collect_ts, &l, &eof, err, sizeof err);
+        assert_int_equal(l.n, 10);
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(l.ts[i], start[y] + (int64_t)floor(i * 1000.0 / rate[y]));
+        if (y == 0) /* 1767225600000, …333, …666, …1000 */
+            assert_int_equal(l.ts[3] - l.ts[0], 1000);
+        T->close(&ctx);
+        void *opts = malloc(T->conf.opts_size);
+        memcpy(opts, c->sources[0].opts, T->conf.opts_size);
+        T->instance(opts, 1, 2);
+        char buf[64];
+        assert_string_equal(ed_conf_map_get(T->conf.map, opts, "event_rate", buf, sizeof buf),
+                            y == 0 ? "1.5" : "1000");
+        free(opts);
+        ed_config_destroy(&c);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_time),
         cmocka_unit_test(test_exact_count_and_eof),
         cmocka_unit_test(test_key_range_and_spread),
         cmocka_unit_test(test_determinism),
