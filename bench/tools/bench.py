@@ -297,7 +297,10 @@ def cmd_report(args):
                             ["---:"] * len(opt)) + "|")
     notes = []
     for r in results:
-        row = [r.get("scenario"), r.get("variant"), _eps(r.get("eddy_eps")),
+        eddy = _eps(r.get("eddy_eps"))
+        if r.get("eddy_eps") is None and r.get("eddy_status"):
+            eddy = r["eddy_status"]  # e.g. "pending": eddy cannot run this yet
+        row = [r.get("scenario"), r.get("variant"), eddy,
                r.get("baseline") or "—", _eps(r.get("baseline_eps")), _ratio(r.get("ratio")),
                r.get("goal") or "—", _met(r.get("goal_met"))]
         row += [_num(r.get(k), fmt) for k, _, fmt in opt]
@@ -311,7 +314,7 @@ def cmd_report(args):
         L.append("## Notes")
         L.append("")
         L.extend(notes)
-    charts = [c for c in ("s1_scaling.png", "s4_latency.png", "s6_rss.png")
+    charts = [c for c in ("s1_scaling.png", "s4_latency.png", "s6_rss.png", "s7_rss.png")
               if os.path.exists(os.path.join(outdir, c))]
     if charts:
         L.append("")
