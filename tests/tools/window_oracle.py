@@ -589,6 +589,19 @@ def render(template, key_cols, ws, we):
     return re.sub(r"\{([^{}]*)\}", sub, template)
 
 
+def s_late_away(spec, pos, line, dropped, routed):
+    """A too-late record under `late: drop` (listed in dropped) or `late:
+    SINK` (listed with its line in routed): True. Under update: False (the
+    caller applies it)."""
+    if spec.late == "drop":
+        dropped.append(pos)
+        return True
+    if spec.late != "update":
+        routed.append({"line": pos, "record": line.rstrip("\n")})
+        return True
+    return False
+
+
 def run(spec, lines):
     """Runs the aggregation over the lines (arrival order); returns the result."""
     rejects, routed, dropped = [], [], []
@@ -655,11 +668,7 @@ def run(spec, lines):
             start = min([t] + [s[0] for s in merged])
             end = max([t + spec.size] + [s[1] for s in merged])
             if not merged and spec.classify(end, wm) == "too_late":
-                if spec.late == "drop":
-                    dropped.append(pos)
-                    continue
-                if spec.late != "update":
-                    routed.append({"line": pos, "record": line.rstrip("\n")})
+                if s_late_away(spec, pos, line, dropped, routed):
                     continue
                 expired_updates += 1
                 sessions.setdefault(key, [])
@@ -675,13 +684,8 @@ def run(spec, lines):
 
         wins = spec.windows(t)
         classes = [spec.classify(e, wm) for _, e in wins]
-        if all(c == "too_late" for c in classes):
-            if spec.late == "drop":
-                dropped.append(pos)
-                continue
-            if spec.late != "update":
-                routed.append({"line": pos, "record": line.rstrip("\n")})
-                continue
+        if all(c == "too_late" for c in classes) and s_late_away(spec, pos, line, dropped, routed):
+            continue
         for (s, e), c in zip(wins, classes):
             if c == "too_late" and spec.late != "update":
                 skipped += 1
