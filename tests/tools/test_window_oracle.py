@@ -82,6 +82,15 @@ def tumbling_all_functions():
 
 
 @case
+def first_last_by_event_time():
+    # first/last follow event time, not arrival; equal times: first/last to arrive
+    lines = ev((5000, {"k": "a", "v": 1}), (2000, {"k": "a", "v": 2}), (8000, {"k": "a", "v": 3}),
+               (2000, {"k": "a", "v": 4}), (8000, {"k": "a", "v": 5}), (6000, {"k": "a", "v": 6}))
+    s = spec(time={"max_out_of_orderness": "1m"}, compute={"f": "first(v)", "l": "last(v)"})
+    eq(rows(wo.run(s, lines), "f", "l"), [("a", 0, 10000, 2.0, 5.0)])
+
+
+@case
 def negative_times_floor():
     # t = -1 lies in [-10000, 0), t = 0 in [0, 10000)
     res = wo.run(spec(), ev((-1, {"k": "a"}), (0, {"k": "a"})))
@@ -150,7 +159,7 @@ def hopping_partly_late():
 @case
 def sessions_merge_and_split():
     # gap 5s: 0 -> [0,5000); 3000 -> [0,8000); 9000 -> [9000,14000) (8000 <= 9000: apart);
-    # 6000 -> [6000,11000) overlaps both -> [0,14000). Key b: 0 and 5000 exactly GAP apart:
+    # 6000 -> [6000,11000) overlaps both -> [0,14000); last(v) is 9000's 3 (event time). Key b: 0 and 5000 exactly GAP apart:
     # [0,5000) and [5000,10000) do not overlap -> two sessions.
     # (max_out_of_orderness 1m: nothing here is late; sessions_late is about that)
     s = wo.Spec({"key": ["k"], "time": {"field": "ts", "format": "epoch_ms", "max_out_of_orderness": "1m"},
@@ -158,7 +167,7 @@ def sessions_merge_and_split():
     lines = ev((0, {"k": "a", "v": 1}), (3000, {"k": "a", "v": 2}), (9000, {"k": "a", "v": 3}),
                (0, {"k": "b", "v": 0}), (5000, {"k": "b", "v": 0}), (6000, {"k": "a", "v": 4}))
     res = wo.run(s, lines)
-    eq(rows(res, "n", "f", "l"), [("a", 0, 14000, 4, 1.0, 4.0), ("b", 0, 5000, 1, 0.0, 0.0),
+    eq(rows(res, "n", "f", "l"), [("a", 0, 14000, 4, 1.0, 3.0), ("b", 0, 5000, 1, 0.0, 0.0),
                                   ("b", 5000, 10000, 1, 0.0, 0.0)])
     eq(res["emit"], "on_close")
 

@@ -74,7 +74,8 @@ session of its own, [t, t + GAP), emitted as a new row (not merged with
 other too-late records).
 
 Results.  Per (key, window) the final values over every record applied to
-it (arrival order for first/last).  `emit: on_close` emits exactly the
+it; first/last: the value of the record with the earliest/latest event
+time, of equal times the first/last to arrive (docs/config.md).  `emit: on_close` emits exactly the
 windows that received a record, each once when the watermark reaches its end
 (value = its on-time records: `close_values`), then once more per
 correction by a late record within L (or by `late: update`); the last
@@ -513,7 +514,8 @@ class State:
         self.acc = [None] * len(spec.compute)
 
     def apply(self, vals, idx):
-        """Adds one record (idx: its arrival position, for first/last)."""
+        """Adds one record; idx orders records for first/last: (event time,
+        arrival position)."""
         self.n += 1
         for i, (_, fn, _) in enumerate(self.spec.compute):
             v, a = vals[i], self.acc[i]
@@ -528,9 +530,9 @@ class State:
             elif fn == "avg":
                 s, c = a or (0.0, 0)
                 self.acc[i] = (s + v, c + 1)
-            elif fn == "first":
+            elif fn == "first":  # earliest event time; of equal times the first to arrive
                 self.acc[i] = (idx, v) if a is None or idx < a[0] else a
-            elif fn == "last":
+            elif fn == "last":  # latest event time; of equal times the last to arrive
                 self.acc[i] = (idx, v) if a is None or idx > a[0] else a
             else:  # approx_distinct: the exact set; eddy's estimate is checked within a bound
                 self.acc[i] = (a or set()) | {v}
@@ -672,12 +674,12 @@ def run(spec, lines):
                     continue
                 expired_updates += 1
                 sessions.setdefault(key, [])
-                states.setdefault((key, start, end), State(spec)).apply(vals, pos)
+                states.setdefault((key, start, end), State(spec)).apply(vals, (t, pos))
                 continue
             st = State(spec)
             for s in merged:
                 st.merge(states.pop((key, s[0], s[1])))
-            st.apply(vals, pos)
+            st.apply(vals, (t, pos))
             states[(key, start, end)] = st
             sessions[key] = sorted([s for s in sessions.get(key, []) if s not in merged] + [[start, end]])
             continue
@@ -699,7 +701,7 @@ def run(spec, lines):
             if c != "on_time" and k not in close_vals:
                 # The window is complete: its on-close row was fixed before this record.
                 close_vals[k] = st.copy() if st.n else None
-            st.apply(vals, pos)
+            st.apply(vals, (t, pos))
     return s_result(spec, states, close_vals, rejects, routed, dropped, filtered, skipped,
                     expired_updates, records)
 
