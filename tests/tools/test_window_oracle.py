@@ -376,6 +376,37 @@ sinks:
         eq([r["line"] for r in json.loads(out.stdout)["records"]], [2, 3])
 
 
+@case
+def window_check_matches_and_catches():
+    import window_check as wc
+    s = spec(key=["p"], compute={"n": "count", "d": "approx_distinct(u)"},
+             top={"zset": "top:{window_start}", "member": "{p}", "score": "n", "keep_top": 1},
+             alerts=[{"name": "hot", "when": "n > 1"}])
+    res = wo.run(s, ev((1, {"p": "a", "u": 1}), (2, {"p": "a", "u": 2}), (3, {"p": "b", "u": 1})))
+    with tempfile.TemporaryDirectory() as d:
+        def f(name, text):
+            path = os.path.join(d, name)
+            open(path, "w").write(text)
+            return path
+        o = f("o.json", json.dumps(res))
+        good = f("good.tsv", "a\t0\t10000\t2\t2.01\nb\t0\t10000\t1\t1\n")
+        eq(wc.main(["sql", o, good, "--values", "n,d", "--approx", "d=0.02"]), 0)
+        eq(wc.main(["sql", o, good, "--values", "n,d"]), 1, "2.01 is not 2 without --approx")
+        eq(wc.main(["sql", o, f("bad.tsv", "a\t0\t10000\t3\t2\n"), "--values", "n,d"]), 1)
+        eq(wc.main(["zsets", o, f("z.tsv", "top:0\ta\t2\n")]), 0)
+        eq(wc.main(["zsets", o, f("z2.tsv", "top:0\ta\t2\ntop:0\tb\t1\n")]), 1, "b was trimmed")
+        rows = [{"key": {"p": "a"}, "window": {"start": 0, "end": 10000}, "n": 1, "d": 1},
+                {"key": {"p": "a"}, "window_start": 0, "window_end": 10000, "n": 2, "d": 2},
+                {"key": {"p": "b"}, "window": {"start": 0, "end": 10000}, "n": 1, "d": 1}]
+        k = f("k.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+        eq(wc.main(["kafka", o, k, "--values", "n,d"]), 0, "the last row of each window counts")
+        eq(wc.main(["kafka", o, k, "--values", "n,d", "--once"]), 1, "a emitted twice")
+        al = f("a.jsonl", json.dumps({"alert": "hot", "key": {"p": "a"}, "window_start": 0,
+                                       "window_end": 10000}) + "\n")
+        eq(wc.main(["alerts", o, al, "--alert", "hot"]), 0)
+        eq(wc.main(["alerts", o, f("a2.jsonl", open(al).read() * 2), "--alert", "hot"]), 1, "twice")
+
+
 def main():
     print("1..%d" % len(CASES))
     failed = 0
