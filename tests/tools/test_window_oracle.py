@@ -393,6 +393,10 @@ def window_check_matches_and_catches():
         eq(wc.main(["sql", o, good, "--values", "n,d", "--approx", "d=0.02"]), 0)
         eq(wc.main(["sql", o, good, "--values", "n,d"]), 1, "2.01 is not 2 without --approx")
         eq(wc.main(["sql", o, f("bad.tsv", "a\t0\t10000\t3\t2\n"), "--values", "n,d"]), 1)
+        more = f("more.tsv", "a\t0\t10000\t3\t2\nb\t0\t10000\t1\t1\n")
+        eq(wc.main(["sql", o, more, "--values", "n,d", "--at-least"]), 0, "3 >= 2: at least")
+        eq(wc.main(["sql", o, f("less.tsv", "a\t0\t10000\t1\t2\nb\t0\t10000\t1\t1\n"),
+                    "--values", "n,d", "--at-least"]), 1, "1 < 2: below the truth")
         eq(wc.main(["zsets", o, f("z.tsv", "top:0\ta\t2\n")]), 0)
         eq(wc.main(["zsets", o, f("z2.tsv", "top:0\ta\t2\ntop:0\tb\t1\n")]), 1, "b was trimmed")
         rows = [{"key": {"p": "a"}, "window": {"start": 0, "end": 10000}, "n": 1, "d": 1},

@@ -3,10 +3,12 @@
 tests/tools/window_oracle.py says it must hold. Prints one line, `MATCH
 (...)` or `MISMATCH: ...` with the first differences, and exits 0 or 1.
 
-    window_check.py sql ORACLE.json DUMP.tsv --values a,b [--approx c=0.02] [--close]
+    window_check.py sql ORACLE.json DUMP.tsv --values a,b [--approx c=0.02] [--close] [--at-least]
         DUMP: tab-separated rows: the key columns (in the aggregation's
         order), window_start and window_end in epoch ms, then the values.
         --close compares with the rows emitted at close (close_values).
+        --at-least (after kill -9: at-least-once): every window present and
+        no value below the oracle's.
     window_check.py zsets ORACLE.json DUMP.tsv
         DUMP: `zset<TAB>member<TAB>score` for every member of every sorted
         set of the sink (the oracle's per-window top N).
@@ -65,7 +67,7 @@ def report(ok, what, diffs):
     return 1
 
 
-def compare(expected, actual, names, approx, what):
+def compare(expected, actual, names, approx, what, at_least=False):
     diffs = []
     for k in sorted(set(expected) - set(actual)):
         diffs.append("missing %s" % (k,))
@@ -73,6 +75,9 @@ def compare(expected, actual, names, approx, what):
         diffs.append("unexpected %s" % (k,))
     for k in sorted(set(expected) & set(actual)):
         for i, n in enumerate(names):
+            if at_least and actual[k][i] is not None and expected[k][n] is not None and \
+                    float(actual[k][i]) >= float(expected[k][n]) - 1e-6:
+                continue
             if not close(actual[k][i], expected[k][n], approx.get(n)):
                 diffs.append("%s %s: %r, expected %r" % (k, n, actual[k][i], expected[k][n]))
     return report(not diffs, "%d %s" % (len(expected), what) if not diffs else
@@ -98,7 +103,8 @@ def cmd_sql(a, oracle):
         key = tuple(f[:nkey])
         ws, we = int(float(f[nkey])), int(float(f[nkey + 1]))
         actual[(key, ws, we)] = [num(x) for x in f[nkey + 2:]]
-    return compare(expected_rows(oracle, a.close), actual, names, approx_map(a.approx), "rows")
+    return compare(expected_rows(oracle, a.close), actual, names, approx_map(a.approx),
+                   "rows" + (" (none below the truth)" if a.at_least else ""), a.at_least)
 
 
 def bounds(row):
@@ -183,6 +189,7 @@ def main(argv=None):
             p.add_argument("--approx", action="append")
         if name == "sql":
             p.add_argument("--close", action="store_true")
+            p.add_argument("--at-least", action="store_true")
         if name == "kafka":
             p.add_argument("--once", action="store_true")
         if name == "alerts":
