@@ -50,7 +50,11 @@ rejected them (the source observes every event time).  The watermark a
 record is judged against is W(r) = M(r) − max_out_of_orderness, or "none"
 (−∞) before the first valid time.  (Counting r itself would change nothing
 for r's own windows: each ends after r's time.)  End of input is W = +∞:
-every window closes.
+every window closes.  This is per record on purpose: ed_watermark.h has the
+aggregator judge a whole batch against the watermark before the batch, and
+then whether a record is late depends on where batches were cut (timing);
+eddy's result agrees with this oracle only if each record is judged against
+the watermark its upstream had just before it (with one upstream, as here).
 
 Windows.  Bounds aligned to the epoch, [start, end), floor division for
 negative times.  tumbling D: [⌊t/D⌋·D, +D).  hopping D slide S: the D/S
