@@ -49,7 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actors/decode/ed_decode.h"
+#include "actors/decode/ed_val.h"
 
 /* PCRE2 match limit per `matches` evaluation (backtracking steps). */
 #define ED_WHERE_MATCH_LIMIT 1000000
