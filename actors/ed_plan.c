@@ -13,6 +13,7 @@
 #include "actors/aggregate/ed_agg_actor.h"
 #include "actors/aggregate/ed_aggfn.h"
 #include "actors/decode/ed_decoder_actor.h"
+#include "actors/decode/ed_where.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_coordinator.h"
 #include "actors/sources/ed_source_actor.h"
@@ -49,6 +50,8 @@ struct ed_plan {
     ed_source_stats_t *source_stats; /* [nsource_actors] */
     ed_agg_stats_t *agg_stats;       /* [naggs] */
     ed_sink_stats_t *sink_stats;     /* [conf->nsinks] */
+    ed_where_stats_t *agg_where;     /* [conf->naggregations] */
+    ed_where_stats_t *alert_where;   /* [conf->nalerts] (per-record alerts only) */
     ed_run_stats_t run;              /* written by the coordinator */
     int64_t start_ms;                /* ed_now_ms() when the run started */
     int64_t end_ms;                  /* when the workers stopped */
@@ -83,6 +86,10 @@ ed_source_stats_t *ed_plan_source_stats(ed_plan_t *plan, int slot) {
 ed_agg_stats_t *ed_plan_agg_stats(ed_plan_t *plan, int p) { return &plan->agg_stats[p]; }
 ed_sink_stats_t *ed_plan_sink_stats(ed_plan_t *plan, int k) { return &plan->sink_stats[k]; }
 ed_run_stats_t *ed_plan_run_stats(ed_plan_t *plan) { return &plan->run; }
+ed_where_stats_t *ed_plan_agg_where_stats(ed_plan_t *plan, int a) { return &plan->agg_where[a]; }
+ed_where_stats_t *ed_plan_alert_where_stats(ed_plan_t *plan, int r) {
+    return &plan->alert_where[r];
+}
 int64_t ed_plan_exit_when_idle_ms(const ed_plan_t *plan) { return plan->exit_when_idle_ms; }
 void ed_plan_request_stop(ed_plan_t *plan) { atomic_store(&plan->stop_requested, 1); }
 int ed_plan_stop_requested(const ed_plan_t *plan) {
@@ -144,7 +151,7 @@ static int s_sink_fed_by_aggs(const ed_config_t *conf, int k) {
             if (conf->aggregations[a].to_idx[t] == k)
                 return 1;
     for (int r = 0; r < conf->nalerts; r++)
-        for (int t = 0; t < conf->alerts[r].nto; t++)
+        for (int t = 0; t < conf->alerts[r].nto && conf->alerts[r].on_idx >= 0; t++)
             if (conf->alerts[r].to_idx[t] == k)
                 return 1;
     return 0;
@@ -180,6 +187,14 @@ static void s_wire(ed_plan_t *plan) {
             s_link(plan, self, rj, ED_LINK_REJECTS);
             for (int n = 0; n < nd; n++)
                 s_link(plan, ed_plan_decoder_id(plan, d0 + n), rj, ED_LINK_REJECTS);
+        }
+        /* Per-record alerts on the source: sent by whoever keys its records. */
+        for (int r = 0; r < conf->nalerts; r++) {
+            const ed_conf_alert_t *al = &conf->alerts[r];
+            for (int t = 0; t < al->nto && al->source_idx == plan->source_of[i]; t++)
+                for (int n = 0; n < (nd ? nd : 1); n++)
+                    s_link(plan, nd ? ed_plan_decoder_id(plan, d0 + n) : self,
+                           ed_plan_sink_id(plan, al->to_idx[t]), ED_LINK_ALERTS);
         }
     }
     for (int p = 0; p < plan->naggs; p++)
@@ -231,6 +246,8 @@ static void s_layout(ed_plan_t *plan) {
     plan->source_stats = s_calloc_lines((size_t)S, sizeof *plan->source_stats);
     plan->agg_stats = s_calloc_lines((size_t)plan->naggs + 1, sizeof *plan->agg_stats);
     plan->sink_stats = ed_calloc((size_t)conf->nsinks + 1, sizeof *plan->sink_stats);
+    plan->agg_where = ed_calloc((size_t)conf->naggregations + 1, sizeof *plan->agg_where);
+    plan->alert_where = ed_calloc((size_t)conf->nalerts + 1, sizeof *plan->alert_where);
 }
 
 /* Adds actor `id` to the runtime; ids are given in order, so the runtime's
@@ -413,7 +430,10 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
     }
     for (int a = 0; a < conf->naggregations; a++) {
         const ed_conf_aggregation_t *ag = &conf->aggregations[a];
-        fprintf(out, "  aggregation %s: from %s, key (", ag->name, ag->from);
+        fprintf(out, "  aggregation %s: from %s", ag->name, ag->from);
+        if (ag->where)
+            fprintf(out, " where %s", ed_where_text(ag->where));
+        fprintf(out, ", key (");
         for (int k = 0; k < ag->nkey; k++)
             fprintf(out, "%s%s=%s", k ? ", " : "", ag->key[k].column, ag->key[k].field);
         fprintf(out, "), compute (");
@@ -428,8 +448,12 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
     }
     for (int r = 0; r < conf->nalerts; r++) {
         const ed_conf_alert_t *al = &conf->alerts[r];
-        fprintf(out, "  alert %s: on %s when %s (once per key per crossing) -> ", al->name, al->on,
-                al->when);
+        if (al->source_idx >= 0)
+            fprintf(out, "  alert %s: every record of source %s where %s -> ", al->name, al->on,
+                    ed_where_text(al->where));
+        else
+            fprintf(out, "  alert %s: on %s when %s (once per key per crossing) -> ", al->name,
+                    al->on, al->when);
         for (int t = 0; t < al->nto; t++)
             fprintf(out, "%s%s", t ? ", " : "", al->to[t]);
         fprintf(out, "\n");
@@ -469,6 +493,18 @@ static void s_summary(const ed_plan_t *plan) {
         ED_LOG_I(conf->sources[i].name, "read %llu inputs, %llu records, rejected %llu",
                  (unsigned long long)st->inputs, (unsigned long long)st->records,
                  (unsigned long long)st->rejected);
+    }
+    for (int f = 0; f < conf->naggregations + conf->nalerts; f++) {
+        int agg = f < conf->naggregations, r = f - conf->naggregations;
+        const ed_where_stats_t *w = agg ? &plan->agg_where[f] : &plan->alert_where[r];
+        if (agg ? !conf->aggregations[f].where : conf->alerts[r].source_idx < 0)
+            continue;
+        ED_LOG_I(agg ? conf->aggregations[f].name : conf->alerts[r].name,
+                 "where: %llu records %s, %llu filtered out (predicates false on a missing "
+                 "field: %llu, on a value of another type: %llu, regex match limit: %llu)",
+                 (unsigned long long)w->passed, agg ? "counted" : "sent",
+                 (unsigned long long)w->filtered, (unsigned long long)w->missing,
+                 (unsigned long long)w->wrong_type, (unsigned long long)w->regex_failed);
     }
     for (int k = 0; k < conf->nsinks; k++) {
         const ed_sink_stats_t *st = &plan->sink_stats[k];
@@ -513,6 +549,16 @@ int ed_plan_run(ed_plan_t *plan) {
     return code;
 }
 
+/* {"records"|"sent": passed, "filtered": …, "missing": …, …} of one filter. */
+static void s_where_json(const ed_where_stats_t *w, const char *passed, FILE *out) {
+    fprintf(out,
+            "{\"%s\":%llu,\"filtered\":%llu,\"missing\":%llu,\"wrong_type\":%llu,"
+            "\"regex_failed\":%llu}",
+            passed, (unsigned long long)w->passed, (unsigned long long)w->filtered,
+            (unsigned long long)w->missing, (unsigned long long)w->wrong_type,
+            (unsigned long long)w->regex_failed);
+}
+
 void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     const ed_config_t *conf = plan->conf;
     fprintf(out, "{\"checkpoints\":%llu,\"wall_ms\":%lld,\"active_ms\":%lld,\"sources\":{",
@@ -539,12 +585,25 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     fprintf(out,
             "},\"latency_ms\":{\"count\":%llu,\"p50\":%lld,\"p99\":%lld,\"p999\":%lld,\"max\":%lld"
             "},\"aggregators\":{\"records\":%llu,\"changes\":%llu,\"alerts\":%llu,\"keys\":%llu,"
-            "\"state_bytes\":%llu},\"sinks\":{",
+            "\"state_bytes\":%llu",
             (unsigned long long)plan->run.latency.total, (long long)ed_hist_percentile(&plan->run.latency, 50),
             (long long)ed_hist_percentile(&plan->run.latency, 99),
             (long long)ed_hist_percentile(&plan->run.latency, 99.9), (long long)plan->run.latency.max,
             (unsigned long long)recs, (unsigned long long)changes, (unsigned long long)alerts,
             (unsigned long long)keys, (unsigned long long)bytes);
+    fprintf(out, "},\"aggregations\":{");
+    for (int a = 0; a < conf->naggregations; a++) {
+        fprintf(out, "%s\"%s\":", a ? "," : "", conf->aggregations[a].name);
+        s_where_json(&plan->agg_where[a], "records", out);
+    }
+    fprintf(out, "},\"alerts\":{");
+    for (int r = 0, n = 0; r < conf->nalerts; r++) {
+        if (conf->alerts[r].source_idx < 0)
+            continue;
+        fprintf(out, "%s\"%s\":", n++ ? "," : "", conf->alerts[r].name);
+        s_where_json(&plan->alert_where[r], "sent", out);
+    }
+    fprintf(out, "},\"sinks\":{");
     for (int k = 0; k < conf->nsinks; k++) {
         const ed_sink_stats_t *st = &plan->sink_stats[k];
         fprintf(out, "%s\"%s\":{\"rows_written\":%llu,\"rows_rejected\":%llu,\"reconnects\":%llu}",
@@ -599,6 +658,8 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     free(plan->source_stats);
     free(plan->agg_stats);
     free(plan->sink_stats);
+    free(plan->agg_where);
+    free(plan->alert_where);
     free(plan);
     *plan_p = NULL;
 }

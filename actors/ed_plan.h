@@ -63,6 +63,18 @@ typedef struct {
     uint64_t bytes;    /* state bytes at the last flush */
 } ed_agg_stats_t;
 
+/* Counters of one `where:` filter (an aggregation's or a per-record
+ * alert's), summed over every keyer evaluating it: added atomically by those
+ * keyers (decoder actors on several workers share them) whenever they send a
+ * batch, read after the workers joined. See ed_where.h for the meanings. */
+typedef struct {
+    uint64_t passed;       /* records that matched (were counted / alerted) */
+    uint64_t filtered;     /* records that did not */
+    uint64_t missing;      /* predicates false because a field was missing or null */
+    uint64_t wrong_type;   /* predicates false because a value had another type */
+    uint64_t regex_failed; /* `matches` that hit PCRE2's match limit */
+} ed_where_stats_t;
+
 /* What the coordinator records about the run. */
 typedef struct {
     uint64_t checkpoints;  /* last checkpoint completed (acked by every sink) */
@@ -80,6 +92,8 @@ typedef enum {
     ED_LINK_RECORDS = 1u << 2, /* source → pass-through sink (`to:`): RECORDS */
     ED_LINK_REJECTS = 1u << 3, /* source or decoder → the source's rejects sink: RECORDS */
     ED_LINK_CHANGES = 1u << 4, /* aggregator → sink: CHANGELOG rows, alert RECORDS */
+    ED_LINK_ALERTS = 1u << 5,  /* source or decoder → sink of a per-record alert on the
+                                  source (`on:` a source, `where:`): RECORDS */
 } ed_link_kind_t;
 
 /* One outgoing link of an actor. */
@@ -159,6 +173,10 @@ ed_source_stats_t *ed_plan_source_stats(ed_plan_t *plan, int slot);
 ed_agg_stats_t *ed_plan_agg_stats(ed_plan_t *plan, int p);
 ed_sink_stats_t *ed_plan_sink_stats(ed_plan_t *plan, int k);
 ed_run_stats_t *ed_plan_run_stats(ed_plan_t *plan);
+/* The `where:` counters of config aggregation a / config alert r (zero for
+ * an aggregation without `where`, an alert on an aggregation). */
+ed_where_stats_t *ed_plan_agg_where_stats(ed_plan_t *plan, int a);
+ed_where_stats_t *ed_plan_alert_where_stats(ed_plan_t *plan, int r);
 
 /* --exit-when-idle in ms (0 = run until a signal or the end of input). */
 int64_t ed_plan_exit_when_idle_ms(const ed_plan_t *plan);

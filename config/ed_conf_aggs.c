@@ -1,7 +1,8 @@
 /*
  * ed_conf_aggs.c — the `aggregations:` and `alerts:` sections: keys,
- * computes (aggregate functions looked up in the registry), windows
- * (parsed, refused until implemented), and alert conditions.
+ * computes (aggregate functions looked up in the registry), `where`
+ * filters (compiled here: actors/decode/ed_where.h), windows (parsed,
+ * refused until implemented), alert conditions and per-record alerts.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actors/decode/ed_where.h"
 #include "config/ed_conf_sections.h"
 #include "runtime/ed_common.h"
 
@@ -60,6 +62,16 @@ static void s_free_when(void *field) {
     al->when = al->metric = NULL;
 }
 
+static void s_free_agg_where(void *field) {
+    ed_conf_aggregation_t *a = ED_CONF_CONTAINER(field, ed_conf_aggregation_t, where);
+    ed_where_destroy(&a->where);
+}
+
+static void s_free_alert_where(void *field) {
+    ed_conf_alert_t *al = ED_CONF_CONTAINER(field, ed_conf_alert_t, where);
+    ed_where_destroy(&al->where);
+}
+
 static void s_free_alert_to(void *field) {
     ed_conf_alert_t *al = ED_CONF_CONTAINER(field, ed_conf_alert_t, to);
     s_free_strv(&al->to, &al->nto, &al->to_idx);
@@ -69,6 +81,10 @@ const ed_conf_map_t ed_conf_aggregation_map[] = {
     {ED_CONF_STR, "from", NULL, offsetof(ed_conf_aggregation_t, from), ED_CONF_REQUIRED,
      "the source whose records are aggregated", .expect = "a source name",
      .doc_type = "source name"},
+    {ED_CONF_CUSTOM, "where", NULL, offsetof(ed_conf_aggregation_t, where), 0,
+     "only the records matching this filter are counted; see [Filter "
+     "expressions](#filter-expressions-where)",
+     .doc_def = "every record", .doc_type = "filter expression", .free = s_free_agg_where},
     {ED_CONF_CUSTOM, "key", NULL, offsetof(ed_conf_aggregation_t, key), ED_CONF_REQUIRED,
      "what records are grouped by; see below", .doc_type = "field, or list of key entries",
      .free = s_free_key},
@@ -82,19 +98,18 @@ const ed_conf_map_t ed_conf_aggregation_map[] = {
     {ED_CONF_CUSTOM, "to", NULL, offsetof(ed_conf_aggregation_t, to), ED_CONF_REQUIRED,
      "the sinks that receive this aggregation's changelog", .doc_type = "sink list (≥ 1)",
      .free = s_free_agg_to},
-    {ED_CONF_STR, "where", NULL, 0, ED_CONF_RESERVED,
-     "a filter on the records before they are counted",
-     .expect = "remove it: aggregations count every record of their source for now"},
     {ED_CONF_BOOL, "repartition", NULL, 0, ED_CONF_RESERVED,
      "keys owned by one process across a consumer group", .expect = "remove it"},
     {0}};
 
 const ed_conf_map_t ed_conf_alert_map[] = {
     {ED_CONF_STR, "on", NULL, offsetof(ed_conf_alert_t, on), ED_CONF_REQUIRED,
-     "the aggregation watched", .expect = "an aggregation name",
-     .doc_type = "aggregation name"},
-    {ED_CONF_CUSTOM, "when", NULL, offsetof(ed_conf_alert_t, when), ED_CONF_REQUIRED,
-     "`METRIC OP NUMBER`, e.g. `count >= 1000`: METRIC one of the aggregation's compute names, "
+     "the aggregation watched, or a source (a per-record alert: every record matching `where` "
+     "is sent)",
+     .expect = "an aggregation or source name", .doc_type = "aggregation or source name"},
+    {ED_CONF_CUSTOM, "when", NULL, offsetof(ed_conf_alert_t, when), 0,
+     "on an aggregation, required: `METRIC OP NUMBER`, e.g. `count >= 1000`: METRIC one of the "
+     "aggregation's compute names, "
      "OP `>=`, `>`, `<=`, `<` or `==`, NUMBER a decimal number (may be negative or use an "
      "exponent)",
      .expect = "METRIC OP NUMBER, e.g. count >= 1000, with OP one of >=, >, <=, <, ==",
@@ -102,8 +117,10 @@ const ed_conf_map_t ed_conf_alert_map[] = {
     {ED_CONF_CUSTOM, "to", NULL, offsetof(ed_conf_alert_t, to), ED_CONF_REQUIRED,
      "where alert records go (sinks that take alerts)", .doc_type = "sink list (≥ 1)",
      .free = s_free_alert_to},
-    {ED_CONF_STR, "where", NULL, 0, ED_CONF_RESERVED, "a filter on the records watched",
-     .expect = "remove it: alerts watch every changelog row of their aggregation for now"},
+    {ED_CONF_CUSTOM, "where", NULL, offsetof(ed_conf_alert_t, where), 0,
+     "on a source, required: the records sent; see [Filter "
+     "expressions](#filter-expressions-where)",
+     .doc_type = "filter expression", .free = s_free_alert_where},
     {0}};
 
 /* "count, sum(FIELD), … or avg(FIELD)": the aggregate functions built. */
@@ -433,6 +450,42 @@ static void s_keys_of(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     ed_conf_map_keys_check(cx, body, w, map, ED_MAP_ALL, NULL);
 }
 
+/* `where:` of `w` (an aggregation or a per-record alert) over the records of
+ * source si: parsed and compiled here, so that its errors are config errors
+ * with the position of the offending token. *out stays NULL without it. */
+static int s_get_where(ed_conf_state_t *st, const ed_node_t *body, const char *w, int si,
+                       struct ed_where **out) {
+    ed_conf_ctx_t *cx = st->cx;
+    const ed_node_t *v = ed_node_given(body, "where");
+    *out = NULL;
+    if (!v)
+        return 0;
+    char *text;
+    int rc = ed_conf_scalar(cx, v, "where", w, "a filter expression, e.g. 'status == \"failed\"'",
+                            0, &text);
+    if (rc < 0)
+        return rc;
+    /* Token columns count from the first character of the text: one past
+     * the opening quote of a quoted scalar. */
+    char what[340], err[1024];
+    snprintf(what, sizeof what, "'where' of %s", w);
+    ed_where_origin_t o = {NULL, v->line, v->col + !v->plain, what};
+    rc = ed_where_parse(text, &o, out, err, sizeof err);
+    free(text);
+    if (rc < 0) {
+        /* err is "expression:LINE:COL: MESSAGE" (ed_where.h): record it at
+         * that position like any other config error. */
+        int line = v->line, col = v->col, off = 0;
+        if (sscanf(err, "expression:%d:%d: %n", &line, &col, &off) < 2 || !off)
+            off = 0;
+        return ed_conf_err_at(cx, line, col, "%s", err + off);
+    }
+    for (int i = 0; i < ed_where_nfields(*out); i++)
+        if (ed_conf_check_field(st, v, ed_where_field(*out, i), "'where'", w, si) < 0)
+            rc = ED_EINVAL;
+    return rc;
+}
+
 int ed_conf_read_aggregation(ed_conf_state_t *st, int i, const ed_node_t *kn,
                              const ed_node_t *body) {
     ed_conf_ctx_t *cx = st->cx;
@@ -448,6 +501,8 @@ int ed_conf_read_aggregation(ed_conf_state_t *st, int i, const ed_node_t *kn,
     if (a->from)
         ed_conf_resolve(cx, ed_node_get(body, "from"), ED_REF_SOURCE, a->from, "from", w,
                         &a->from_idx);
+    if (a->from_idx >= 0)
+        s_get_where(st, body, w, a->from_idx, &a->where);
     const ed_node_t **colnodes = NULL, **namenodes = NULL;
     int krc = s_agg_keys(st, body, w, a, &colnodes);
     int crc = s_agg_compute(st, body, w, a, &namenodes);
@@ -532,26 +587,67 @@ static void s_alert_metric(ed_conf_ctx_t *cx, const ed_node_t *wn, const char *w
     free(names);
 }
 
+/* An alert `on:` source si: every record matching `where` goes to `to`. */
+static void s_record_alert(ed_conf_state_t *st, const ed_node_t *body, const char *w, int si,
+                           ed_conf_alert_t *al) {
+    ed_conf_ctx_t *cx = st->cx;
+    const ed_conf_source_t *src = &ed_conf_ctx_conf(cx)->sources[si];
+    al->source_idx = si;
+    if (ed_node_given(body, "when"))
+        ed_conf_err(cx, ed_node_getk(body, "when"),
+                    "'when' in %s needs an aggregation, but '%s' is a source; an alert on a "
+                    "source sends every record matching 'where'",
+                    w, al->on);
+    if (!ed_node_given(body, "where"))
+        ed_conf_err(cx, body,
+                    "missing required key 'where' in %s; an alert on source '%s' sends the "
+                    "records that match it, e.g. where: 'status == \"failed\"'",
+                    w, al->on);
+    else if (!st->src_bad[si] && src->type &&
+             (!(src->type->caps & ED_CAP_PAYLOAD) || src->format == ED_FMT_WORDS))
+        ed_conf_err(cx, ed_node_get(body, "on"),
+                    "per-record alerts on a %s source are not implemented yet (%s reads source "
+                    "'%s'); they send records of json or lines sources",
+                    src->type->caps & ED_CAP_PAYLOAD ? "words" : src->type->name, w, src->name);
+    else
+        s_get_where(st, body, w, si, &al->where);
+}
+
 int ed_conf_read_alert(ed_conf_state_t *st, int i, const ed_node_t *kn, const ed_node_t *body) {
     ed_conf_ctx_t *cx = st->cx;
+    const ed_config_t *conf = ed_conf_ctx_conf(cx);
     ed_conf_alert_t *al = &ed_conf_ctx_conf(cx)->alerts[i];
     int nerr = ed_conf_nerrors(cx);
     al->name = ed_strdup(kn->text);
     al->pos = ed_conf_pos(cx, kn);
-    al->on_idx = al->metric_idx = -1;
+    al->on_idx = al->metric_idx = al->source_idx = -1;
     char w[300];
     snprintf(w, sizeof w, "alert '%s'", al->name);
     s_keys_of(cx, body, w, ed_conf_alert_map);
     ed_conf_map_read(cx, ed_conf_alert_map, body, NULL, al, w, ED_MAP_ALL, NULL);
-    if (al->on)
-        ed_conf_resolve(cx, ed_node_get(body, "on"), ED_REF_AGG, al->on, "on", w, &al->on_idx);
-    const ed_node_t *wn = ed_node_get(body, "when");
-    const char *when_desc = ed_conf_map_find(ed_conf_alert_map, "when")->expect;
-    ed_conf_get_str(cx, body, "when", w, when_desc, ED_CR_REQ, NULL, &al->when);
-    if (al->when && s_parse_when(al->when, &al->metric, &al->op, &al->threshold) < 0)
-        ed_conf_err(cx, wn, "cannot parse 'when: %s' in %s; expected %s", al->when, w, when_desc);
-    else if (al->when && al->on_idx >= 0 && !st->agg_bad[al->on_idx])
-        s_alert_metric(cx, wn, w, al);
+    int si = al->on && ed_config_aggregation_idx(conf, al->on) < 0
+                 ? ed_config_source_idx(conf, al->on)
+                 : -1;
+    if (si >= 0) {
+        s_record_alert(st, body, w, si, al);
+    } else {
+        if (al->on)
+            ed_conf_resolve(cx, ed_node_get(body, "on"), ED_REF_AGG, al->on, "on", w,
+                            &al->on_idx);
+        if (ed_node_given(body, "where"))
+            ed_conf_err(cx, ed_node_getk(body, "where"),
+                        "'where' in %s is not implemented for alerts on an aggregation; filter "
+                        "the records with 'where' on aggregation '%s'",
+                        w, al->on ? al->on : "");
+        const ed_node_t *wn = ed_node_get(body, "when");
+        const char *when_desc = ed_conf_map_find(ed_conf_alert_map, "when")->expect;
+        ed_conf_get_str(cx, body, "when", w, when_desc, ED_CR_REQ, NULL, &al->when);
+        if (al->when && s_parse_when(al->when, &al->metric, &al->op, &al->threshold) < 0)
+            ed_conf_err(cx, wn, "cannot parse 'when: %s' in %s; expected %s", al->when, w,
+                        when_desc);
+        else if (al->when && al->on_idx >= 0 && !st->agg_bad[al->on_idx])
+            s_alert_metric(cx, wn, w, al);
+    }
     if (ed_conf_get_sinks(cx, body, "to", w, ED_CR_REQ, &al->to, &al->nto, &al->to_idx) < 0)
         st->refs_bad = 1;
     st->alert_bad[i] = ed_conf_nerrors(cx) > nerr;

@@ -49,7 +49,8 @@ static const char *s_takes(unsigned caps) {
 }
 
 /* `decoders: N` only helps a source whose inputs are decoded and keyed for
- * some aggregation; anywhere else it would be silently ignored. */
+ * some aggregation or per-record alert; anywhere else it would be silently
+ * ignored. */
 static void s_check_decoders(ed_conf_state_t *st) {
     ed_conf_ctx_t *cx = st->cx;
     const ed_config_t *c = ed_conf_ctx_conf(cx);
@@ -62,11 +63,13 @@ static void s_check_decoders(ed_conf_state_t *st) {
             read |= c->aggregations[a].from_idx == i;
             unsure |= c->aggregations[a].from_idx < 0;
         }
+        for (int r = 0; r < c->nalerts; r++)
+            read |= c->alerts[r].source_idx == i;
         if (!read && !unsure)
             ed_conf_err_pos(cx, &s->decoders_pos,
-                            "source '%s' has 'decoders: %d' but no aggregation reads it; decoder "
-                            "actors decode and key records for aggregations (pass-through "
-                            "records are not decoded): remove 'decoders'",
+                            "source '%s' has 'decoders: %d' but no aggregation or per-record "
+                            "alert reads it; decoder actors decode and key records for them "
+                            "(pass-through records are not decoded): remove 'decoders'",
                             s->name, s->decoders);
         else if (!(s->type->caps & ED_CAP_PAYLOAD))
             ed_conf_err_pos(cx, &s->decoders_pos,

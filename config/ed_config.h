@@ -85,6 +85,7 @@ typedef struct ed_conf_aggregation {
         int64_t slide_ms;
         int64_t allowed_lateness_ms;
     } window;
+    struct ed_where *where; /* `where:` compiled by the loader (ed_where.h); NULL = every record */
     char **to; /* sink names */
     int nto;
     int *to_idx; /* resolved indexes into ed_config_t.sinks */
@@ -95,8 +96,10 @@ typedef enum { ED_OP_GE = 1, ED_OP_GT, ED_OP_LE, ED_OP_LT, ED_OP_EQ } ed_cmp_op_
 typedef struct {
     char *name;
     ed_conf_pos_t pos;
-    char *on;      /* aggregation name */
-    int on_idx;    /* resolved index into ed_config_t.aggregations */
+    char *on;      /* aggregation or source name */
+    int on_idx;    /* resolved index into ed_config_t.aggregations; -1 for a per-record alert */
+    int source_idx;/* per-record alert (`on:` a source): index into ed_config_t.sources, else -1 */
+    struct ed_where *where; /* per-record alert: the records it sends (compiled); else NULL */
     char *when;    /* original text, e.g. "count >= 1000" */
     char *metric;  /* compute name on the left of `when` */
     int metric_idx;/* index into that aggregation's compute[] */

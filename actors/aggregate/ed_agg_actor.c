@@ -189,7 +189,7 @@ static int s_route(ed_agg_actor_t *s, const ed_config_t *conf, char *errstr, siz
                                  "'%s'", s->idx, conf->aggregations[a].to[t],
                                  conf->aggregations[a].name);
     for (int r = 0; r < conf->nalerts; r++)
-        for (int t = 0; t < conf->alerts[r].nto; t++)
+        for (int t = 0; t < conf->alerts[r].nto && conf->alerts[r].on_idx >= 0; t++)
             if (s->sink_slot[conf->alerts[r].to_idx[t]] < 0)
                 return ed_seterr(errstr, errstr_size, ED_ERR,
                                  "plan: aggregator %d has no link to sink '%s' of alert '%s'",

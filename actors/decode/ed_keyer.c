@@ -9,6 +9,7 @@
 #include "actors/decode/ed_decode.h"
 #include "actors/decode/ed_hash.h"
 #include "actors/decode/ed_time.h"
+#include "actors/decode/ed_where.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_payload.h"
 #include "runtime/ed_buf.h"
@@ -35,8 +36,27 @@ typedef struct {
     const char *name; /* for errors; borrowed from the config */
 } ed_fieldref_t;
 
+/* A `where:` filter as this keyer evaluates it. */
+typedef struct {
+    ed_where_ctx_t *cx;          /* NULL: no filter, every record passes */
+    ed_fieldref_t *refs;         /* [n]: where each field of the expression comes from */
+    ed_val_t *vals;              /* [n]: their values for the record at hand */
+    int n;
+    ed_where_stats_t *stats;     /* the plan's shared counters of this filter */
+    uint64_t pend_passed, pend_filtered; /* not yet added to stats */
+    ed_where_counts_t published; /* the context's counts already added to stats */
+} ed_filter_t;
+
+/* A per-record alert on this source: matching records go to its sinks. */
+typedef struct {
+    ed_filter_t filter;
+    int *sinks; /* [nsinks] config sink indexes */
+    int nsinks;
+} ed_src_alert_t;
+
 typedef struct {
     int agg;             /* aggregation index in the config */
+    ed_filter_t filter;  /* its `where:` */
     ed_fieldref_t *key;  /* [nkey] */
     int nkey;
     ed_fieldref_t *vals; /* [ncompute]; meta NONE and slot -1 for count */
@@ -57,6 +77,9 @@ struct ed_keyer {
     int has_time;
     ed_src_agg_t *aggs; /* aggregations reading this source */
     int naggs;
+    ed_src_alert_t *alerts; /* per-record alerts on this source */
+    int nalerts;
+    ed_batch_t **alert_out; /* [conf->nsinks] RECORDS batch per alert sink, lazily made */
     uint32_t *agg_ids;     /* [nparts] aggregator actor of each partition (the plan's KEYED links) */
     int nparts;            /* partitions: aggregator actors this keyer sends to */
     ed_batch_t **agg_out;  /* [nparts] KEYED batch per aggregator actor */
@@ -143,8 +166,33 @@ static void s_position(const ed_input_t *in, char *buf, size_t size) {
         snprintf(buf, size, "#%lld", (long long)in->offset);
 }
 
-/* Adds the pending counts to the shared per-source stats. */
+static void s_add(uint64_t *to, uint64_t n) {
+    if (n)
+        __atomic_fetch_add(to, n, __ATOMIC_RELAXED);
+}
+
+/* Adds a filter's pending counts to the plan's shared ones. */
+static void s_filter_publish(ed_filter_t *f) {
+    if (!f->stats)
+        return;
+    s_add(&f->stats->passed, f->pend_passed);
+    s_add(&f->stats->filtered, f->pend_filtered);
+    f->pend_passed = f->pend_filtered = 0;
+    if (!f->cx)
+        return;
+    const ed_where_counts_t *c = ed_where_ctx_counts(f->cx);
+    s_add(&f->stats->missing, c->missing - f->published.missing);
+    s_add(&f->stats->wrong_type, c->wrong_type - f->published.wrong_type);
+    s_add(&f->stats->regex_failed, c->regex_failed - f->published.regex_failed);
+    f->published = *c;
+}
+
+/* Adds the pending counts to the shared per-source and per-filter stats. */
 static void s_publish_counts(ed_keyer_t *k) {
+    for (int a = 0; a < k->naggs; a++)
+        s_filter_publish(&k->aggs[a].filter);
+    for (int r = 0; r < k->nalerts; r++)
+        s_filter_publish(&k->alerts[r].filter);
     ed_source_stats_t *st = ed_plan_source_stats(k->plan, k->slot);
     if (k->pend_records) {
         __atomic_fetch_add(&st->records, k->pend_records, __ATOMIC_RELAXED);
@@ -160,6 +208,48 @@ static void s_send_rejects(ed_keyer_t *k, ed_actor_t *self) {
     if (k->rejects_out && k->rejects_out->count) {
         ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &k->rejects_out);
         ed_actor_send(self, k->rejects_id, &m);
+    }
+}
+
+static void s_send_alerts(ed_keyer_t *k, ed_actor_t *self, int sink) {
+    if (k->alert_out[sink] && k->alert_out[sink]->count) {
+        ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &k->alert_out[sink]);
+        ed_actor_send(self, ed_plan_sink_id(k->plan, sink), &m);
+    }
+}
+
+/* 1 if the current record passes filter f (always, without a `where`). */
+static int s_filter_pass(ed_keyer_t *k, ed_filter_t *f, const ed_val_t *vals) {
+    if (!f->cx) {
+        f->pend_passed++;
+        return 1;
+    }
+    char scratch[40]; /* unused: values for filters need no text */
+    for (int i = 0; i < f->n; i++)
+        f->vals[i] = s_get(k, &f->refs[i], vals, scratch, 0);
+    if (ed_where_eval(f->cx, f->vals)) {
+        f->pend_passed++;
+        return 1;
+    }
+    f->pend_filtered++;
+    return 0;
+}
+
+/* The current record matches per-record alert al: it goes, unchanged (the
+ * input's payload, with its key), to every sink of the alert. */
+static void s_alert_record(ed_keyer_t *k, const ed_src_alert_t *al, int64_t ts) {
+    const ed_input_t *in = k->cur;
+    for (int i = 0; i < al->nsinks; i++) {
+        int sk = al->sinks[i];
+        if (!k->alert_out[sk])
+            k->alert_out[sk] = ed_batch_new(ED_BATCH_RECORDS, 64 * 1024);
+        ed_batch_add_record(k->alert_out[sk], in->key ? in->key : "",
+                            in->key ? (uint32_t)in->key_len : 0, in->data ? in->data : "",
+                            (uint32_t)in->len, ts);
+        if (k->alert_out[sk]->count >= (uint32_t)k->src->batch_size)
+            s_send_alerts(k, k->self, sk);
+        else if (!k->linger_deadline)
+            k->linger_deadline = ed_now_ms() + k->src->linger_ms;
     }
 }
 
@@ -227,8 +317,13 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             return;
         }
     }
+    for (int r = 0; r < k->nalerts; r++)
+        if (s_filter_pass(k, &k->alerts[r].filter, vals))
+            s_alert_record(k, &k->alerts[r], ts);
     for (int a = 0; a < k->naggs; a++) {
         ed_src_agg_t *sa = &k->aggs[a];
+        if (!s_filter_pass(k, &sa->filter, vals))
+            continue;
         size_t klen = 0;
         for (int i = 0; i < sa->nkey; i++) {
             ed_val_t v = s_get(k, &sa->key[i], vals, k->num_text[i & 7], 1);
@@ -277,7 +372,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
 }
 
 void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in) {
-    if (!k->naggs)
+    if (!k->naggs && !k->nalerts)
         return;
     k->self = self;
     k->cur = in;
@@ -294,12 +389,14 @@ void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in) {
 }
 
 int ed_keyer_active(const ed_keyer_t *k) {
-    return k->naggs > 0;
+    return k->naggs > 0 || k->nalerts > 0;
 }
 
 void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self) {
     for (int p = 0; p < k->nparts; p++)
         s_send_agg(k, self, p);
+    for (int sk = 0; sk < ed_plan_config(k->plan)->nsinks && k->nalerts; sk++)
+        s_send_alerts(k, self, sk);
     s_send_rejects(k, self);
     s_publish_counts(k);
     k->linger_deadline = 0;
@@ -307,6 +404,60 @@ void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self) {
 
 int64_t ed_keyer_deadline(const ed_keyer_t *k) {
     return k->linger_deadline;
+}
+
+/* Resolves the fields of `where` (may be NULL) into filter f. */
+static void s_filter_init(ed_keyer_t *k, ed_filter_t *f, const struct ed_where *where,
+                          ed_where_stats_t *stats) {
+    *f = (ed_filter_t){.stats = stats};
+    if (!where)
+        return;
+    f->n = ed_where_nfields(where);
+    f->refs = ed_calloc((size_t)f->n, sizeof *f->refs);
+    f->vals = ed_calloc((size_t)f->n, sizeof *f->vals);
+    for (int i = 0; i < f->n; i++)
+        f->refs[i] = s_ref(k, ed_where_field(where, i));
+    f->cx = ed_where_ctx_new(where);
+}
+
+static void s_filter_free(ed_filter_t *f) {
+    ed_where_ctx_destroy(&f->cx);
+    free(f->refs);
+    free(f->vals);
+}
+
+/* The per-record alerts on config source idx, with their sinks; 0, or -1
+ * with errstr if the plan gave `owner` no ALERTS link to one of them. */
+static int s_alerts_new(ed_keyer_t *k, uint32_t owner, int idx, char *errstr,
+                        size_t errstr_size) {
+    const ed_config_t *conf = ed_plan_config(k->plan);
+    int nlinks = ed_plan_receivers_of(k->plan, owner, ED_LINK_ALERTS, NULL, 0);
+    uint32_t *links = ed_calloc((size_t)nlinks + 1, sizeof *links);
+    ed_plan_receivers_of(k->plan, owner, ED_LINK_ALERTS, links, nlinks);
+    int rc = 0;
+    for (int r = 0; r < conf->nalerts; r++) {
+        const ed_conf_alert_t *al = &conf->alerts[r];
+        if (al->source_idx != idx)
+            continue;
+        k->alerts = ed_realloc(k->alerts, sizeof *k->alerts * (size_t)(k->nalerts + 1));
+        ed_src_alert_t *sa = &k->alerts[k->nalerts++];
+        s_filter_init(k, &sa->filter, al->where, ed_plan_alert_where_stats(k->plan, r));
+        sa->nsinks = al->nto;
+        sa->sinks = ed_calloc((size_t)al->nto, sizeof *sa->sinks);
+        for (int t = 0; t < al->nto; t++) {
+            sa->sinks[t] = al->to_idx[t];
+            int linked = 0;
+            for (int i = 0; i < nlinks; i++)
+                linked |= links[i] == ed_plan_sink_id(k->plan, al->to_idx[t]);
+            if (!linked && !rc)
+                rc = ed_seterr(errstr, errstr_size, ED_ERR,
+                               "plan: alert '%s' on source '%s': actor %u has no link to sink '%s'",
+                               al->name, k->src->name, owner, al->to[t]);
+        }
+    }
+    free(links);
+    k->alert_out = ed_calloc((size_t)conf->nsinks + 1, sizeof *k->alert_out);
+    return rc;
 }
 
 ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t *src, int slot,
@@ -328,6 +479,7 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
         k->aggs = ed_realloc(k->aggs, sizeof *k->aggs * (size_t)(k->naggs + 1));
         ed_src_agg_t *sa = &k->aggs[k->naggs++];
         sa->agg = a;
+        s_filter_init(k, &sa->filter, ca->where, ed_plan_agg_where_stats(plan, a));
         sa->nkey = ca->nkey;
         sa->key = ed_calloc((size_t)ca->nkey, sizeof *sa->key);
         for (int i = 0; i < ca->nkey; i++)
@@ -338,8 +490,12 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
             sa->vals[c] = ca->compute[c].field ? s_ref(k, ca->compute[c].field)
                                                : (ed_fieldref_t){.slot = -1, .name = "count"};
     }
+    if (s_alerts_new(k, owner, idx, errstr, errstr_size) < 0) {
+        ed_keyer_destroy(&k);
+        return NULL;
+    }
     int payload = (src->type->caps & ED_CAP_PAYLOAD) != 0;
-    if (payload && (k->naggs || k->has_time)) {
+    if (payload && (k->naggs || k->nalerts || k->has_time)) {
         if (ed_decoder_new(&k->dec, src->format, k->dec_fields, k->ndec, errstr, errstr_size) < 0) {
             char tmp[512];
             snprintf(tmp, sizeof tmp, "%s:%d:%d: source '%s': %s", src->pos.file, src->pos.line,
@@ -378,8 +534,18 @@ void ed_keyer_destroy(ed_keyer_t **k_p) {
     for (int a = 0; a < k->naggs; a++) {
         free(k->aggs[a].key);
         free(k->aggs[a].vals);
+        s_filter_free(&k->aggs[a].filter);
     }
     free(k->aggs);
+    for (int r = 0; r < k->nalerts; r++) {
+        s_filter_free(&k->alerts[r].filter);
+        free(k->alerts[r].sinks);
+    }
+    free(k->alerts);
+    if (k->alert_out)
+        for (int sk = 0; sk < ed_plan_config(k->plan)->nsinks; sk++)
+            ed_batch_destroy(&k->alert_out[sk]);
+    free(k->alert_out);
     free(k->dec_fields);
     ed_decoder_destroy(&k->dec);
     if (k->agg_out)

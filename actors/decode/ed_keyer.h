@@ -3,9 +3,13 @@
  * aggregators: decode the input (ed_decode.h), take the key fields and the
  * compute inputs of every aggregation that reads the source, hash the
  * composite key (XXH3), and append a KEYED entry to the batch of the
- * aggregator actor that owns the hash. Records that cannot be keyed are
- * counted, logged with their position and routed to the source's rejects
- * sink.
+ * aggregator actor that owns the hash. An aggregation's `where:` filter
+ * (ed_where.h) is applied first: records it rejects are counted (filtered)
+ * and not keyed. Records matching a per-record alert on the source (`alerts:
+ * {x: {on: SOURCE, where: …}}`) go unchanged (the input's payload and key)
+ * to the alert's sinks as RECORDS, on the owner's ALERTS links. Records that
+ * cannot be keyed are counted, logged with their position and routed to the
+ * source's rejects sink.
  *
  * A keyer lives inside one actor: the source actor itself (decoding in the
  * source, `decoders: 0`) or one decoder actor of a source (`decoders: N`,
@@ -26,9 +30,11 @@ typedef struct ed_keyer ed_keyer_t;
 /* Creates a keyer for actor `owner` (a source actor or a decoder actor of
  * the plan), which sends what the keyer makes on its links: KEYED batches
  * to the aggregator of each key's partition, rejected inputs to the
- * REJECTS link if it has one. Counts go to ed_plan_source_stats(plan, slot)
- * (records, rejected; added atomically, as the decoder actors of one source
- * share the slot). `src` is the source config the owner uses (borrowed,
+ * REJECTS link if it has one, matching records of per-record alerts to
+ * their sinks on its ALERTS links. Counts go to ed_plan_source_stats(plan,
+ * slot) (records, rejected) and to the filters' ed_plan_agg_where_stats /
+ * ed_plan_alert_where_stats, added atomically, as the decoder actors of one
+ * source share them. `src` is the source config the owner uses (borrowed,
  * must outlive the keyer). Returns an owned keyer, or NULL with errstr
  * naming the source and its config position (a field the format does not
  * have). */
@@ -38,15 +44,15 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
 /* Frees the keyer and its unsent batches; NULLs *k_p. NULL-safe. */
 void ed_keyer_destroy(ed_keyer_t **k_p);
 
-/* 1 if the keyer has work to do per input (aggregations or a time field
- * read from the payload); 0 for pass-through-only sources. */
+/* 1 if the keyer has work to do per input (aggregations or per-record
+ * alerts read the source); 0 for pass-through-only sources. */
 int ed_keyer_active(const ed_keyer_t *k);
 
 /* Decodes and keys one input, appending to the aggregator batches; full
  * batches (src->batch_size entries) are sent through `self` at once. */
 void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in);
 
-/* Sends every partial batch (aggregators and rejects) through `self`; at a
+/* Sends every partial batch (aggregators, alerts and rejects) through `self`; at a
  * barrier, the owner calls this before it sends the barrier on its links. */
 void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self);
 

@@ -268,7 +268,7 @@ ed_source_actor_t *ed_source_actor_new(ed_plan_t *plan, int slot, char *errstr,
     if (s->src->decoders > 0) {
         /* The decoder actors key the inputs; their keyers also check the
          * fields against the format. (The config allows decoders only on a
-         * source that some aggregation reads.) */
+         * source that some aggregation or per-record alert reads.) */
         s->ndecoders = ed_plan_receivers_of(plan, self, ED_LINK_INPUTS, NULL, 0);
         s->decoder_ids = ed_calloc((size_t)s->ndecoders + 1, sizeof *s->decoder_ids);
         ed_plan_receivers_of(plan, self, ED_LINK_INPUTS, s->decoder_ids, s->ndecoders);
