@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The ASan+UBSan build (make SAN=address,undefined → bin-san/eddy) on real
-# pipelines: the demo's word count through Kafka into every sink, and every
-# bad-input case. Sanitizers abort on the first error (-fno-sanitize-recover),
-# so a clean exit and matching results mean no report.
+# pipelines: the demo's word count through Kafka into every sink, every
+# bad-input case, and the where filters and per-record alerts of t_where.
+# Sanitizers abort on the first error (-fno-sanitize-recover), so a clean exit
+# and matching results mean no report.
 set -uo pipefail
 cd "$EDDY_ROOT"
 . tests/lib/tap.sh
@@ -15,4 +16,5 @@ check "[asan] demo: every sink matches the independent count" grep -q "^RESULT: 
 check "[asan] no sanitizer report in the pipelines' logs" \
     bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' .demo/wordcount.log .demo/publish.log"
 EDDY=$SAN bash tests/integration/t_bad_input.sh | sed -e 's/^ok - /ok - [asan] /' -e 's/^not ok - /not ok - [asan] /'
+EDDY=$SAN bash tests/integration/t_where.sh | sed -e 's/^ok - /ok - [asan] /' -e 's/^not ok - /not ok - [asan] /'
 exit 0
