@@ -17,6 +17,7 @@
 
 #include "actors/ed_registry.h"
 #include "actors/aggregate/ed_aggfn.h"
+#include "actors/decode/ed_where.h"
 #include "config/ed_config.h"
 #include "runtime/ed_buf.h"
 #include "runtime/ed_common.h"
@@ -414,6 +415,47 @@ static void test_parse_duration(void **state) {
 /* A base that the error cases below modify: one source, one aggregation. */
 #define S_SRC "sources:\n  docs: { kafka: { brokers: b, topic: t }, format: words }\n"
 
+/* `where:` on aggregations and per-record alerts: compiled at load, errors
+ * at the token's position (one column further inside a quoted scalar). */
+static void test_where(void **state) {
+    (void)state;
+    const char *j = "sources:\n  o: { directory: { path: /tmp/x }, format: json }\n";
+    char text[1024];
+    snprintf(text, sizeof text,
+             "%saggregations:\n  a: { from: o, where: 'status == \"failed\"', key: [k], to: [n] }\n"
+             "alerts:\n  c: { on: o, where: amount > 10, to: [n] }\n"
+             "sinks:\n  n: { null: {} }\n",
+             j);
+    ed_config_t *c = s_ok(text);
+    assert_non_null(c->aggregations[0].where);
+    assert_string_equal(ed_where_text(c->aggregations[0].where), "status == \"failed\"");
+    assert_int_equal(c->alerts[0].source_idx, 0);
+    assert_int_equal(c->alerts[0].on_idx, -1);
+    assert_string_equal(ed_where_field(c->alerts[0].where, 0), "amount");
+    ed_config_destroy(&c);
+    /* quoted: the text starts at column 25, 'AND' at 25 + 19 */
+    snprintf(text, sizeof text,
+             "%saggregations:\n  a: { from: o, where: 'status == \"failed\" AND x', key: [k], "
+             "to: [n] }\nsinks:\n  n: { null: {} }\n",
+             j);
+    s_fails(text, "t.yaml:4:44: ", "in 'where' of aggregation 'a': found 'AND'; expected 'and'");
+    /* plain: the text starts at column 30 */
+    snprintf(text, sizeof text,
+             "%salerts:\n  c: { on: o, where: amount >, to: [n] }\nsinks:\n  n: { null: {} }\n", j);
+    s_fails(text, "t.yaml:4:30: ", "in 'where' of alert 'c': found the end of the expression");
+    snprintf(text, sizeof text,
+             "sources:\n  w: { directory: { path: /tmp/x }, format: words }\n"
+             "alerts:\n  c: { on: w, where: 'word == \"x\"', to: [n] }\nsinks:\n  n: { null: {} }\n");
+    s_fails(text, "t.yaml:4:12: ", "per-record alerts on a words source are not implemented yet");
+    snprintf(text, sizeof text,
+             "%saggregations:\n  a: { from: o, key: [k], to: [n] }\n"
+             "alerts:\n  c: { on: a, when: count > 1, where: 'x == 1', to: [n] }\n"
+             "sinks:\n  n: { null: {} }\n",
+             j);
+    s_fails(text, "t.yaml:6:32: ",
+            "'where' in alert 'c' is not implemented for alerts on an aggregation");
+}
+
 static void test_error_unknown_key(void **state) {
     (void)state;
     s_fails(S_SRC "aggregations:\n"
@@ -434,7 +476,8 @@ static void test_error_unknown_key(void **state) {
     s_fails("sources:\n  g: { generator: { events: 10 }, instances: 0, to: k }\nsinks:\n  k: { null: {} }\n",
             "t.yaml:2:46: ", "expected an integer from 1 to 64");
     s_fails("sources:\n  d: { directory: { path: /tmp/x }, decoders: 2, to: k }\nsinks:\n  k: { null: {} }\n",
-            "t.yaml:2:47: ", "source 'd' has 'decoders: 2' but no aggregation reads it");
+            "t.yaml:2:47: ",
+            "source 'd' has 'decoders: 2' but no aggregation or per-record alert reads it");
     s_fails("sources:\n  d: { directory: { path: /tmp/x }, decoders: 65 }\n",
             "t.yaml:2:47: ", "expected an integer from 0 to 64");
     s_fails("sources:\n  g: { generator: { events: 10 }, decoders: 1 }\n"
@@ -855,9 +898,6 @@ static void test_not_implemented(void **state) {
         {"sources:\n  d: { kafka: { brokers: b, topic: t }, format: json,\n"
          "       time: { field: ts, max_out_of_orderness: 2s } }\n",
          "t.yaml:3:27: ", "'max_out_of_orderness' in time of source 'd' is not implemented yet"},
-        {S_SRC "aggregations:\n  a: { from: docs, key: word, where: 'word == \"x\"', to: n }\n"
-               "sinks:\n  n: { null: {} }\n",
-         "t.yaml:4:31: ", "'where' in aggregation 'a' is not implemented yet"},
         {S_SRC "aggregations:\n  a: { from: docs, key: word, window: { session: 5m }, to: n }\n"
                "sinks:\n  n: { null: {} }\n",
          "t.yaml:4:31: ", "session windows are not implemented yet"},
@@ -865,10 +905,6 @@ static void test_not_implemented(void **state) {
                "to: n }\nsinks:\n  n: { null: {} }\n",
          "t.yaml:4:45: ", "aggregate 'approx_distinct' for 'd' in compute of aggregation 'a' is "
                           "not implemented yet"},
-        {S_SRC "aggregations:\n  a: { from: docs, key: word, to: n }\n"
-               "alerts:\n  x: { on: a, when: count > 1, where: 'word == \"y\"', to: n }\n"
-               "sinks:\n  n: { null: {} }\n",
-         "t.yaml:6:32: ", "'where' in alert 'x' is not implemented yet"},
         {S_SRC "sinks:\n  s: { sqlite: { path: x.db } }\n", "t.yaml:4:8: ",
          "sink type 'sqlite' is not implemented yet (a SQLite database"},
         {S_SRC "sinks:\n  s: { lake: {} }\n", "t.yaml:4:8: ", "sink type 'lake' is not implemented"},
@@ -973,6 +1009,7 @@ int main(void) {
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_where),
         cmocka_unit_test(test_error_unknown_key),
         cmocka_unit_test(test_error_wrong_type),
         cmocka_unit_test(test_error_missing_required),
