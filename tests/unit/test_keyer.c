@@ -4,7 +4,8 @@
  * aggregator that owns its hash (checked against ed_hash64 and
  * ed_hash_partition computed here), full batches sent at once, partial ones
  * after linger, rejects counted and routed to the rejects sink with their
- * position and reason. */
+ * position and reason; `where:` filters before keying, per-record alerts
+ * to their sinks. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,10 +48,8 @@ typedef struct {
     int64_t line;
 } fx_t;
 
-static fx_t *s_fx(int batch_size) {
+static fx_t *s_fx_yaml(const char *yaml) {
     fx_t *f = calloc(1, sizeof *f);
-    char yaml[2048];
-    snprintf(yaml, sizeof yaml, s_yaml, batch_size);
     f->p = h_pipe(yaml, 0);
     const ed_config_t *conf = ed_plan_config(f->p.plan);
     uint32_t id = ed_plan_source_id(f->p.plan, 0);
@@ -64,6 +63,12 @@ static fx_t *s_fx(int batch_size) {
     assert_true(ed_keyer_active(f->k));
     f->self = ed_actor_new_detached(&s_owner_type, "orders", NULL, id);
     return f;
+}
+
+static fx_t *s_fx(int batch_size) {
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, s_yaml, batch_size);
+    return s_fx_yaml(yaml);
 }
 
 static void s_fx_free(fx_t *f) {
@@ -265,12 +270,96 @@ static void test_rejects_batch_alone(void **unused) {
     s_fx_free(f);
 }
 
+/* `where:` runs before keying: filtered records are counted, not keyed,
+ * and not rejected for a key field only they lack; a per-record alert on
+ * the source sends each matching input unchanged to its sink, on a link the
+ * plan made (so the sink waits for this actor's barrier). */
+static void test_where_and_record_alerts(void **unused) {
+    fx_t *f = s_fx_yaml("runtime: { aggregators: 4 }\n"
+                        "sources:\n"
+                        "  orders:\n"
+                        "    directory: { path: /nonexistent/eddy-test-keyer }\n"
+                        "    format: json\n"
+                        "    rejects: dead\n"
+                        "aggregations:\n"
+                        "  big:\n"
+                        "    from: orders\n"
+                        "    where: 'amount > 10 and status != \"cancelled\"'\n"
+                        "    key: [user, {f: \"@file\"}]\n"
+                        "    compute: { n: count, amount: \"sum(amount)\" }\n"
+                        "    to: out\n"
+                        "alerts:\n"
+                        "  crit: { on: orders, where: 'status == \"failed\"', to: [crit] }\n"
+                        "sinks:\n"
+                        "  out: { null: {} }\n"
+                        "  dead: { null: {} }\n"
+                        "  crit: { null: {} }\n");
+    const ed_config_t *conf = ed_plan_config(f->p.plan);
+    uint32_t crit = ed_plan_sink_id(f->p.plan, ed_config_sink_idx(conf, "crit"));
+    uint32_t senders[8];
+    assert_int_equal(h_senders(&f->p, crit, senders, 8), 1);
+    assert_int_equal(senders[0], ed_plan_source_id(f->p.plan, 0));
+    const char *lines[] = {
+        "{\"user\":\"a\",\"amount\":50,\"status\":\"paid\"}",   /* 1: counted */
+        "{\"amount\":5,\"status\":\"failed\"}",                    /* 2: filtered; alert */
+        "{\"user\":\"b\",\"amount\":\"99\",\"status\":\"paid\"}", /* 3: "99" is no number */
+        "{\"user\":\"c\",\"amount\":20,\"status\":\"failed\"}", /* 4: counted; alert */
+        "{\"user\":\"d\",\"amount\":30}",                          /* 5: no status */
+        "{\"amount\":40,\"status\":\"paid\"}",                     /* 6: passes, no key */
+    };
+    for (size_t i = 0; i < ED_ARRAY_SIZE(lines); i++)
+        s_input(f, lines[i]);
+    ed_keyer_flush(f->k, f->self);
+    int keyed = 0, alerts = 0, rejects = 0;
+    ed_msg_t *m;
+    while ((m = ed_actor_take_sent(f->self))) {
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, m->batch);
+        if (m->to == crit) {
+            const ed_record_t *r;
+            const char *want[] = {lines[1], lines[3]};
+            while ((r = ed_batch_next_record(&it))) {
+                assert_true(alerts < 2);
+                assert_int_equal(r->val_len, strlen(want[alerts]));
+                assert_memory_equal(ed_record_val(r), want[alerts], r->val_len);
+                assert_int_equal(r->key_len, 6); /* the input's key */
+                alerts++;
+            }
+        } else if (m->to == f->dead) {
+            rejects += (int)m->batch->count;
+        } else {
+            const ed_keyed_t *e;
+            while ((e = ed_batch_next_keyed(&it))) {
+                double v = ed_keyed_vals(e)[1];
+                assert_true(v == 50 || v == 20 || v == 40);
+                keyed++;
+            }
+        }
+        ed_msg_destroy(&m);
+    }
+    assert_int_equal(alerts, 2);
+    assert_int_equal(keyed, 2);
+    assert_int_equal(rejects, 1); /* line 6: it passed the filter, then lacked its key */
+    const ed_where_stats_t *w = ed_plan_agg_where_stats(f->p.plan, 0);
+    assert_int_equal(w->passed, 3);
+    assert_int_equal(w->filtered, 3);
+    assert_int_equal(w->wrong_type, 1); /* "99" > 10 */
+    assert_int_equal(w->missing, 1);    /* line 5's status */
+    const ed_where_stats_t *a = ed_plan_alert_where_stats(f->p.plan, 0);
+    assert_int_equal(a->passed, 2);
+    assert_int_equal(a->filtered, 4);
+    assert_int_equal(a->missing, 1);
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 1);
+    s_fx_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_and_partitions),
         cmocka_unit_test(test_full_batch_goes_at_once_partial_after_linger),
         cmocka_unit_test(test_rejects_counted_and_routed),
         cmocka_unit_test(test_rejects_batch_alone),
+        cmocka_unit_test(test_where_and_record_alerts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
