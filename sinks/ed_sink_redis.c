@@ -42,6 +42,7 @@
 #include <time.h>
 
 #include "runtime/ed_buf.h"
+#include "sinks/ed_redis_conn.h"
 
 /* A template ("top:{doc}") compiled to segments: literal text or a key part. */
 typedef struct {
@@ -59,12 +60,8 @@ typedef struct {
     const ed_conf_sink_t *sink;
     const ed_sink_redis_opts_t *o; /* the sink's options */
     const ed_conf_aggregation_t *agg;
-    const char *name; /* sink name, for logs */
-    char host[256];
-    int port;
-    int db;
-    char *password; /* from the URL, or NULL */
-    char addr[320]; /* "redis 127.0.0.1:6379/0" for errors */
+    const char *name;  /* sink name, for logs */
+    ed_redis_addr_t a; /* from the URL; a.addr ("redis 127.0.0.1:6379/0") names it in errors */
     redisContext *rc;
     int connected_once;
     int lost; /* the last connection failed or was lost: the next connect is a reconnect */
@@ -159,71 +156,6 @@ static void s_tmpl_expand(const s_tmpl_t *t, ed_buf_t *b, const uint8_t *key, si
     }
 }
 
-/* ---- URL ---- */
-
-/* redis://[[user]:password@]host[:port][/db]; "host:port" also accepted. */
-static int s_parse_url(s_redis_t *r, const char *url, char *errstr, size_t errstr_size) {
-    const char *p = url;
-    if (!strncmp(p, "redis://", 8))
-        p += 8;
-    else if (strstr(p, "://"))
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': redis.url \"%s\" must look like redis://host:port[/db] "
-                         "(TLS and unix sockets are not supported)",
-                         r->name, url);
-    const char *at = strrchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (colon && at > colon + 1)
-            r->password = ed_strndup(colon + 1, (size_t)(at - colon - 1));
-        p = at + 1;
-    }
-    const char *end = p + strcspn(p, "/");
-    const char *host = p, *hend;
-    const char *port = NULL;
-    if (*p == '[') { /* [::1]:6379 */
-        host = p + 1;
-        hend = memchr(p, ']', (size_t)(end - p));
-        if (!hend)
-            goto bad;
-        if (hend + 1 < end && hend[1] == ':')
-            port = hend + 2;
-    } else {
-        hend = memchr(p, ':', (size_t)(end - p));
-        if (hend)
-            port = hend + 1;
-        else
-            hend = end;
-    }
-    if (hend == host || (size_t)(hend - host) >= sizeof r->host)
-        goto bad;
-    memcpy(r->host, host, (size_t)(hend - host));
-    r->host[hend - host] = 0;
-    r->port = 6379;
-    if (port) {
-        char *e;
-        long v = strtol(port, &e, 10);
-        if (e != end || v <= 0 || v > 65535)
-            goto bad;
-        r->port = (int)v;
-    }
-    r->db = 0;
-    if (*end == '/' && end[1]) {
-        char *e;
-        long v = strtol(end + 1, &e, 10);
-        if (*e || v < 0 || v > 1000000)
-            goto bad;
-        r->db = (int)v;
-    }
-    snprintf(r->addr, sizeof r->addr, "redis %s:%d/%d", r->host, r->port, r->db);
-    return 0;
-bad:
-    return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                     "sink '%s': cannot parse redis.url \"%s\"; expected "
-                     "redis://host:port[/db]",
-                     r->name, url);
-}
-
 /* ---- lifecycle ---- */
 
 static void s_redis_destroy(void **ctx_p) {
@@ -232,7 +164,7 @@ static void s_redis_destroy(void **ctx_p) {
     s_redis_t *r = *ctx_p;
     if (r->rc)
         redisFree(r->rc);
-    free(r->password);
+    ed_redis_addr_clear(&r->a);
     free(r->zset.segs);
     free(r->member.segs);
     free(r->mparts);
@@ -268,7 +200,12 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
     r->agg = agg;
     r->name = sink->name;
     r->chunk = sink->batch_rows > 0 ? (size_t)sink->batch_rows : 1000;
-    int rc = s_parse_url(r, o->url, errstr, errstr_size);
+    int rc = ed_redis_addr_parse(&r->a, o->url, "redis.url", errstr, errstr_size);
+    if (rc && errstr) { /* "sink 'x': cannot parse redis.url …" */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", errstr);
+        ed_seterr(errstr, errstr_size, rc, "sink '%s': %s", sink->name, msg);
+    }
     if (!rc)
         rc = s_tmpl_parse(&r->zset, o->zset, agg, sink->name, "zset", errstr, errstr_size);
     if (!rc && o->member && *o->member)
@@ -331,76 +268,29 @@ static ed_write_result_t s_redis_fail_io(s_redis_t *r, const char *what, char *e
     else
         snprintf(msg, sizeof msg, "%s", strerror(errno ? errno : EIO));
     s_redis_drop_conn(r);
-    ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s: %s; retrying", r->name, r->addr,
+    ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s: %s; retrying", r->name, r->a.addr,
               what, msg);
     return ED_WRITE_RETRY;
-}
-
-/* Runs one command synchronously; 0 if the reply is not an error. */
-static int s_redis_simple(s_redis_t *r, int argc, const char **argv, char *msg, size_t n) {
-    redisReply *rep = redisCommandArgv(r->rc, argc, argv, NULL);
-    if (!rep) {
-        snprintf(msg, n, "%s", r->rc->errstr[0] ? r->rc->errstr : "I/O error");
-        return -1;
-    }
-    int rc = rep->type == REDIS_REPLY_ERROR ? -2 : 0;
-    if (rc)
-        snprintf(msg, n, "%s", rep->str ? rep->str : "error");
-    freeReplyObject(rep);
-    return rc;
 }
 
 static ed_write_result_t s_redis_connect(s_redis_t *r, ed_sink_stats_t *stats, char *errstr,
                                          size_t errstr_size) {
     if (r->rc)
         return ED_WRITE_OK;
-    struct timeval connect_tv = {5, 0}, io_tv = {5, 0};
-    r->rc = redisConnectWithTimeout(r->host, r->port, connect_tv);
-    if (!r->rc || r->rc->err) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", r->rc ? r->rc->errstr : "out of memory");
+    char cname[128], msg[512];
+    snprintf(cname, sizeof cname, "eddy-%s", r->name); /* "eddy-<sink>" in CLIENT LIST */
+    r->rc = ed_redis_open(&r->a, cname, 5000, msg, sizeof msg);
+    if (!r->rc) {
         s_redis_drop_conn(r);
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): cannot connect: %s; retrying",
-                  r->name, r->addr, msg);
-        return ED_WRITE_RETRY;
-    }
-    redisSetTimeout(r->rc, io_tv);
-    redisEnableKeepAlive(r->rc);
-    char msg[256], db[16];
-    int rc = 0;
-    const char *what = "";
-    if (r->password) {
-        const char *argv[] = {"AUTH", r->password};
-        what = "AUTH";
-        rc = s_redis_simple(r, 2, argv, msg, sizeof msg);
-    }
-    if (!rc) { /* names the connection in CLIENT LIST: "eddy-<sink>" */
-        char cname[128];
-        size_t n = (size_t)snprintf(cname, sizeof cname, "eddy-%s", r->name);
-        for (size_t i = 0; i < n && i < sizeof cname; i++)
-            if (cname[i] == ' ' || (unsigned char)cname[i] < 0x21 || (unsigned char)cname[i] > 0x7e)
-                cname[i] = '_'; /* Redis refuses spaces and control characters */
-        const char *argv[] = {"CLIENT", "SETNAME", cname};
-        what = "CLIENT SETNAME";
-        rc = s_redis_simple(r, 3, argv, msg, sizeof msg);
-    }
-    if (!rc && r->db) {
-        snprintf(db, sizeof db, "%d", r->db);
-        const char *argv[] = {"SELECT", db};
-        what = "SELECT";
-        rc = s_redis_simple(r, 2, argv, msg, sizeof msg);
-    }
-    if (rc) {
-        s_redis_drop_conn(r);
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s failed: %s; retrying", r->name,
-                  r->addr, what, msg);
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name, r->a.addr,
+                  msg);
         return ED_WRITE_RETRY;
     }
     if (r->connected_once && r->lost) {
         stats->reconnects++;
-        ED_LOG_I(r->name, "reconnected to %s", r->addr);
+        ED_LOG_I(r->name, "reconnected to %s", r->a.addr);
     } else if (!r->connected_once) {
-        ED_LOG_I(r->name, "connected to %s", r->addr);
+        ED_LOG_I(r->name, "connected to %s", r->a.addr);
     }
     r->connected_once = 1;
     r->lost = 0;
@@ -616,8 +506,8 @@ static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, siz
                  qerr[0] ? " — first refused command: " : "", qerr);
         freeReplyObject(rep);
         if (s_redis_transient(qerr)) {
-            ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name, r->addr,
-                      msg);
+            ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name,
+                      r->a.addr, msg);
             return ED_WRITE_RETRY;
         }
         if (!r->ckpt_err[0])
@@ -717,7 +607,7 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
             return res;
         if (r->ckpt_trim_failed && !r->ckpt_refused)
             ED_LOG_W(r->name, "zset %s: keep_top trim refused by %s: %s; the rows are written",
-                     r->o->zset, r->addr, r->ckpt_err);
+                     r->o->zset, r->a.addr, r->ckpt_err);
     }
     if (r->ckpt_refused) {
         char hint[320] = "";
@@ -727,7 +617,8 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
         ed_seterr(errstr, errstr_size, ED_EINVAL,
                   "sink '%s' (%s): %llu of %zu row(s) refused by the server: %s%s; those rows "
                   "are dropped, the rest of the flush is written",
-                  r->name, r->addr, (unsigned long long)r->ckpt_refused, nrows, r->ckpt_err, hint);
+                  r->name, r->a.addr, (unsigned long long)r->ckpt_refused, nrows, r->ckpt_err,
+                  hint);
         return ED_WRITE_DROP;
     }
     return ED_WRITE_OK;
