@@ -11,10 +11,12 @@
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
 CC      ?= cc
-PKGS    := libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash libpcre2-8
+PKGS    := libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash libpcre2-8 ncursesw
 CFLAGS  ?= -O2 -g
+# ncursesw's pkg-config adds -D_XOPEN_SOURCE=600 -D_DEFAULT_SOURCE, which would
+# change the feature macros of every file; the files that need X/Open define it.
 CFLAGS  += -I. -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread -MMD -MP \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           $(filter-out -D_XOPEN_SOURCE=% -D_DEFAULT_SOURCE,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
 
 ifneq ($(SAN),)

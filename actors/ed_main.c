@@ -24,6 +24,7 @@
 #include "actors/ed_plan.h"
 #include "actors/ed_registry.h"
 #include "actors/sources/ed_gen.h"
+#include "actors/top/ed_top.h"
 #include "config/ed_conf_doc.h"
 #include "config/ed_config.h"
 #include "runtime/ed_buf.h"
@@ -55,6 +56,8 @@ static void s_usage(FILE *out) {
             "      they differ (make docs runs --update docs/config.md).\n"
             "  eddy gen orders|reviews|views|alerts --count N ... (--topic T | --out FILE)\n"
             "      Generate the tutorials' events as JSON lines (eddy gen --help).\n"
+            "  eddy top [-r redis://HOST:PORT[/DB]] [--once] KEY|PATTERN...\n"
+            "      Live leaderboards of Redis sorted sets (eddy top --help, docs/top.md).\n"
             "  eddy --version | --help\n"
             "\n"
             "Environment: EDDY_LOG=debug|info|warn|error (default info).\n"
@@ -161,9 +164,11 @@ int main(int argc, char **argv) {
         return s_reference(argc, argv);
     if (!strcmp(cmd, "gen"))
         return ed_gen_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "top"))
+        return ed_top_main(argc - 1, argv + 1);
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0) {
         fprintf(stderr,
-                "eddy: unknown command '%s'; expected run, check, config-reference, gen, "
+                "eddy: unknown command '%s'; expected run, check, config-reference, gen, top, "
                 "--version or --help\n",
                 cmd);
         return EX_USAGE_;
