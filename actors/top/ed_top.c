@@ -130,9 +130,14 @@ static int s_parse(int argc, char **argv, s_opts_t *o, int *first_key) {
             s_usage(stdout);
             return -1;
         case ':':
-            return s_bad("%s needs a value", argv[optind - 1]);
-        default:
-            return s_bad("unknown option '%s'", argv[optind - 1]);
+        default: {
+            /* a short option is named by optopt (it may sit in a group such as -xn) */
+            char name[8];
+            snprintf(name, sizeof name, "-%c", optopt);
+            const char *last = argv[optind - 1];
+            const char *opt = optopt && strncmp(last, "--", 2) ? name : last;
+            return c == ':' ? s_bad("%s needs a value", opt) : s_bad("unknown option '%s'", opt);
+        }
         }
     }
     if (optind >= argc)
