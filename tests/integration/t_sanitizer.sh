@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ASan+UBSan build (make SAN=address,undefined → bin-san/eddy) on real
 # pipelines: the demo's word count through Kafka into every sink, every
-# bad-input case, and the where filters and per-record alerts of t_where.
+# bad-input case, the where filters and per-record alerts of t_where, and
+# eddy top (t_top).
 # Sanitizers abort on the first error (-fno-sanitize-recover), so a clean exit
 # and matching results mean no report.
 set -uo pipefail
