@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/ed_common.h"
 
@@ -16,7 +17,7 @@ struct ed_gen {
     uint64_t trng;      /* time stream: disorder and lateness */
     double *zprod;      /* Zipf CDF over product ranks */
     double *zpage;      /* Zipf CDF over page ranks */
-    char json[512];
+    char json[2048];
     char key[32];
 };
 
@@ -101,8 +102,8 @@ static int s_weighted(const int *w, int n, uint64_t *state) {
 }
 
 int ed_gen_kind_parse(const char *name, ed_gen_kind_t *kind) {
-    static const char *const names[] = {"orders", "reviews", "views", "alerts"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"orders", "reviews", "views", "alerts", "tweets"};
+    for (int i = 0; i < 5; i++)
         if (!strcmp(name, names[i])) {
             *kind = (ed_gen_kind_t)i;
             return 0;
@@ -216,6 +217,142 @@ static size_t s_view(ed_gen_t *g, int64_t ts) {
                             referrers[ref]);
 }
 
+/* ---- tweets (the data-lake tutorial); docs/gen.md says what each field holds ---- */
+
+/* Twitter's snowflake epoch (2010-11-04T01:42:54.657Z), ms since the Unix epoch. */
+#define S_TWITTER_EPOCH_MS 1288834974657LL
+
+/* Appends the code points of NUL-terminated UTF-8 s to *cps; returns s's byte length. */
+static size_t s_cps(const char *s, int *cps) {
+    size_t n = 0;
+    for (; s[n]; n++)
+        *cps += ((unsigned char)s[n] & 0xC0) != 0x80;
+    return n;
+}
+
+/* Appends the NUL-terminated UTF-8 s to the JSON string being built at
+ * out+*len, escaped: quote, backslash, newline; U+00E9 as \u00e9 (so the
+ * output exercises \u escapes). */
+static void s_json_text(char *out, size_t *len, size_t cap, const char *s) {
+    for (; *s; s++) {
+        const char *esc = NULL;
+        if (*s == '"')
+            esc = "\\\"";
+        else if (*s == '\\')
+            esc = "\\\\";
+        else if (*s == '\n')
+            esc = "\\n";
+        else if ((unsigned char)s[0] == 0xC3 && (unsigned char)s[1] == 0xA9) {
+            esc = "\\u00e9";
+            s++;
+        }
+        size_t n = esc ? strlen(esc) : 1;
+        assert(*len + n < cap);
+        memcpy(out + *len, esc ? esc : s, n);
+        *len += n;
+    }
+}
+
+static size_t s_tweet(ed_gen_t *g, uint64_t i, int64_t ts, int64_t base) {
+    uint64_t *r = &g->vrng;
+    /* On topic (matches the tutorial's filter): a phrase naming data
+     * science, machine learning, AI or big data, in varying case. */
+    static const char *const topics[] = {"data science", "Data Science", "machine learning",
+                                         "Machine Learning", "AI", "ai", "big data",
+                                         "Big Data", "AI-powered", "BIG DATA"};
+    static const char *const on_open[] = {"Just finished a course on", "Why", "New post:",
+                                          "Hiring engineers for", "Loving how",
+                                          "Hot take:", "Our team ships", "Reading about"};
+    static const char *const on_end[] = {"is changing everything", "in production",
+                                         "at scale, finally", "for beginners",
+                                         "- thread below", "is overhyped? discuss",
+                                         "café meetup tonight", "🚀"};
+    /* Off topic, with near misses the filter must not match: "said",
+     * "rain", "bigdata" and "#MachineLearning" (no word boundary or no
+     * space), and non-English text. */
+    static const char *const off[] = {"Coffee first, then everything else",
+                                      "She said the rain would stop by noon",
+                                      "Maintaining my garden is a full-time job",
+                                      "Trying the new ramen place downtown",
+                                      "bigdata is one word on my keyboard apparently",
+                                      "Game night with friends \"again\"",
+                                      "Line one\nline two",
+                                      "Que bonito día en la playa",
+                                      "Guten Morgen aus Berlin",
+                                      "機械学習の勉強中",
+                                      "Café au lait and a croissant",
+                                      "Mountains this weekend ⛰"};
+    static const char *const tags[] = {"DataScience", "MachineLearning", "AI", "BigData",
+                                       "Python", "100DaysOfCode", "coffee", "weekend"};
+    static const char *const langs[] = {"en", "es", "de", "fr", "ja", "pt"};
+    static const int lang_w[] = {70, 8, 6, 6, 5, 5};
+
+    uint64_t user = s_below(r, ED_GEN_TWEET_USERS);
+    int on = s_below(r, 100) < 35;
+    int a = (int)s_below(r, 10), b = (int)s_below(r, 8), c = (int)s_below(r, 8);
+    int o = (int)s_below(r, 12);
+    int ntags = (int)s_below(r, 3); /* 0..2 hashtags */
+    int t0 = (int)s_below(r, 8), t1 = (int)s_below(r, 7);
+    int lang = s_weighted(lang_w, 6, r);
+    int truncated = s_below(r, 100) < 5;
+
+    char text[512];
+    if (on)
+        snprintf(text, sizeof text, "%s %s %s", on_open[b], topics[a], on_end[c]);
+    else
+        snprintf(text, sizeof text, "%s", off[o]);
+    int cps = 0, starts[2];
+    size_t tl = s_cps(text, &cps);
+    for (int h = 0; h < ntags; h++) {
+        int t = h == 0 ? t0 : (t0 + 1 + t1) % 8; /* two distinct tags */
+        starts[h] = cps + 1;
+        tl += (size_t)snprintf(text + tl, sizeof text - tl, " #%s", tags[t]);
+        cps = starts[h] + 1 + (int)strlen(tags[t]); /* '#' + the tag */
+    }
+
+    uint64_t id = base >= S_TWITTER_EPOCH_MS
+                      ? ((uint64_t)(base - S_TWITTER_EPOCH_MS) << 22) | (i & 0x3FFFFF)
+                      : i + 1;
+    /* Per-user properties, fixed for a user: a screen name and a
+     * heavy-tailed follower count (10^(6u²) − 1, u uniform: median ~180). */
+    static const char *const adj[] = {"quiet", "rapid", "curious", "sunny", "lazy", "brave"};
+    static const char *const noun[] = {"Owl", "Coder", "Panda", "Rider", "Fox", "Analyst"};
+    uint64_t um = s_mix(user * 977 + 5);
+    double u = (double)(s_mix(user * 31 + 11) >> 11) * 0x1.0p-53;
+    int64_t followers = (int64_t)floor(pow(10.0, 6.0 * u * u)) - 1;
+    int64_t sec = ts >= 0 ? ts / 1000 : -((-ts + 999) / 1000);
+    int ms = (int)(ts - sec * 1000);
+    struct tm tm;
+    time_t tt = (time_t)sec;
+    gmtime_r(&tt, &tm);
+
+    size_t len = (size_t)snprintf(
+        g->json, sizeof g->json,
+        "{\"id\":%llu,\"id_str\":\"%llu\",\"created_at\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\","
+        "\"text\":\"",
+        (unsigned long long)id, (unsigned long long)id, tm.tm_year + 1900, tm.tm_mon + 1,
+        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    s_json_text(g->json, &len, sizeof g->json, text);
+    len += (size_t)snprintf(g->json + len, sizeof g->json - len,
+                            "\",\"truncated\":%s,\"user\":{\"id\":%llu,\"screen_name\":\"%s%s%llu\","
+                            "\"followers_count\":%lld},\"entities\":{\"hashtags\":[",
+                            truncated ? "true" : "false",
+                            (unsigned long long)(ED_GEN_TWEET_USER_ID0 + user),
+                            adj[um % 6], noun[(um >> 8) % 6], (unsigned long long)user,
+                            (long long)followers);
+    for (int h = 0; h < ntags; h++) {
+        int t = h == 0 ? t0 : (t0 + 1 + t1) % 8;
+        int end = starts[h] + 1 + (int)strlen(tags[t]);
+        len += (size_t)snprintf(g->json + len, sizeof g->json - len,
+                                "%s{\"text\":\"%s\",\"indices\":[%d,%d]}", h ? "," : "", tags[t],
+                                starts[h], end);
+    }
+    len += (size_t)snprintf(g->json + len, sizeof g->json - len, "]},\"lang\":\"%s\"}",
+                            langs[lang]);
+    snprintf(g->key, sizeof g->key, "%llu", (unsigned long long)id);
+    return len;
+}
+
 int ed_gen_next(ed_gen_t *g, ed_gen_event_t *ev) {
     if (g->next >= g->o.count)
         return 0;
@@ -236,6 +373,7 @@ int ed_gen_next(ed_gen_t *g, ed_gen_event_t *ev) {
     case ED_GEN_ALERTS: len = s_order(g, i, ts, base); break;
     case ED_GEN_REVIEWS: len = s_review(g, i, ts); break;
     case ED_GEN_VIEWS: len = s_view(g, ts); break;
+    case ED_GEN_TWEETS: len = s_tweet(g, i, ts, base); break;
     }
     assert(len < sizeof g->json);
     ev->index = i;

@@ -1,6 +1,6 @@
 /*
  * ed_gen.h — the tutorials' synthetic events (orders, reviews, views,
- * alerts input) as JSON lines, deterministic for a seed. `eddy gen` writes
+ * alerts input, tweets) as JSON lines, deterministic for a seed. `eddy gen` writes
  * them to a file or a Kafka topic (ed_gen_main); the generator source may
  * use the same model later. Every field is documented in docs/gen.md.
  *
@@ -26,6 +26,8 @@ typedef enum {
     ED_GEN_REVIEWS,    /* {review_id, ts, product_id, rating, text} */
     ED_GEN_VIEWS,      /* {ts, page, user, country, referrer} */
     ED_GEN_ALERTS,     /* orders with flash bursts and more failures (the alerts pattern) */
+    ED_GEN_TWEETS,     /* {id, id_str, created_at, text, truncated, user{id, screen_name,
+                          followers_count}, entities{hashtags[{text, indices}]}, lang} */
 } ed_gen_kind_t;
 
 /* Sizes of the generated populations (documented in docs/gen.md). */
@@ -34,6 +36,8 @@ typedef enum {
 #define ED_GEN_PAGES 200
 #define ED_GEN_USERS 100000
 #define ED_GEN_CATEGORIES 8
+#define ED_GEN_TWEET_USERS 20000      /* tweet authors */
+#define ED_GEN_TWEET_USER_ID0 1000000 /* user.id of author 0 */
 
 typedef struct {
     ed_gen_kind_t kind;
@@ -60,7 +64,7 @@ typedef struct {
 
 typedef struct ed_gen ed_gen_t;
 
-/* Parses a kind name ("orders", "reviews", "views", "alerts"). Returns 0
+/* Parses a kind name ("orders", "reviews", "views", "alerts", "tweets"). Returns 0
  * and *kind, or ED_EINVAL. */
 int ed_gen_kind_parse(const char *name, ed_gen_kind_t *kind);
 

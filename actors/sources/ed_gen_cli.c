@@ -3,7 +3,7 @@
  * into a file or a Kafka topic. Options and fields: docs/gen.md.
  *
  * Kafka: one producer (librdkafka), idempotence off, acks=all, each event
- * keyed by its id (order_id, review_id, user); the run waits for every
+ * keyed by its id (order_id, review_id, tweet id, user); the run waits for every
  * delivery report (rd_kafka_flush) and fails, naming the first error and its
  * topic/partition, if any message was not delivered.
  */
@@ -28,7 +28,7 @@
 
 static void s_usage(FILE *out) {
     fprintf(out,
-            "usage: eddy gen orders|reviews|views|alerts --count N [--rate R] [--seed S]\n"
+            "usage: eddy gen orders|reviews|views|alerts|tweets --count N [--rate R] [--seed S]\n"
             "                [--start TIME] [--disorder D] [--late-fraction F] [--late-by D]\n"
             "                [--realtime] (--topic T [--brokers B] [--timeout D] | --out FILE)\n"
             "\n"
@@ -157,14 +157,14 @@ int ed_gen_main(int argc, char **argv) {
     ed_gen_opts_t o = {.rate = 1000, .seed = 1, .start_ms = S_DEFAULT_START_MS,
                        .late_by_ms = 300000};
     if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "eddy gen: expected an event kind first: orders, reviews, views or "
-                        "alerts\n");
+        fprintf(stderr, "eddy gen: expected an event kind first: orders, reviews, views, "
+                        "alerts or tweets\n");
         s_usage(stderr);
         return EX_USAGE_;
     }
     if (ed_gen_kind_parse(argv[1], &o.kind) != 0) {
-        fprintf(stderr, "eddy gen: unknown event kind '%s'; expected orders, reviews, views or "
-                        "alerts\n",
+        fprintf(stderr, "eddy gen: unknown event kind '%s'; expected orders, reviews, views, "
+                        "alerts or tweets\n",
                 argv[1]);
         return EX_USAGE_;
     }

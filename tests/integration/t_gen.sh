@@ -14,7 +14,7 @@ rm -rf "$B"; mkdir -p "$B"
 START=1767225600000
 
 # --- determinism
-for k in orders reviews views alerts; do
+for k in orders reviews views alerts tweets; do
     "$EDDY" gen $k --count 20000 --seed 42 --disorder 1s --late-fraction 0.02 --out "$B/$k.1" 2>/dev/null
     "$EDDY" gen $k --count 20000 --seed 42 --disorder 1s --late-fraction 0.02 --out - 2>/dev/null > "$B/$k.2"
     check_files_eq "$k: same seed, byte-identical output (file and stdout)" "$B/$k.1" "$B/$k.2"
@@ -24,7 +24,7 @@ for k in orders reviews views alerts; do
 done
 
 # --- fields, types, documented shares
-for k in orders reviews views alerts; do
+for k in orders reviews views alerts tweets; do
     "$EDDY" gen $k --count 100000 --seed 7 --out "$B/$k.jsonl" 2>/dev/null
     check "$k: every field present, typed and in range" $CHECK fields $k "$B/$k.jsonl"
 done
@@ -62,7 +62,7 @@ bad() { # NAME EXPECTED_TEXT ARGS...
     if [ $rc -eq 64 ] && grep -q -- "$want" <<<"$out"; then tap_ok "refused: $name"; else
         tap_fail "refused: $name" "exit $rc, output: $out" "expected 64 and: $want"; fi
 }
-bad "unknown kind" "unknown event kind 'tweets'" tweets --count 1 --out -
+bad "unknown kind" "unknown event kind 'tweetz'" tweetz --count 1 --out -
 bad "no kind" "expected an event kind first" --count 1 --out -
 bad "no --count" "--count N is required" orders --out -
 bad "--count 0" "--count '0' is not valid" orders --count 0 --out -
@@ -77,6 +77,11 @@ bad "--brokers without --topic" "apply to --topic only" orders --count 1 --out -
 "$EDDY" gen orders --count 1 --out "$B/no/such/dir/x" 2> "$B/nodir.err"; rc=$?
 check_eq "unwritable --out: exit 1" 1 "$rc"
 check "unwritable --out: names the file and the reason" grep -q "cannot open $B/no/such/dir/x for writing: No such file" "$B/nodir.err"
+"$EDDY" gen tweets --count 3 --seed 1 --start 2010-01-01T00:00:00Z --out "$B/old.jsonl" 2>/dev/null
+check "tweets before the snowflake epoch: ids 1, 2, 3" python3 -c '
+import json, sys
+ids = [json.loads(l)["id"] for l in open(sys.argv[1])]
+sys.exit(0 if ids == [1, 2, 3] else "ids %r" % ids)' "$B/old.jsonl"
 check "eddy gen --help" "$EDDY" gen --help
 
 # --- Kafka: produce, read back with kcat, compare with the file output

@@ -48,7 +48,58 @@ def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+TWEET_KEYS = ["id", "id_str", "created_at", "text", "truncated", "user", "entities", "lang"]
+TWEET_TAGS = {"DataScience", "MachineLearning", "AI", "BigData", "Python", "100DaysOfCode",
+              "coffee", "weekend"}
+TWITTER_EPOCH_MS = 1288834974657
+
+
+def check_tweets(path):
+    """Tweets (docs/gen.md): snowflake ids from the base time, ISO created_at,
+    hashtags whose indices point at '#tag' in text (code points), per-user
+    fixed screen name and followers, the documented on-topic share."""
+    recs = load(path)
+    users, ids, on = {}, set(), 0
+    topic = re.compile(r"\b(data science|machine learning|ai|big data)\b", re.I)
+    for n, r in enumerate(recs, 1):
+        where = f"{path}:{n}"
+        if list(r) != TWEET_KEYS:
+            fail(f"{where}: fields {list(r)}; expected {TWEET_KEYS}")
+        if not is_int(r["id"]) or r["id_str"] != str(r["id"]) or r["id"] in ids:
+            fail(f"{where}: id {r['id']!r} / id_str {r['id_str']!r} not a new integer id")
+        ids.add(r["id"])
+        m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z", r["created_at"])
+        if not m:
+            fail(f"{where}: created_at {r['created_at']!r} is not ISO-8601 UTC with ms")
+        if (r["id"] >> 22) + TWITTER_EPOCH_MS < 10**12:
+            fail(f"{where}: id {r['id']} does not carry a snowflake time")
+        if not isinstance(r["truncated"], bool) or r["lang"] not in ("en", "es", "de", "fr", "ja", "pt"):
+            fail(f"{where}: truncated {r['truncated']!r} / lang {r['lang']!r}")
+        u = r["user"]
+        if list(u) != ["id", "screen_name", "followers_count"] or \
+                not 1000000 <= u["id"] < 1020000 or not is_int(u["followers_count"]) or \
+                not 0 <= u["followers_count"] < 10**6:
+            fail(f"{where}: user {u!r}")
+        if users.setdefault(u["id"], (u["screen_name"], u["followers_count"])) != \
+                (u["screen_name"], u["followers_count"]):
+            fail(f"{where}: user {u['id']} changed screen_name or followers_count")
+        tags = r["entities"]["hashtags"]
+        if len(tags) > 2 or len({t["text"] for t in tags}) != len(tags):
+            fail(f"{where}: hashtags {tags!r}")
+        for t in tags:
+            a, b = t["indices"]
+            if t["text"] not in TWEET_TAGS or r["text"][a:b] != "#" + t["text"]:
+                fail(f"{where}: hashtag {t!r} does not point at its text in {r['text']!r}")
+        on += bool(topic.search(re.sub(r" #\w+", "", r["text"])))
+    share = on / len(recs)
+    if abs(share - 0.35) > 4 * math.sqrt(0.35 * 0.65 / len(recs)) + 0.002:
+        fail(f"on-topic share {share:.3f}, documented 0.35")
+    print(f"# {len(recs)} tweets: every field present and valid, {share:.3f} on topic")
+
+
 def check_fields(kind, path):
+    if kind == "tweets":
+        return check_tweets(path)
     recs = load(path)
     keys = {
         "orders": ["order_id", "ts", "customer", "product_id", "category", "amount", "status"],
