@@ -81,10 +81,10 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c $(BUILD)/libeddy.a $(TEST_FILTER_O
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_FILTER_O) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
 
 # One program per sink plugin, each linking the shared sink contract
-# (tests/integration/sink_contract.[ch]).
-SC_OBJ := $(BUILD)/tests/integration/sink_contract.o
+# (tests/integration/sink_contract.h: sink_contract.c, sink_windows.c).
+SC_OBJ := $(BUILD)/tests/integration/sink_contract.o $(BUILD)/tests/integration/sink_windows.o
 
-$(SC_OBJ): tests/integration/sink_contract.c
+$(SC_OBJ): $(BUILD)/tests/integration/%.o: tests/integration/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

@@ -406,9 +406,11 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     if ((rc = ed_conf_get_dur(cx, v, "allowed_lateness", ww, 0, 0,
                               &a->window.allowed_lateness_ms)) < 0)
         return rc;
-    /* Parsed in full so the shape is settled, but refused: the aggregator
-     * does not implement windows yet, and silently running a cumulative
-     * aggregation instead would mislead. */
+    /* Parsed in full so the shape is settled, but refused unless the
+     * pipeline runs windows: silently running a cumulative aggregation
+     * instead would mislead. */
+    if (ed_conf_ctx_registry(cx)->windows)
+        return 0;
     return ed_conf_err(cx, wk,
                        "windowed aggregations are not implemented yet; remove 'window' for a "
                        "cumulative aggregation");

@@ -201,6 +201,10 @@ typedef struct ed_conf_registry {
     int nsinks;
     /* The i-th aggregate function, NULL past the last. */
     const ed_conf_aggfn_t *(*aggfn)(int i);
+    /* 1: the pipeline runs windowed aggregations, `window:` loads; 0: it is
+     * parsed in full and then refused as "not implemented yet". (Tests of
+     * the sinks set it on a copy of the registry to write windowed rows.) */
+    int windows;
 } ed_conf_registry_t;
 
 /* Finds a source or sink type by name in the registry (planned ones too);

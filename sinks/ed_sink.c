@@ -50,6 +50,20 @@ const ed_sink_type_t *ed_sink_type_find(const char *name) {
     return NULL;
 }
 
+int ed_sink_windowed(const ed_conf_aggregation_t *agg) {
+    return agg && agg->window.kind != ED_WIN_NONE;
+}
+
+const char *ed_sink_window_check(const ed_conf_aggregation_t *agg, const ed_change_t *c) {
+    if (ed_sink_windowed(agg))
+        return c->window_start_ms < c->window_end_ms
+                   ? NULL
+                   : "row of a windowed aggregation has no window (start must be before end)";
+    return c->window_start_ms || c->window_end_ms
+               ? "row of a cumulative aggregation carries a window"
+               : NULL;
+}
+
 int ed_sink_check_table(ed_conf_check_t *ck, const char *table) {
     if (!table || ed_conf_valid_table(table))
         return 0;

@@ -116,6 +116,15 @@ const ed_conf_plugin_t *const *ed_sink_conf_types(int *n);
     {ED_CONF_KVMAP, "columns", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,                          \
      "record fields mapped to table columns", .expect = "remove it"}
 
+/* 1 if `agg` is windowed (its changelog rows carry window bounds: every
+ * row's window_start_ms < window_end_ms), 0 if cumulative (bounds 0). */
+int ed_sink_windowed(const ed_conf_aggregation_t *agg);
+
+/* Checks a changelog row's window bounds against its aggregation: NULL if
+ * they fit (windowed: start < end; cumulative: both 0), else why not (a
+ * static sentence for the rejection log). */
+const char *ed_sink_window_check(const ed_conf_aggregation_t *agg, const ed_change_t *c);
+
 /* For the link of a SQL sink (postgres, mariadb): when `table` is not set,
  * defaults it to the aggregation's name, which must then be a valid table
  * name; records an error at the sink otherwise. */

@@ -25,6 +25,7 @@
 #include "sinks/ed_sink_rows.h"
 
 #define S_MY_MAX_KEY_PART 255 /* VARBINARY(255) */
+#define S_MY_TIME_TEXT 32     /* bytes per window bound's text (ed_sink_time_text) */
 
 typedef struct s_my_opts s_my_opts_t; /* the options, below */
 
@@ -42,6 +43,7 @@ typedef struct {
     int ready; /* DDL done and statements built for this connection */
     const ed_sink_col_t *cols; /* borrowed from rows */
     int ncols;
+    int npk; /* leading columns of cols in the primary key */
     int chunk_rows;
     ed_buf_t head; /* "INSERT INTO … VALUES " */
     ed_buf_t tail; /* " ON DUPLICATE KEY UPDATE …" */
@@ -50,6 +52,7 @@ typedef struct {
     void **arr;
     unsigned long **lens;
     char **ind;
+    char *ttext; /* window bounds as text: 2 × chunk_rows × S_MY_TIME_TEXT bytes */
     ed_sink_rows_t *rows; /* the current flush's rows, merged and sorted */
 } s_my_t;
 
@@ -252,14 +255,19 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     if (ed_sink_cols_dup(agg, 1, dup, sizeof dup))
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': aggregation '%s' would give table column `%s` twice (key "
-                         "columns, compute names, <avg>_sum, <avg>_n and updated_at share one "
+                         "columns, compute names, their companions (<avg>_sum, …), updated_at and "
+                         "window_start/window_end of a windowed aggregation share one "
                          "table); rename a key column or compute",
                          sink->name, agg->name, dup);
-    if (agg->nkey > 12)
+    /* InnoDB's 3072-byte key: 12 × 255 bytes, or 11 beside the two
+     * DATETIME(3) window bounds. */
+    int max_keys = ed_sink_windowed(agg) ? 11 : 12;
+    if (agg->nkey > max_keys)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': aggregation '%s' has %d key columns; a MariaDB primary key "
-                         "holds at most 12 VARBINARY(255) columns (3072 bytes)",
-                         sink->name, agg->name, agg->nkey);
+                         "holds at most %d VARBINARY(255) columns (3072 bytes)%s",
+                         sink->name, agg->name, agg->nkey, max_keys,
+                         max_keys < 12 ? " beside the window bounds" : "");
     pthread_once(&s_lib_once, s_lib_init);
 
     s_my_t *p = ed_calloc(1, sizeof *p);
@@ -274,6 +282,7 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                                                       .table = p->table,
                                                       .check = s_my_part_check});
     p->cols = ed_sink_rows_cols(p->rows, &p->ncols);
+    p->npk = ed_sink_rows_npk(p->rows);
     snprintf(p->addr, sizeof p->addr, "mariadb %s:%d/%s",
              o->host && *o->host ? o->host : "localhost", o->port > 0 ? o->port : 3306,
              o->database);
@@ -309,6 +318,7 @@ static void s_my_destroy(void **ctx_p) {
     free(p->arr);
     free(p->lens);
     free(p->ind);
+    free(p->ttext);
     free(p->bind);
     ed_sink_rows_destroy(&p->rows);
     free(p);
@@ -358,6 +368,10 @@ static ed_write_result_t s_my_connect(void *ctx, ed_sink_stats_t *stats, char *e
     mysql_options(p->my, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
     mysql_options(p->my, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
     mysql_options(p->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* On every (re)connect: window bounds are DATETIME(3) in UTC, and the
+     * session's NOW(), CURRENT_TIMESTAMP and TIMESTAMP columns (updated_at)
+     * read in UTC too, whatever the server's time zone. */
+    mysql_options(p->my, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     const s_my_opts_t *o = p->o;
     if (!mysql_real_connect(p->my, o->host && *o->host ? o->host : NULL,
                             o->user && *o->user ? o->user : "root",
@@ -427,6 +441,7 @@ static const char *const s_my_ddl_type[] = {
     [ED_SINK_SQL_BIGINT] = " BIGINT NOT NULL DEFAULT 0, ",
     [ED_SINK_SQL_DOUBLE_SUM] = " DOUBLE NOT NULL DEFAULT 0, ",
     [ED_SINK_SQL_DOUBLE] = " DOUBLE, ",
+    [ED_SINK_SQL_TIME] = " DATETIME(3) NOT NULL, ",
 };
 
 /* Parameter buffer types, by ed_sink_sql_t. */
@@ -435,6 +450,7 @@ static const enum enum_field_types s_my_param_type[] = {
     [ED_SINK_SQL_BIGINT] = MYSQL_TYPE_LONGLONG,
     [ED_SINK_SQL_DOUBLE_SUM] = MYSQL_TYPE_DOUBLE,
     [ED_SINK_SQL_DOUBLE] = MYSQL_TYPE_DOUBLE,
+    [ED_SINK_SQL_TIME] = MYSQL_TYPE_STRING, /* "YYYY-MM-DD HH:MM:SS.mmm", UTC */
 };
 
 static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
@@ -447,7 +463,7 @@ static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
     }
     ed_buf_puts(ddl, "`updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), "
                      "PRIMARY KEY (");
-    for (int i = 0; i < p->agg->nkey; i++) {
+    for (int i = 0; i < p->npk; i++) {
         if (i)
             ed_buf_puts(ddl, ", ");
         s_my_col_ident(ddl, &p->cols[i]);
@@ -472,7 +488,7 @@ static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
     ed_buf_t *t = &p->tail;
     ed_buf_reset(t);
     ed_buf_puts(t, " ON DUPLICATE KEY UPDATE ");
-    for (int i = p->agg->nkey; i < p->ncols; i++) {
+    for (int i = p->npk; i < p->ncols; i++) {
         s_my_col_ident(t, &p->cols[i]);
         ed_buf_puts(t, " = ");
         ed_sink_col_merge(&p->cols[i], 1, s_my_ref, NULL, t);
@@ -559,6 +575,7 @@ static ed_write_result_t s_my_prepare_stmt(s_my_t *p, char *errstr, size_t errst
             p->lens[j] = ed_calloc(n, sizeof **p->lens);
             p->ind[j] = ed_calloc(n, 1);
         }
+        p->ttext = ed_calloc(2 * n, S_MY_TIME_TEXT);
     }
     return ED_WRITE_OK;
 }
@@ -572,7 +589,7 @@ static ed_write_result_t s_my_exec_chunk(s_my_t *p, size_t from, size_t nrows, c
         bd->buffer = p->arr[j];
         bd->u.indicator = p->ind[j];
         bd->buffer_type = s_my_param_type[c->sql];
-        if (c->sql == ED_SINK_SQL_KEY)
+        if (c->sql == ED_SINK_SQL_KEY || c->sql == ED_SINK_SQL_TIME)
             bd->length = p->lens[j];
         for (size_t i = 0; i < nrows; i++) {
             const ed_sink_row_t *r = ed_sink_rows_get(p->rows, from + i);
@@ -582,6 +599,13 @@ static ed_write_result_t s_my_exec_chunk(s_my_t *p, size_t from, size_t nrows, c
                 size_t len = 0;
                 ed_key_part(r->key, r->key_len, c->idx, &part, &len);
                 ((const char **)p->arr[j])[i] = (const char *)part;
+                p->lens[j][i] = (unsigned long)len;
+            } else if (c->sql == ED_SINK_SQL_TIME) {
+                /* As text, which the server reads as DATETIME without any
+                 * time zone conversion. */
+                char *t = p->ttext + ((size_t)c->idx * (size_t)p->chunk_rows + i) * S_MY_TIME_TEXT;
+                size_t len = ed_sink_time_text(ed_sink_row_time(r, c), t, S_MY_TIME_TEXT);
+                ((const char **)p->arr[j])[i] = t;
                 p->lens[j][i] = (unsigned long)len;
             } else if (c->sql == ED_SINK_SQL_BIGINT) {
                 ((long long *)p->arr[j])[i] = ed_sink_row_int(r, c);

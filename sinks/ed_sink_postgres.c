@@ -41,6 +41,7 @@ typedef struct {
     int prepared; /* the upsert is prepared on this connection */
     const ed_sink_col_t *cols; /* borrowed from rows */
     int ncols;
+    int npk;        /* leading columns of cols in the primary key */
     int chunk_rows; /* rows per statement */
     ed_buf_t head;  /* "INSERT INTO … " */
     ed_buf_t tail;  /* " ON CONFLICT … DO UPDATE SET …" */
@@ -153,7 +154,8 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     if (ed_sink_cols_dup(agg, 0, dup, sizeof dup))
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': aggregation '%s' would give table column \"%s\" twice (key "
-                         "columns, compute names, <avg>_sum, <avg>_n and updated_at share one "
+                         "columns, compute names, their companions (<avg>_sum, …), updated_at and "
+                         "window_start/window_end of a windowed aggregation share one "
                          "table); rename a key column or compute",
                          sink->name, agg->name, dup);
     char *perr = NULL;
@@ -178,6 +180,7 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                                                       .max_key = S_PG_MAX_KEY_BYTES,
                                                       .check = s_pg_part_check});
     p->cols = ed_sink_rows_cols(p->rows, &p->ncols);
+    p->npk = ed_sink_rows_npk(p->rows);
 
     /* Connection parameters: what the DSN says, plus bounded timeouts and
      * UTF8 (our key checks assume it) where the DSN does not say otherwise. */
@@ -320,6 +323,7 @@ static const char *const s_pg_ddl_type[] = {
     [ED_SINK_SQL_BIGINT] = " BIGINT NOT NULL DEFAULT 0, ",
     [ED_SINK_SQL_DOUBLE_SUM] = " DOUBLE PRECISION NOT NULL DEFAULT 0, ",
     [ED_SINK_SQL_DOUBLE] = " DOUBLE PRECISION, ",
+    [ED_SINK_SQL_TIME] = " TIMESTAMPTZ NOT NULL, ",
 };
 
 /* Element types of the upsert's array parameters, by ed_sink_sql_t. */
@@ -328,6 +332,7 @@ static const char *const s_pg_param_type[] = {
     [ED_SINK_SQL_BIGINT] = "int8",
     [ED_SINK_SQL_DOUBLE_SUM] = "float8",
     [ED_SINK_SQL_DOUBLE] = "float8",
+    [ED_SINK_SQL_TIME] = "timestamptz",
 };
 
 static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
@@ -340,7 +345,7 @@ static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
         ed_buf_puts(ddl, s_pg_ddl_type[p->cols[i].sql]);
     }
     ed_buf_puts(ddl, "\"updated_at\" TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (");
-    for (int i = 0; i < p->agg->nkey; i++) {
+    for (int i = 0; i < p->npk; i++) {
         if (i)
             ed_buf_puts(ddl, ", ");
         s_pg_col_ident(p, ddl, &p->cols[i]);
@@ -363,13 +368,13 @@ static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
     ed_buf_t *t = &p->tail;
     ed_buf_reset(t);
     ed_buf_puts(t, " ON CONFLICT (");
-    for (int i = 0; i < p->agg->nkey; i++) {
+    for (int i = 0; i < p->npk; i++) {
         if (i)
             ed_buf_puts(t, ", ");
         s_pg_col_ident(p, t, &p->cols[i]);
     }
     ed_buf_puts(t, ") DO UPDATE SET ");
-    for (int i = p->agg->nkey; i < p->ncols; i++) {
+    for (int i = p->npk; i < p->ncols; i++) {
         s_pg_col_ident(p, t, &p->cols[i]);
         ed_buf_puts(t, " = ");
         ed_sink_col_merge(&p->cols[i], 0, s_pg_ref, p, t);
@@ -399,6 +404,12 @@ static size_t s_pg_value(const ed_sink_row_t *r, const ed_sink_col_t *c, char *d
     }
     case ED_SINK_SQL_BIGINT:
         return (size_t)snprintf(dst, n, "%lld", ed_sink_row_int(r, c));
+    case ED_SINK_SQL_TIME: {
+        /* With its offset: the server's and the session's TimeZone do not
+         * matter (timestamptz is a point in time). */
+        size_t len = ed_sink_time_text(ed_sink_row_time(r, c), dst, n);
+        return len + (size_t)snprintf(dst + len, n - len, "+00");
+    }
     default:
         return s_pg_num(dst, n, ed_sink_row_num(r, c));
     }
@@ -418,7 +429,8 @@ static void s_pg_sql_upsert(s_pg_t *p, ed_buf_t *b) {
 }
 
 /* Fills p->pval with one array literal per column for rows [from, from+nrows):
- * keys quoted ("…", with \\ before " and \\), numbers bare. */
+ * keys quoted ("…", with \\ before " and \\), window bounds quoted, numbers
+ * bare. */
 static void s_pg_params(s_pg_t *p, size_t from, size_t nrows) {
     p->poff = ed_realloc(p->poff, (size_t)p->ncols * sizeof *p->poff);
     p->pval = ed_realloc(p->pval, (size_t)p->ncols * sizeof *p->pval);
@@ -444,6 +456,8 @@ static void s_pg_params(s_pg_t *p, size_t from, size_t nrows) {
                     }
                 ed_buf_append(&p->pbuf, part + st, len - st);
                 ed_buf_append(&p->pbuf, "\"", 1);
+            } else if (p->cols[j].sql == ED_SINK_SQL_TIME) {
+                ed_buf_printf(&p->pbuf, "\"%.*s\"", (int)len, num); /* holds a space */
             } else {
                 ed_buf_append(&p->pbuf, num, len);
             }

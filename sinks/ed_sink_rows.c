@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 typedef struct {
     ed_sink_row_t pub;
@@ -20,6 +21,7 @@ struct ed_sink_rows {
     ed_sink_rows_conf_t conf;
     ed_sink_col_t *cols; /* the table's columns */
     int ncols;
+    int npk; /* leading columns in the primary key */
     s_row_t *rows;
     size_t nrows, cap;
     double *pool;
@@ -32,11 +34,19 @@ struct ed_sink_rows {
     uint64_t rejects_logged_for; /* checkpoint + 1 whose rejections were counted */
 };
 
-/* Lays out the columns of `agg` into cols (room for nkey +
- * ED_AGGFN_MAX_COLS * ncompute): key parts, then per compute the columns of
- * its function. Returns how many. */
+/* Lays out the columns of `agg` into cols (room for s_cols_room): the
+ * window bounds of a windowed aggregation, key parts, then per compute the
+ * columns of its function. Returns how many. */
 static int s_cols_layout(const ed_conf_aggregation_t *agg, ed_sink_col_t *cols) {
     int n = 0;
+    if (ed_sink_windowed(agg)) {
+        /* Window first: the primary key's index then serves "the rows of a
+         * window" (a leaderboard, a range of windows to delete) directly. */
+        cols[n++] = (ed_sink_col_t){ED_SINK_COL_WINDOW, 0,    NULL, NULL, ED_SINK_SQL_TIME,
+                                    "window_start",     NULL};
+        cols[n++] = (ed_sink_col_t){ED_SINK_COL_WINDOW, 1,    NULL, NULL, ED_SINK_SQL_TIME,
+                                    "window_end",       NULL};
+    }
     for (int i = 0; i < agg->nkey; i++)
         cols[n++] = (ed_sink_col_t){ED_SINK_COL_KEY, i,    NULL, NULL, ED_SINK_SQL_KEY,
                                     agg->key[i].column, NULL};
@@ -55,7 +65,7 @@ static int s_cols_layout(const ed_conf_aggregation_t *agg, ed_sink_col_t *cols) 
 }
 
 static size_t s_cols_room(const ed_conf_aggregation_t *agg) {
-    return (size_t)agg->nkey + ED_AGGFN_MAX_COLS * (size_t)agg->ncompute;
+    return 2 + (size_t)agg->nkey + ED_AGGFN_MAX_COLS * (size_t)agg->ncompute;
 }
 
 ed_sink_rows_t *ed_sink_rows_new(const ed_sink_rows_conf_t *conf) {
@@ -65,6 +75,7 @@ ed_sink_rows_t *ed_sink_rows_new(const ed_sink_rows_conf_t *conf) {
     const ed_conf_aggregation_t *agg = conf->agg;
     rs->cols = ed_calloc(s_cols_room(agg), sizeof *rs->cols);
     rs->ncols = s_cols_layout(agg, rs->cols);
+    rs->npk = agg->nkey + (ed_sink_windowed(agg) ? 2 : 0);
     return rs;
 }
 
@@ -85,6 +96,10 @@ const ed_sink_col_t *ed_sink_rows_cols(const ed_sink_rows_t *rs, int *ncols) {
     return rs->cols;
 }
 
+int ed_sink_rows_npk(const ed_sink_rows_t *rs) {
+    return rs->npk;
+}
+
 size_t ed_sink_rows_count(const ed_sink_rows_t *rs) {
     return rs->nrows;
 }
@@ -94,15 +109,25 @@ const ed_sink_row_t *ed_sink_rows_get(const ed_sink_rows_t *rs, size_t i) {
     return &rs->rows[i].pub;
 }
 
-static uint64_t s_hash(const uint8_t *p, size_t n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+/* FNV-1a of the window bounds, then the key bytes: a row's identity. */
+static uint64_t s_hash(int64_t ws, int64_t we, const uint8_t *p, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    uint64_t w[2] = {(uint64_t)ws, (uint64_t)we};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 8; i++)
+            h = (h ^ ((w[k] >> (8 * i)) & 0xff)) * 1099511628211ull;
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 1099511628211ull;
     return h ^ (h >> 29);
 }
 
+/* Rows in (window_start, window_end, key bytes) order. */
 static int s_row_cmp(const void *a, const void *b) {
     const ed_sink_row_t *x = &((const s_row_t *)a)->pub, *y = &((const s_row_t *)b)->pub;
+    if (x->window_start_ms != y->window_start_ms)
+        return x->window_start_ms < y->window_start_ms ? -1 : 1;
+    if (x->window_end_ms != y->window_end_ms)
+        return x->window_end_ms < y->window_end_ms ? -1 : 1;
     size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
     int c = memcmp(x->key, y->key, n);
     if (c)
@@ -119,6 +144,9 @@ static const char *s_rows_check(const ed_sink_rows_t *rs, const ed_change_t *c) 
     const uint8_t *key = ed_change_key(c);
     if (ed_key_nparts(key, c->key_len) != agg->nkey)
         return "row has the wrong number of key parts for the aggregation";
+    const char *wwhy = ed_sink_window_check(agg, c);
+    if (wwhy)
+        return wwhy;
     size_t total = 0;
     for (int i = 0; i < agg->nkey; i++) {
         const uint8_t *part;
@@ -173,10 +201,12 @@ static void s_rows_build(ed_sink_rows_t *rs, const ed_sink_flush_t *flush) {
             rs->accepted++;
             const uint8_t *key = ed_change_key(c);
             const double *d = ed_change_delta(c), *v = ed_change_value(c);
-            size_t slot = (size_t)s_hash(key, c->key_len) & mask;
+            size_t slot =
+                (size_t)s_hash(c->window_start_ms, c->window_end_ms, key, c->key_len) & mask;
             while (rs->slots[slot]) {
                 const ed_sink_row_t *r = &rs->rows[rs->slots[slot] - 1].pub;
-                if (r->key_len == c->key_len && !memcmp(r->key, key, c->key_len))
+                if (r->key_len == c->key_len && r->window_start_ms == c->window_start_ms &&
+                    r->window_end_ms == c->window_end_ms && !memcmp(r->key, key, c->key_len))
                     break;
                 slot = (slot + 1) & mask;
             }
@@ -184,6 +214,8 @@ static void s_rows_build(ed_sink_rows_t *rs, const ed_sink_flush_t *flush) {
                 s_row_t *r = &rs->rows[rs->nrows];
                 r->pub.key = key;
                 r->pub.key_len = c->key_len;
+                r->pub.window_start_ms = c->window_start_ms;
+                r->pub.window_end_ms = c->window_end_ms;
                 r->pub.delta_n = c->delta_n;
                 r->pub.n = c->n;
                 r->vals = rs->pool_len;
@@ -195,8 +227,9 @@ static void s_rows_build(ed_sink_rows_t *rs, const ed_sink_flush_t *flush) {
                 rs->slots[slot] = (uint32_t)++rs->nrows;
                 continue;
             }
-            /* Merge into the earlier row of the same key: rows come in flush
-             * order, so the later one is the newer (each function says how). */
+            /* Merge into the earlier row of the same (window, key): rows come
+             * in flush order, so the later one is the newer (each function
+             * says how). */
             s_row_t *r = &rs->rows[rs->slots[slot] - 1];
             double *rd = rs->pool + r->vals, *rv = rd + nv;
             for (size_t i = 0; i < nv; i++)
@@ -263,6 +296,27 @@ double ed_sink_row_num(const ed_sink_row_t *r, const ed_sink_col_t *c) {
     return c->def->insert(r->delta[c->idx], r->value[c->idx], r->delta_n);
 }
 
+int64_t ed_sink_row_time(const ed_sink_row_t *r, const ed_sink_col_t *c) {
+    assert(c->sql == ED_SINK_SQL_TIME);
+    return c->idx ? r->window_end_ms : r->window_start_ms;
+}
+
+size_t ed_sink_time_text(int64_t ms, char *buf, size_t n) {
+    /* Floor division: -1 ms is 1969-12-31 23:59:59.999. */
+    int64_t sec = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        sec--;
+    }
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return (size_t)snprintf(buf, n, "invalid");
+    int len = snprintf(buf, n, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+    return len < 0 ? 0 : (size_t)len;
+}
+
 void ed_sink_col_merge(const ed_sink_col_t *c, int mariadb, ed_sink_ref_fn ref, void *ctx,
                        ed_buf_t *out) {
     assert(c->role == ED_SINK_COL_VALUE && c->def);
@@ -298,7 +352,7 @@ const char *ed_sink_cols_dup(const ed_conf_aggregation_t *agg, int nocase, char 
         }
     }
     names[ncols] = ed_strdup("updated_at");
-    free(cols);
+    free(cols); /* the layout has the window bounds of a windowed aggregation */
     const char *dup = NULL;
     for (int i = 0; i <= ncols && !dup; i++)
         for (int j = i + 1; j <= ncols && !dup; j++)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mysql.h>
 
@@ -74,6 +75,29 @@ static void s_read(const char *target, sc_totals_t *t) {
     mysql_close(m);
 }
 
+/* The windowed rows; their DATETIME(3) bounds, UTC, as ms since the epoch
+ * (TIMESTAMPDIFF from the epoch: no time zone involved). */
+static void s_read_windows(const char *target, sc_wtotals_t *t) {
+    MYSQL *m = s_my();
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01', window_start) DIV 1000, "
+             "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', window_end) DIV 1000, doc, word, count "
+             "FROM %s",
+             target);
+    s_my_exec(m, sql);
+    MYSQL_RES *res = mysql_store_result(m);
+    assert_non_null(res);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        sc_wtotals_add(t, atoll(row[0]), atoll(row[1]), row[2], len[2], row[3], len[3],
+                       atof(row[4]));
+    }
+    mysql_free_result(res);
+    mysql_close(m);
+}
+
 /* A table without the computed columns: the upsert cannot be prepared
  * (unknown column), so every row of the flush is refused. */
 static int s_poison(const char *target) {
@@ -100,6 +124,7 @@ static const sc_plugin_t s_plugin = {
     .cut_len = sizeof s_commit - 1,
     .cut_nth = 1,
     .poison = s_poison,
+    .read_windows = s_read_windows,
 };
 
 /* ------------------------------------------------------------------- tests */
@@ -186,11 +211,113 @@ static void test_mariadb_down_retries(void **state) {
     sc_data_free(&d);
 }
 
+/* The first column of the first row of `sql` (NULL: no row), copied into
+ * out. */
+static const char *s_my_one(MYSQL *m, const char *sql, char *out, size_t size) {
+    s_my_exec(m, sql);
+    MYSQL_RES *res = mysql_store_result(m);
+    assert_non_null(res);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    const char *v = row && row[0] ? out : NULL;
+    if (v)
+        snprintf(out, size, "%s", row[0]);
+    mysql_free_result(res);
+    return v;
+}
+
+/* A windowed aggregation's table: window_start and window_end lead the
+ * columns and the primary key, as DATETIME(3) holding the UTC bounds to
+ * the millisecond whatever the time zone of eddy or of the reader's
+ * session; every compute merges per (window, key) across flushes. */
+static void test_mariadb_windowed_table(void **state) {
+    (void)state;
+    MYSQL *m = s_my();
+    char table[96], body[512], yaml[4096], err[1024] = "", sql[1024], got[512];
+    snprintf(table, sizeof table, "%s", sc_run("it_my_win_{run}"));
+    s_reset(table);
+    setenv("TZ", "America/St_Johns", 1); /* eddy 3.5 h behind UTC */
+    tzset();
+    snprintf(body, sizeof body,
+             "mariadb: { host: \"%s\", port: %s, user: \"%s\", database: \"%s\" }, table: %s",
+             sc_env("EDDY_MYSQL_HOST"), sc_env("EDDY_MYSQL_PORT"), sc_env("EDDY_MYSQL_USER"),
+             sc_env("EDDY_MYSQL_DB"), table);
+    sc_pipeline_window(yaml, sizeof yaml, "my_win", body, "{ hopping: 3s, slide: 1500ms }");
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open_yaml(&s, yaml, "my_win", err, sizeof err), 0);
+    sc_state_t w1 = {.doc = "d1", .word = "the", .word_len = 3, .ws = 1764547201500LL,
+                     .we = 1764547204500LL};
+    sc_state_t w0 = w1;
+    w0.ws -= 1500;
+    w0.we -= 1500;
+    ed_batch_t *b[2] = {ed_batch_new(ED_BATCH_CHANGELOG, 1024),
+                        ed_batch_new(ED_BATCH_CHANGELOG, 1024)};
+    sc_emit(b[0], &w0, (double[]){2, 8}, 2);
+    sc_emit(b[0], &w1, (double[]){8}, 1);
+    ed_sink_flush_t f1 = {.checkpoint = 1, .changes = b, .nchanges = 1, .rows = 2};
+    ed_sink_stats_t st = {0};
+    ASSERT_WRITE(ED_WRITE_OK, sc_sink_write(&s, &f1, &st, err, sizeof err), err);
+    ed_batch_reset(b[0]);
+    sc_emit(b[0], &w1, (double[]){-1, 4}, 2);
+    sc_emit(b[1], &w1, (double[]){0.5}, 1);
+    ed_sink_flush_t f2 = {.checkpoint = 2, .changes = b, .nchanges = 2, .rows = 2};
+    ASSERT_WRITE(ED_WRITE_OK, sc_sink_write(&s, &f2, &st, err, sizeof err), err);
+    sc_sink_close(&s);
+    unsetenv("TZ");
+    tzset();
+
+    s_my_exec(m, "SET time_zone = '+05:00'"); /* DATETIME does not move with it */
+    snprintf(sql, sizeof sql,
+             "SELECT CAST(window_start AS CHAR), CAST(window_end AS CHAR), count, total, lo, hi, "
+             "mean, mean_n FROM %s ORDER BY window_start",
+             table);
+    s_my_exec(m, sql);
+    MYSQL_RES *res = mysql_store_result(m);
+    assert_non_null(res);
+    assert_int_equal(mysql_num_rows(res), 2);
+    static const char *const bounds[2][2] = {{"2025-12-01 00:00:00.000", "2025-12-01 00:00:03.000"},
+                                             {"2025-12-01 00:00:01.500", "2025-12-01 00:00:04.500"}};
+    const sc_state_t *k[2] = {&w0, &w1};
+    for (int i = 0; i < 2; i++) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        assert_string_equal(row[0], bounds[i][0]);
+        assert_string_equal(row[1], bounds[i][1]);
+        sc_assert_num("count", k[i], atof(row[2]), k[i]->count);
+        sc_assert_num("total", k[i], atof(row[3]), k[i]->sum);
+        sc_assert_num("lo", k[i], atof(row[4]), k[i]->min);
+        sc_assert_num("hi", k[i], atof(row[5]), k[i]->max);
+        sc_assert_num("mean", k[i], atof(row[6]), k[i]->sum / (double)k[i]->n);
+        sc_assert_num("mean_n", k[i], atof(row[7]), (double)k[i]->n);
+    }
+    mysql_free_result(res);
+    snprintf(sql, sizeof sql,
+             "SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE) ORDER BY "
+             "ORDINAL_POSITION SEPARATOR ', ') FROM information_schema.COLUMNS WHERE "
+             "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '%s'",
+             table);
+    assert_non_null(s_my_one(m, sql, got, sizeof got));
+    assert_string_equal(got, "window_start datetime(3), window_end datetime(3), doc "
+                             "varbinary(255), word varbinary(255), count bigint(20), total double, "
+                             "lo double, hi double, mean double, mean_sum double, mean_n "
+                             "bigint(20), updated_at timestamp(6)");
+    snprintf(sql, sizeof sql,
+             "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION SEPARATOR ', ') FROM "
+             "information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND "
+             "TABLE_NAME = '%s' AND CONSTRAINT_NAME = 'PRIMARY'",
+             table);
+    assert_non_null(s_my_one(m, sql, got, sizeof got));
+    assert_string_equal(got, "window_start, window_end, doc, word");
+    s_reset(table);
+    ed_batch_destroy(&b[0]);
+    ed_batch_destroy(&b[1]);
+    mysql_close(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         SC_CONTRACT_TESTS(&s_plugin),
         cmocka_unit_test(test_mariadb_upsert),
         cmocka_unit_test(test_mariadb_down_retries),
+        cmocka_unit_test(test_mariadb_windowed_table),
     };
     return cmocka_run_group_tests_name("it_sink_mariadb", tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -87,6 +88,27 @@ static void s_read(const char *target, sc_totals_t *t) {
     PQfinish(c);
 }
 
+/* The windowed rows, their bounds as ms since the epoch computed by the
+ * server from the timestamptz values. */
+static void s_read_windows(const char *target, sc_wtotals_t *t) {
+    PGconn *c = s_pg();
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT (extract(epoch FROM window_start) * 1000)::int8, (extract(epoch FROM "
+             "window_end) * 1000)::int8, doc, word, count FROM %s",
+             target);
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    for (int i = 0; i < PQntuples(res); i++)
+        sc_wtotals_add(t, atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)),
+                       PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2),
+                       PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3),
+                       atof(PQgetvalue(res, i, 4)));
+    PQclear(res);
+    PQfinish(c);
+}
+
 /* A table with columns eddy cannot add to (TEXT counts) and a row that the
  * upsert would have to update: every row of the flush is refused. */
 static int s_poison(const char *target) {
@@ -119,6 +141,7 @@ static const sc_plugin_t s_plugin = {
     .cut_len = sizeof s_commit - 1,
     .cut_nth = 1,
     .poison = s_poison,
+    .read_windows = s_read_windows,
 };
 
 /* ------------------------------------------------------------------- tests */
@@ -329,6 +352,111 @@ static void test_postgres_init_errors(void **state) {
         "  pg_clash: { postgres: { dsn: \"host=127.0.0.1\" } }\n";
     assert_int_equal(sc_sink_open_yaml(&s, clash, "pg_clash", err, sizeof err), ED_EINVAL);
     ASSERT_HAS(err, "mean_n");
+
+    /* A windowed aggregation's table has window_start: a key column of that
+     * name clashes (it does not in a cumulative one). */
+    static const char wclash[] =
+        "sources:\n"
+        "  docs: { directory: { path: /nonexistent/eddy-sink-contract }, format: json }\n"
+        "aggregations:\n"
+        "  it_words:\n"
+        "    from: docs\n"
+        "    key: [doc, window_start]\n"
+        "    window: { tumbling: 1m }\n"
+        "    to: [pg_wclash]\n"
+        "sinks:\n"
+        "  pg_wclash: { postgres: { dsn: \"host=127.0.0.1\" } }\n";
+    assert_int_equal(sc_sink_open_yaml(&s, wclash, "pg_wclash", err, sizeof err), ED_EINVAL);
+    ASSERT_HAS(err, "\"window_start\" twice");
+}
+
+/* A windowed aggregation's table: window_start and window_end lead the
+ * columns and the primary key, as timestamptz holding the UTC bounds to
+ * the millisecond whatever the time zone of eddy or of the reader; every
+ * compute merges per (window, key) across flushes. */
+static void test_postgres_windowed_table(void **state) {
+    (void)state;
+    PGconn *c = s_pg();
+    char table[96], body[512], yaml[4096], err[1024] = "";
+    snprintf(table, sizeof table, "%s", sc_run("it_pg_win_{run}"));
+    s_reset(table);
+    /* eddy in a zone 3.5 h behind UTC: a local-time conversion would show. */
+    setenv("TZ", "America/St_Johns", 1);
+    tzset();
+    snprintf(body, sizeof body, "postgres: { dsn: \"%s\" }, table: %s", sc_env("EDDY_PG_DSN"),
+             table);
+    sc_pipeline_window(yaml, sizeof yaml, "pg_win", body, "{ hopping: 3s, slide: 1500ms }");
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open_yaml(&s, yaml, "pg_win", err, sizeof err), 0);
+    /* 2025-12-01T00:00:01.500Z … 00:00:04.500Z and the overlapping window
+     * before it. */
+    sc_state_t w1 = {.doc = "d1", .word = "the", .word_len = 3, .ws = 1764547201500LL,
+                     .we = 1764547204500LL};
+    sc_state_t w0 = w1;
+    w0.ws -= 1500;
+    w0.we -= 1500;
+    ed_batch_t *b[2] = {ed_batch_new(ED_BATCH_CHANGELOG, 1024), ed_batch_new(ED_BATCH_CHANGELOG, 1024)};
+    sc_emit(b[0], &w0, (double[]){2, 8}, 2);
+    sc_emit(b[0], &w1, (double[]){8}, 1);
+    ed_sink_flush_t f1 = {.checkpoint = 1, .changes = b, .nchanges = 1, .rows = 2};
+    ed_sink_stats_t st = {0};
+    ASSERT_WRITE(ED_WRITE_OK, sc_sink_write(&s, &f1, &st, err, sizeof err), err);
+    ed_batch_reset(b[0]);
+    sc_emit(b[0], &w1, (double[]){-1, 4}, 2);
+    sc_emit(b[1], &w1, (double[]){0.5}, 1);
+    ed_sink_flush_t f2 = {.checkpoint = 2, .changes = b, .nchanges = 2, .rows = 2};
+    ASSERT_WRITE(ED_WRITE_OK, sc_sink_write(&s, &f2, &st, err, sizeof err), err);
+    sc_sink_close(&s);
+    unsetenv("TZ");
+    tzset();
+
+    s_pg_exec(c, "SET TimeZone = 'Asia/Kathmandu'"); /* the reader's zone is +05:45 */
+    char sql[768];
+    snprintf(sql, sizeof sql,
+             "SELECT to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), "
+             "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), count, total, "
+             "lo, hi, mean, mean_n FROM %s ORDER BY window_start",
+             table);
+    PGresult *res = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 2);
+    assert_string_equal(PQgetvalue(res, 0, 0), "2025-12-01 00:00:00.000");
+    assert_string_equal(PQgetvalue(res, 0, 1), "2025-12-01 00:00:03.000");
+    assert_string_equal(PQgetvalue(res, 1, 0), "2025-12-01 00:00:01.500");
+    assert_string_equal(PQgetvalue(res, 1, 1), "2025-12-01 00:00:04.500");
+    const sc_state_t *k[2] = {&w0, &w1};
+    for (int i = 0; i < 2; i++) {
+        sc_assert_num("count", k[i], atof(PQgetvalue(res, i, 2)), k[i]->count);
+        sc_assert_num("total", k[i], atof(PQgetvalue(res, i, 3)), k[i]->sum);
+        sc_assert_num("lo", k[i], atof(PQgetvalue(res, i, 4)), k[i]->min);
+        sc_assert_num("hi", k[i], atof(PQgetvalue(res, i, 5)), k[i]->max);
+        sc_assert_num("mean", k[i], atof(PQgetvalue(res, i, 6)), k[i]->sum / (double)k[i]->n);
+        sc_assert_num("mean_n", k[i], atof(PQgetvalue(res, i, 7)), (double)k[i]->n);
+    }
+    PQclear(res);
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+             "FROM information_schema.columns WHERE table_name = '%s'",
+             table);
+    res = PQexec(c, sql);
+    assert_string_equal(PQgetvalue(res, 0, 0),
+                        "window_start timestamp with time zone, window_end timestamp with time "
+                        "zone, doc text, word text, count bigint, total double precision, lo "
+                        "double precision, hi double precision, mean double precision, mean_sum "
+                        "double precision, mean_n bigint, updated_at timestamp with time zone");
+    PQclear(res);
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(a.attname, ', ' ORDER BY array_position(i.indkey, a.attnum)) "
+             "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
+             "ANY(i.indkey) WHERE i.indrelid = '%s'::regclass AND i.indisprimary",
+             table);
+    res = PQexec(c, sql);
+    assert_string_equal(PQgetvalue(res, 0, 0), "window_start, window_end, doc, word");
+    PQclear(res);
+    s_reset(table);
+    ed_batch_destroy(&b[0]);
+    ed_batch_destroy(&b[1]);
+    PQfinish(c);
 }
 
 int main(void) {
@@ -339,6 +467,7 @@ int main(void) {
         cmocka_unit_test(test_postgres_bad_table_drops),
         cmocka_unit_test(test_postgres_reconnect),
         cmocka_unit_test(test_postgres_down_retries),
+        cmocka_unit_test(test_postgres_windowed_table),
     };
     return cmocka_run_group_tests_name("it_sink_postgres", tests, NULL, NULL);
 }

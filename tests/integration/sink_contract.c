@@ -50,7 +50,24 @@ const char *sc_run(const char *text) {
 
 /* ------------------------------------------------------- a sink from YAML */
 
+const ed_conf_registry_t *sc_registry(void) {
+    static ed_conf_registry_t reg;
+    if (!reg.aggfn) {
+        reg = *ed_registry();
+        reg.windows = 1;
+    }
+    return &reg;
+}
+
 void sc_pipeline(char *out, size_t size, const char *name, const char *body) {
+    sc_pipeline_window(out, size, name, body, NULL);
+}
+
+void sc_pipeline_window(char *out, size_t size, const char *name, const char *body,
+                        const char *window) {
+    char wline[256] = "";
+    if (window)
+        snprintf(wline, sizeof wline, "    window: %s\n", window);
     int n = snprintf(out, size,
                      "sources:\n"
                      "  docs:\n"
@@ -62,17 +79,18 @@ void sc_pipeline(char *out, size_t size, const char *name, const char *body) {
                      "    key: [doc, word]\n"
                      "    compute: { count: count, total: \"sum(x)\", lo: \"min(x)\", hi: "
                      "\"max(x)\", mean: \"avg(x)\" }\n"
+                     "%s"
                      "    to: [%s]\n"
                      "sinks:\n"
                      "  %s: { %s }\n",
-                     name, name, body);
+                     wline, name, name, body);
     if (n < 0 || (size_t)n >= size)
         fail_msg("pipeline YAML for sink '%s' does not fit in %zu bytes", name, size);
 }
 
 int sc_sink_open_yaml(sc_sink_t *s, const char *yaml, const char *name, char *err, size_t size) {
     memset(s, 0, sizeof *s);
-    if (ed_config_load_string(yaml, "sink_contract.yaml", ed_registry(), &s->conf, err, size) != 0)
+    if (ed_config_load_string(yaml, "sink_contract.yaml", sc_registry(), &s->conf, err, size) != 0)
         fail_msg("config does not load: %s\n%s", err, yaml);
     int i = ed_config_sink_idx(s->conf, name);
     if (i < 0)
@@ -114,7 +132,7 @@ void sc_sink_close(sc_sink_t *s) {
 
 int sc_config_error(const char *yaml, char *err, size_t size) {
     ed_config_t *conf = NULL;
-    int rc = ed_config_load_string(yaml, "sink_contract.yaml", ed_registry(), &conf, err, size);
+    int rc = ed_config_load_string(yaml, "sink_contract.yaml", sc_registry(), &conf, err, size);
     if (rc >= 0) {
         ed_config_destroy(&conf);
         fail_msg("config loaded, expected an error:\n%s", yaml);
@@ -140,7 +158,13 @@ void sc_emit(ed_batch_t *b, sc_state_t *k, const double *xs, int nx) {
     size_t len = 0;
     ed_key_append(key, &len, k->doc, strlen(k->doc));
     ed_key_append(key, &len, k->word, k->word_len);
-    ed_change_t h = {.agg = 0, .nvals = 5, .key_len = (uint32_t)len, .n = k->n, .delta_n = nx};
+    ed_change_t h = {.agg = 0,
+                     .nvals = 5,
+                     .key_len = (uint32_t)len,
+                     .window_start_ms = k->ws,
+                     .window_end_ms = k->we,
+                     .n = k->n,
+                     .delta_n = nx};
     ed_batch_add_change(b, &h, delta, value, key);
 }
 

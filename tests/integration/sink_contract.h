@@ -18,7 +18,13 @@
  *            (nothing may be sent again) and then comes up: that flush is
  *            applied exactly once;
  *   drop     a flush the server refuses for good gives DROP, and its rows
- *            are counted in rows_rejected.
+ *            are counted in rows_rejected;
+ *   windows  rows of a windowed aggregation land per (window, key), with
+ *            their window bounds read back by the server's own client:
+ *            one key in several windows, a (window, key) flushed again
+ *            (merged by the server), twice in one flush (merged by the
+ *            sink), a final row (emit: on_close), and a row without a
+ *            window refused (sink_windows.c).
  * A plugin takes part through an sc_plugin_t and SC_CONTRACT_TESTS; a sink
  * without a server (null) runs sc_test_durable alone, with only `type` and
  * `body` set.
@@ -80,6 +86,16 @@ typedef struct {
  * into out (fails the test if it does not fit). */
 void sc_pipeline(char *out, size_t size, const char *name, const char *body);
 
+/* sc_pipeline with `window: <window>` in the aggregation (e.g. "{ tumbling:
+ * 1500ms }"; NULL: cumulative). */
+void sc_pipeline_window(char *out, size_t size, const char *name, const char *body,
+                        const char *window);
+
+/* The registry the tests load configs with: ed_registry() with windowed
+ * aggregations accepted (ed_conf_registry_t.windows), so that the sinks'
+ * windowed rows can be tested before the pipeline runs windows. */
+const ed_conf_registry_t *sc_registry(void);
+
 /* Loads `yaml` (fails the test with the loader's error if it does not load)
  * and creates the plugin instance of sink `name`. Returns what the plugin's
  * init returned (0, or ED_EINVAL with err filled); on failure nothing needs
@@ -102,18 +118,19 @@ int sc_config_error(const char *yaml, char *err, size_t size);
 
 /* ---------------------------------------------- a model of the aggregator */
 
-/* One key's totals, as the aggregator keeps them. */
+/* One key's totals (in one window), as the aggregator keeps them. */
 typedef struct {
     const char *doc;
     const char *word;
     size_t word_len; /* words may hold NUL bytes */
     double count, sum, min, max;
     int64_t n;
+    int64_t ws, we; /* window bounds, ms since the epoch; 0, 0: cumulative */
 } sc_state_t;
 
 /* Feeds xs[0..nx) into k and appends to b the changelog row the aggregator
- * would emit for them (aggregation 0, the five computes of sc_pipeline; see
- * ed_change_t for delta and value per function). */
+ * would emit for them (aggregation 0, the five computes of sc_pipeline,
+ * k's window; see ed_change_t for delta and value per function). */
 void sc_emit(ed_batch_t *b, sc_state_t *k, const double *xs, int nx);
 
 /* Fails unless got equals want within 1e-9 relative; names what and k. */
@@ -195,6 +212,23 @@ void sc_proxy_stop(sc_proxy_t **p_p);
 /* The keys of the contract's flushes: plain ASCII, valid for every sink. */
 enum { SC_D1_THE, SC_D1_A, SC_D2_THE, SC_D3_NEW, SC_NKEYS };
 
+/* What a windowed reader found: per (window, key), its count. */
+#define SC_WROWS 32
+typedef struct {
+    int n;
+    struct {
+        int64_t ws, we; /* window bounds, ms since the epoch */
+        char doc[16], word[16];
+        double count;
+    } row[SC_WROWS];
+} sc_wtotals_t;
+
+/* Records that the reader saw (window [ws, we), doc, word) with `count`
+ * (adds to what was seen of it, like sc_totals_add); fails the test on a
+ * key the contract never wrote or past SC_WROWS rows. */
+void sc_wtotals_add(sc_wtotals_t *t, int64_t ws, int64_t we, const char *doc, size_t doc_len,
+                    const char *word, size_t word_len, double count);
+
 /* What a plugin's reader found: per contract key, its count. */
 typedef struct {
     double count[SC_NKEYS];
@@ -239,6 +273,12 @@ typedef struct {
      * good (in place of reset); returns how many rows of the contract's
      * first flush (3 rows: d1/the, d1/a, d2/the) must then be rejected. */
     int (*poison)(const char *target);
+    /* Windowed aggregation (sc_test_windows): the YAML body of a sink
+     * writing its rows to `target` (NULL: body serves), and the reader of
+     * what it holds (sc_wtotals_add per (window, key); NULL: the test is
+     * skipped). The test resets target before and after. */
+    void (*wbody)(char *out, size_t size, const char *target, const char *host, int port);
+    void (*read_windows)(const char *target, sc_wtotals_t *t);
 } sc_plugin_t;
 
 /* The contract's tests; each takes the sc_plugin_t as cmocka's state. */
@@ -246,11 +286,13 @@ void sc_test_down(void **state);
 void sc_test_durable(void **state);
 void sc_test_once(void **state);
 void sc_test_drop(void **state);
+void sc_test_windows(void **state); /* sink_windows.c */
 
 #define SC_CONTRACT_TESTS(plugin)                                                                  \
     cmocka_unit_test_prestate(sc_test_down, (void *)(plugin)),                                     \
         cmocka_unit_test_prestate(sc_test_durable, (void *)(plugin)),                              \
         cmocka_unit_test_prestate(sc_test_once, (void *)(plugin)),                                 \
-        cmocka_unit_test_prestate(sc_test_drop, (void *)(plugin))
+        cmocka_unit_test_prestate(sc_test_drop, (void *)(plugin)),                                 \
+        cmocka_unit_test_prestate(sc_test_windows, (void *)(plugin))
 
 #endif
