@@ -315,6 +315,7 @@ static void test_mariadb_windowed_table(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         SC_CONTRACT_TESTS(&s_plugin),
+        SC_WINDOWS_TEST(&s_plugin),
         cmocka_unit_test(test_mariadb_upsert),
         cmocka_unit_test(test_mariadb_down_retries),
         cmocka_unit_test(test_mariadb_windowed_table),

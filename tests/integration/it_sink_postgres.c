@@ -462,6 +462,7 @@ static void test_postgres_windowed_table(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         SC_CONTRACT_TESTS(&s_plugin),
+        SC_WINDOWS_TEST(&s_plugin),
         cmocka_unit_test(test_postgres_init_errors),
         cmocka_unit_test(test_postgres_upsert),
         cmocka_unit_test(test_postgres_bad_table_drops),

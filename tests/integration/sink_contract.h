@@ -275,8 +275,8 @@ typedef struct {
     int (*poison)(const char *target);
     /* Windowed aggregation (sc_test_windows): the YAML body of a sink
      * writing its rows to `target` (NULL: body serves), and the reader of
-     * what it holds (sc_wtotals_add per (window, key); NULL: the test is
-     * skipped). The test resets target before and after. */
+     * what it holds (sc_wtotals_add per (window, key); required by
+     * SC_WINDOWS_TEST). The test resets target before and after. */
     void (*wbody)(char *out, size_t size, const char *target, const char *host, int port);
     void (*read_windows)(const char *target, sc_wtotals_t *t);
 } sc_plugin_t;
@@ -292,7 +292,9 @@ void sc_test_windows(void **state); /* sink_windows.c */
     cmocka_unit_test_prestate(sc_test_down, (void *)(plugin)),                                     \
         cmocka_unit_test_prestate(sc_test_durable, (void *)(plugin)),                              \
         cmocka_unit_test_prestate(sc_test_once, (void *)(plugin)),                                 \
-        cmocka_unit_test_prestate(sc_test_drop, (void *)(plugin)),                                 \
-        cmocka_unit_test_prestate(sc_test_windows, (void *)(plugin))
+        cmocka_unit_test_prestate(sc_test_drop, (void *)(plugin))
+
+/* The windowed part, for a plugin with wbody/read_windows. */
+#define SC_WINDOWS_TEST(plugin) cmocka_unit_test_prestate(sc_test_windows, (void *)(plugin))
 
 #endif
