@@ -244,23 +244,8 @@ static void test_mariadb_windowed_table(void **state) {
     sc_pipeline_window(yaml, sizeof yaml, "my_win", body, "{ hopping: 3s, slide: 1500ms }");
     sc_sink_t s;
     assert_int_equal(sc_sink_open_yaml(&s, yaml, "my_win", err, sizeof err), 0);
-    sc_state_t w1 = {.doc = "d1", .word = "the", .word_len = 3, .ws = 1764547201500LL,
-                     .we = 1764547204500LL};
-    sc_state_t w0 = w1;
-    w0.ws -= 1500;
-    w0.we -= 1500;
-    ed_batch_t *b[2] = {ed_batch_new(ED_BATCH_CHANGELOG, 1024),
-                        ed_batch_new(ED_BATCH_CHANGELOG, 1024)};
-    sc_emit(b[0], &w0, (double[]){2, 8}, 2);
-    sc_emit(b[0], &w1, (double[]){8}, 1);
-    ed_sink_flush_t f1 = {.checkpoint = 1, .changes = b, .nchanges = 1, .rows = 2};
-    ed_sink_stats_t st = {0};
-    ASSERT_WRITE(ED_WRITE_OK, sc_sink_write(&s, &f1, &st, err, sizeof err), err);
-    ed_batch_reset(b[0]);
-    sc_emit(b[0], &w1, (double[]){-1, 4}, 2);
-    sc_emit(b[1], &w1, (double[]){0.5}, 1);
-    ed_sink_flush_t f2 = {.checkpoint = 2, .changes = b, .nchanges = 2, .rows = 2};
-    ASSERT_WRITE(ED_WRITE_OK, sc_sink_write(&s, &f2, &st, err, sizeof err), err);
+    sc_state_t w0, w1;
+    sc_write_overlapping(&s, &w0, &w1);
     sc_sink_close(&s);
     unsetenv("TZ");
     tzset();
@@ -307,8 +292,6 @@ static void test_mariadb_windowed_table(void **state) {
     assert_non_null(s_my_one(m, sql, got, sizeof got));
     assert_string_equal(got, "window_start, window_end, doc, word");
     s_reset(table);
-    ed_batch_destroy(&b[0]);
-    ed_batch_destroy(&b[1]);
     mysql_close(m);
 }
 

@@ -281,6 +281,14 @@ typedef struct {
     void (*read_windows)(const char *target, sc_wtotals_t *t);
 } sc_plugin_t;
 
+/* Writes through s (a windowed sink of sc_pipeline_window) the rows of the
+ * per-sink windowed table tests: d1/the in w1 = [00:00:01.500Z,
+ * 00:00:04.500Z) of 2025-12-01 and w0, the overlapping window 1.5 s before
+ * it: flush 1 (checkpoint 1) w0 ← 2, 8 and w1 ← 8; flush 2 (checkpoint 2,
+ * two batches) w1 ← -1, 4, then 0.5. Fails the test unless both are OK.
+ * *w0 and *w1 hold the model's totals after them. */
+void sc_write_overlapping(sc_sink_t *s, sc_state_t *w0, sc_state_t *w1);
+
 /* The contract's tests; each takes the sc_plugin_t as cmocka's state. */
 void sc_test_down(void **state);
 void sc_test_durable(void **state);

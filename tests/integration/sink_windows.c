@@ -194,3 +194,28 @@ void sc_test_windows(void **state) {
     p->reset(target);
     s_wflows_free(&f);
 }
+
+void sc_write_overlapping(sc_sink_t *s, sc_state_t *w0, sc_state_t *w1) {
+    /* 2025-12-01T00:00:01.500Z … 00:00:04.500Z and the overlapping window
+     * before it. */
+    *w1 = (sc_state_t){.doc = "d1", .word = "the", .word_len = 3, .ws = 1764547201500LL,
+                       .we = 1764547204500LL};
+    *w0 = *w1;
+    w0->ws -= 1500;
+    w0->we -= 1500;
+    char err[2048] = "";
+    ed_batch_t *b[2] = {ed_batch_new(ED_BATCH_CHANGELOG, 1024),
+                        ed_batch_new(ED_BATCH_CHANGELOG, 1024)};
+    sc_emit(b[0], w0, (double[]){2, 8}, 2);
+    sc_emit(b[0], w1, (double[]){8}, 1);
+    ed_sink_flush_t f1 = {.checkpoint = 1, .changes = b, .nchanges = 1, .rows = 2};
+    ed_sink_stats_t st = {0};
+    ASSERT_WRITE(ED_WRITE_OK, sc_sink_write(s, &f1, &st, err, sizeof err), err);
+    ed_batch_reset(b[0]);
+    sc_emit(b[0], w1, (double[]){-1, 4}, 2);
+    sc_emit(b[1], w1, (double[]){0.5}, 1);
+    ed_sink_flush_t f2 = {.checkpoint = 2, .changes = b, .nchanges = 2, .rows = 2};
+    ASSERT_WRITE(ED_WRITE_OK, sc_sink_write(s, &f2, &st, err, sizeof err), err);
+    ed_batch_destroy(&b[0]);
+    ed_batch_destroy(&b[1]);
+}
