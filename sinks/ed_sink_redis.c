@@ -3,10 +3,13 @@
  * a top-N leaderboard. See docs/sinks.md.
  *
  * A flush is written in chunks of `batch_rows` rows; each chunk is its own
- * pipelined MULTI … EXEC (one round trip): per row the score function's
- * command (ed_aggfn.h): ZINCRBY of the delta for additive ones (count, sum:
- * several eddy processes merge) or ZADD of the value (the others: it
- * replaces). When keep_top > 0, ZREMRANGEBYRANK for every set the flush
+ * pipelined MULTI … EXEC (one round trip): per row, as `score_mode` says,
+ * ZADD of the aggregator's current value (set: replaces, so a member trimmed
+ * by keep_top and seen again re-enters with its true score) or ZINCRBY of the
+ * delta (increment: several eddy processes add up), then with `ttl` one
+ * PEXPIRE per set the chunk wrote. Rows carry their window's bounds into the
+ * templates ({window_start}, {window_end}, ms). When keep_top > 0,
+ * ZREMRANGEBYRANK for every set the flush
  * touched follows in final chunk(s) of up to `batch_rows` trims. Why chunks
  * and not one transaction per flush: Redis queues a transaction in memory and
  * runs its EXEC without serving anyone else, so a 1M-row flush held the
@@ -21,7 +24,8 @@
  * flush already complete applies nothing. The one chunk that can be applied
  * twice is the one in flight when the connection broke after its EXEC was
  * sent (its reply lost): it may or may not have run, and the retry sends it
- * again — at-least-once, at most one chunk per connection failure. The
+ * again — at-least-once, at most one chunk per connection failure (harmless
+ * with score_mode set: ZADD of a value is idempotent). The
  * progress is in memory only: a restarted eddy replays the un-acked
  * checkpoint from the sources and applies its chunks again. Readers may see a
  * flush half written (some chunks applied, trims not yet done).
@@ -44,18 +48,6 @@
 #include "runtime/ed_buf.h"
 #include "sinks/ed_redis_conn.h"
 
-/* A template ("top:{doc}") compiled to segments: literal text or a key part. */
-typedef struct {
-    int part; /* key part index, or -1 for literal text */
-    const char *text;
-    size_t len;
-} s_seg_t;
-
-typedef struct {
-    s_seg_t *segs;
-    int nsegs;
-} s_tmpl_t;
-
 typedef struct {
     const ed_conf_sink_t *sink;
     const ed_sink_redis_opts_t *o; /* the sink's options */
@@ -65,12 +57,13 @@ typedef struct {
     redisContext *rc;
     int connected_once;
     int lost; /* the last connection failed or was lost: the next connect is a reconnect */
-    s_tmpl_t zset;
-    s_tmpl_t member; /* nsegs == 0: default member (unreferenced parts joined by ':') */
+    ed_redis_tmpl_t zset;
+    ed_redis_tmpl_t member; /* nsegs == 0: default member (unreferenced parts joined by ':') */
     int *mparts;     /* default member: key parts not used by the zset template */
     int nmparts;
     int score; /* compute index */
-    const ed_aggfn_t *score_fn; /* the score's function: its Redis command, additive or not */
+    int set;  /* 1: ZADD the value (score_mode set), 0: ZINCRBY the delta (increment) */
+    char ttl[32]; /* PEXPIRE argument (ms), or "" for no ttl */
     size_t chunk; /* rows (or trims) per MULTI … EXEC */
     /* per-flush scratch */
     ed_buf_t arena; /* zset names, members and scores of the flush */
@@ -81,6 +74,9 @@ typedef struct {
     size_t nsets, set_cap;
     uint32_t *slots; /* set index + 1, 0 = empty */
     size_t nslots;
+    uint32_t *rowset;   /* per row: its set's index */
+    uint32_t *setmark;  /* per set: 1 + the chunk that last expired it */
+    size_t rowset_cap, setmark_cap;
     /* Progress of the flush being written, kept across calls so that a call
      * after RETRY resumes where the last one stopped. */
     uint64_t ckpt;         /* checkpoint + 1 the fields below describe; 0: none yet */
@@ -91,70 +87,6 @@ typedef struct {
     int ckpt_trim_failed;  /* a trim was refused (no row lost, logged once) */
 } s_redis_t;
 
-/* ---- templates ---- */
-
-static int s_col_idx(const ed_conf_aggregation_t *agg, const char *name, size_t len) {
-    for (int i = 0; i < agg->nkey; i++)
-        if (strlen(agg->key[i].column) == len && !memcmp(agg->key[i].column, name, len))
-            return i;
-    return -1;
-}
-
-/* Compiles `text`; segments point into it (the config outlives the sink). */
-static int s_tmpl_parse(s_tmpl_t *t, const char *text, const ed_conf_aggregation_t *agg,
-                        const char *sink, const char *what, char *errstr, size_t errstr_size) {
-    size_t n = strlen(text);
-    t->segs = ed_calloc(n + 1, sizeof *t->segs);
-    t->nsegs = 0;
-    const char *p = text;
-    while (*p) {
-        const char *open = strchr(p, '{');
-        const char *close = open ? strchr(open, '}') : NULL;
-        if (!open || !close) {
-            t->segs[t->nsegs++] = (s_seg_t){-1, p, strlen(p)};
-            break;
-        }
-        if (open > p)
-            t->segs[t->nsegs++] = (s_seg_t){-1, p, (size_t)(open - p)};
-        int idx = s_col_idx(agg, open + 1, (size_t)(close - open - 1));
-        if (idx < 0) {
-            ed_buf_t cols = ED_BUF_INIT;
-            for (int i = 0; i < agg->nkey; i++)
-                ed_buf_printf(&cols, "%s{%s}", i ? ", " : "", agg->key[i].column);
-            int rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
-                               "sink '%s': %s template \"%s\" names {%.*s}, which is not a key "
-                               "column of aggregation '%s'; expected one of: %s",
-                               sink, what, text, (int)(close - open - 1), open + 1, agg->name,
-                               cols.data ? cols.data : "(none)");
-            ed_buf_free(&cols);
-            return rc;
-        }
-        t->segs[t->nsegs++] = (s_seg_t){idx, NULL, 0};
-        p = close + 1;
-    }
-    return 0;
-}
-
-static int s_tmpl_uses(const s_tmpl_t *t, int part) {
-    for (int i = 0; i < t->nsegs; i++)
-        if (t->segs[i].part == part)
-            return 1;
-    return 0;
-}
-
-static void s_tmpl_expand(const s_tmpl_t *t, ed_buf_t *b, const uint8_t *key, size_t key_len) {
-    for (int i = 0; i < t->nsegs; i++) {
-        const s_seg_t *s = &t->segs[i];
-        if (s->part < 0) {
-            ed_buf_append(b, s->text, s->len);
-        } else {
-            const uint8_t *part = NULL;
-            size_t len = 0;
-            if (ed_key_part(key, key_len, s->part, &part, &len) == 0)
-                ed_buf_append(b, part, len);
-        }
-    }
-}
 
 /* ---- lifecycle ---- */
 
@@ -165,8 +97,10 @@ static void s_redis_destroy(void **ctx_p) {
     if (r->rc)
         redisFree(r->rc);
     ed_redis_addr_clear(&r->a);
-    free(r->zset.segs);
-    free(r->member.segs);
+    ed_redis_tmpl_free(&r->zset);
+    ed_redis_tmpl_free(&r->member);
+    free(r->rowset);
+    free(r->setmark);
     free(r->mparts);
     ed_buf_free(&r->arena);
     free(r->argoff);
@@ -207,13 +141,13 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
         ed_seterr(errstr, errstr_size, rc, "sink '%s': %s", sink->name, msg);
     }
     if (!rc)
-        rc = s_tmpl_parse(&r->zset, o->zset, agg, sink->name, "zset", errstr, errstr_size);
+        rc = ed_redis_tmpl_parse(&r->zset, o->zset, agg, sink->name, "zset", errstr, errstr_size);
     if (!rc && o->member && *o->member)
-        rc = s_tmpl_parse(&r->member, o->member, agg, sink->name, "member", errstr, errstr_size);
+        rc = ed_redis_tmpl_parse(&r->member, o->member, agg, sink->name, "member", errstr, errstr_size);
     if (!rc && r->member.nsegs == 0) {
         r->mparts = ed_calloc((size_t)agg->nkey, sizeof *r->mparts);
         for (int i = 0; i < agg->nkey; i++)
-            if (!s_tmpl_uses(&r->zset, i))
+            if (!ed_redis_tmpl_uses(&r->zset, i))
                 r->mparts[r->nmparts++] = i;
         if (r->nmparts == 0)
             rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
@@ -239,8 +173,22 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
                 ed_buf_free(&names);
             }
         }
-        if (!rc)
-            r->score_fn = agg->compute[r->score].fn;
+        if (!rc) {
+            /* The link resolved auto; a sink built without it resolves the same way. */
+            const ed_aggfn_t *fn = agg->compute[r->score].fn;
+            int mode = o->score_mode;
+            if (mode == ED_REDIS_SCORE_AUTO)
+                mode = agg->window.kind != ED_WIN_NONE || !fn->additive ? ED_REDIS_SCORE_SET
+                                                                        : ED_REDIS_SCORE_INCREMENT;
+            if (mode == ED_REDIS_SCORE_INCREMENT && !fn->additive)
+                rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
+                               "sink '%s': score_mode 'increment' needs an additive score "
+                               "(count, sum), not %s; expected score_mode 'set'",
+                               sink->name, fn->name);
+            r->set = mode == ED_REDIS_SCORE_SET;
+        }
+        if (!rc && o->ttl_ms > 0)
+            snprintf(r->ttl, sizeof r->ttl, "%lld", (long long)o->ttl_ms);
     }
     if (rc) {
         void *v = r;
@@ -312,12 +260,13 @@ static void s_sets_reset(s_redis_t *r, size_t rows) {
     ed_sink_slots_reset(&r->slots, &r->nslots, rows);
 }
 
-static void s_sets_add(s_redis_t *r, const char *name, size_t len) {
+/* Adds set `name` (if new); returns its index. */
+static uint32_t s_sets_add(s_redis_t *r, const char *name, size_t len) {
     size_t mask = r->nslots - 1, slot = (size_t)s_hash(name, len) & mask;
     while (r->slots[slot]) {
         size_t i = r->slots[slot] - 1;
         if (r->set_off[2 * i + 1] == len && !memcmp(r->sets.data + r->set_off[2 * i], name, len))
-            return;
+            return (uint32_t)i;
         slot = (slot + 1) & mask;
     }
     if (r->nsets == r->set_cap) {
@@ -328,6 +277,7 @@ static void s_sets_add(s_redis_t *r, const char *name, size_t len) {
     r->set_off[2 * r->nsets + 1] = len;
     ed_buf_append(&r->sets, name, len);
     r->slots[slot] = (uint32_t)++r->nsets;
+    return (uint32_t)(r->nsets - 1);
 }
 
 /* ---- write ---- */
@@ -384,8 +334,10 @@ static const char *s_redis_row_check(const s_redis_t *r, const ed_change_t *c) {
         return "row has the wrong number of values for the aggregation";
     if (ed_key_nparts(ed_change_key(c), c->key_len) != agg->nkey)
         return "row has the wrong number of key parts for the aggregation";
-    int additive = r->score_fn->additive;
-    double s = additive ? ed_change_delta(c)[r->score] : ed_change_value(c)[r->score];
+    const char *w = ed_sink_window_check(agg, c);
+    if (w)
+        return w;
+    double s = r->set ? ed_change_value(c)[r->score] : ed_change_delta(c)[r->score];
     if (isnan(s))
         return "score is not a number";
     return NULL;
@@ -398,13 +350,16 @@ static const char *s_redis_row_check(const s_redis_t *r, const ed_change_t *c) {
  * lets a retry resume by chunk number. */
 static size_t s_redis_expand(s_redis_t *r, const ed_sink_flush_t *flush, uint64_t *rejected,
                              const char **why) {
-    int additive = r->score_fn->additive;
     size_t total = 0;
     for (int b = 0; b < flush->nchanges; b++)
         total += flush->changes[b]->count;
     if (total * 3 > r->nargoff) {
         r->nargoff = total * 3;
         r->argoff = ed_realloc(r->argoff, (r->nargoff + 1) * sizeof *r->argoff);
+    }
+    if (total > r->rowset_cap) {
+        r->rowset_cap = total;
+        r->rowset = ed_realloc(r->rowset, total * sizeof *r->rowset);
     }
     ed_buf_reset(&r->arena);
     s_sets_reset(r, total);
@@ -425,11 +380,11 @@ static size_t s_redis_expand(s_redis_t *r, const ed_sink_flush_t *flush, uint64_
             const uint8_t *key = ed_change_key(c);
             size_t *o = &r->argoff[3 * nrows++];
             o[0] = r->arena.len;
-            s_tmpl_expand(&r->zset, &r->arena, key, c->key_len);
-            s_sets_add(r, r->arena.data + o[0], r->arena.len - o[0]);
+            ed_redis_tmpl_expand(&r->zset, &r->arena, c);
+            r->rowset[nrows - 1] = s_sets_add(r, r->arena.data + o[0], r->arena.len - o[0]);
             o[1] = r->arena.len;
             if (r->member.nsegs) {
-                s_tmpl_expand(&r->member, &r->arena, key, c->key_len);
+                ed_redis_tmpl_expand(&r->member, &r->arena, c);
             } else {
                 for (int i = 0; i < r->nmparts; i++) {
                     const uint8_t *part = NULL;
@@ -441,11 +396,17 @@ static size_t s_redis_expand(s_redis_t *r, const ed_sink_flush_t *flush, uint64_
                 }
             }
             o[2] = r->arena.len;
-            double s = additive ? ed_change_delta(c)[r->score] : ed_change_value(c)[r->score];
+            double s = r->set ? ed_change_value(c)[r->score] : ed_change_delta(c)[r->score];
             ed_buf_printf(&r->arena, "%.17g", s);
         }
     }
     r->argoff[3 * nrows] = r->arena.len; /* end of the last score */
+    if (r->nsets > r->setmark_cap) {
+        r->setmark_cap = r->nsets;
+        r->setmark = ed_realloc(r->setmark, r->setmark_cap * sizeof *r->setmark);
+    }
+    if (r->nsets)
+        memset(r->setmark, 0, r->nsets * sizeof *r->setmark);
     return nrows;
 }
 
@@ -473,6 +434,7 @@ static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, siz
     redisAppendCommandArgv(r->rc, 1, multi, NULL);
     char stop[32];
     snprintf(stop, sizeof stop, "%d", -(r->o->keep_top + 1));
+    const char *cmd = r->set ? "ZADD" : "ZINCRBY";
     for (size_t i = first; i < end; i++) {
         if (trims) {
             const char *argv[4] = {"ZREMRANGEBYRANK", r->sets.data + r->set_off[2 * i], "0", stop};
@@ -480,22 +442,35 @@ static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, siz
             redisAppendCommandArgv(r->rc, 4, argv, argl);
         } else {
             const size_t *o = &r->argoff[3 * i];
-            const char *argv[4] = {r->score_fn->redis, r->arena.data + o[0],
-                                   r->arena.data + o[2], r->arena.data + o[1]};
-            size_t argl[4] = {strlen(r->score_fn->redis), o[1] - o[0], o[3] - o[2], o[2] - o[1]};
+            const char *argv[4] = {cmd, r->arena.data + o[0], r->arena.data + o[2],
+                                   r->arena.data + o[1]};
+            size_t argl[4] = {strlen(cmd), o[1] - o[0], o[3] - o[2], o[2] - o[1]};
             redisAppendCommandArgv(r->rc, 4, argv, argl);
         }
+    }
+    /* ttl: each set the chunk's rows wrote gets its expiry in the same
+     * transaction, so no set written by eddy is ever left without one. */
+    size_t nexp = 0;
+    for (size_t i = first; r->ttl[0] && !trims && i < end; i++) {
+        uint32_t set = r->rowset[i];
+        if (r->setmark[set] == k + 1)
+            continue;
+        r->setmark[set] = (uint32_t)(k + 1);
+        const char *argv[3] = {"PEXPIRE", r->sets.data + r->set_off[2 * set], r->ttl};
+        size_t argl[3] = {7, r->set_off[2 * set + 1], strlen(r->ttl)};
+        redisAppendCommandArgv(r->rc, 3, argv, argl);
+        nexp++;
     }
     redisAppendCommandArgv(r->rc, 1, exec, NULL);
 
     char qerr[256] = "";
-    if (s_redis_read_queued(r, 1 + n, qerr, sizeof qerr) < 0)
+    if (s_redis_read_queued(r, 1 + n + nexp, qerr, sizeof qerr) < 0)
         return s_redis_fail_io(r, "MULTI", errstr, errstr_size);
     void *v = NULL;
     if (redisGetReply(r->rc, &v) != REDIS_OK || !v)
         return s_redis_fail_io(r, "EXEC", errstr, errstr_size);
     redisReply *rep = v;
-    stats->statements += n + 2;
+    stats->statements += n + nexp + 2;
 
     if (rep->type != REDIS_REPLY_ARRAY) {
         /* EXECABORT: a command was refused when queued, nothing of the chunk
@@ -530,6 +505,10 @@ static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, siz
                 snprintf(r->ckpt_err, sizeof r->ckpt_err, "%s",
                          rep->element[i]->str ? rep->element[i]->str : "error");
         }
+    for (size_t i = n; i < rep->elements && i < n + nexp; i++)
+        if (rep->element[i]->type == REDIS_REPLY_ERROR && !r->ckpt_err[0])
+            snprintf(r->ckpt_err, sizeof r->ckpt_err, "PEXPIRE: %s",
+                     rep->element[i]->str ? rep->element[i]->str : "error");
     freeReplyObject(rep);
     if (trims) {
         r->ckpt_trim_failed |= failed > 0;

@@ -12,8 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/aggregate/ed_aggfn.h"
 #include "runtime/ed_buf.h"
 #include "runtime/ed_common.h"
+#include "sinks/ed_sink.h"
+
+static const ed_conf_choice_t s_score_modes[] = {
+    {"auto", ED_REDIS_SCORE_AUTO, 0},
+    {"set", ED_REDIS_SCORE_SET, 0},
+    {"increment", ED_REDIS_SCORE_INCREMENT, 0},
+    {NULL, 0, 0}};
 
 const ed_conf_map_t ed_sink_redis_map[] = {
     {ED_CONF_STR, "url", "redis://127.0.0.1:6379", offsetof(ed_sink_redis_opts_t, url),
@@ -22,20 +30,31 @@ const ed_conf_map_t ed_sink_redis_map[] = {
      .expect = "redis://host:port[/db]"},
     {ED_CONF_STR, "zset", NULL, offsetof(ed_sink_redis_opts_t, zset),
      ED_CONF_REQUIRED | ED_CONF_OUTER,
-     "sorted-set key template, e.g. `top:words` or `top:words:{doc}`: `{COLUMN}` placeholders "
-     "name key columns of the feeding aggregation",
+     "sorted-set key template, e.g. `top:words`, `top:words:{doc}` or "
+     "`top:products:{window_start}`: `{COLUMN}` placeholders name key columns of the feeding "
+     "aggregation, `{window_start}` and `{window_end}` the window's bounds (ms since the epoch) "
+     "of a windowed one",
      .expect = "sorted-set key, e.g. top:words or top:words:{doc}"},
     {ED_CONF_STR, "member", NULL, offsetof(ed_sink_redis_opts_t, member), ED_CONF_OUTER,
      "member template, e.g. `{word}`; must be set if `zset` uses every key column",
      .expect = "a member template, e.g. {word}",
      .doc_def = "the key columns not used in `zset`, as `{a}:{b}`"},
     {ED_CONF_STR, "score", NULL, offsetof(ed_sink_redis_opts_t, score), ED_CONF_OUTER,
-     "the compute added to the member's score", .expect = "a compute name of the aggregation",
+     "the compute written as the member's score", .expect = "a compute name of the aggregation",
      .doc_def = "the aggregation's first compute"},
+    {ED_CONF_ENUM, "score_mode", "auto", offsetof(ed_sink_redis_opts_t, score_mode),
+     ED_CONF_OUTER,
+     "how a row writes its score: `set` (ZADD the aggregator's current value: exact top-N "
+     "with `keep_top` when one process owns each key), `increment` (ZINCRBY the delta: "
+     "processes of one consumer group add up; `count`/`sum` only), `auto` (`set` for a "
+     "windowed aggregation or a non-additive score, else `increment`)",
+     .choices = s_score_modes},
     {ED_CONF_INT, "keep_top", "0", offsetof(ed_sink_redis_opts_t, keep_top), ED_CONF_OUTER,
      "after a flush, trim each sorted set to its top N; `0` keeps all", .min = 0},
-    {ED_CONF_DURATION, "ttl", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,
-     "an expiry set on each sorted set with every write", .expect = "remove it"},
+    {ED_CONF_DURATION, "ttl", "0", offsetof(ed_sink_redis_opts_t, ttl_ms), ED_CONF_OUTER,
+     "expiry of each sorted set, set again with every write to it (PEXPIRE in the same "
+     "MULTI/EXEC); `0` keeps sets forever",
+     .min = 0, .doc_def = "`0` (none)"},
     {0}};
 
 int ed_sink_redis_validate(ed_conf_check_t *ck, void *opts) {
@@ -51,10 +70,18 @@ int ed_sink_redis_validate(ed_conf_check_t *ck, void *opts) {
     return rc;
 }
 
+/* 1 if the len bytes at p name a window bound placeholder. */
+static int s_is_window(const char *p, size_t len) {
+    return (len == strlen(ED_REDIS_WINDOW_START) && !strncmp(p, ED_REDIS_WINDOW_START, len)) ||
+           (len == strlen(ED_REDIS_WINDOW_END) && !strncmp(p, ED_REDIS_WINDOW_END, len));
+}
+
 /* Checks the {column} placeholders of template `key` against the key
- * columns of a; marks the columns used. */
+ * columns of a (and the window bounds of a windowed a); marks the columns
+ * used, and sets *window if a bound is used. */
 static int s_template_cols(ed_conf_check_t *ck, const char *key, const char *t,
-                           const ed_conf_aggregation_t *a, int *used) {
+                           const ed_conf_aggregation_t *a, int *used, int *window) {
+    int windowed = ed_sink_windowed(a);
     for (const char *p = strchr(t, '{'); p; p = strchr(p, '{')) {
         const char *close = strchr(p, '}');
         size_t len = (size_t)(close - p - 1);
@@ -62,10 +89,23 @@ static int s_template_cols(ed_conf_check_t *ck, const char *key, const char *t,
         for (int i = 0; i < a->nkey; i++)
             if (strlen(a->key[i].column) == len && !strncmp(a->key[i].column, p + 1, len))
                 found = i;
+        if (found < 0 && s_is_window(p + 1, len)) {
+            if (!windowed)
+                return ed_conf_check_err(ck, key,
+                                         "placeholder '%.*s' in '%s' of sink '%s' is a window "
+                                         "bound, but aggregation '%s' has no window; expected "
+                                         "key columns only, or a `window:` in the aggregation",
+                                         (int)len + 2, p, key, ed_conf_check_name(ck), a->name);
+            *window = 1;
+            p = close;
+            continue;
+        }
         if (found < 0) {
             ed_buf_t b = ED_BUF_INIT;
             for (int i = 0; i < a->nkey; i++)
                 ed_buf_printf(&b, "%s%s", i ? ", " : "", a->key[i].column);
+            if (windowed)
+                ed_buf_printf(&b, ", %s, %s", ED_REDIS_WINDOW_START, ED_REDIS_WINDOW_END);
             int rc = ed_conf_check_err(ck, key,
                                        "placeholder '%.*s' in '%s' of sink '%s' is not a key "
                                        "column of aggregation '%s'; expected one of: %s",
@@ -80,20 +120,47 @@ static int s_template_cols(ed_conf_check_t *ck, const char *key, const char *t,
     return 0;
 }
 
+/* Resolves score_mode for the score's function `fn` of aggregation a. */
+static int s_score_mode(ed_conf_check_t *ck, ed_sink_redis_opts_t *o,
+                        const ed_conf_aggregation_t *a, const ed_aggfn_t *fn) {
+    if (o->score_mode == ED_REDIS_SCORE_INCREMENT && !fn->additive)
+        return ed_conf_check_err(ck, "score_mode",
+                                 "score_mode 'increment' of sink '%s' adds deltas, but score "
+                                 "'%s' is %s, whose deltas do not add up; expected 'set' (or "
+                                 "'auto'), or a count or sum as the score",
+                                 ed_conf_check_name(ck), o->score, fn->name);
+    if (o->score_mode == ED_REDIS_SCORE_AUTO)
+        o->score_mode = ed_sink_windowed(a) || !fn->additive ? ED_REDIS_SCORE_SET
+                                                              : ED_REDIS_SCORE_INCREMENT;
+    return 0;
+}
+
 int ed_sink_redis_link(ed_conf_check_t *ck, void *opts, const ed_conf_aggregation_t *a) {
     ed_sink_redis_opts_t *o = opts;
     const char *name = ed_conf_check_name(ck);
     int *used = ed_calloc((size_t)a->nkey + 1, sizeof *used);
-    int rc = o->zset ? s_template_cols(ck, "zset", o->zset, a, used) : 0;
+    int window = 0;
+    int rc = o->zset ? s_template_cols(ck, "zset", o->zset, a, used, &window) : 0;
     if (rc < 0)
         goto out;
     if (o->member) {
         int *mused = ed_calloc((size_t)a->nkey + 1, sizeof *mused);
-        rc = s_template_cols(ck, "member", o->member, a, mused);
+        rc = s_template_cols(ck, "member", o->member, a, mused, &window);
         free(mused);
         if (rc < 0)
             goto out;
-    } else {
+    }
+    if (o->zset && ed_sink_windowed(a) && !window) {
+        /* Without the window in the set or the member, the rows of all the
+         * windows of a key would write one member over one another. */
+        rc = ed_conf_check_err(ck, "zset",
+                               "aggregation '%s' is windowed, but neither 'zset' nor 'member' "
+                               "of sink '%s' names its window; expected {window_start} (or "
+                               "{window_end}) in one of them, e.g. zset: \"%s:{window_start}\"",
+                               a->name, name, o->zset);
+        goto out;
+    }
+    if (!o->member) {
         /* Default member: the key columns the zset name does not already
          * carry, so each sorted set ranks what varies within it. */
         ed_buf_t b = ED_BUF_INIT;
@@ -112,12 +179,16 @@ int ed_sink_redis_link(ed_conf_check_t *ck, void *opts, const ed_conf_aggregatio
     }
     if (!o->score) {
         o->score = ed_strdup(a->compute[0].name);
+        rc = s_score_mode(ck, o, a, a->compute[0].fn);
         goto out;
     }
-    int found = 0;
+    int found = -1;
     for (int i = 0; i < a->ncompute; i++)
-        found |= !strcmp(a->compute[i].name, o->score);
-    if (!found) {
+        if (!strcmp(a->compute[i].name, o->score))
+            found = i;
+    if (found >= 0) {
+        rc = s_score_mode(ck, o, a, a->compute[found].fn);
+    } else {
         const char **names = ed_calloc((size_t)a->ncompute + 1, sizeof *names);
         for (int i = 0; i < a->ncompute; i++)
             names[i] = a->compute[i].name;

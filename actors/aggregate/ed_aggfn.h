@@ -69,8 +69,9 @@ typedef struct ed_aggfn {
     int takes_field;     /* 1: name(FIELD); 0: name or name() */
     uint32_t state_size; /* bytes of state per entry, multiple of 8 (0: none) */
     int additive;        /* deltas add up across flushes and processes */
-    const char *redis;   /* the sorted-set command writing the score: "ZINCRBY" (adds the
-                            delta; additive only) or "ZADD" (sets the value) */
+    const char *redis;   /* the sorted-set command of the redis sink's score_mode auto for a
+                            cumulative aggregation: "ZINCRBY" (adds the delta; additive
+                            only) or "ZADD" (sets the value); windows always ZADD */
     /* One record: its value v (0 without a field) and time ts_ms (event
      * time, or arrival time at the aggregator when the source has no
      * `time`); n_before = the entry's records before this one. NULL: nothing

@@ -4,7 +4,8 @@
  * contract (sink_contract.h), then sorted sets of every kind of key read
  * back with hiredis, MULTI/EXEC chunks, a connection cut between chunks or
  * after an EXEC whose reply is lost, keep_top trims, SIGPIPE, a server that
- * is down, and config mistakes.
+ * is down, and config mistakes. Windowed leaderboards and ttl:
+ * it_sink_redis_windows.c.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -86,9 +87,20 @@ static void s_where(char *out, size_t size, const char *target, const char *host
     snprintf(out, size, "(redis %s:%d/0)", host, port);
 }
 
+/* Deletes every key "<target>:*" (SCAN, so nothing else is touched). */
 static void s_reset(const char *target) {
     redisContext *rc = s_redis();
-    freeReplyObject(redisCommand(rc, "DEL %s:d1 %s:d2 %s:d3", target, target, target));
+    char cursor[32] = "0";
+    do {
+        redisReply *rep = redisCommand(rc, "SCAN %s MATCH %s:* COUNT 1000", cursor, target);
+        assert_non_null(rep);
+        assert_int_equal(rep->type, REDIS_REPLY_ARRAY);
+        snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
+        for (size_t i = 0; i < rep->element[1]->elements; i++)
+            freeReplyObject(redisCommand(rc, "DEL %b", rep->element[1]->element[i]->str,
+                                         rep->element[1]->element[i]->len));
+        freeReplyObject(rep);
+    } while (strcmp(cursor, "0"));
     redisFree(rc);
 }
 
@@ -118,6 +130,38 @@ static int s_poison(const char *target) {
     return 2;
 }
 
+/* Windowed: one sorted set per window and doc,
+ * "<target>:<window_start>:<window_end>:<doc>", member = word. */
+static void s_wbody(char *out, size_t size, const char *target, const char *host, int port) {
+    char url[128], zset[192];
+    snprintf(url, sizeof url, "redis://%s:%d/0", host, port);
+    snprintf(zset, sizeof zset, "%s:{window_start}:{window_end}:{doc}", target);
+    s_rbody(out, size, url, zset, "batch_rows: 2");
+}
+
+static void s_read_windows(const char *target, sc_wtotals_t *t) {
+    redisContext *rc = s_redis();
+    redisReply *keys = redisCommand(rc, "KEYS %s:*", target);
+    assert_non_null(keys);
+    assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
+    for (size_t k = 0; k < keys->elements; k++) {
+        const char *name = keys->element[k]->str + strlen(target) + 1;
+        long long ws, we;
+        char doc[16];
+        if (sscanf(name, "%lld:%lld:%15s", &ws, &we, doc) != 3)
+            fail_msg("sorted set '%s' does not name a window and a doc", keys->element[k]->str);
+        redisReply *rep = redisCommand(rc, "ZRANGE %s 0 -1 WITHSCORES", keys->element[k]->str);
+        assert_non_null(rep);
+        assert_int_equal(rep->type, REDIS_REPLY_ARRAY);
+        for (size_t i = 0; i + 1 < rep->elements; i += 2)
+            sc_wtotals_add(t, ws, we, doc, strlen(doc), rep->element[i]->str,
+                           rep->element[i]->len, atof(rep->element[i + 1]->str));
+        freeReplyObject(rep);
+    }
+    freeReplyObject(keys);
+    redisFree(rc);
+}
+
 /* EXEC as hiredis formats it; batch_rows 2 gives the contract's second
  * flush two MULTI … EXEC chunks, and the cut falls before the second. */
 static const char s_exec[] = "*1\r\n$4\r\nEXEC\r\n";
@@ -133,6 +177,8 @@ static const sc_plugin_t s_plugin = {
     .cut_len = sizeof s_exec - 1,
     .cut_nth = 2,
     .poison = s_poison,
+    .wbody = s_wbody,
+    .read_windows = s_read_windows,
 };
 
 /* ------------------------------------------------------------------- tests */
@@ -561,6 +607,7 @@ static void test_redis_config_errors(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         SC_CONTRACT_TESTS(&s_plugin),
+        SC_WINDOWS_TEST(&s_plugin),
         cmocka_unit_test(test_redis_config_errors),
         cmocka_unit_test(test_redis_zsets),
         cmocka_unit_test(test_redis_reconnect),

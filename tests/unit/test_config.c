@@ -466,8 +466,8 @@ static void test_error_unknown_key(void **state) {
                   "    tabel: words\n",
             "t.yaml:8:5: ",
             "unknown key 'tabel' in sink 'pg_words'; expected one of: postgres, mariadb, redis, "
-            "kafka, null, table, zset, member, score, keep_top, batch_rows, retry_max; did you "
-            "mean 'table'?");
+            "kafka, null, table, zset, member, score, score_mode, keep_top, ttl, batch_rows, "
+            "retry_max; did you mean 'table'?");
     s_fails("runtim: {}\n" S_SRC, "t.yaml:1:1: ", "unknown key 'runtim' in the top level");
     s_fails("sources:\n  d: { directory: { path: /tmp/x }, instances: 2, to: k }\nsinks:\n  k: { null: {} }\n",
             "t.yaml:2:48: ", "'instances' must be 1 for a directory source");
@@ -910,9 +910,6 @@ static void test_not_implemented(void **state) {
         {S_SRC "sinks:\n  s: { lake: {} }\n", "t.yaml:4:8: ", "sink type 'lake' is not implemented"},
         {S_SRC "sinks:\n  s: { cassandra: {} }\n", "t.yaml:4:8: ",
          "sink type 'cassandra' is not implemented"},
-        {S_SRC "aggregations:\n  a: { from: docs, key: word, to: r }\n"
-               "sinks:\n  r: { redis: {}, zset: z, ttl: 1h }\n",
-         "t.yaml:6:28: ", "'ttl' in sink 'r' is not implemented yet"},
         {S_SRC "aggregations:\n  a: { from: docs, key: word, to: p }\n"
                "sinks:\n  p: { postgres: { dsn: x }, mode: insert, primary_key: [id] }\n",
          "t.yaml:6:30: ", "'mode' in sink 'p' is not implemented yet"},
@@ -952,7 +949,8 @@ static void test_describe_hides_secrets(void **state) {
         "  r: { redis: { url: \"redis://:S3CRET@h:1/2\" }, zset: z }\n");
     const char *want[] = {"host=h dbname=d user=u table=a",
                           "host=h port=3307 user=u database=db table=a",
-                          "url=redis://h:1/2 zset=z member={word} score=count keep_top=0"};
+                          "url=redis://h:1/2 zset=z member={word} score=count score_mode=increment "
+                          "keep_top=0 ttl=0ms"};
     for (int i = 0; i < 4; i++) {
         ed_buf_t b = ED_BUF_INIT;
         const ed_conf_plugin_t *t = i < 3 ? c->sinks[i].type : c->sources[0].type;
