@@ -281,15 +281,19 @@ static int s_producer_open(s_kafka_t *k, char *errstr, size_t errstr_size) {
 /* ---- messages ---- */
 
 /* {"aggregation":"word_counts","key":{"word":"the"},"count":123,
- *  "delta":{"count":3},"n":123}; key = parts joined by ':'.
- * Returns 0, or -1 if the row does not fit its aggregation. */
-static int s_row_json(s_kafka_t *k, const ed_change_t *c) {
+ *  "delta":{"count":3},"n":123}; key = parts joined by ':'. A windowed
+ * row has "window_start":…,"window_end":… (ms) after "key".
+ * Returns 0, or -1 if the row does not fit its aggregation (*why says how). */
+static int s_row_json(s_kafka_t *k, const ed_change_t *c, const char **why) {
     /* A kafka sink may be fed by several aggregations: each row names its own. */
     const ed_conf_aggregation_t *agg = k->agg;
     if (k->conf && c->agg < k->conf->naggregations)
         agg = &k->conf->aggregations[c->agg];
     const uint8_t *key = ed_change_key(c);
+    *why = "changelog row does not match the aggregation";
     if (!agg || c->nvals != agg->ncompute || ed_key_nparts(key, c->key_len) != agg->nkey)
+        return -1;
+    if ((*why = ed_sink_window_check(agg, c)))
         return -1;
     ed_buf_t *j = &k->json, *mk = &k->mkey;
     ed_buf_reset(j);
@@ -311,10 +315,9 @@ static int s_row_json(s_kafka_t *k, const ed_change_t *c) {
         ed_buf_append(mk, part, len);
     }
     ed_buf_append(j, "}", 1);
-    if (c->window_start_ms || c->window_end_ms) {
-        ed_buf_printf(j, ",\"window\":{\"start\":%lld,\"end\":%lld}", (long long)c->window_start_ms,
+    if (ed_sink_windowed(agg))
+        ed_buf_printf(j, ",\"window_start\":%lld,\"window_end\":%lld", (long long)c->window_start_ms,
                       (long long)c->window_end_ms);
-    }
     const double *d = ed_change_delta(c), *v = ed_change_value(c);
     for (int i = 0; i < agg->ncompute; i++) {
         ed_buf_append(j, ",", 1);
@@ -411,10 +414,10 @@ static s_prod_t s_produce_flush(s_kafka_t *k, s_ckpt_t *c, const ed_sink_flush_t
         while ((ch = ed_batch_next_change(&it))) {
             if (idx++ < c->next_idx)
                 continue;
-            if (s_row_json(k, ch) < 0) {
+            const char *why = NULL;
+            if (s_row_json(k, ch, &why) < 0) {
                 c->rejected++;
-                snprintf(c->last_err, sizeof c->last_err,
-                         "changelog row does not match the aggregation");
+                snprintf(c->last_err, sizeof c->last_err, "%s", why);
                 c->next_idx++;
                 continue;
             }

@@ -179,6 +179,27 @@ static void s_read(const char *target, sc_totals_t *t) {
     s_consume_all(target, s_read_msg, t);
 }
 
+/* A windowed changelog message: key "doc:word", value
+ * {…,"key":{…},"window_start":WS,"window_end":WE,…,"delta":{"count":N,…},…}. */
+static void s_read_wmsg(void *ud, const rd_kafka_message_t *m) {
+    const char *k = m->key, *colon = k ? memchr(k, ':', m->key_len) : NULL;
+    char val[1024];
+    snprintf(val, sizeof val, "%.*s", (int)m->len, (const char *)m->payload);
+    const char *ws = strstr(val, "},\"window_start\":"), *we = strstr(val, ",\"window_end\":");
+    const char *delta = strstr(val, "\"delta\":{\"count\":");
+    if (!colon || !ws || !we || !delta)
+        fail_msg("not a windowed changelog message of the contract: key=%.*s value=%s",
+                 (int)m->key_len, k ? k : "", val);
+    sc_wtotals_add(ud, atoll(ws + strlen("},\"window_start\":")),
+                   atoll(we + strlen(",\"window_end\":")), k, (size_t)(colon - k), colon + 1,
+                   m->key_len - (size_t)(colon - k) - 1,
+                   atof(delta + strlen("\"delta\":{\"count\":")));
+}
+
+static void s_read_windows(const char *target, sc_wtotals_t *t) {
+    s_consume_all(target, s_read_wmsg, t);
+}
+
 /* Every message of the flush is larger than the topic takes. */
 static int s_poison(const char *target) {
     s_topic_create(target, "max.message.bytes", "100");
@@ -193,6 +214,7 @@ static const sc_plugin_t s_plugin = {
     .reset = s_reset,
     .read = s_read,
     .poison = s_poison,
+    .read_windows = s_read_windows,
 };
 
 /* ------------------------------------------------------------------- tests */
@@ -363,6 +385,7 @@ static void test_kafka_init_errors(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         SC_CONTRACT_TESTS(&s_plugin),
+        SC_WINDOWS_TEST(&s_plugin),
         cmocka_unit_test(test_kafka_init_errors),
         cmocka_unit_test(test_kafka_produce),
         cmocka_unit_test(test_kafka_down_retries),

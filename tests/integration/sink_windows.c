@@ -26,8 +26,9 @@ void sc_wtotals_add(sc_wtotals_t *t, int64_t ws, int64_t we, const char *doc, si
         fail_msg("read back a key the contract never wrote: (%.*s, %.*s) in [%lld, %lld)",
                  (int)doc_len, doc, (int)word_len, word, (long long)ws, (long long)we);
     for (int i = 0; i < t->n; i++)
-        if (t->row[i].ws == ws && t->row[i].we == we && !strcmp(t->row[i].doc, doc) &&
-            strlen(t->row[i].word) == word_len && !memcmp(t->row[i].word, word, word_len)) {
+        if (t->row[i].ws == ws && t->row[i].we == we && strlen(t->row[i].doc) == doc_len &&
+            !memcmp(t->row[i].doc, doc, doc_len) && strlen(t->row[i].word) == word_len &&
+            !memcmp(t->row[i].word, word, word_len)) {
             t->row[i].count += count;
             return;
         }
