@@ -192,22 +192,36 @@ static int s_run(sc_sink_t *s, redisContext *rc, const char *prefix, int *reentr
     return mismatches;
 }
 
+/* Runs s_run on a fresh windowed sink named sc_run(name) writing sets
+ * sc_run(prefix):<window_start> with keep_top 3 and `extra` keys; returns
+ * the flushes left wrong (why: the first), *reentries as s_run. */
+static int s_top_case(const char *prefix_t, const char *name_t, const char *extra,
+                      int *reentries, char *why, size_t n) {
+    redisContext *rc = s_redis();
+    char prefix[96], name[64], zset[160], keys[256];
+    snprintf(prefix, sizeof prefix, "%s", sc_run(prefix_t));
+    snprintf(name, sizeof name, "%s", sc_run(name_t));
+    snprintf(zset, sizeof zset, "%s:{window_start}", prefix);
+    snprintf(keys, sizeof keys, "member: \"{word}\", keep_top: 3, %s", extra);
+    s_del(rc, prefix);
+    sc_sink_t s;
+    s_open(&s, name, zset, keys);
+    int bad = s_run(&s, rc, prefix, reentries, why, n);
+    sc_sink_close(&s);
+    s_del(rc, prefix);
+    redisFree(rc);
+    return bad;
+}
+
 /* score_mode auto on a windowed aggregation is set (ZADD of the current
  * value): every window's top 3 is exact after every flush, members leaving
  * and re-entering the cut included. */
 static void test_redis_window_top_exact(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
-    char prefix[96], name[64], why[1024];
-    snprintf(prefix, sizeof prefix, "%s", sc_run("eddy:it:{run}:wtop"));
-    snprintf(name, sizeof name, "%s", sc_run("redis_wtop_{run}"));
-    s_del(rc, prefix);
-    sc_sink_t s;
-    char zset[160];
-    snprintf(zset, sizeof zset, "%s:{window_start}", prefix);
-    s_open(&s, name, zset, "member: \"{word}\", keep_top: 3, batch_rows: 2");
+    char why[1024];
     int reentries = 0;
-    int bad = s_run(&s, rc, prefix, &reentries, why, sizeof why);
+    int bad = s_top_case("eddy:it:{run}:wtop", "redis_wtop_{run}", "batch_rows: 2", &reentries,
+                         why, sizeof why);
     if (bad)
         fail_msg("%d of %d flushes left a window's top %d wrong; first: %s", bad, S_FLUSHES, S_TOP,
                  why);
@@ -215,9 +229,6 @@ static void test_redis_window_top_exact(void **state) {
            S_FLUSHES);
     if (reentries < 5)
         fail_msg("only %d members re-entered the cut: the data does not test re-entry", reentries);
-    sc_sink_close(&s);
-    s_del(rc, prefix);
-    redisFree(rc);
 }
 
 /* The same flushes with score_mode increment (ZINCRBY the delta): a member
@@ -225,22 +236,12 @@ static void test_redis_window_top_exact(void **state) {
  * it. (Why set is the default for windows; the check can fail.) */
 static void test_redis_window_top_increment_is_wrong(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
-    char prefix[96], name[64], why[1024];
-    snprintf(prefix, sizeof prefix, "%s", sc_run("eddy:it:{run}:wtopi"));
-    snprintf(name, sizeof name, "%s", sc_run("redis_wtopi_{run}"));
-    s_del(rc, prefix);
-    sc_sink_t s;
-    char zset[160];
-    snprintf(zset, sizeof zset, "%s:{window_start}", prefix);
-    s_open(&s, name, zset, "member: \"{word}\", keep_top: 3, score_mode: increment");
+    char why[1024];
     int reentries = 0;
-    int bad = s_run(&s, rc, prefix, &reentries, why, sizeof why);
+    int bad = s_top_case("eddy:it:{run}:wtopi", "redis_wtopi_{run}", "score_mode: increment",
+                         &reentries, why, sizeof why);
     printf("# increment: %d of %d flushes wrong (%s)\n", bad, S_FLUSHES, why);
     assert_true(bad > 0);
-    sc_sink_close(&s);
-    s_del(rc, prefix);
-    redisFree(rc);
 }
 
 /* ttl: 1h sets each written set's expiry in the same transaction, again
