@@ -10,42 +10,7 @@
 
 #include "runtime/ed_common.h"
 
-struct ed_gen {
-    ed_gen_opts_t o;
-    uint64_t next;      /* index of the next event */
-    uint64_t vrng;      /* value stream */
-    uint64_t trng;      /* time stream: disorder and lateness */
-    double *zprod;      /* Zipf CDF over product ranks */
-    double *zpage;      /* Zipf CDF over page ranks */
-    char json[2048];
-    char key[32];
-};
-
-static inline uint64_t s_next(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* A stateless mix of one number (splitmix64's finalizer), for properties
- * fixed per product: category, price. */
-static inline uint64_t s_mix(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1) with 53 bits. */
-static inline double s_unit(uint64_t *state) {
-    return (double)(s_next(state) >> 11) * 0x1.0p-53;
-}
-
-/* Uniform in [0, n). */
-static inline uint64_t s_below(uint64_t *state, uint64_t n) {
-    return (uint64_t)(((unsigned __int128)s_next(state) * n) >> 64);
-}
+#include "actors/sources/ed_gen_impl.h"
 
 /* Cumulative Zipf(s = 1) weights over ranks 1..n, normalised to 1. */
 static double *s_zipf_cdf(int n) {
@@ -60,7 +25,7 @@ static double *s_zipf_cdf(int n) {
 
 /* A popularity rank in [0, n) (0 = most popular). */
 static int s_zipf(const double *cdf, int n, uint64_t *state) {
-    double u = s_unit(state);
+    double u = ed_gen_rng_unit(state);
     int lo = 0, hi = n - 1;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
@@ -82,28 +47,17 @@ static const char *const s_categories[ED_GEN_CATEGORIES] = {
     "electronics", "books", "clothing", "home", "toys", "sports", "beauty", "grocery"};
 
 static const char *s_category(int product_id) {
-    return s_categories[(s_mix((uint64_t)product_id) >> 7) % ED_GEN_CATEGORIES];
+    return s_categories[(ed_gen_rng_mix((uint64_t)product_id) >> 7) % ED_GEN_CATEGORIES];
 }
 
 /* Unit price in cents: 4.99 to 500.00, fixed per product. */
 static int64_t s_price_cents(int product_id) {
-    return 499 + (int64_t)(s_mix((uint64_t)product_id * 31 + 7) % 49502);
-}
-
-/* Picks an index by integer weights (summing to 100). */
-static int s_weighted(const int *w, int n, uint64_t *state) {
-    int u = (int)s_below(state, 100);
-    for (int i = 0; i < n; i++) {
-        if (u < w[i])
-            return i;
-        u -= w[i];
-    }
-    return n - 1;
+    return 499 + (int64_t)(ed_gen_rng_mix((uint64_t)product_id * 31 + 7) % 49502);
 }
 
 int ed_gen_kind_parse(const char *name, ed_gen_kind_t *kind) {
-    static const char *const names[] = {"orders", "reviews", "views", "alerts", "tweets"};
-    for (int i = 0; i < 5; i++)
+    static const char *const names[] = {"orders", "reviews", "views", "alerts", "tweets", "users"};
+    for (int i = 0; i < 6; i++)
         if (!strcmp(name, names[i])) {
             *kind = (ed_gen_kind_t)i;
             return 0;
@@ -136,13 +90,13 @@ void ed_gen_destroy(ed_gen_t **g_p) {
 static size_t s_order(ed_gen_t *g, uint64_t i, int64_t ts, int64_t base) {
     uint64_t *r = &g->vrng;
     int rank = s_zipf(g->zprod, ED_GEN_PRODUCTS, r);
-    uint64_t customer = s_below(r, ED_GEN_CUSTOMERS);
+    uint64_t customer = ed_gen_rng_below(r, ED_GEN_CUSTOMERS);
     static const int qty_w[] = {60, 25, 10, 5};
-    int qty = 1 + s_weighted(qty_w, 4, r);
+    int qty = 1 + ed_gen_weighted(qty_w, 4, r);
     static const char *const statuses[] = {"completed", "pending", "cancelled", "failed"};
     static const int status_w[] = {80, 8, 7, 5}, status_alert_w[] = {75, 8, 7, 10};
-    int status = s_weighted(g->o.kind == ED_GEN_ALERTS ? status_alert_w : status_w, 4, r);
-    double burst_u = s_unit(r); /* drawn for every order, so the stream stays aligned */
+    int status = ed_gen_weighted(g->o.kind == ED_GEN_ALERTS ? status_alert_w : status_w, 4, r);
+    double burst_u = ed_gen_rng_unit(r); /* drawn for every order, so the stream stays aligned */
     if (g->o.kind == ED_GEN_ALERTS) {
         /* Each minute of base time from the start, during its seconds
          * [20, 30), 30 % of the orders go to one product of the cold tail
@@ -151,7 +105,7 @@ static size_t s_order(ed_gen_t *g, uint64_t i, int64_t ts, int64_t base) {
         int64_t minute = rel >= 0 ? rel / 60000 : -1 - (-rel - 1) / 60000;
         int64_t in_min = rel - minute * 60000;
         if (in_min >= 20000 && in_min < 30000 && burst_u < 0.3)
-            rank = 100 + (int)(s_mix(g->o.seed ^ (uint64_t)minute) % (ED_GEN_PRODUCTS - 100));
+            rank = 100 + (int)(ed_gen_rng_mix(g->o.seed ^ (uint64_t)minute) % (ED_GEN_PRODUCTS - 100));
     }
     int pid = s_product_id(rank);
     int64_t cents = s_price_cents(pid) * qty;
@@ -168,7 +122,7 @@ static size_t s_review(ed_gen_t *g, uint64_t i, int64_t ts) {
     uint64_t *r = &g->vrng;
     int pid = s_product_id(s_zipf(g->zprod, ED_GEN_PRODUCTS, r));
     static const int rating_w[] = {15, 8, 12, 25, 40}; /* 1..5 stars */
-    int rating = 1 + s_weighted(rating_w, 5, r);
+    int rating = 1 + ed_gen_weighted(rating_w, 5, r);
     static const char *const open[3][5] = {
         {"Terrible", "Disappointing", "Poor", "Awful", "Not worth it:"},
         {"Okay", "Average", "Decent", "Not bad,", "Fine"},
@@ -180,7 +134,7 @@ static size_t s_review(ed_gen_t *g, uint64_t i, int64_t ts) {
         {"does the job", "as expected", "nothing special", "could be better"},
         {"would buy again", "highly recommended", "works perfectly", "arrived quickly"}};
     int mood = rating <= 2 ? 0 : rating == 3 ? 1 : 2;
-    int a = (int)s_below(r, 5), b = (int)s_below(r, 5), c = (int)s_below(r, 4);
+    int a = (int)ed_gen_rng_below(r, 5), b = (int)ed_gen_rng_below(r, 5), c = (int)ed_gen_rng_below(r, 4);
     snprintf(g->key, sizeof g->key, "%llu", (unsigned long long)(i + 1));
     return (size_t)snprintf(g->json, sizeof g->json,
                             "{\"review_id\":%llu,\"ts\":%lld,\"product_id\":%d,\"rating\":%d,"
@@ -199,7 +153,7 @@ static size_t s_view(ed_gen_t *g, int64_t ts) {
         snprintf(page, sizeof page, "%s", named[rank]);
     else
         snprintf(page, sizeof page, "/products/%d", s_product_id(rank - 10));
-    uint64_t user = s_below(r, ED_GEN_USERS);
+    uint64_t user = ed_gen_rng_below(r, ED_GEN_USERS);
     static const char *const countries[] = {"US", "IN", "DE", "GB", "BR", "FR", "JP",
                                             "CA", "ES", "AU", "MX", "NL", "SE"};
     static const int country_w[] = {30, 12, 8, 8, 7, 6, 6, 5, 4, 4, 4, 3, 3};
@@ -207,150 +161,14 @@ static size_t s_view(ed_gen_t *g, int64_t ts) {
                                             "twitter.com",  "bing.com",   "newsletter",
                                             "reddit.com",   "linkedin.com", "duckduckgo.com"};
     static const int referrer_w[] = {35, 25, 10, 6, 6, 5, 5, 4, 4};
-    int country = s_weighted(country_w, 13, r);
-    int ref = s_weighted(referrer_w, 9, r);
+    int country = ed_gen_weighted(country_w, 13, r);
+    int ref = ed_gen_weighted(referrer_w, 9, r);
     snprintf(g->key, sizeof g->key, "u%llu", (unsigned long long)user);
     return (size_t)snprintf(g->json, sizeof g->json,
                             "{\"ts\":%lld,\"page\":\"%s\",\"user\":\"u%llu\",\"country\":\"%s\","
                             "\"referrer\":\"%s\"}",
                             (long long)ts, page, (unsigned long long)user, countries[country],
                             referrers[ref]);
-}
-
-/* ---- tweets (the data-lake tutorial); docs/gen.md says what each field holds ---- */
-
-/* Twitter's snowflake epoch (2010-11-04T01:42:54.657Z), ms since the Unix epoch. */
-#define S_TWITTER_EPOCH_MS 1288834974657LL
-
-/* Appends the code points of NUL-terminated UTF-8 s to *cps; returns s's byte length. */
-static size_t s_cps(const char *s, int *cps) {
-    size_t n = 0;
-    for (; s[n]; n++)
-        *cps += ((unsigned char)s[n] & 0xC0) != 0x80;
-    return n;
-}
-
-/* Appends the NUL-terminated UTF-8 s to the JSON string being built at
- * out+*len, escaped: quote, backslash, newline; U+00E9 as \u00e9 (so the
- * output exercises \u escapes). */
-static void s_json_text(char *out, size_t *len, size_t cap, const char *s) {
-    for (; *s; s++) {
-        const char *esc = NULL;
-        if (*s == '"')
-            esc = "\\\"";
-        else if (*s == '\\')
-            esc = "\\\\";
-        else if (*s == '\n')
-            esc = "\\n";
-        else if ((unsigned char)s[0] == 0xC3 && (unsigned char)s[1] == 0xA9) {
-            esc = "\\u00e9";
-            s++;
-        }
-        size_t n = esc ? strlen(esc) : 1;
-        assert(*len + n < cap);
-        memcpy(out + *len, esc ? esc : s, n);
-        *len += n;
-    }
-}
-
-static size_t s_tweet(ed_gen_t *g, uint64_t i, int64_t ts, int64_t base) {
-    uint64_t *r = &g->vrng;
-    /* On topic (matches the tutorial's filter): a phrase naming data
-     * science, machine learning, AI or big data, in varying case. */
-    static const char *const topics[] = {"data science", "Data Science", "machine learning",
-                                         "Machine Learning", "AI", "ai", "big data",
-                                         "Big Data", "AI-powered", "BIG DATA"};
-    static const char *const on_open[] = {"Just finished a course on", "Why", "New post:",
-                                          "Hiring engineers for", "Loving how",
-                                          "Hot take:", "Our team ships", "Reading about"};
-    static const char *const on_end[] = {"is changing everything", "in production",
-                                         "at scale, finally", "for beginners",
-                                         "- thread below", "is overhyped? discuss",
-                                         "café meetup tonight", "🚀"};
-    /* Off topic, with near misses the filter must not match: "said",
-     * "rain", "bigdata" and "#MachineLearning" (no word boundary or no
-     * space), and non-English text. */
-    static const char *const off[] = {"Coffee first, then everything else",
-                                      "She said the rain would stop by noon",
-                                      "Maintaining my garden is a full-time job",
-                                      "Trying the new ramen place downtown",
-                                      "bigdata is one word on my keyboard apparently",
-                                      "Game night with friends \"again\"",
-                                      "Line one\nline two",
-                                      "Que bonito día en la playa",
-                                      "Guten Morgen aus Berlin",
-                                      "機械学習の勉強中",
-                                      "Café au lait and a croissant",
-                                      "Mountains this weekend ⛰"};
-    static const char *const tags[] = {"DataScience", "MachineLearning", "AI", "BigData",
-                                       "Python", "100DaysOfCode", "coffee", "weekend"};
-    static const char *const langs[] = {"en", "es", "de", "fr", "ja", "pt"};
-    static const int lang_w[] = {70, 8, 6, 6, 5, 5};
-
-    uint64_t user = s_below(r, ED_GEN_TWEET_USERS);
-    int on = s_below(r, 100) < 35;
-    int a = (int)s_below(r, 10), b = (int)s_below(r, 8), c = (int)s_below(r, 8);
-    int o = (int)s_below(r, 12);
-    int ntags = (int)s_below(r, 3); /* 0..2 hashtags */
-    int t0 = (int)s_below(r, 8), t1 = (int)s_below(r, 7);
-    int lang = s_weighted(lang_w, 6, r);
-    int truncated = s_below(r, 100) < 5;
-
-    char text[512];
-    if (on)
-        snprintf(text, sizeof text, "%s %s %s", on_open[b], topics[a], on_end[c]);
-    else
-        snprintf(text, sizeof text, "%s", off[o]);
-    int cps = 0, starts[2];
-    size_t tl = s_cps(text, &cps);
-    for (int h = 0; h < ntags; h++) {
-        int t = h == 0 ? t0 : (t0 + 1 + t1) % 8; /* two distinct tags */
-        starts[h] = cps + 1;
-        tl += (size_t)snprintf(text + tl, sizeof text - tl, " #%s", tags[t]);
-        cps = starts[h] + 1 + (int)strlen(tags[t]); /* '#' + the tag */
-    }
-
-    uint64_t id = base >= S_TWITTER_EPOCH_MS
-                      ? ((uint64_t)(base - S_TWITTER_EPOCH_MS) << 22) | (i & 0x3FFFFF)
-                      : i + 1;
-    /* Per-user properties, fixed for a user: a screen name and a
-     * heavy-tailed follower count (10^(6u²) − 1, u uniform: median ~180). */
-    static const char *const adj[] = {"quiet", "rapid", "curious", "sunny", "lazy", "brave"};
-    static const char *const noun[] = {"Owl", "Coder", "Panda", "Rider", "Fox", "Analyst"};
-    uint64_t um = s_mix(user * 977 + 5);
-    double u = (double)(s_mix(user * 31 + 11) >> 11) * 0x1.0p-53;
-    int64_t followers = (int64_t)floor(pow(10.0, 6.0 * u * u)) - 1;
-    int64_t sec = ts >= 0 ? ts / 1000 : -((-ts + 999) / 1000);
-    int ms = (int)(ts - sec * 1000);
-    struct tm tm;
-    time_t tt = (time_t)sec;
-    gmtime_r(&tt, &tm);
-
-    size_t len = (size_t)snprintf(
-        g->json, sizeof g->json,
-        "{\"id\":%llu,\"id_str\":\"%llu\",\"created_at\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\","
-        "\"text\":\"",
-        (unsigned long long)id, (unsigned long long)id, tm.tm_year + 1900, tm.tm_mon + 1,
-        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    s_json_text(g->json, &len, sizeof g->json, text);
-    len += (size_t)snprintf(g->json + len, sizeof g->json - len,
-                            "\",\"truncated\":%s,\"user\":{\"id\":%llu,\"screen_name\":\"%s%s%llu\","
-                            "\"followers_count\":%lld},\"entities\":{\"hashtags\":[",
-                            truncated ? "true" : "false",
-                            (unsigned long long)(ED_GEN_TWEET_USER_ID0 + user),
-                            adj[um % 6], noun[(um >> 8) % 6], (unsigned long long)user,
-                            (long long)followers);
-    for (int h = 0; h < ntags; h++) {
-        int t = h == 0 ? t0 : (t0 + 1 + t1) % 8;
-        int end = starts[h] + 1 + (int)strlen(tags[t]);
-        len += (size_t)snprintf(g->json + len, sizeof g->json - len,
-                                "%s{\"text\":\"%s\",\"indices\":[%d,%d]}", h ? "," : "", tags[t],
-                                starts[h], end);
-    }
-    len += (size_t)snprintf(g->json + len, sizeof g->json - len, "]},\"lang\":\"%s\"}",
-                            langs[lang]);
-    snprintf(g->key, sizeof g->key, "%llu", (unsigned long long)id);
-    return len;
 }
 
 int ed_gen_next(ed_gen_t *g, ed_gen_event_t *ev) {
@@ -360,7 +178,7 @@ int ed_gen_next(ed_gen_t *g, ed_gen_event_t *ev) {
     int64_t base = g->o.start_ms + (int64_t)floor((double)i * 1000.0 / g->o.rate);
     /* the time stream draws exactly two numbers per event whatever the
      * options, so one option never shifts another's choices */
-    uint64_t d = s_next(&g->trng), l = s_next(&g->trng);
+    uint64_t d = ed_gen_rng_next(&g->trng), l = ed_gen_rng_next(&g->trng);
     int64_t ts = base;
     if (g->o.disorder_ms > 0)
         ts -= (int64_t)(((unsigned __int128)d * (uint64_t)(g->o.disorder_ms + 1)) >> 64);
@@ -373,7 +191,8 @@ int ed_gen_next(ed_gen_t *g, ed_gen_event_t *ev) {
     case ED_GEN_ALERTS: len = s_order(g, i, ts, base); break;
     case ED_GEN_REVIEWS: len = s_review(g, i, ts); break;
     case ED_GEN_VIEWS: len = s_view(g, ts); break;
-    case ED_GEN_TWEETS: len = s_tweet(g, i, ts, base); break;
+    case ED_GEN_TWEETS: len = ed_gen_tweet(g, i, ts, base); break;
+    case ED_GEN_USER_RECORDS: len = ed_gen_user(g, i, ts); break;
     }
     assert(len < sizeof g->json);
     ev->index = i;

@@ -1,6 +1,6 @@
 /*
  * ed_gen.h — the tutorials' synthetic events (orders, reviews, views,
- * alerts input, tweets) as JSON lines, deterministic for a seed. `eddy gen` writes
+ * alerts input, tweets, users) as JSON lines, deterministic for a seed. `eddy gen` writes
  * them to a file or a Kafka topic (ed_gen_main); the generator source may
  * use the same model later. Every field is documented in docs/gen.md.
  *
@@ -28,6 +28,9 @@ typedef enum {
     ED_GEN_ALERTS,     /* orders with flash bursts and more failures (the alerts pattern) */
     ED_GEN_TWEETS,     /* {id, id_str, created_at, text, truncated, user{id, screen_name,
                           followers_count}, entities{hashtags[{text, indices}]}, lang} */
+    ED_GEN_USER_RECORDS, /* {id, gender, name{title, first, last}, location{city, country, postcode},
+                          email, login{username}, dob{date, age}, registered{date}, phone,
+                          picture{large}}: the randomuser.me shape; 10 % update an earlier id */
 } ed_gen_kind_t;
 
 /* Sizes of the generated populations (documented in docs/gen.md). */
@@ -64,7 +67,7 @@ typedef struct {
 
 typedef struct ed_gen ed_gen_t;
 
-/* Parses a kind name ("orders", "reviews", "views", "alerts", "tweets"). Returns 0
+/* Parses a kind name ("orders", "reviews", "views", "alerts", "tweets", "users"). Returns 0
  * and *kind, or ED_EINVAL. */
 int ed_gen_kind_parse(const char *name, ed_gen_kind_t *kind);
 

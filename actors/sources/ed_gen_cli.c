@@ -28,7 +28,7 @@
 
 static void s_usage(FILE *out) {
     fprintf(out,
-            "usage: eddy gen orders|reviews|views|alerts|tweets --count N [--rate R] [--seed S]\n"
+            "usage: eddy gen orders|reviews|views|alerts|tweets|users --count N [--rate R] [--seed S]\n"
             "                [--start TIME] [--disorder D] [--late-fraction F] [--late-by D]\n"
             "                [--realtime] (--topic T [--brokers B] [--timeout D] | --out FILE)\n"
             "\n"
@@ -158,13 +158,13 @@ int ed_gen_main(int argc, char **argv) {
                        .late_by_ms = 300000};
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "eddy gen: expected an event kind first: orders, reviews, views, "
-                        "alerts or tweets\n");
+                        "alerts, tweets or users\n");
         s_usage(stderr);
         return EX_USAGE_;
     }
     if (ed_gen_kind_parse(argv[1], &o.kind) != 0) {
         fprintf(stderr, "eddy gen: unknown event kind '%s'; expected orders, reviews, views, "
-                        "alerts or tweets\n",
+                        "alerts, tweets or users\n",
                 argv[1]);
         return EX_USAGE_;
     }

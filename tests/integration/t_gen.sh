@@ -14,7 +14,7 @@ rm -rf "$B"; mkdir -p "$B"
 START=1767225600000
 
 # --- determinism
-for k in orders reviews views alerts tweets; do
+for k in orders reviews views alerts tweets users; do
     "$EDDY" gen $k --count 20000 --seed 42 --disorder 1s --late-fraction 0.02 --out "$B/$k.1" 2>/dev/null
     "$EDDY" gen $k --count 20000 --seed 42 --disorder 1s --late-fraction 0.02 --out - 2>/dev/null > "$B/$k.2"
     check_files_eq "$k: same seed, byte-identical output (file and stdout)" "$B/$k.1" "$B/$k.2"
@@ -24,7 +24,7 @@ for k in orders reviews views alerts tweets; do
 done
 
 # --- fields, types, documented shares
-for k in orders reviews views alerts tweets; do
+for k in orders reviews views alerts tweets users; do
     "$EDDY" gen $k --count 100000 --seed 7 --out "$B/$k.jsonl" 2>/dev/null
     check "$k: every field present, typed and in range" $CHECK fields $k "$B/$k.jsonl"
 done

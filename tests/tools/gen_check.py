@@ -97,9 +97,62 @@ def check_tweets(path):
     print(f"# {len(recs)} tweets: every field present and valid, {share:.3f} on topic")
 
 
+USER_KEYS = ["id", "gender", "name", "location", "email", "login", "dob", "registered", "phone",
+             "picture"]
+USER_COUNTRIES = {"United States": int, "Germany": int, "United Kingdom": str, "France": int,
+                  "Brazil": str, "India": int, "Japan": str, "Australia": int}
+ISO_MS = r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z"
+
+
+def check_users(path):
+    """Users (docs/gen.md): the randomuser.me shape; ids 1, 2, … in order of
+    first appearance, 10 % of the events after the first update an earlier
+    id with the same name, gender, birth date and login; a postcode that is
+    a number or a string by country; registered.date = the event time."""
+    import datetime
+    recs = load(path)
+    fixed, updates, top = {}, 0, 0
+    for n, r in enumerate(recs, 1):
+        where = f"{path}:{n}"
+        if list(r) != USER_KEYS:
+            fail(f"{where}: fields {list(r)}; expected {USER_KEYS}")
+        if not is_int(r["id"]) or not 1 <= r["id"] <= top + 1:
+            fail(f"{where}: id {r['id']!r} is neither an earlier id nor the next one ({top + 1})")
+        nm, loc = r["name"], r["location"]
+        if list(nm) != ["title", "first", "last"] or r["gender"] not in ("female", "male"):
+            fail(f"{where}: name {nm!r} / gender {r['gender']!r}")
+        if list(loc) != ["city", "country", "postcode"] or loc["country"] not in USER_COUNTRIES or \
+                type(loc["postcode"]) is not USER_COUNTRIES[loc["country"]]:
+            fail(f"{where}: location {loc!r}")
+        for f in ("dob", "registered"):
+            if not re.fullmatch(ISO_MS, r[f]["date"]):
+                fail(f"{where}: {f}.date {r[f]['date']!r} is not ISO-8601 UTC with ms")
+        born = datetime.datetime.fromisoformat(r["dob"]["date"].replace("Z", "+00:00"))
+        reg = datetime.datetime.fromisoformat(r["registered"]["date"].replace("Z", "+00:00"))
+        if abs((reg - born).days / 365.2425 - r["dob"]["age"]) > 1 or not 1950 <= born.year <= 2005:
+            fail(f"{where}: dob {r['dob']!r} against registered {reg}")
+        if not re.fullmatch(r"[a-z]+\.[a-z]+%d@example\.com" % r["id"], r["email"]) or \
+                not r["login"]["username"].endswith(str(r["id"])):
+            fail(f"{where}: email {r['email']!r} / login {r['login']!r}")
+        person = (r["gender"], nm["first"], nm["last"], r["dob"]["date"], r["email"],
+                  r["login"]["username"])
+        if r["id"] <= top:
+            updates += 1
+            if fixed[r["id"]] != person:
+                fail(f"{where}: user {r['id']} changed a fixed field: {person} vs {fixed[r['id']]}")
+        else:
+            top, fixed[r["id"]] = r["id"], person
+    share = updates / max(len(recs) - 1, 1)
+    if abs(share - 0.10) > 4 * math.sqrt(0.1 * 0.9 / len(recs)) + 0.002:
+        fail(f"update share {share:.3f}, documented 0.10")
+    print(f"# {len(recs)} users events: {top} users, {share:.3f} updates, every field valid")
+
+
 def check_fields(kind, path):
     if kind == "tweets":
         return check_tweets(path)
+    if kind == "users":
+        return check_users(path)
     recs = load(path)
     keys = {
         "orders": ["order_id", "ts", "customer", "product_id", "category", "amount", "status"],
