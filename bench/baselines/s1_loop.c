@@ -23,30 +23,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-static inline uint64_t s_next(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t s_range(uint64_t r, uint64_t n) {
-    return (uint64_t)(((unsigned __int128)r * n) >> 64);
-}
-
-static inline size_t s_key(char *buf, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    buf[0] = 'k';
-    for (size_t i = 0; i < n; i++)
-        buf[1 + i] = tmp[n - 1 - i];
-    buf[1 + n] = '\0';
-    return 1 + n;
-}
+#include "loop_gen.h"
 
 /* One slot, 32 bytes, half a cache line: the key is stored inline, so an
  * event costs one cache miss (the slot) however large the table. Generator

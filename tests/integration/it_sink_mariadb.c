@@ -59,43 +59,44 @@ static void s_reset(const char *target) {
     s_my_exec1(sql);
 }
 
-static void s_read(const char *target, sc_totals_t *t) {
+/* Runs a SELECT and calls row_fn(row, lengths, arg) for every row. */
+static void s_each_row(const char *sql, void (*row_fn)(MYSQL_ROW, unsigned long *, void *),
+                       void *arg) {
     MYSQL *m = s_my();
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT doc, word, count FROM %s", target);
     s_my_exec(m, sql);
     MYSQL_RES *res = mysql_store_result(m);
     assert_non_null(res);
     MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        unsigned long *len = mysql_fetch_lengths(res);
-        sc_totals_add(t, row[0], len[0], row[1], len[1], atof(row[2]));
-    }
+    while ((row = mysql_fetch_row(res)))
+        row_fn(row, mysql_fetch_lengths(res), arg);
     mysql_free_result(res);
     mysql_close(m);
+}
+
+static void s_total_row(MYSQL_ROW row, unsigned long *len, void *t) {
+    sc_totals_add(t, row[0], len[0], row[1], len[1], atof(row[2]));
+}
+
+static void s_read(const char *target, sc_totals_t *t) {
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT doc, word, count FROM %s", target);
+    s_each_row(sql, s_total_row, t);
+}
+
+static void s_wtotal_row(MYSQL_ROW row, unsigned long *len, void *t) {
+    sc_wtotals_add(t, atoll(row[0]), atoll(row[1]), row[2], len[2], row[3], len[3], atof(row[4]));
 }
 
 /* The windowed rows; their DATETIME(3) bounds, UTC, as ms since the epoch
  * (TIMESTAMPDIFF from the epoch: no time zone involved). */
 static void s_read_windows(const char *target, sc_wtotals_t *t) {
-    MYSQL *m = s_my();
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01', window_start) DIV 1000, "
              "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', window_end) DIV 1000, doc, word, count "
              "FROM %s",
              target);
-    s_my_exec(m, sql);
-    MYSQL_RES *res = mysql_store_result(m);
-    assert_non_null(res);
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        unsigned long *len = mysql_fetch_lengths(res);
-        sc_wtotals_add(t, atoll(row[0]), atoll(row[1]), row[2], len[2], row[3], len[3],
-                       atof(row[4]));
-    }
-    mysql_free_result(res);
-    mysql_close(m);
+    s_each_row(sql, s_wtotal_row, t);
 }
 
 /* A table without the computed columns: the upsert cannot be prepared

@@ -14,16 +14,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "tests/integration/it_redis.h"
 #include "tests/integration/sink_contract.h"
-
-static redisContext *s_redis(void) {
-    const char *host = sc_env("EDDY_REDIS_HOST");
-    int port = atoi(sc_env("EDDY_REDIS_PORT"));
-    redisContext *rc = redisConnect(host, port);
-    if (!rc || rc->err)
-        fail_msg("cannot connect to redis %s:%d: %s", host, port, rc ? rc->errstr : "?");
-    return rc;
-}
 
 static double s_zscore(redisContext *rc, const char *zset, const char *member, size_t mlen,
                        int *found) {
@@ -89,7 +81,7 @@ static void s_where(char *out, size_t size, const char *target, const char *host
 
 /* Deletes every key "<target>:*" (SCAN, so nothing else is touched). */
 static void s_reset(const char *target) {
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char cursor[32] = "0";
     do {
         redisReply *rep = redisCommand(rc, "SCAN %s MATCH %s:* COUNT 1000", cursor, target);
@@ -105,7 +97,7 @@ static void s_reset(const char *target) {
 }
 
 static void s_read(const char *target, sc_totals_t *t) {
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     for (int d = 1; d <= 3; d++) {
         char doc[16];
         snprintf(doc, sizeof doc, "d%d", d);
@@ -124,7 +116,7 @@ static void s_read(const char *target, sc_totals_t *t) {
  * of the flush; d2's row is written. */
 static int s_poison(const char *target) {
     s_reset(target);
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     freeReplyObject(redisCommand(rc, "SET %s:d1 not-a-zset", target));
     redisFree(rc);
     return 2;
@@ -140,7 +132,7 @@ static void s_wbody(char *out, size_t size, const char *target, const char *host
 }
 
 static void s_read_windows(const char *target, sc_wtotals_t *t) {
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     redisReply *keys = redisCommand(rc, "KEYS %s:*", target);
     assert_non_null(keys);
     assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
@@ -185,7 +177,7 @@ static const sc_plugin_t s_plugin = {
 
 static void test_redis_zsets(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     freeReplyObject(
         redisCommand(rc, sc_run("DEL eddy:it:{run}:top:d1 eddy:it:{run}:top:d2 "
                                 "eddy:it:{run}:top:d3 eddy:it:{run}:max")));
@@ -251,7 +243,7 @@ static void test_redis_zsets(void **state) {
  * next call reconnects and applies the flush once. */
 static void test_redis_reconnect(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char name[64], body[512], err[1024] = "";
     snprintf(name, sizeof name, "%s", sc_run("redis_re_{run}"));
     freeReplyObject(redisCommand(rc, sc_run("DEL eddy:it:{run}:re:d1 eddy:it:{run}:re:d2 "
@@ -341,7 +333,7 @@ static void s_rsink(sc_sink_t *s, char *name_out, size_t size, const char *name,
  * checkpoint starts over. */
 static void test_redis_chunks(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char z[96], name[64], err[1024] = "";
     snprintf(z, sizeof z, "%s", sc_run("eddy:it:{run}:ch:c"));
     freeReplyObject(redisCommand(rc, "DEL %s", z));
@@ -400,7 +392,7 @@ static sc_proxy_t *s_proxied(redisContext *rc, char *z, size_t zsize, const char
  * and resumes at chunk 2 — chunk 1 is not applied twice. */
 static void test_redis_resume(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char z[96], err[1024] = "";
     sc_sink_t s;
     s_big_t g;
@@ -433,7 +425,7 @@ static void test_redis_resume(void **state) {
  * chunk 2: chunks 1 and 3 are applied once. */
 static void test_redis_lost_exec_reply(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char z[96], err[1024] = "";
     sc_sink_t s;
     s_big_t g;
@@ -459,7 +451,7 @@ static void test_redis_lost_exec_reply(void **state) {
 /* keep_top trims run after every row chunk, in chunks of their own. */
 static void test_redis_keep_top_chunks(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char z[96], name[64], err[1024] = "";
     snprintf(z, sizeof z, "%s", sc_run("eddy:it:{run}:kt:c"));
     freeReplyObject(redisCommand(rc, "DEL %s", z));
@@ -521,7 +513,7 @@ static void test_redis_keep_top_chunks(void **state) {
  * which used to end the process. Now: RETRY, and the retry writes it all. */
 static void test_redis_no_sigpipe(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char z[96], name[64], err[1024] = "";
     snprintf(z, sizeof z, "%s", sc_run("eddy:it:{run}:sp:c"));
     freeReplyObject(redisCommand(rc, "DEL %s", z));

@@ -13,6 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "tests/integration/it_redis.h"
 #include "tests/integration/sink_contract.h"
 
 #include "runtime/ed_batch.h"
@@ -24,15 +25,6 @@
 #define S_NWORD 12
 #define S_TOP 3
 #define S_FLUSHES 60
-
-static redisContext *s_redis(void) {
-    const char *host = sc_env("EDDY_REDIS_HOST");
-    int port = atoi(sc_env("EDDY_REDIS_PORT"));
-    redisContext *rc = redisConnect(host, port);
-    if (!rc || rc->err)
-        fail_msg("cannot connect to redis %s:%d: %s", host, port, rc ? rc->errstr : "?");
-    return rc;
-}
 
 static void s_del(redisContext *rc, const char *prefix) {
     for (int w = 0; w < S_NWIN; w++)
@@ -197,7 +189,7 @@ static int s_run(sc_sink_t *s, redisContext *rc, const char *prefix, int *reentr
  * the flushes left wrong (why: the first), *reentries as s_run. */
 static int s_top_case(const char *prefix_t, const char *name_t, const char *extra,
                       int *reentries, char *why, size_t n) {
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char prefix[96], name[64], zset[160], keys[256];
     snprintf(prefix, sizeof prefix, "%s", sc_run(prefix_t));
     snprintf(name, sizeof name, "%s", sc_run(name_t));
@@ -250,7 +242,7 @@ static void test_redis_window_top_increment_is_wrong(void **state) {
  * set of a chunk. */
 static void test_redis_window_ttl(void **state) {
     (void)state;
-    redisContext *rc = s_redis();
+    redisContext *rc = it_redis();
     char prefix[96], name[64], zset[160], k0[128], k1[128], err[1024] = "";
     snprintf(prefix, sizeof prefix, "%s", sc_run("eddy:it:{run}:wttl"));
     snprintf(name, sizeof name, "%s", sc_run("redis_wttl_{run}"));
