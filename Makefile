@@ -11,7 +11,7 @@
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
 CC      ?= cc
-PKGS    := libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash libpcre2-8 ncursesw libmicrohttpd
+PKGS    := libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash libpcre2-8 ncursesw
 CFLAGS  ?= -O2 -g
 # ncursesw's pkg-config adds -D_XOPEN_SOURCE=600 -D_DEFAULT_SOURCE, which would
 # change the feature macros of every file; the files that need X/Open define it.
@@ -81,8 +81,10 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c $(BUILD)/libeddy.a $(TEST_FILTER_O
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_FILTER_O) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
 
 # One program per sink plugin, each linking the shared sink contract
-# (tests/integration/sink_contract.h: sink_contract.c, sink_windows.c).
-SC_OBJ := $(BUILD)/tests/integration/sink_contract.o $(BUILD)/tests/integration/sink_windows.o
+# (tests/integration/sink_contract.h: sink_contract.c, sink_windows.c,
+# sink_records.c).
+SC_OBJ := $(BUILD)/tests/integration/sink_contract.o $(BUILD)/tests/integration/sink_windows.o \
+          $(BUILD)/tests/integration/sink_records.o
 
 $(SC_OBJ): $(BUILD)/tests/integration/%.o: tests/integration/%.c
 	@mkdir -p $(dir $@)

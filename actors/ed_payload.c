@@ -31,16 +31,30 @@ void ed_batch_add_change(ed_batch_t *b, const ed_change_t *hdr, const double *de
         memcpy(p + sizeof *hdr + 2 * vbytes, key, hdr->key_len);
 }
 
-void ed_batch_add_record(ed_batch_t *b, const void *key, uint32_t key_len, const void *val,
-                         uint32_t val_len, int64_t ts_ms) {
+void ed_batch_add_record_at(ed_batch_t *b, const void *key, uint32_t key_len, const void *val,
+                            uint32_t val_len, int64_t ts_ms, int src, const char *pos,
+                            size_t pos_len) {
     assert(b->kind == ED_BATCH_RECORDS);
-    uint8_t *p = ed_batch_append(b, sizeof(ed_record_t) + (size_t)key_len + val_len);
-    ed_record_t h = {.key_len = key_len, .val_len = val_len, .ts_ms = ts_ms};
+    if (!pos || pos_len > 0xFFFF)
+        pos_len = pos ? 0xFFFF : 0;
+    uint8_t *p = ed_batch_append(b, sizeof(ed_record_t) + (size_t)key_len + val_len + pos_len);
+    ed_record_t h = {.key_len = key_len,
+                     .val_len = val_len,
+                     .ts_ms = ts_ms,
+                     .src = (uint16_t)(src >= 0 && src < 0xFFFF ? src + 1 : 0),
+                     .pos_len = (uint16_t)pos_len};
     memcpy(p, &h, sizeof h);
     if (key_len)
         memcpy(p + sizeof h, key, key_len);
     if (val_len)
         memcpy(p + sizeof h + key_len, val, val_len);
+    if (pos_len)
+        memcpy(p + sizeof h + key_len + val_len, pos, pos_len);
+}
+
+void ed_batch_add_record(ed_batch_t *b, const void *key, uint32_t key_len, const void *val,
+                         uint32_t val_len, int64_t ts_ms) {
+    ed_batch_add_record_at(b, key, key_len, val, val_len, ts_ms, -1, NULL, 0);
 }
 
 /* Bytes of an INPUTS entry after its header. */
@@ -117,7 +131,7 @@ const ed_change_t *ed_batch_next_change(ed_batch_iter_t *it) {
 const ed_record_t *ed_batch_next_record(ed_batch_iter_t *it) {
     const ed_record_t *r = ed_batch_iter_peek(it);
     if (r)
-        ed_batch_iter_skip(it, sizeof *r + (size_t)r->key_len + r->val_len);
+        ed_batch_iter_skip(it, sizeof *r + (size_t)r->key_len + r->val_len + r->pos_len);
     return r;
 }
 

@@ -11,7 +11,8 @@
  *                       value[nvals], then key bytes.
  *   ED_BATCH_RECORDS    source → sink (pass-through) and aggregator → sink
  *                       (alerts): ed_record_t, then key bytes, then value
- *                       bytes (opaque; alerts carry JSON).
+ *                       bytes (opaque; alerts carry JSON), then the
+ *                       record's position as text (may be empty).
  *   ED_BATCH_INPUTS     source → decoder actor (`decoders: N`): raw inputs
  *                       with their metadata, to be decoded and keyed there:
  *                       ed_inputrec_t, then payload, key, topic and file
@@ -72,11 +73,18 @@ typedef struct {
     int64_t delta_n;         /* records since the last flush */
 } ed_change_t;
 
-/* Header of a RECORDS entry. Followed by key bytes then value bytes. */
+/* Header of a RECORDS entry. Followed by key bytes, value bytes, then
+ * pos_len bytes of position text: where the input was read, as the source's
+ * rejects name it ("topic/partition@offset", "file:line", "#sequence";
+ * ed_input_position), for the rejects of a sink that refuses the record. */
 typedef struct {
     uint32_t key_len; /* bytes of key (may be 0) */
     uint32_t val_len; /* bytes of value */
     int64_t ts_ms;    /* event time or produce time, ms since epoch (0 = none) */
+    uint16_t src;     /* config index + 1 of the source that read it; 0 = none (an
+                         aggregation's alert) */
+    uint16_t pos_len; /* bytes of position text after the value (0 = none) */
+    uint32_t pad;     /* 0 */
 } ed_record_t;
 
 /* Header of an INPUTS entry: one raw input as a source driver read it (see
@@ -110,9 +118,16 @@ void ed_batch_add_keyed(ed_batch_t *batch, uint16_t agg, int64_t ts_ms, const do
 void ed_batch_add_change(ed_batch_t *batch, const ed_change_t *hdr, const double *delta,
                          const double *value, const void *key);
 
-/* Appends a RECORDS entry; batch->kind must be ED_BATCH_RECORDS. */
+/* Appends a RECORDS entry without a source or position; batch->kind must
+ * be ED_BATCH_RECORDS. */
 void ed_batch_add_record(ed_batch_t *batch, const void *key, uint32_t key_len, const void *val,
                          uint32_t val_len, int64_t ts_ms);
+
+/* Appends a RECORDS entry read by source `src` (config index, or -1 for
+ * none) at position `pos` (pos_len bytes, cut to 65535; NULL = none). */
+void ed_batch_add_record_at(ed_batch_t *batch, const void *key, uint32_t key_len, const void *val,
+                            uint32_t val_len, int64_t ts_ms, int src, const char *pos,
+                            size_t pos_len);
 
 /* Appends an INPUTS entry; batch->kind must be ED_BATCH_INPUTS. hdr gives
  * the lengths (ED_INPUT_NO_KEY for a NULL key, ED_INPUT_ABSENT for a NULL
@@ -150,6 +165,9 @@ static inline const uint8_t *ed_change_key(const ed_change_t *c) {
 static inline const uint8_t *ed_record_key(const ed_record_t *r) { return (const uint8_t *)(r + 1); }
 static inline const uint8_t *ed_record_val(const ed_record_t *r) {
     return ed_record_key(r) + r->key_len;
+}
+static inline const char *ed_record_pos(const ed_record_t *r) {
+    return (const char *)ed_record_val(r) + r->val_len;
 }
 /* Parts of an INPUTS entry; NULL where absent. */
 static inline size_t ed_inputrec_keyn(const ed_inputrec_t *e) {

@@ -168,14 +168,53 @@ static void s_link_sinks(ed_conf_state_t *st) {
             s->from_agg = naggs == 1 ? agg1 : -1;
             if (naggs == 1 && s->type->link && !feeder_bad)
                 s_link(st, i, &c->aggregations[agg1]);
+            if ((nsrcs || nalerts) && s->type->link_records) {
+                ed_conf_check_t ck;
+                ed_conf_check_setup(&ck, cx, NULL, s, st->sinkn[i].kn, st->sinkn[i].body,
+                                    st->sinkn[i].block);
+                s->type->link_records(&ck, s->opts);
+            }
         }
         ed_buf_free(&b);
     }
+}
+
+/* The records a sink refuses go to the rejects sink of their source
+ * (ed_config_reject_route); that sink writes a flush only after the sink
+ * sending it rejects did, so those routes must not form a cycle. */
+static void s_check_reject_routes(ed_conf_state_t *st) {
+    ed_conf_ctx_t *cx = st->cx;
+    const ed_config_t *c = ed_conf_ctx_conf(cx);
+    if (st->refs_bad)
+        return;
+    int n = c->nsinks;
+    /* reach[a * n + b]: a's rejects reach b (transitive closure; n is small). */
+    char *reach = ed_calloc((size_t)n * (size_t)n + 1, 1);
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < c->nsources; i++) {
+            int to = ed_config_reject_route(c, k, i);
+            if (to >= 0)
+                reach[k * n + to] = 1;
+        }
+    for (int m = 0; m < n; m++)
+        for (int a = 0; a < n; a++)
+            for (int b = 0; b < n && reach[a * n + m]; b++)
+                reach[a * n + b] |= reach[m * n + b];
+    for (int k = 0; k < n; k++)
+        if (reach[k * n + k])
+            ed_conf_err_pos(cx, &c->sinks[k].pos,
+                            "the records sink '%s' rejects go, through the `rejects:` of their "
+                            "sources, to sinks whose rejects come back to '%s'; expected "
+                            "rejects sinks that do not reject into each other (a kafka or null "
+                            "sink for rejects)",
+                            c->sinks[k].name, c->sinks[k].name);
+    free(reach);
 }
 
 int ed_conf_check_graph(ed_conf_state_t *st) {
     int nerr = ed_conf_nerrors(st->cx);
     s_check_decoders(st);
     s_link_sinks(st);
+    s_check_reject_routes(st);
     return ed_conf_nerrors(st->cx) > nerr ? ED_EINVAL : 0;
 }

@@ -140,6 +140,8 @@ enum {
     ED_CAP_CHANGELOGS = 1 << 1, /* sink: takes changelog rows of several aggregations at once */
     ED_CAP_RECORDS = 1 << 2,    /* sink: takes records (pass-through, rejects) */
     ED_CAP_ALERTS = 1 << 3,     /* sink: takes alert records */
+    ED_CAP_REJECTS_OUT = 1 << 4, /* sink: refuses records one by one and routes them to the
+                                    rejects sink of their source (ed_config_reject_route) */
     ED_CAP_PAYLOAD = 1 << 8,    /* source: inputs carry a payload decoded by `format` */
     ED_CAP_INSTANCES = 1 << 9,  /* source: may run as several instances (`instances: N`) */
     ED_CAP_PLANNED = 1 << 15,   /* reserved type, not implemented yet: refused by name */
@@ -173,6 +175,11 @@ struct ed_conf_plugin {
      * aggregation feeds the sink, to check and default what depends on it
      * (key columns in templates, a compute name, a table name). */
     int (*link)(ed_conf_check_t *ck, void *opts, const struct ed_conf_aggregation *agg);
+
+    /* Optional, sinks with ED_CAP_RECORDS: called when records feed the
+     * sink (a source's `to:` or `rejects:`, alerts), to check that the
+     * options can write them (a SQL sink needs `columns:`). */
+    int (*link_records)(ed_conf_check_t *ck, void *opts);
 
     /* Optional: appends what `eddy check` shows of the options ("host=…
      * dbname=…"), never a secret. Default: ed_conf_map_describe. */

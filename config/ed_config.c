@@ -48,11 +48,12 @@ const ed_conf_map_t ed_conf_runtime_map[] = {
     {ED_CONF_INT, "max_inflight", "4", offsetof(ed_conf_runtime_t, max_inflight), 0,
      "flushes not yet acked by every sink before sources pause", .min = 1, .max = 1000},
     {ED_CONF_CUSTOM, "metrics", NULL, 0, ED_CONF_RESERVED, "a Prometheus metrics endpoint",
-     .expect = "use `http: { listen: 127.0.0.1:9464 }`: its /metrics path serves them"},
-    {ED_CONF_SUBMAP, "http", NULL, offsetof(ed_conf_runtime_t, http), 0,
-     "the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz, /v1/pipeline (docs/http.md); "
-     "off unless given",
-     .sub = ed_conf_http_map, .expect = "http: { listen: 127.0.0.1:9464 }"},
+     .expect = "remove it: counters are logged at exit and written as JSON by `eddy run --stats "
+               "FILE`"},
+    {ED_CONF_CUSTOM, "http", NULL, 0, ED_CONF_RESERVED,
+     "an HTTP endpoint for metrics, health and SQL queries",
+     .expect = "remove it: counters are logged at exit and written as JSON by `eddy run --stats "
+               "FILE`"},
     {ED_CONF_ENUM, "delivery", NULL, 0, ED_CONF_RESERVED, "exactly-once delivery",
      .expect = "remove it: eddy delivers at-least-once"},
     {0}};
@@ -69,13 +70,7 @@ int ed_conf_read_runtime(ed_conf_state_t *st, const ed_node_t *root) {
     if (ed_conf_want_map(cx, v, "runtime", "the file", "runtime: { workers: 4 }") < 0)
         return ED_EINVAL;
     int rc = ed_conf_map_keys_check(cx, v, "runtime", ed_conf_runtime_map, ED_MAP_ALL, NULL);
-    int nerr = ed_conf_nerrors(cx);
     if (ed_conf_map_read(cx, ed_conf_runtime_map, v, NULL, rt, "runtime", ED_MAP_ALL, NULL) < 0)
-        rc = ED_EINVAL;
-    const ed_node_t *hk = ed_node_getk(v, "http");
-    /* Checked only when its keys read cleanly: no follow-on errors. */
-    if (hk && ed_conf_nerrors(cx) == nerr &&
-        ed_conf_check_http(cx, hk, ed_node_get(v, "http"), &rt->http) < 0)
         rc = ED_EINVAL;
     return rc;
 }
@@ -262,6 +257,23 @@ int ed_config_sink_idx(const ed_config_t *conf, const char *name) {
         if (conf->sinks[i].name && !strcmp(conf->sinks[i].name, name))
             return i;
     return -1;
+}
+
+int ed_config_reject_route(const ed_config_t *conf, int k, int src) {
+    const ed_conf_sink_t *s = &conf->sinks[k];
+    const ed_conf_source_t *in = &conf->sources[src];
+    if (!s->type || !(s->type->caps & ED_CAP_REJECTS_OUT) || !in->rejects)
+        return -1;
+    int to = ed_config_sink_idx(conf, in->rejects);
+    if (to < 0 || to == k)
+        return -1;
+    int feeds = 0;
+    for (int t = 0; t < in->nto && !feeds; t++)
+        feeds = in->to[t] && !strcmp(in->to[t], s->name);
+    for (int r = 0; r < conf->nalerts && !feeds; r++)
+        for (int t = 0; t < conf->alerts[r].nto && conf->alerts[r].source_idx == src; t++)
+            feeds |= conf->alerts[r].to_idx && conf->alerts[r].to_idx[t] == k;
+    return feeds ? to : -1;
 }
 
 int ed_config_aggregation_idx(const ed_config_t *conf, const char *name) {

@@ -54,6 +54,11 @@ typedef struct {
     ed_batch_t **records;  /* ED_BATCH_RECORDS batches (pass-through records, alerts) */
     int nrecords;
     uint64_t rows;         /* total changelog rows + records in this flush */
+    ed_batch_t **rejects;  /* where a plugin appends the documents of records it refuses
+                              (ED_BATCH_RECORDS, created on first use, each entry carrying
+                              the record's source and position), once per checkpoint: the
+                              sink actor owns it and sends them to the rejects sink of the
+                              record's source; NULL when no rejects sink takes them */
 } ed_sink_flush_t;
 
 /* Counters a plugin updates; read by the sink actor for logs and metrics. */
@@ -104,17 +109,6 @@ const ed_sink_type_t *ed_sink_type_of(const ed_conf_sink_t *sink);
 /* The sink types as the config loader sees them, implemented ones in
  * registry order, then the planned ones; *n gets the count. Static. */
 const ed_conf_plugin_t *const *ed_sink_conf_types(int *n);
-
-/* The rows of a SQL sink's config map (postgres, mariadb) for the keys of
- * record sinks, planned: refused by name as "not implemented yet". */
-#define ED_SINK_SQL_PLANNED_ROWS                                                                   \
-    {ED_CONF_STR, "mode", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,                               \
-     "records upserted or inserted into a table",                                                  \
-     .expect = "remove it: the sink upserts an aggregation's changelog"},                          \
-    {ED_CONF_STRLIST, "primary_key", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,                    \
-     "the primary key of records written as rows", .expect = "remove it"},                         \
-    {ED_CONF_KVMAP, "columns", NULL, 0, ED_CONF_OUTER | ED_CONF_RESERVED,                          \
-     "record fields mapped to table columns", .expect = "remove it"}
 
 /* 1 if `agg` is windowed (its changelog rows carry window bounds: every
  * row's window_start_ms < window_end_ms), 0 if cumulative (bounds 0). */

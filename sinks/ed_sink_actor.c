@@ -18,6 +18,7 @@ typedef struct ed_pending {
     ed_batch_t **records;
     int nrecords, caprecords;
     uint64_t rows;
+    ed_batch_t *rejects; /* documents of the records the plugin refused, to route */
 } ed_pending_t;
 
 struct ed_sink_actor {
@@ -38,37 +39,10 @@ struct ed_sink_actor {
     int64_t retry_at;
     int failing;             /* consecutive failed attempts of the oldest flush */
     char last_err[512];
-    ed_sink_stats_t stats;   /* the plugin's counters, published to the plan's after each
-                                write (the plugin writes plain fields; readers need atomics) */
+    uint32_t *reject_to;     /* per config source: the actor id of the sink taking the
+                                records this sink refuses, 0 = none (ed_config_reject_route) */
+    int routes;              /* 1 if any reject_to is set */
 };
-
-/* Publishes the plugin's counters to the plan's copy, which other threads
- * read live (ed_plan.h, Threads). */
-static void s_publish(ed_sink_actor_t *s) {
-    ed_sink_stats_t *st = ed_plan_sink_stats(s->plan, s->idx);
-    ed_stat_set(&st->rows_written, s->stats.rows_written);
-    ed_stat_set(&st->rows_rejected, s->stats.rows_rejected);
-    ed_stat_set(&st->statements, s->stats.statements);
-    ed_stat_set(&st->reconnects, s->stats.reconnects);
-}
-
-/* Records the outcome of a write attempt for the live figures: err is the
- * failure, NULL after a success that took `ms`. */
-static void s_outcome(ed_sink_actor_t *s, const char *err, int64_t ms) {
-    ed_sink_live_t *lv = ed_plan_sink_live(s->plan, s->idx);
-    s_publish(s);
-    if (err) {
-        ed_stat_add(&lv->retries, 1);
-        ed_stat_set(&lv->failing, (uint64_t)s->failing);
-    } else {
-        ed_stat_add(&lv->writes, 1);
-        ed_hist_add(&lv->write_ms, ms, 1);
-        ed_stat_set(&lv->failing, 0);
-    }
-    pthread_mutex_lock(&lv->lock);
-    snprintf(lv->last_err, sizeof lv->last_err, "%s", err ? err : "");
-    pthread_mutex_unlock(&lv->lock);
-}
 
 static ed_pending_t *s_pending(ed_sink_actor_t *s, uint64_t n) {
     while (s->base + (uint64_t)s->npend <= n) {
@@ -91,6 +65,7 @@ static void s_pending_free(ed_pending_t *p) {
         ed_batch_destroy(&p->records[i]);
     free(p->changes);
     free(p->records);
+    ed_batch_destroy(&p->rejects);
     memset(p, 0, sizeof *p);
 }
 
@@ -99,6 +74,37 @@ static int s_upstream_slot(ed_sink_actor_t *s, uint32_t from) {
         if (s->upstream[i] == from)
             return i;
     return -1;
+}
+
+/* Sends the refused records of flush p to the rejects sinks of their
+ * sources, then barrier p->n on every link of this sink (the rejects sinks
+ * wait for it before they write that checkpoint). */
+static void s_forward(ed_sink_actor_t *s, ed_pending_t *p) {
+    if (!s->routes)
+        return;
+    const ed_config_t *conf = ed_plan_config(s->plan);
+    if (p->rejects) {
+        for (int i = 0; i < conf->nsources; i++) {
+            if (!s->reject_to[i])
+                continue;
+            ed_batch_t *out = NULL;
+            ed_batch_iter_t it;
+            ed_batch_iter_init(&it, p->rejects);
+            const ed_record_t *r;
+            while ((r = ed_batch_next_record(&it)))
+                if (r->src == i + 1) {
+                    if (!out)
+                        out = ed_batch_new(ED_BATCH_RECORDS, 4096);
+                    ed_batch_add_record_at(out, ed_record_key(r), r->key_len, ed_record_val(r),
+                                           r->val_len, r->ts_ms, i, ed_record_pos(r), r->pos_len);
+                }
+            if (out) {
+                ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &out);
+                ed_actor_send(s->self, s->reject_to[i], &m);
+            }
+        }
+    }
+    ed_plan_send_barriers(s->plan, s->self, p->n, p->flags);
 }
 
 /* Writes complete flushes in order; returns after the first that fails. */
@@ -114,16 +120,13 @@ static void s_drain(ed_sink_actor_t *s) {
                              .nchanges = p->nchanges,
                              .records = p->records,
                              .nrecords = p->nrecords,
-                             .rows = p->rows};
+                             .rows = p->rows,
+                             .rejects = s->routes ? &p->rejects : NULL};
         char err[512] = "";
-        int64_t t0 = ed_now_ms();
-        ed_write_result_t r =
-            p->rows ? s->type->write(s->ctx, &f, &s->stats, err, sizeof err) : ED_WRITE_OK;
-        if (p->rows)
-            s_outcome(s, r == ED_WRITE_RETRY ? err : NULL, ed_now_ms() - t0);
+        ed_sink_stats_t *st = ed_plan_sink_stats(s->plan, s->idx);
+        ed_write_result_t r = p->rows ? s->type->write(s->ctx, &f, st, err, sizeof err) : ED_WRITE_OK;
         if (r == ED_WRITE_RETRY) {
             s->failing++;
-            ed_stat_set(&ed_plan_sink_live(s->plan, s->idx)->failing, (uint64_t)s->failing);
             if (s->failing == 1 || s->failing % 10 == 0 || strcmp(err, s->last_err) != 0)
                 ED_LOG_W(s->conf->name,
                          "flush %llu (%llu rows) not written: %s (next attempt in %lld ms, "
@@ -139,7 +142,7 @@ static void s_drain(ed_sink_actor_t *s) {
             return;
         }
         if (r == ED_WRITE_DROP) {
-            /* The plugin counted exactly what it refused in rows_rejected. */
+            /* The plugin counted exactly what it refused in st->rows_rejected. */
             ED_LOG_E(s->conf->name, "flush %llu (%llu rows): rows rejected for good: %s",
                      (unsigned long long)p->n, (unsigned long long)p->rows, err);
         }
@@ -150,9 +153,7 @@ static void s_drain(ed_sink_actor_t *s) {
         s->last_err[0] = 0;
         s->backoff_ms = 100;
         s->retry_at = 0;
-        ed_sink_live_t *lv = ed_plan_sink_live(s->plan, s->idx);
-        ed_stat_set(&lv->durable, p->n);
-        ed_stat_set_i64(&lv->durable_wall_ms, ed_wall_ms());
+        s_forward(s, p);
         ed_msg_t *ack = ed_checkpoint_msg(ED_MSG_ACK, p->n, p->flags, (int64_t)p->rows);
         ed_actor_send(s->self, ed_plan_coordinator(s->plan), &ack);
         s_pending_free(p);
@@ -250,6 +251,14 @@ ed_sink_actor_t *ed_sink_actor_new(ed_plan_t *plan, int k, const ed_sink_type_t 
                                                           : NULL};
     s->nupstream = ed_plan_senders(plan, ed_plan_sink_id(plan, k), &s->upstream);
     s->upstream_ckpt = ed_calloc((size_t)s->nupstream + 1, sizeof *s->upstream_ckpt);
+    s->reject_to = ed_calloc((size_t)conf->nsources + 1, sizeof *s->reject_to);
+    for (int i = 0; i < conf->nsources; i++) {
+        int to = ed_config_reject_route(conf, k, i);
+        if (to >= 0) {
+            s->reject_to[i] = ed_plan_sink_id(plan, to);
+            s->routes = 1;
+        }
+    }
     s->base = 1;
     return s;
 }
@@ -264,6 +273,7 @@ void ed_sink_actor_destroy(ed_sink_actor_t **s_p) {
         s_pending_free(&s->pend[i]);
     free(s->pend);
     free(s->upstream_ckpt);
+    free(s->reject_to);
     free(s);
     *s_p = NULL;
 }

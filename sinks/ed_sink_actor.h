@@ -8,7 +8,9 @@
  * again after a backoff (100 ms doubling to the sink's retry_max) while
  * newer checkpoints queue behind it; DROP → the plugin counted the rows as
  * rejected; logged, and acked. A flush without rows is acked without
- * calling the plugin.
+ * calling the plugin. Records the plugin refused (ed_sink_flush_t.rejects)
+ * go, once the flush is done, to the rejects sink of their source
+ * (ed_config_reject_route), followed by the checkpoint's barrier.
  */
 #ifndef ED_SINK_ACTOR_H
 #define ED_SINK_ACTOR_H

@@ -1,7 +1,8 @@
 /*
  * ed_sink_mariadb.c — changelog rows → multi-row upserts into MariaDB/MySQL
- * (MariaDB Connector/C). See docs/sinks.md for the DDL, the statement and the
- * guarantees.
+ * (MariaDB Connector/C); or, with `columns:`, records → rows upserted or
+ * inserted (sinks/ed_sink_records.h). See docs/sinks.md for the DDL, the
+ * statements and the guarantees.
  *
  * One flush is one InnoDB transaction (autocommit off): INSERT … ON DUPLICATE
  * KEY UPDATE in chunks of `batch_rows` rows, then COMMIT. Key columns are
@@ -22,10 +23,13 @@
 #include <string.h>
 
 #include "runtime/ed_buf.h"
+#include "sinks/ed_mariadb_url.h"
+#include "sinks/ed_sink_records.h"
 #include "sinks/ed_sink_rows.h"
 
 #define S_MY_MAX_KEY_PART 255 /* VARBINARY(255) */
-#define S_MY_TIME_TEXT 32     /* bytes per window bound's text (ed_sink_time_text) */
+#define S_MY_TIME_TEXT 32     /* bytes per time's text (ed_sink_time_text) */
+#define S_MY_PK_TEXT 255      /* records: a text key column is VARCHAR(255) unless declared */
 
 typedef struct s_my_opts s_my_opts_t; /* the options, below */
 
@@ -52,8 +56,12 @@ typedef struct {
     void **arr;
     unsigned long **lens;
     char **ind;
-    char *ttext; /* window bounds as text: 2 × chunk_rows × S_MY_TIME_TEXT bytes */
-    ed_sink_rows_t *rows; /* the current flush's rows, merged and sorted */
+    char *ttext; /* times as text: (2 window bounds, or ncols) × chunk_rows × S_MY_TIME_TEXT */
+    ed_sink_rows_t *rows; /* changelog: the current flush's rows, merged and sorted */
+    ed_sink_records_t *recs;   /* records (`columns:`), instead of rows */
+    const ed_rec_col_t *rcols; /* records: the columns (ncols of them), borrowed from recs */
+    const int *rpk;            /* records: the primary key's column indexes (npk of them) */
+    int upsert;                /* records: ON DUPLICATE KEY UPDATE; 0: plain INSERT */
 } s_my_t;
 
 /* ---- options (the config map; see config/ed_conf_map.h) ---- */
@@ -66,6 +74,7 @@ struct s_my_opts {
     char *password; /* default "" */
     char *database; /* required (from the parts or the URL) */
     char *table;    /* the table upserted; the link defaults it to the aggregation's name */
+    ed_sink_rec_opts_t rec; /* records: mode, primary_key, columns */
 };
 
 static const ed_conf_map_t s_my_map[] = {
@@ -89,111 +98,15 @@ static const ed_conf_map_t s_my_map[] = {
     {ED_CONF_STR, "table", NULL, offsetof(s_my_opts_t, table), ED_CONF_OUTER,
      "the table upserted: a SQL identifier, optionally `database.table`",
      .expect = "a table name", .doc_def = "the aggregation's name"},
-    ED_SINK_SQL_PLANNED_ROWS,
+    ED_SINK_RECORD_ROWS(s_my_opts_t, rec),
     {0}};
-
-/* Percent-decodes n bytes of s into an owned string, or NULL if malformed. */
-static char *s_pct_decode(const char *s, size_t n) {
-    char *out = ed_malloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *o++ = s[i];
-            continue;
-        }
-        if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
-            !isxdigit((unsigned char)s[i + 2])) {
-            free(out);
-            return NULL;
-        }
-        char hex[3] = {s[i + 1], s[i + 2], 0};
-        *o++ = (char)strtol(hex, NULL, 16);
-        i += 2;
-    }
-    *o = 0;
-    return out;
-}
-
-/* Replaces the string *dst by src (owned). */
-static void s_set(char **dst, char *src) {
-    free(*dst);
-    *dst = src;
-}
-
-/* Parses "mysql://user[:password]@host[:port]/database" (or mariadb://) into
- * o. Returns NULL, or what is wrong (never echoing the password). */
-static const char *s_parse_url(const char *url, s_my_opts_t *o) {
-    const char *p;
-    if (!strncmp(url, "mysql://", 8))
-        p = url + 8;
-    else if (!strncmp(url, "mariadb://", 10))
-        p = url + 10;
-    else
-        return "it does not start with mysql://";
-    /* The password may hold '/' or '@': the host starts after the last '@'. */
-    const char *at = strrchr(p, '@');
-    const char *hp = at ? at + 1 : p;
-    const char *slash = strchr(hp, '/');
-    if (!slash || !slash[1])
-        return "the database is missing";
-    if (strchr(slash + 1, '?') || strchr(slash + 1, '/'))
-        return "the database name contains '?' or '/' (URL options are not supported)";
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *uend = colon ? colon : at;
-        char *v;
-        if (uend == p)
-            return "the user is empty";
-        if (!(v = s_pct_decode(p, (size_t)(uend - p))))
-            return "a %-escape in the user is malformed";
-        s_set(&o->user, v);
-        if (colon && !(v = s_pct_decode(colon + 1, (size_t)(at - colon - 1))))
-            return "a %-escape in the password is malformed";
-        if (colon)
-            s_set(&o->password, v);
-    }
-    const char *hend = slash, *port = NULL;
-    if (*hp == '[') {
-        const char *rb = memchr(hp, ']', (size_t)(slash - hp));
-        if (!rb)
-            return "an IPv6 host misses its ']'";
-        s_set(&o->host, ed_strndup(hp + 1, (size_t)(rb - hp - 1)));
-        if (rb + 1 < slash) {
-            if (rb[1] != ':')
-                return "the host is malformed";
-            port = rb + 2;
-        }
-    } else {
-        const char *colon = memchr(hp, ':', (size_t)(slash - hp));
-        if (colon) {
-            hend = colon;
-            port = colon + 1;
-        }
-        if (hend > hp)
-            s_set(&o->host, ed_strndup(hp, (size_t)(hend - hp)));
-    }
-    if (port) {
-        int v = 0;
-        if (port >= slash)
-            return "the port is empty";
-        for (const char *q = port; q < slash; q++)
-            if (!isdigit((unsigned char)*q) || (v = v * 10 + (*q - '0')) > 65535)
-                return "the port is not a number from 1 to 65535";
-        if (v < 1)
-            return "the port is not a number from 1 to 65535";
-        o->port = v;
-    }
-    char *db = s_pct_decode(slash + 1, strlen(slash + 1));
-    if (!db)
-        return "a %-escape in the database is malformed";
-    s_set(&o->database, db);
-    return NULL;
-}
 
 static int s_my_validate(ed_conf_check_t *ck, void *opts) {
     static const char *const parts[] = {"host", "port", "user", "password", "database", NULL};
     s_my_opts_t *o = opts;
     const char *w = ed_conf_check_where(ck, "url");
     ed_sink_check_table(ck, o->table);
+    ed_sink_rec_validate(ck, &o->rec, o->table, S_MY_PK_TEXT);
     if (!ed_conf_check_given(ck, "url")) {
         if (!o->database && ed_conf_check_ok(ck, "database"))
             return ed_conf_check_err(ck, "database",
@@ -211,7 +124,9 @@ static int s_my_validate(ed_conf_check_t *ck, void *opts) {
                                     "url: mysql://user:password@host:port/database or host, port, "
                                     "user, password and database",
                                     parts[i], w);
-    const char *why = o->url ? s_parse_url(o->url, o) : NULL;
+    const char *why = o->url ? ed_mariadb_url_parse(o->url, &o->user, &o->password, &o->host,
+                                                    &o->port, &o->database)
+                             : NULL;
     if (why)
         rc = ed_conf_check_err(ck, "url",
                                "invalid 'url' in %s: %s; expected "
@@ -221,7 +136,14 @@ static int s_my_validate(ed_conf_check_t *ck, void *opts) {
 }
 
 static int s_my_link(ed_conf_check_t *ck, void *opts, const ed_conf_aggregation_t *agg) {
-    return ed_sink_link_table(ck, &((s_my_opts_t *)opts)->table, agg);
+    s_my_opts_t *o = opts;
+    if (ed_sink_rec_link(ck, &o->rec) < 0)
+        return ED_EINVAL;
+    return ed_sink_link_table(ck, &o->table, agg);
+}
+
+static int s_my_link_records(ed_conf_check_t *ck, void *opts) {
+    return ed_sink_rec_link_records(ck, &((s_my_opts_t *)opts)->rec);
 }
 
 static pthread_once_t s_lib_once = PTHREAD_ONCE_INIT;
@@ -238,18 +160,60 @@ static const char *s_my_part_check(const uint8_t *part, size_t len) {
     return NULL;
 }
 
+static void s_my_destroy(void **ctx_p);
+
+/* What both modes set up: name, options, address, chunk size. */
+static s_my_t *s_my_new(const ed_sink_ctx_t *sc, const char *table) {
+    const s_my_opts_t *o = sc->sink->opts;
+    pthread_once(&s_lib_once, s_lib_init);
+    s_my_t *p = ed_calloc(1, sizeof *p);
+    p->sink = sc->sink;
+    p->agg = sc->agg;
+    p->name = sc->sink->name;
+    p->o = o;
+    p->table = table;
+    snprintf(p->addr, sizeof p->addr, "mariadb %s:%d/%s",
+             o->host && *o->host ? o->host : "localhost", o->port > 0 ? o->port : 3306,
+             o->database);
+    p->chunk_rows = sc->sink->batch_rows > 0 ? sc->sink->batch_rows : 1000;
+    return p;
+}
+
+static int s_my_init_records(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr,
+                             size_t errstr_size) {
+    const s_my_opts_t *o = sc->sink->opts;
+    s_my_t *p = s_my_new(sc, o->table ? o->table : "");
+    ed_sink_records_conf_t rc = {
+        .conf = sc->conf, .sink = p->name, .table = p->table, .pk_text_width = S_MY_PK_TEXT};
+    ed_sink_rec_conf(&rc, &o->rec);
+    p->upsert = rc.upsert;
+    p->recs = ed_sink_records_new(&rc, errstr, errstr_size);
+    if (!p->recs) {
+        void *pp = p;
+        s_my_destroy(&pp);
+        return ED_EINVAL;
+    }
+    p->rcols = ed_sink_records_cols(p->recs, &p->ncols);
+    p->rpk = ed_sink_records_pk(p->recs, &p->npk);
+    *ctx_p = p;
+    return 0;
+}
+
 static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t errstr_size) {
     const ed_conf_sink_t *sink = sc->sink;
     const ed_conf_aggregation_t *agg = sc->agg;
-    if (!agg)
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': a mariadb sink writes aggregation changelogs; list it in "
-                         "the `to:` of an aggregation",
-                         sink->name);
     const s_my_opts_t *o = sink->opts;
+    int records = o && ed_sink_rec_on(&o->rec);
+    if (!agg && !records)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': a mariadb sink writes aggregation changelogs (list it in "
+                         "the `to:` of an aggregation) or records with `columns:`",
+                         sink->name);
     if (!o || !o->database || !*o->database)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': mariadb.database is required",
                          sink->name);
+    if (records)
+        return s_my_init_records(ctx_p, sc, errstr, errstr_size);
     char dup[300];
     /* MariaDB column names compare case-insensitively. */
     if (ed_sink_cols_dup(agg, 1, dup, sizeof dup))
@@ -268,14 +232,7 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                          "holds at most %d VARBINARY(255) columns (3072 bytes)%s",
                          sink->name, agg->name, agg->nkey, max_keys,
                          max_keys < 12 ? " beside the window bounds" : "");
-    pthread_once(&s_lib_once, s_lib_init);
-
-    s_my_t *p = ed_calloc(1, sizeof *p);
-    p->sink = sink;
-    p->agg = agg;
-    p->name = sink->name;
-    p->o = o;
-    p->table = o->table && *o->table ? o->table : agg->name;
+    s_my_t *p = s_my_new(sc, o->table && *o->table ? o->table : agg->name);
     p->rows = ed_sink_rows_new(&(ed_sink_rows_conf_t){.agg = agg,
                                                       .sink = p->name,
                                                       .type = "mariadb",
@@ -283,11 +240,6 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                                                       .check = s_my_part_check});
     p->cols = ed_sink_rows_cols(p->rows, &p->ncols);
     p->npk = ed_sink_rows_npk(p->rows);
-    snprintf(p->addr, sizeof p->addr, "mariadb %s:%d/%s",
-             o->host && *o->host ? o->host : "localhost", o->port > 0 ? o->port : 3306,
-             o->database);
-
-    p->chunk_rows = sink->batch_rows > 0 ? sink->batch_rows : 1000;
     *ctx_p = p;
     return 0;
 }
@@ -321,6 +273,7 @@ static void s_my_destroy(void **ctx_p) {
     free(p->ttext);
     free(p->bind);
     ed_sink_rows_destroy(&p->rows);
+    ed_sink_records_destroy(&p->recs);
     free(p);
     *ctx_p = NULL;
 }
@@ -453,7 +406,76 @@ static const enum enum_field_types s_my_param_type[] = {
     [ED_SINK_SQL_TIME] = MYSQL_TYPE_STRING, /* "YYYY-MM-DD HH:MM:SS.mmm", UTC */
 };
 
+/* Column types of a records table, by ed_rec_type_t (text and varchar(N)
+ * aside: byte-exact utf8mb4). */
+static const char *const s_my_rec_ddl[] = {
+    [ED_REC_BIGINT] = "BIGINT", [ED_REC_DOUBLE] = "DOUBLE", [ED_REC_BOOL] = "BOOLEAN",
+    [ED_REC_TIME] = "DATETIME(3)", [ED_REC_JSON] = "JSON",
+};
+
+/* Records: CREATE TABLE with the declared columns and key; INSERT … and,
+ * for an upsert, ON DUPLICATE KEY UPDATE every other column to the incoming
+ * value (the key itself when the key is every column). */
+static void s_my_build_rec_sql(s_my_t *p, ed_buf_t *ddl) {
+    ed_buf_puts(ddl, "CREATE TABLE IF NOT EXISTS ");
+    s_my_table(p, ddl);
+    ed_buf_puts(ddl, " (");
+    ed_buf_reset(&p->head);
+    ed_buf_puts(&p->head, "INSERT INTO ");
+    s_my_table(p, &p->head);
+    ed_buf_puts(&p->head, " (");
+    for (int i = 0; i < p->ncols; i++) {
+        const ed_rec_col_t *c = &p->rcols[i];
+        ed_buf_puts(ddl, i ? ", " : "");
+        ed_buf_puts(&p->head, i ? ", " : "");
+        s_my_ident(ddl, c->name, NULL);
+        s_my_ident(&p->head, c->name, NULL);
+        /* Text compares byte for byte, as changelog keys do: no collation
+         * merges two distinct keys ("Ann"/"ann"). */
+        if (c->type == ED_REC_TEXT && c->width)
+            ed_buf_printf(ddl, " VARCHAR(%d) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", c->width);
+        else if (c->type == ED_REC_TEXT)
+            ed_buf_puts(ddl, " LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+        else
+            ed_buf_printf(ddl, " %s", s_my_rec_ddl[c->type]);
+        if (c->not_null)
+            ed_buf_puts(ddl, " NOT NULL");
+    }
+    ed_buf_puts(&p->head, ") VALUES ");
+    ed_buf_reset(&p->tail);
+    if (p->npk) {
+        ed_buf_puts(ddl, ", PRIMARY KEY (");
+        for (int k = 0; k < p->npk; k++) {
+            ed_buf_puts(ddl, k ? ", " : "");
+            s_my_ident(ddl, p->rcols[p->rpk[k]].name, NULL);
+        }
+        ed_buf_puts(ddl, ")");
+        if (p->upsert) {
+            int n = 0;
+            ed_buf_puts(&p->tail, " ON DUPLICATE KEY UPDATE ");
+            for (int i = 0; i < p->ncols; i++) {
+                if (p->rcols[i].pk)
+                    continue;
+                ed_buf_puts(&p->tail, n++ ? ", " : "");
+                s_my_ident(&p->tail, p->rcols[i].name, NULL);
+                ed_buf_puts(&p->tail, " = ");
+                s_my_ref(NULL, &p->tail, 1, p->rcols[i].name, NULL);
+            }
+            if (!n) { /* nothing to update: a no-op assignment keeps the row */
+                s_my_ident(&p->tail, p->rcols[p->rpk[0]].name, NULL);
+                ed_buf_puts(&p->tail, " = ");
+                s_my_ident(&p->tail, p->rcols[p->rpk[0]].name, NULL);
+            }
+        }
+    }
+    ed_buf_puts(ddl, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+}
+
 static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
+    if (p->recs) {
+        s_my_build_rec_sql(p, ddl);
+        return;
+    }
     ed_buf_puts(ddl, "CREATE TABLE IF NOT EXISTS ");
     s_my_table(p, ddl);
     ed_buf_puts(ddl, " (");
@@ -575,14 +597,48 @@ static ed_write_result_t s_my_prepare_stmt(s_my_t *p, char *errstr, size_t errst
             p->lens[j] = ed_calloc(n, sizeof **p->lens);
             p->ind[j] = ed_calloc(n, 1);
         }
-        p->ttext = ed_calloc(2 * n, S_MY_TIME_TEXT);
+        p->ttext = ed_calloc((p->recs ? (size_t)p->ncols : 2) * n, S_MY_TIME_TEXT);
     }
     return ED_WRITE_OK;
 }
 
+/* Binds column j of records rows [from, from + nrows). */
+static void s_my_bind_rec(s_my_t *p, int j, size_t from, size_t nrows) {
+    const ed_rec_col_t *c = &p->rcols[j];
+    MYSQL_BIND *bd = &p->bind[j];
+    memset(bd, 0, sizeof *bd);
+    bd->buffer = p->arr[j];
+    bd->u.indicator = p->ind[j];
+    bd->length = p->lens[j];
+    bd->buffer_type = c->type == ED_REC_BIGINT || c->type == ED_REC_BOOL ? MYSQL_TYPE_LONGLONG
+                      : c->type == ED_REC_DOUBLE                         ? MYSQL_TYPE_DOUBLE
+                                                                         : MYSQL_TYPE_STRING;
+    for (size_t i = 0; i < nrows; i++) {
+        const ed_rec_cell_t *v = &ed_sink_records_row(p->recs, from + i)[j];
+        p->ind[j][i] = v->null ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
+        if (v->null)
+            continue;
+        if (c->type == ED_REC_TEXT || c->type == ED_REC_JSON) {
+            ((const char **)p->arr[j])[i] = v->str;
+            p->lens[j][i] = (unsigned long)v->len;
+        } else if (c->type == ED_REC_TIME) {
+            /* UTC text: the session's time_zone is +00:00 (s_my_connect). */
+            char *t = p->ttext + ((size_t)j * (size_t)p->chunk_rows + i) * S_MY_TIME_TEXT;
+            p->lens[j][i] = (unsigned long)ed_sink_time_text(v->i, t, S_MY_TIME_TEXT);
+            ((const char **)p->arr[j])[i] = t;
+        } else if (c->type == ED_REC_DOUBLE) {
+            ((double *)p->arr[j])[i] = v->d;
+        } else {
+            ((long long *)p->arr[j])[i] = (long long)v->i;
+        }
+    }
+}
+
 static ed_write_result_t s_my_exec_chunk(s_my_t *p, size_t from, size_t nrows, char *errstr,
                                          size_t errstr_size) {
-    for (int j = 0; j < p->ncols; j++) {
+    for (int j = 0; j < p->ncols && p->recs; j++)
+        s_my_bind_rec(p, j, from, nrows);
+    for (int j = 0; j < p->ncols && !p->recs; j++) {
         const ed_sink_col_t *c = &p->cols[j];
         MYSQL_BIND *bd = &p->bind[j];
         memset(bd, 0, sizeof *bd);
@@ -645,7 +701,8 @@ static ed_write_result_t s_my_prepare(void *ctx, char *errstr, size_t errstr_siz
 static ed_write_result_t s_my_txn(void *ctx, uint64_t *statements, char *errstr,
                                   size_t errstr_size) {
     s_my_t *p = ctx;
-    size_t chunk = (size_t)p->chunk_rows, total = ed_sink_rows_count(p->rows);
+    size_t chunk = (size_t)p->chunk_rows;
+    size_t total = p->recs ? ed_sink_records_count(p->recs) : ed_sink_rows_count(p->rows);
     for (size_t from = 0; from < total; from += chunk) {
         size_t nrows = total - from < chunk ? total - from : chunk;
         ed_write_result_t r = s_my_exec_chunk(p, from, nrows, errstr, errstr_size);
@@ -664,18 +721,23 @@ static ed_write_result_t s_my_txn(void *ctx, uint64_t *statements, char *errstr,
 static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
                                     char *errstr, size_t errstr_size) {
     static const ed_sink_rows_ops_t ops = {s_my_connect, s_my_prepare, s_my_txn};
-    return ed_sink_rows_write(((s_my_t *)ctx)->rows, flush, stats, &ops, ctx, errstr, errstr_size);
+    s_my_t *p = ctx;
+    if (p->recs)
+        return ed_sink_records_write(p->recs, flush, stats, &ops, ctx, errstr, errstr_size);
+    return ed_sink_rows_write(p->rows, flush, stats, &ops, ctx, errstr, errstr_size);
 }
 
 const ed_sink_type_t ed_sink_mariadb = {
     .conf = {.name = "mariadb",
-             .desc = "upserts an aggregation's changelog into a MariaDB or MySQL table",
+             .desc = "upserts an aggregation's changelog, or upserts or inserts records, into a "
+                     "MariaDB or MySQL table",
              .map = s_my_map,
              .opts_size = sizeof(s_my_opts_t),
-             .caps = ED_CAP_CHANGELOG,
+             .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT,
              .example = "mariadb: { host: 127.0.0.1, database: eddy }",
              .validate = s_my_validate,
-             .link = s_my_link},
+             .link = s_my_link,
+             .link_records = s_my_link_records},
     .init = s_my_init,
     .write = s_my_write,
     .destroy = s_my_destroy,

@@ -1,6 +1,8 @@
 /*
  * ed_sink_postgres.c — changelog rows → multi-row upserts into PostgreSQL
- * (libpq). See docs/sinks.md for the DDL, the statement and the guarantees.
+ * (libpq); or, with `columns:`, records → rows upserted or inserted
+ * (sinks/ed_sink_records.h). See docs/sinks.md for the DDL, the statements
+ * and the guarantees.
  *
  * One flush is one transaction: BEGIN; INSERT … ON CONFLICT DO UPDATE in
  * chunks of `batch_rows` rows; COMMIT. A failed flush is rolled back by the
@@ -18,6 +20,7 @@
 
 #include "runtime/ed_buf.h"
 #include "runtime/ed_utf8.h"
+#include "sinks/ed_sink_records.h"
 #include "sinks/ed_sink_rows.h"
 
 /* A btree index entry must fit in a third of a page (2704 bytes incl.
@@ -48,7 +51,11 @@ typedef struct {
     ed_buf_t pbuf;  /* scratch: the array parameters, NUL-terminated */
     size_t *poff;   /* scratch: offsets into pbuf, one per column */
     const char **pval;
-    ed_sink_rows_t *rows; /* the current flush's rows, merged and sorted */
+    ed_sink_rows_t *rows; /* changelog: the current flush's rows, merged and sorted */
+    ed_sink_records_t *recs; /* records (`columns:`), instead of rows */
+    const ed_rec_col_t *rcols; /* records: the columns (ncols of them), borrowed from recs */
+    const int *rpk;            /* records: the primary key's column indexes (npk of them) */
+    int upsert;                /* records: ON CONFLICT (key) DO UPDATE; 0: plain INSERT */
 } s_pg_t;
 
 /* ---- options (the config map; see config/ed_conf_map.h) ---- */
@@ -56,6 +63,7 @@ typedef struct {
 typedef struct {
     char *dsn;   /* libpq connection string or URI */
     char *table; /* the table upserted; the link defaults it to the aggregation's name */
+    ed_sink_rec_opts_t rec; /* records: mode, primary_key, columns */
 } s_pg_opts_t;
 
 static const ed_conf_map_t s_pg_map[] = {
@@ -65,17 +73,26 @@ static const ed_conf_map_t s_pg_map[] = {
     {ED_CONF_STR, "table", NULL, offsetof(s_pg_opts_t, table), ED_CONF_OUTER,
      "the table upserted: a SQL identifier, optionally `schema.table`", .expect = "a table name",
      .doc_def = "the aggregation's name"},
-    ED_SINK_SQL_PLANNED_ROWS,
+    ED_SINK_RECORD_ROWS(s_pg_opts_t, rec),
     {0}};
 
 /* The DSN itself is parsed by init (libpq), as before: a config check of it
  * would refuse placeholders that never reach a server. */
 static int s_pg_validate(ed_conf_check_t *ck, void *opts) {
-    return ed_sink_check_table(ck, ((s_pg_opts_t *)opts)->table);
+    s_pg_opts_t *o = opts;
+    int rc = ed_sink_check_table(ck, o->table);
+    return ed_sink_rec_validate(ck, &o->rec, o->table, 0) < 0 ? ED_EINVAL : rc;
 }
 
 static int s_pg_link(ed_conf_check_t *ck, void *opts, const ed_conf_aggregation_t *agg) {
-    return ed_sink_link_table(ck, &((s_pg_opts_t *)opts)->table, agg);
+    s_pg_opts_t *o = opts;
+    if (ed_sink_rec_link(ck, &o->rec) < 0)
+        return ED_EINVAL;
+    return ed_sink_link_table(ck, &o->table, agg);
+}
+
+static int s_pg_link_records(ed_conf_check_t *ck, void *opts) {
+    return ed_sink_rec_link_records(ck, &((s_pg_opts_t *)opts)->rec);
 }
 
 /* host, port, dbname and user of the DSN (never its password), and the table. */
@@ -90,6 +107,11 @@ static void s_pg_describe(const void *opts, ed_buf_t *out) {
     PQconninfoFree(ci);
     if (o->table)
         ed_buf_printf(out, "%stable=%s", out->len ? " " : "", o->table);
+    if (ed_sink_rec_on(&o->rec))
+        ed_buf_printf(out, " records: %d columns, %s", o->rec.columns.n,
+                      o->rec.mode == ED_REC_MODE_INSERT || (!o->rec.mode && !o->rec.primary_key.n)
+                          ? "insert"
+                          : "upsert");
 }
 
 static const char *s_pg_part_check(const uint8_t *part, size_t len) {
@@ -136,22 +158,25 @@ static void s_pg_notice(void *arg, const char *message) {
     ED_LOG_D(p->name, "%s: %s", p->addr, msg);
 }
 
+static void s_pg_destroy(void **ctx_p);
+
 static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t errstr_size) {
     const ed_conf_sink_t *sink = sc->sink;
     const ed_conf_aggregation_t *agg = sc->agg;
-    if (!agg)
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': a postgres sink writes aggregation changelogs; list it in "
-                         "the `to:` of an aggregation",
-                         sink->name);
     const s_pg_opts_t *o = sink->opts;
+    int records = o && ed_sink_rec_on(&o->rec);
+    if (!agg && !records)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': a postgres sink writes aggregation changelogs (list it in "
+                         "the `to:` of an aggregation) or records with `columns:`",
+                         sink->name);
     if (!o || !o->dsn || !*o->dsn)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': postgres.dsn is required (e.g. \"host=127.0.0.1 port=5432 "
                          "dbname=eddy user=eddy\")",
                          sink->name);
     char dup[300];
-    if (ed_sink_cols_dup(agg, 0, dup, sizeof dup))
+    if (!records && ed_sink_cols_dup(agg, 0, dup, sizeof dup))
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': aggregation '%s' would give table column \"%s\" twice (key "
                          "columns, compute names, their companions (<avg>_sum, …), updated_at and "
@@ -171,16 +196,31 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     p->sink = sink;
     p->agg = agg;
     p->name = sink->name;
-    p->table = o->table && *o->table ? o->table : agg->name;
+    p->table = o->table && *o->table ? o->table : agg ? agg->name : "";
     p->opts = opts;
-    p->rows = ed_sink_rows_new(&(ed_sink_rows_conf_t){.agg = agg,
-                                                      .sink = p->name,
-                                                      .type = "postgres",
-                                                      .table = p->table,
-                                                      .max_key = S_PG_MAX_KEY_BYTES,
-                                                      .check = s_pg_part_check});
-    p->cols = ed_sink_rows_cols(p->rows, &p->ncols);
-    p->npk = ed_sink_rows_npk(p->rows);
+    if (records) {
+        ed_sink_records_conf_t rc = {
+            .conf = sc->conf, .sink = p->name, .table = p->table};
+        ed_sink_rec_conf(&rc, &o->rec);
+        p->upsert = rc.upsert;
+        p->recs = ed_sink_records_new(&rc, errstr, errstr_size);
+        if (!p->recs) {
+            void *pp = p;
+            s_pg_destroy(&pp);
+            return ED_EINVAL;
+        }
+        p->rcols = ed_sink_records_cols(p->recs, &p->ncols);
+        p->rpk = ed_sink_records_pk(p->recs, &p->npk);
+    } else {
+        p->rows = ed_sink_rows_new(&(ed_sink_rows_conf_t){.agg = agg,
+                                                          .sink = p->name,
+                                                          .type = "postgres",
+                                                          .table = p->table,
+                                                          .max_key = S_PG_MAX_KEY_BYTES,
+                                                          .check = s_pg_part_check});
+        p->cols = ed_sink_rows_cols(p->rows, &p->ncols);
+        p->npk = ed_sink_rows_npk(p->rows);
+    }
 
     /* Connection parameters: what the DSN says, plus bounded timeouts and
      * UTF8 (our key checks assume it) where the DSN does not say otherwise. */
@@ -246,6 +286,7 @@ static void s_pg_destroy(void **ctx_p) {
     free(p->poff);
     free(p->pval);
     ed_sink_rows_destroy(&p->rows);
+    ed_sink_records_destroy(&p->recs);
     free(p);
     *ctx_p = NULL;
 }
@@ -335,7 +376,76 @@ static const char *const s_pg_param_type[] = {
     [ED_SINK_SQL_TIME] = "timestamptz",
 };
 
+/* Column types of a records table, by ed_rec_type_t (varchar(N) aside). */
+static const char *const s_pg_rec_ddl[] = {
+    [ED_REC_TEXT] = "TEXT",          [ED_REC_BIGINT] = "BIGINT",
+    [ED_REC_DOUBLE] = "DOUBLE PRECISION", [ED_REC_BOOL] = "BOOLEAN",
+    [ED_REC_TIME] = "TIMESTAMPTZ",   [ED_REC_JSON] = "JSONB",
+};
+
+/* Element types of the records statement's array parameters. */
+static const char *const s_pg_rec_param[] = {
+    [ED_REC_TEXT] = "text", [ED_REC_BIGINT] = "int8",       [ED_REC_DOUBLE] = "float8",
+    [ED_REC_BOOL] = "bool", [ED_REC_TIME] = "timestamptz", [ED_REC_JSON] = "jsonb",
+};
+
+/* Records: CREATE TABLE with the declared columns and key; INSERT … and,
+ * for an upsert, ON CONFLICT (key) DO UPDATE SET every other column to the
+ * incoming value (DO NOTHING when the key is every column). */
+static void s_pg_build_rec_sql(s_pg_t *p, ed_buf_t *ddl) {
+    ed_buf_puts(ddl, "CREATE TABLE IF NOT EXISTS ");
+    s_pg_table(p, ddl);
+    ed_buf_puts(ddl, " (");
+    ed_buf_reset(&p->head);
+    ed_buf_puts(&p->head, "INSERT INTO ");
+    s_pg_table(p, &p->head);
+    ed_buf_puts(&p->head, " AS t (");
+    for (int i = 0; i < p->ncols; i++) {
+        const ed_rec_col_t *c = &p->rcols[i];
+        ed_buf_puts(ddl, i ? ", " : "");
+        ed_buf_puts(&p->head, i ? ", " : "");
+        s_pg_ident(p, ddl, c->name, NULL);
+        s_pg_ident(p, &p->head, c->name, NULL);
+        if (c->type == ED_REC_TEXT && c->width)
+            ed_buf_printf(ddl, " VARCHAR(%d)", c->width);
+        else
+            ed_buf_printf(ddl, " %s", s_pg_rec_ddl[c->type]);
+        if (c->not_null)
+            ed_buf_puts(ddl, " NOT NULL");
+    }
+    ed_buf_puts(&p->head, ") ");
+    ed_buf_reset(&p->tail);
+    if (p->npk) {
+        ed_buf_t keys = ED_BUF_INIT;
+        for (int k = 0; k < p->npk; k++) {
+            ed_buf_puts(&keys, k ? ", " : "");
+            s_pg_ident(p, &keys, p->rcols[p->rpk[k]].name, NULL);
+        }
+        ed_buf_printf(ddl, ", PRIMARY KEY (%s)", keys.data);
+        if (p->upsert) {
+            ed_buf_printf(&p->tail, " ON CONFLICT (%s) DO ", keys.data);
+            int n = 0;
+            for (int i = 0; i < p->ncols; i++) {
+                if (p->rcols[i].pk)
+                    continue;
+                ed_buf_puts(&p->tail, n++ ? ", " : "UPDATE SET ");
+                s_pg_ident(p, &p->tail, p->rcols[i].name, NULL);
+                ed_buf_puts(&p->tail, " = ");
+                s_pg_ref(p, &p->tail, 1, p->rcols[i].name, NULL);
+            }
+            if (!n)
+                ed_buf_puts(&p->tail, "NOTHING");
+        }
+        ed_buf_free(&keys);
+    }
+    ed_buf_puts(ddl, ")");
+}
+
 static void s_pg_build_sql(s_pg_t *p, ed_buf_t *ddl) {
+    if (p->recs) {
+        s_pg_build_rec_sql(p, ddl);
+        return;
+    }
     /* DDL */
     ed_buf_puts(ddl, "CREATE TABLE IF NOT EXISTS ");
     s_pg_table(p, ddl);
@@ -392,26 +502,59 @@ static size_t s_pg_num(char *dst, size_t n, double v) {
     return (size_t)snprintf(dst, n, "%.17g", v);
 }
 
-/* Text of column `c` of row `r` into dst (numbers) or *part (key bytes). */
-static size_t s_pg_value(const ed_sink_row_t *r, const ed_sink_col_t *c, char *dst, size_t n,
-                         const uint8_t **part) {
+/* How a value goes into an array literal. */
+enum { S_PG_BARE, S_PG_BYTES, S_PG_QUOTED, S_PG_NULL };
+
+/* Value of column j of row i: its text into dst (numbers, times) or *part
+ * (key bytes, record text); returns how it is written (S_PG_*), its length
+ * in *len. */
+static int s_pg_cell(s_pg_t *p, size_t i, int j, char *dst, size_t n, const uint8_t **part,
+                     size_t *len) {
     *part = NULL;
-    switch (c->sql) {
-    case ED_SINK_SQL_KEY: {
-        size_t len = 0;
-        ed_key_part(r->key, r->key_len, c->idx, part, &len);
-        return len;
+    if (p->recs) {
+        const ed_rec_cell_t *v = &ed_sink_records_row(p->recs, i)[j];
+        if (v->null)
+            return S_PG_NULL;
+        switch (p->rcols[j].type) {
+        case ED_REC_TEXT:
+        case ED_REC_JSON:
+            *part = (const uint8_t *)v->str;
+            *len = v->len;
+            return S_PG_BYTES;
+        case ED_REC_BIGINT:
+            *len = (size_t)snprintf(dst, n, "%lld", (long long)v->i);
+            return S_PG_BARE;
+        case ED_REC_BOOL:
+            *len = (size_t)snprintf(dst, n, "%s", v->i ? "t" : "f");
+            return S_PG_BARE;
+        case ED_REC_TIME:
+            *len = ed_sink_time_text(v->i, dst, n);
+            *len += (size_t)snprintf(dst + *len, n - *len, "+00");
+            return S_PG_QUOTED;
+        default:
+            *len = s_pg_num(dst, n, v->d);
+            return S_PG_BARE;
+        }
     }
+    const ed_sink_row_t *r = ed_sink_rows_get(p->rows, i);
+    const ed_sink_col_t *c = &p->cols[j];
+    switch (c->sql) {
+    case ED_SINK_SQL_KEY:
+        *len = 0;
+        ed_key_part(r->key, r->key_len, c->idx, part, len);
+        return S_PG_BYTES;
     case ED_SINK_SQL_BIGINT:
-        return (size_t)snprintf(dst, n, "%lld", ed_sink_row_int(r, c));
-    case ED_SINK_SQL_TIME: {
+        *len = (size_t)snprintf(dst, n, "%lld", ed_sink_row_int(r, c));
+        return S_PG_BARE;
+    case ED_SINK_SQL_TIME:
         /* With its offset: the server's and the session's TimeZone do not
          * matter (timestamptz is a point in time). */
-        size_t len = ed_sink_time_text(ed_sink_row_time(r, c), dst, n);
-        return len + (size_t)snprintf(dst + len, n - len, "+00");
-    }
+        *len = ed_sink_time_text(ed_sink_row_time(r, c), dst, n);
+        *len += (size_t)snprintf(dst + *len, n - *len, "+00");
+        return S_PG_QUOTED;
     default:
-        return s_pg_num(dst, n, ed_sink_row_num(r, c));
+        *len = s_pg_num(dst, n, ed_sink_row_num(r, c));
+        return S_PG_BARE;
     }
 }
 
@@ -423,14 +566,16 @@ static void s_pg_sql_upsert(s_pg_t *p, ed_buf_t *b) {
     ed_buf_append(b, p->head.data, p->head.len);
     ed_buf_puts(b, "SELECT * FROM unnest(");
     for (int j = 0; j < p->ncols; j++)
-        ed_buf_printf(b, "%s$%d::%s[]", j ? ", " : "", j + 1, s_pg_param_type[p->cols[j].sql]);
+        ed_buf_printf(b, "%s$%d::%s[]", j ? ", " : "", j + 1,
+                      p->recs ? s_pg_rec_param[p->rcols[j].type]
+                              : s_pg_param_type[p->cols[j].sql]);
     ed_buf_puts(b, ")");
     ed_buf_append(b, p->tail.data, p->tail.len);
 }
 
 /* Fills p->pval with one array literal per column for rows [from, from+nrows):
- * keys quoted ("…", with \\ before " and \\), window bounds quoted, numbers
- * bare. */
+ * keys and texts quoted ("…", with \\ before " and \\), times quoted,
+ * numbers bare, NULL bare. */
 static void s_pg_params(s_pg_t *p, size_t from, size_t nrows) {
     p->poff = ed_realloc(p->poff, (size_t)p->ncols * sizeof *p->poff);
     p->pval = ed_realloc(p->pval, (size_t)p->ncols * sizeof *p->pval);
@@ -441,11 +586,11 @@ static void s_pg_params(s_pg_t *p, size_t from, size_t nrows) {
         for (size_t i = from; i < from + nrows; i++) {
             char num[64];
             const uint8_t *part;
-            size_t len =
-                s_pg_value(ed_sink_rows_get(p->rows, i), &p->cols[j], num, sizeof num, &part);
+            size_t len = 0;
+            int how = s_pg_cell(p, i, j, num, sizeof num, &part, &len);
             if (i > from)
                 ed_buf_append(&p->pbuf, ",", 1);
-            if (p->cols[j].sql == ED_SINK_SQL_KEY) {
+            if (how == S_PG_BYTES) {
                 ed_buf_append(&p->pbuf, "\"", 1);
                 size_t st = 0;
                 for (size_t k = 0; k < len; k++)
@@ -456,8 +601,10 @@ static void s_pg_params(s_pg_t *p, size_t from, size_t nrows) {
                     }
                 ed_buf_append(&p->pbuf, part + st, len - st);
                 ed_buf_append(&p->pbuf, "\"", 1);
-            } else if (p->cols[j].sql == ED_SINK_SQL_TIME) {
+            } else if (how == S_PG_QUOTED) {
                 ed_buf_printf(&p->pbuf, "\"%.*s\"", (int)len, num); /* holds a space */
+            } else if (how == S_PG_NULL) {
+                ed_buf_append(&p->pbuf, "NULL", 4);
             } else {
                 ed_buf_append(&p->pbuf, num, len);
             }
@@ -576,7 +723,8 @@ static ed_write_result_t s_pg_txn(void *ctx, uint64_t *statements, char *errstr,
                                   size_t errstr_size) {
     s_pg_t *p = ctx;
     ed_write_result_t r = s_pg_run(p, PQexec(p->conn, "BEGIN"), "BEGIN", errstr, errstr_size);
-    size_t chunk = (size_t)p->chunk_rows, total = ed_sink_rows_count(p->rows);
+    size_t chunk = (size_t)p->chunk_rows;
+    size_t total = p->recs ? ed_sink_records_count(p->recs) : ed_sink_rows_count(p->rows);
     for (size_t from = 0; r == ED_WRITE_OK && from < total; from += chunk) {
         size_t nrows = total - from < chunk ? total - from : chunk;
         s_pg_params(p, from, nrows);
@@ -593,18 +741,23 @@ static ed_write_result_t s_pg_txn(void *ctx, uint64_t *statements, char *errstr,
 static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
                                     char *errstr, size_t errstr_size) {
     static const ed_sink_rows_ops_t ops = {s_pg_connect, s_pg_prepare, s_pg_txn};
-    return ed_sink_rows_write(((s_pg_t *)ctx)->rows, flush, stats, &ops, ctx, errstr, errstr_size);
+    s_pg_t *p = ctx;
+    if (p->recs)
+        return ed_sink_records_write(p->recs, flush, stats, &ops, ctx, errstr, errstr_size);
+    return ed_sink_rows_write(p->rows, flush, stats, &ops, ctx, errstr, errstr_size);
 }
 
 const ed_sink_type_t ed_sink_postgres = {
     .conf = {.name = "postgres",
-             .desc = "upserts an aggregation's changelog into a PostgreSQL table",
+             .desc = "upserts an aggregation's changelog, or upserts or inserts records, into a "
+                     "PostgreSQL table",
              .map = s_pg_map,
              .opts_size = sizeof(s_pg_opts_t),
-             .caps = ED_CAP_CHANGELOG,
+             .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT,
              .example = "postgres: { dsn: \"host=127.0.0.1 dbname=eddy\" }",
              .validate = s_pg_validate,
              .link = s_pg_link,
+             .link_records = s_pg_link_records,
              .describe = s_pg_describe},
     .init = s_pg_init,
     .write = s_pg_write,

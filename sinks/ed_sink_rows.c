@@ -267,9 +267,14 @@ ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *
                      rs->conf.table, (unsigned long long)records, rs->conf.type);
         }
     }
-    if (rs->nrows == 0)
-        return ED_WRITE_OK;
+    return ed_sink_ops_run(ops, ctx, rs->nrows, rs->accepted, stats, errstr, errstr_size);
+}
 
+ed_write_result_t ed_sink_ops_run(const ed_sink_rows_ops_t *ops, void *ctx, size_t nrows,
+                                  uint64_t accepted, ed_sink_stats_t *stats, char *errstr,
+                                  size_t errstr_size) {
+    if (nrows == 0)
+        return ED_WRITE_OK;
     uint64_t statements = 0;
     ed_write_result_t r = ops->connect(ctx, stats, errstr, errstr_size);
     if (r == ED_WRITE_OK)
@@ -278,9 +283,9 @@ ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *
         r = ops->txn(ctx, &statements, errstr, errstr_size);
     if (r == ED_WRITE_OK) {
         stats->statements += statements;
-        stats->rows_written += rs->accepted;
+        stats->rows_written += accepted;
     } else if (r == ED_WRITE_DROP) {
-        stats->rows_rejected += rs->accepted;
+        stats->rows_rejected += accepted;
     }
     return r;
 }

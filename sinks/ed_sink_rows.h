@@ -113,8 +113,9 @@ int ed_sink_rows_npk(const ed_sink_rows_t *rs);
 
 /* The plugin's part of one write, called in this order while each returns
  * OK; `ctx` is the plugin instance. Each returns OK, RETRY or DROP, filling
- * errstr on RETRY/DROP as for ed_sink_type_t.write. */
-typedef struct {
+ * errstr on RETRY/DROP as for ed_sink_type_t.write. Also the ops of a
+ * sink writing records (sinks/ed_sink_records.h). */
+typedef struct ed_sink_rows_ops {
     /* Connects if not connected; counts a reconnect in stats->reconnects. */
     ed_write_result_t (*connect)(void *ctx, ed_sink_stats_t *stats, char *errstr,
                                  size_t errstr_size);
@@ -136,6 +137,15 @@ typedef struct {
 ed_write_result_t ed_sink_rows_write(ed_sink_rows_t *rs, const ed_sink_flush_t *flush,
                                      ed_sink_stats_t *stats, const ed_sink_rows_ops_t *ops,
                                      void *ctx, char *errstr, size_t errstr_size);
+
+/* The write after the rows are collected, shared by changelog rows and
+ * records: if nrows > 0, runs ops->connect, ->prepare and ->txn with ctx;
+ * on OK adds the statements and `accepted` to stats->rows_written, on DROP
+ * adds `accepted` to stats->rows_rejected. Returns what the last op
+ * returned, or OK for no rows. */
+ed_write_result_t ed_sink_ops_run(const ed_sink_rows_ops_t *ops, void *ctx, size_t nrows,
+                                  uint64_t accepted, ed_sink_stats_t *stats, char *errstr,
+                                  size_t errstr_size);
 
 /* Number of merged rows of the current flush (distinct (window, key)s
  * accepted). */

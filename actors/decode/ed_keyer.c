@@ -69,6 +69,7 @@ typedef struct {
 struct ed_keyer {
     ed_plan_t *plan;
     const ed_conf_source_t *src;
+    int src_idx; /* src's config index */
     int slot; /* ed_plan_source_stats(plan, slot) */
     ed_decoder_t *dec;
     const char **dec_fields; /* names asked of the decoder */
@@ -157,15 +158,6 @@ static ed_val_t s_get(ed_keyer_t *k, const ed_fieldref_t *r, const ed_val_t *val
     return (ed_val_t){.type = ED_VAL_NUMBER, .ptr = scratch, .len = (size_t)n, .num = (double)num};
 }
 
-static void s_position(const ed_input_t *in, char *buf, size_t size) {
-    if (in->topic)
-        snprintf(buf, size, "%s/%d@%lld", in->topic, (int)in->partition, (long long)in->offset);
-    else if (in->file)
-        snprintf(buf, size, "%s:%lld", in->file, (long long)in->offset);
-    else
-        snprintf(buf, size, "#%lld", (long long)in->offset);
-}
-
 static void s_add(uint64_t *to, uint64_t n) {
     if (n)
         __atomic_fetch_add(to, n, __ATOMIC_RELAXED);
@@ -243,9 +235,11 @@ static void s_alert_record(ed_keyer_t *k, const ed_src_alert_t *al, int64_t ts) 
         int sk = al->sinks[i];
         if (!k->alert_out[sk])
             k->alert_out[sk] = ed_batch_new(ED_BATCH_RECORDS, 64 * 1024);
-        ed_batch_add_record(k->alert_out[sk], in->key ? in->key : "",
-                            in->key ? (uint32_t)in->key_len : 0, in->data ? in->data : "",
-                            (uint32_t)in->len, ts);
+        char pos[512];
+        size_t pl = ed_input_position(in, pos, sizeof pos);
+        ed_batch_add_record_at(k->alert_out[sk], in->key ? in->key : "",
+                               in->key ? (uint32_t)in->key_len : 0, in->data ? in->data : "",
+                               (uint32_t)in->len, ts, k->src_idx, pos, pl);
         if (k->alert_out[sk]->count >= (uint32_t)k->src->batch_size)
             s_send_alerts(k, k->self, sk);
         else if (!k->linger_deadline)
@@ -262,7 +256,7 @@ static void s_reject(ed_keyer_t *k, const char *why) {
     k->pend_rejected++;
     k->rejected_total++;
     char pos[512];
-    s_position(k->cur, pos, sizeof pos);
+    ed_input_position(k->cur, pos, sizeof pos);
     if (k->logged_rejects < 10 || k->rejected_total % 10000 == 0) {
         ED_LOG_W(k->src->name, "rejected input at %s: %s%s (%llu rejected so far%s)", pos, why,
                  k->has_rejects ? "; sent to the rejects sink" : "",
@@ -468,6 +462,7 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
     k->src = src;
     k->slot = slot;
     int idx = ed_config_source_idx(conf, src->name);
+    k->src_idx = idx;
     if (src->time_field) {
         k->time_ref = s_ref(k, src->time_field);
         k->has_time = 1;

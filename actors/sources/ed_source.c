@@ -1,6 +1,7 @@
 /* ed_source.c — the source driver registry, see ed_source.h. */
 #include "actors/sources/ed_source.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define ED_SOURCE_TYPE(sym) extern const ed_source_type_t sym;
@@ -28,4 +29,17 @@ const ed_source_type_t *ed_source_type_find(const char *name) {
         if (!strcmp(s_conf_types[i]->name, name))
             return (const ed_source_type_t *)(const void *)s_conf_types[i];
     return NULL;
+}
+
+size_t ed_input_position(const ed_input_t *in, char *buf, size_t size) {
+    int n;
+    if (in->topic)
+        n = snprintf(buf, size, "%s/%d@%lld", in->topic, (int)in->partition, (long long)in->offset);
+    else if (in->file)
+        n = snprintf(buf, size, "%s:%lld", in->file, (long long)in->offset);
+    else
+        n = snprintf(buf, size, "#%lld", (long long)in->offset);
+    if (n < 0)
+        n = 0;
+    return (size_t)n < size ? (size_t)n : size ? size - 1 : 0;
 }

@@ -38,6 +38,12 @@ typedef struct {
 
 typedef void (*ed_input_emit_fn)(void *ud, const ed_input_t *in);
 
+/* Writes where `in` was read into buf (size bytes, NUL-terminated, cut to
+ * fit): "topic/partition@offset" for Kafka, "file:line" for a directory,
+ * "#sequence" otherwise, the position a reject names. Returns the length
+ * written. */
+size_t ed_input_position(const ed_input_t *in, char *buf, size_t size);
+
 typedef struct ed_source_type {
     /* Name ("kafka", as written in the config), options (config map,
      * filled into ed_conf_source_t.opts by the loader), capabilities (a

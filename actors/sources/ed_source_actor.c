@@ -52,11 +52,12 @@ static void s_arm_linger(ed_src_actor_t *s) {
         s->linger_deadline = ed_now_ms() + s->src->linger_ms;
 }
 
-static void s_add_direct(ed_src_actor_t *s, int i, const void *key, size_t klen, const void *val,
-                         size_t vlen, int64_t ts) {
+static void s_add_direct(ed_src_actor_t *s, int i, const ed_input_t *in, const char *pos,
+                         size_t pos_len) {
     if (!s->direct_out[i])
         s->direct_out[i] = ed_batch_new(ED_BATCH_RECORDS, 64 * 1024);
-    ed_batch_add_record(s->direct_out[i], key, (uint32_t)klen, val, (uint32_t)vlen, ts);
+    ed_batch_add_record_at(s->direct_out[i], in->key, in->key ? (uint32_t)in->key_len : 0,
+                           in->data, (uint32_t)in->len, in->ts_ms, s->idx, pos, pos_len);
     if (s->direct_out[i]->count >= (uint32_t)s->src->batch_size)
         s_send_direct(s, i);
     else
@@ -104,11 +105,16 @@ static void s_flush_all(ed_src_actor_t *s) {
 
 static void s_on_input(void *ud, const ed_input_t *in) {
     ed_src_actor_t *s = ud;
-    ed_stat_add(&s->stats->inputs, 1);
+    s->stats->inputs++;
     s->inputs_since_barrier++;
     ed_batch_add_time(&s->times, in->ts_ms, 1);
-    for (int i = 0; i < s->ndirect; i++)
-        s_add_direct(s, i, in->key, in->key ? in->key_len : 0, in->data, in->len, in->ts_ms);
+    if (s->ndirect) {
+        /* Where it was read, for the rejects of a sink that refuses it. */
+        char pos[512];
+        size_t pl = ed_input_position(in, pos, sizeof pos);
+        for (int i = 0; i < s->ndirect; i++)
+            s_add_direct(s, i, in, pos, pl);
+    }
     if (s->ndecoders)
         s_add_input(s, in);
     else if (s->keyer)
@@ -212,7 +218,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             ED_LOG_W(s->src->name, "commit of checkpoint %llu failed: %s; a later commit covers it",
                      (unsigned long long)m->seq, err);
         else
-            ed_stat_add(&s->stats->commits, 1);
+            s->stats->commits++;
         s_send_ctl(s, ed_plan_coordinator(s->plan), ED_MSG_COMMITTED, m->seq, m->flags, 0);
         break;
     }

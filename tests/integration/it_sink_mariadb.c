@@ -114,6 +114,28 @@ static int s_poison(const char *target) {
 /* mysql_commit() sends the text query "COMMIT". */
 static const char s_commit[] = "COMMIT";
 
+static int s_read_users(const char *target, sc_user_t *out, int max) {
+    MYSQL *m = s_my();
+    char sql[512];
+    sc_users_query(sql, sizeof sql, target,
+                   "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', registered) DIV 1000",
+                   "active");
+    s_my_exec(m, sql);
+    MYSQL_RES *res = mysql_store_result(m);
+    assert_non_null(res);
+    MYSQL_ROW row;
+    int n = 0;
+    while ((row = mysql_fetch_row(res)) && n < max) {
+        memset(&out[n], 0, sizeof out[n]);
+        for (int j = 0; j < 8; j++)
+            sc_user_set(&out[n], j, row[j]);
+        n++;
+    }
+    mysql_free_result(res);
+    mysql_close(m);
+    return n;
+}
+
 static const sc_plugin_t s_plugin = {
     .type = "mariadb",
     .server = s_server,
@@ -126,6 +148,7 @@ static const sc_plugin_t s_plugin = {
     .cut_nth = 1,
     .poison = s_poison,
     .read_windows = s_read_windows,
+    .read_users = s_read_users,
 };
 
 /* ------------------------------------------------------------------- tests */
@@ -300,6 +323,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         SC_CONTRACT_TESTS(&s_plugin),
         SC_WINDOWS_TEST(&s_plugin),
+        SC_RECORDS_TEST(&s_plugin),
         cmocka_unit_test(test_mariadb_upsert),
         cmocka_unit_test(test_mariadb_down_retries),
         cmocka_unit_test(test_mariadb_windowed_table),

@@ -130,6 +130,25 @@ static int s_poison(const char *target) {
 /* The simple-query message of libpq's PQexec("COMMIT"): 'Q', length, text. */
 static const char s_commit[] = "COMMIT";
 
+static int s_read_users(const char *target, sc_user_t *out, int max) {
+    PGconn *c = s_pg();
+    char sql[512];
+    sc_users_query(sql, sizeof sql, target, "(extract(epoch FROM registered) * 1000)::bigint",
+                   "active::int");
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    int n = PQntuples(res) < max ? PQntuples(res) : max;
+    for (int i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        for (int j = 0; j < 8; j++)
+            sc_user_set(&out[i], j, PQgetisnull(res, i, j) ? NULL : PQgetvalue(res, i, j));
+    }
+    PQclear(res);
+    PQfinish(c);
+    return n;
+}
+
 static const sc_plugin_t s_plugin = {
     .type = "postgres",
     .server = s_server,
@@ -142,6 +161,7 @@ static const sc_plugin_t s_plugin = {
     .cut_nth = 1,
     .poison = s_poison,
     .read_windows = s_read_windows,
+    .read_users = s_read_users,
 };
 
 /* ------------------------------------------------------------------- tests */
@@ -445,6 +465,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         SC_CONTRACT_TESTS(&s_plugin),
         SC_WINDOWS_TEST(&s_plugin),
+        SC_RECORDS_TEST(&s_plugin),
         cmocka_unit_test(test_postgres_init_errors),
         cmocka_unit_test(test_postgres_upsert),
         cmocka_unit_test(test_postgres_bad_table_drops),

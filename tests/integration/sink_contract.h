@@ -247,6 +247,8 @@ void sc_totals_add(sc_totals_t *t, const char *doc, size_t doc_len, const char *
 
 /* One sink plugin's part in the contract. `target` is the table, key
  * prefix or topic the contract writes to (already unique to this run). */
+struct sc_user; /* below */
+
 typedef struct {
     const char *type; /* the YAML key of the sink type: "postgres" */
     /* The live server's host and port (from the environment). */
@@ -279,7 +281,53 @@ typedef struct {
      * SC_WINDOWS_TEST). The test resets target before and after. */
     void (*wbody)(char *out, size_t size, const char *target, const char *host, int port);
     void (*read_windows)(const char *target, sc_wtotals_t *t);
+    /* Records as rows (sc_test_records): reads the users table `target`
+     * with the server's own client, rows ordered by id, into out (at most
+     * max); returns how many. Required by SC_RECORDS_TEST. */
+    int (*read_users)(const char *target, struct sc_user *out, int max);
 } sc_plugin_t;
+
+/* One row of the records test's users table (sink_records.c), as a
+ * plugin's reader found it: columns id bigint, first_name varchar(8),
+ * email text not null, age bigint, registered timestamptz, active boolean,
+ * score double precision, location jsonb. `*_null`: SQL NULL. */
+typedef struct sc_user {
+    long long id;
+    char first[64];
+    int first_null;
+    char email[64];
+    long long age;
+    int age_null;
+    long long reg_ms; /* registered, ms since the epoch */
+    int reg_null;
+    int active;
+    int active_null;
+    double score;
+    int score_null;
+    char loc[128]; /* location's JSON text as the server gives it back */
+    int loc_null;
+} sc_user_t;
+
+/* Records written as rows: a flush of user records (with a duplicate key
+ * and misfits: a string id, a missing required email, a name too long for
+ * varchar(8), a string for boolean, not JSON) upserted; read back equal to
+ * the records (the last of a key), every misfit a reject document naming
+ * its position and column, counted once across a retry of the flush; a
+ * second flush updates one row and adds one; then `mode: insert` without a
+ * key keeps every record. */
+void sc_test_records(void **state); /* sink_records.c */
+
+/* The query a reader runs, with `time_ms` the plugin's expression for
+ * registered in ms since the epoch (an integer) and `bool_int` for active
+ * as 0/1: "SELECT id, first_name, email, age, <time_ms>, <bool_int>, score,
+ * location FROM <target> ORDER BY id", into out. */
+void sc_users_query(char *out, size_t size, const char *target, const char *time_ms,
+                    const char *bool_int);
+
+/* Sets column col (in sc_users_query order) of u from the server's text of
+ * it, or NULL for SQL NULL. */
+void sc_user_set(sc_user_t *u, int col, const char *text);
+#define SC_RECORDS_TEST(plugin) cmocka_unit_test_prestate(sc_test_records, (void *)(plugin))
 
 /* Writes through s (a windowed sink of sc_pipeline_window) the rows of the
  * per-sink windowed table tests: d1/the in w1 = [00:00:01.500Z,
