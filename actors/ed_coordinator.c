@@ -35,6 +35,7 @@ typedef struct {
     int eof;         /* sources that reported their end */
     int not_ready;   /* sources that cannot deliver yet (Kafka: no partitions) */
     ed_batch_t *times; /* TIMES: produce times of its inputs, all sources (owned) */
+    int64_t start_ms;  /* ed_now_ms() when it started (checkpoint duration) */
 } ed_ckpt_t;
 
 struct ed_coordinator {
@@ -87,7 +88,7 @@ static void s_start_checkpoint(ed_coord_t *c, uint32_t flags) {
         memset(c->pend + c->cappend, 0, sizeof *c->pend * (size_t)c->cappend);
         c->cappend *= 2;
     }
-    c->pend[inflight - 1] = (ed_ckpt_t){0};
+    c->pend[inflight - 1] = (ed_ckpt_t){.start_ms = ed_now_ms()};
     if (flags & ED_MSG_F_FINAL) {
         c->draining = 1;
         c->final_n = n;
@@ -160,12 +161,15 @@ static void s_complete(ed_coord_t *c) {
         else if (!c->idle_since_ms)
             c->idle_since_ms = ed_now_ms();
         s_record_latency(c, &k->times);
+        int64_t now = ed_now_ms();
+        ed_run_stats_t *run = ed_plan_run_stats(c->plan);
+        ed_hist_add(&run->checkpoint_ms, now - k->start_ms, 1);
         memmove(c->pend, c->pend + 1, sizeof *c->pend * (size_t)(c->cappend - 1));
         c->pend[c->cappend - 1] = (ed_ckpt_t){0};
-        ed_run_stats_t *run = ed_plan_run_stats(c->plan);
-        run->checkpoints = c->completed;
+        ed_stat_set(&run->checkpoints, c->completed);
+        ed_stat_set_i64(&run->durable_wall_ms, ed_wall_ms());
         if (c->completed == c->last_input_ckpt)
-            run->active_end_ms = ed_now_ms();
+            ed_stat_set_i64(&run->active_end_ms, now);
         s_broadcast(c, ED_MSG_COMMIT, c->completed,
                     c->completed == c->final_n ? ED_MSG_F_FINAL : 0, 0);
     }

@@ -22,6 +22,8 @@
 #include <string.h>
 
 #include "actors/ed_plan.h"
+#include "actors/http/ed_http.h"
+#include "actors/http/ed_http_pipeline.h"
 #include "actors/ed_registry.h"
 #include "actors/sources/ed_gen.h"
 #include "actors/top/ed_top.h"
@@ -132,6 +134,25 @@ static int s_reference(int argc, char **argv) {
     return rc;
 }
 
+/* Starts the HTTP endpoint of runtime.http with every route served (a
+ * module with routes of its own adds them here, before ed_http_start).
+ * Returns the server, or NULL after logging why it cannot serve. */
+static ed_http_t *s_http_start(const ed_config_t *conf, ed_plan_t *plan) {
+    const ed_conf_http_t *hc = &conf->runtime.http;
+    ed_http_t *http = ed_http_new(hc);
+    char err[512] = "";
+    if (ed_http_pipeline_routes(http, plan) < 0 || ed_http_start(http, err, sizeof err) < 0) {
+        ED_LOG_E("http", "%s", err[0] ? err : "cannot register the HTTP routes");
+        ed_http_destroy(&http);
+        return NULL;
+    }
+    int v6 = strchr(hc->host, ':') != NULL;
+    ED_LOG_I("http", "serving http://%s%s%s:%d/ (/metrics, /healthz, /readyz, /v1/pipeline)%s",
+             v6 ? "[" : "", hc->host, v6 ? "]" : "", ed_http_port(http),
+             hc->token ? "; requests need the bearer token" : "");
+    return http;
+}
+
 int main(int argc, char **argv) {
     /* A server that closes a connection while a client library writes to it
      * must give that client an EPIPE error (a retried flush), not kill the
@@ -240,7 +261,15 @@ int main(int argc, char **argv) {
     } else {
         ED_LOG_I(NULL, "eddy %s running %s (%d workers, %d aggregators)", ED_VERSION, path,
                  conf->runtime.workers, ed_plan_naggs(plan));
+        ed_http_t *http = NULL;
+        if (conf->runtime.http.enabled && !(http = s_http_start(conf, plan))) {
+            ed_plan_destroy(&plan);
+            ed_config_destroy(&conf);
+            return 1;
+        }
         code = ed_plan_run(plan);
+        /* Stopped before the plan is freed: its handlers read the plan. */
+        ed_http_destroy(&http);
         if (stats) {
             FILE *f = strcmp(stats, "-") ? fopen(stats, "w") : stdout;
             if (!f) {

@@ -50,6 +50,7 @@ struct ed_plan {
     ed_source_stats_t *source_stats; /* [nsource_actors] */
     ed_agg_stats_t *agg_stats;       /* [naggs] */
     ed_sink_stats_t *sink_stats;     /* [conf->nsinks] */
+    ed_sink_live_t *sink_live;       /* [conf->nsinks] */
     ed_where_stats_t *agg_where;     /* [conf->naggregations] */
     ed_where_stats_t *alert_where;   /* [conf->nalerts] (per-record alerts only) */
     ed_run_stats_t run;              /* written by the coordinator */
@@ -86,6 +87,11 @@ ed_source_stats_t *ed_plan_source_stats(ed_plan_t *plan, int slot) {
 ed_agg_stats_t *ed_plan_agg_stats(ed_plan_t *plan, int p) { return &plan->agg_stats[p]; }
 ed_sink_stats_t *ed_plan_sink_stats(ed_plan_t *plan, int k) { return &plan->sink_stats[k]; }
 ed_run_stats_t *ed_plan_run_stats(ed_plan_t *plan) { return &plan->run; }
+ed_sink_live_t *ed_plan_sink_live(ed_plan_t *plan, int k) { return &plan->sink_live[k]; }
+ed_runtime_t *ed_plan_runtime(ed_plan_t *plan) { return plan->rt; }
+int64_t ed_plan_start_ms(const ed_plan_t *plan) {
+    return ed_stat_get_i64(&plan->start_ms);
+}
 ed_where_stats_t *ed_plan_agg_where_stats(ed_plan_t *plan, int a) { return &plan->agg_where[a]; }
 ed_where_stats_t *ed_plan_alert_where_stats(ed_plan_t *plan, int r) {
     return &plan->alert_where[r];
@@ -253,6 +259,9 @@ static void s_layout(ed_plan_t *plan) {
     plan->source_stats = s_calloc_lines((size_t)S, sizeof *plan->source_stats);
     plan->agg_stats = s_calloc_lines((size_t)plan->naggs + 1, sizeof *plan->agg_stats);
     plan->sink_stats = ed_calloc((size_t)conf->nsinks + 1, sizeof *plan->sink_stats);
+    plan->sink_live = ed_calloc((size_t)conf->nsinks + 1, sizeof *plan->sink_live);
+    for (int k = 0; k < conf->nsinks; k++)
+        pthread_mutex_init(&plan->sink_live[k].lock, NULL);
     plan->agg_where = ed_calloc((size_t)conf->naggregations + 1, sizeof *plan->agg_where);
     plan->alert_where = ed_calloc((size_t)conf->nalerts + 1, sizeof *plan->alert_where);
 }
@@ -402,6 +411,12 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
                   rt->mailbox_hwm);
     s_count(&b, rt->max_inflight, "flush", "flushes");
     fprintf(out, "pipeline %s\n  runtime: %s in flight\n", conf->path, b.data);
+    const ed_conf_http_t *h = &rt->http;
+    if (h->enabled) /* never the token itself */
+        fprintf(out, "  http: %s (%s%s%s)\n", h->listen,
+                h->loopback ? "loopback" : "remote allowed",
+                h->token ? ", bearer token from " : "",
+                h->token ? (h->token_file ? h->token_file : "the environment") : "");
     ed_buf_reset(&b);
     ed_buf_puts(&b, "1 coordinator, ");
     s_count(&b, plan->nsource_actors, "source actor", "source actors");
@@ -484,10 +499,10 @@ static ed_source_stats_t s_source_sum(const ed_plan_t *plan, int i) {
     for (int a = 0; a < plan->nsource_actors; a++) {
         if (plan->source_of[a] != i)
             continue;
-        sum.inputs += plan->source_stats[a].inputs;
-        sum.records += plan->source_stats[a].records;
-        sum.rejected += plan->source_stats[a].rejected;
-        sum.commits += plan->source_stats[a].commits;
+        sum.inputs += ed_stat_get(&plan->source_stats[a].inputs);
+        sum.records += ed_stat_get(&plan->source_stats[a].records);
+        sum.rejected += ed_stat_get(&plan->source_stats[a].rejected);
+        sum.commits += ed_stat_get(&plan->source_stats[a].commits);
     }
     return sum;
 }
@@ -529,7 +544,7 @@ int ed_plan_run(ed_plan_t *plan) {
     /* Workers inherit the blocked mask; only this thread takes the signals. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     char err[512];
-    plan->start_ms = ed_now_ms();
+    ed_stat_set_i64(&plan->start_ms, ed_now_ms());
     if (ed_runtime_start(plan->rt, err, sizeof err) < 0) {
         ED_LOG_E("runtime", "%s", err);
         return 1;
@@ -551,7 +566,7 @@ int ed_plan_run(ed_plan_t *plan) {
         }
     }
     int code = ed_runtime_wait(plan->rt);
-    plan->end_ms = ed_now_ms();
+    ed_stat_set_i64(&plan->end_ms, ed_now_ms());
     s_summary(plan);
     return code;
 }
@@ -561,16 +576,22 @@ static void s_where_json(const ed_where_stats_t *w, const char *passed, FILE *ou
     fprintf(out,
             "{\"%s\":%llu,\"filtered\":%llu,\"missing\":%llu,\"wrong_type\":%llu,"
             "\"regex_failed\":%llu}",
-            passed, (unsigned long long)w->passed, (unsigned long long)w->filtered,
-            (unsigned long long)w->missing, (unsigned long long)w->wrong_type,
-            (unsigned long long)w->regex_failed);
+            passed, (unsigned long long)ed_stat_get(&w->passed),
+            (unsigned long long)ed_stat_get(&w->filtered),
+            (unsigned long long)ed_stat_get(&w->missing),
+            (unsigned long long)ed_stat_get(&w->wrong_type),
+            (unsigned long long)ed_stat_get(&w->regex_failed));
 }
 
 void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     const ed_config_t *conf = plan->conf;
+    /* Live (the HTTP endpoint) or final: every figure is read atomically. */
+    int64_t start = ed_stat_get_i64(&plan->start_ms), end = ed_stat_get_i64(&plan->end_ms);
+    int64_t active_end = ed_stat_get_i64(&plan->run.active_end_ms);
     fprintf(out, "{\"checkpoints\":%llu,\"wall_ms\":%lld,\"active_ms\":%lld,\"sources\":{",
-            (unsigned long long)plan->run.checkpoints, (long long)(plan->end_ms - plan->start_ms),
-            (long long)(plan->run.active_end_ms ? plan->run.active_end_ms - plan->start_ms : 0));
+            (unsigned long long)ed_stat_get(&plan->run.checkpoints),
+            (long long)(start ? (end ? end : ed_now_ms()) - start : 0),
+            (long long)(active_end ? active_end - start : 0));
     for (int i = 0; i < conf->nsources; i++) {
         ed_source_stats_t sum = s_source_sum(plan, i);
         const ed_source_stats_t *st = &sum;
@@ -583,19 +604,21 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     }
     uint64_t recs = 0, changes = 0, alerts = 0, keys = 0, bytes = 0;
     for (int p = 0; p < plan->naggs; p++) {
-        recs += plan->agg_stats[p].records;
-        changes += plan->agg_stats[p].changes;
-        alerts += plan->agg_stats[p].alerts;
-        keys += plan->agg_stats[p].keys;
-        bytes += plan->agg_stats[p].bytes;
+        recs += ed_stat_get(&plan->agg_stats[p].records);
+        changes += ed_stat_get(&plan->agg_stats[p].changes);
+        alerts += ed_stat_get(&plan->agg_stats[p].alerts);
+        keys += ed_stat_get(&plan->agg_stats[p].keys);
+        bytes += ed_stat_get(&plan->agg_stats[p].bytes);
     }
     fprintf(out,
             "},\"latency_ms\":{\"count\":%llu,\"p50\":%lld,\"p99\":%lld,\"p999\":%lld,\"max\":%lld"
             "},\"aggregators\":{\"records\":%llu,\"changes\":%llu,\"alerts\":%llu,\"keys\":%llu,"
             "\"state_bytes\":%llu",
-            (unsigned long long)plan->run.latency.total, (long long)ed_hist_percentile(&plan->run.latency, 50),
+            (unsigned long long)ed_stat_get(&plan->run.latency.total),
+            (long long)ed_hist_percentile(&plan->run.latency, 50),
             (long long)ed_hist_percentile(&plan->run.latency, 99),
-            (long long)ed_hist_percentile(&plan->run.latency, 99.9), (long long)plan->run.latency.max,
+            (long long)ed_hist_percentile(&plan->run.latency, 99.9),
+            (long long)ed_stat_get_i64(&plan->run.latency.max),
             (unsigned long long)recs, (unsigned long long)changes, (unsigned long long)alerts,
             (unsigned long long)keys, (unsigned long long)bytes);
     fprintf(out, "},\"aggregations\":{");
@@ -613,9 +636,12 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     fprintf(out, "},\"sinks\":{");
     for (int k = 0; k < conf->nsinks; k++) {
         const ed_sink_stats_t *st = &plan->sink_stats[k];
-        fprintf(out, "%s\"%s\":{\"rows_written\":%llu,\"rows_rejected\":%llu,\"reconnects\":%llu}",
-                k ? "," : "", conf->sinks[k].name, (unsigned long long)st->rows_written,
-                (unsigned long long)st->rows_rejected, (unsigned long long)st->reconnects);
+        fprintf(out, "%s\"%s\":{\"rows_written\":%llu,\"rows_rejected\":%llu,\"reconnects\":%llu,"
+                "\"retries\":%llu}",
+                k ? "," : "", conf->sinks[k].name, (unsigned long long)ed_stat_get(&st->rows_written),
+                (unsigned long long)ed_stat_get(&st->rows_rejected),
+                (unsigned long long)ed_stat_get(&st->reconnects),
+                (unsigned long long)ed_stat_get(&plan->sink_live[k].retries));
     }
     fprintf(out, "}}\n");
 }
@@ -665,6 +691,9 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     free(plan->source_stats);
     free(plan->agg_stats);
     free(plan->sink_stats);
+    for (int k = 0; plan->sink_live && k < plan->conf->nsinks; k++)
+        pthread_mutex_destroy(&plan->sink_live[k].lock);
+    free(plan->sink_live);
     free(plan->agg_where);
     free(plan->alert_where);
     free(plan);

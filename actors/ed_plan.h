@@ -25,19 +25,24 @@
  *
  * Threads: the plan is immutable once the runtime starts, except for the
  * per-actor stats, each written only by its own actor's worker thread (the
- * decoders of one source add to its counters atomically) and read by the
- * main thread after the workers have joined, the run stats written only by
- * the coordinator, and the stop request (atomic).
+ * decoders of one source add to its counters atomically), the run stats
+ * written only by the coordinator, and the stop request (atomic). Stats are
+ * stored with relaxed atomics (runtime/ed_stat.h), so any thread may read
+ * them live with ed_stat_get (the HTTP endpoint does); after the workers
+ * joined, plain reads see the final figures. A sink's last error is
+ * guarded by its ed_sink_live_t lock.
  */
 #ifndef ED_PLAN_H
 #define ED_PLAN_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "config/ed_config.h"
 #include "runtime/ed_actor.h"
 #include "runtime/ed_hist.h"
+#include "runtime/ed_stat.h"
 #include "sinks/ed_sink.h"
 
 typedef struct ed_plan ed_plan_t;
@@ -75,9 +80,26 @@ typedef struct {
     uint64_t regex_failed; /* `matches` that hit PCRE2's match limit */
 } ed_where_stats_t;
 
-/* What the coordinator records about the run. */
+/* What a sink actor records besides its plugin's counters (ed_sink_stats_t,
+ * which it publishes after each write). Written by the sink's worker. */
+typedef struct {
+    uint64_t retries;        /* write attempts that returned RETRY */
+    uint64_t failing;        /* consecutive failed attempts of its oldest flush; 0 = the
+                                last attempt succeeded (or none was made yet) */
+    uint64_t writes;         /* write attempts that succeeded (OK or DROP) */
+    uint64_t durable;        /* last checkpoint it made durable and acked; 0 = none */
+    int64_t durable_wall_ms; /* ed_wall_ms() of that ack; 0 = none */
+    ed_hist_t write_ms;      /* ms per successful write attempt (one flush) */
+    pthread_mutex_t lock;    /* guards last_err */
+    char last_err[512];      /* why the last attempt failed; "" while healthy */
+} ed_sink_live_t;
+
+/* What the coordinator records about the run (read live: runtime/ed_stat.h). */
 typedef struct {
     uint64_t checkpoints;  /* last checkpoint completed (acked by every sink) */
+    int64_t durable_wall_ms; /* ed_wall_ms() when it completed; 0 = none yet */
+    ed_hist_t checkpoint_ms; /* ms from the start of each checkpoint (barriers sent) to its
+                                completion (acked by every sink) */
     int64_t active_end_ms; /* ed_now_ms() when the flush covering the latest input was acked
                               (throughput = records / (active_end - start)); 0 = never */
     ed_hist_t latency;     /* ms from an input's produce time (generator event time, Kafka
@@ -174,6 +196,13 @@ ed_source_stats_t *ed_plan_source_stats(ed_plan_t *plan, int slot);
 ed_agg_stats_t *ed_plan_agg_stats(ed_plan_t *plan, int p);
 ed_sink_stats_t *ed_plan_sink_stats(ed_plan_t *plan, int k);
 ed_run_stats_t *ed_plan_run_stats(ed_plan_t *plan);
+ed_sink_live_t *ed_plan_sink_live(ed_plan_t *plan, int k);
+
+/* The runtime the actors run on (borrowed): ed_runtime_actor_stats. */
+ed_runtime_t *ed_plan_runtime(ed_plan_t *plan);
+
+/* ed_now_ms() when ed_plan_run started the runtime; 0 before. */
+int64_t ed_plan_start_ms(const ed_plan_t *plan);
 /* The `where:` counters of config aggregation a / config alert r (zero for
  * an aggregation without `where`, an alert on an aggregation). */
 ed_where_stats_t *ed_plan_agg_where_stats(ed_plan_t *plan, int a);

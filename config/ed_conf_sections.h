@@ -40,6 +40,17 @@ extern const ed_conf_map_t ed_conf_aggregation_map[];
 extern const ed_conf_map_t ed_conf_alert_map[];
 extern const ed_conf_map_t ed_conf_sink_map[];
 
+/* The rows of runtime.http (config/ed_conf_http.c). */
+extern const ed_conf_map_t ed_conf_http_map[];
+
+/* Checks runtime.http once its rows are read into *h (key node hk, value
+ * node hv, maybe null): reads `token` (only `${VAR}`) or the file of
+ * `token_file`, parses `listen`, refuses a non-loopback address without
+ * allow_remote and allow_remote without a token; sets h->enabled. Returns
+ * 0 or ED_EINVAL after recording errors. */
+int ed_conf_check_http(ed_conf_ctx_t *cx, const ed_node_t *hk, const ed_node_t *hv,
+                       ed_conf_http_t *h);
+
 /* `runtime:` of root (defaults when absent). */
 int ed_conf_read_runtime(ed_conf_state_t *st, const ed_node_t *root);
 

@@ -48,12 +48,11 @@ const ed_conf_map_t ed_conf_runtime_map[] = {
     {ED_CONF_INT, "max_inflight", "4", offsetof(ed_conf_runtime_t, max_inflight), 0,
      "flushes not yet acked by every sink before sources pause", .min = 1, .max = 1000},
     {ED_CONF_CUSTOM, "metrics", NULL, 0, ED_CONF_RESERVED, "a Prometheus metrics endpoint",
-     .expect = "remove it: counters are logged at exit and written as JSON by `eddy run --stats "
-               "FILE`"},
-    {ED_CONF_CUSTOM, "http", NULL, 0, ED_CONF_RESERVED,
-     "an HTTP endpoint for metrics, health and SQL queries",
-     .expect = "remove it: counters are logged at exit and written as JSON by `eddy run --stats "
-               "FILE`"},
+     .expect = "use `http: { listen: 127.0.0.1:9464 }`: its /metrics path serves them"},
+    {ED_CONF_SUBMAP, "http", NULL, offsetof(ed_conf_runtime_t, http), 0,
+     "the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz, /v1/pipeline (docs/http.md); "
+     "off unless given",
+     .sub = ed_conf_http_map, .expect = "http: { listen: 127.0.0.1:9464 }"},
     {ED_CONF_ENUM, "delivery", NULL, 0, ED_CONF_RESERVED, "exactly-once delivery",
      .expect = "remove it: eddy delivers at-least-once"},
     {0}};
@@ -70,7 +69,13 @@ int ed_conf_read_runtime(ed_conf_state_t *st, const ed_node_t *root) {
     if (ed_conf_want_map(cx, v, "runtime", "the file", "runtime: { workers: 4 }") < 0)
         return ED_EINVAL;
     int rc = ed_conf_map_keys_check(cx, v, "runtime", ed_conf_runtime_map, ED_MAP_ALL, NULL);
+    int nerr = ed_conf_nerrors(cx);
     if (ed_conf_map_read(cx, ed_conf_runtime_map, v, NULL, rt, "runtime", ED_MAP_ALL, NULL) < 0)
+        rc = ED_EINVAL;
+    const ed_node_t *hk = ed_node_getk(v, "http");
+    /* Checked only when its keys read cleanly: no follow-on errors. */
+    if (hk && ed_conf_nerrors(cx) == nerr &&
+        ed_conf_check_http(cx, hk, ed_node_get(v, "http"), &rt->http) < 0)
         rc = ED_EINVAL;
     return rc;
 }

@@ -122,12 +122,28 @@ typedef struct ed_conf_sink {
     int nfeeds;       /* number of aggregations + alerts + sources feeding it */
 } ed_conf_sink_t;
 
+/* runtime.http: the HTTP endpoint (metrics, health, the plan; docs/http.md),
+ * read and checked by config/ed_conf_http.c. */
+typedef struct {
+    int enabled;         /* 1 if `http:` was given (even empty: the defaults) */
+    char *listen;        /* "HOST:PORT" as written; default 127.0.0.1:9464 */
+    int allow_remote;    /* 1: a listen address other than loopback is allowed (needs a token) */
+    char *token_file;    /* file whose content is the bearer token, or NULL */
+    char *token;         /* the bearer token (from token_file or `token: "${VAR}"`), or NULL;
+                            a secret: never printed, logged or shown by `eddy check` */
+    char host[64];       /* numeric address of listen: "127.0.0.1", "::1" ("localhost" →
+                            127.0.0.1) */
+    int port;            /* port of listen, 1..65535 */
+    int loopback;        /* 1 if host is a loopback address (127.0.0.0/8, ::1) */
+} ed_conf_http_t;
+
 typedef struct {
     int workers;              /* default: number of online CPUs */
     int aggregators;          /* partitions of the key space, default 8 */
     int64_t flush_interval_ms;/* default 500 */
     int mailbox_hwm;          /* messages per mailbox before senders block, default 64 */
     int max_inflight;         /* un-acked flushes before sources pause, default 4 */
+    ed_conf_http_t http;      /* the HTTP endpoint; off unless `http:` is given */
 } ed_conf_runtime_t;
 
 typedef struct ed_config {

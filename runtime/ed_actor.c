@@ -11,6 +11,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "runtime/ed_stat.h"
+
 #define ED_RESTART_WINDOW_MS 60000
 #define ED_BACKOFF_MIN_MS 100
 #define ED_BACKOFF_MAX_MS 5000
@@ -38,6 +40,15 @@ struct ed_actor {
     int64_t window_start_ms;       /* start of the failure-counting window */
     int64_t restart_at_ms;         /* when FAILED: time of the next init() */
     int shutdown_code;             /* detached: exit code asked for, or -1 */
+    /* Figures read live by other threads (ed_runtime_actor_stats): written
+     * by the actor's worker with ed_stat_*, except `mailbox` (see there). */
+    uint64_t msgs_in, records_in;   /* messages handled (entries of their batches) */
+    uint64_t msgs_out, records_out; /* messages sent (entries of their batches) */
+    uint64_t mailbox;     /* messages sent to it and not yet handled: added to by each
+                             sender's thread, taken from by its own (atomic RMW) */
+    uint64_t blocked_ms;  /* total time its outbox waited for room (backpressure) */
+    int64_t blocked_since_ms; /* when its outbox became non-empty; 0 = not blocked */
+    uint64_t restarts;    /* failures it was restarted after */
 };
 
 typedef struct {
@@ -171,14 +182,19 @@ void ed_actor_send(ed_actor_t *a, uint32_t to, ed_msg_t **msg_p) {
     m->from = a->id;
     m->to = to;
     m->next = NULL;
+    ed_stat_add(&a->msgs_out, 1);
+    ed_stat_add(&a->records_out, m->batch ? m->batch->count : 0);
     if (!a->rt) { /* detached: the capture list is the outbox */
         s_append(&a->out_head, &a->out_tail, m);
         return;
     }
     assert(to < (uint32_t)a->rt->nactors);
+    ed_stat_add_shared(&a->rt->actors[to]->mailbox, 1);
     /* Keep FIFO order: once something waits in the outbox, queue behind it. */
     if (!a->out_head && s_push(a, m) == 0)
         return;
+    if (!a->out_head)
+        ed_stat_set_i64(&a->blocked_since_ms, ed_now_ms());
     s_append(&a->out_head, &a->out_tail, m);
 }
 
@@ -190,8 +206,12 @@ static void s_flush_outbox(ed_actor_t *a) {
         if (s_push(a, m) != 0)
             return;
         a->out_head = next;
-        if (!a->out_head)
+        if (!a->out_head) {
             a->out_tail = NULL;
+            int64_t since = a->blocked_since_ms, now = ed_now_ms();
+            ed_stat_add(&a->blocked_ms, (uint64_t)(now > since ? now - since : 0));
+            ed_stat_set_i64(&a->blocked_since_ms, 0);
+        }
     }
 }
 
@@ -215,6 +235,7 @@ static void s_fail(ed_actor_t *a, const char *what, const char *err) {
         a->failures = 0;
     }
     a->failures++;
+    ed_stat_add(&a->restarts, 1);
     a->status = ED_ACTOR_FAILED;
     if (a->failures > ED_ACTOR_MAX_RESTARTS) {
         char reason[512];
@@ -238,6 +259,10 @@ static void s_deliver(ed_actor_t *a, ed_msg_t *m) {
         s_append(&a->in_head, &a->in_tail, m);
         return;
     }
+    if (a->rt)
+        __atomic_fetch_sub(&a->mailbox, 1, __ATOMIC_RELAXED);
+    ed_stat_add(&a->msgs_in, 1);
+    ed_stat_add(&a->records_in, m->batch ? m->batch->count : 0);
     int rc = a->type->on_message ? a->type->on_message(a, &m) : 0;
     ed_msg_destroy(&m);
     if (rc < 0)
@@ -525,4 +550,30 @@ int ed_actor_shutdown_requested(const ed_actor_t *a, int *exit_code) {
     if (exit_code)
         *exit_code = a->shutdown_code;
     return 1;
+}
+
+int ed_runtime_nactors(const ed_runtime_t *rt) { return rt->nactors; }
+
+const char *ed_runtime_actor_name(const ed_runtime_t *rt, uint32_t id) {
+    return rt->actors[id]->name;
+}
+
+const char *ed_runtime_actor_type(const ed_runtime_t *rt, uint32_t id) {
+    return rt->actors[id]->type->name;
+}
+
+void ed_runtime_actor_stats(const ed_runtime_t *rt, uint32_t id, int64_t now_ms,
+                            ed_actor_stats_t *out) {
+    const ed_actor_t *a = rt->actors[id];
+    int64_t since = ed_stat_get_i64(&a->blocked_since_ms);
+    out->msgs_in = ed_stat_get(&a->msgs_in);
+    out->records_in = ed_stat_get(&a->records_in);
+    out->msgs_out = ed_stat_get(&a->msgs_out);
+    out->records_out = ed_stat_get(&a->records_out);
+    uint64_t mb = ed_stat_get(&a->mailbox);
+    out->mailbox = mb > (uint64_t)INT64_MAX ? 0 : mb; /* a delivery noted before its send */
+    out->blocked = since != 0;
+    out->blocked_ms = ed_stat_get(&a->blocked_ms) + (since && now_ms > since ? (uint64_t)(now_ms - since) : 0);
+    out->restarts = ed_stat_get(&a->restarts);
+    out->worker = a->worker;
 }

@@ -111,6 +111,36 @@ void *ed_actor_state(const ed_actor_t *a);
 ed_runtime_t *ed_actor_runtime(const ed_actor_t *a); /* NULL for a detached actor */
 int ed_actor_worker(const ed_actor_t *a);
 
+/* ---- live figures, read from any thread (the HTTP endpoint) ---- */
+
+/* What the runtime counts per actor (runtime/ed_stat.h: relaxed atomics). */
+typedef struct {
+    uint64_t msgs_in;     /* messages handled by on_message */
+    uint64_t records_in;  /* entries of the batches of those messages */
+    uint64_t msgs_out;    /* messages sent (ed_actor_send) */
+    uint64_t records_out; /* entries of the batches of those messages */
+    uint64_t mailbox;     /* messages sent to it and not handled yet (in ZeroMQ queues or
+                             in senders' outboxes): its mailbox depth */
+    uint64_t blocked_ms;  /* ms its outbox waited for mailbox room (backpressure), the
+                             current wait included */
+    int blocked;          /* 1 if it is blocked now */
+    uint64_t restarts;    /* failures its supervisor restarted it after */
+    int worker;           /* worker thread it runs on */
+} ed_actor_stats_t;
+
+/* Number of actors (ids 0 .. n-1). Immutable after ed_runtime_start. */
+int ed_runtime_nactors(const ed_runtime_t *rt);
+
+/* Name and type name ("sink") of actor id (borrowed, immutable). */
+const char *ed_runtime_actor_name(const ed_runtime_t *rt, uint32_t id);
+const char *ed_runtime_actor_type(const ed_runtime_t *rt, uint32_t id);
+
+/* Fills *out with actor id's figures as of now_ms (ed_now_ms(), for the
+ * current blocked time). Thread-safe: any thread, any time after the
+ * actors were added and before ed_runtime_destroy. */
+void ed_runtime_actor_stats(const ed_runtime_t *rt, uint32_t id, int64_t now_ms,
+                            ed_actor_stats_t *out);
+
 /* ---- test support: a detached actor, driven step by step ----
  *
  * A detached actor belongs to no runtime and no thread: a test calls its

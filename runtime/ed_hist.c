@@ -1,6 +1,8 @@
 /* ed_hist.c — see ed_hist.h. */
 #include "runtime/ed_hist.h"
 
+#include "runtime/ed_stat.h"
+
 static int s_bucket(int64_t v) {
     if (v < ED_HIST_LINEAR)
         return (int)(v < 0 ? 0 : v);
@@ -24,26 +26,36 @@ static int64_t s_upper(int b) {
 void ed_hist_add(ed_hist_t *h, int64_t value, uint64_t count) {
     if (value < 0)
         value = 0;
-    h->counts[s_bucket(value)] += count;
-    h->total += count;
+    ed_stat_add(&h->counts[s_bucket(value)], count);
+    ed_stat_add(&h->total, count);
+    ed_stat_add(&h->sum, (uint64_t)value * count);
     if (value > h->max)
-        h->max = value;
+        ed_stat_set_i64(&h->max, value);
 }
 
 int64_t ed_hist_percentile(const ed_hist_t *h, double p) {
-    if (!h->total)
+    uint64_t total = ed_stat_get(&h->total);
+    int64_t max = ed_stat_get_i64(&h->max);
+    if (!total)
         return 0;
     /* The smallest value v such that at least p % of the values are ≤ v. */
-    uint64_t rank = (uint64_t)((p / 100.0) * (double)h->total + 0.5);
+    uint64_t rank = (uint64_t)((p / 100.0) * (double)total + 0.5);
     if (rank < 1)
         rank = 1;
     uint64_t seen = 0;
     for (int b = 0; b < ED_HIST_BUCKETS; b++) {
-        seen += h->counts[b];
+        seen += ed_stat_get(&h->counts[b]);
         if (seen >= rank) {
             int64_t u = s_upper(b);
-            return u < h->max ? u : h->max;
+            return u < max ? u : max;
         }
     }
-    return h->max;
+    return max;
+}
+
+uint64_t ed_hist_count_le(const ed_hist_t *h, int64_t le) {
+    uint64_t n = 0;
+    for (int b = 0; b < ED_HIST_BUCKETS && s_upper(b) <= le; b++)
+        n += ed_stat_get(&h->counts[b]);
+    return n;
 }

@@ -39,10 +39,40 @@ struct ed_sink_actor {
     int64_t retry_at;
     int failing;             /* consecutive failed attempts of the oldest flush */
     char last_err[512];
+    ed_sink_stats_t stats;   /* the plugin's counters, published to the plan's after each
+                                write (the plugin writes plain fields; readers need atomics) */
     uint32_t *reject_to;     /* per config source: the actor id of the sink taking the
                                 records this sink refuses, 0 = none (ed_config_reject_route) */
     int routes;              /* 1 if any reject_to is set */
 };
+
+/* Publishes the plugin's counters to the plan's copy, which other threads
+ * read live (ed_plan.h, Threads). */
+static void s_publish(ed_sink_actor_t *s) {
+    ed_sink_stats_t *st = ed_plan_sink_stats(s->plan, s->idx);
+    ed_stat_set(&st->rows_written, s->stats.rows_written);
+    ed_stat_set(&st->rows_rejected, s->stats.rows_rejected);
+    ed_stat_set(&st->statements, s->stats.statements);
+    ed_stat_set(&st->reconnects, s->stats.reconnects);
+}
+
+/* Records the outcome of a write attempt for the live figures: err is the
+ * failure, NULL after a success that took `ms`. */
+static void s_outcome(ed_sink_actor_t *s, const char *err, int64_t ms) {
+    ed_sink_live_t *lv = ed_plan_sink_live(s->plan, s->idx);
+    s_publish(s);
+    if (err) {
+        ed_stat_add(&lv->retries, 1);
+        ed_stat_set(&lv->failing, (uint64_t)s->failing);
+    } else {
+        ed_stat_add(&lv->writes, 1);
+        ed_hist_add(&lv->write_ms, ms, 1);
+        ed_stat_set(&lv->failing, 0);
+    }
+    pthread_mutex_lock(&lv->lock);
+    snprintf(lv->last_err, sizeof lv->last_err, "%s", err ? err : "");
+    pthread_mutex_unlock(&lv->lock);
+}
 
 static ed_pending_t *s_pending(ed_sink_actor_t *s, uint64_t n) {
     while (s->base + (uint64_t)s->npend <= n) {
@@ -123,10 +153,14 @@ static void s_drain(ed_sink_actor_t *s) {
                              .rows = p->rows,
                              .rejects = s->routes ? &p->rejects : NULL};
         char err[512] = "";
-        ed_sink_stats_t *st = ed_plan_sink_stats(s->plan, s->idx);
-        ed_write_result_t r = p->rows ? s->type->write(s->ctx, &f, st, err, sizeof err) : ED_WRITE_OK;
+        int64_t t0 = ed_now_ms();
+        ed_write_result_t r =
+            p->rows ? s->type->write(s->ctx, &f, &s->stats, err, sizeof err) : ED_WRITE_OK;
+        if (p->rows)
+            s_outcome(s, r == ED_WRITE_RETRY ? err : NULL, ed_now_ms() - t0);
         if (r == ED_WRITE_RETRY) {
             s->failing++;
+            ed_stat_set(&ed_plan_sink_live(s->plan, s->idx)->failing, (uint64_t)s->failing);
             if (s->failing == 1 || s->failing % 10 == 0 || strcmp(err, s->last_err) != 0)
                 ED_LOG_W(s->conf->name,
                          "flush %llu (%llu rows) not written: %s (next attempt in %lld ms, "
@@ -142,7 +176,7 @@ static void s_drain(ed_sink_actor_t *s) {
             return;
         }
         if (r == ED_WRITE_DROP) {
-            /* The plugin counted exactly what it refused in st->rows_rejected. */
+            /* The plugin counted exactly what it refused in rows_rejected. */
             ED_LOG_E(s->conf->name, "flush %llu (%llu rows): rows rejected for good: %s",
                      (unsigned long long)p->n, (unsigned long long)p->rows, err);
         }
@@ -153,6 +187,9 @@ static void s_drain(ed_sink_actor_t *s) {
         s->last_err[0] = 0;
         s->backoff_ms = 100;
         s->retry_at = 0;
+        ed_sink_live_t *lv = ed_plan_sink_live(s->plan, s->idx);
+        ed_stat_set(&lv->durable, p->n);
+        ed_stat_set_i64(&lv->durable_wall_ms, ed_wall_ms());
         s_forward(s, p);
         ed_msg_t *ack = ed_checkpoint_msg(ED_MSG_ACK, p->n, p->flags, (int64_t)p->rows);
         ed_actor_send(s->self, ed_plan_coordinator(s->plan), &ack);

@@ -83,7 +83,7 @@ static void s_alert(ed_agg_actor_t *s, const ed_conf_alert_t *al, const ed_conf_
                             (uint32_t)j->len, ed_wall_ms());
     }
     ed_buf_free(&k);
-    s->stats->alerts++;
+    ed_stat_add(&s->stats->alerts, 1);
 }
 
 static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const double *value,
@@ -91,7 +91,7 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
     ed_agg_actor_t *s = ud;
     const ed_config_t *conf = ed_plan_config(s->plan);
     const ed_conf_aggregation_t *ca = &conf->aggregations[hdr->agg];
-    s->stats->changes++;
+    ed_stat_add(&s->stats->changes, 1);
     for (int t = 0; t < ca->nto; t++) {
         int slot = s->sink_slot[ca->to_idx[t]];
         if (!s->changes[slot])
@@ -114,8 +114,8 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
 static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggtable_flush(s->table, s_emit, s);
     ed_agg_stats_t *st = s->stats;
-    st->keys = ed_aggtable_count(s->table);
-    st->bytes = ed_aggtable_bytes(s->table);
+    ed_stat_set(&st->keys, ed_aggtable_count(s->table));
+    ed_stat_set(&st->bytes, ed_aggtable_bytes(s->table));
     for (int i = 0; i < s->ndownstream; i++) {
         s_send(s, i, &s->changes[i]);
         s_send(s, i, &s->alerts[i]);
@@ -141,7 +141,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, e->hash, ed_keyed_vals(e),
                               s->event_time[e->agg] ? e->ts_ms : arrival);
         }
-        s->stats->records += m->batch->count;
+        ed_stat_add(&s->stats->records, m->batch->count);
         return 0;
     }
     if (m->type != ED_MSG_BARRIER) {

@@ -105,7 +105,7 @@ static void s_flush_all(ed_src_actor_t *s) {
 
 static void s_on_input(void *ud, const ed_input_t *in) {
     ed_src_actor_t *s = ud;
-    s->stats->inputs++;
+    ed_stat_add(&s->stats->inputs, 1);
     s->inputs_since_barrier++;
     ed_batch_add_time(&s->times, in->ts_ms, 1);
     if (s->ndirect) {
@@ -218,7 +218,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
             ED_LOG_W(s->src->name, "commit of checkpoint %llu failed: %s; a later commit covers it",
                      (unsigned long long)m->seq, err);
         else
-            s->stats->commits++;
+            ed_stat_add(&s->stats->commits, 1);
         s_send_ctl(s, ed_plan_coordinator(s->plan), ED_MSG_COMMITTED, m->seq, m->flags, 0);
         break;
     }

@@ -1,0 +1,215 @@
+/* ed_http_pipeline.c — see ed_http_pipeline.h. */
+#define _GNU_SOURCE
+#include "actors/http/ed_http_pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/http/ed_metrics.h"
+#include "runtime/ed_common.h"
+
+static void s_str(ed_buf_t *b, const char *s) { ed_buf_json_str(b, s, strlen(s)); }
+
+/* A copy of sink k's last error (taken under its lock). */
+static void s_last_err(ed_plan_t *plan, int k, char *out, size_t size) {
+    ed_sink_live_t *lv = ed_plan_sink_live(plan, k);
+    pthread_mutex_lock(&lv->lock);
+    snprintf(out, size, "%s", lv->last_err);
+    pthread_mutex_unlock(&lv->lock);
+}
+
+int ed_http_readiness(ed_plan_t *plan, ed_buf_t *b) {
+    const ed_config_t *conf = ed_plan_config(plan);
+    uint64_t ckpt = ed_stat_get(&ed_plan_run_stats(plan)->checkpoints);
+    ed_buf_t why = ED_BUF_INIT, sinks = ED_BUF_INIT;
+    char err[512];
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_sink_live_t *lv = ed_plan_sink_live(plan, k);
+        uint64_t failing = ed_stat_get(&lv->failing), durable = ed_stat_get(&lv->durable);
+        s_last_err(plan, k, err, sizeof err);
+        if (failing && !why.len)
+            ed_buf_printf(&why, "sink '%s' cannot write (%llu failed attempts): %s",
+                          conf->sinks[k].name, (unsigned long long)failing, err);
+        ed_buf_puts(&sinks, k ? "," : "");
+        s_str(&sinks, conf->sinks[k].name);
+        ed_buf_printf(&sinks, ":{\"last_durable_checkpoint\":%llu,\"failing_attempts\":%llu,"
+                              "\"last_error\":",
+                      (unsigned long long)durable, (unsigned long long)failing);
+        s_str(&sinks, err);
+        ed_buf_puts(&sinks, "}");
+    }
+    if (!why.len && ckpt == 0) {
+        ed_buf_puts(&why, "no checkpoint is durable in every sink yet");
+        int n = 0;
+        for (int k = 0; k < conf->nsinks; k++)
+            if (ed_stat_get(&ed_plan_sink_live(plan, k)->durable) == 0)
+                ed_buf_printf(&why, "%s'%s'", n++ ? ", " : " (waiting for sink ",
+                              conf->sinks[k].name);
+        if (n)
+            ed_buf_puts(&why, ")");
+    }
+    int ready = why.len == 0;
+    ed_buf_printf(b, "{\"ready\":%s,\"reason\":", ready ? "true" : "false");
+    s_str(b, ready ? "" : why.data);
+    ed_buf_printf(b, ",\"checkpoints\":%llu,\"sinks\":{%s}}", (unsigned long long)ckpt,
+                  sinks.data ? sinks.data : "");
+    ed_buf_free(&why);
+    ed_buf_free(&sinks);
+    return ready;
+}
+
+static const char *const s_link_kinds[] = {"inputs", "keyed", "records", "rejects", "changes",
+                                           "alerts"};
+
+/* "actors": the runtime's actors with their live figures and outgoing links. */
+static void s_actors_json(ed_plan_t *plan, ed_buf_t *b) {
+    ed_runtime_t *rt = ed_plan_runtime(plan);
+    int64_t now = ed_now_ms();
+    ed_buf_puts(b, "\"actors\":[");
+    for (int i = 0; i < ed_runtime_nactors(rt); i++) {
+        ed_actor_stats_t a;
+        ed_runtime_actor_stats(rt, (uint32_t)i, now, &a);
+        ed_buf_printf(b, "%s{\"id\":%d,\"name\":", i ? "," : "", i);
+        s_str(b, ed_runtime_actor_name(rt, (uint32_t)i));
+        ed_buf_puts(b, ",\"kind\":");
+        s_str(b, ed_runtime_actor_type(rt, (uint32_t)i));
+        ed_buf_printf(b,
+                      ",\"worker\":%d,\"messages_in\":%llu,\"messages_out\":%llu,"
+                      "\"records_in\":%llu,\"records_out\":%llu,\"mailbox\":%llu,"
+                      "\"blocked\":%s,\"backpressure_ms\":%llu,\"restarts\":%llu,\"to\":[",
+                      a.worker, (unsigned long long)a.msgs_in, (unsigned long long)a.msgs_out,
+                      (unsigned long long)a.records_in, (unsigned long long)a.records_out,
+                      (unsigned long long)a.mailbox, a.blocked ? "true" : "false",
+                      (unsigned long long)a.blocked_ms, (unsigned long long)a.restarts);
+        const ed_plan_link_t *links;
+        int nl = ed_plan_receivers(plan, (uint32_t)i, &links);
+        for (int l = 0; l < nl; l++) {
+            ed_buf_printf(b, "%s{\"to\":%u,\"kinds\":[", l ? "," : "", links[l].to);
+            for (size_t k = 0, n = 0; k < ED_ARRAY_SIZE(s_link_kinds); k++)
+                if (links[l].kinds & (1u << k))
+                    ed_buf_printf(b, "%s\"%s\"", n++ ? "," : "", s_link_kinds[k]);
+            ed_buf_puts(b, "]}");
+        }
+        ed_buf_puts(b, "]}");
+    }
+    ed_buf_puts(b, "]");
+}
+
+/* "aggregations" and "sinks": what the config says, and per sink its live
+ * delivery figures. */
+static void s_config_json(ed_plan_t *plan, ed_buf_t *b) {
+    const ed_config_t *conf = ed_plan_config(plan);
+    ed_buf_puts(b, ",\"sources\":[");
+    for (int i = 0; i < conf->nsources; i++) {
+        ed_buf_printf(b, "%s{\"name\":", i ? "," : "");
+        s_str(b, conf->sources[i].name);
+        ed_buf_puts(b, ",\"type\":");
+        s_str(b, conf->sources[i].type->name);
+        ed_buf_printf(b, ",\"instances\":%d,\"decoders\":%d}", conf->sources[i].instances,
+                      conf->sources[i].decoders);
+    }
+    ed_buf_puts(b, "],\"aggregations\":[");
+    for (int a = 0; a < conf->naggregations; a++) {
+        const ed_conf_aggregation_t *ag = &conf->aggregations[a];
+        ed_buf_printf(b, "%s{\"name\":", a ? "," : "");
+        s_str(b, ag->name);
+        ed_buf_puts(b, ",\"from\":");
+        s_str(b, ag->from);
+        ed_buf_puts(b, ",\"key\":[");
+        for (int k = 0; k < ag->nkey; k++) {
+            ed_buf_puts(b, k ? "," : "");
+            s_str(b, ag->key[k].column);
+        }
+        ed_buf_puts(b, "],\"to\":[");
+        for (int t = 0; t < ag->nto; t++) {
+            ed_buf_puts(b, t ? "," : "");
+            s_str(b, ag->to[t]);
+        }
+        ed_buf_puts(b, "]}");
+    }
+    ed_buf_puts(b, "],\"sinks\":[");
+    char err[512];
+    for (int k = 0; k < conf->nsinks; k++) {
+        const ed_sink_live_t *lv = ed_plan_sink_live(plan, k);
+        ed_buf_printf(b, "%s{\"name\":", k ? "," : "");
+        s_str(b, conf->sinks[k].name);
+        ed_buf_puts(b, ",\"type\":");
+        s_str(b, conf->sinks[k].type->name);
+        ed_buf_printf(b,
+                      ",\"actor\":%u,\"writes\":%llu,\"retries\":%llu,\"failing_attempts\":%llu,"
+                      "\"last_durable_checkpoint\":%llu,\"last_durable_unix_ms\":%lld,"
+                      "\"write_ms_p50\":%lld,\"write_ms_p99\":%lld,\"last_error\":",
+                      ed_plan_sink_id(plan, k), (unsigned long long)ed_stat_get(&lv->writes),
+                      (unsigned long long)ed_stat_get(&lv->retries),
+                      (unsigned long long)ed_stat_get(&lv->failing),
+                      (unsigned long long)ed_stat_get(&lv->durable),
+                      (long long)ed_stat_get_i64(&lv->durable_wall_ms),
+                      (long long)ed_hist_percentile(&lv->write_ms, 50),
+                      (long long)ed_hist_percentile(&lv->write_ms, 99));
+        s_last_err(plan, k, err, sizeof err);
+        s_str(b, err);
+        ed_buf_puts(b, "}");
+    }
+    ed_buf_puts(b, "]");
+}
+
+void ed_http_pipeline_json(ed_plan_t *plan, ed_buf_t *b) {
+    const ed_config_t *conf = ed_plan_config(plan);
+    const ed_conf_runtime_t *rt = &conf->runtime;
+    ed_buf_puts(b, "{\"pipeline\":");
+    s_str(b, conf->path);
+    ed_buf_printf(b,
+                  ",\"runtime\":{\"workers\":%d,\"aggregators\":%d,\"flush_interval_ms\":%lld,"
+                  "\"mailbox_hwm\":%d,\"max_inflight\":%d},\"readiness\":",
+                  rt->workers, ed_plan_naggs(plan), (long long)rt->flush_interval_ms,
+                  rt->mailbox_hwm, rt->max_inflight);
+    ed_http_readiness(plan, b);
+    ed_buf_puts(b, ",");
+    s_actors_json(plan, b);
+    s_config_json(plan, b);
+    /* The same object `eddy run --stats` writes at exit, live. */
+    char *stats = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&stats, &n);
+    if (f) {
+        ed_plan_stats_json(plan, f);
+        fclose(f);
+    }
+    ed_buf_puts(b, ",\"stats\":");
+    ed_buf_puts(b, stats && n ? stats : "null");
+    free(stats);
+    ed_buf_puts(b, "}\n");
+}
+
+/* ---- handlers ---- */
+
+static void s_healthz(void *ud, const ed_http_req_t *req, ed_http_resp_t *resp) {
+    ed_buf_puts(&resp->body, "ok\n");
+}
+
+static void s_readyz(void *ud, const ed_http_req_t *req, ed_http_resp_t *resp) {
+    resp->content_type = "application/json";
+    if (!ed_http_readiness(ud, &resp->body))
+        resp->status = 503;
+    ed_buf_puts(&resp->body, "\n");
+}
+
+static void s_metrics(void *ud, const ed_http_req_t *req, ed_http_resp_t *resp) {
+    resp->content_type = ED_METRICS_CONTENT_TYPE;
+    ed_metrics_write(ud, &resp->body);
+}
+
+static void s_pipeline(void *ud, const ed_http_req_t *req, ed_http_resp_t *resp) {
+    resp->content_type = "application/json";
+    ed_http_pipeline_json(ud, &resp->body);
+}
+
+int ed_http_pipeline_routes(ed_http_t *h, ed_plan_t *plan) {
+    if (ed_http_route(h, "/healthz", s_healthz, plan) < 0 ||
+        ed_http_route(h, "/readyz", s_readyz, plan) < 0 ||
+        ed_http_route(h, "/metrics", s_metrics, plan) < 0 ||
+        ed_http_route(h, "/v1/pipeline", s_pipeline, plan) < 0)
+        return ED_EINVAL;
+    return 0;
+}
