@@ -32,6 +32,16 @@ typedef enum {
 #define ED_MSG_F_FINAL 0x1u     /* barrier: last checkpoint before shutdown; stop reading */
 #define ED_MSG_F_EOF 0x2u       /* source status: source will produce nothing more */
 #define ED_MSG_F_NOT_READY 0x4u /* source status: source cannot deliver input yet (no partitions) */
+/* KEYED batch or barrier from an actor that keys records (a source actor or
+ * a decoder actor): `value` is its watermark after the records it sent
+ * before (ms since the epoch; ED_WATERMARK_NONE = INT64_MIN none yet,
+ * ED_WATERMARK_END = INT64_MAX its input ended; actors/sources/ed_watermark.h). */
+#define ED_MSG_F_WATERMARK 0x8u
+#define ED_MSG_F_IDLE 0x10u      /* with ED_MSG_F_WATERMARK: every partition of the sender is idle */
+/* Final barrier: the input ended (every source at its end, or
+ * --exit-when-idle), not a stop by signal: the keying actors' watermarks go
+ * to ED_WATERMARK_END, so every open window closes. */
+#define ED_MSG_F_INPUT_END 0x20u
 
 /* Returns a new control message of `type` for checkpoint `n` with `flags`
  * and `value`; owned by the caller (send it or ed_msg_destroy it). */

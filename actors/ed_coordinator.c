@@ -96,7 +96,10 @@ static void s_start_checkpoint(ed_coord_t *c, uint32_t flags) {
     s_broadcast(c, ED_MSG_BARRIER, n, flags, 0);
 }
 
-static void s_begin_drain(ed_coord_t *c, const char *why) {
+/* `flags` adds ED_MSG_F_INPUT_END when the input ended (every source at its
+ * end, or --exit-when-idle): watermarks then go to the end and every window
+ * closes. A signal stops without it, leaving open windows open. */
+static void s_begin_drain(ed_coord_t *c, const char *why, uint32_t flags) {
     if (c->draining)
         return;
     ED_LOG_I("coordinator", "draining: %s; writing the final flush and committing input positions",
@@ -105,7 +108,7 @@ static void s_begin_drain(ed_coord_t *c, const char *why) {
         c->paused = 0;
         s_broadcast(c, ED_MSG_PAUSE, 0, 0, 0);
     }
-    s_start_checkpoint(c, ED_MSG_F_FINAL);
+    s_start_checkpoint(c, ED_MSG_F_FINAL | flags);
 }
 
 static int s_on_tick(ed_actor_t *a, int64_t now) {
@@ -113,7 +116,7 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
     ed_plan_t *plan = c->plan;
     int64_t idle_ms = ed_plan_exit_when_idle_ms(plan);
     if (!c->draining && ed_plan_stop_requested(plan))
-        s_begin_drain(c, "signal received");
+        s_begin_drain(c, "signal received", 0);
     /* Idle only on evidence: a completed checkpoint during which no ready
      * source read anything, then the whole idle duration more. */
     if (!c->draining && idle_ms > 0 && c->idle_since_ms && c->completed >= c->last_input_ckpt &&
@@ -121,10 +124,10 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
         char why[128];
         snprintf(why, sizeof why, "no new input for %lld ms and every flush acked",
                  (long long)idle_ms);
-        s_begin_drain(c, why);
+        s_begin_drain(c, why, ED_MSG_F_INPUT_END);
     }
     if (!c->draining && c->eof_sources == c->nsources && c->completed >= c->last_input_ckpt)
-        s_begin_drain(c, "every source reached its end");
+        s_begin_drain(c, "every source reached its end", ED_MSG_F_INPUT_END);
     if (!c->draining && now >= c->next_ckpt_ms) {
         int inflight = (int)(c->started - c->completed);
         if (inflight < c->max_inflight) {

@@ -4,12 +4,14 @@
 #include <assert.h>
 #include <string.h>
 
-void ed_batch_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, const double *vals,
-                        uint16_t nvals, const void *key, uint32_t key_len, uint64_t hash) {
+void ed_batch_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
+                        const double *vals, uint16_t nvals, const void *key, uint32_t key_len,
+                        uint64_t hash) {
     assert(b->kind == ED_BATCH_KEYED);
     size_t vbytes = (size_t)nvals * sizeof(double);
     uint8_t *p = ed_batch_append(b, sizeof(ed_keyed_t) + vbytes + key_len);
-    ed_keyed_t h = {.agg = agg, .nvals = nvals, .key_len = key_len, .ts_ms = ts_ms, .hash = hash};
+    ed_keyed_t h = {.agg = agg, .nvals = nvals, .key_len = key_len, .ts_ms = ts_ms,
+                    .wm_ms = wm_ms, .hash = hash};
     memcpy(p, &h, sizeof h);
     if (vbytes)
         memcpy(p + sizeof h, vals, vbytes);

@@ -49,6 +49,9 @@ typedef struct {
     uint16_t nvals;   /* number of doubles that follow */
     uint32_t key_len; /* bytes of composite key */
     int64_t ts_ms;    /* event time, ms since the Unix epoch (0 = none) */
+    int64_t wm_ms;    /* the sender's watermark just before this record (ms since the epoch;
+                         INT64_MIN = none yet): the aggregator judges the record against it,
+                         so lateness does not depend on where batches were cut */
     uint64_t hash;    /* ed_hash64 of the key: computed once by the source, reused by the aggregator */
 } ed_keyed_t;
 
@@ -109,9 +112,11 @@ typedef struct {
     uint64_t count;
 } ed_tscount_t;
 
-/* Appends a KEYED entry; batch->kind must be ED_BATCH_KEYED. */
-void ed_batch_add_keyed(ed_batch_t *batch, uint16_t agg, int64_t ts_ms, const double *vals,
-                        uint16_t nvals, const void *key, uint32_t key_len, uint64_t hash);
+/* Appends a KEYED entry; batch->kind must be ED_BATCH_KEYED. ts_ms and
+ * wm_ms as in ed_keyed_t. */
+void ed_batch_add_keyed(ed_batch_t *batch, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
+                        const double *vals, uint16_t nvals, const void *key, uint32_t key_len,
+                        uint64_t hash);
 
 /* Appends a CHANGELOG row; batch->kind must be ED_BATCH_CHANGELOG. `hdr`
  * supplies agg, nvals, key_len, window and counts. */

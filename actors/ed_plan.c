@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "actors/aggregate/ed_agg_actor.h"
+#include "actors/aggregate/ed_aggwin.h"
 #include "actors/aggregate/ed_aggfn.h"
 #include "actors/decode/ed_decoder_actor.h"
 #include "actors/decode/ed_where.h"
@@ -127,12 +128,17 @@ int ed_plan_senders(const ed_plan_t *plan, uint32_t actor, const uint32_t **ids)
     return plan->nodes[actor].nin;
 }
 
-void ed_plan_send_barriers(const ed_plan_t *plan, ed_actor_t *self, uint64_t n, uint32_t flags) {
+void ed_plan_send_barriers_value(const ed_plan_t *plan, ed_actor_t *self, uint64_t n,
+                                 uint32_t flags, int64_t value) {
     const ed_node_t *node = &plan->nodes[ed_actor_id(self)];
     for (int i = 0; i < node->nout; i++) {
-        ed_msg_t *m = ed_checkpoint_msg(ED_MSG_BARRIER, n, flags, 0);
+        ed_msg_t *m = ed_checkpoint_msg(ED_MSG_BARRIER, n, flags, value);
         ed_actor_send(self, node->out[i].to, &m);
     }
+}
+
+void ed_plan_send_barriers(const ed_plan_t *plan, ed_actor_t *self, uint64_t n, uint32_t flags) {
+    ed_plan_send_barriers_value(plan, self, n, flags, 0);
 }
 
 /* Adds a link from → to carrying `kind`; a second kind on the same pair
@@ -440,7 +446,10 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
         if (s->type->caps & ED_CAP_PAYLOAD)
             fprintf(out, ", format %s", s_fmt(s->format));
         if (s->time_field)
-            fprintf(out, ", event time from %s", s->time_field);
+            fprintf(out, ", event time from %s (watermark: max_out_of_orderness %lldms, "
+                         "idle_timeout %lldms)",
+                    s->time_field, (long long)s->time_max_ooo_ms,
+                    (long long)s->time_idle_timeout_ms);
         if (s->decoders)
             fprintf(out, ", decoded by %d decoder actors%s", s->decoders,
                     s->instances > 1 ? " per instance" : "");
@@ -462,7 +471,9 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
         for (int c = 0; c < ag->ncompute; c++)
             fprintf(out, "%s%s=%s(%s)", c ? ", " : "", ag->compute[c].name, ag->compute[c].fn->name,
                     ag->compute[c].field ? ag->compute[c].field : "");
-        fprintf(out, "), cumulative, keys spread over %d aggregator partition%s -> ", plan->naggs,
+        fprintf(out, "), ");
+        ed_aggwin_describe(ag, out);
+        fprintf(out, ", keys spread over %d aggregator partition%s -> ", plan->naggs,
                 plan->naggs == 1 ? "" : "s");
         for (int t = 0; t < ag->nto; t++)
             fprintf(out, "%s%s", t ? ", " : "", ag->to[t]);
@@ -621,6 +632,20 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
             (long long)ed_stat_get_i64(&plan->run.latency.max),
             (unsigned long long)recs, (unsigned long long)changes, (unsigned long long)alerts,
             (unsigned long long)keys, (unsigned long long)bytes);
+    uint64_t late = 0, lateup = 0, skipped = 0, open = 0, closed = 0;
+    for (int p = 0; p < plan->naggs; p++) {
+        const ed_agg_stats_t *st = &plan->agg_stats[p];
+        late += st->late_dropped;
+        lateup += st->late_updates;
+        skipped += st->windows_skipped;
+        open += st->windows_open;
+        closed += st->windows_closed;
+    }
+    fprintf(out,
+            ",\"late_dropped\":%llu,\"late_updates\":%llu,\"windows_skipped\":%llu,"
+            "\"windows_open\":%llu,\"windows_closed\":%llu",
+            (unsigned long long)late, (unsigned long long)lateup, (unsigned long long)skipped,
+            (unsigned long long)open, (unsigned long long)closed);
     fprintf(out, "},\"aggregations\":{");
     for (int a = 0; a < conf->naggregations; a++) {
         fprintf(out, "%s\"%s\":", a ? "," : "", conf->aggregations[a].name);

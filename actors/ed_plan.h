@@ -66,6 +66,13 @@ typedef struct {
     uint64_t alerts;   /* alert records emitted */
     uint64_t keys;     /* distinct entries at the last flush */
     uint64_t bytes;    /* state bytes at the last flush */
+    uint64_t late_dropped;    /* records too late for every window (`late: drop`) */
+    uint64_t late_updates;    /* windows updated after they expired (`late: update`) */
+    uint64_t windows_skipped; /* expired windows left out of records still applied to others */
+    uint64_t windows_open;    /* windows holding state after the last flush */
+    uint64_t windows_closed;  /* windows freed (expired under the watermark) */
+    uint64_t time_invalid;    /* records whose event time no window takes (not expected: the
+                                 keyer rejects them) */
 } ed_agg_stats_t;
 
 /* Counters of one `where:` filter (an aggregation's or a per-record
@@ -171,6 +178,11 @@ int ed_plan_senders(const ed_plan_t *plan, uint32_t actor, const uint32_t **ids)
  * plan gave it, in link order. Call after the data of checkpoint n went
  * out: per link, messages arrive in the order sent. */
 void ed_plan_send_barriers(const ed_plan_t *plan, ed_actor_t *self, uint64_t n, uint32_t flags);
+
+/* As ed_plan_send_barriers, with `value` in every barrier (the sender's
+ * watermark, with ED_MSG_F_WATERMARK in flags). */
+void ed_plan_send_barriers_value(const ed_plan_t *plan, ed_actor_t *self, uint64_t n,
+                                 uint32_t flags, int64_t value);
 
 /* Actor ids. Source actors are numbered by slot (every instance of every
  * source, in config order), decoders by their index d, aggregators by

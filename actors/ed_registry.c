@@ -34,6 +34,7 @@ static void s_init(void) {
          i++)
         s_aggfns[s_naggfns++] = s_planned[i];
     s_reg.aggfn = s_aggfn;
+    s_reg.windows = 1;
 }
 
 const ed_conf_registry_t *ed_registry(void) {

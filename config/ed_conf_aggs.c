@@ -1,8 +1,8 @@
 /*
  * ed_conf_aggs.c — the `aggregations:` and `alerts:` sections: keys,
  * computes (aggregate functions looked up in the registry), `where`
- * filters (compiled here: actors/decode/ed_where.h), windows (parsed,
- * refused until implemented), alert conditions and per-record alerts.
+ * filters (compiled here: actors/decode/ed_where.h), windows, alert
+ * conditions and per-record alerts.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -93,7 +93,8 @@ const ed_conf_map_t ed_conf_aggregation_map[] = {
      .doc_type = "mapping name → aggregate",
      .free = s_free_compute},
     {ED_CONF_CUSTOM, "window", NULL, 0, 0,
-     "only `none` (or no `window` key) is accepted for now; see below", .doc_def = "`none`",
+     "event-time windows: `{tumbling: 1m}` or `{hopping: 5m, slide: 1m}`, with "
+     "`allowed_lateness`, `late` and `emit`; see below", .doc_def = "`none` (cumulative)",
      .doc_type = "`none` or mapping"},
     {ED_CONF_CUSTOM, "to", NULL, offsetof(ed_conf_aggregation_t, to), ED_CONF_REQUIRED,
      "the sinks that receive this aggregation's changelog", .doc_type = "sink list (≥ 1)",
@@ -335,6 +336,46 @@ static int s_agg_compute(ed_conf_state_t *st, const ed_node_t *body, const char 
     return rc;
 }
 
+/* Longest window size or lateness, and most windows per record: the
+ * bounds of actors/aggregate/ed_window.h (ED_WINDOW_DURATION_MAX,
+ * ED_WINDOW_MAX_PER_RECORD), which config/ may not include. */
+#define S_WINDOW_MAX_MS (INT64_C(1) << 50)
+#define S_WINDOWS_PER_RECORD 10000
+
+/* `emit:` and `late:` of a window. */
+static int s_window_modes(ed_conf_ctx_t *cx, const ed_node_t *v, const char *ww,
+                          ed_conf_aggregation_t *a) {
+    char *s = NULL;
+    int rc;
+    a->window.emit = ED_EMIT_ON_UPDATE;
+    a->window.late = ED_WLATE_DROP;
+    if ((rc = ed_conf_get_str(cx, v, "emit", ww, "on_update or on_close", 0, NULL, &s)) < 0)
+        return rc;
+    if (s && !strcmp(s, "on_close"))
+        rc = ed_conf_err(cx, ed_node_get(v, "emit"),
+                         "'emit: on_close' in %s is not implemented yet; expected on_update", ww);
+    else if (s && strcmp(s, "on_update"))
+        rc = ed_conf_err(cx, ed_node_get(v, "emit"),
+                         "invalid 'emit' '%s' in %s; expected on_update (every flush upserts the "
+                         "changed windows) or on_close",
+                         s, ww);
+    free(s);
+    s = NULL;
+    if (rc < 0)
+        return rc;
+    if ((rc = ed_conf_get_str(cx, v, "late", ww, "drop, update or a sink name", 0, NULL, &s)) < 0)
+        return rc;
+    if (s && !strcmp(s, "update"))
+        a->window.late = ED_WLATE_UPDATE;
+    else if (s && strcmp(s, "drop"))
+        rc = ed_conf_err(cx, ed_node_get(v, "late"),
+                         "'late: %s' in %s: routing too-late records to a sink is not "
+                         "implemented yet; expected drop or update",
+                         s, ww);
+    free(s);
+    return rc;
+}
+
 static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
                         ed_conf_aggregation_t *a) {
     const ed_node_t *v = ed_node_given(body, "window");
@@ -343,7 +384,7 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
         return 0;
     static const char desc[] =
         "window: none, {tumbling: 1m} or {hopping: 1m, slide: 10s}, with optional "
-        "allowed_lateness";
+        "allowed_lateness, emit and late";
     if (v->type == ED_NODE_SCALAR) {
         char *s;
         int rc = ed_conf_scalar(cx, v, "window", w, desc, ED_CR_EMPTY_OK, &s);
@@ -357,9 +398,9 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     }
     if (v->type != ED_NODE_MAP)
         return ed_conf_err(cx, v, "'window' in %s is %s; expected %s", w, ed_node_what(v), desc);
-    /* session, late and emit are planned with the windows themselves. */
-    static const char *const keys[] = {"tumbling", "hopping", "slide", "allowed_lateness", NULL};
-    static const char *const planned[] = {"session", "late", "emit", NULL};
+    static const char *const keys[] = {"tumbling", "hopping", "slide", "allowed_lateness",
+                                       "emit", "late", NULL};
+    static const char *const planned[] = {"session", NULL};
     static const char *const kinds[] = {"tumbling", "hopping", NULL};
     char ww[340];
     snprintf(ww, sizeof ww, "window of %s", w);
@@ -369,8 +410,8 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     const ed_node_t *wk = ed_node_getk(body, "window");
     const ed_node_t *tk = ed_node_getk(v, "tumbling"), *hk = ed_node_getk(v, "hopping");
     if (ed_node_getk(v, "session"))
-        return ed_conf_err(cx, wk, "session windows are not implemented yet; remove 'window' for "
-                                   "a cumulative aggregation");
+        return ed_conf_err(cx, wk, "session windows are not implemented yet; use 'tumbling' or "
+                                   "'hopping', or remove 'window' for a cumulative aggregation");
     if (tk && hk)
         return ed_conf_err(cx, hk, "%s has both 'tumbling' and 'hopping'; expected one of them",
                            ww);
@@ -382,6 +423,10 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
         return rc;
     if (!ed_node_given(v, kinds[which]))
         return ed_conf_err(cx, v, "'%s' in %s has no value; expected a duration such as 1m",
+                           kinds[which], ww);
+    if (a->window.size_ms > S_WINDOW_MAX_MS)
+        return ed_conf_err(cx, ed_node_get(v, kinds[which]),
+                           "'%s' in %s is longer than 2^50 ms; expected a shorter window",
                            kinds[which], ww);
     const ed_node_t *sk = ed_node_getk(v, "slide");
     if (!which && sk)
@@ -396,15 +441,32 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
                                ww);
         if ((rc = ed_conf_get_dur(cx, v, "slide", ww, 0, 1, &a->window.slide_ms)) < 0)
             return rc;
+        const ed_node_t *sv = ed_node_get(v, "slide");
         if (a->window.slide_ms > a->window.size_ms)
             return ed_conf_err(
-                cx, ed_node_get(v, "slide"),
+                cx, sv,
                 "'slide' in %s is longer than the window; expected at most the hopping size", ww);
+        if (a->window.size_ms % a->window.slide_ms)
+            return ed_conf_err(cx, sv,
+                               "'slide' in %s does not divide the hopping size (%lld ms by %lld "
+                               "ms); expected a slide such that the size is a multiple of it",
+                               ww, (long long)a->window.size_ms, (long long)a->window.slide_ms);
+        if (a->window.size_ms / a->window.slide_ms > S_WINDOWS_PER_RECORD)
+            return ed_conf_err(cx, sv,
+                               "'slide' in %s puts each record in %lld windows; expected at "
+                               "most %d (a longer slide)",
+                               ww, (long long)(a->window.size_ms / a->window.slide_ms),
+                               S_WINDOWS_PER_RECORD);
     } else {
         a->window.slide_ms = a->window.size_ms;
     }
     if ((rc = ed_conf_get_dur(cx, v, "allowed_lateness", ww, 0, 0,
                               &a->window.allowed_lateness_ms)) < 0)
+        return rc;
+    if (a->window.allowed_lateness_ms > S_WINDOW_MAX_MS)
+        return ed_conf_err(cx, ed_node_get(v, "allowed_lateness"),
+                           "'allowed_lateness' in %s is longer than 2^50 ms; expected less", ww);
+    if ((rc = s_window_modes(cx, v, ww, a)) < 0)
         return rc;
     /* Parsed in full so the shape is settled, but refused unless the
      * pipeline runs windows: silently running a cumulative aggregation

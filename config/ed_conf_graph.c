@@ -95,11 +95,13 @@ static void s_link_sinks(ed_conf_state_t *st) {
     for (int i = 0; i < c->nsinks; i++) {
         ed_conf_sink_t *s = &c->sinks[i];
         int naggs = 0, agg1 = -1, agg2 = -1, nalerts = 0, alert1 = -1, nsrcs = 0, src1 = -1;
-        int feeder_bad = 0;
+        int feeder_bad = 0, windowed = -1;
         for (int j = 0; j < c->naggregations; j++) {
             if (!s_has_idx(c->aggregations[j].to_idx, c->aggregations[j].nto, i))
                 continue;
             feeder_bad |= st->agg_bad[j];
+            if (c->aggregations[j].window.kind != ED_WIN_NONE && windowed < 0)
+                windowed = j;
             if (!naggs++)
                 agg1 = j;
             else if (agg2 < 0)
@@ -156,6 +158,13 @@ static void s_link_sinks(ed_conf_state_t *st) {
                             "per aggregation",
                             kind, s->name, c->aggregations[agg1].name,
                             c->aggregations[agg2].name);
+        } else if (windowed >= 0 && !(caps & ED_CAP_WINDOWS)) {
+            s_sinks_with(&b, reg, ED_CAP_WINDOWS);
+            ed_conf_err_pos(cx, &s->pos,
+                            "%s sink '%s' cannot take windowed rows, but windowed aggregation "
+                            "'%s' sends its changelog to it; expected windowed changelogs to go "
+                            "to %s",
+                            kind, s->name, c->aggregations[windowed].name, b.data);
         } else if (!naggs && !(caps & (ED_CAP_RECORDS | ED_CAP_ALERTS))) {
             ed_conf_err_pos(cx, &s->pos,
                             "%s sink '%s' is not fed by any aggregation; expected exactly one "

@@ -142,6 +142,8 @@ enum {
     ED_CAP_ALERTS = 1 << 3,     /* sink: takes alert records */
     ED_CAP_REJECTS_OUT = 1 << 4, /* sink: refuses records one by one and routes them to the
                                     rejects sink of their source (ed_config_reject_route) */
+    ED_CAP_WINDOWS = 1 << 5,    /* sink: takes changelog rows of windowed aggregations (their
+                                   window bounds are part of the row's key) */
     ED_CAP_PAYLOAD = 1 << 8,    /* source: inputs carry a payload decoded by `format` */
     ED_CAP_INSTANCES = 1 << 9,  /* source: may run as several instances (`instances: N`) */
     ED_CAP_PLANNED = 1 << 15,   /* reserved type, not implemented yet: refused by name */

@@ -33,11 +33,14 @@ static const ed_conf_map_t s_time_map[] = {
      "how the time is written: `auto` (numbers by magnitude, else ISO-8601), `epoch_s`, "
      "`epoch_ms` or `iso8601`",
      .choices = s_time_formats, .doc_def = "`auto`"},
-    {ED_CONF_DURATION, "max_out_of_orderness", NULL, 0, ED_CONF_RESERVED,
-     "the watermark's bound on late events, for windows", .expect = "remove it"},
-    {ED_CONF_DURATION, "idle_timeout", NULL, 0, ED_CONF_RESERVED,
-     "when a silent partition stops holding the watermark back, for windows",
-     .expect = "remove it"},
+    {ED_CONF_DURATION, "max_out_of_orderness", "0", offsetof(ed_conf_source_t, time_max_ooo_ms), 0,
+     "how far behind the highest event time seen on a partition a record may arrive and still "
+     "be on time: a partition's watermark is that highest time minus this bound",
+     .min = 0},
+    {ED_CONF_DURATION, "idle_timeout", "0", offsetof(ed_conf_source_t, time_idle_timeout_ms), 0,
+     "a partition without input for this long is left out of the source's watermark until it "
+     "speaks again (as Flink's idleness); `0` = never: a silent partition holds the watermark",
+     .min = 0},
     {0}};
 
 static void s_free_to(void *field) {

@@ -36,6 +36,10 @@ typedef struct ed_conf_source {
     ed_format_t format;           /* default: lines; ignored by types without ED_CAP_PAYLOAD */
     char *time_field;             /* event-time field; NULL = processing time */
     ed_time_format_t time_format; /* default ED_TIME_AUTO when time_field set */
+    int64_t time_max_ooo_ms;      /* time.max_out_of_orderness: watermark = highest event time
+                                     seen on a partition minus this (ms, ≥ 0, default 0) */
+    int64_t time_idle_timeout_ms; /* time.idle_timeout: a partition silent this long is left out
+                                     of the watermark (ms; 0 = never, the default) */
     char **to;                    /* pass-through sinks (raw records), may be 0 */
     int nto;
     char *rejects;    /* sink name that receives rejected input as records, or NULL (count + log) */
@@ -69,6 +73,11 @@ typedef struct {
 } ed_conf_keyfield_t;
 
 typedef enum { ED_WIN_NONE = 0, ED_WIN_TUMBLING, ED_WIN_HOPPING } ed_window_kind_t;
+/* `emit:` of a window: every flush upserts the changed windows' current
+ * values (on_update), or one final row per key and window when it closes. */
+typedef enum { ED_EMIT_ON_UPDATE = 0, ED_EMIT_ON_CLOSE } ed_emit_mode_t;
+/* `late:` of a window: what happens to a record too late for its windows. */
+typedef enum { ED_WLATE_DROP = 0, ED_WLATE_UPDATE, ED_WLATE_SINK } ed_window_late_t;
 
 typedef struct ed_conf_aggregation {
     char *name;
@@ -80,10 +89,12 @@ typedef struct ed_conf_aggregation {
     ed_conf_compute_t *compute;
     int ncompute; /* ≥ 1; default `{count: count}` if `compute:` omitted */
     struct {
-        ed_window_kind_t kind;       /* ED_WIN_NONE = cumulative (the only kind implemented so far) */
-        int64_t size_ms;
-        int64_t slide_ms;
-        int64_t allowed_lateness_ms;
+        ed_window_kind_t kind;       /* ED_WIN_NONE = cumulative */
+        int64_t size_ms;             /* window size D (ms) */
+        int64_t slide_ms;            /* hopping slide S (ms); = size for tumbling */
+        int64_t allowed_lateness_ms; /* ≥ 0, default 0 */
+        ed_emit_mode_t emit;         /* default ED_EMIT_ON_UPDATE */
+        ed_window_late_t late;       /* default ED_WLATE_DROP */
     } window;
     struct ed_where *where; /* `where:` compiled by the loader (ed_where.h); NULL = every record */
     char **to; /* sink names */

@@ -531,7 +531,8 @@ const ed_sink_type_t ed_sink_kafka = {
              .desc = "produces changelog rows, alerts and records to a Kafka topic",
              .map = s_kafka_map,
              .opts_size = sizeof(s_kafka_opts_t),
-             .caps = ED_CAP_CHANGELOG | ED_CAP_CHANGELOGS | ED_CAP_RECORDS | ED_CAP_ALERTS,
+             .caps = ED_CAP_CHANGELOG | ED_CAP_CHANGELOGS | ED_CAP_WINDOWS | ED_CAP_RECORDS |
+                     ED_CAP_ALERTS,
              .example = "kafka: { brokers: \"127.0.0.1:9092\", topic: alerts }"},
     .init = s_kafka_init,
     .write = s_kafka_write,

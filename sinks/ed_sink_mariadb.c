@@ -733,7 +733,8 @@ const ed_sink_type_t ed_sink_mariadb = {
                      "MariaDB or MySQL table",
              .map = s_my_map,
              .opts_size = sizeof(s_my_opts_t),
-             .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT,
+             .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT |
+                     ED_CAP_WINDOWS,
              .example = "mariadb: { host: 127.0.0.1, database: eddy }",
              .validate = s_my_validate,
              .link = s_my_link,

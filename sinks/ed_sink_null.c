@@ -24,7 +24,8 @@ static void s_destroy(void **ctx_p) { *ctx_p = 0; }
 const ed_sink_type_t ed_sink_null = {
     .conf = {.name = "null",
              .desc = "discards everything: for tests, benchmarks and unwanted rejects",
-             .caps = ED_CAP_CHANGELOG | ED_CAP_CHANGELOGS | ED_CAP_RECORDS | ED_CAP_ALERTS},
+             .caps = ED_CAP_CHANGELOG | ED_CAP_CHANGELOGS | ED_CAP_WINDOWS | ED_CAP_RECORDS |
+                     ED_CAP_ALERTS},
     .init = s_init,
     .write = s_write,
     .destroy = s_destroy};

@@ -753,7 +753,8 @@ const ed_sink_type_t ed_sink_postgres = {
                      "PostgreSQL table",
              .map = s_pg_map,
              .opts_size = sizeof(s_pg_opts_t),
-             .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT,
+             .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT |
+                     ED_CAP_WINDOWS,
              .example = "postgres: { dsn: \"host=127.0.0.1 dbname=eddy\" }",
              .validate = s_pg_validate,
              .link = s_pg_link,

@@ -7,6 +7,7 @@
 #include "actors/aggregate/ed_agg_actor.h"
 
 #include "actors/aggregate/ed_aggtable.h"
+#include "actors/aggregate/ed_aggwin.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_payload.h"
 #include "runtime/ed_buf.h"
@@ -20,8 +21,7 @@ struct ed_agg_actor {
     ed_agg_stats_t *stats; /* = ed_plan_agg_stats(plan, idx): bumped per row */
     ed_actor_t *self;
     ed_aggtable_t *table;
-    uint8_t *event_time;      /* [naggregations] 1: the source has `time` (KEYED ts_ms is event
-                                 time); 0: first/last go by arrival here */
+    ed_aggwin_t *win;         /* watermarks, window assignment and expiry */
     const uint32_t *upstream; /* senders: the actors that key records (the plan's) */
     uint64_t *upstream_ckpt;/* last barrier received from each */
     int nupstream;
@@ -66,7 +66,11 @@ static void s_alert(ed_agg_actor_t *s, const ed_conf_alert_t *al, const ed_conf_
         ed_buf_json_str(j, (const char *)part, plen);
         ed_buf_append(&k, part, plen);
     }
-    ed_buf_puts(j, "},\"metric\":");
+    ed_buf_puts(j, "}");
+    if (hdr->window_start_ms || hdr->window_end_ms)
+        ed_buf_printf(j, ",\"window_start\":%lld,\"window_end\":%lld",
+                      (long long)hdr->window_start_ms, (long long)hdr->window_end_ms);
+    ed_buf_puts(j, ",\"metric\":");
     ed_buf_json_str(j, al->metric, strlen(al->metric));
     ed_buf_puts(j, ",\"value\":");
     ed_buf_json_num(j, value[al->metric_idx]);
@@ -114,6 +118,7 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
 static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggtable_flush(s->table, s_emit, s);
     ed_agg_stats_t *st = s->stats;
+    ed_aggwin_expire(s->win, s->table, ed_wall_ms(), st);
     ed_stat_set(&st->keys, ed_aggtable_count(s->table));
     ed_stat_set(&st->bytes, ed_aggtable_bytes(s->table));
     for (int i = 0; i < s->ndownstream; i++) {
@@ -125,41 +130,39 @@ static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     s->flushed = n;
 }
 
+/* The index of sender `from` among the plan's senders, or -1. */
+static int s_upstream(const ed_agg_actor_t *s, uint32_t from) {
+    for (int i = 0; i < s->nupstream; i++)
+        if (s->upstream[i] == from)
+            return i;
+    return -1;
+}
+
 static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     ed_agg_actor_t *s = ed_actor_state(a);
     ed_msg_t *m = *msg_p;
-    if (m->type == ED_MSG_BATCH) {
-        ed_batch_iter_t it;
-        ed_batch_iter_init(&it, m->batch);
-        const ed_keyed_t *e;
-        /* Without a `time` field, records are ordered by arrival: the batch's
-         * arrival time here, and within it (and within a millisecond) the
-         * order they are applied in. */
-        int64_t arrival = ed_wall_ms();
-        while ((e = ed_batch_next_keyed(&it))) {
-            const uint8_t *key = ed_keyed_key(e);
-            ed_aggtable_apply(s->table, e->agg, 0, 0, key, e->key_len, e->hash, ed_keyed_vals(e),
-                              s->event_time[e->agg] ? e->ts_ms : arrival);
-        }
+    int up = s_upstream(s, m->from);
+    if (m->type == ED_MSG_BATCH && up >= 0) {
+        ed_aggwin_batch(s->win, s->table, up, m, ed_wall_ms(), s->stats);
         ed_stat_add(&s->stats->records, m->batch->count);
         return 0;
     }
-    if (m->type != ED_MSG_BARRIER) {
+    if (m->type != ED_MSG_BARRIER || up < 0) {
         ED_LOG_W(ed_actor_name(a), "unexpected message type %d", (int)m->type);
         return 0;
     }
     /* Align: checkpoint n is complete here once every upstream source has
      * sent barrier n; each source's data before its barrier is already in
      * the table (FIFO per sender). */
+    ed_aggwin_barrier(s->win, up, m);
+    s->upstream_ckpt[up] = m->seq;
     uint64_t lowest = UINT64_MAX;
-    for (int i = 0; i < s->nupstream; i++) {
-        if (s->upstream[i] == m->from)
-            s->upstream_ckpt[i] = m->seq;
+    for (int i = 0; i < s->nupstream; i++)
         if (s->upstream_ckpt[i] < lowest)
             lowest = s->upstream_ckpt[i];
-    }
     while (s->flushed < lowest)
-        s_flush(s, s->flushed + 1, s->flushed + 1 == lowest ? m->flags : 0);
+        s_flush(s, s->flushed + 1,
+                s->flushed + 1 == lowest ? m->flags & (ED_MSG_F_FINAL | ED_MSG_F_INPUT_END) : 0);
     return 0;
 }
 
@@ -205,14 +208,12 @@ ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t er
     s->stats = ed_plan_agg_stats(plan, p);
     ed_aggspec_t *specs = ed_calloc((size_t)conf->naggregations + 1, sizeof *specs);
     const ed_aggfn_t ***fns = ed_calloc((size_t)conf->naggregations + 1, sizeof *fns);
-    s->event_time = ed_calloc((size_t)conf->naggregations + 1, sizeof *s->event_time);
     for (int a = 0; a < conf->naggregations; a++) {
         const ed_conf_aggregation_t *ca = &conf->aggregations[a];
         fns[a] = ed_calloc((size_t)ca->ncompute + 1, sizeof **fns);
         for (int c = 0; c < ca->ncompute; c++)
             fns[a][c] = ca->compute[c].fn;
         specs[a] = (ed_aggspec_t){.ncompute = ca->ncompute, .fns = fns[a]};
-        s->event_time[a] = ca->from_idx >= 0 && conf->sources[ca->from_idx].time_field != NULL;
     }
     s->table = ed_aggtable_new(specs, conf->naggregations);
     for (int a = 0; a < conf->naggregations; a++)
@@ -228,7 +229,8 @@ ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t er
     s->sink_slot = ed_calloc((size_t)conf->nsinks + 1, sizeof *s->sink_slot);
     s->changes = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->changes);
     s->alerts = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->alerts);
-    if (s_route(s, conf, errstr, errstr_size) < 0)
+    s->win = ed_aggwin_new(plan, self, s->upstream, s->nupstream, errstr, errstr_size);
+    if (!s->win || s_route(s, conf, errstr, errstr_size) < 0)
         ed_agg_actor_destroy(&s);
     return s;
 }
@@ -238,7 +240,7 @@ void ed_agg_actor_destroy(ed_agg_actor_t **s_p) {
     if (!s)
         return;
     ed_aggtable_destroy(&s->table);
-    free(s->event_time);
+    ed_aggwin_destroy(&s->win);
     for (int i = 0; i < s->ndownstream; i++) {
         ed_batch_destroy(&s->changes[i]);
         ed_batch_destroy(&s->alerts[i]);

@@ -624,6 +624,13 @@ size_t ed_aggtable_window_each(ed_aggtable_t *t, uint16_t agg, int64_t window_st
 
 /* ---- sizes ---- */
 
+size_t ed_aggtable_windows(const ed_aggtable_t *t, uint16_t agg) {
+    size_t n = 0;
+    for (uint32_t g = (uint32_t)t->nspecs; g < t->ngroups; g++)
+        n += t->groups[g].in_use && t->groups[g].agg == agg;
+    return n;
+}
+
 size_t ed_aggtable_count(const ed_aggtable_t *t) {
     return t->count;
 }

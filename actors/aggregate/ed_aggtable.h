@@ -95,6 +95,10 @@ size_t ed_aggtable_evict_ended(ed_aggtable_t *t, uint16_t agg, int64_t end_ms);
 size_t ed_aggtable_window_each(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
                                int64_t window_end_ms, ed_aggtable_emit_fn emit, void *ud);
 
+/* Number of windows of aggregation `agg` that hold entries (open windows,
+ * for stats). O(windows of every aggregation). */
+size_t ed_aggtable_windows(const ed_aggtable_t *t, uint16_t agg);
+
 /* Number of entries (distinct agg/window/key). */
 size_t ed_aggtable_count(const ed_aggtable_t *t);
 

@@ -53,8 +53,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         break;
     }
     case ED_MSG_BARRIER:
-        ed_keyer_flush(s->keyer, a);
-        ed_plan_send_barriers(s->plan, a, m->seq, m->flags);
+        ed_keyer_barrier(s->keyer, a, m->seq, m->flags);
         break;
     default:
         ED_LOG_W(ed_actor_name(a), "unexpected message type %d", (int)m->type);

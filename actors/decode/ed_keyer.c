@@ -10,7 +10,9 @@
 #include "actors/decode/ed_hash.h"
 #include "actors/decode/ed_time.h"
 #include "actors/decode/ed_where.h"
+#include "actors/aggregate/ed_window.h"
 #include "actors/ed_checkpoint.h"
+#include "actors/sources/ed_watermark.h"
 #include "actors/ed_payload.h"
 #include "runtime/ed_buf.h"
 
@@ -63,6 +65,15 @@ typedef struct {
     int nvals;
 } ed_src_agg_t;
 
+/* A keyer does not know the partitions it will read (a decoder actor is
+ * handed inputs of any of its source's), so before its first record it
+ * holds its watermark at NONE through a placeholder partition assigned now:
+ * not idle until time.idle_timeout passes (never, with 0), as an assigned
+ * Kafka partition that has not spoken. Otherwise an aggregator would count
+ * a decoder that has not received input yet as idle, let another
+ * decoder's watermark run ahead, and find this one's first records late. */
+#define S_PART_WAIT INT32_MIN
+
 /* Longest composite key, bytes; longer keys are rejected. */
 #define ED_KEY_MAX 4096
 
@@ -76,6 +87,9 @@ struct ed_keyer {
     int ndec;
     ed_fieldref_t time_ref; /* time field, meta NONE + slot -1 = processing time */
     int has_time;
+    ed_watermark_t *wm;     /* per-partition watermarks of the records keyed here */
+    int64_t wm_cur;         /* its value after the last record (or send): stamped on records */
+    int wm_waiting;         /* no record yet: S_PART_WAIT holds the watermark (see s_wm_init) */
     ed_src_agg_t *aggs; /* aggregations reading this source */
     int naggs;
     ed_src_alert_t *alerts; /* per-record alerts on this source */
@@ -287,9 +301,25 @@ static void s_reject(ed_keyer_t *k, const char *why) {
         k->linger_deadline = ed_now_ms() + k->src->linger_ms;
 }
 
+int64_t ed_keyer_watermark(ed_keyer_t *k, int *idle) {
+    int id = 0;
+    k->wm_cur = ed_watermark_current(k->wm, ed_now_ms(), &id);
+    if (idle)
+        *idle = id;
+    return k->wm_cur;
+}
+
+void ed_keyer_finish(ed_keyer_t *k) {
+    ed_watermark_finish(k->wm);
+    k->wm_cur = ED_WATERMARK_END;
+}
+
 static void s_send_agg(ed_keyer_t *k, ed_actor_t *self, int p) {
     if (k->agg_out[p] && k->agg_out[p]->count) {
         ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &k->agg_out[p]);
+        int idle;
+        m->value = ed_keyer_watermark(k, &idle);
+        m->flags = ED_MSG_F_WATERMARK | (idle ? ED_MSG_F_IDLE : 0);
         ed_actor_send(self, k->agg_ids[p], &m);
         s_publish_counts(k);
     }
@@ -299,17 +329,30 @@ static void s_send_agg(ed_keyer_t *k, ed_actor_t *self, int p) {
 static void s_on_record(void *ud, const ed_val_t *vals) {
     ed_keyer_t *k = ud;
     k->pend_records++;
-    int64_t ts = k->cur->ts_ms;
+    int64_t ts = k->cur->ts_ms, wm = k->wm_cur;
     if (k->has_time) {
         char scratch[40];
         ed_val_t tv = s_get(k, &k->time_ref, vals, scratch, 0);
-        if (ed_time_parse(&tv, k->src->time_format, &ts) != 0) {
+        int bad = ed_time_parse(&tv, k->src->time_format, &ts) != 0;
+        if (bad || ts < ED_EVENT_TIME_MIN || ts > ED_EVENT_TIME_MAX) {
             char why[256];
             snprintf(why, sizeof why, "time field '%s' is %s", k->src->time_field,
-                     tv.type == ED_VAL_MISSING ? "missing" : "not a valid time");
+                     tv.type == ED_VAL_MISSING || tv.type == ED_VAL_NULL ? "missing"
+                     : bad ? "not a valid time"
+                           : "out of range (more than 2^53 ms from the epoch)");
             s_reject(k, why);
             return;
         }
+        /* Every valid event time moves the watermark, whatever filters and
+         * keys make of the record; the record itself is judged against the
+         * watermark before it. */
+        int64_t now = ed_now_ms();
+        if (k->wm_waiting) {
+            ed_watermark_revoke(k->wm, S_PART_WAIT);
+            k->wm_waiting = 0;
+        }
+        if (ed_watermark_observe(k->wm, k->cur->partition, ts, now))
+            k->wm_cur = ed_watermark_current(k->wm, now, NULL);
     }
     for (int r = 0; r < k->nalerts; r++)
         if (s_filter_pass(k, &k->alerts[r].filter, vals))
@@ -356,8 +399,8 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
         uint32_t p = ed_hash_partition(h, (uint32_t)k->nparts);
         if (!k->agg_out[p])
             k->agg_out[p] = ed_batch_new(ED_BATCH_KEYED, 64 * 1024);
-        ed_batch_add_keyed(k->agg_out[p], (uint16_t)sa->agg, ts, nums, (uint16_t)sa->nvals, k->key,
-                           (uint32_t)klen, h);
+        ed_batch_add_keyed(k->agg_out[p], (uint16_t)sa->agg, ts, wm, nums, (uint16_t)sa->nvals,
+                           k->key, (uint32_t)klen, h);
         if (k->agg_out[p]->count >= (uint32_t)k->src->batch_size)
             s_send_agg(k, k->self, (int)p);
         else if (!k->linger_deadline)
@@ -386,6 +429,16 @@ int ed_keyer_active(const ed_keyer_t *k) {
     return k->naggs > 0 || k->nalerts > 0;
 }
 
+void ed_keyer_barrier(ed_keyer_t *k, ed_actor_t *self, uint64_t n, uint32_t flags) {
+    ed_keyer_flush(k, self);
+    if (flags & ED_MSG_F_INPUT_END)
+        ed_keyer_finish(k);
+    int idle;
+    int64_t wm = ed_keyer_watermark(k, &idle);
+    ed_plan_send_barriers_value(k->plan, self, n,
+                                flags | ED_MSG_F_WATERMARK | (idle ? ED_MSG_F_IDLE : 0), wm);
+}
+
 void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self) {
     for (int p = 0; p < k->nparts; p++)
         s_send_agg(k, self, p);
@@ -398,6 +451,16 @@ void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self) {
 
 int64_t ed_keyer_deadline(const ed_keyer_t *k) {
     return k->linger_deadline;
+}
+
+
+static void s_wm_init(ed_keyer_t *k, const ed_conf_source_t *src) {
+    k->wm = ed_watermark_new(src->time_max_ooo_ms, src->time_idle_timeout_ms);
+    k->wm_cur = ED_WATERMARK_NONE;
+    if (src->time_field) {
+        ed_watermark_assign(k->wm, S_PART_WAIT, ed_now_ms());
+        k->wm_waiting = 1;
+    }
 }
 
 /* Resolves the fields of `where` (may be NULL) into filter f. */
@@ -467,6 +530,7 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
         k->time_ref = s_ref(k, src->time_field);
         k->has_time = 1;
     }
+    s_wm_init(k, src);
     for (int a = 0; a < conf->naggregations; a++) {
         const ed_conf_aggregation_t *ca = &conf->aggregations[a];
         if (ca->from_idx != idx)
@@ -542,6 +606,7 @@ void ed_keyer_destroy(ed_keyer_t **k_p) {
             ed_batch_destroy(&k->alert_out[sk]);
     free(k->alert_out);
     free(k->dec_fields);
+    ed_watermark_destroy(&k->wm);
     ed_decoder_destroy(&k->dec);
     if (k->agg_out)
         for (int p = 0; p < k->nparts; p++)

@@ -56,6 +56,26 @@ void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in);
  * barrier, the owner calls this before it sends the barrier on its links. */
 void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self);
 
+/* At barrier n (with the barrier's `flags`): sends every partial batch
+ * (ed_keyer_flush), then BARRIER n on every link of `self` carrying the
+ * keyer's watermark (ED_MSG_F_WATERMARK, ED_MSG_F_IDLE when every partition
+ * is idle). With ED_MSG_F_INPUT_END in flags the input ended: the watermark
+ * becomes ED_WATERMARK_END first, so every window downstream closes. */
+void ed_keyer_barrier(ed_keyer_t *k, ed_actor_t *self, uint64_t n, uint32_t flags);
+
+/* The keyer's watermark now (actors/sources/ed_watermark.h: per input
+ * partition, the highest event time seen minus time.max_out_of_orderness,
+ * the lowest over partitions active within time.idle_timeout; monotonic).
+ * ED_WATERMARK_NONE until a record with a valid event time, and always for
+ * a source without `time` (processing time: the aggregator uses its clock).
+ * Sets *idle (may be NULL) to 1 when no partition is active. Every KEYED
+ * batch carries it in its message (ED_MSG_F_WATERMARK) and every KEYED
+ * record the value just before it (ed_keyed_t.wm_ms). */
+int64_t ed_keyer_watermark(ed_keyer_t *k, int *idle);
+
+/* Marks the end of input: the watermark is ED_WATERMARK_END from now on. */
+void ed_keyer_finish(ed_keyer_t *k);
+
 /* When the oldest unsent partial batch must go (ed_now_ms() clock), or 0 if
  * none is waiting. */
 int64_t ed_keyer_deadline(const ed_keyer_t *k);

@@ -198,9 +198,15 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
          * positions, then pass the barrier downstream (FIFO after the data). */
         if (m->flags & ED_MSG_F_FINAL)
             s->stopped = 1;
+        /* A source at its end ends its event time too: its keyer's (or its
+         * decoders') watermark goes to the end, closing every window. */
+        uint32_t bflags = m->flags | (s->eof ? ED_MSG_F_INPUT_END : 0);
         s_flush_all(s);
         s->drv->checkpoint(s->drv_ctx, m->seq);
-        ed_plan_send_barriers(s->plan, s->self, m->seq, m->flags);
+        if (s->keyer)
+            ed_keyer_barrier(s->keyer, s->self, m->seq, bflags);
+        else
+            ed_plan_send_barriers(s->plan, s->self, m->seq, bflags);
         uint32_t flags = s->eof ? ED_MSG_F_EOF : 0;
         if (s->drv->ready && !s->drv->ready(s->drv_ctx))
             flags |= ED_MSG_F_NOT_READY;

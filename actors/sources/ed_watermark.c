@@ -96,8 +96,8 @@ void ed_watermark_revoke(ed_watermark_t *wm, int32_t partition) {
     wm->last = 0;
 }
 
-void ed_watermark_observe(ed_watermark_t *wm, int32_t partition, int64_t event_ms,
-                          int64_t now_ms) {
+int ed_watermark_observe(ed_watermark_t *wm, int32_t partition, int64_t event_ms,
+                         int64_t now_ms) {
     int i = wm->last;
     if (i >= wm->n || wm->parts[i].id != partition) {
         int added;
@@ -105,10 +105,12 @@ void ed_watermark_observe(ed_watermark_t *wm, int32_t partition, int64_t event_m
         wm->last = i;
     }
     s_part_t *p = &wm->parts[i];
-    if (!p->has_input || event_ms > p->max_ms)
+    int rose = !p->has_input || event_ms > p->max_ms;
+    if (rose)
         p->max_ms = event_ms;
     p->has_input = 1;
     p->active_ms = now_ms;
+    return rose;
 }
 
 int64_t ed_watermark_current(ed_watermark_t *wm, int64_t now_ms, int *idle) {

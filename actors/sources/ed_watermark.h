@@ -90,8 +90,11 @@ void ed_watermark_revoke(ed_watermark_t *wm, int32_t partition);
 /* Records that `partition` delivered a record with event time event_ms at
  * now_ms: raises its highest event time and marks it active. An unknown
  * partition is assigned first. O(1) when consecutive calls name the same
- * partition, O(log partitions) otherwise. */
-void ed_watermark_observe(ed_watermark_t *wm, int32_t partition, int64_t event_ms,
+ * partition, O(log partitions) otherwise. Returns 1 if the partition's
+ * highest event time rose (or it had none), so the caller knows when
+ * ed_watermark_current may have moved for a reason other than idleness;
+ * else 0. */
+int ed_watermark_observe(ed_watermark_t *wm, int32_t partition, int64_t event_ms,
                           int64_t now_ms);
 
 /* The source's watermark at now_ms (see the header comment), monotonic over

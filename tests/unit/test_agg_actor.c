@@ -75,7 +75,7 @@ static void s_keyed(fx_t *f, uint32_t from, const char *keys) {
         size_t klen = 0;
         ed_key_append(key, &klen, w, strlen(w));
         double vals[2] = {0, 10};
-        ed_batch_add_keyed(b, 0, 0, vals, 2, key, (uint32_t)klen, ed_hash64(key, klen));
+        ed_batch_add_keyed(b, 0, 0, INT64_MIN, vals, 2, key, (uint32_t)klen, ed_hash64(key, klen));
     }
     h_deliver(f->a, h_batch_msg(&b, from));
 }

@@ -151,9 +151,10 @@ static void test_pause_when_inflight_then_resume(void **unused) {
     s_fx_free(f);
 }
 
-/* A final barrier was sent: COMMITTED of it from both sources exits 0. */
+/* A final barrier was sent at the end of input (ED_MSG_F_INPUT_END: every
+ * window closes): COMMITTED of it from both sources exits 0. */
 static void s_expect_drain(fx_t *f, uint64_t n) {
-    s_expect_both(f, ED_MSG_BARRIER, n, ED_MSG_F_FINAL, 0);
+    s_expect_both(f, ED_MSG_BARRIER, n, ED_MSG_F_FINAL | ED_MSG_F_INPUT_END, 0);
     h_expect_none(f->a);
     s_complete(f, n, 0, 0);
     s_expect_both(f, ED_MSG_COMMIT, n, ED_MSG_F_FINAL, 0);

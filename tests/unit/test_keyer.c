@@ -16,6 +16,7 @@
 
 #include "actors/decode/ed_hash.h"
 #include "actors/decode/ed_keyer.h"
+#include "actors/sources/ed_watermark.h"
 #include "tests/unit/harness.h"
 
 #define NAGGS 4
@@ -353,6 +354,115 @@ static void test_where_and_record_alerts(void **unused) {
     s_fx_free(f);
 }
 
+/* Event time: each KEYED record carries the watermark just before it
+ * (highest event time so far − max_out_of_orderness), barriers the
+ * watermark after everything sent; a missing or bad time is a reject. */
+static const char *s_time_yaml = "runtime: { aggregators: 4 }\n"
+                                 "sources:\n"
+                                 "  orders:\n"
+                                 "    directory: { path: /nonexistent/eddy-test-keyer }\n"
+                                 "    format: json\n"
+                                 "    rejects: dead\n"
+                                 "    time: { field: ts, format: epoch_ms,\n"
+                                 "            max_out_of_orderness: 100ms, idle_timeout: 1s }\n"
+                                 "aggregations:\n"
+                                 "  by_user:\n"
+                                 "    from: orders\n"
+                                 "    key: [user]\n"
+                                 "    window: { tumbling: 1s }\n"
+                                 "    compute: { n: count, i: \"sum(i)\" }\n"
+                                 "    to: out\n"
+                                 "sinks:\n"
+                                 "  out: { null: {} }\n"
+                                 "  dead: { null: {} }\n";
+
+/* Feeds `json` as the next input of Kafka-like partition `part`. */
+static void s_input_part(fx_t *f, int32_t part, const char *json) {
+    ed_input_t in = {.data = json,
+                     .len = strlen(json),
+                     .topic = "orders",
+                     .partition = part,
+                     .offset = ++f->line};
+    ed_keyer_input(f->k, f->self, &in);
+}
+
+/* Flushes and reads every KEYED record's (ts, wm) by its "i" into ts[i],
+ * wm[i]; returns the records rejected to the dead sink. */
+static int s_stamps(fx_t *f, int64_t *ts, int64_t *wm, int n) {
+    ed_keyer_flush(f->k, f->self);
+    int rejects = 0;
+    ed_msg_t *m;
+    while ((m = ed_actor_take_sent(f->self))) {
+        assert_int_equal(m->type, ED_MSG_BATCH);
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, m->batch);
+        if (m->to == f->dead) {
+            rejects += (int)m->batch->count;
+        } else {
+            assert_true(m->flags & ED_MSG_F_WATERMARK);
+            const ed_keyed_t *e;
+            while ((e = ed_batch_next_keyed(&it))) {
+                int i = (int)ed_keyed_vals(e)[1];
+                assert_true(i >= 0 && i < n);
+                ts[i] = e->ts_ms;
+                wm[i] = e->wm_ms;
+            }
+        }
+        ed_msg_destroy(&m);
+    }
+    return rejects;
+}
+
+/* Sends barrier n and checks the watermark every link got. */
+static void s_expect_barrier_wm(fx_t *f, uint64_t n, uint32_t flags, int64_t want, int idle) {
+    ed_keyer_barrier(f->k, f->self, n, flags);
+    int links = 0;
+    ed_msg_t *m;
+    while ((m = ed_actor_take_sent(f->self))) {
+        assert_int_equal(m->type, ED_MSG_BARRIER);
+        assert_int_equal(m->seq, n);
+        assert_true(m->flags & ED_MSG_F_WATERMARK);
+        assert_int_equal((m->flags & ED_MSG_F_IDLE) != 0, idle);
+        assert_true(m->value == want);
+        links++;
+        ed_msg_destroy(&m);
+    }
+    assert_int_equal(links, NAGGS + 1); /* the aggregators and the rejects sink */
+}
+
+static void test_event_time_watermarks(void **unused) {
+    fx_t *f = s_fx_yaml(s_time_yaml);
+    s_input_part(f, 0, "{\"user\":\"a\",\"i\":0,\"ts\":1000}");
+    s_input_part(f, 0, "{\"user\":\"b\",\"i\":1,\"ts\":950}");
+    s_input_part(f, 0, "{\"user\":\"c\",\"i\":9}");              /* no ts: reject */
+    s_input_part(f, 0, "{\"user\":\"c\",\"i\":9,\"ts\":\"abc\"}"); /* bad ts: reject */
+    s_input_part(f, 0, "{\"i\":9,\"ts\":3000}"); /* no key: rejected, but its time counts */
+    s_input_part(f, 0, "{\"user\":\"d\",\"i\":2,\"ts\":3001}");
+    int64_t ts[3] = {0}, wm[3] = {0};
+    assert_int_equal(s_stamps(f, ts, wm, 3), 3);
+    assert_true(ts[0] == 1000 && wm[0] == ED_WATERMARK_NONE);
+    assert_true(ts[1] == 950 && wm[1] == 900);
+    assert_true(ts[2] == 3001 && wm[2] == 2900);
+    s_expect_barrier_wm(f, 1, 0, 2901, 0);
+    /* Partition 1 speaks; partition 0 falls silent for idle_timeout and
+     * is left out: the watermark follows partition 1 alone. */
+    s_input_part(f, 1, "{\"user\":\"a\",\"i\":0,\"ts\":2950}");
+    assert_int_equal(s_stamps(f, ts, wm, 3), 0);
+    assert_true(wm[0] == 2901);
+    s_expect_barrier_wm(f, 2, 0, 2901, 0); /* min(2901, 2850), but never back */
+    ed_clock_fake(H_T0 + 1000);
+    s_input_part(f, 1, "{\"user\":\"a\",\"i\":1,\"ts\":5000}");
+    s_input_part(f, 1, "{\"user\":\"a\",\"i\":2,\"ts\":5001}");
+    assert_int_equal(s_stamps(f, ts, wm, 3), 0);
+    assert_true(wm[0] == 2901 && wm[1] == 2901 && wm[2] == 4900);
+    /* Both silent: held, and said idle; the end of input ends it. */
+    ed_clock_fake(H_T0 + 3000);
+    s_expect_barrier_wm(f, 3, 0, 4901, 1);
+    s_expect_barrier_wm(f, 4, ED_MSG_F_INPUT_END, ED_WATERMARK_END, 0);
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 3);
+    s_fx_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_and_partitions),
@@ -360,6 +470,7 @@ int main(void) {
         cmocka_unit_test(test_rejects_counted_and_routed),
         cmocka_unit_test(test_rejects_batch_alone),
         cmocka_unit_test(test_where_and_record_alerts),
+        cmocka_unit_test(test_event_time_watermarks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -156,7 +156,7 @@ static void test_batch_roundtrip(void **unused) {
     ed_key_append(key, &klen, "word", 4);
     for (int i = 0; i < 1000; i++) {
         double v[2] = {i, -i};
-        ed_batch_add_keyed(b, (uint16_t)(i % 3), i * 10, v, 2, key, (uint32_t)klen, (uint64_t)i);
+        ed_batch_add_keyed(b, (uint16_t)(i % 3), i * 10, INT64_MIN, v, 2, key, (uint32_t)klen, (uint64_t)i);
     }
     assert_int_equal(b->count, 1000);
     ed_batch_iter_t it;

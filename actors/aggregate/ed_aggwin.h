@@ -1,0 +1,83 @@
+/*
+ * ed_aggwin.h — event time and windows inside one aggregator actor: the
+ * watermark of each source it reads, the window assignment and lateness of
+ * each record, and the freeing of windows that expired.
+ *
+ * Watermarks (actors/sources/ed_watermark.h). Every KEYED record carries
+ * the watermark its sender (a source or decoder actor) had just before it
+ * (ed_keyed_t.wm_ms), and every KEYED batch and barrier the sender's
+ * watermark after it (ED_MSG_F_WATERMARK, ED_MSG_F_IDLE). Per source, the
+ * aggregator's watermark is the lowest over that source's senders that are
+ * not idle (ed_wmin_t): aggregations of different sources do not hold each
+ * other back. A record is judged against that watermark as it stood just
+ * before the record, so with one upstream whether it is late does not
+ * depend on where batches were cut. A source without `time` uses
+ * processing time: records fall in the windows of their arrival time here
+ * and are never late, and the watermark is this actor's wall clock
+ * (ed_wall_ms) at each flush; at the end of input it is the end.
+ *
+ * Windows (actors/aggregate/ed_window.h). A record of a tumbling or hopping
+ * aggregation is applied to every window it belongs to that is not
+ * expired (ed_window_route); one too late for all of them follows `late`:
+ * drop (counted) or update (applied anyway, emitted at the next flush as a
+ * new row version, then freed). After each flush (the changelog of changed
+ * windows is out), every window with end + allowed_lateness ≤ the
+ * watermark is freed at once (ed_aggtable_evict_ended): its final row was
+ * emitted and no record will update it any more. At the end of input
+ * (ED_MSG_F_INPUT_END upstream) the watermark is ED_WATERMARK_END and every
+ * window closes.
+ *
+ * Threads: belongs to one aggregator actor, used on its worker only.
+ */
+#ifndef ED_AGGWIN_H
+#define ED_AGGWIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "actors/aggregate/ed_aggtable.h"
+#include "actors/ed_plan.h"
+#include "runtime/ed_msg.h"
+
+typedef struct ed_aggwin ed_aggwin_t;
+
+/* Creates the window state of the aggregator actor `self` of `plan`
+ * (borrowed, must outlive it), whose senders are upstream[0..nupstream)
+ * (borrowed; the plan's list). Returns an owned object, or NULL with errstr
+ * if a sender is not a keying actor of the plan or a window spec fails
+ * ed_window_check (the config should have refused it). */
+ed_aggwin_t *ed_aggwin_new(ed_plan_t *plan, uint32_t self, const uint32_t *upstream,
+                           int nupstream, char *errstr, size_t errstr_size);
+
+/* Frees and NULLs *w_p. NULL-safe. */
+void ed_aggwin_destroy(ed_aggwin_t **w_p);
+
+/* Applies KEYED batch message m (borrowed) from upstream number `up` (an
+ * index into the senders given to ed_aggwin_new) to `t`: each record to its
+ * aggregation's cumulative state or to each of its windows, as the header
+ * comment says; then takes the batch's watermark. `arrival_ms` (wall
+ * clock) is the time of records whose source has no `time`, and orders
+ * first/last for them. Counts late records in `st`. */
+void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m,
+                     int64_t arrival_ms, ed_agg_stats_t *st);
+
+/* Takes the watermark a barrier from upstream `up` carries (if any). */
+void ed_aggwin_barrier(ed_aggwin_t *w, int up, const ed_msg_t *m);
+
+/* After a flush emitted the changelog: frees every window whose state
+ * expired under its source's watermark (wall clock `now_ms` for sources
+ * without `time`), and records the windows still open in `st`. */
+void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_stats_t *st);
+
+/* The watermark aggregation `agg` is judged against now (ms since the
+ * epoch; ED_WATERMARK_NONE before any, ED_WATERMARK_END after the end of
+ * input); for a source without `time`, now_ms until the end. For stats and
+ * tests. */
+int64_t ed_aggwin_watermark(const ed_aggwin_t *w, int agg, int64_t now_ms);
+
+/* Writes how aggregation `ag` groups time, for `eddy check`: "cumulative",
+ * or e.g. "tumbling 60000ms windows, allowed lateness 10000ms, late drop,
+ * emit on_update". */
+void ed_aggwin_describe(const ed_conf_aggregation_t *ag, FILE *out);
+
+#endif
