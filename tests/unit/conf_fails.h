@@ -37,4 +37,14 @@ static inline void s_fails(const char *text, const char *prefix, const char *phr
     fail_msg("errors\n%s\nexpected a line with prefix '%s' and phrase '%s'", err, prefix, phrase);
 }
 
+/* Loads text expecting success; returns the config. */
+static inline ed_config_t *s_ok(const char *text) {
+    ed_config_t *c = NULL;
+    char err[512] = "";
+    int rc = ed_config_load_string(text, "t.yaml", ed_registry(), &c, err, sizeof err);
+    if (rc)
+        fail_msg("load failed: %s\n--- config:\n%s", err, text);
+    return c;
+}
+
 #endif

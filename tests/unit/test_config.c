@@ -302,15 +302,6 @@ static void test_minimal_defaults(void **state) {
     ed_config_destroy(&c);
 }
 
-/* Loads text expecting success; returns the config. */
-static ed_config_t *s_ok(const char *text) {
-    ed_config_t *c = NULL;
-    char err[512] = "";
-    int rc = ed_config_load_string(text, "t.yaml", ed_registry(), &c, err, sizeof err);
-    if (rc)
-        fail_msg("load failed: %s\n--- config:\n%s", err, text);
-    return c;
-}
 
 static void test_interpolation(void **state) {
     (void)state;

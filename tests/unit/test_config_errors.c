@@ -25,15 +25,6 @@
 /* A minimal valid source, for configs that test something else. */
 #define S_SRC "sources:\n  docs: { kafka: { brokers: b, topic: t }, format: words }\n"
 
-/* Loads text expecting success; returns the config. */
-static ed_config_t *s_ok(const char *text) {
-    ed_config_t *c = NULL;
-    char err[512] = "";
-    int rc = ed_config_load_string(text, "t.yaml", ed_registry(), &c, err, sizeof err);
-    if (rc)
-        fail_msg("load failed: %s\n--- config:\n%s", err, text);
-    return c;
-}
 
 static void test_error_unknown_key(void **state) {
     (void)state;
