@@ -7,6 +7,7 @@
 #   make unit                 unit tests only (no servers); one program or case:
 #                             tests/run unit aggtable, tests/run unit aggtable:many_keys
 #   make demo                 the word-count job on real documents
+#   make demo-patterns        the streaming-patterns jobs on generated events, checked
 #   make docs                 regenerate the option tables of docs/config.md from the code
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
@@ -42,7 +43,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 IT_SRC   := $(wildcard tests/integration/it_*.c)
 IT_BIN   := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo bench bench-smoke docs clean format FORCE
+.PHONY: all deps test unit integration demo demo-patterns bench bench-smoke docs clean format FORCE
 
 all: $(BIN)/eddy $(UNIT_BIN) $(IT_BIN)
 
@@ -113,6 +114,13 @@ test: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo
+
+# The orders-analytics, leaderboard and web-views jobs of the streaming
+# patterns tutorial on `eddy gen` events, each sink checked against
+# tests/tools/window_oracle.py (scripts/demo-patterns).
+demo-patterns: deps
+	$(MAKE) all
+	scripts/demo-patterns
 
 # The option tables of docs/config.md come from the config maps in the code;
 # tests/unit/test_config_doc.c fails when the file is not up to date.
