@@ -32,6 +32,11 @@ for f in config/examples/*.yaml; do
     check "eddy check $f: refused only as not implemented yet" \
         bash -c '[ -s "$0" ] && ! grep -v "is not implemented yet\|are not implemented yet" "$0"' "$B/pending_$n.out"
 done
+# The complete example of docs/config.md stays a valid pipeline.
+awk '/^## A complete example/ {f = 1} f && /^```yaml/ {g = 1; next} g && /^```/ {exit} g' \
+    docs/config.md > "$B/complete_example.yaml"
+check "docs/config.md: the complete example passes eddy check" \
+    env PG_DSN=x MARIADB_PASSWORD=x "$EDDY" check -c "$B/complete_example.yaml"
 printf 'sources:\n  s:\n    generator: { events: 10 }\naggregations:\n  a:\n    from: s\n    key: [{ k: "@key" }]\n    to: [k]\nsinks:\n  k:\n    null: {}\n    tabel: x\n' > "$B/typo.yaml"
 "$EDDY" check -c "$B/typo.yaml" > "$B/typo.out" 2>&1; rc=$?
 check_eq "unknown key: exit 78" 78 "$rc"
