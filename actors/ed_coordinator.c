@@ -14,6 +14,11 @@
  * everything acked, it sends a FINAL barrier; sources stop reading, the
  * final flush is written and acked, sources commit, then the runtime stops
  * with exit code 0.
+ *
+ * With runtime.state_dir, a checkpoint every sink acked is also the
+ * aggregators' last complete snapshot: the coordinator writes the COMMITTED
+ * marker (actors/aggregate/ed_state_store.h) before it tells the sources to
+ * commit.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -22,6 +27,7 @@
 
 #include "actors/ed_coordinator.h"
 
+#include "actors/aggregate/ed_state_store.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_payload.h"
 
@@ -173,6 +179,16 @@ static void s_complete(ed_coord_t *c) {
         ed_stat_set_i64(&run->durable_wall_ms, ed_wall_ms());
         if (c->completed == c->last_input_ckpt)
             ed_stat_set_i64(&run->active_end_ms, now);
+        /* The marker before the offsets: a crash between the two restores
+         * state n and re-reads from offsets at or before n (at-least-once);
+         * the other order could restore older state than the offsets. */
+        char err[512];
+        ed_state_store_t *store = ed_plan_state(c->plan);
+        if (store && ed_state_store_commit(store, c->completed, err, sizeof err) < 0) {
+            ED_LOG_E("coordinator", "%s; stopping without committing input positions", err);
+            ed_actor_shutdown(c->self, 1, "the state marker could not be written");
+            return;
+        }
         s_broadcast(c, ED_MSG_COMMIT, c->completed,
                     c->completed == c->final_n ? ED_MSG_F_FINAL : 0, 0);
     }

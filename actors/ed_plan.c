@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "actors/aggregate/ed_agg_actor.h"
+#include "actors/aggregate/ed_state_store.h"
 #include "actors/aggregate/ed_aggwin.h"
 #include "actors/aggregate/ed_aggfn.h"
 #include "actors/decode/ed_decoder_actor.h"
@@ -57,6 +58,7 @@ struct ed_plan {
     ed_run_stats_t run;              /* written by the coordinator */
     int64_t start_ms;                /* ed_now_ms() when the run started */
     int64_t end_ms;                  /* when the workers stopped */
+    ed_state_store_t *state;         /* runtime.state_dir opened, or NULL (memory only) */
 };
 
 /* ---- ids: coordinator, sources, decoders, aggregators, sinks ---- */
@@ -90,6 +92,7 @@ ed_sink_stats_t *ed_plan_sink_stats(ed_plan_t *plan, int k) { return &plan->sink
 ed_run_stats_t *ed_plan_run_stats(ed_plan_t *plan) { return &plan->run; }
 ed_sink_live_t *ed_plan_sink_live(ed_plan_t *plan, int k) { return &plan->sink_live[k]; }
 ed_runtime_t *ed_plan_runtime(ed_plan_t *plan) { return plan->rt; }
+ed_state_store_t *ed_plan_state(const ed_plan_t *plan) { return plan->state; }
 int64_t ed_plan_start_ms(const ed_plan_t *plan) {
     return ed_stat_get_i64(&plan->start_ms);
 }
@@ -365,6 +368,13 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     }
     s_layout(plan);
     s_wire(plan); /* before the states: their constructors read the links */
+    /* Before the aggregators: each restores its snapshot as it is built. */
+    if (conf->runtime.state_dir && plan->naggs &&
+        ed_state_store_open(conf->runtime.state_dir, conf, plan->naggs, &plan->state, errstr,
+                            errstr_size) < 0) {
+        ed_plan_destroy(&plan);
+        return NULL;
+    }
     if (s_build(plan, errstr, errstr_size) < 0) {
         ed_plan_destroy(&plan);
         return NULL;
@@ -435,6 +445,15 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
     ed_buf_puts(&b, ", ");
     s_count(&b, conf->nsinks, "sink", "sinks");
     fprintf(out, "  actors: %s\n", b.data);
+    if (plan->state) {
+        char from[96];
+        ed_state_store_restored(plan->state, from, sizeof from);
+        fprintf(out, "  state: snapshots in %s at every checkpoint; restores %s\n",
+                rt->state_dir, from);
+    } else if (plan->naggs) {
+        fprintf(out, "  state: in memory only (no runtime.state_dir): a restart starts every "
+                     "aggregation empty\n");
+    }
     for (int i = 0; i < conf->nsources; i++) {
         const ed_conf_source_t *s = &conf->sources[i];
         ed_buf_reset(&b);
@@ -676,6 +695,7 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     if (!plan)
         return;
     ed_runtime_destroy(&plan->rt);
+    ed_state_store_destroy(&plan->state);
     for (int i = 0; i < plan->nnodes; i++) {
         ed_node_t *n = &plan->nodes[i];
         switch (n->kind) {

@@ -213,6 +213,11 @@ ed_sink_live_t *ed_plan_sink_live(ed_plan_t *plan, int k);
 /* The runtime the actors run on (borrowed): ed_runtime_actor_stats. */
 ed_runtime_t *ed_plan_runtime(ed_plan_t *plan);
 
+/* The state store of runtime.state_dir (actors/aggregate/ed_state_store.h),
+ * opened (and its COMMITTED marker checked) by ed_plan_new; NULL without
+ * state_dir or aggregations. Borrowed. */
+struct ed_state_store *ed_plan_state(const ed_plan_t *plan);
+
 /* ed_now_ms() when ed_plan_run started the runtime; 0 before. */
 int64_t ed_plan_start_ms(const ed_plan_t *plan);
 /* The `where:` counters of config aggregation a / config alert r (zero for

@@ -47,6 +47,11 @@ const ed_conf_map_t ed_conf_runtime_map[] = {
      .max = 1000000},
     {ED_CONF_INT, "max_inflight", "4", offsetof(ed_conf_runtime_t, max_inflight), 0,
      "flushes not yet acked by every sink before sources pause", .min = 1, .max = 1000},
+    {ED_CONF_STR, "state_dir", NULL, offsetof(ed_conf_runtime_t, state_dir), 0,
+     "directory where aggregators keep snapshots of their state at every checkpoint, so a "
+     "restart resumes cumulative totals and open windows (created if missing); without it "
+     "state lives in memory only and a restart starts every aggregation empty",
+     .doc_def = "none: state in memory only"},
     {ED_CONF_CUSTOM, "metrics", NULL, 0, ED_CONF_RESERVED, "a Prometheus metrics endpoint",
      .expect = "use `http: { listen: 127.0.0.1:9464 }`: its /metrics path serves them"},
     {ED_CONF_SUBMAP, "http", NULL, offsetof(ed_conf_runtime_t, http), 0,

@@ -155,6 +155,7 @@ typedef struct {
     int mailbox_hwm;          /* messages per mailbox before senders block, default 64 */
     int max_inflight;         /* un-acked flushes before sources pause, default 4 */
     ed_conf_http_t http;      /* the HTTP endpoint; off unless `http:` is given */
+    char *state_dir;          /* snapshots of aggregator state (owned), or NULL: memory only */
 } ed_conf_runtime_t;
 
 typedef struct ed_config {

@@ -8,6 +8,7 @@
 
 #include "actors/aggregate/ed_aggtable.h"
 #include "actors/aggregate/ed_aggwin.h"
+#include "actors/aggregate/ed_state_store.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_payload.h"
 #include "runtime/ed_buf.h"
@@ -115,12 +116,25 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
     }
 }
 
-static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
+/* Flushes checkpoint n: the changelog, expiry, the snapshot (with
+ * runtime.state_dir), then barrier n to the sinks. Returns -1 when the
+ * snapshot cannot be written: the barrier is not forwarded, so n is never
+ * committed, and the process stops (input positions stay where the last
+ * snapshot is). */
+static int s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggtable_flush(s->table, s_emit, s);
     ed_agg_stats_t *st = s->stats;
     ed_aggwin_expire(s->win, s->table, ed_wall_ms(), st);
     ed_stat_set(&st->keys, ed_aggtable_count(s->table));
     ed_stat_set(&st->bytes, ed_aggtable_bytes(s->table));
+    const ed_state_store_t *store = ed_plan_state(s->plan);
+    char err[512];
+    if (store && ed_state_store_save(store, s->idx, n, s->table, s->win, NULL, err, sizeof err) < 0) {
+        ED_LOG_E(ed_actor_name(s->self), "%s; stopping (checkpoint %llu is not committed)", err,
+                 (unsigned long long)n);
+        ed_actor_shutdown(s->self, 1, "a state snapshot could not be written");
+        return -1;
+    }
     for (int i = 0; i < s->ndownstream; i++) {
         s_send(s, i, &s->changes[i]);
         s_send(s, i, &s->alerts[i]);
@@ -128,6 +142,7 @@ static void s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
         ed_actor_send(s->self, s->downstream[i], &m);
     }
     s->flushed = n;
+    return 0;
 }
 
 /* The index of sender `from` among the plan's senders, or -1. */
@@ -161,8 +176,10 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         if (s->upstream_ckpt[i] < lowest)
             lowest = s->upstream_ckpt[i];
     while (s->flushed < lowest)
-        s_flush(s, s->flushed + 1,
-                s->flushed + 1 == lowest ? m->flags & (ED_MSG_F_FINAL | ED_MSG_F_INPUT_END) : 0);
+        if (s_flush(s, s->flushed + 1,
+                    s->flushed + 1 == lowest ? m->flags & (ED_MSG_F_FINAL | ED_MSG_F_INPUT_END)
+                                             : 0) < 0)
+            break;
     return 0;
 }
 
@@ -200,6 +217,25 @@ static int s_route(ed_agg_actor_t *s, const ed_config_t *conf, char *errstr, siz
     return 0;
 }
 
+/* Restores the committed snapshot of this partition (runtime.state_dir). */
+static int s_restore(ed_agg_actor_t *s, char *errstr, size_t errstr_size) {
+    const ed_state_store_t *store = ed_plan_state(s->plan);
+    if (!store)
+        return 0;
+    char from[96];
+    if (!ed_state_store_restored(store, from, sizeof from))
+        return 0;
+    int64_t t0 = ed_now_ms();
+    size_t entries = 0;
+    if (ed_state_store_restore(store, s->idx, s->table, s->win, &entries, errstr, errstr_size) < 0)
+        return -1;
+    ed_stat_set(&s->stats->keys, ed_aggtable_count(s->table));
+    ed_stat_set(&s->stats->bytes, ed_aggtable_bytes(s->table));
+    ED_LOG_I("aggregator", "partition %d: restored %zu entries (%s) in %lld ms", s->idx, entries,
+             from, (long long)(ed_now_ms() - t0));
+    return 0;
+}
+
 ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t errstr_size) {
     const ed_config_t *conf = ed_plan_config(plan);
     ed_agg_actor_t *s = ed_calloc(1, sizeof *s);
@@ -230,7 +266,7 @@ ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t er
     s->changes = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->changes);
     s->alerts = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->alerts);
     s->win = ed_aggwin_new(plan, self, s->upstream, s->nupstream, errstr, errstr_size);
-    if (!s->win || s_route(s, conf, errstr, errstr_size) < 0)
+    if (!s->win || s_route(s, conf, errstr, errstr_size) < 0 || s_restore(s, errstr, errstr_size) < 0)
         ed_agg_actor_destroy(&s);
     return s;
 }

@@ -622,6 +622,79 @@ size_t ed_aggtable_window_each(ed_aggtable_t *t, uint16_t agg, int64_t window_st
     return x.n;
 }
 
+/* ---- snapshots ---- */
+
+typedef struct {
+    const ed_aggtable_t *t;
+    ed_aggtable_visit_fn visit;
+    void *ud;
+    size_t n;
+} s_visit_t;
+
+static void s_visit_cell(void *ud, uint32_t ref, void *cell) {
+    s_visit_t *x = ud;
+    const s_group_t *gr = &x->t->groups[ed_slab_group(x->t->slab, ref)];
+    const s_spec_t *sp = &x->t->specs[gr->agg];
+    s_entry_t *e = cell;
+    ed_aggtable_entry_t out = {
+        .agg = gr->agg,
+        .window_start_ms = gr->ws,
+        .window_end_ms = gr->we,
+        .key = s_key(e, sp),
+        .key_len = e->key_len,
+        .n = e->n,
+        .n_flushed = e->n_flushed,
+        .state = s_state(e),
+        .state_size = (uint32_t)(sp->koff - sizeof *e),
+    };
+    x->visit(x->ud, &out);
+    x->n++;
+}
+
+size_t ed_aggtable_each(const ed_aggtable_t *t, ed_aggtable_visit_fn visit, void *ud) {
+    s_visit_t x = {t, visit, ud, 0};
+    for (uint32_t g = 0; g < t->ngroups; g++)
+        if (t->groups[g].in_use && (!t->groups[g].windowed || t->groups[g].live))
+            ed_slab_group_each(t->slab, g, s_visit_cell, &x);
+    return x.n;
+}
+
+uint32_t ed_aggtable_state_size(const ed_aggtable_t *t, uint16_t agg) {
+    if (agg >= t->nspecs)
+        return UINT32_MAX;
+    return (uint32_t)(t->specs[agg].koff - sizeof(s_entry_t));
+}
+
+int ed_aggtable_put(ed_aggtable_t *t, const ed_aggtable_entry_t *in) {
+    if (in->agg >= t->nspecs || in->key_len == ED_SLAB_FREE || in->n_flushed > in->n ||
+        in->n_flushed < 0 || in->state_size != ed_aggtable_state_size(t, in->agg))
+        return ED_EINVAL;
+    const s_spec_t *sp = &t->specs[in->agg];
+    uint32_t g = s_group_of(t, in->agg, in->window_start_ms, in->window_end_ms, 1);
+    uint32_t tag = (uint32_t)ed_hash64(in->key, in->key_len) ^ s_gmix(g);
+    if ((t->count + 1) * 4 > ((size_t)t->mask + 1) * 3)
+        s_grow(t);
+    uint32_t pos;
+    if (s_lookup(t, g, sp, tag, in->key, in->key_len, &pos))
+        return ED_EINVAL;
+    uint32_t ref = ed_slab_alloc(t->slab, g, sp->koff + in->key_len);
+    s_entry_t *e = s_ent(t, ref);
+    e->key_len = in->key_len;
+    e->dirty = 0;
+    e->n = in->n;
+    e->n_flushed = in->n_flushed;
+    if (in->state_size)
+        memcpy(s_state(e), in->state, in->state_size);
+    if (in->key_len)
+        memcpy(s_key(e, sp), in->key, in->key_len);
+    t->slots[pos] = (s_slot_t){ref, tag};
+    t->count++;
+    t->groups[g].live++;
+    if (e->n != e->n_flushed)
+        s_mark_dirty(t, e, ref);
+    return 0;
+}
+
 /* ---- sizes ---- */
 
 size_t ed_aggtable_windows(const ed_aggtable_t *t, uint16_t agg) {

@@ -95,6 +95,35 @@ size_t ed_aggtable_evict_ended(ed_aggtable_t *t, uint16_t agg, int64_t end_ms);
 size_t ed_aggtable_window_each(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
                                int64_t window_end_ms, ed_aggtable_emit_fn emit, void *ud);
 
+/* One entry as a snapshot sees it (ed_state_store.c): all borrowed. */
+typedef struct {
+    uint16_t agg;
+    int64_t window_start_ms, window_end_ms; /* both 0: cumulative */
+    const uint8_t *key;
+    uint32_t key_len;
+    int64_t n, n_flushed;  /* records so far, and at the last flush */
+    const uint8_t *state;  /* the computes' state blocks, in config order */
+    uint32_t state_size;   /* = ed_aggtable_state_size(t, agg) */
+} ed_aggtable_entry_t;
+
+typedef void (*ed_aggtable_visit_fn)(void *ud, const ed_aggtable_entry_t *e);
+
+/* Calls `visit` for every entry, group by group: each aggregation's
+ * cumulative entries, then each window's, the entries of one group
+ * consecutive. The callback must not modify the table. Returns the number
+ * of entries visited. */
+size_t ed_aggtable_each(const ed_aggtable_t *t, ed_aggtable_visit_fn visit, void *ud);
+
+/* Bytes of state per entry of aggregation `agg` (the sum of its computes'
+ * state_size); UINT32_MAX when `agg` is out of range. */
+uint32_t ed_aggtable_state_size(const ed_aggtable_t *t, uint16_t agg);
+
+/* Inserts an entry read back from a snapshot: key, counts and state copied
+ * as they were (e->state_size must be ed_aggtable_state_size). It is clean
+ * unless n != n_flushed. Returns 0, or ED_EINVAL when agg is out of range,
+ * the state size differs, n_flushed > n, or the entry exists already. */
+int ed_aggtable_put(ed_aggtable_t *t, const ed_aggtable_entry_t *e);
+
 /* Number of windows of aggregation `agg` that hold entries (open windows,
  * for stats). O(windows of every aggregation). */
 size_t ed_aggtable_windows(const ed_aggtable_t *t, uint16_t agg);

@@ -202,6 +202,15 @@ void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_s
     ed_stat_set(&st->windows_open, open);
 }
 
+int ed_aggwin_nsenders(const ed_aggwin_t *w) { return w->nup; }
+int ed_aggwin_sender_source(const ed_aggwin_t *w, int up) { return w->up[up].src; }
+int64_t ed_aggwin_sender_watermark(const ed_aggwin_t *w, int up) { return w->up[up].last; }
+
+void ed_aggwin_restore_watermark(ed_aggwin_t *w, int up, int64_t wm) {
+    if (wm != ED_WATERMARK_NONE)
+        s_take(w, up, wm, 0);
+}
+
 void ed_aggwin_describe(const ed_conf_aggregation_t *ag, FILE *out) {
     if (ag->window.kind == ED_WIN_NONE) {
         fprintf(out, "cumulative");

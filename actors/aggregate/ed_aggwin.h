@@ -75,6 +75,18 @@ void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_s
  * tests. */
 int64_t ed_aggwin_watermark(const ed_aggwin_t *w, int agg, int64_t now_ms);
 
+/* Snapshot hooks (actors/aggregate/ed_state_store.c). The number of
+ * senders, the config source index sender `up` keys, and the highest
+ * watermark taken from it (ED_WATERMARK_NONE before any). */
+int ed_aggwin_nsenders(const ed_aggwin_t *w);
+int ed_aggwin_sender_source(const ed_aggwin_t *w, int up);
+int64_t ed_aggwin_sender_watermark(const ed_aggwin_t *w, int up);
+
+/* Restores sender `up`'s watermark from a snapshot, as if it had sent `wm`
+ * (not idle): watermarks never go back, so a restarted sender that starts
+ * lower does not reopen what was judged before the restart. */
+void ed_aggwin_restore_watermark(ed_aggwin_t *w, int up, int64_t wm);
+
 /* Writes how aggregation `ag` groups time, for `eddy check`: "cumulative",
  * or e.g. "tumbling 60000ms windows, allowed lateness 10000ms, late drop,
  * emit on_update". */
