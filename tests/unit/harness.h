@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/aggregate/ed_agg_actor.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_payload.h"
 #include "actors/ed_plan.h"
@@ -128,6 +129,32 @@ static inline int h_senders(const h_pipe_t *p, uint32_t id, uint32_t *ids, int m
     for (int i = 0; i < n && i < max; i++)
         ids[i] = s[i];
     return n;
+}
+
+/* Aggregator partition `idx` of pipe p under test: its state (made with
+ * its own constructor, which restores runtime.state_dir) in a detached
+ * actor with the plan's id, initialised. Fails the test on any error. */
+typedef struct {
+    ed_agg_actor_t *state;
+    ed_actor_t *a;
+} h_agg_t;
+
+static inline h_agg_t h_agg_new(h_pipe_t *p, int idx) {
+    h_agg_t g = {0};
+    char err[1024] = "";
+    g.state = ed_agg_actor_new(p->plan, idx, err, sizeof err);
+    if (!g.state)
+        fail_msg("aggregator %d: %s", idx, err);
+    g.a = ed_actor_new_detached(&ed_agg_actor, "aggregator", g.state, ed_plan_agg_id(p->plan, idx));
+    assert_int_equal(ed_actor_step_init(g.a, err, sizeof err), 0);
+    return g;
+}
+
+/* Discards what it still sent and frees it. */
+static inline void h_agg_free(h_agg_t *g) {
+    h_discard(g->a);
+    ed_actor_destroy_detached(&g->a);
+    ed_agg_actor_destroy(&g->state);
 }
 
 #endif

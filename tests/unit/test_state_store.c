@@ -17,7 +17,6 @@
 
 #include <cmocka.h>
 
-#include "actors/aggregate/ed_agg_actor.h"
 #include "actors/aggregate/ed_state_store.h"
 #include "actors/decode/ed_hash.h"
 #include "actors/sources/ed_watermark.h"
@@ -182,9 +181,9 @@ enum { CUM = 0, TUM = 1 };
 
 typedef struct {
     h_pipe_t p;
-    ed_agg_actor_t *state;
-    ed_actor_t *a;
-    uint32_t g, out, hot;
+    h_agg_t g;
+    ed_actor_t *a; /* = g.a */
+    uint32_t src, out, hot;
     uint64_t n;
 } fx_t;
 
@@ -193,23 +192,16 @@ static fx_t *s_fx(void) {
     char *y = s_yaml("");
     f->p = h_pipe(y, 0);
     free(y);
-    uint32_t id = ed_plan_agg_id(f->p.plan, 0);
-    f->g = ed_plan_source_id(f->p.plan, 0);
+    f->src = ed_plan_source_id(f->p.plan, 0);
     f->out = ed_plan_sink_id(f->p.plan, 0);
     f->hot = ed_plan_sink_id(f->p.plan, 1);
-    char err[512] = "";
-    f->state = ed_agg_actor_new(f->p.plan, 0, err, sizeof err);
-    if (!f->state)
-        fail_msg("%s", err);
-    f->a = ed_actor_new_detached(&ed_agg_actor, "aggregator-0", f->state, id);
-    assert_int_equal(ed_actor_step_init(f->a, err, sizeof err), 0);
+    f->g = h_agg_new(&f->p, 0);
+    f->a = f->g.a;
     return f;
 }
 
 static void s_fx_free(fx_t *f) {
-    h_discard(f->a);
-    ed_actor_destroy_detached(&f->a);
-    ed_agg_actor_destroy(&f->state);
+    h_agg_free(&f->g);
     h_pipe_free(&f->p);
     free(f);
 }
@@ -224,7 +216,7 @@ static void s_rec(fx_t *f, int agg, const char *k, double v, int64_t ts, int64_t
     double vals[3] = {0, v, v};
     ed_batch_add_keyed(b, (uint16_t)agg, ts, wm, vals, agg == CUM ? 3 : 1, key, (uint32_t)klen,
                        ed_hash64(key, klen));
-    h_deliver(f->a, h_batch_msg(&b, f->g));
+    h_deliver(f->a, h_batch_msg(&b, f->src));
 }
 
 typedef struct {
@@ -245,7 +237,7 @@ typedef struct {
 static out_t s_flush(fx_t *f, int64_t wm) {
     out_t o = {0};
     uint64_t n = ++f->n;
-    h_deliver(f->a, h_msg(ED_MSG_BARRIER, n, ED_MSG_F_WATERMARK, wm, f->g));
+    h_deliver(f->a, h_msg(ED_MSG_BARRIER, n, ED_MSG_F_WATERMARK, wm, f->src));
     int barriers = 0;
     ed_msg_t *m;
     while (barriers < 2 && (m = ed_actor_take_sent(f->a))) {
