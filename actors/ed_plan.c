@@ -13,6 +13,7 @@
 #include "actors/aggregate/ed_agg_actor.h"
 #include "actors/aggregate/ed_state_store.h"
 #include "actors/aggregate/ed_aggwin.h"
+#include "actors/decode/ed_transform.h"
 #include "actors/aggregate/ed_aggfn.h"
 #include "actors/decode/ed_decoder_actor.h"
 #include "actors/decode/ed_where.h"
@@ -194,9 +195,13 @@ static void s_wire(ed_plan_t *plan) {
                 for (int p = 0; p < plan->naggs; p++)
                     s_link(plan, nd ? ed_plan_decoder_id(plan, d0 + n) : self,
                            ed_plan_agg_id(plan, p), ED_LINK_KEYED);
+        /* Pass-through records: sent raw by the source actor, or, after
+         * transforms, by whoever applies them (the keyer's actors). */
         for (int t = 0; t < src->nto; t++)
-            s_link(plan, self, ed_plan_sink_id(plan, ed_config_sink_idx(conf, src->to[t])),
-                   ED_LINK_RECORDS);
+            for (int n = 0; n < (nd && src->transforms ? nd : 1); n++)
+                s_link(plan, nd && src->transforms ? ed_plan_decoder_id(plan, d0 + n) : self,
+                       ed_plan_sink_id(plan, ed_config_sink_idx(conf, src->to[t])),
+                       ED_LINK_RECORDS);
         if (src->rejects) {
             uint32_t rj = ed_plan_sink_id(plan, ed_config_sink_idx(conf, src->rejects));
             s_link(plan, self, rj, ED_LINK_REJECTS);
@@ -472,6 +477,12 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
         if (s->decoders)
             fprintf(out, ", decoded by %d decoder actors%s", s->decoders,
                     s->instances > 1 ? " per instance" : "");
+        if (s->transforms) {
+            fprintf(out, ", transforms:");
+            for (int x = 0; x < s->transforms->n; x++)
+                fprintf(out, "%s%s", x ? ", " : " ",
+                        ed_transform_kind_name(s->transforms->steps[x].kind));
+        }
         for (int t = 0; t < s->nto; t++)
             fprintf(out, "%s%s", t ? ", " : " -> records to ", s->to[t]);
         if (s->rejects)
@@ -532,6 +543,7 @@ static ed_source_stats_t s_source_sum(const ed_plan_t *plan, int i) {
         sum.inputs += ed_stat_get(&plan->source_stats[a].inputs);
         sum.records += ed_stat_get(&plan->source_stats[a].records);
         sum.rejected += ed_stat_get(&plan->source_stats[a].rejected);
+        sum.filtered += ed_stat_get(&plan->source_stats[a].filtered);
         sum.commits += ed_stat_get(&plan->source_stats[a].commits);
     }
     return sum;
@@ -542,9 +554,10 @@ static void s_summary(const ed_plan_t *plan) {
     for (int i = 0; i < conf->nsources; i++) {
         ed_source_stats_t sum = s_source_sum(plan, i);
         const ed_source_stats_t *st = &sum;
-        ED_LOG_I(conf->sources[i].name, "read %llu inputs, %llu records, rejected %llu",
+        ED_LOG_I(conf->sources[i].name, "read %llu inputs, %llu records, rejected %llu%s",
                  (unsigned long long)st->inputs, (unsigned long long)st->records,
-                 (unsigned long long)st->rejected);
+                 (unsigned long long)st->rejected,
+                 conf->sources[i].transforms ? ", some filtered by transforms (--stats)" : "");
     }
     for (int f = 0; f < conf->naggregations + conf->nalerts; f++) {
         int agg = f < conf->naggregations, r = f - conf->naggregations;
@@ -626,10 +639,11 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
         ed_source_stats_t sum = s_source_sum(plan, i);
         const ed_source_stats_t *st = &sum;
         fprintf(out,
-                "%s\"%s\":{\"inputs\":%llu,\"records\":%llu,\"rejected\":%llu,\"instances\":%d,"
-                "\"decoders\":%d}",
+                "%s\"%s\":{\"inputs\":%llu,\"records\":%llu,\"rejected\":%llu,"
+                "\"filtered\":%llu,\"instances\":%d,\"decoders\":%d}",
                 i ? "," : "", conf->sources[i].name, (unsigned long long)st->inputs,
                 (unsigned long long)st->records, (unsigned long long)st->rejected,
+                (unsigned long long)st->filtered,
                 conf->sources[i].instances, conf->sources[i].instances * conf->sources[i].decoders);
     }
     uint64_t recs = 0, changes = 0, alerts = 0, keys = 0, bytes = 0;

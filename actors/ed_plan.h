@@ -56,6 +56,7 @@ typedef struct {
     uint64_t records;  /* decoded records (e.g. words) */
     uint64_t rejected; /* inputs or records rejected (malformed, missing field) */
     uint64_t commits;  /* checkpoints committed */
+    uint64_t filtered; /* records dropped by transforms (a `where` step, Lua returning nil) */
 } ed_source_stats_t;
 
 /* Counters of one aggregator actor; own cache line, as above. */
@@ -118,7 +119,7 @@ typedef struct {
 typedef enum {
     ED_LINK_INPUTS = 1u << 0,  /* source → one of its decoders: INPUTS batches, round robin */
     ED_LINK_KEYED = 1u << 1,   /* source or decoder → aggregator: KEYED batches */
-    ED_LINK_RECORDS = 1u << 2, /* source → pass-through sink (`to:`): RECORDS */
+    ED_LINK_RECORDS = 1u << 2, /* source (its decoders, with transforms) → pass-through sink (`to:`): RECORDS */
     ED_LINK_REJECTS = 1u << 3, /* source or decoder → the source's rejects sink; a sink that
                                   refuses records → their source's rejects sink: RECORDS */
     ED_LINK_CHANGES = 1u << 4, /* aggregator → sink: CHANGELOG rows, alert RECORDS */

@@ -514,10 +514,7 @@ static void s_keys_of(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     ed_conf_map_keys_check(cx, body, w, map, ED_MAP_ALL, NULL);
 }
 
-/* `where:` of `w` (an aggregation or a per-record alert) over the records of
- * source si: parsed and compiled here, so that its errors are config errors
- * with the position of the offending token. *out stays NULL without it. */
-static int s_get_where(ed_conf_state_t *st, const ed_node_t *body, const char *w, int si,
+int ed_conf_get_where(ed_conf_state_t *st, const ed_node_t *body, const char *w, int si,
                        struct ed_where **out) {
     ed_conf_ctx_t *cx = st->cx;
     const ed_node_t *v = ed_node_given(body, "where");
@@ -566,7 +563,7 @@ int ed_conf_read_aggregation(ed_conf_state_t *st, int i, const ed_node_t *kn,
         ed_conf_resolve(cx, ed_node_get(body, "from"), ED_REF_SOURCE, a->from, "from", w,
                         &a->from_idx);
     if (a->from_idx >= 0)
-        s_get_where(st, body, w, a->from_idx, &a->where);
+        ed_conf_get_where(st, body, w, a->from_idx, &a->where);
     const ed_node_t **colnodes = NULL, **namenodes = NULL;
     int krc = s_agg_keys(st, body, w, a, &colnodes);
     int crc = s_agg_compute(st, body, w, a, &namenodes);
@@ -674,7 +671,7 @@ static void s_record_alert(ed_conf_state_t *st, const ed_node_t *body, const cha
                     "'%s'); they send records of json or lines sources",
                     src->type->caps & ED_CAP_PAYLOAD ? "words" : src->type->name, w, src->name);
     else
-        s_get_where(st, body, w, si, &al->where);
+        ed_conf_get_where(st, body, w, si, &al->where);
 }
 
 int ed_conf_read_alert(ed_conf_state_t *st, int i, const ed_node_t *kn, const ed_node_t *body) {

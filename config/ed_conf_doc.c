@@ -233,6 +233,11 @@ static void s_meta(const ed_conf_registry_t *reg, ed_buf_t *b) {
     }
 }
 
+static void s_xf_lua(const ed_conf_registry_t *reg, ed_buf_t *b) {
+    (void)reg;
+    s_table(b, ed_conf_xf_lua_map, ED_MAP_ALL);
+}
+
 static void s_aggregations(const ed_conf_registry_t *reg, ed_buf_t *b) {
     (void)reg;
     s_table(b, ed_conf_aggregation_map, ED_MAP_ALL);
@@ -299,6 +304,7 @@ typedef struct {
 static const s_section_t s_sections[] = {
     {"runtime", s_runtime},         {"sources", s_sources},
     {"source-keys", s_source_common}, {"meta-fields", s_meta},
+    {"transform-lua", s_xf_lua},
     {"aggregations", s_aggregations}, {"aggregates", s_aggregates},
     {"alerts", s_alerts},           {"sinks", s_sinks},
     {"sink-keys", s_sink_common},   {"sink-feeds", s_feeds},

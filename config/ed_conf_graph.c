@@ -65,11 +65,13 @@ static void s_check_decoders(ed_conf_state_t *st) {
         }
         for (int r = 0; r < c->nalerts; r++)
             read |= c->alerts[r].source_idx == i;
+        read |= s->transforms && s->nto; /* transformed pass-through records */
         if (!read && !unsure)
             ed_conf_err_pos(cx, &s->decoders_pos,
-                            "source '%s' has 'decoders: %d' but no aggregation or per-record "
-                            "alert reads it; decoder actors decode and key records for them "
-                            "(pass-through records are not decoded): remove 'decoders'",
+                            "source '%s' has 'decoders: %d' but no aggregation, per-record "
+                            "alert or transform reads it; decoder actors decode and key records "
+                            "for them (pass-through records without transforms are not "
+                            "decoded): remove 'decoders'",
                             s->name, s->decoders);
         else if (!(s->type->caps & ED_CAP_PAYLOAD))
             ed_conf_err_pos(cx, &s->decoders_pos,

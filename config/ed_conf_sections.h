@@ -40,6 +40,24 @@ extern const ed_conf_map_t ed_conf_aggregation_map[];
 extern const ed_conf_map_t ed_conf_alert_map[];
 extern const ed_conf_map_t ed_conf_sink_map[];
 
+/* The rows of a `lua:` transform step (config/ed_conf_transforms.c). */
+extern const ed_conf_map_t ed_conf_xf_lua_map[];
+
+/* `transforms:` of source si (body: its settings, w: "source 'x'"),
+ * compiled into its ed_conf_source_t.transforms; after its type and
+ * format are read. Returns 0 or ED_EINVAL after recording errors. */
+int ed_conf_read_transforms(ed_conf_state_t *st, int si, const ed_node_t *body, const char *w);
+
+/* Frees the ed_transforms_t * at field (the CUSTOM row's free). */
+void ed_conf_transforms_free(void *field);
+
+/* `where:` of mapping body (an aggregation, a per-record alert, a
+ * transform step: `w` names it) over the records of source si, parsed and
+ * compiled so that its errors are config errors at the offending token.
+ * *out stays NULL without it. Returns 0 or ED_EINVAL. */
+int ed_conf_get_where(ed_conf_state_t *st, const ed_node_t *body, const char *w, int si,
+                      struct ed_where **out);
+
 /* The rows of runtime.http (config/ed_conf_http.c). */
 extern const ed_conf_map_t ed_conf_http_map[];
 

@@ -87,10 +87,15 @@ const ed_conf_map_t ed_conf_source_map[] = {
      "of read order; cumulative aggregates do not depend on it). Use it when one source feeds a "
      "JSON-heavy aggregation on several workers: on 2 workers, `decoders: 3` ran bench S2 1.5× "
      "faster than `0` (full bench medians 6.5 vs 4.4 M JSON events/s). Needs an aggregation "
-     "reading the source; not for sources without a payload (the generator)",
+     "reading the source, a per-record alert on it, or transforms with `to:`; not for sources "
+     "without a payload (the generator)",
      .min = 0, .max = 64},
-    {ED_CONF_CUSTOM, "transforms", NULL, 0, ED_CONF_RESERVED,
-     "per-record steps (where, set, drop, lua) before aggregations", .expect = "remove it"},
+    {ED_CONF_CUSTOM, "transforms", NULL, offsetof(ed_conf_source_t, transforms), 0,
+     "per-record steps applied in order to every record before aggregations, per-record "
+     "alerts and pass-through sinks see it: `where` (keep matching records), `set` (fields "
+     "from expressions), `drop` (remove fields), `lua` (a function of a script); needs "
+     "`format: json`. See [docs/transforms.md](transforms.md)",
+     .doc_def = "none", .doc_type = "list of steps", .free = ed_conf_transforms_free},
     {ED_CONF_STR, "schema", NULL, 0, ED_CONF_RESERVED, "the Avro schema of `format: avro`",
      .expect = "remove it"},
     {0}};
@@ -214,6 +219,9 @@ int ed_conf_read_source(ed_conf_state_t *st, int i, const ed_node_t *kn, const e
     if (s->time_field && s->type)
         ed_conf_check_field(st, ed_node_get(ed_node_get(body, "time"), "field"), s->time_field,
                             "'time'", w, i);
+    st->src_bad[i] = ed_conf_nerrors(cx) > nerr;
+    if (!st->src_bad[i])
+        ed_conf_read_transforms(st, i, body, w);
     st->src_bad[i] = ed_conf_nerrors(cx) > nerr;
     return st->src_bad[i] ? ED_EINVAL : 0;
 }

@@ -52,6 +52,8 @@ typedef struct ed_conf_source {
                          actor decodes and keys its inputs itself; N = it only reads, and N
                          decoder actors on the worker pool decode and key in parallel */
     ed_conf_pos_t decoders_pos; /* where `decoders` was set (errors) */
+    struct ed_transforms *transforms; /* `transforms:` compiled (actors/decode/ed_transform.h),
+                                         or NULL */
 } ed_conf_source_t;
 
 struct ed_aggfn; /* a row of the aggregate function table, actors/aggregate/ed_aggfn.h */

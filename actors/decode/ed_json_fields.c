@@ -113,7 +113,7 @@ static size_t s_put_utf8(char *o, uint32_t cp) {
  * for n bytes (decoding never lengthens: "\u00e9" is 6 bytes in, 2 out, a
  * surrogate pair 12 in, 4 out, a lone surrogate 6 in, 3 out as U+FFFD).
  * Returns the decoded length. s_string has checked the escapes already. */
-static size_t s_unescape(const char *s, size_t n, char *out) {
+size_t ed_json_unescape(const char *s, size_t n, char *out) {
     size_t i = 0, o = 0;
     while (i < n) {
         const char *bs = memchr(s + i, '\\', n - i);
@@ -177,7 +177,7 @@ static int s_key_eq(ed_json_fields_t *jf, const char *s, size_t n, int has_bs, c
     if (n < sl)
         return 0; /* decoding never lengthens */
     s_reserve(&jf->keybuf, &jf->keybuf_cap, n);
-    size_t m = s_unescape(s, n, jf->keybuf);
+    size_t m = ed_json_unescape(s, n, jf->keybuf);
     return m == sl && memcmp(jf->keybuf, seg, sl) == 0;
 }
 
@@ -283,7 +283,7 @@ void ed_json_fields_get(ed_json_fields_t *jf, const ed_json_tok_t *T, const char
                 /* Decoded into scratch; the pointer is set once all fields
                  * are done, as scratch may move while it grows. */
                 s_reserve(&jf->scratch, &jf->scratch_cap, used + n);
-                v->len = s_unescape(s, n, jf->scratch + used);
+                v->len = ed_json_unescape(s, n, jf->scratch + used);
                 jf->str_off[f] = used;
                 used += v->len;
             }

@@ -36,4 +36,10 @@ void ed_json_fields_destroy(ed_json_fields_t **fields_p);
 void ed_json_fields_get(ed_json_fields_t *fields, const ed_json_tok_t *tape, const char *d,
                         ed_val_t *vals);
 
+/* Decodes the escapes of a JSON string body s[0..n) (as the tape spans it,
+ * quotes excluded, from a record ed_json_parse accepted) into out, which
+ * needs room for n bytes: decoding never lengthens. A lone surrogate
+ * becomes U+FFFD. Returns the decoded length. */
+size_t ed_json_unescape(const char *s, size_t n, char *out);
+
 #endif

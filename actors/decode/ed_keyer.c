@@ -9,6 +9,7 @@
 #include "actors/decode/ed_decode.h"
 #include "actors/decode/ed_hash.h"
 #include "actors/decode/ed_time.h"
+#include "actors/decode/ed_transform.h"
 #include "actors/decode/ed_where.h"
 #include "actors/aggregate/ed_window.h"
 #include "actors/ed_checkpoint.h"
@@ -101,11 +102,16 @@ struct ed_keyer {
     uint32_t rejects_id;   /* rejects sink actor id, if has_rejects */
     int has_rejects;
     ed_batch_t *rejects_out; /* RECORDS for the rejects sink */
+    ed_xrun_t *xrun;         /* the source's transforms, or NULL */
+    uint32_t *direct;        /* [ndirect] pass-through sinks after transforms (RECORDS links) */
+    int ndirect;
+    ed_batch_t **direct_out; /* [ndirect] their RECORDS batches */
+    const ed_input_t *raw;   /* the input as read (rejects carry it), before transforms */
     int64_t linger_deadline; /* when the oldest unsent partial batch must go (ms), or 0 */
     const ed_input_t *cur;   /* input being decoded (for reject positions) */
     int cur_rejected;        /* current input already counted as rejected */
     ed_actor_t *self;        /* the owner, during ed_keyer_input */
-    uint64_t pend_records, pend_rejected; /* not yet added to the shared stats */
+    uint64_t pend_records, pend_rejected, pend_filtered; /* not yet added to the shared stats */
     uint64_t rejected_total;              /* this keyer's rejects, for the log */
     uint64_t logged_rejects;
     uint8_t key[ED_KEY_MAX + 64];
@@ -208,6 +214,8 @@ static void s_publish_counts(ed_keyer_t *k) {
         __atomic_fetch_add(&st->rejected, k->pend_rejected, __ATOMIC_RELAXED);
         k->pend_rejected = 0;
     }
+    s_add(&st->filtered, k->pend_filtered);
+    k->pend_filtered = 0;
 }
 
 static void s_send_rejects(ed_keyer_t *k, ed_actor_t *self) {
@@ -288,7 +296,7 @@ static void s_reject(ed_keyer_t *k, const char *why) {
     ed_buf_puts(&b, ",\"error\":");
     ed_buf_json_str(&b, why, strlen(why));
     ed_buf_puts(&b, ",\"input\":");
-    ed_buf_json_str(&b, k->cur->data ? k->cur->data : "", k->cur->len);
+    ed_buf_json_str(&b, k->raw->data ? k->raw->data : "", k->raw->len);
     ed_buf_puts(&b, "}");
     if (!k->rejects_out)
         k->rejects_out = ed_batch_new(ED_BATCH_RECORDS, 64 * 1024);
@@ -408,12 +416,60 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
     }
 }
 
+static void s_send_direct(ed_keyer_t *k, ed_actor_t *self, int i) {
+    if (k->direct_out[i] && k->direct_out[i]->count) {
+        ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &k->direct_out[i]);
+        ed_actor_send(self, k->direct[i], &m);
+    }
+}
+
+/* The transformed record to every pass-through sink. */
+static void s_direct(ed_keyer_t *k, const ed_input_t *in) {
+    char pos[512];
+    size_t pl = ed_input_position(in, pos, sizeof pos);
+    for (int i = 0; i < k->ndirect; i++) {
+        if (!k->direct_out[i])
+            k->direct_out[i] = ed_batch_new(ED_BATCH_RECORDS, 64 * 1024);
+        ed_batch_add_record_at(k->direct_out[i], in->key, in->key ? (uint32_t)in->key_len : 0,
+                               in->data, (uint32_t)in->len, in->ts_ms, k->src_idx, pos, pl);
+        if (k->direct_out[i]->count >= (uint32_t)k->src->batch_size)
+            s_send_direct(k, k->self, i);
+        else if (!k->linger_deadline)
+            k->linger_deadline = ed_now_ms() + k->src->linger_ms;
+    }
+}
+
 void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in) {
-    if (!k->naggs && !k->nalerts)
+    if (!ed_keyer_active(k))
         return;
     k->self = self;
-    k->cur = in;
+    k->cur = k->raw = in;
     k->cur_rejected = 0;
+    ed_input_t t;
+    if (k->xrun) {
+        char why[768];
+        const char *out;
+        size_t out_len;
+        ed_xr_t r = ed_xrun_apply(k->xrun, in->data ? in->data : "", in->len, &out, &out_len, why,
+                                  sizeof why);
+        if (r == ED_XR_FILTERED) {
+            k->pend_filtered++;
+            return;
+        }
+        if (r == ED_XR_REJECT) {
+            s_reject(k, why);
+            return;
+        }
+        t = *in;
+        t.data = out;
+        t.len = out_len;
+        k->cur = in = &t;
+        s_direct(k, in);
+        if (!k->dec) {
+            k->pend_records++; /* pass-through only: nothing decodes it again */
+            return;
+        }
+    }
     if (!(k->src->type->caps & ED_CAP_PAYLOAD)) {
         /* Generated events carry no payload: their fields are all meta. */
         s_on_record(k, NULL);
@@ -426,7 +482,7 @@ void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in) {
 }
 
 int ed_keyer_active(const ed_keyer_t *k) {
-    return k->naggs > 0 || k->nalerts > 0;
+    return k->naggs > 0 || k->nalerts > 0 || k->ndirect > 0;
 }
 
 void ed_keyer_barrier(ed_keyer_t *k, ed_actor_t *self, uint64_t n, uint32_t flags) {
@@ -444,6 +500,8 @@ void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self) {
         s_send_agg(k, self, p);
     for (int sk = 0; sk < ed_plan_config(k->plan)->nsinks && k->nalerts; sk++)
         s_send_alerts(k, self, sk);
+    for (int i = 0; i < k->ndirect; i++)
+        s_send_direct(k, self, i);
     s_send_rejects(k, self);
     s_publish_counts(k);
     k->linger_deadline = 0;
@@ -517,6 +575,17 @@ static int s_alerts_new(ed_keyer_t *k, uint32_t owner, int idx, char *errstr,
     return rc;
 }
 
+/* The receivers of owner's links of `kind` into *ids, with one (empty)
+ * batch slot each in *out; returns their number. */
+static int s_links(ed_plan_t *plan, uint32_t owner, ed_link_kind_t kind, uint32_t **ids,
+                   ed_batch_t ***out) {
+    int n = ed_plan_receivers_of(plan, owner, kind, NULL, 0);
+    *ids = ed_calloc((size_t)n + 1, sizeof **ids);
+    ed_plan_receivers_of(plan, owner, kind, *ids, n);
+    *out = ed_calloc((size_t)n + 1, sizeof **out);
+    return n;
+}
+
 ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t *src, int slot,
                          char *errstr, size_t errstr_size) {
     const ed_config_t *conf = ed_plan_config(plan);
@@ -571,11 +640,15 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
         ed_keyer_destroy(&k);
         return NULL;
     }
-    k->nparts = ed_plan_receivers_of(plan, owner, ED_LINK_KEYED, NULL, 0);
-    k->agg_ids = ed_calloc((size_t)k->nparts + 1, sizeof *k->agg_ids);
-    ed_plan_receivers_of(plan, owner, ED_LINK_KEYED, k->agg_ids, k->nparts);
-    k->agg_out = ed_calloc((size_t)k->nparts + 1, sizeof *k->agg_out);
+    k->nparts = s_links(plan, owner, ED_LINK_KEYED, &k->agg_ids, &k->agg_out);
     k->has_rejects = ed_plan_receivers_of(plan, owner, ED_LINK_REJECTS, &k->rejects_id, 1) > 0;
+    if (src->transforms) {
+        if (ed_xrun_new(src->transforms, &k->xrun, errstr, errstr_size) < 0) {
+            ed_keyer_destroy(&k);
+            return NULL;
+        }
+        k->ndirect = s_links(plan, owner, ED_LINK_RECORDS, &k->direct, &k->direct_out);
+    }
     if (k->naggs && !k->nparts) {
         ed_seterr(errstr, errstr_size, ED_ERR,
                   "plan: source '%s' has aggregations but its actor %u no link to an aggregator",
@@ -614,6 +687,11 @@ void ed_keyer_destroy(ed_keyer_t **k_p) {
     free(k->agg_out);
     free(k->agg_ids);
     ed_batch_destroy(&k->rejects_out);
+    for (int i = 0; i < k->ndirect; i++)
+        ed_batch_destroy(&k->direct_out[i]);
+    free(k->direct_out);
+    free(k->direct);
+    ed_xrun_destroy(&k->xrun);
     free(k);
     *k_p = NULL;
 }

@@ -234,6 +234,12 @@ void ed_where_lex_next(ed_where_lex_t *p) {
     } wrong[] = {{"<>", "'!='"},         {"=", "'=='"},  {"&&", "'and'"}, {"||", "'or'"},
                  {"!", "'not' or '!='"}, {"&", "'and'"}, {"|", "'or'"}};
     int rc = 0;
+    if (p->arith && strchr("+-*/", *c)) {
+        t->kind = ED_WT_ARITH;
+        t->aop = *c;
+        t->end = ++p->pos;
+        return;
+    }
     for (size_t i = 0; i < ED_ARRAY_SIZE(wrong); i++) {
         size_t l = strlen(wrong[i].text);
         if (p->pos + l <= p->n && !memcmp(c, wrong[i].text, l) &&
@@ -258,7 +264,7 @@ void ed_where_lex_next(ed_where_lex_t *p) {
     if (*c == '"' || *c == '\'')
         rc = s_lex_string(p, t);
     else if ((*c >= '0' && *c <= '9') ||
-             ((*c == '-' || *c == '+') && p->pos + 1 < p->n && c[1] >= '0' && c[1] <= '9'))
+             (!p->arith && (*c == '-' || *c == '+') && p->pos + 1 < p->n && c[1] >= '0' && c[1] <= '9'))
         rc = s_lex_number(p, t);
     else if (s_is_name_start((unsigned char)*c) || *c == '@' || *c == '`')
         rc = s_lex_name(p, t);
@@ -299,6 +305,17 @@ void ed_where_lex_init(ed_where_lex_t *p, const char *text, const ed_where_origi
                        char *errstr, size_t errstr_size) {
     *p = (ed_where_lex_t){
         .s = text, .n = strlen(text), .origin = origin, .errstr = errstr, .errsz = errstr_size};
+    ed_where_lex_next(p);
+}
+
+void ed_where_lex_init_arith(ed_where_lex_t *p, const char *text, const ed_where_origin_t *origin,
+                             char *errstr, size_t errstr_size) {
+    *p = (ed_where_lex_t){.s = text,
+                          .n = strlen(text),
+                          .origin = origin,
+                          .errstr = errstr,
+                          .errsz = errstr_size,
+                          .arith = 1};
     ed_where_lex_next(p);
 }
 

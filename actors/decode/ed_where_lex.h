@@ -32,6 +32,7 @@ typedef enum {
     ED_WT_NUM,   /* tok.num */
     ED_WT_STR,   /* tok.str/len: the decoded contents */
     ED_WT_NAME,  /* a field name or keyword: tok.str/len; tok.quoted if `backquoted` */
+    ED_WT_ARITH, /* + - * / (arithmetic lexers only, ed_where_lex_init_arith); tok.aop */
     ED_WT_ERROR, /* a lexical error, already recorded */
 } ed_where_tok_kind_t;
 
@@ -45,6 +46,7 @@ typedef struct {
     char *str; /* STR / NAME: borrowed from the lexer, valid until the next token */
     size_t len;
     int quoted;
+    char aop; /* ED_WT_ARITH: '+', '-', '*' or '/' */
 } ed_where_tok_t;
 
 typedef struct {
@@ -56,12 +58,19 @@ typedef struct {
     char *errstr;
     size_t errsz;
     int failed; /* an error was recorded in errstr */
+    int arith;  /* + - * / are ED_WT_ARITH tokens and numbers take no sign (ed_expr.h) */
 } ed_where_lex_t;
 
 /* Starts lexing `text` (borrowed, NUL-terminated, must outlive the lexer)
  * and reads the first token. Errors go to errstr (may be NULL). */
 void ed_where_lex_init(ed_where_lex_t *lx, const char *text, const ed_where_origin_t *origin,
                        char *errstr, size_t errstr_size);
+
+/* As ed_where_lex_init, for the arithmetic of ed_expr.h: '+', '-', '*' and
+ * '/' are ED_WT_ARITH tokens, and a number never starts with a sign (the
+ * parser reads unary minus), so `a -1` is a subtraction. */
+void ed_where_lex_init_arith(ed_where_lex_t *lx, const char *text, const ed_where_origin_t *origin,
+                             char *errstr, size_t errstr_size);
 
 /* Advances lx->tok to the next token; on a lexical error it is ED_WT_ERROR
  * and the error is recorded. */

@@ -297,6 +297,9 @@ void ed_metrics_write(ed_plan_t *plan, ed_buf_t *b) {
     s_sources(plan, b, "eddy_source_rejected_total",
               "Inputs or records rejected (malformed, missing field): counted, logged, routed.",
               offsetof(ed_source_stats_t, rejected));
+    s_sources(plan, b, "eddy_source_filtered_total",
+              "Records dropped by the source's transforms (where, Lua returning nil).",
+              offsetof(ed_source_stats_t, filtered));
     s_sources(plan, b, "eddy_source_commits_total", "Input position commits done.",
               offsetof(ed_source_stats_t, commits));
     s_aggregators(plan, b, "eddy_aggregator_records_total", "counter",

@@ -293,9 +293,10 @@ ed_source_actor_t *ed_source_actor_new(ed_plan_t *plan, int slot, char *errstr,
         if (!ed_keyer_active(s->keyer))
             ed_keyer_destroy(&s->keyer);
     }
-    /* Pass-through sinks; the rejects sink takes rejects from the keyer
-     * and barriers on the plan's links. */
-    s->ndirect = ed_plan_receivers_of(plan, self, ED_LINK_RECORDS, NULL, 0);
+    /* Pass-through sinks (the keyer's after transforms); the rejects sink
+     * takes rejects from the keyer and barriers on the plan's links. */
+    if (!s->src->transforms)
+        s->ndirect = ed_plan_receivers_of(plan, self, ED_LINK_RECORDS, NULL, 0);
     s->direct = ed_calloc((size_t)s->ndirect + 1, sizeof *s->direct);
     ed_plan_receivers_of(plan, self, ED_LINK_RECORDS, s->direct, s->ndirect);
     s->direct_out = ed_calloc((size_t)s->ndirect + 1, sizeof *s->direct_out);

@@ -37,13 +37,15 @@ PATTERNS = ["^a", "b$", "a.c", "(?i)data science", "(?i)^CAF", "é", "(?i)É", "
 OPS = ["==", "!=", "<", "<=", ">", ">="]
 
 
-def rand_value(rng, kind):
+def rand_value(rng, kind, nums=None, strs=None):
+    """A value of `kind` most of the time, of a random kind (or MISSING) else.
+    nums/strs: the pools to draw from (default: this oracle's)."""
     if rng.random() < 0.25:
         kind = rng.choice(["num", "str", "bool", "null", "missing", "other"])
     if kind == "num":
-        return rng.choice(NUMS) if rng.random() < 0.8 else round(rng.uniform(-100, 100), 2)
+        return rng.choice(nums or NUMS) if rng.random() < 0.8 else round(rng.uniform(-100, 100), 2)
     if kind == "str":
-        return rng.choice(STRS)
+        return rng.choice(strs or STRS)
     if kind == "bool":
         return rng.random() < 0.5
     if kind == "null":
@@ -53,10 +55,12 @@ def rand_value(rng, kind):
     return MISSING
 
 
-def rand_record(rng):
+def rand_record(rng, fields=None, preferred=None, nums=None, strs=None):
+    """A record over `fields` (dotted paths one level deep), each of its
+    `preferred` kind most of the time (default: this oracle's)."""
     rec = {}
-    for f in FIELDS:
-        v = rand_value(rng, PREFERRED[f])
+    for f in fields or FIELDS:
+        v = rand_value(rng, (preferred or PREFERRED)[f], nums, strs)
         if v is MISSING:
             continue
         if "." in f:

@@ -47,7 +47,8 @@ static void test_error_unknown_key(void **state) {
             "t.yaml:2:46: ", "expected an integer from 1 to 64");
     s_fails("sources:\n  d: { directory: { path: /tmp/x }, decoders: 2, to: k }\nsinks:\n  k: { null: {} }\n",
             "t.yaml:2:47: ",
-            "source 'd' has 'decoders: 2' but no aggregation or per-record alert reads it");
+            "source 'd' has 'decoders: 2' but no aggregation, per-record alert or transform reads "
+            "it");
     s_fails("sources:\n  d: { directory: { path: /tmp/x }, decoders: 65 }\n",
             "t.yaml:2:47: ", "expected an integer from 0 to 64");
     s_fails("sources:\n  g: { generator: { events: 10 }, decoders: 1 }\n"

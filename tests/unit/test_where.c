@@ -20,6 +20,7 @@
 #include "actors/decode/ed_decode.h"
 #include "actors/decode/ed_where.h"
 #include "runtime/ed_common.h"
+#include "oracle_cases.h"
 
 /* ----------------------------------------------------------------- helpers */
 
@@ -508,47 +509,17 @@ static void test_mutations(void **state) {
 #define ORACLE_RECORDS 60
 #define ORACLE_SEED 20261201
 
-static size_t s_unhex(const char *h, char *out) {
-    size_t n = 0;
-    for (; h[0] && h[1] && h[0] != ' ' && h[0] != '\n'; h += 2) {
-        unsigned b;
-        sscanf(h, "%2x", &b);
-        out[n++] = (char)b;
-    }
-    out[n] = '\0';
-    return n;
-}
-
 static void test_against_python(void **state) {
     (void)state;
-    char path[] = "/tmp/eddy-where-oracle-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    const char *root = getenv("EDDY_ROOT");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "python3 '%s/tests/tools/where_cases.py' %d %d %d '%s'",
-             root && *root ? root : ".", ORACLE_EXPRS, ORACLE_RECORDS, ORACLE_SEED, path);
-    if (system(cmd) != 0) {
-        unlink(path);
-        fail_msg("could not generate the cases: `%s` failed (is python3 installed? make deps)",
-                 cmd);
-    }
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
+    FILE *f = s_oracle_cases("where_cases.py", ORACLE_EXPRS, ORACLE_RECORDS, ORACLE_SEED);
     char *recs[ORACLE_RECORDS];
     size_t rec_len[ORACLE_RECORDS];
     int nrec = 0, nexpr = 0, bad = 0, ones = 0;
     char *line = NULL;
     size_t cap = 0;
     while (getline(&line, &cap, f) > 0) {
-        if (line[0] == 'R') {
-            assert_true(nrec < ORACLE_RECORDS);
-            recs[nrec] = malloc(strlen(line));
-            rec_len[nrec] = s_unhex(line + 2, recs[nrec]);
-            nrec++;
+        if (s_oracle_record(line, recs, rec_len, &nrec, ORACLE_RECORDS))
             continue;
-        }
         char *expr = malloc(strlen(line));
         s_unhex(line + 2, expr);
         char *rest = strchr(line + 2, ' ');
@@ -606,7 +577,6 @@ static void test_against_python(void **state) {
     }
     free(line);
     fclose(f);
-    unlink(path);
     for (int i = 0; i < nrec; i++)
         free(recs[i]);
     assert_int_equal(nrec, ORACLE_RECORDS);
