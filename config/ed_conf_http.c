@@ -45,6 +45,10 @@ const ed_conf_map_t ed_conf_http_map[] = {
      "the bearer token, only as an environment variable: `token: \"${EDDY_HTTP_TOKEN}\"` (a "
      "literal token is refused)",
      .doc_type = "`\"${VAR}\"`", .free = s_free_token},
+    {ED_CONF_STR, "web_dir", NULL, offsetof(ed_conf_http_t, web_dir), 0,
+     "directory of the dashboard's files served at `/` (docs/http.md#dashboard); default: "
+     "`EDDY_WEB_DIR`, else `web/` beside the binary (`BIN/../web`, `BIN/../share/eddy/web`)",
+     .expect = "a path, e.g. /usr/share/eddy/web"},
     {0}};
 
 /* 1 if raw scalar text is exactly one ${NAME} reference (no default, no

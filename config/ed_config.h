@@ -148,6 +148,8 @@ typedef struct {
                             127.0.0.1) */
     int port;            /* port of listen, 1..65535 */
     int loopback;        /* 1 if host is a loopback address (127.0.0.0/8, ::1) */
+    char *web_dir;       /* the dashboard's files (actors/http/ed_http_static.h), or NULL:
+                            EDDY_WEB_DIR, else beside the binary */
 } ed_conf_http_t;
 
 typedef struct {

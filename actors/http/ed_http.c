@@ -30,6 +30,11 @@ struct ed_http {
     int nroutes;
     struct MHD_Daemon *d;
     int port;
+    struct ed_http_kept { /* what ed_http_keep handed over, freed last */
+        void *ud;
+        void (*free_fn)(void *);
+    } *kept;
+    int nkept;
 };
 
 struct ed_http_req {
@@ -93,10 +98,15 @@ int ed_http_route(ed_http_t *h, const char *prefix, ed_http_handler_fn fn, void 
     size_t n = strlen(prefix);
     h->routes[h->nroutes++] = (ed_route_t){.prefix = ed_strdup(prefix),
                                            .len = n,
-                                           .tree = prefix[n - 1] == '/',
+                                           .tree = n > 1 && prefix[n - 1] == '/',
                                            .fn = fn,
                                            .ud = ud};
     return 0;
+}
+
+void ed_http_keep(ed_http_t *h, void *ud, void (*free_fn)(void *)) {
+    h->kept = ed_realloc(h->kept, sizeof *h->kept * (size_t)(h->nkept + 1));
+    h->kept[h->nkept++] = (struct ed_http_kept){.ud = ud, .free_fn = free_fn};
 }
 
 /* The route for path: an exact one, else the longest tree prefix; NULL. */
@@ -281,6 +291,10 @@ void ed_http_destroy(ed_http_t **h_p) {
     for (int i = 0; i < h->nroutes; i++)
         free(h->routes[i].prefix);
     free(h->routes);
+    for (int i = 0; i < h->nkept; i++)
+        if (h->kept[i].free_fn)
+            h->kept[i].free_fn(h->kept[i].ud);
+    free(h->kept);
     free(h);
     *h_p = NULL;
 }

@@ -67,10 +67,15 @@ ed_http_t *ed_http_new(const ed_conf_http_t *conf);
 
 /* Adds a route before ed_http_start. `prefix` (copied) ending in '/'
  * matches every path that starts with it ("/a/" matches "/a/words");
- * otherwise it matches that path only. The longest matching prefix wins.
+ * otherwise, and for "/" itself, it matches that path only. The longest matching prefix wins.
  * Returns 0, or ED_EINVAL for a prefix not starting with '/' or already
  * routed, or after start. */
 int ed_http_route(ed_http_t *h, const char *prefix, ed_http_handler_fn fn, void *ud);
+
+/* Hands `ud` to the server: ed_http_destroy calls free_fn(ud) after the
+ * server stopped (for what a route's handler reads, e.g. its directories).
+ * free_fn may be NULL (nothing to free then). */
+void ed_http_keep(ed_http_t *h, void *ud, void (*free_fn)(void *));
 
 /* Starts listening on conf->host:conf->port. Returns 0, or ED_ERR with
  * errstr (the address is in use, not local, …). */
