@@ -42,6 +42,8 @@ struct ed_xlua {
     int arr_mt;  /* metatable marking tables made from JSON arrays, in the registry */
     int instr_hit;
     ed_buf_t tmp; /* unescaped strings */
+    const ed_json_tok_t *call_T; /* the record of the call at hand (its tape and text) */
+    const char *call_d;
 };
 
 /* The arguments of one protected call. */
@@ -291,51 +293,107 @@ static int s_is_array(ed_xlua_t *x, lua_State *L, int idx) {
     return count == n;
 }
 
-static void s_put(ed_xlua_t *x, lua_State *L, int idx, ed_buf_t *out, int depth);
+/* Writing back keeps the record's member order: `tape` is where the table
+ * came from in the input (a tape object or array index; -1 = nowhere, or a
+ * table the function made). Members of a tape object are written first, in
+ * its order, then the keys the function added, in Lua's order. */
+static void s_put(ed_xlua_t *x, lua_State *L, int idx, ed_buf_t *out, int depth, int tape);
 
-static void s_put_table(ed_xlua_t *x, lua_State *L, int idx, ed_buf_t *out, int depth) {
+/* Is the Lua string s[0..n) the key token k of the tape? */
+static int s_key_is(ed_xlua_t *x, const ed_json_tok_t *k, const char *d, const char *s, size_t n) {
+    size_t kn = k->end - k->start;
+    if (!k->esc)
+        return kn == n && !memcmp(d + k->start, s, n);
+    ed_buf_reset(&x->tmp);
+    ed_buf_append(&x->tmp, d + k->start, kn);
+    kn = ed_json_unescape(d + k->start, kn, x->tmp.data);
+    return kn == n && !memcmp(x->tmp.data, s, n);
+}
+
+/* 1 if a key token before k in object o has the same bytes (a duplicate). */
+static int s_dup_before(const ed_json_tok_t *T, const char *d, int o, int k) {
+    for (int j = o + 1; j < k; j = T[j + 1].skip)
+        if (T[j].end - T[j].start == T[k].end - T[k].start &&
+            !memcmp(d + T[j].start, d + T[k].start, T[k].end - T[k].start))
+            return 1;
+    return 0;
+}
+
+static void s_put_member(ed_xlua_t *x, lua_State *L, ed_buf_t *out, int depth, int *first,
+                         int tape) {
+    if (!*first)
+        ed_buf_append(out, ",", 1);
+    *first = 0;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+        size_t kl;
+        const char *k = lua_tolstring(L, -2, &kl);
+        ed_buf_json_str(out, k, kl);
+    } else if (lua_isinteger(L, -2)) {
+        ed_buf_printf(out, "\"%lld\"", (long long)lua_tointeger(L, -2));
+    } else {
+        luaL_error(L, "a table key of type %s cannot be a JSON object key", luaL_typename(L, -2));
+    }
+    ed_buf_append(out, ":", 1);
+    s_put(x, L, lua_gettop(L), out, depth + 1, tape);
+}
+
+static void s_put_table(ed_xlua_t *x, lua_State *L, int idx, ed_buf_t *out, int depth, int tape) {
+    const ed_json_tok_t *T = x->call_T;
+    const char *d = x->call_d;
     if (depth > S_MAX_DEPTH)
         luaL_error(L, "a table nested deeper than %d levels (a cycle?) cannot be written as JSON",
                    S_MAX_DEPTH);
-    luaL_checkstack(L, 4, "table nested too deeply");
+    luaL_checkstack(L, 6, "table nested too deeply");
     if (s_is_array(x, L, idx)) {
         lua_Unsigned n = lua_rawlen(L, idx);
+        int e = tape >= 0 && T[tape].type == ED_JSON_ARR ? tape + 1 : -1;
         ed_buf_append(out, "[", 1);
         for (lua_Unsigned k = 1; k <= n; k++) {
+            int et = e >= 0 && e < T[tape].skip ? e : -1;
             if (k > 1)
                 ed_buf_append(out, ",", 1);
             lua_rawgeti(L, idx, (lua_Integer)k);
-            s_put(x, L, lua_gettop(L), out, depth + 1);
+            s_put(x, L, lua_gettop(L), out, depth + 1, et);
             lua_pop(L, 1);
+            if (et >= 0)
+                e = T[e].skip;
         }
         ed_buf_append(out, "]", 1);
         return;
     }
+    int o = tape >= 0 && T[tape].type == ED_JSON_OBJ ? tape : -1;
     ed_buf_append(out, "{", 1);
     int first = 1;
+    for (int k = o + 1; o >= 0 && k < T[o].skip; k = T[k + 1].skip) {
+        if (s_dup_before(T, d, o, k))
+            continue;
+        s_push_str(x, L, &T[k], d);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, idx);
+        if (lua_isnil(L, -1))
+            lua_pop(L, 2);
+        else {
+            s_put_member(x, L, out, depth, &first, k + 1);
+            lua_pop(L, 2);
+        }
+    }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        if (!first)
-            ed_buf_append(out, ",", 1);
-        first = 0;
-        if (lua_type(L, -2) == LUA_TSTRING) {
+        int known = 0;
+        if (o >= 0 && lua_type(L, -2) == LUA_TSTRING) {
             size_t kl;
-            const char *k = lua_tolstring(L, -2, &kl);
-            ed_buf_json_str(out, k, kl);
-        } else if (lua_isinteger(L, -2)) {
-            ed_buf_printf(out, "\"%lld\"", (long long)lua_tointeger(L, -2));
-        } else {
-            luaL_error(L, "a table key of type %s cannot be a JSON object key",
-                       luaL_typename(L, -2));
+            const char *ks = lua_tolstring(L, -2, &kl);
+            for (int k = o + 1; k < T[o].skip && !known; k = T[k + 1].skip)
+                known = s_key_is(x, &T[k], d, ks, kl);
         }
-        ed_buf_append(out, ":", 1);
-        s_put(x, L, lua_gettop(L), out, depth + 1);
+        if (!known)
+            s_put_member(x, L, out, depth, &first, -1);
         lua_pop(L, 1);
     }
     ed_buf_append(out, "}", 1);
 }
 
-static void s_put(ed_xlua_t *x, lua_State *L, int idx, ed_buf_t *out, int depth) {
+static void s_put(ed_xlua_t *x, lua_State *L, int idx, ed_buf_t *out, int depth, int tape) {
     switch (lua_type(L, idx)) {
     case LUA_TNIL: ed_buf_puts(out, "null"); return;
     case LUA_TBOOLEAN: ed_buf_puts(out, lua_toboolean(L, idx) ? "true" : "false"); return;
@@ -355,7 +413,7 @@ static void s_put(ed_xlua_t *x, lua_State *L, int idx, ed_buf_t *out, int depth)
         ed_buf_json_str(out, s, n);
         return;
     }
-    case LUA_TTABLE: s_put_table(x, L, idx, out, depth); return;
+    case LUA_TTABLE: s_put_table(x, L, idx, out, depth, tape); return;
     case LUA_TLIGHTUSERDATA:
         if (!lua_touserdata(L, idx)) {
             ed_buf_puts(out, "null");
@@ -381,7 +439,9 @@ static int s_protected(lua_State *L) {
     if (!lua_istable(L, 1))
         return luaL_error(L, "%s returned %s; expected a table (the new record) or nil (drop it)",
                           x->cfg->function, luaL_typename(L, 1));
-    s_put_table(x, L, 1, c->out, 0);
+    x->call_T = c->T;
+    x->call_d = c->d;
+    s_put_table(x, L, 1, c->out, 0, 0);
     return 0;
 }
 

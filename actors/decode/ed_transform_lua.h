@@ -7,7 +7,7 @@
  * empty; numbers with an integer text and within int64 as Lua integers,
  * others as floats; JSON null fields are absent, as nil is in a table). The
  * function returns a table, the new record (written back as a JSON
- * object), or nil: the record is dropped and counted as filtered. Anything
+ * object, its original members in their order, added ones after), or nil: the record is dropped and counted as filtered. Anything
  * else, a runtime error or a limit hit rejects the record.
  *
  * Sandbox: the script sees the base library without dofile, loadfile,

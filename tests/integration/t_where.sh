@@ -73,12 +73,7 @@ run_where in_source 0
 run_where decoders 2
 
 # --- bad `where:` configs: file:line:col of the token, and what was expected
-bad() { # NAME YAML-BODY EXPECTED-REGEX
-    printf '%s' "$2" > "$B/$1.yaml"
-    "$EDDY" check -c "$B/$1.yaml" > "$B/$1.out" 2>&1; rc=$?
-    check_eq "bad where ($1): exit 78" 78 "$rc"
-    check "bad where ($1): $(sed -n 1p "$B/$1.out" | cut -c1-60)…" grep -qE "$3" "$B/$1.out"
-}
+bad() { check_bad_config where "$@"; } # NAME YAML-BODY EXPECTED-REGEX
 HEAD='sources:
   s:
     directory: { path: /tmp }

@@ -54,6 +54,15 @@ wait_pid() {
     wait "$pid"
 }
 
+# check_bad_config WHAT NAME YAML-BODY EXPECTED-REGEX: writes $B/NAME.yaml;
+# `eddy check` must exit 78 with an error matching the regex.
+check_bad_config() {
+    printf '%s' "$3" > "$B/$2.yaml"
+    "$EDDY" check -c "$B/$2.yaml" > "$B/$2.out" 2>&1; rc=$?
+    check_eq "bad $1 ($2): exit 78" 78 "$rc"
+    check "bad $1 ($2): $(sed -n 1p "$B/$2.out" | cut -c1-70)…" grep -qE "$4" "$B/$2.out"
+}
+
 # json_get FILE KEY...: the value at KEY/KEY/... of a JSON file (eddy --stats)
 json_get() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
