@@ -220,6 +220,10 @@ void ed_conf_map_free(const ed_conf_map_t *map, void *base) {
     if (!base)
         return;
     for (const ed_conf_map_t *row = map; row && row->name; row++) {
+        /* A reserved row is never read and has no field of its own (its
+         * offset is 0, another row's field): nothing to free. */
+        if (row->flags & ED_CONF_RESERVED)
+            continue;
         switch (row->type) {
         case ED_CONF_STR:
             free(*S_FIELD(base, row, char *));

@@ -36,8 +36,8 @@ static void test_error_unknown_key(void **state) {
                   "    tabel: words\n",
             "t.yaml:8:5: ",
             "unknown key 'tabel' in sink 'pg_words'; expected one of: postgres, mariadb, redis, "
-            "kafka, null, table, mode, primary_key, columns, zset, member, score, score_mode, "
-            "keep_top, ttl, batch_rows, retry_max; did you mean 'table'?");
+            "kafka, null, sqlite, table, mode, primary_key, columns, zset, member, score, "
+            "score_mode, keep_top, ttl, retention, batch_rows, retry_max; did you mean 'table'?");
     s_fails("runtim: {}\n" S_SRC, "t.yaml:1:1: ", "unknown key 'runtim' in the top level");
     s_fails("sources:\n  d: { directory: { path: /tmp/x }, instances: 2, to: k }\nsinks:\n  k: { null: {} }\n",
             "t.yaml:2:48: ", "'instances' must be 1 for a directory source");
@@ -323,6 +323,26 @@ static void test_error_invalid_identifier(void **state) {
             "t.yaml:6:3: ", "would use the aggregation name 'word-counts' as its table");
 }
 
+/* The sqlite sink: retention needs a windowed aggregation; a table of its
+ * own database only. */
+static void test_error_sqlite(void **state) {
+    (void)state;
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: s }\n"
+                  "sinks:\n  s: { sqlite: { path: x.db }, retention: 1h }\n",
+            "t.yaml:6:43: ", "'retention' in sink 's' deletes old windows, but aggregation 'wc' "
+                             "has no window");
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: s }\n"
+                  "sinks:\n  s: { sqlite: { path: x.db }, table: main.t }\n",
+            "t.yaml:6:", "table 'main.t' in sink 's' names a schema");
+    s_fails(S_SRC "aggregations:\n  wc: { from: docs, key: word, to: s }\n"
+                  "sinks:\n  s: { sqlite: { path: \"\" } }\n",
+            "t.yaml:6:24: ", "'path' in sqlite of sink 's' is empty");
+    ed_config_t *c = s_ok(S_SRC "aggregations:\n  wc: { from: docs, key: word, window: { "
+                                "tumbling: 20s }, to: s }\n"
+                                "sinks:\n  s: { sqlite: { path: \":memory:\" }, retention: 10m }\n");
+    ed_config_destroy(&c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_unknown_key),
@@ -338,6 +358,7 @@ int main(void) {
         cmocka_unit_test(test_error_yaml_syntax),
         cmocka_unit_test(test_error_window),
         cmocka_unit_test(test_error_invalid_identifier),
+        cmocka_unit_test(test_error_sqlite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
