@@ -183,18 +183,12 @@ static int s_my_init_records(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr
                              size_t errstr_size) {
     const s_my_opts_t *o = sc->sink->opts;
     s_my_t *p = s_my_new(sc, o->table ? o->table : "");
-    ed_sink_records_conf_t rc = {
-        .conf = sc->conf, .sink = p->name, .table = p->table, .pk_text_width = S_MY_PK_TEXT};
-    ed_sink_rec_conf(&rc, &o->rec);
-    p->upsert = rc.upsert;
-    p->recs = ed_sink_records_new(&rc, errstr, errstr_size);
-    if (!p->recs) {
+    if (ed_sink_rec_open(sc->conf, p->name, p->table, &o->rec, S_MY_PK_TEXT, &p->recs, &p->rcols,
+                         &p->ncols, &p->rpk, &p->npk, &p->upsert, errstr, errstr_size)) {
         void *pp = p;
         s_my_destroy(&pp);
         return ED_EINVAL;
     }
-    p->rcols = ed_sink_records_cols(p->recs, &p->ncols);
-    p->rpk = ed_sink_records_pk(p->recs, &p->npk);
     *ctx_p = p;
     return 0;
 }
@@ -204,25 +198,15 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     const ed_conf_aggregation_t *agg = sc->agg;
     const s_my_opts_t *o = sink->opts;
     int records = o && ed_sink_rec_on(&o->rec);
-    if (!agg && !records)
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': a mariadb sink writes aggregation changelogs (list it in "
-                         "the `to:` of an aggregation) or records with `columns:`",
-                         sink->name);
+    /* MariaDB column names compare case-insensitively. */
+    int rc = ed_sink_sql_init_check(sc, "mariadb", records, 1, '`', errstr, errstr_size);
+    if (rc < 0)
+        return rc;
     if (!o || !o->database || !*o->database)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': mariadb.database is required",
                          sink->name);
     if (records)
         return s_my_init_records(ctx_p, sc, errstr, errstr_size);
-    char dup[300];
-    /* MariaDB column names compare case-insensitively. */
-    if (ed_sink_cols_dup(agg, 1, dup, sizeof dup))
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': aggregation '%s' would give table column `%s` twice (key "
-                         "columns, compute names, their companions (<avg>_sum, …), updated_at and "
-                         "window_start/window_end of a windowed aggregation share one "
-                         "table); rename a key column or compute",
-                         sink->name, agg->name, dup);
     /* InnoDB's 3072-byte key: 12 × 255 bytes, or 11 beside the two
      * DATETIME(3) window bounds. */
     int max_keys = ed_sink_windowed(agg) ? 11 : 12;

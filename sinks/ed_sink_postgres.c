@@ -165,31 +165,21 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     const ed_conf_aggregation_t *agg = sc->agg;
     const s_pg_opts_t *o = sink->opts;
     int records = o && ed_sink_rec_on(&o->rec);
-    if (!agg && !records)
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': a postgres sink writes aggregation changelogs (list it in "
-                         "the `to:` of an aggregation) or records with `columns:`",
-                         sink->name);
+    int err = ed_sink_sql_init_check(sc, "postgres", records, 0, '"', errstr, errstr_size);
+    if (err < 0)
+        return err;
     if (!o || !o->dsn || !*o->dsn)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': postgres.dsn is required (e.g. \"host=127.0.0.1 port=5432 "
                          "dbname=eddy user=eddy\")",
                          sink->name);
-    char dup[300];
-    if (!records && ed_sink_cols_dup(agg, 0, dup, sizeof dup))
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': aggregation '%s' would give table column \"%s\" twice (key "
-                         "columns, compute names, their companions (<avg>_sum, …), updated_at and "
-                         "window_start/window_end of a windowed aggregation share one "
-                         "table); rename a key column or compute",
-                         sink->name, agg->name, dup);
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(o->dsn, &perr);
     if (!opts) {
-        int rc = ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': invalid postgres.dsn: %s",
-                           sink->name, perr ? perr : "out of memory");
+        err = ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': invalid postgres.dsn: %s",
+                        sink->name, perr ? perr : "out of memory");
         PQfreemem(perr);
-        return rc;
+        return err;
     }
 
     s_pg_t *p = ed_calloc(1, sizeof *p);
@@ -199,18 +189,12 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     p->table = o->table && *o->table ? o->table : agg ? agg->name : "";
     p->opts = opts;
     if (records) {
-        ed_sink_records_conf_t rc = {
-            .conf = sc->conf, .sink = p->name, .table = p->table};
-        ed_sink_rec_conf(&rc, &o->rec);
-        p->upsert = rc.upsert;
-        p->recs = ed_sink_records_new(&rc, errstr, errstr_size);
-        if (!p->recs) {
+        if (ed_sink_rec_open(sc->conf, p->name, p->table, &o->rec, 0, &p->recs, &p->rcols,
+                             &p->ncols, &p->rpk, &p->npk, &p->upsert, errstr, errstr_size)) {
             void *pp = p;
             s_pg_destroy(&pp);
             return ED_EINVAL;
         }
-        p->rcols = ed_sink_records_cols(p->recs, &p->ncols);
-        p->rpk = ed_sink_records_pk(p->recs, &p->npk);
     } else {
         p->rows = ed_sink_rows_new(&(ed_sink_rows_conf_t){.agg = agg,
                                                           .sink = p->name,

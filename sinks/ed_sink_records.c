@@ -64,6 +64,21 @@ void ed_sink_rec_conf(ed_sink_records_conf_t *conf, const ed_sink_rec_opts_t *o)
     conf->upsert = o->mode ? o->mode == ED_REC_MODE_UPSERT : o->primary_key.n > 0;
 }
 
+int ed_sink_rec_open(const ed_config_t *conf, const char *sink, const char *table,
+                     const ed_sink_rec_opts_t *o, int pk_text_width, ed_sink_records_t **recs,
+                     const ed_rec_col_t **cols, int *ncols, const int **pk, int *npk,
+                     int *upsert, char *errstr, size_t errstr_size) {
+    ed_sink_records_conf_t rc = {
+        .conf = conf, .sink = sink, .table = table, .pk_text_width = pk_text_width};
+    ed_sink_rec_conf(&rc, o);
+    *upsert = rc.upsert;
+    if (!(*recs = ed_sink_records_new(&rc, errstr, errstr_size)))
+        return ED_EINVAL;
+    *cols = ed_sink_records_cols(*recs, ncols);
+    *pk = ed_sink_records_pk(*recs, npk);
+    return 0;
+}
+
 int ed_sink_rec_validate(ed_conf_check_t *ck, const ed_sink_rec_opts_t *o, const char *table,
                          int pk_text_width) {
     const char *w = ed_conf_check_where(ck, "columns");

@@ -131,6 +131,18 @@ static inline int ed_sink_rec_on(const ed_sink_rec_opts_t *o) { return o->column
 /* Fills conf's columns, primary_key and upsert from o (borrowed). */
 void ed_sink_rec_conf(ed_sink_records_conf_t *conf, const ed_sink_rec_opts_t *o);
 
+/* For the init of a SQL sink writing records: creates the record set of
+ * options o (borrowed) for sink `sink` writing `table` (both borrowed; must
+ * outlive it), pk_text_width as in ed_sink_records_conf_t, into *recs
+ * (owned by the caller: ed_sink_records_destroy), with its columns
+ * (*cols, *ncols), primary key (*pk, *npk; ed_sink_records_pk) and
+ * whether it upserts (*upsert). Returns 0, or ED_EINVAL with errstr (as
+ * ed_sink_records_new) and *recs NULL. */
+int ed_sink_rec_open(const ed_config_t *conf, const char *sink, const char *table,
+                     const ed_sink_rec_opts_t *o, int pk_text_width, ed_sink_records_t **recs,
+                     const ed_rec_col_t **cols, int *ncols, const int **pk, int *npk,
+                     int *upsert, char *errstr, size_t errstr_size);
+
 /* For a plugin's validate: checks the record options together with the
  * `table` option (required with `columns`): records errors at the keys.
  * pk_text_width as in ed_sink_records_conf_t. Returns 0 or ED_EINVAL. */

@@ -382,3 +382,24 @@ void ed_sink_slots_reset(uint32_t **slots_p, size_t *nslots, size_t entries) {
     }
     memset(*slots_p, 0, *nslots * sizeof **slots_p);
 }
+
+int ed_sink_sql_init_check(const ed_sink_ctx_t *sc, const char *type, int records, int nocase,
+                           char quote, char *errstr, size_t errstr_size) {
+    const ed_conf_sink_t *sink = sc->sink;
+    const ed_conf_aggregation_t *agg = sc->agg;
+    if (!agg && !records)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': a %s sink writes aggregation changelogs (list it in the "
+                         "`to:` of an aggregation) or records with `columns:`",
+                         sink->name, type);
+    char dup[300];
+    if (!records && ed_sink_cols_dup(agg, nocase, dup, sizeof dup))
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s': aggregation '%s' would give table column %c%s%c twice (key "
+                         "columns, compute names, their companions (<avg>_sum, …), updated_at and "
+                         "window_start/window_end of a windowed aggregation share one table%s); "
+                         "rename a key column or compute",
+                         sink->name, agg->name, quote, dup, quote,
+                         nocase ? "; names compare ignoring case" : "");
+    return 0;
+}

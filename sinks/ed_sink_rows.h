@@ -197,6 +197,15 @@ void ed_sink_col_merge(const ed_sink_col_t *c, int mariadb, ed_sink_ref_fn ref, 
  * case (MariaDB). */
 const char *ed_sink_cols_dup(const ed_conf_aggregation_t *agg, int nocase, char *buf, size_t n);
 
+/* For the init of a SQL sink (postgres, mariadb, sqlite) of type `type`:
+ * 0 if it has something to write (an aggregation feeds it, or `records`:
+ * it writes records) and, for a changelog, no two columns of the
+ * aggregation's table share a name (ed_sink_cols_dup; `nocase`: ignoring
+ * ASCII case, `quote` the character the message quotes the name with);
+ * else ED_EINVAL with errstr naming the sink and what to change. */
+int ed_sink_sql_init_check(const ed_sink_ctx_t *sc, const char *type, int records, int nocase,
+                           char quote, char *errstr, size_t errstr_size);
+
 /* Prepares an empty open-addressing index for up to `entries` entries:
  * *slots_p becomes a power-of-two array of at least 16 and at least
  * 2 × entries slots (load ≤ 0.5), all 0 (= empty), reusing the old array

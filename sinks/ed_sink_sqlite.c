@@ -125,24 +125,13 @@ static int s_sq_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     const ed_conf_aggregation_t *agg = sc->agg;
     const ed_sqlite_opts_t *o = sink->opts;
     int records = o && ed_sink_rec_on(&o->rec);
-    if (!agg && !records)
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': a sqlite sink writes aggregation changelogs (list it in "
-                         "the `to:` of an aggregation) or records with `columns:`",
-                         sink->name);
+    int err = ed_sink_sql_init_check(sc, ED_SQLITE_TYPE, records, 1, '"', errstr, errstr_size);
+    if (err < 0)
+        return err;
     if (!o || !o->path || !*o->path)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s': sqlite.path is required (a file, or \":memory:\")",
                          sink->name);
-    char dup[300];
-    if (!records && ed_sink_cols_dup(agg, 1, dup, sizeof dup)) /* names ignore ASCII case */
-        return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                         "sink '%s': aggregation '%s' would give table column \"%s\" twice (key "
-                         "columns, compute names, their companions (<avg>_sum, …), updated_at and "
-                         "window_start/window_end of a windowed aggregation share one "
-                         "table; SQLite compares names ignoring case); rename a key column or "
-                         "compute",
-                         sink->name, agg->name, dup);
     s_sq_t *p = ed_calloc(1, sizeof *p);
     p->name = sink->name;
     p->o = o;
@@ -151,17 +140,12 @@ static int s_sq_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     ed_sqlite_uri(sink->name, o->path, p->uri, sizeof p->uri, &p->memdb);
     snprintf(p->addr, sizeof p->addr, "sqlite %s", o->path);
     if (records) {
-        ed_sink_records_conf_t rc = {.conf = sc->conf, .sink = p->name, .table = p->table};
-        ed_sink_rec_conf(&rc, &o->rec);
-        p->upsert = rc.upsert;
-        p->recs = ed_sink_records_new(&rc, errstr, errstr_size);
-        if (!p->recs) {
+        if (ed_sink_rec_open(sc->conf, p->name, p->table, &o->rec, 0, &p->recs, &p->rcols,
+                             &p->ncols, &p->rpk, &p->npk, &p->upsert, errstr, errstr_size)) {
             void *pp = p;
             s_sq_destroy(&pp);
             return ED_EINVAL;
         }
-        p->rcols = ed_sink_records_cols(p->recs, &p->ncols);
-        p->rpk = ed_sink_records_pk(p->recs, &p->npk);
     } else {
         p->rows = ed_sink_rows_new(&(ed_sink_rows_conf_t){.agg = agg,
                                                           .sink = p->name,
