@@ -507,7 +507,7 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
                 plan->naggs == 1 ? "" : "s");
         for (int t = 0; t < ag->nto; t++)
             fprintf(out, "%s%s", t ? ", " : "", ag->to[t]);
-        fprintf(out, "\n");
+        fprintf(out, "%s\n", ag->nto ? "" : "(no sink: watched by alerts only)");
     }
     for (int r = 0; r < conf->nalerts; r++) {
         const ed_conf_alert_t *al = &conf->alerts[r];
@@ -515,8 +515,12 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
             fprintf(out, "  alert %s: every record of source %s where %s -> ", al->name, al->on,
                     ed_where_text(al->where));
         else
-            fprintf(out, "  alert %s: on %s when %s (once per key per crossing) -> ", al->name,
-                    al->on, al->when);
+            fprintf(out, "  alert %s: on %s when %s (%s) -> ", al->name, al->on, al->when,
+                    conf->aggregations[al->on_idx].window.kind == ED_WIN_NONE
+                        ? "once per key per crossing"
+                    : conf->aggregations[al->on_idx].window.emit == ED_EMIT_ON_CLOSE
+                        ? "once per key and window, when it closes"
+                        : "once per key and window, at the first flush it holds");
         for (int t = 0; t < al->nto; t++)
             fprintf(out, "%s%s", t ? ", " : "", al->to[t]);
         fprintf(out, "\n");

@@ -97,7 +97,8 @@ const ed_conf_map_t ed_conf_aggregation_map[] = {
      "`allowed_lateness`, `late` and `emit`; see below", .doc_def = "`none` (cumulative)",
      .doc_type = "`none` or mapping"},
     {ED_CONF_CUSTOM, "to", NULL, offsetof(ed_conf_aggregation_t, to), ED_CONF_REQUIRED,
-     "the sinks that receive this aggregation's changelog", .doc_type = "sink list (≥ 1)",
+     "the sinks that receive this aggregation's changelog; may be left out when an alert "
+     "watches the aggregation", .doc_type = "sink list (≥ 1)",
      .free = s_free_agg_to},
     {ED_CONF_BOOL, "repartition", NULL, 0, ED_CONF_RESERVED,
      "keys owned by one process across a consumer group", .expect = "remove it"},
@@ -352,8 +353,7 @@ static int s_window_modes(ed_conf_ctx_t *cx, const ed_node_t *v, const char *ww,
     if ((rc = ed_conf_get_str(cx, v, "emit", ww, "on_update or on_close", 0, NULL, &s)) < 0)
         return rc;
     if (s && !strcmp(s, "on_close"))
-        rc = ed_conf_err(cx, ed_node_get(v, "emit"),
-                         "'emit: on_close' in %s is not implemented yet; expected on_update", ww);
+        a->window.emit = ED_EMIT_ON_CLOSE;
     else if (s && strcmp(s, "on_update"))
         rc = ed_conf_err(cx, ed_node_get(v, "emit"),
                          "invalid 'emit' '%s' in %s; expected on_update (every flush upserts the "
@@ -547,6 +547,21 @@ int ed_conf_get_where(ed_conf_state_t *st, const ed_node_t *body, const char *w,
     return rc;
 }
 
+/* 1 if some entry of `alerts:` has `on: NAME` (read before the alerts
+ * section is: an aggregation that only alerts watch needs no `to:`). */
+static int s_watched(const ed_conf_state_t *st, const char *name) {
+    const ed_node_t *alerts = st->root ? ed_node_get(st->root, "alerts") : NULL;
+    if (!alerts || alerts->type != ED_NODE_MAP)
+        return 0;
+    for (int i = 0; i < alerts->npairs; i++) {
+        const ed_node_t *body = alerts->pairs[i].value;
+        const ed_node_t *on = body && body->type == ED_NODE_MAP ? ed_node_get(body, "on") : NULL;
+        if (on && on->type == ED_NODE_SCALAR && !strcmp(on->text, name))
+            return 1;
+    }
+    return 0;
+}
+
 int ed_conf_read_aggregation(ed_conf_state_t *st, int i, const ed_node_t *kn,
                              const ed_node_t *body) {
     ed_conf_ctx_t *cx = st->cx;
@@ -572,7 +587,8 @@ int ed_conf_read_aggregation(ed_conf_state_t *st, int i, const ed_node_t *kn,
     free(colnodes);
     free(namenodes);
     s_agg_window(cx, body, w, a);
-    if (ed_conf_get_sinks(cx, body, "to", w, ED_CR_REQ, &a->to, &a->nto, &a->to_idx) < 0)
+    int to_flags = s_watched(st, a->name) ? 0 : ED_CR_REQ;
+    if (ed_conf_get_sinks(cx, body, "to", w, to_flags, &a->to, &a->nto, &a->to_idx) < 0)
         st->refs_bad = 1;
     st->agg_bad[i] = ed_conf_nerrors(cx) > nerr;
     return st->agg_bad[i] ? ED_EINVAL : 0;

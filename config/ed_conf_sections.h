@@ -25,6 +25,7 @@ typedef struct {
 /* What the sections share while loading. */
 typedef struct {
     ed_conf_ctx_t *cx;
+    const ed_node_t *root;    /* the document (a mapping) */
     unsigned char *src_bad;   /* [nsources]: the source had an error */
     unsigned char *agg_bad;   /* [naggregations] */
     unsigned char *alert_bad; /* [nalerts] */

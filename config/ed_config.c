@@ -120,7 +120,7 @@ static int s_root(ed_conf_ctx_t *cx, const ed_node_t *root) {
                            "the file is %s; expected a mapping with the keys runtime, sources, "
                            "aggregations, alerts and sinks",
                            ed_node_what(root));
-    ed_conf_state_t st = {.cx = cx};
+    ed_conf_state_t st = {.cx = cx, .root = root};
     ed_conf_keys(cx, root, "the top level", keys);
     ed_conf_read_runtime(&st, root);
 

@@ -111,7 +111,12 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
         if (al->on_idx != hdr->agg)
             continue;
         int mi = al->metric_idx;
-        if (ed_rule_crossed(al->op, al->threshold, has_prev, prev[mi], value[mi]))
+        /* Cumulative: once per crossing. Windowed: once per key and window
+         * (ed_aggwin_alert_once), when the condition holds. */
+        if (ca->window.kind == ED_WIN_NONE
+                ? ed_rule_crossed(al->op, al->threshold, has_prev, prev[mi], value[mi])
+                : ed_cmp(al->op, value[mi], al->threshold) &&
+                      ed_aggwin_alert_once(s->win, r, hdr, key))
             s_alert(s, al, ca, hdr, value, key);
     }
 }
@@ -124,7 +129,7 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
 static int s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggtable_flush(s->table, s_emit, s);
     ed_agg_stats_t *st = s->stats;
-    ed_aggwin_expire(s->win, s->table, ed_wall_ms(), st);
+    ed_aggwin_expire(s->win, s->table, ed_wall_ms(), st, s_emit, s);
     ed_stat_set(&st->keys, ed_aggtable_count(s->table));
     ed_stat_set(&st->bytes, ed_aggtable_bytes(s->table));
     const ed_state_store_t *store = ed_plan_state(s->plan);
@@ -252,6 +257,10 @@ ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t er
         specs[a] = (ed_aggspec_t){.ncompute = ca->ncompute, .fns = fns[a]};
     }
     s->table = ed_aggtable_new(specs, conf->naggregations);
+    for (int a = 0; a < conf->naggregations; a++)
+        if (conf->aggregations[a].window.kind != ED_WIN_NONE &&
+            conf->aggregations[a].window.emit == ED_EMIT_ON_CLOSE)
+            ed_aggtable_set_on_close(s->table, (uint16_t)a);
     for (int a = 0; a < conf->naggregations; a++)
         free(fns[a]);
     free(fns);

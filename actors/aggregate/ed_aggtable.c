@@ -34,6 +34,7 @@
  * What each compute keeps and emits is its row of the function table
  * (ed_aggfn.h); the table only lays the state blocks out and calls them.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include "actors/aggregate/ed_aggtable.h"
 
 #include <assert.h>
@@ -75,6 +76,7 @@ typedef struct {
     s_apply_t *ap;          /* the computes with an apply, in order */
     int nap;
     size_t koff; /* offset of the key in an entry */
+    int on_close; /* flushes do not emit its entries (ed_aggtable_close_ended does) */
 } s_spec_t;
 
 typedef struct {
@@ -160,6 +162,11 @@ ed_aggtable_t *ed_aggtable_new(const ed_aggspec_t *specs, int nspecs) {
     t->last_g = S_NONE;
     t->buf = ed_malloc((size_t)(t->maxc ? t->maxc : 1) * 3 * sizeof(double));
     return t;
+}
+
+void ed_aggtable_set_on_close(ed_aggtable_t *t, uint16_t agg) {
+    assert(agg < t->nspecs);
+    t->specs[agg].on_close = 1;
 }
 
 void ed_aggtable_destroy(ed_aggtable_t **t_p) {
@@ -478,13 +485,18 @@ static inline void s_row(s_entry_t *e, const s_group_t *gr, const s_spec_t *sp, 
 }
 
 size_t ed_aggtable_flush(ed_aggtable_t *t, ed_aggtable_emit_fn emit, void *ud) {
-    size_t rows = t->ndirty;
+    size_t rows = t->ndirty, emitted = 0;
     for (size_t i = 0; i < rows; i++) {
         uint32_t ref = t->dirty[i];
         const ed_slab_page_t *p = &t->slab->pages[ref >> ED_SLAB_CELL_BITS];
         s_entry_t *e = (s_entry_t *)(void *)(p->mem + (size_t)(ref & ED_SLAB_CELL_MASK) * p->cell);
         const s_group_t *gr = &t->groups[p->group];
         const s_spec_t *sp = &t->specs[gr->agg];
+        if (sp->on_close) { /* emitted whole when its window closes */
+            e->dirty = 0;
+            continue;
+        }
+        emitted++;
         int nc = sp->ncompute;
         double *delta = t->buf, *value = t->buf + nc, *prev = t->buf + 2 * nc;
         ed_change_t hdr;
@@ -506,7 +518,7 @@ size_t ed_aggtable_flush(ed_aggtable_t *t, ed_aggtable_emit_fn emit, void *ud) {
      * quarter. */
     if (t->dirty_cap > 4096 && rows * 4 < t->dirty_cap)
         s_dirty_resize(t, t->dirty_cap / 2);
-    return rows;
+    return emitted;
 }
 
 /* ---- deleting ---- */
@@ -693,6 +705,41 @@ int ed_aggtable_put(ed_aggtable_t *t, const ed_aggtable_entry_t *in) {
     if (e->n != e->n_flushed)
         s_mark_dirty(t, e, ref);
     return 0;
+}
+
+/* Orders window groups by (end, start). */
+static int s_cmp_window(const void *a, const void *b, void *ud) {
+    const s_group_t *groups = ud;
+    const s_group_t *x = &groups[*(const uint32_t *)a], *y = &groups[*(const uint32_t *)b];
+    if (x->we != y->we)
+        return x->we < y->we ? -1 : 1;
+    return (x->ws > y->ws) - (x->ws < y->ws);
+}
+
+size_t ed_aggtable_close_ended(ed_aggtable_t *t, uint16_t agg, int64_t end_ms,
+                               ed_aggtable_emit_fn emit, void *ud) {
+    uint32_t *ended = NULL, n = 0, cap = 0;
+    for (uint32_t g = (uint32_t)t->nspecs; g < t->ngroups; g++) {
+        const s_group_t *gr = &t->groups[g];
+        if (!gr->in_use || gr->agg != agg || gr->we > end_ms)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            ended = ed_realloc(ended, cap * sizeof *ended);
+        }
+        ended[n++] = g;
+    }
+    if (n > 1)
+        qsort_r(ended, n, sizeof *ended, s_cmp_window, t->groups);
+    size_t rows = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        s_each_t x = {t, emit, ud, 0};
+        ed_slab_group_each(t->slab, ended[i], s_each_cell, &x);
+        rows += x.n;
+        s_evict_group(t, ended[i]);
+    }
+    free(ended);
+    return rows;
 }
 
 /* ---- sizes ---- */

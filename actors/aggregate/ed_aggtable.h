@@ -40,6 +40,11 @@ typedef struct ed_aggtable ed_aggtable_t;
  * an owned table; never NULL (OOM aborts). */
 ed_aggtable_t *ed_aggtable_new(const ed_aggspec_t *specs, int nspecs);
 
+/* Marks aggregation `agg` as `emit: on_close`: flushes do not emit its
+ * entries; they are emitted once, whole, by ed_aggtable_close_ended. Call
+ * before the first apply. */
+void ed_aggtable_set_on_close(ed_aggtable_t *t, uint16_t agg);
+
 /* Frees the table and everything it holds, and NULLs *t_p. NULL-safe. */
 void ed_aggtable_destroy(ed_aggtable_t **t_p);
 
@@ -65,7 +70,10 @@ typedef void (*ed_aggtable_emit_fn)(void *ud, const ed_change_t *hdr, const doub
                                     const double *value, const double *prev, const uint8_t *key);
 
 /* Emits every entry changed since the last flush, in no particular order,
- * and marks them clean. Returns the number of rows emitted. */
+ * and marks them clean. Entries of an on_close aggregation are not emitted:
+ * they only leave the changed list, and keep "nothing flushed yet" (n at
+ * the last flush stays 0), so their row at close carries the whole window
+ * (delta = value). Returns the number of rows emitted. */
 size_t ed_aggtable_flush(ed_aggtable_t *t, ed_aggtable_emit_fn emit, void *ud);
 
 /* Removes the entry (agg, window, key) if it exists: its memory is reused or
@@ -88,6 +96,15 @@ size_t ed_aggtable_evict_window(ed_aggtable_t *t, uint16_t agg, int64_t window_s
  * watermark minus the allowed lateness), as ed_aggtable_evict_window does
  * for each. Returns the number of entries removed. */
 size_t ed_aggtable_evict_ended(ed_aggtable_t *t, uint16_t agg, int64_t end_ms);
+
+/* For a window that closes under `emit: on_close`: for every window of
+ * aggregation `agg` whose end is <= end_ms, in order of (end, start), calls
+ * `emit` for each of its entries (the window's final rows, as a first
+ * flush would give them: delta = value, delta_n = n), then evicts the
+ * window as ed_aggtable_evict_window does. Returns the number of rows
+ * emitted (= entries removed). */
+size_t ed_aggtable_close_ended(ed_aggtable_t *t, uint16_t agg, int64_t end_ms,
+                               ed_aggtable_emit_fn emit, void *ud);
 
 /* Calls `emit` for every entry of window [start, end) of `agg` (changed or
  * not; e.g. the final rows of a window that closes), with the values it

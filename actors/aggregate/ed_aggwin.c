@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "actors/aggregate/ed_fired.h"
 #include "actors/aggregate/ed_window.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_payload.h"
@@ -16,6 +17,7 @@ typedef struct {
     int windowed;    /* 0: cumulative */
     int event_time;  /* its source has `time` */
     int src;         /* config source index */
+    int on_close;    /* emit: on_close */
     ed_window_t spec; /* when windowed, checked */
 } s_agg_t;
 
@@ -34,6 +36,7 @@ struct ed_aggwin {
     int nsources;
     ed_window_hit_t *hits; /* scratch: the windows of one record */
     int cap;
+    ed_fired_t *fired; /* windowed on_update alerts that fired, per (key, window) */
 };
 
 /* The config source index of keying actor `id`, or -1. */
@@ -58,6 +61,7 @@ ed_aggwin_t *ed_aggwin_new(ed_plan_t *plan, uint32_t self, const uint32_t *upstr
     w->nup = nupstream;
     w->up = ed_calloc((size_t)nupstream + 1, sizeof *w->up);
     w->cap = 1;
+    w->fired = ed_fired_new();
     for (int a = 0; a < w->naggs; a++) {
         const ed_conf_aggregation_t *ca = &conf->aggregations[a];
         s_agg_t *ag = &w->aggs[a];
@@ -66,6 +70,7 @@ ed_aggwin_t *ed_aggwin_new(ed_plan_t *plan, uint32_t self, const uint32_t *upstr
         if (ca->window.kind == ED_WIN_NONE)
             continue;
         ag->windowed = 1;
+        ag->on_close = ca->window.emit == ED_EMIT_ON_CLOSE;
         ag->spec = (ed_window_t){
             .type = ca->window.kind == ED_WIN_HOPPING ? ED_WINDOW_HOPPING : ED_WINDOW_TUMBLING,
             .size_ms = ca->window.size_ms,
@@ -114,6 +119,7 @@ void ed_aggwin_destroy(ed_aggwin_t **w_p) {
     free(w->aggs);
     free(w->up);
     free(w->hits);
+    ed_fired_destroy(&w->fired);
     free(w);
     *w_p = NULL;
 }
@@ -185,7 +191,8 @@ int64_t ed_aggwin_watermark(const ed_aggwin_t *w, int agg, int64_t now_ms) {
     return now_ms;
 }
 
-void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_stats_t *st) {
+void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_stats_t *st,
+                      ed_aggtable_emit_fn emit, void *ud) {
     uint64_t open = 0;
     for (int a = 0; a < w->naggs; a++) {
         const s_agg_t *ag = &w->aggs[a];
@@ -194,7 +201,13 @@ void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_s
         int64_t wm = ed_aggwin_watermark(w, a, now_ms);
         if (wm != ED_WATERMARK_NONE) {
             size_t before = ed_aggtable_windows(t, (uint16_t)a);
-            ed_aggtable_evict_ended(t, (uint16_t)a, ed_window_free_before(&ag->spec, wm));
+            int64_t horizon = ed_window_free_before(&ag->spec, wm);
+            if (ag->on_close) {
+                ed_aggtable_close_ended(t, (uint16_t)a, horizon, emit, ud);
+            } else {
+                ed_aggtable_evict_ended(t, (uint16_t)a, horizon);
+                ed_fired_expire(w->fired, (uint16_t)a, horizon);
+            }
             ed_stat_add(&st->windows_closed, before - ed_aggtable_windows(t, (uint16_t)a));
         }
         open += ed_aggtable_windows(t, (uint16_t)a);
@@ -209,6 +222,13 @@ int64_t ed_aggwin_sender_watermark(const ed_aggwin_t *w, int up) { return w->up[
 void ed_aggwin_restore_watermark(ed_aggwin_t *w, int up, int64_t wm) {
     if (wm != ED_WATERMARK_NONE)
         s_take(w, up, wm, 0);
+}
+
+int ed_aggwin_alert_once(ed_aggwin_t *w, int alert, const ed_change_t *hdr, const uint8_t *key) {
+    if (w->aggs[hdr->agg].on_close)
+        return 1;
+    return ed_fired_mark(w->fired, alert, hdr->agg, hdr->window_start_ms, hdr->window_end_ms, key,
+                         hdr->key_len);
 }
 
 void ed_aggwin_describe(const ed_conf_aggregation_t *ag, FILE *out) {

@@ -22,10 +22,25 @@
  * drop (counted) or update (applied anyway, emitted at the next flush as a
  * new row version, then freed). After each flush (the changelog of changed
  * windows is out), every window with end + allowed_lateness ≤ the
- * watermark is freed at once (ed_aggtable_evict_ended): its final row was
- * emitted and no record will update it any more. At the end of input
- * (ED_MSG_F_INPUT_END upstream) the watermark is ED_WATERMARK_END and every
- * window closes.
+ * watermark closes: it is freed at once (ed_aggtable_evict_ended), since
+ * no record will update it any more. Under `emit: on_update` its final row
+ * was already emitted by a flush; under `emit: on_close` flushes emit
+ * nothing of it, and closing emits its one row per key, with the whole
+ * window's values, just before freeing it (ed_aggtable_close_ended): so an
+ * on_close window is emitted exactly once, when W ≥ end + allowed_lateness
+ * (a `late: update` record for a closed window makes a new window state
+ * that is emitted again, as a new row version, at the next close). At the
+ * end of input (ED_MSG_F_INPUT_END upstream) the watermark is
+ * ED_WATERMARK_END and every window closes.
+ *
+ * State layout (for snapshots). The windows' state is the aggregation
+ * table's (ed_aggtable.h): one group per (aggregation, window start, end),
+ * one entry per key with n, n at the last flush and the computes' state.
+ * An on_close entry's n at the last flush stays 0 until it is emitted. This
+ * object itself holds only watermarks: per sender the highest taken
+ * (s_up_t.last) and per source their minimum (ed_wmin_t), and which
+ * windowed alerts fired for which (key, window) of an on_update aggregation
+ * (ed_fired.h; forgotten when the window expires).
  *
  * Threads: belongs to one aggregator actor, used on its worker only.
  */
@@ -66,8 +81,18 @@ void ed_aggwin_barrier(ed_aggwin_t *w, int up, const ed_msg_t *m);
 
 /* After a flush emitted the changelog: frees every window whose state
  * expired under its source's watermark (wall clock `now_ms` for sources
- * without `time`), and records the windows still open in `st`. */
-void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_stats_t *st);
+ * without `time`); a window of an `emit: on_close` aggregation is first
+ * passed to `emit` (ud its argument), one row per key: its final row.
+ * Counts closed windows and records the windows still open in `st`. */
+void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_stats_t *st,
+                      ed_aggtable_emit_fn emit, void *ud);
+
+/* Whether alert `alert`, whose condition holds for the row (hdr, key) of
+ * windowed aggregation hdr->agg, fires now: under emit: on_close always
+ * (the row is emitted once, at close); under on_update only the first time
+ * for that key and window (the mark is kept until the window expires).
+ * Returns 1 to fire, 0 if it fired already. */
+int ed_aggwin_alert_once(ed_aggwin_t *w, int alert, const ed_change_t *hdr, const uint8_t *key);
 
 /* The watermark aggregation `agg` is judged against now (ms since the
  * epoch; ED_WATERMARK_NONE before any, ED_WATERMARK_END after the end of

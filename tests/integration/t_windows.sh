@@ -3,7 +3,8 @@
 # disorder and late events, produced to a ONE-partition topic (so arrival
 # order, and with it lateness, is deterministic), run through
 # tests/integration/configs/orders_windows.yaml (tumbling → PostgreSQL,
-# hopping with `late: update` → MariaDB, a per-window top 5 → Redis) under
+# hopping with `late: update` → MariaDB, a per-window top 5 → Redis,
+# `emit: on_close` → Kafka, a windowed alert → Kafka) under
 # --exit-when-idle, which closes every window. Each sink and the late counts
 # of --stats are compared with tests/tools/window_oracle.py computed over the
 # same events, once decoding in the source and once with 2 decoder actors
@@ -48,7 +49,7 @@ run_windows() {
     produce "$EDDY_ORDERS_TOPIC" "$events"
     export EDDY_DECODERS=$3 EDDY_GROUP="eddy-test-windows-$RUN-$label"
     export EDDY_PREFIX="t_win${RUN}_${label}_"
-    for a in revenue per_product top_products; do
+    for a in revenue per_product top_products closed orders_per_product_10s; do
         python3 tests/tools/window_oracle.py --config $CONF --aggregation $a "$events" \
             -o "$o/$a.oracle.json"
     done
@@ -77,10 +78,22 @@ run_windows() {
     done
     check "$t: Redis holds the exact top 5 products of every hopping window" \
         python3 tests/tools/window_check.py zsets "$o/top_products.oracle.json" "$o/top.tsv"
+    kcat -b "$EDDY_KAFKA" -C -t "$EDDY_ORDERS_TOPIC.closed" -o beginning -e -q -f '%s\n' \
+        2>/dev/null > "$o/closed.jsonl"
+    check "$t: Kafka got one row per category and 30 s window, at its close (emit: on_close)" \
+        python3 tests/tools/window_check.py kafka "$o/closed.oracle.json" "$o/closed.jsonl" \
+        --values orders,revenue --once
+    kcat -b "$EDDY_KAFKA" -C -t "$EDDY_ORDERS_TOPIC.alerts" -o beginning -e -q -f '%s\n' \
+        2>/dev/null > "$o/alerts.jsonl"
+    check "$t: highvolume fired once per product and 10 s window with more than 100 orders" \
+        python3 tests/tools/window_check.py alerts "$o/orders_per_product_10s.oracle.json" \
+        "$o/alerts.jsonl" --alert highvolume
+    check "$t: the alerts were there to send" test "$(wc -l < "$o/alerts.jsonl")" -gt 5
     local want
     want=$(python3 -c 'import json, sys
 print(sum(len(json.load(open(f))["late_dropped"]) for f in sys.argv[1:]))' \
-        "$o/revenue.oracle.json" "$o/top_products.oracle.json")
+        "$o/revenue.oracle.json" "$o/top_products.oracle.json" "$o/closed.oracle.json" \
+        "$o/orders_per_product_10s.oracle.json")
     check_eq "$t: --stats counts the orders too late for every window (oracle: $want)" \
         "$want" "$(json_get "$o/stats.json" aggregators late_dropped)"
     want=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["expired_updates"])' \
@@ -121,7 +134,6 @@ bad slide_divides "{ hopping: 1m, slide: 7s }" \
 bad zero_size "{ tumbling: 0s }" "$B/zero_size.yaml:7:25: 'tumbling' in window of aggregation 'a' is 0"
 bad slide_longer "{ hopping: 1m, slide: 2m }" "7:35: 'slide' .* is longer than the window"
 bad no_slide "{ hopping: 1m }" "7:13: missing required key 'slide'"
-bad on_close "{ tumbling: 1m, emit: on_close }" "7:35: 'emit: on_close' .* not implemented yet"
 bad session "{ session: 5m }" "7:5: session windows are not implemented yet"
 bad late_sink "{ tumbling: 1m, late: dead }" "7:35: 'late: dead' .* not implemented yet"
 

@@ -113,14 +113,15 @@ def late_drop_at_the_boundary():
 @case
 def allowed_lateness_updates_and_close_value():
     # L = 5s, ooo 0: 1000 on time; 12000 makes W = 12000: [0,10000) complete,
-    # 3000 (line 3) is late but within L (12000 < 15000): applied, after the
-    # close row. 15000 makes W = 15000 >= 15000: 4000 (line 5) is too late.
+    # 3000 (line 3) is late but within L (12000 < 15000): applied, before the
+    # close row (the window closes at W >= 15000). 15000 makes W = 15000 >=
+    # 15000: closed, 4000 (line 5) is too late.
     lines = ev((1000, {"k": "a"}), (12000, {"k": "a"}), (3000, {"k": "a"}),
                (15000, {"k": "a"}), (4000, {"k": "a"}))
     s = spec(window={"allowed_lateness": "5s", "emit": "on_close"})
     res = wo.run(s, lines)
     eq(rows(res, "n"), [("a", 0, 10000, 2), ("a", 10000, 20000, 2)])
-    eq(res["rows"][0]["close_values"], {"n": 1}, "the close row holds the on-time record only")
+    eq(res["rows"][0]["close_values"], {"n": 2}, "the close row holds the records within L")
     eq(res["rows"][1]["close_values"], {"n": 2})
     eq(res["late_dropped"], [5])
 

@@ -15,7 +15,7 @@ tests/tools/window_oracle.py says it must hold. Prints one line, `MATCH
     window_check.py kafka ORACLE.json DUMP.jsonl --values a,b [--approx c=0.02] [--once]
         DUMP: the topic's messages, one JSON changelog row a line, in log
         order; the last row of each (key, window) is compared. --once: every
-        window exactly once, with its close_values (emit: on_close, L = 0).
+        window exactly once, with its close_values (emit: on_close).
     window_check.py alerts ORACLE.json DUMP.jsonl --alert NAME
         DUMP: alert records (JSON); the (key, window) of NAME's alerts must be
         the oracle's, each once.

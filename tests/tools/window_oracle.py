@@ -80,10 +80,11 @@ other too-late records).
 Results.  Per (key, window) the final values over every record applied to
 it; first/last: the value of the record with the earliest/latest event
 time, of equal times the first/last to arrive (docs/config.md).  `emit: on_close` emits exactly the
-windows that received a record, each once when the watermark reaches its end
-(value = its on-time records: `close_values`), then once more per
-correction by a late record within L (or by `late: update`); the last
-version equals `values`.  `emit: on_update` upserts changed windows at each
+windows that received a record, each once when the window closes: when the
+watermark reaches end + L (value = its on-time records and its late ones
+within L: `close_values`); `late: update` records for a closed window make
+a new version, emitted at its next close, so the sum of the versions
+equals `values`.  `emit: on_update` upserts changed windows at each
 flush; the final row equals `values` (how many versions depends on flush
 timing and is not predicted).  Sinks that add deltas (SQL, ZINCRBY) end at
 `values` also after `late: update` rewrote an expired window; a sink that
@@ -101,7 +102,7 @@ Windowed alerts (`when: METRIC OP NUMBER`, or any where-expression over the
 compute names): once per key and window on crossing; the oracle lists the
 (key, window) whose final value satisfies the condition — exact for metrics
 that only grow or only shrink (count, sum of non-negatives, min, max,
-approx_distinct) and for on_close with L = 0; other cases are marked
+approx_distinct) and for on_close (one row per window) without `late: update`; other cases are marked
 `"exact": false`.  Per-record alerts (`on:` a source with `where:`): every
 record with a valid time (if the source has `time`) that passes `where`, in
 arrival order.
@@ -702,8 +703,8 @@ def run(spec, lines):
             st = states.get(k)
             if st is None:
                 st = states[k] = State(spec)
-            if c != "on_time" and k not in close_vals:
-                # The window is complete: its on-close row was fixed before this record.
+            if c == "too_late" and k not in close_vals:
+                # The window closed (W >= end + L): its on-close row was fixed before this record.
                 close_vals[k] = st.copy() if st.n else None
             st.apply(vals, (t, pos))
     return s_result(spec, states, close_vals, rejects, routed, dropped, filtered, skipped,
@@ -732,10 +733,9 @@ def s_result(spec, states, close_vals, rejects, routed, dropped, filtered, skipp
         row = {"key": dict(zip(cols, key)), "window_start": s, "window_end": e, "n": st.n,
                "values": st.values()}
         if spec.emit == "on_close" and spec.kind == "session":
-            # With L = 0 a session only merges open sessions: its close row is final.
-            # With L > 0 a late record may extend a session already emitted (a new
-            # row with other bounds); only the final sessions are predicted.
-            row["close_values"] = row["values"] if spec.lateness == 0 else None
+            # A session closes at end + L and merges only sessions not closed: its
+            # one close row is final (a `late: update` record is a session of its own).
+            row["close_values"] = row["values"]
         elif spec.emit == "on_close":
             k = (key, s, e)
             if k in close_vals:
@@ -764,7 +764,7 @@ def s_result(spec, states, close_vals, rejects, routed, dropped, filtered, skipp
             else:
                 metrics.append(n[1])
         walk(node)
-        exact = (spec.emit == "on_close" and spec.lateness == 0 and spec.late != "update") or \
+        exact = (spec.emit == "on_close" and spec.late != "update") or \
             (len(metrics) == 1 and fns[metrics[0]] in MONOTONE)
         for row in rows:
             vals = row["values"]

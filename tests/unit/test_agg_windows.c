@@ -44,10 +44,19 @@ static const char *s_yaml =
     "    window: { tumbling: 1s }\n"
     "    compute: { n: count }\n"
     "    to: out\n"
+    "  clo:\n"
+    "    from: g\n"
+    "    key: [{k: \"@key\"}]\n"
+    "    window: { tumbling: 10s, allowed_lateness: 5s, emit: on_close }\n"
+    "    compute: { n: count }\n"
+    "    to: out\n"
+    "alerts:\n"
+    "  busy: { on: clo, when: \"n >= 3\", to: out }\n"
+    "  upd: { on: tum, when: \"total >= 2\", to: out }\n"
     "sinks:\n"
     "  out: { null: {} }\n";
 
-enum { TUM = 0, HOP = 1, PROC = 2 };
+enum { TUM = 0, HOP = 1, PROC = 2, CLO = 3 };
 
 typedef struct {
     h_pipe_t p;
@@ -56,6 +65,8 @@ typedef struct {
     uint32_t g, pr; /* its senders: the source actors of g and p */
     uint32_t out;
     uint64_t n; /* last checkpoint */
+    int alerts;           /* alert records seen by s_flush so far */
+    char last_alert[512]; /* the last one's value */
 } fx_t;
 
 static fx_t *s_fx(void) {
@@ -86,16 +97,16 @@ static ed_agg_stats_t *s_stats(fx_t *f) {
     return ed_plan_agg_stats(f->p.plan, 0);
 }
 
-/* One KEYED record of aggregation agg, key `k`, value 1, event time ts,
+/* One KEYED record of aggregation agg, key `k`, value v, event time ts,
  * judged against watermark wm; the batch message itself carries batch_wm
  * (ED_WATERMARK_NONE: no watermark flag). */
-static void s_rec(fx_t *f, uint32_t from, int agg, const char *k, int64_t ts, int64_t wm,
-                  int64_t batch_wm) {
+static void s_rec_v(fx_t *f, uint32_t from, int agg, const char *k, int64_t ts, int64_t wm,
+                    int64_t batch_wm, double v) {
     ed_batch_t *b = ed_batch_new(ED_BATCH_KEYED, 256);
     uint8_t key[64];
     size_t klen = 0;
     ed_key_append(key, &klen, k, strlen(k));
-    double vals[2] = {0, 1};
+    double vals[2] = {0, v};
     ed_batch_add_keyed(b, (uint16_t)agg, ts, wm, vals, agg == TUM ? 2 : 1, key, (uint32_t)klen,
                        ed_hash64(key, klen));
     ed_msg_t *m = h_batch_msg(&b, from);
@@ -106,10 +117,16 @@ static void s_rec(fx_t *f, uint32_t from, int agg, const char *k, int64_t ts, in
     h_deliver(f->a, m);
 }
 
+/* s_rec_v with value 1. */
+static void s_rec(fx_t *f, uint32_t from, int agg, const char *k, int64_t ts, int64_t wm,
+                  int64_t batch_wm) {
+    s_rec_v(f, from, agg, k, ts, wm, batch_wm, 1);
+}
+
 /* A row as the test reads it. */
 typedef struct {
     int agg;
-    int64_t ws, we, n;
+    int64_t ws, we, n, delta_n;
     char key[16];
 } row_t;
 
@@ -131,9 +148,19 @@ static int s_flush(fx_t *f, int64_t g_wm, uint32_t flags, row_t *rows, int max) 
             ed_msg_destroy(&m);
             break;
         }
-        assert_int_equal(m->batch->kind, ED_BATCH_CHANGELOG);
         ed_batch_iter_t it;
         ed_batch_iter_init(&it, m->batch);
+        if (m->batch->kind == ED_BATCH_RECORDS) { /* alerts */
+            const ed_record_t *r;
+            while ((r = ed_batch_next_record(&it))) {
+                f->alerts++;
+                snprintf(f->last_alert, sizeof f->last_alert, "%.*s", (int)r->val_len,
+                         (const char *)ed_record_val(r));
+            }
+            ed_msg_destroy(&m);
+            continue;
+        }
+        assert_int_equal(m->batch->kind, ED_BATCH_CHANGELOG);
         const ed_change_t *c;
         while ((c = ed_batch_next_change(&it))) {
             assert_true(nrows < max);
@@ -146,6 +173,7 @@ static int s_flush(fx_t *f, int64_t g_wm, uint32_t flags, row_t *rows, int max) 
             r->ws = c->window_start_ms;
             r->we = c->window_end_ms;
             r->n = c->n;
+            r->delta_n = c->delta_n;
             assert_true(ed_change_value(c)[0] == (double)c->n); /* count */
         }
         ed_msg_destroy(&m);
@@ -301,6 +329,76 @@ static void test_sources_do_not_hold_each_other(void **unused) {
     s_fx_free(f);
 }
 
+/* emit: on_close: nothing while the window is open or within its allowed
+ * lateness, then one row with the whole window once W ≥ end + lateness;
+ * an alert on it fires at that row. */
+static void test_on_close(void **unused) {
+    fx_t *f = s_fx();
+    row_t rows[16];
+    s_rec(f, f->g, CLO, "a", 1000, ED_WATERMARK_NONE, ED_WATERMARK_NONE);
+    s_rec(f, f->g, CLO, "a", 2000, 1000, ED_WATERMARK_NONE);
+    s_rec(f, f->g, CLO, "b", 3000, 1000, ED_WATERMARK_NONE);
+    assert_int_equal(s_flush(f, 3000, 0, rows, 16), 0);
+    /* Complete (12000 ≥ 10000) but within its lateness: still no row, and
+     * a late record still counts. */
+    assert_int_equal(s_flush(f, 12000, 0, rows, 16), 0);
+    s_rec(f, f->g, CLO, "a", 5000, 12000, ED_WATERMARK_NONE);
+    s_rec(f, f->g, CLO, "a", 21000, 12000, ED_WATERMARK_NONE);
+    assert_int_equal(s_flush(f, 14999, 0, rows, 16), 0);
+    assert_int_equal(s_stats(f)->windows_open, 2);
+    assert_int_equal(f->alerts, 0);
+    /* 15000 ≥ 10000 + 5000: [0, 10000) closes, one row per key, each with
+     * the whole window (delta_n = n). */
+    int n = s_flush(f, 15000, 0, rows, 16);
+    assert_int_equal(n, 2);
+    assert_int_equal(s_find(rows, n, CLO, "a", 0, 10000), 3);
+    assert_int_equal(s_find(rows, n, CLO, "b", 0, 10000), 1);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(rows[i].delta_n, rows[i].n);
+    assert_int_equal(s_stats(f)->windows_closed, 1);
+    assert_int_equal(f->alerts, 1); /* a reached n >= 3, b did not */
+    assert_non_null(strstr(f->last_alert, "\"alert\":\"busy\""));
+    assert_non_null(strstr(f->last_alert, "\"window_start\":0,\"window_end\":10000"));
+    /* Too late now: dropped, the closed window is not emitted again. */
+    s_rec(f, f->g, CLO, "a", 6000, 15000, ED_WATERMARK_NONE);
+    assert_int_equal(s_flush(f, 16000, 0, rows, 16), 0);
+    assert_int_equal(s_stats(f)->late_dropped, 1);
+    /* The end of input closes the rest. */
+    n = s_flush(f, ED_WATERMARK_END, ED_MSG_F_INPUT_END, rows, 16);
+    assert_int_equal(n, 1);
+    assert_int_equal(s_find(rows, n, CLO, "a", 20000, 30000), 1);
+    assert_int_equal(s_stats(f)->windows_open, 0);
+    assert_int_equal(s_stats(f)->keys, 0);
+    assert_int_equal(f->alerts, 1);
+    s_fx_free(f);
+}
+
+/* An alert on an on_update window fires at the first flush its condition
+ * holds, and not again for that key and window when the value leaves the
+ * range and comes back. */
+static void test_alert_once_per_window(void **unused) {
+    fx_t *f = s_fx();
+    row_t rows[16];
+    s_rec_v(f, f->g, TUM, "a", 1000, ED_WATERMARK_NONE, ED_WATERMARK_NONE, 3);
+    assert_int_equal(s_flush(f, 1000, 0, rows, 16), 1);
+    assert_int_equal(f->alerts, 1);
+    assert_non_null(strstr(f->last_alert, "\"alert\":\"upd\""));
+    s_rec_v(f, f->g, TUM, "a", 2000, 1000, ED_WATERMARK_NONE, -5); /* total -2 */
+    assert_int_equal(s_flush(f, 2000, 0, rows, 16), 1);
+    s_rec_v(f, f->g, TUM, "a", 3000, 2000, ED_WATERMARK_NONE, 10); /* total 8: holds again */
+    assert_int_equal(s_flush(f, 3000, 0, rows, 16), 1);
+    assert_int_equal(f->alerts, 1);
+    /* Another window of the key, and another key: each fires once. */
+    s_rec_v(f, f->g, TUM, "a", 11000, 3000, ED_WATERMARK_NONE, 2);
+    s_rec_v(f, f->g, TUM, "b", 4000, 3000, ED_WATERMARK_NONE, 2);
+    assert_int_equal(s_flush(f, 4000, 0, rows, 16), 2);
+    assert_int_equal(f->alerts, 3);
+    s_rec_v(f, f->g, TUM, "b", 5000, 4000, ED_WATERMARK_NONE, 1);
+    assert_int_equal(s_flush(f, 5000, 0, rows, 16), 1);
+    assert_int_equal(f->alerts, 3);
+    s_fx_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tumbling_assign_late_and_free),
@@ -308,6 +406,8 @@ int main(void) {
         cmocka_unit_test(test_watermark_per_record_not_per_batch),
         cmocka_unit_test(test_processing_time),
         cmocka_unit_test(test_sources_do_not_hold_each_other),
+        cmocka_unit_test(test_on_close),
+        cmocka_unit_test(test_alert_once_per_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
