@@ -111,12 +111,11 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
         if (al->on_idx != hdr->agg)
             continue;
         int mi = al->metric_idx;
-        /* Cumulative: once per crossing. Windowed: once per key and window
-         * (ed_aggwin_alert_once), when the condition holds. */
-        if (ca->window.kind == ED_WIN_NONE
-                ? ed_rule_crossed(al->op, al->threshold, has_prev, prev[mi], value[mi])
-                : ed_cmp(al->op, value[mi], al->threshold) &&
-                      ed_aggwin_alert_once(s->win, r, hdr, key))
+        /* Once per crossing (the previous emitted value, restored with the
+         * state after a restart, did not satisfy it); windowed: besides,
+         * once per key and window (ed_aggwin_alert_once). */
+        if (ed_rule_crossed(al->op, al->threshold, has_prev, prev[mi], value[mi]) &&
+            (ca->window.kind == ED_WIN_NONE || ed_aggwin_alert_once(s->win, r, hdr, key)))
             s_alert(s, al, ca, hdr, value, key);
     }
 }

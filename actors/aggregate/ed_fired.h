@@ -11,7 +11,10 @@
  * second would not fire (documented in docs/config.md, alerts). A member
  * lives until its window expires (ed_fired_expire with the window's free
  * horizon), so the set holds only the fired (key, window)s of open windows:
- * 24 bytes each at ≥ 1/2 load, i.e. ≤ 48 bytes per alert fired.
+ * 24 bytes each at ≥ 1/2 load, i.e. ≤ 48 bytes per alert fired. The set
+ * is not part of the state snapshot (ed_state_store): the aggregator also
+ * requires a crossing against the restored previous value, so after a
+ * restart only a window that left the range and re-entered it refires.
  *
  * Threads: belongs to one aggregator actor, used on its worker only.
  */
