@@ -18,6 +18,9 @@
 #include "actors/decode/ed_json_fields.h"
 #include "runtime/ed_common.h"
 
+/* Edits per object handled with stack scratch (more use the heap). */
+#define S_STACK 16
+
 typedef struct {
     int e;            /* index into the edits */
     const char *rest; /* the path below the current object */
@@ -37,13 +40,16 @@ void ed_json_put_num(ed_buf_t *out, double x) {
         ed_buf_json_num(out, x);
         return;
     }
+    /* Most doubles read back from 15 digits (every decimal of ≤ 15 digits
+     * does); the others need 16 or 17. */
     char buf[40];
+    int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, x);
+        n = snprintf(buf, sizeof buf, "%.*g", prec, x);
         if (prec == 17 || ed_val_strtod(buf, NULL) == x)
             break;
     }
-    ed_buf_puts(out, buf);
+    ed_buf_append(out, buf, (size_t)n);
 }
 
 void ed_json_put_val(ed_buf_t *out, const ed_val_t *v) {
@@ -113,9 +119,14 @@ static int s_write_new(s_ed_t *x, s_act_t *act, unsigned char *done, int nact, i
  * edits act[nact] applied below it. */
 static int s_write(s_ed_t *x, int o, s_act_t *act, int nact) {
     const ed_json_tok_t *T = x->T;
-    unsigned char *done = ed_calloc((size_t)nact + 1, 1);
-    s_act_t *sub = ed_calloc((size_t)nact + 1, sizeof *sub);
-    int *subi = ed_calloc((size_t)nact + 1, sizeof *subi);
+    /* Steps name a few fields: scratch on the stack unless they are many. */
+    unsigned char done_s[S_STACK] = {0};
+    s_act_t sub_s[S_STACK];
+    int subi_s[S_STACK];
+    int heap = nact > S_STACK;
+    unsigned char *done = heap ? ed_calloc((size_t)nact, 1) : done_s;
+    s_act_t *sub = heap ? ed_calloc((size_t)nact, sizeof *sub) : sub_s;
+    int *subi = heap ? ed_calloc((size_t)nact, sizeof *subi) : subi_s;
     ed_buf_t kb = ED_BUF_INIT;
     int first = 1, rc = 0;
     ed_buf_append(x->out, "{", 1);
@@ -191,19 +202,23 @@ static int s_write(s_ed_t *x, int o, s_act_t *act, int nact) {
     }
     ed_buf_append(x->out, "}", 1);
     ed_buf_free(&kb);
-    free(done);
-    free(sub);
-    free(subi);
+    if (heap) {
+        free(done);
+        free(sub);
+        free(subi);
+    }
     return rc;
 }
 
 int ed_json_edit(const ed_json_tok_t *T, const char *d, const ed_json_edit_t *edits, int n,
                  ed_buf_t *out, char *why, size_t why_size) {
     s_ed_t x = {T, d, edits, out, why, why_size};
-    s_act_t *act = ed_calloc((size_t)n + 1, sizeof *act);
+    s_act_t act_s[S_STACK];
+    s_act_t *act = n > S_STACK ? ed_calloc((size_t)n, sizeof *act) : act_s;
     for (int i = 0; i < n; i++)
         act[i] = (s_act_t){i, edits[i].path};
     int rc = s_write(&x, 0, act, n);
-    free(act);
+    if (act != act_s)
+        free(act);
     return rc;
 }

@@ -166,12 +166,15 @@ void ed_xrun_destroy(ed_xrun_t **r_p) {
     *r_p = NULL;
 }
 
-/* "transform N (KIND, line L): " */
-static int s_prefix(const ed_xrun_t *r, int i, char *why, size_t why_size) {
+/* Puts "transform N (KIND, line L): " before the sentence in why; only on
+ * failure, so that a record that passes formats nothing. Returns REJECT. */
+static ed_xr_t s_fail(const ed_xrun_t *r, int i, char *why, size_t why_size) {
     const ed_xf_step_t *s = &r->t->steps[i];
-    int n = snprintf(why, why_size, "transform %d (%s, line %d): ", i + 1, s_kind_names[s->kind],
-                     s->line);
-    return n < 0 ? 0 : (size_t)n >= why_size ? (int)why_size - 1 : n;
+    char msg[768];
+    snprintf(msg, sizeof msg, "%s", why);
+    snprintf(why, why_size, "transform %d (%s, line %d): %s", i + 1, s_kind_names[s->kind],
+             s->line, msg);
+    return ED_XR_REJECT;
 }
 
 ed_xr_t ed_xrun_apply(ed_xrun_t *r, const char *d, size_t len, const char **out, size_t *out_len,
@@ -184,13 +187,11 @@ ed_xr_t ed_xrun_apply(ed_xrun_t *r, const char *d, size_t len, const char **out,
         s_step_t *rs = &r->steps[i];
         if (!parsed) {
             /* The input's own JSON errors read as the decoder's do. */
-            int p = i ? s_prefix(r, i - 1, why, why_size) : 0;
-            if (ed_json_parse(r->json, txt, n, why + p, why_size - (size_t)p) < 0)
-                return ED_XR_REJECT;
+            if (ed_json_parse(r->json, txt, n, why, why_size) < 0)
+                return i ? s_fail(r, i - 1, why, why_size) : ED_XR_REJECT;
             parsed = 1;
         }
         const ed_json_tok_t *T = ed_json_tape(r->json);
-        int p = s_prefix(r, i, why, why_size);
         ed_buf_t *ob = &r->buf[w];
         ed_buf_reset(ob);
         switch (s->kind) {
@@ -203,23 +204,23 @@ ed_xr_t ed_xrun_apply(ed_xrun_t *r, const char *d, size_t len, const char **out,
             for (int j = 0; j < s->n; j++) {
                 ed_json_fields_get(rs->efields[j], T, txt, rs->evals[j]);
                 if (ed_expr_eval(s->exprs[j], rs->evals[j], &rs->scratch[j], &rs->results[j],
-                                 why + p, why_size - (size_t)p) < 0) {
+                                 why, why_size) < 0) {
                     size_t l = strlen(why);
                     snprintf(why + l, why_size - l, " (setting '%s')", s->paths[j]);
-                    return ED_XR_REJECT;
+                    return s_fail(r, i, why, why_size);
                 }
             }
             __attribute__((fallthrough));
         case ED_XF_DROP:
-            if (ed_json_edit(T, txt, rs->edits, s->n, ob, why + p, why_size - (size_t)p) < 0)
-                return ED_XR_REJECT;
+            if (ed_json_edit(T, txt, rs->edits, s->n, ob, why, why_size) < 0)
+                return s_fail(r, i, why, why_size);
             break;
         case ED_XF_LUA: {
-            int rc = ed_xlua_call(rs->lua, T, txt, ob, why + p, why_size - (size_t)p);
+            int rc = ed_xlua_call(rs->lua, T, txt, ob, why, why_size);
             if (rc == 1)
                 return ED_XR_FILTERED;
             if (rc < 0)
-                return ED_XR_REJECT;
+                return s_fail(r, i, why, why_size);
             break;
         }
         }
