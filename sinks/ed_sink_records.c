@@ -18,6 +18,7 @@
 #include "actors/decode/ed_json_fields.h"
 #include "actors/decode/ed_time.h"
 #include "runtime/ed_utf8.h"
+#include "sinks/ed_sink_records_spec.h"
 #include "sinks/ed_sink_rows.h"
 
 /* Rejects logged in full per flush; the rest are counted. */
@@ -133,192 +134,12 @@ int ed_sink_rec_link_records(ed_conf_check_t *ck, const ed_sink_rec_opts_t *o) {
                              s && s->type ? s->type->name : "this", ed_conf_check_name(ck));
 }
 
-/* ---------------------------------------------------------------- specs */
-
-static const char *const s_type_names = "text, varchar(N), bigint, double precision, boolean, "
-                                        "timestamptz or jsonb";
-
-/* Parses "PATH [TYPE] [not null]" into c (path owned). NULL, or why not. */
-static const char *s_parse_spec(const char *spec, ed_rec_col_t *c, char *buf, size_t n) {
-    char words[8][64];
-    int nw = 0;
-    const char *p = spec;
-    while (*p) {
-        while (isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            break;
-        const char *st = p;
-        while (*p && !isspace((unsigned char)*p))
-            p++;
-        if (nw == 8 || (size_t)(p - st) >= sizeof words[0]) {
-            snprintf(buf, n, "\"%.120s\" is not PATH [TYPE] [not null]", spec);
-            return buf;
-        }
-        snprintf(words[nw++], sizeof words[0], "%.*s", (int)(p - st), st);
-    }
-    if (!nw) {
-        snprintf(buf, n, "it is empty; expected \"PATH [TYPE] [not null]\"");
-        return buf;
-    }
-    const char *path = words[0];
-    size_t pl = strlen(path);
-    if (path[0] == '.' || path[pl - 1] == '.' || strstr(path, "..") || path[0] == '@') {
-        snprintf(buf, n,
-                 "field path '%s' is not a field name or dotted path (a.b.c; metadata such as "
-                 "@key is not implemented yet for record columns)",
-                 path);
-        return buf;
-    }
-    int w = 1;
-    for (int i = 1; i < nw; i++)
-        for (char *q = words[i]; *q; q++)
-            *q = (char)tolower((unsigned char)*q);
-    c->type = ED_REC_TEXT;
-    c->width = 0;
-    c->not_null = 0;
-    if (w < nw && strcmp(words[w], "not")) {
-        const char *t = words[w];
-        long width = 0;
-        char *end;
-        if (!strcmp(t, "text"))
-            c->type = ED_REC_TEXT;
-        else if (!strncmp(t, "varchar(", 8) && (width = strtol(t + 8, &end, 10)) > 0 &&
-                 !strcmp(end, ")") && width <= 65535)
-            c->type = ED_REC_TEXT, c->width = (int)width;
-        else if (!strcmp(t, "bigint"))
-            c->type = ED_REC_BIGINT;
-        else if (!strcmp(t, "double") && w + 1 < nw && !strcmp(words[w + 1], "precision"))
-            c->type = ED_REC_DOUBLE, w++;
-        else if (!strcmp(t, "double"))
-            c->type = ED_REC_DOUBLE;
-        else if (!strcmp(t, "boolean"))
-            c->type = ED_REC_BOOL;
-        else if (!strcmp(t, "timestamptz") || !strcmp(t, "timestamp"))
-            c->type = ED_REC_TIME;
-        else if (!strcmp(t, "jsonb") || !strcmp(t, "json"))
-            c->type = ED_REC_JSON;
-        else {
-            snprintf(buf, n, "unknown type '%.60s' in \"%.120s\"; expected %s, optionally followed by "
-                             "`not null`",
-                     t, spec, s_type_names);
-            return buf;
-        }
-        w++;
-    }
-    if (w + 1 < nw && !strcmp(words[w], "not") && !strcmp(words[w + 1], "null")) {
-        c->not_null = 1;
-        w += 2;
-    }
-    if (w < nw) {
-        snprintf(buf, n, "unexpected '%.60s' in \"%.120s\"; expected \"PATH [TYPE] [not null]\" with "
-                         "TYPE one of %s",
-                 words[w], spec, s_type_names);
-        return buf;
-    }
-    c->path = ed_strdup(path);
-    return NULL;
-}
-
-static void s_cols_free(ed_rec_col_t *cols, int n) {
-    for (int i = 0; cols && i < n; i++)
-        free(cols[i].path);
-    free(cols);
-}
-
-/* Lays out the columns and the key of conf into *cols_p / *pk_p (owned).
- * NULL, or why not (in buf). */
-static const char *s_layout(const ed_sink_records_conf_t *conf, ed_rec_col_t **cols_p, int **pk_p,
-                            char *buf, size_t n) {
-    const ed_conf_kvmap_t *m = conf->columns;
-    int nc = m ? m->n : 0;
-    *cols_p = NULL;
-    *pk_p = NULL;
-    if (!nc) {
-        snprintf(buf, n, "`columns` maps no column; expected at least one `name: \"PATH [TYPE]\"`");
-        return buf;
-    }
-    ed_rec_col_t *cols = ed_calloc((size_t)nc, sizeof *cols);
-    int npk = conf->primary_key ? conf->primary_key->n : 0;
-    int *pk = ed_calloc((size_t)npk + 1, sizeof *pk);
-    char why[1024];
-    const char *err = NULL;
-    for (int i = 0; i < nc && !err; i++) {
-        const char *name = m->v[i].key;
-        cols[i].name = name;
-        if (!ed_conf_valid_ident(name, strlen(name))) {
-            snprintf(buf, n, "column name '%s' is not a SQL identifier (letters, digits, '_'; at "
-                             "most %d characters)",
-                     name, ED_CONF_MAX_IDENT);
-            err = buf;
-            break;
-        }
-        for (int j = 0; j < i && !err; j++)
-            if (!strcasecmp(cols[j].name, name)) {
-                snprintf(buf, n, "column '%s' is given twice (names compare ignoring case)", name);
-                err = buf;
-            }
-        if (!err && s_parse_spec(m->v[i].value ? m->v[i].value : "", &cols[i], why, sizeof why)) {
-            snprintf(buf, n, "column '%s': %.400s", name, why);
-            err = buf;
-        }
-    }
-    for (int k = 0; k < npk && !err; k++) {
-        const char *want = conf->primary_key->v[k];
-        int found = -1;
-        for (int i = 0; i < nc; i++)
-            if (!strcmp(cols[i].name, want))
-                found = i;
-        if (found < 0) {
-            snprintf(buf, n, "primary key column '%s' is not one of `columns`", want);
-            err = buf;
-        } else if (cols[found].pk) {
-            snprintf(buf, n, "primary key column '%s' is given twice", want);
-            err = buf;
-        } else if (cols[found].type == ED_REC_JSON) {
-            snprintf(buf, n, "primary key column '%s' is jsonb, which cannot be a key; use text",
-                     want);
-            err = buf;
-        } else {
-            cols[found].pk = k + 1;
-            cols[found].not_null = 1;
-            if (cols[found].type == ED_REC_TEXT && !cols[found].width)
-                cols[found].width = conf->pk_text_width;
-            pk[k] = found;
-        }
-    }
-    if (!err && conf->upsert && !npk) {
-        snprintf(buf, n, "`mode: upsert` needs `primary_key` (the columns that identify a row); "
-                         "or use `mode: insert`");
-        err = buf;
-    }
-    if (err) {
-        s_cols_free(cols, nc);
-        free(pk);
-        return err;
-    }
-    *cols_p = cols;
-    *pk_p = pk;
-    return NULL;
-}
-
-const char *ed_sink_records_check(const ed_sink_records_conf_t *conf, char *buf, size_t n) {
-    ed_rec_col_t *cols;
-    int *pk;
-    const char *err = s_layout(conf, &cols, &pk, buf, n);
-    if (!err) {
-        s_cols_free(cols, conf->columns->n);
-        free(pk);
-    }
-    return err;
-}
-
 ed_sink_records_t *ed_sink_records_new(const ed_sink_records_conf_t *conf, char *errstr,
                                        size_t errstr_size) {
     ed_rec_col_t *cols;
     int *pk;
     char why[512];
-    if (s_layout(conf, &cols, &pk, why, sizeof why)) {
+    if (ed_sink_records_layout(conf, &cols, &pk, why, sizeof why)) {
         ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': %s", conf->sink, why);
         return NULL;
     }
@@ -342,7 +163,7 @@ void ed_sink_records_destroy(ed_sink_records_t **rs_p) {
     if (!rs_p || !*rs_p)
         return;
     ed_sink_records_t *rs = *rs_p;
-    s_cols_free(rs->cols, rs->ncols);
+    ed_sink_records_cols_free(rs->cols, rs->ncols);
     free(rs->pk);
     ed_json_destroy(&rs->json);
     ed_json_fields_destroy(&rs->fields);
@@ -542,6 +363,66 @@ static const char *s_convert(ed_sink_records_t *rs, const ed_rec_col_t *c, const
     return NULL;
 }
 
+/* Converts metadata column c of record r into cell `cell`. NULL, or why
+ * it does not fit (in buf). */
+static const char *s_meta_cell(ed_sink_records_t *rs, const ed_rec_col_t *c, const ed_record_t *r,
+                               size_t cell, char *buf, size_t n) {
+    ed_rec_cell_t *out = &rs->cells[cell];
+    memset(out, 0, sizeof *out);
+    rs->pooled[cell] = 0;
+    const char *pos = ed_record_pos(r), *at = NULL, *slash = NULL;
+    for (size_t i = r->pos_len; i-- > 0 && !at;)
+        if (pos[i] == '@')
+            at = pos + i;
+    for (const char *p = at; p && p-- > pos && !slash;)
+        if (*p == '/')
+            slash = p;
+    char num[32];
+    const char *s = NULL;
+    size_t len = 0;
+    switch (c->meta) {
+    case ED_REC_META_TOPIC:
+        s = slash ? pos : NULL, len = slash ? (size_t)(slash - pos) : 0;
+        break;
+    case ED_REC_META_PARTITION:
+    case ED_REC_META_OFFSET: {
+        const char *b = c->meta == ED_REC_META_OFFSET ? at : slash;
+        const char *e = c->meta == ED_REC_META_OFFSET ? pos + r->pos_len : at;
+        if (!slash || (size_t)(e - b - 1) >= sizeof num || e - b < 2) {
+            out->null = 1;
+            break;
+        }
+        snprintf(num, sizeof num, "%.*s", (int)(e - b - 1), b + 1);
+        out->i = strtoll(num, NULL, 10);
+        break;
+    }
+    case ED_REC_META_TIMESTAMP:
+        out->i = r->ts_ms;
+        out->null = r->ts_ms == 0;
+        break;
+    case ED_REC_META_KEY:
+        s = (const char *)ed_record_key(r), len = r->key_len;
+        break;
+    default:
+        s = (const char *)ed_record_val(r), len = r->val_len;
+        break;
+    }
+    if (c->type == ED_REC_TEXT) {
+        out->null = !s || !len;
+        if (s && (memchr(s, 0, len) || !ed_utf8_valid(s, len))) {
+            snprintf(buf, n, "%s is not valid UTF-8 text without NUL bytes", c->path);
+            return buf;
+        }
+        out->str = out->null ? NULL : s;
+        out->len = out->null ? 0 : len;
+    }
+    if (out->null && c->not_null) {
+        snprintf(buf, n, "%s is empty, and the column is required", c->path);
+        return buf;
+    }
+    return NULL;
+}
+
 /* ----------------------------------------------------------- the build */
 
 static void s_reject(ed_sink_records_t *rs, const ed_record_t *r, const char *column,
@@ -673,8 +554,10 @@ size_t ed_sink_records_build(ed_sink_records_t *rs, const ed_sink_flush_t *flush
             ed_json_fields_get(rs->fields, ed_json_tape(rs->json), d, rs->vals);
             int bad = -1;
             for (size_t j = 0; j < nc && bad < 0; j++)
-                if (s_convert(rs, &rs->cols[j], &rs->vals[j], rs->ncells + j, d, r->val_len, why,
-                              sizeof why))
+                if (rs->cols[j].meta ? s_meta_cell(rs, &rs->cols[j], r, rs->ncells + j, why,
+                                                   sizeof why) != NULL
+                                     : s_convert(rs, &rs->cols[j], &rs->vals[j], rs->ncells + j, d,
+                                                 r->val_len, why, sizeof why) != NULL)
                     bad = (int)j;
             if (bad >= 0) {
                 s_reject(rs, r, rs->cols[bad].name, why);

@@ -12,8 +12,10 @@
  *                registered: "registered.date timestamptz", raw: "location jsonb" }
  *
  * "PATH [TYPE] [not null]": PATH is a field or a dotted path into nested
- * objects (ed_json_fields.h); TYPE (case-insensitive) one of text (the
- * default), varchar(N), bigint, double precision (or double), boolean,
+ * objects (ed_json_fields.h), or metadata (@topic, @partition, @offset,
+ * @timestamp, @key, @value: ED_REC_META_*, each of its own type); TYPE
+ * (case-insensitive) one of text (the default; or string), varchar(N),
+ * bigint (or int64), double precision (or double), boolean (or bool),
  * timestamptz (or timestamp), jsonb (or json); `not null` makes the field
  * required. Primary-key columns are always required.
  *
@@ -60,10 +62,26 @@ typedef enum {
     ED_REC_JSON,     /* a JSON document */
 } ed_rec_type_t;
 
+/* Metadata a column can hold instead of a field (PATH "@topic", …): what
+ * the record carries beside its value. @topic, @partition and @offset come
+ * from a Kafka position ("topic/partition@offset"; NULL for other
+ * sources), @timestamp is the record's time (the source's `time:` field,
+ * else the Kafka message timestamp; NULL when 0), @key the message key or
+ * file name (NULL when empty), @value the whole record as it came. */
+enum {
+    ED_REC_META_TOPIC = 1, /* text */
+    ED_REC_META_PARTITION, /* bigint */
+    ED_REC_META_OFFSET,    /* bigint */
+    ED_REC_META_TIMESTAMP, /* timestamptz */
+    ED_REC_META_KEY,       /* text (valid UTF-8, else a reject) */
+    ED_REC_META_VALUE,     /* text (valid UTF-8, else a reject) */
+};
+
 /* One table column, in `columns:` order. */
 typedef struct {
     const char *name;   /* column name (borrowed from the config) */
-    char *path;         /* the field's dotted path (owned) */
+    char *path;         /* the field's dotted path, or "@topic" … (owned) */
+    int meta;           /* ED_REC_META_*: the column holds metadata; 0 = a field */
     ed_rec_type_t type;
     int width;          /* TEXT: varchar(width) characters; 0 = unbounded text */
     int not_null;       /* 1: a missing or null field rejects the record */

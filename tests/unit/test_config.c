@@ -602,7 +602,6 @@ static void test_not_implemented(void **state) {
                "to: n }\nsinks:\n  n: { null: {} }\n",
          "t.yaml:4:45: ", "aggregate 'approx_distinct' for 'd' in compute of aggregation 'a' is "
                           "not implemented yet"},
-        {S_SRC "sinks:\n  s: { lake: {} }\n", "t.yaml:4:8: ", "sink type 'lake' is not implemented"},
         {S_SRC "sinks:\n  s: { cassandra: {} }\n", "t.yaml:4:8: ",
          "sink type 'cassandra' is not implemented"},
     };

@@ -265,9 +265,61 @@ static void test_config_errors(void **state) {
             "t.yaml:5:3: ", "rejects come back to 'p'");
 }
 
+/* Metadata columns (@topic, @partition, @offset, @timestamp, @key, @value)
+ * and the Parquet type names; values written out by hand from the records. */
+static void test_metadata(void **state) {
+    (void)state;
+    static const char *const cols[] = {"topic", "@topic",     "part", "@partition", "off", "@offset",
+                                       "ts",    "@timestamp", "k",    "@key",       "v",   "@value",
+                                       "id",    "id int64",   "s",    "s string",   "ok",  "ok bool"};
+    s_spec_t s;
+    s_spec(&s, cols, 9, NULL, 0, 0);
+    char err[512];
+    ed_sink_records_t *rs = ed_sink_records_new(&s.conf, err, sizeof err);
+    assert_non_null(rs);
+    int n;
+    const ed_rec_col_t *c = ed_sink_records_cols(rs, &n);
+    assert_int_equal(c[1].type, ED_REC_BIGINT);
+    assert_int_equal(c[3].type, ED_REC_TIME);
+    assert_int_equal(c[6].type, ED_REC_BIGINT);
+    assert_int_equal(c[7].type, ED_REC_TEXT);
+    assert_int_equal(c[8].type, ED_REC_BOOL);
+    ed_batch_t *b = ed_batch_new(ED_BATCH_RECORDS, 1024);
+    const char *j1 = "{\"id\":7,\"s\":\"x\",\"ok\":true}";
+    ed_batch_add_record_at(b, "k1", 2, j1, (uint32_t)strlen(j1), 1700000000123, 0, "my.topic/3@42",
+                           13);
+    const char *j2 = "{\"id\":8}";
+    ed_batch_add_record_at(b, NULL, 0, j2, (uint32_t)strlen(j2), 0, 0, "in.jsonl:5", 10);
+    ed_batch_t *bs[] = {b};
+    ed_sink_flush_t f = {.checkpoint = 1, .records = bs, .nrecords = 1, .rows = 2};
+    assert_int_equal(ed_sink_records_build(rs, &f), 2);
+    const ed_rec_cell_t *r = ed_sink_records_row(rs, 0);
+    assert_int_equal(r[0].len, 8);
+    assert_memory_equal(r[0].str, "my.topic", 8);
+    assert_int_equal(r[1].i, 3);
+    assert_int_equal(r[2].i, 42);
+    assert_int_equal(r[3].i, 1700000000123);
+    assert_memory_equal(r[4].str, "k1", 2);
+    assert_int_equal(r[5].len, strlen(j1));
+    assert_int_equal(r[6].i, 7);
+    assert_int_equal(r[8].i, 1);
+    r = ed_sink_records_row(rs, 1); /* a file position: no topic, partition or offset */
+    assert_true(r[0].null && r[1].null && r[2].null && r[3].null && r[4].null);
+    assert_false(r[5].null);
+    assert_true(r[7].null);
+    ed_batch_destroy(&b);
+    ed_sink_records_destroy(&rs);
+
+    static const char *const bad_meta[] = {"t", "@topics"};
+    s_check_fails(bad_meta, 1, NULL, 0, 0, "unknown metadata '@topics'");
+    static const char *const typed_meta[] = {"o", "@offset text"};
+    s_check_fails(typed_meta, 1, NULL, 0, 0, "metadata @offset has its own type");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_specs),
+        cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_build),
         cmocka_unit_test(test_config_errors),
     };
