@@ -677,6 +677,12 @@ uint32_t ed_aggtable_state_size(const ed_aggtable_t *t, uint16_t agg) {
     return (uint32_t)(t->specs[agg].koff - sizeof(s_entry_t));
 }
 
+void ed_aggtable_reserve(ed_aggtable_t *t, size_t n) {
+    uint32_t cap = s_cap_for(t->count + n);
+    if (cap > t->mask + 1)
+        s_rehash(t, cap, S_NONE);
+}
+
 int ed_aggtable_put(ed_aggtable_t *t, const ed_aggtable_entry_t *in) {
     if (in->agg >= t->nspecs || in->key_len == ED_SLAB_FREE || in->n_flushed > in->n ||
         in->n_flushed < 0 || in->state_size != ed_aggtable_state_size(t, in->agg))

@@ -135,6 +135,10 @@ size_t ed_aggtable_each(const ed_aggtable_t *t, ed_aggtable_visit_fn visit, void
  * state_size); UINT32_MAX when `agg` is out of range. */
 uint32_t ed_aggtable_state_size(const ed_aggtable_t *t, uint16_t agg);
 
+/* Makes room for `n` more entries at once (a restore knows its count), so
+ * the slot array is not rebuilt again and again while they are put. */
+void ed_aggtable_reserve(ed_aggtable_t *t, size_t n);
+
 /* Inserts an entry read back from a snapshot: key, counts and state copied
  * as they were (e->state_size must be ed_aggtable_state_size). It is clean
  * unless n != n_flushed. Returns 0, or ED_EINVAL when agg is out of range,

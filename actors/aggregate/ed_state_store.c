@@ -523,8 +523,11 @@ int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t
     else if (h.agg_idx != (uint32_t)idx || h.generation != st->rgen || h.checkpoint != st->rckpt)
         bad = "holds another aggregator's or checkpoint's state than its name says";
     s_rd_t r = {data, data + len, 0};
-    if (!bad)
+    if (!bad) {
         s_restore_wm(&r, w);
+        /* Bounded by the payload: an entry takes at least 4 bytes. */
+        ed_aggtable_reserve(t, h.entries < len / 4 ? (size_t)h.entries : len / 4);
+    }
     size_t n = 0;
     ed_aggtable_entry_t e = {0};
     int has_group = 0;
