@@ -16,6 +16,13 @@
 /* Changelog rows per message. */
 #define ED_CHANGES_PER_BATCH 4096
 
+/* Messages of one sender held back while it is a checkpoint ahead: a FIFO
+ * of owned messages q[head .. head + n). */
+typedef struct {
+    ed_msg_t **q;
+    size_t head, n, cap;
+} s_held_t;
+
 struct ed_agg_actor {
     ed_plan_t *plan;
     int idx; /* partition */
@@ -25,6 +32,7 @@ struct ed_agg_actor {
     ed_aggwin_t *win;         /* watermarks, window assignment and expiry */
     const uint32_t *upstream; /* senders: the actors that key records (the plan's) */
     uint64_t *upstream_ckpt;/* last barrier received from each */
+    s_held_t *held;         /* [nupstream] messages held back for alignment */
     int nupstream;
     uint64_t flushed;       /* last checkpoint flushed */
     uint32_t *downstream;   /* receivers: sink actor ids fed by any aggregation or alert */
@@ -157,33 +165,84 @@ static int s_upstream(const ed_agg_actor_t *s, uint32_t from) {
     return -1;
 }
 
-static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
-    ed_agg_actor_t *s = ed_actor_state(a);
-    ed_msg_t *m = *msg_p;
-    int up = s_upstream(s, m->from);
-    if (m->type == ED_MSG_BATCH && up >= 0) {
+/* Handles one batch or barrier of sender `up` that is not held back. */
+static void s_handle(ed_agg_actor_t *s, int up, const ed_msg_t *m) {
+    if (m->type == ED_MSG_BATCH) {
         ed_aggwin_batch(s->win, s->table, up, m, ed_wall_ms(), s->stats);
         ed_stat_add(&s->stats->records, m->batch->count);
-        return 0;
+        return;
     }
-    if (m->type != ED_MSG_BARRIER || up < 0) {
-        ED_LOG_W(ed_actor_name(a), "unexpected message type %d", (int)m->type);
-        return 0;
-    }
-    /* Align: checkpoint n is complete here once every upstream source has
-     * sent barrier n; each source's data before its barrier is already in
-     * the table (FIFO per sender). */
+    /* Checkpoint n is complete here once every upstream has sent barrier
+     * n; each sender's data before its barrier is already in the table
+     * (FIFO per sender) and its data after it is held (s_on_message). */
     ed_aggwin_barrier(s->win, up, m);
     s->upstream_ckpt[up] = m->seq;
     uint64_t lowest = UINT64_MAX;
     for (int i = 0; i < s->nupstream; i++)
         if (s->upstream_ckpt[i] < lowest)
             lowest = s->upstream_ckpt[i];
+    /* A barrier's flags (final, input end) belong to its own checkpoint;
+     * checkpoints completed on the way to it carry none. */
     while (s->flushed < lowest)
         if (s_flush(s, s->flushed + 1,
-                    s->flushed + 1 == lowest ? m->flags & (ED_MSG_F_FINAL | ED_MSG_F_INPUT_END)
+                    s->flushed + 1 == m->seq ? m->flags & (ED_MSG_F_FINAL | ED_MSG_F_INPUT_END)
                                              : 0) < 0)
             break;
+}
+
+/* Queues *msg_p (taken) behind sender up's held messages. */
+static void s_hold(ed_agg_actor_t *s, int up, ed_msg_t **msg_p) {
+    s_held_t *h = &s->held[up];
+    if (h->head + h->n == h->cap) {
+        if (h->head) {
+            memmove(h->q, h->q + h->head, h->n * sizeof *h->q);
+            h->head = 0;
+        } else {
+            h->cap = h->cap ? h->cap * 2 : 16;
+            h->q = ed_realloc(h->q, h->cap * sizeof *h->q);
+        }
+    }
+    h->q[h->head + h->n++] = *msg_p;
+    *msg_p = NULL;
+}
+
+/* Handles the held messages that may go now: those of senders whose last
+ * barrier is flushed, in order, until one of them is ahead again. */
+static void s_release(ed_agg_actor_t *s) {
+    for (int progress = 1; progress;) {
+        progress = 0;
+        for (int i = 0; i < s->nupstream; i++) {
+            s_held_t *h = &s->held[i];
+            while (h->n && s->upstream_ckpt[i] <= s->flushed) {
+                ed_msg_t *m = h->q[h->head];
+                h->head++;
+                if (--h->n == 0)
+                    h->head = 0;
+                s_handle(s, i, m);
+                ed_msg_destroy(&m);
+                progress = 1;
+            }
+        }
+    }
+}
+
+static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
+    ed_agg_actor_t *s = ed_actor_state(a);
+    ed_msg_t *m = *msg_p;
+    int up = s_upstream(s, m->from);
+    if (up < 0 || (m->type != ED_MSG_BATCH && m->type != ED_MSG_BARRIER)) {
+        ED_LOG_W(ed_actor_name(a), "unexpected message type %d", (int)m->type);
+        return 0;
+    }
+    /* Barrier alignment: a sender that sent barrier n before the others did
+     * is held until n completes, so flush n (and its snapshot) covers
+     * exactly the input before the positions committed at n. */
+    if (s->upstream_ckpt[up] > s->flushed || s->held[up].n) {
+        s_hold(s, up, msg_p);
+        return 0;
+    }
+    s_handle(s, up, m);
+    s_release(s);
     return 0;
 }
 
@@ -267,6 +326,7 @@ ed_agg_actor_t *ed_agg_actor_new(ed_plan_t *plan, int p, char *errstr, size_t er
     uint32_t self = ed_plan_agg_id(plan, p);
     s->nupstream = ed_plan_senders(plan, self, &s->upstream);
     s->upstream_ckpt = ed_calloc((size_t)s->nupstream + 1, sizeof *s->upstream_ckpt);
+    s->held = ed_calloc((size_t)s->nupstream + 1, sizeof *s->held);
     s->ndownstream = ed_plan_receivers_of(plan, self, ED_LINK_CHANGES, NULL, 0);
     s->downstream = ed_calloc((size_t)s->ndownstream + 1, sizeof *s->downstream);
     ed_plan_receivers_of(plan, self, ED_LINK_CHANGES, s->downstream, s->ndownstream);
@@ -291,6 +351,12 @@ void ed_agg_actor_destroy(ed_agg_actor_t **s_p) {
     }
     free(s->changes);
     free(s->alerts);
+    for (int i = 0; s->held && i < s->nupstream; i++) {
+        for (size_t k = 0; k < s->held[i].n; k++)
+            ed_msg_destroy(&s->held[i].q[s->held[i].head + k]);
+        free(s->held[i].q);
+    }
+    free(s->held);
     free(s->upstream_ckpt);
     free(s->downstream);
     free(s->sink_slot);

@@ -1,6 +1,8 @@
 /* test_agg_actor.c — aggregator barrier alignment, driven step by step
  * (tests/unit/harness.h): checkpoint n is flushed only when every sender
  * sent barrier n; data a sender sent before its barrier is in that flush;
+ * data a sender sends after its barrier n waits until every sender sent n
+ * (alignment), so flush n covers exactly the input before barrier n;
  * the barrier goes on to every sink after the changelog; alerts fire once
  * per crossing. Totals are checked against counts kept by the test. */
 #define _GNU_SOURCE
@@ -194,6 +196,63 @@ static void test_sender_ahead_aligns_on_the_slowest(void **unused) {
     s_fx_free(f);
 }
 
+static void test_data_after_a_barrier_waits_for_the_other_senders(void **unused) {
+    fx_t *f = s_fx();
+    s_keyed(f, f->up[0], "a");
+    s_barrier(f, f->up[0], 1, 0);
+    s_keyed(f, f->up[0], "a a"); /* checkpoint 2's: held */
+    s_barrier(f, f->up[0], 2, 0);
+    s_keyed(f, f->up[0], "c"); /* checkpoint 3's: held */
+    h_expect_none(f->a);
+    assert_int_equal(ed_plan_agg_stats(f->p.plan, 0)->records, 1);
+    s_keyed(f, f->up[1], "b");
+    s_barrier(f, f->up[1], 1, 0);
+    /* Flush 1 covers what both sent before barrier 1, nothing after. */
+    int64_t cnt[3] = {0}, d[3] = {0};
+    double tot[3] = {0};
+    s_take_rows(f, cnt, d, tot);
+    assert_int_equal(cnt[0], 1);
+    assert_int_equal(cnt[1], 1);
+    assert_int_equal(cnt[2], 0);
+    h_expect_drop(f->a, ED_MSG_BARRIER, f->out, 1);
+    h_expect_drop(f->a, ED_MSG_BARRIER, f->hot, 1);
+    h_expect_none(f->a);
+    /* Sender 0's checkpoint-2 data went in; its barrier 2 holds "c". */
+    assert_int_equal(ed_plan_agg_stats(f->p.plan, 0)->records, 4);
+    s_barrier(f, f->up[1], 2, 0);
+    memset(cnt, 0, sizeof cnt);
+    s_take_rows(f, cnt, d, tot);
+    assert_int_equal(cnt[0], 3);
+    assert_int_equal(d[0], 2);
+    assert_int_equal(cnt[2], 0);
+    h_expect_drop(f->a, ED_MSG_BARRIER, f->out, 2);
+    h_expect_drop(f->a, ED_MSG_BATCH, f->hot, 0); /* a crossed n >= 3 */
+    h_expect_drop(f->a, ED_MSG_BARRIER, f->hot, 2);
+    h_expect_none(f->a);
+    assert_int_equal(ed_plan_agg_stats(f->p.plan, 0)->records, 5); /* "c" released */
+    s_barrier(f, f->up[0], 3, ED_MSG_F_FINAL);
+    s_barrier(f, f->up[1], 3, ED_MSG_F_FINAL);
+    memset(cnt, 0, sizeof cnt);
+    s_take_rows(f, cnt, d, tot);
+    assert_int_equal(cnt[2], 1);
+    ed_msg_t *m = h_expect(f->a, ED_MSG_BARRIER, f->out, 3);
+    assert_int_equal(m->flags, ED_MSG_F_FINAL);
+    ed_msg_destroy(&m);
+    h_expect_drop(f->a, ED_MSG_BARRIER, f->hot, 3);
+    h_expect_none(f->a);
+    s_fx_free(f);
+}
+
+static void test_held_messages_are_freed_at_destroy(void **unused) {
+    fx_t *f = s_fx();
+    s_barrier(f, f->up[0], 1, 0);
+    s_keyed(f, f->up[0], "a b"); /* held, never released (the sanitizer build checks the free) */
+    s_barrier(f, f->up[0], 2, 0);
+    h_expect_none(f->a);
+    assert_int_equal(ed_plan_agg_stats(f->p.plan, 0)->records, 0);
+    s_fx_free(f);
+}
+
 static void test_alert_once_per_crossing(void **unused) {
     fx_t *f = s_fx(); /* busy: n >= 3 */
     int alerts = 0;
@@ -231,6 +290,8 @@ int main(void) {
         cmocka_unit_test(test_data_before_barrier_is_in_the_checkpoint),
         cmocka_unit_test(test_barrier_without_changes_still_flows),
         cmocka_unit_test(test_sender_ahead_aligns_on_the_slowest),
+        cmocka_unit_test(test_data_after_a_barrier_waits_for_the_other_senders),
+        cmocka_unit_test(test_held_messages_are_freed_at_destroy),
         cmocka_unit_test(test_alert_once_per_crossing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
