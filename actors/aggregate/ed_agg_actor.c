@@ -33,6 +33,10 @@ struct ed_agg_actor {
     const uint32_t *upstream; /* senders: the actors that key records (the plan's) */
     uint64_t *upstream_ckpt;/* last barrier received from each */
     s_held_t *held;         /* [nupstream] messages held back for alignment */
+    uint64_t saved;         /* checkpoint of this run last snapshotted (0: none) */
+    uint64_t saved_wm;      /* its senders' watermarks, hashed */
+    size_t saved_count;     /* its entries */
+    int changed;            /* a batch was applied since that snapshot */
     int nupstream;
     uint64_t flushed;       /* last checkpoint flushed */
     uint32_t *downstream;   /* receivers: sink actor ids fed by any aggregation or alert */
@@ -128,6 +132,34 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
     }
 }
 
+/* Writes the snapshot of checkpoint n (runtime.state_dir), or links the
+ * previous one when nothing changed since. Returns -1 (and stops the
+ * process) when it cannot. */
+static int s_snapshot(ed_agg_actor_t *s, uint64_t n) {
+    const ed_state_store_t *store = ed_plan_state(s->plan);
+    if (!store)
+        return 0;
+    uint64_t wm = 0; /* the senders' watermarks, hashed */
+    for (int i = 0; i < ed_aggwin_nsenders(s->win); i++)
+        wm = (wm ^ (uint64_t)ed_aggwin_sender_watermark(s->win, i)) * 0x100000001b3ull;
+    size_t count = ed_aggtable_count(s->table);
+    char err[512];
+    if (s->saved && !s->changed && wm == s->saved_wm && count == s->saved_count &&
+        ed_state_store_link(store, s->idx, s->saved, n, err, sizeof err) == 0)
+        return 0;
+    if (ed_state_store_save(store, s->idx, n, s->table, s->win, NULL, err, sizeof err) < 0) {
+        ED_LOG_E(ed_actor_name(s->self), "%s; stopping (checkpoint %llu is not committed)", err,
+                 (unsigned long long)n);
+        ed_actor_shutdown(s->self, 1, "a state snapshot could not be written");
+        return -1;
+    }
+    s->saved = n;
+    s->saved_wm = wm;
+    s->saved_count = count;
+    s->changed = 0;
+    return 0;
+}
+
 /* Flushes checkpoint n: the changelog, expiry, the snapshot (with
  * runtime.state_dir), then barrier n to the sinks. Returns -1 when the
  * snapshot cannot be written: the barrier is not forwarded, so n is never
@@ -139,14 +171,8 @@ static int s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggwin_expire(s->win, s->table, ed_wall_ms(), st, s_emit, s);
     ed_stat_set(&st->keys, ed_aggtable_count(s->table));
     ed_stat_set(&st->bytes, ed_aggtable_bytes(s->table));
-    const ed_state_store_t *store = ed_plan_state(s->plan);
-    char err[512];
-    if (store && ed_state_store_save(store, s->idx, n, s->table, s->win, NULL, err, sizeof err) < 0) {
-        ED_LOG_E(ed_actor_name(s->self), "%s; stopping (checkpoint %llu is not committed)", err,
-                 (unsigned long long)n);
-        ed_actor_shutdown(s->self, 1, "a state snapshot could not be written");
+    if (s_snapshot(s, n) < 0)
         return -1;
-    }
     for (int i = 0; i < s->ndownstream; i++) {
         s_send(s, i, &s->changes[i]);
         s_send(s, i, &s->alerts[i]);
@@ -168,6 +194,7 @@ static int s_upstream(const ed_agg_actor_t *s, uint32_t from) {
 /* Handles one batch or barrier of sender `up` that is not held back. */
 static void s_handle(ed_agg_actor_t *s, int up, const ed_msg_t *m) {
     if (m->type == ED_MSG_BATCH) {
+        s->changed = 1;
         ed_aggwin_batch(s->win, s->table, up, m, ed_wall_ms(), s->stats);
         ed_stat_add(&s->stats->records, m->batch->count);
         return;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "actors/decode/ed_hash.h"
@@ -457,6 +458,20 @@ int ed_state_store_save(const ed_state_store_t *st, int idx, uint64_t ckpt,
     return rc;
 }
 
+int ed_state_store_link(const ed_state_store_t *st, int idx, uint64_t from, uint64_t ckpt,
+                        char *errstr, size_t errstr_size) {
+    char *a = s_snap_path(st, idx, st->gen, from), *b = s_snap_path(st, idx, st->gen, ckpt);
+    int rc = 0;
+    if (link(a, b) < 0)
+        rc = ed_seterr(errstr, errstr_size, ED_EIO, "cannot link '%s' to '%s': %s", a, b,
+                       strerror(errno));
+    else
+        rc = ed_file_sync_dir(st->dir, errstr, errstr_size);
+    free(a);
+    free(b);
+    return rc;
+}
+
 /* ---- restore ---- */
 
 /* Restores the senders' watermarks: the k-th sender of a source gets the
@@ -520,7 +535,7 @@ int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t
     const char *bad = NULL;
     if (h.fingerprint != st->fingerprint || h.agg_count != (uint32_t)st->naggs)
         bad = "was written by a pipeline with another layout than COMMITTED says";
-    else if (h.agg_idx != (uint32_t)idx || h.generation != st->rgen || h.checkpoint != st->rckpt)
+    else if (h.agg_idx != (uint32_t)idx || h.generation != st->rgen || h.checkpoint > st->rckpt)
         bad = "holds another aggregator's or checkpoint's state than its name says";
     s_rd_t r = {data, data + len, 0};
     if (!bad) {

@@ -15,7 +15,10 @@
  *   COMMITTED                 text: format, generation, checkpoint,
  *                             aggregators, fingerprint, then the layout
  *                             lines the fingerprint hashes
- *   agg-<i>-<gen>-<ckpt>.snap one per aggregator i and checkpoint; every
+ *   agg-<i>-<gen>-<ckpt>.snap one per aggregator i and checkpoint (a hard
+ *                             link to the previous one when its state did
+ *                             not change: the header then names the
+ *                             checkpoint it was written at); every
  *                             file is written to NAME.tmp and renamed
  *                             (runtime/ed_file.h). `gen` counts runs over
  *                             the directory (checkpoint numbers restart at 1
@@ -122,6 +125,14 @@ int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t
  * in *bytes (may be NULL), or ED_EIO with errstr. */
 int ed_state_store_save(const ed_state_store_t *st, int idx, uint64_t ckpt,
                         const ed_aggtable_t *t, const ed_aggwin_t *w, size_t *bytes,
+                        char *errstr, size_t errstr_size);
+
+/* When aggregator `idx`'s state did not change since it saved checkpoint
+ * `from` of this run: makes the snapshot of `from` also that of `ckpt`
+ * (a hard link, then fsync of the directory), so an idle pipeline does not
+ * rewrite its whole state every flush. Returns 0, or ED_EIO with errstr
+ * (e.g. `from` was already superseded and removed: save instead). */
+int ed_state_store_link(const ed_state_store_t *st, int idx, uint64_t from, uint64_t ckpt,
                         char *errstr, size_t errstr_size);
 
 /* Marks checkpoint `ckpt` of this run committed (every aggregator saved it

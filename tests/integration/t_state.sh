@@ -17,7 +17,8 @@
 # 2. Windows (configs/state_orders.yaml, one-partition topic, so lateness is
 #    deterministic): `eddy gen orders` in two halves with SIGTERM between,
 #    the restart under --exit-when-idle; PostgreSQL, MariaDB and Redis must
-#    hold the oracle's rows and every windowed alert exactly once. kill -9
+#    hold the oracle's rows, Kafka each on_close window once, and every
+#    windowed alert (on_update and on_close) exactly once. kill -9
 #    and restart: every window present, none below the oracle.
 set -uo pipefail
 cd "$EDDY_ROOT"
@@ -191,6 +192,7 @@ dump_windows() { # DIR
             sed "s/^/$z\t/" >> "$o/top.tsv"
     done
     kcat -b "$EDDY_KAFKA" -C -t "$EDDY_ALERTS_TOPIC" -o beginning -e -q -f '%s\n' 2>/dev/null > "$o/alerts.jsonl"
+    kcat -b "$EDDY_KAFKA" -C -t "$EDDY_ALERTS_TOPIC.closed" -o beginning -e -q -f '%s\n' 2>/dev/null > "$o/closed.jsonl"
 }
 orev_settled() {
     local a b
@@ -200,7 +202,7 @@ orev_settled() {
 
 o=$S/win; mkdir -p "$o"
 win_env win
-for a in revenue per_product top_products; do
+for a in revenue per_product top_products closed per_product_10s; do
     python3 tests/tools/window_oracle.py --config $OCONF --aggregation $a "$S/orders.jsonl" \
         -o "$o/$a.oracle.json"
 done
@@ -223,11 +225,16 @@ check "windows: MariaDB holds the oracle's hopping rows, late ones applied" \
     python3 tests/tools/window_check.py sql "$o/per_product.oracle.json" "$o/per_product.tsv" --values orders
 check "windows: Redis holds the exact top 5 of every hopping window" \
     python3 tests/tools/window_check.py zsets "$o/top_products.oracle.json" "$o/top.tsv"
-check "windows: every windowed alert once, none twice" \
+check "windows: Kafka got each 30 s window once, at its close (emit: on_close)" \
+    python3 tests/tools/window_check.py kafka "$o/closed.oracle.json" "$o/closed.jsonl" --values orders,revenue --once
+check "windows: every windowed alert once, none twice (on_update)" \
     python3 tests/tools/window_check.py alerts "$o/revenue.oracle.json" "$o/alerts.jsonl" --alert big_minute
+check "windows: every windowed alert once, none twice (on_close)" \
+    python3 tests/tools/window_check.py alerts "$o/per_product_10s.oracle.json" "$o/alerts.jsonl" --alert highvolume
 want=$(python3 -c 'import json, sys
 print(sum(len(json.load(open(f))["late_dropped"]) for f in sys.argv[1:]))' \
-    "$o/revenue.oracle.json" "$o/top_products.oracle.json")
+    "$o/revenue.oracle.json" "$o/top_products.oracle.json" "$o/closed.oracle.json" \
+    "$o/per_product_10s.oracle.json")
 got=$(( $(json_get "$o/1.json" aggregators late_dropped) + $(json_get "$o/2.json" aggregators late_dropped) ))
 check_eq "windows: both runs together drop the oracle's too-late orders" "$want" "$got"
 

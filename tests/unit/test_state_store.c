@@ -351,6 +351,37 @@ static void test_restart_continues_totals_and_windows(void **unused) {
     s_fx_free(f);
 }
 
+/* The inode of state file `name` (0 if absent). */
+static ino_t s_inode(const char *name) {
+    char p[300];
+    s_path(p, sizeof p, name);
+    struct stat sb;
+    return stat(p, &sb) == 0 ? sb.st_ino : 0;
+}
+
+static void test_unchanged_state_is_linked_not_rewritten(void **unused) {
+    fx_t *f = s_fx();
+    s_rec(f, CUM, "a", 5, 1000, ED_WATERMARK_NONE);
+    (void)s_flush(f, 1000);
+    (void)s_flush(f, 1000); /* no input, same watermark: the same snapshot */
+    ino_t i1 = s_inode("state/agg-0-1-1.snap"), i2 = s_inode("state/agg-0-1-2.snap");
+    assert_true(i1 != 0 && i1 == i2);
+    (void)s_flush(f, 2000); /* the watermark moved: written anew */
+    ino_t i3 = s_inode("state/agg-0-1-3.snap");
+    assert_true(i3 != 0 && i3 != i1);
+    f->n = 2; /* commit checkpoint 2, the link (its header says 1), and restore it */
+    s_commit(f);
+    f->n = 3;
+    s_fx_free(f);
+    f = s_fx();
+    char buf[96];
+    assert_int_equal(ed_state_store_restored(ed_plan_state(f->p.plan), buf, sizeof buf), 2);
+    s_rec(f, CUM, "a", 1, 1500, ED_WATERMARK_NONE);
+    out_t o = s_flush(f, ED_WATERMARK_NONE);
+    assert_int_equal(s_find(&o, CUM, "a", 0)->n, 2);
+    s_fx_free(f);
+}
+
 /* ed_plan_new of `yaml`, expected to fail with each of `want` in errstr. */
 static void s_plan_fails(const char *yaml, const char *want1, const char *want2) {
     ed_config_t *conf = NULL;
@@ -411,6 +442,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_file_corrupt, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_file_version, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_restart_continues_totals_and_windows, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_unchanged_state_is_linked_not_rewritten, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_changed_config_is_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_or_corrupt_snapshot_is_refused, s_setup,
