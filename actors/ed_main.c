@@ -23,6 +23,7 @@
 
 #include "actors/ed_plan.h"
 #include "actors/http/ed_http.h"
+#include "actors/http/ed_http_leaderboard.h"
 #include "actors/http/ed_http_pipeline.h"
 #include "actors/http/ed_http_static.h"
 #include "actors/ed_registry.h"
@@ -144,13 +145,15 @@ static ed_http_t *s_http_start(const ed_config_t *conf, ed_plan_t *plan) {
     char err[512] = "", web[2 * 4096 + 128] = "";
     if (ed_http_pipeline_routes(http, plan) < 0 ||
         ed_http_static_routes(http, hc, web, sizeof web) < 0 ||
+        ed_http_leaderboard_route(http, plan) < 0 ||
         ed_http_start(http, err, sizeof err) < 0) {
         ED_LOG_E("http", "%s", err[0] ? err : "cannot register the HTTP routes");
         ed_http_destroy(&http);
         return NULL;
     }
     int v6 = strchr(hc->host, ':') != NULL;
-    ED_LOG_I("http", "serving http://%s%s%s:%d/ (/metrics, /healthz, /readyz, /v1/pipeline)%s",
+    ED_LOG_I("http", "serving http://%s%s%s:%d/ (the dashboard, /metrics, /healthz, /readyz, "
+             "/v1/pipeline, /v1/leaderboard)%s",
              v6 ? "[" : "", hc->host, v6 ? "]" : "", ed_http_port(http),
              hc->token ? "; requests need the bearer token" : "");
     ED_LOG_I("http", "%s", web);

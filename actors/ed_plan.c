@@ -20,6 +20,7 @@
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_coordinator.h"
 #include "actors/sources/ed_source_actor.h"
+#include "actors/sources/ed_watermark.h"
 #include "runtime/ed_buf.h"
 #include "sinks/ed_sink_actor.h"
 
@@ -36,6 +37,11 @@ typedef struct {
     int nin;
 } ed_node_t;
 
+/* One keyer's watermark on a cache line of its own (written per batch). */
+typedef struct {
+    _Alignas(64) int64_t ms;
+} ed_wm_cell_t;
+
 struct ed_plan {
     const ed_config_t *conf; /* borrowed */
     ed_runtime_t *rt;        /* owned */
@@ -51,6 +57,7 @@ struct ed_plan {
     int64_t exit_when_idle_ms;
     atomic_int stop_requested; /* set by the signal handler thread; read by the coordinator */
     ed_source_stats_t *source_stats; /* [nsource_actors] */
+    ed_wm_cell_t *wm_cells;          /* [nnodes] keyers' watermarks (ed_plan_watermark_cell) */
     ed_agg_stats_t *agg_stats;       /* [naggs] */
     ed_sink_stats_t *sink_stats;     /* [conf->nsinks] */
     ed_sink_live_t *sink_live;       /* [conf->nsinks] */
@@ -85,6 +92,10 @@ int ed_plan_source_instance(const ed_plan_t *plan, int slot) {
 int ed_plan_decoder_source(const ed_plan_t *plan, int d) { return plan->decoder_source[d]; }
 
 const ed_config_t *ed_plan_config(const ed_plan_t *plan) { return plan->conf; }
+int64_t *ed_plan_watermark_cell(ed_plan_t *plan, uint32_t actor) {
+    return &plan->wm_cells[actor].ms;
+}
+
 ed_source_stats_t *ed_plan_source_stats(ed_plan_t *plan, int slot) {
     return &plan->source_stats[slot];
 }
@@ -271,6 +282,9 @@ static void s_layout(ed_plan_t *plan) {
     plan->nnodes = 1 + S + D + plan->naggs + conf->nsinks;
     plan->nodes = ed_calloc((size_t)plan->nnodes, sizeof *plan->nodes);
     plan->source_stats = s_calloc_lines((size_t)S, sizeof *plan->source_stats);
+    plan->wm_cells = s_calloc_lines((size_t)plan->nnodes, sizeof *plan->wm_cells);
+    for (int i = 0; i < plan->nnodes; i++)
+        plan->wm_cells[i].ms = ED_WATERMARK_END;
     plan->agg_stats = s_calloc_lines((size_t)plan->naggs + 1, sizeof *plan->agg_stats);
     plan->sink_stats = ed_calloc((size_t)conf->nsinks + 1, sizeof *plan->sink_stats);
     plan->sink_live = ed_calloc((size_t)conf->nsinks + 1, sizeof *plan->sink_live);
@@ -752,6 +766,7 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     free(plan->decoder_first);
     free(plan->decoder_source);
     free(plan->source_stats);
+    free(plan->wm_cells);
     free(plan->agg_stats);
     free(plan->sink_stats);
     for (int k = 0; plan->sink_live && k < plan->conf->nsinks; k++)

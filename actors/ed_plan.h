@@ -211,6 +211,13 @@ ed_sink_stats_t *ed_plan_sink_stats(ed_plan_t *plan, int k);
 ed_run_stats_t *ed_plan_run_stats(ed_plan_t *plan);
 ed_sink_live_t *ed_plan_sink_live(ed_plan_t *plan, int k);
 
+/* Where the keyer of actor `actor` (a source or decoder actor) publishes
+ * its watermark (ms since the epoch; ED_WATERMARK_NONE before the first
+ * event time, ED_WATERMARK_END once its input ended): written by that
+ * actor's worker only (ed_stat_set_i64), read by any thread. Cells of
+ * actors without a keyer hold ED_WATERMARK_END. */
+int64_t *ed_plan_watermark_cell(ed_plan_t *plan, uint32_t actor);
+
 /* The runtime the actors run on (borrowed): ed_runtime_actor_stats. */
 ed_runtime_t *ed_plan_runtime(ed_plan_t *plan);
 

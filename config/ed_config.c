@@ -55,7 +55,8 @@ const ed_conf_map_t ed_conf_runtime_map[] = {
     {ED_CONF_CUSTOM, "metrics", NULL, 0, ED_CONF_RESERVED, "a Prometheus metrics endpoint",
      .expect = "use `http: { listen: 127.0.0.1:9464 }`: its /metrics path serves them"},
     {ED_CONF_SUBMAP, "http", NULL, offsetof(ed_conf_runtime_t, http), 0,
-     "the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz, /v1/pipeline (docs/http.md); "
+     "the HTTP endpoint: the dashboard, /metrics (Prometheus), /healthz, /readyz, /v1/pipeline, "
+     "/v1/leaderboard (docs/http.md); "
      "off unless given",
      .sub = ed_conf_http_map, .expect = "http: { listen: 127.0.0.1:9464 }"},
     {ED_CONF_ENUM, "delivery", NULL, 0, ED_CONF_RESERVED, "exactly-once delivery",

@@ -169,11 +169,14 @@
     fillRows("#sources", p.sources.map((s) => {
       const f = st.sources[s.name] || {}, tr = document.createElement("tr");
       tr.dataset.source = s.name;
-      const wm = s.watermark_ms, lag = s.lag;
+      /* watermark_ms: null without event time (or none yet), or once the
+       * input ended; lag_ms: wall clock minus the watermark. */
+      const wm = s.watermark_ms ?? null, lag = s.lag_ms ?? null;
+      const wmText = wm !== null ? new Date(wm).toISOString().replace("T", " ").replace("Z", "")
+        : s.input_ended ? "input ended" : "–";
       tr.append(td(s.name, s.name, "text"), td(s.type, s.type, "text"), td(f.inputs), td(f.records),
         td(f.rejected), td(r.source.get(s.name), fmt(r.source.get(s.name), 0)),
-        td(wm ?? null, wm === undefined || wm === null ? "n/a" : new Date(wm).toISOString()),
-        td(lag ?? null, lag === undefined || lag === null ? "n/a" : fmt(lag)));
+        td(wm, wmText), td(lag, lag === null ? "–" : fmt(lag / 1000, 1) + " s"));
       return tr;
     }));
     fillRows("#sinks", p.sinks.map((s) => {

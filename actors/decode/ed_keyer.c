@@ -90,6 +90,7 @@ struct ed_keyer {
     int has_time;
     ed_watermark_t *wm;     /* per-partition watermarks of the records keyed here */
     int64_t wm_cur;         /* its value after the last record (or send): stamped on records */
+    int64_t *wm_cell;       /* where wm_cur is published for the HTTP endpoint (ed_plan.h) */
     int wm_waiting;         /* no record yet: S_PART_WAIT holds the watermark (see s_wm_init) */
     ed_src_agg_t *aggs; /* aggregations reading this source */
     int naggs;
@@ -312,6 +313,7 @@ static void s_reject(ed_keyer_t *k, const char *why) {
 int64_t ed_keyer_watermark(ed_keyer_t *k, int *idle) {
     int id = 0;
     k->wm_cur = ed_watermark_current(k->wm, ed_now_ms(), &id);
+    ed_stat_set_i64(k->wm_cell, k->wm_cur);
     if (idle)
         *idle = id;
     return k->wm_cur;
@@ -320,6 +322,7 @@ int64_t ed_keyer_watermark(ed_keyer_t *k, int *idle) {
 void ed_keyer_finish(ed_keyer_t *k) {
     ed_watermark_finish(k->wm);
     k->wm_cur = ED_WATERMARK_END;
+    ed_stat_set_i64(k->wm_cell, k->wm_cur);
 }
 
 static void s_send_agg(ed_keyer_t *k, ed_actor_t *self, int p) {
@@ -593,6 +596,8 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
     k->plan = plan;
     k->src = src;
     k->slot = slot;
+    k->wm_cell = ed_plan_watermark_cell(plan, owner);
+    ed_stat_set_i64(k->wm_cell, ED_WATERMARK_NONE);
     int idx = ed_config_source_idx(conf, src->name);
     k->src_idx = idx;
     if (src->time_field) {
@@ -663,6 +668,7 @@ void ed_keyer_destroy(ed_keyer_t **k_p) {
     if (!k_p || !*k_p)
         return;
     ed_keyer_t *k = *k_p;
+    ed_stat_set_i64(k->wm_cell, ED_WATERMARK_END); /* no keyer here any more */
     for (int a = 0; a < k->naggs; a++) {
         free(k->aggs[a].key);
         free(k->aggs[a].vals);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "actors/http/ed_metrics.h"
+#include "actors/sources/ed_watermark.h"
 #include "runtime/ed_common.h"
 
 static void s_str(ed_buf_t *b, const char *s) { ed_buf_json_str(b, s, strlen(s)); }
@@ -96,6 +97,25 @@ static void s_actors_json(ed_plan_t *plan, ed_buf_t *b) {
     ed_buf_puts(b, "]");
 }
 
+/* The watermark of config source i: the lowest of its keyers' (in its
+ * source actors, or their decoders), which is what its aggregators see. */
+static int64_t s_source_watermark(ed_plan_t *plan, int i) {
+    if (!ed_plan_config(plan)->sources[i].time_field)
+        return ED_WATERMARK_NONE;
+    int64_t low = ED_WATERMARK_END;
+    for (int a = 0; a < ed_plan_nsources(plan); a++)
+        if (ed_plan_source_config(plan, a) == i) {
+            int64_t w = ed_stat_get_i64(ed_plan_watermark_cell(plan, ed_plan_source_id(plan, a)));
+            low = w < low ? w : low;
+        }
+    for (int d = 0; d < ed_plan_ndecoders(plan); d++)
+        if (ed_plan_source_config(plan, ed_plan_decoder_source(plan, d)) == i) {
+            int64_t w = ed_stat_get_i64(ed_plan_watermark_cell(plan, ed_plan_decoder_id(plan, d)));
+            low = w < low ? w : low;
+        }
+    return low;
+}
+
 /* "aggregations" and "sinks": what the config says, and per sink its live
  * delivery figures. */
 static void s_config_json(ed_plan_t *plan, ed_buf_t *b) {
@@ -106,8 +126,15 @@ static void s_config_json(ed_plan_t *plan, ed_buf_t *b) {
         s_str(b, conf->sources[i].name);
         ed_buf_puts(b, ",\"type\":");
         s_str(b, conf->sources[i].type->name);
-        ed_buf_printf(b, ",\"instances\":%d,\"decoders\":%d}", conf->sources[i].instances,
+        ed_buf_printf(b, ",\"instances\":%d,\"decoders\":%d", conf->sources[i].instances,
                       conf->sources[i].decoders);
+        int64_t wm = s_source_watermark(plan, i);
+        if (wm == ED_WATERMARK_NONE || wm == ED_WATERMARK_END)
+            ed_buf_printf(b, ",\"watermark_ms\":null,\"lag_ms\":null,\"input_ended\":%s}",
+                          wm == ED_WATERMARK_END ? "true" : "false");
+        else
+            ed_buf_printf(b, ",\"watermark_ms\":%lld,\"lag_ms\":%lld,\"input_ended\":false}",
+                          (long long)wm, (long long)(ed_wall_ms() - wm));
     }
     ed_buf_puts(b, "],\"aggregations\":[");
     for (int a = 0; a < conf->naggregations; a++) {

@@ -100,7 +100,8 @@ def main():
           all(int(e["data-mailbox"]) == next(a["mailbox"] for a in p["actors"] if a["name"] == e["data-to"])
               for e in dom.edges), True)
     aggs_in = sum(int(n["data-records-in"]) for n in dom.nodes if n["data-kind"] == "aggregator")
-    check("records into the aggregator nodes = words (Python)", aggs_in, exp["words"])
+    check("records into the aggregator nodes = words + events (Python)", aggs_in,
+          exp["words"] + exp["events"])
     actors = {r["attrs"]["data-actor"]: r["cells"] for r in dom.rows.get("actors", [])}
     check("actors table: every actor with records in/out = /v1/pipeline",
           {k: (int(v[4]), int(v[5])) for k, v in actors.items()},
@@ -109,7 +110,16 @@ def main():
     check("sources table: inputs, records, rejected = /v1/pipeline stats",
           {k: (int(v[2]), int(v[3]), int(v[4])) for k, v in src.items()},
           {k: (v["inputs"], v["records"], v["rejected"]) for k, v in p["stats"]["sources"].items()})
-    check("sources table: records = words (Python)", sum(int(v[3]) for v in src.values()), exp["words"])
+    check("sources table: records = words, events (Python)", (int(src["docs"][3]), int(src["events"][3])),
+          (exp["words"], exp["events"]))
+    check("sources table: watermark = /v1/pipeline = max(ts) - 2 s (Python)",
+          {k: v[6] for k, v in src.items()},
+          {"docs": "", "events": str(exp["watermark"])})
+    # Lag is wall clock minus watermark: the page's was read a moment earlier.
+    lag_page = int(src["events"][7] or -1)
+    lag_now = next(s["lag_ms"] for s in p["sources"] if s["name"] == "events")
+    check("sources table: watermark lag = a moment before /v1/pipeline's",
+          0 <= lag_now - lag_page < 60000 and lag_page > 0, True)
     sinks = {r["attrs"]["data-sink"]: r["cells"] for r in dom.rows.get("sinks", [])}
     check("sinks table: rows written = /metrics eddy_sink_rows_written_total",
           {k: int(v[2]) for k, v in sinks.items()},
@@ -119,11 +129,12 @@ def main():
     # Checkpoints go on while the pipeline idles: the page's is older, not newer.
     check("sinks table: 1 <= last durable checkpoint <= /v1/pipeline's a moment later",
           all(1 <= int(sinks[s["name"]][7]) <= s["last_durable_checkpoint"] for s in p["sinks"]), True)
-    check("card: records aggregated = /metrics eddy_aggregator_records_total = words",
+    check("card: records aggregated = /metrics eddy_aggregator_records_total = words + events",
           (int(dom.cards.get("card-aggregated")),
            int(sum(v for k, v in m.items() if k.startswith("eddy_aggregator_records_total")))),
-          (exp["words"], exp["words"]))
-    check("card: keys = distinct words (Python)", int(dom.cards.get("card-keys")), exp["distinct"])
+          (exp["words"] + exp["events"], exp["words"] + exp["events"]))
+    check("card: keys = distinct words + users (Python)", int(dom.cards.get("card-keys")),
+          exp["distinct"] + exp["users"])
     if exp.get("redis") is not None:
         lb = [(r["attrs"]["data-member"], r["attrs"]["data-score"]) for r in dom.rows.get("leaderboard", [])]
         check("leaderboard = ZREVRANGE … WITHSCORES (redis-cli)", lb, [tuple(x) for x in exp["redis"]])

@@ -1,7 +1,8 @@
 /*
  * test_http_static.c — the dashboard's file serving rules
  * (actors/http/ed_http_static.h): which names are safe, their content
- * types, and where the web directory is found (config, EDDY_WEB_DIR).
+ * types, where the web directory is found (config, EDDY_WEB_DIR), and the
+ * pattern /v1/leaderboard makes of a redis sink's zset template.
  * Serving itself is tested over HTTP in tests/integration/t_dashboard.sh.
  */
 #define _GNU_SOURCE
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "actors/http/ed_http_leaderboard.h"
 #include "actors/http/ed_http_static.h"
 #include "runtime/ed_common.h"
 
@@ -84,11 +86,28 @@ static void test_web_dir(void **state) {
     rmdir(tmp);
 }
 
+static void test_zset_pattern(void **state) {
+    char out[256];
+    assert_int_equal(ed_http_zset_pattern("top:words", out, sizeof out), 0);
+    assert_string_equal(out, "top:words");
+    assert_int_equal(ed_http_zset_pattern("top:products:{window_start}", out, sizeof out), 1);
+    assert_string_equal(out, "top:products:*");
+    assert_int_equal(ed_http_zset_pattern("t:{doc}:{window_end}", out, sizeof out), 1);
+    assert_string_equal(out, "t:*:*");
+    /* glob characters of the literal text stay literal */
+    assert_int_equal(ed_http_zset_pattern("a*b?[c]\\{x}", out, sizeof out), 1);
+    assert_string_equal(out, "a\\*b\\?\\[c\\]\\\\*");
+    /* cut to fit, still terminated */
+    assert_int_equal(ed_http_zset_pattern("abcdefghij", out, 6), 0);
+    assert_true(strlen(out) < 6);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safe_names),
         cmocka_unit_test(test_content_types),
         cmocka_unit_test(test_web_dir),
+        cmocka_unit_test(test_zset_pattern),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
