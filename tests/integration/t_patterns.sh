@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The jobs of the streaming-patterns tutorial as `make demo-patterns` runs
 # them (tests/lib/patterns.sh), on less input: orders_analytics.yaml
-# (MariaDB), leaderboard.yaml and webviews.yaml (Redis), each on `eddy gen`
-# events with disorder and late ones in a one-partition topic, every sink
-# and the late and filter counts compared with tests/tools/window_oracle.py.
+# (MariaDB), leaderboard.yaml and webviews.yaml (Redis), alerts.yaml (Kafka
+# and PostgreSQL), each on `eddy gen` events with disorder (and late ones
+# but for alerts) in a one-partition topic, every sink and the late and
+# filter counts compared with tests/tools/window_oracle.py.
 # Every verdict must be MATCH; then a dump with one value changed must give
 # MISMATCH (the comparison can fail), and the demo's RESULT logic too.
 set -uo pipefail
@@ -34,10 +35,15 @@ check_job() {
     check "$label: $n checks ran (at least $min)" test "$n" -ge "$min"
 }
 # 4,000 orders at 20/s (200 s: 4 one-minute windows), 4,000 reviews at 10/s
-# (400 s: 11 hopping windows), 4,000 views at 20/s (4 minutes × 13 countries).
+# (400 s: 11 hopping windows), 4,000 views at 20/s (4 minutes × 13 countries),
+# 12,000 alerts orders at 50/s (4 minutes: 4 bursts).
 check_job orders_analytics 6 pat_orders_analytics 4000 20
 check_job leaderboard 6 pat_leaderboard 4000 10
 check_job webviews 6 pat_webviews 4000 20
+check_job alerts 7 pat_alerts 12000 50
+check "alerts: the oracle has highvolume and critical alerts to find" python3 -c 'import json, sys
+a = json.load(open(sys.argv[1]))["alerts"]; c = json.load(open(sys.argv[2]))["records"]
+sys.exit(not (len(a) >= 3 and len(c) >= 20))' "$PAT_OUT/alerts.oracle.json" "$PAT_OUT/critical.oracle.json"
 check "orders_analytics: the output shows the busiest window" \
     grep -q "the busiest window" "$PAT_OUT/orders_analytics.out"
 check "webviews: the output shows a top 5" grep -qE '^ +/[a-z/0-9]* +[0-9]+$' "$PAT_OUT/webviews.out"

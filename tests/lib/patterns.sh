@@ -17,6 +17,7 @@
 #   pat_orders_analytics N RATE   orders → revenue per category and minute → MariaDB
 #   pat_leaderboard N RATE        reviews → top 10 products per 5-minute window → Redis
 #   pat_webviews N RATE           views → top 10 pages per country and minute → Redis
+#   pat_alerts N RATE             orders → highvolume (windowed, on close) and critical alerts → Kafka
 #
 # Each prints what it does and what the sink holds, then one verdict line per
 # check, and appends `LABEL<TAB>VERDICT` to $PAT_OUT/verdicts (VERDICT starts
@@ -220,4 +221,73 @@ pat_webviews() {
     export EDDY_VIEWS_TOPIC="views.patterns.$PAT_RUN" EDDY_GROUP="eddy-webviews-$PAT_RUN"
     TOPIC=$EDDY_VIEWS_TOPIC pat_top_job webviews config/examples/webviews.yaml page_views \
         views views "${EDDY_PREFIX}top:pages:*" "$1" "$2" --disorder 1500ms --late-fraction 0.01
+}
+
+# pat_failed_check EVENTS DUMP: DUMP (`product_id<TAB>failed<TAB>lost_revenue`)
+# against a count in Python of the failed orders per product of EVENTS.
+pat_failed_check() {
+    python3 - "$1" "$2" <<'PY'
+import collections, json, sys
+want = collections.defaultdict(lambda: [0, 0.0])
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["status"] == "failed" or r["status"].startswith("payment_"):
+        want[str(r["product_id"])][0] += 1
+        want[str(r["product_id"])][1] += float(r["amount"])
+got = {}
+for line in open(sys.argv[2]):
+    k, n, s = line.rstrip("\n").split("\t")
+    got[k] = [int(n), float(s)]
+bad = sorted(k for k in set(want) | set(got) if k not in want or k not in got or
+             got[k][0] != want[k][0] or abs(got[k][1] - want[k][1]) > 1e-6 * max(1.0, want[k][1]))
+if bad:
+    print("MISMATCH: %d products differ, e.g. %s: %s, expected %s" % (len(bad), bad[0], got.get(bad[0]), want.get(bad[0])))
+else:
+    print("MATCH (%d products, %d failed orders)" % (len(want), sum(v[0] for v in want.values())))
+PY
+}
+
+# pat_alerts N RATE: alerts.yaml on `eddy gen alerts` orders: the
+# highvolume alerts (once per product and 10 s window above the threshold,
+# emitted on close) and the critical ones (every failed order above the
+# amount) read back from their topics, the failed orders per product from
+# PostgreSQL.
+pat_alerts() {
+    local n=$1 rate=$2 conf=config/examples/alerts.yaml ok=0 ev=$PAT_OUT/alerts.jsonl
+    local table=${EDDY_PREFIX}failed_per_product
+    echo "== alerts ($conf): more than ${EDDY_HIGHVOLUME_ORDERS:-100} orders of a product in 10 s → streaming.alerts.highvolume;"
+    echo "   every failed order above ${EDDY_CRITICAL_AMOUNT:-1000} → streaming.alerts.critical"
+    export EDDY_ALERTS_INPUT="streaming.alerts.input.$PAT_RUN" EDDY_GROUP="eddy-alerts-$PAT_RUN"
+    export EDDY_HIGHVOLUME_TOPIC="${EDDY_PREFIX}streaming.alerts.highvolume.$PAT_RUN"
+    export EDDY_CRITICAL_TOPIC="${EDDY_PREFIX}streaming.alerts.critical.$PAT_RUN"
+    psql -q "$EDDY_PG_DSN" -c "DROP TABLE IF EXISTS $table" > /dev/null 2>&1
+    scripts/kafka-topics create "$EDDY_HIGHVOLUME_TOPIC" 1 > /dev/null || return 1
+    scripts/kafka-topics create "$EDDY_CRITICAL_TOPIC" 1 > /dev/null || return 1
+    pat_gen alerts "$n" "$rate" "$ev" "$EDDY_ALERTS_INPUT" --disorder 1500ms || return 1
+    pat_oracle alerts $conf orders_per_product_10s "$ev" || return 1
+    python3 tests/tools/window_oracle.py --config $conf --alert critical "$ev" -o "$PAT_OUT/critical.oracle.json" || return 1
+    pat_run alerts $conf || ok=1
+    kcat -b "$EDDY_KAFKA" -C -t "$EDDY_HIGHVOLUME_TOPIC" -o beginning -e -q -f '%s\n' > "$PAT_OUT/highvolume.jsonl" 2>/dev/null
+    kcat -b "$EDDY_KAFKA" -C -t "$EDDY_CRITICAL_TOPIC" -o beginning -e -q -f '%s\n' > "$PAT_OUT/critical.jsonl" 2>/dev/null
+    echo "   Kafka $EDDY_HIGHVOLUME_TOPIC: $(grep -c . "$PAT_OUT/highvolume.jsonl") alerts; the first 3 windows:"
+    python3 -c 'import datetime, json, sys
+t = lambda ms: datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%H:%M:%S")
+alerts = sorted((json.loads(l) for l in open(sys.argv[1]) if l.strip()), key=lambda a: a["window_start"])
+for a in alerts[:3]:
+    print("      product %s: %s %s in [%s, %s) (%s)" % (a["key"]["product_id"], a["value"], a["metric"],
+          t(a["window_start"]), t(a["window_end"]), a["when"]))' "$PAT_OUT/highvolume.jsonl"
+    echo "   Kafka $EDDY_CRITICAL_TOPIC: $(grep -c . "$PAT_OUT/critical.jsonl") orders; the first 2:"
+    head -n 2 "$PAT_OUT/critical.jsonl" | sed 's/^/      /'
+    psql -qAt -F $'\t' "$EDDY_PG_DSN" -c "SELECT product_id, failed, lost_revenue FROM $table" \
+        > "$PAT_OUT/failed.tsv" 2>/dev/null
+    echo "   PostgreSQL $table: $(grep -c . "$PAT_OUT/failed.tsv") products"
+    echo "   checks against tests/tools/window_oracle.py over the same $n orders:"
+    pat_verdict "alerts: highvolume, once per product and window" python3 tests/tools/window_check.py alerts \
+        "$PAT_OUT/alerts.oracle.json" "$PAT_OUT/highvolume.jsonl" --alert highvolume || ok=1
+    pat_verdict "alerts: critical, every failed order above the amount" python3 tests/tools/window_check.py \
+        records "$PAT_OUT/critical.oracle.json" "$PAT_OUT/critical.jsonl" || ok=1
+    pat_verdict "alerts: PostgreSQL failed orders per product" \
+        pat_failed_check "$ev" "$PAT_OUT/failed.tsv" || ok=1
+    pat_check_run alerts orders "$n" || ok=1
+    return $ok
 }
