@@ -232,6 +232,17 @@ int ed_conf_read_transforms(ed_conf_state_t *st, int si, const ed_node_t *body, 
             r = ed_conf_get_where(st, item, what, si, &s->where);
             if (!r && !s->where)
                 r = ed_conf_err(cx, val, "%s: expected a filter expression", what);
+            for (int f = 0; !r && f < ed_where_nfields(s->where); f++) {
+                int line, col;
+                ed_where_field_pos(s->where, f, &line, &col);
+                if (ed_where_field(s->where, f)[0] == '@')
+                    r = ed_conf_err_at(cx, line, col,
+                                       "%s: meta field '%s' in a transform is not implemented "
+                                       "yet; transforms read the fields of the record (filter "
+                                       "on meta fields with the 'where' of an aggregation or "
+                                       "alert)",
+                                       what, ed_where_field(s->where, f));
+            }
         } else if (!strcmp(kind, "set")) {
             s->kind = ED_XF_SET;
             r = s_read_set(st, val, what, si, s);

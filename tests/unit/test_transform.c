@@ -298,6 +298,8 @@ static void test_step_errors(void **state) {
     FAILS("      - set: { eur: \"price *\" }\n", "t.yaml:7:29: ",
           "in 'eur' of transform 1 of source 'o': found the end of the expression");
     FAILS("      - where: 'a === 1'\n", "t.yaml:7:21: ", "'where' of transform 1 of source 'o'");
+    FAILS("      - where: 'a == 1 and @key == \"x\"'\n", "t.yaml:7:28: ",
+          "meta field '@key' in a transform is not implemented yet");
     FAILS("      - map: { a: b }\n", "t.yaml:7:9: ", "unknown key 'map'");
     FAILS("      - { set: { a: b }, drop: c }\n", "t.yaml:7:9: ", "several keys");
     FAILS("      - set: { a: b, a.c: d }\n", "t.yaml:7:14: ", "one contains the other");
