@@ -19,6 +19,10 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -I. -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread -MMD -MP \
            $(filter-out -D_XOPEN_SOURCE=% -D_DEFAULT_SOURCE,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+# DuckDB (the lake sink's Parquet files): fetched by `make deps` into the cache.
+DUCKDB  := $(or $(EDDY_CACHE),$(HOME)/.cache/eddy)/duckdb-1.5.6
+CFLAGS  += -isystem $(DUCKDB)/include
+LDLIBS  += -L$(DUCKDB)/lib -lduckdb -Wl,-rpath,$(DUCKDB)/lib
 
 ifneq ($(SAN),)
 BUILD   := build-san

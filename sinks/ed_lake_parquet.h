@@ -7,7 +7,8 @@
  *
  * Column types in the Parquet file: string → BYTE_ARRAY (UTF8), int64 →
  * INT64, double → DOUBLE, bool → BOOLEAN, timestamp → INT64 TIMESTAMP
- * (microseconds, adjusted to UTC), json → BYTE_ARRAY (UTF8, the JSON text).
+ * (microseconds, the UTC wall time, not flagged as adjusted to UTC), json
+ * → BYTE_ARRAY (UTF8, the JSON text).
  *
  * Threads: a writer belongs to one sink instance (one worker thread).
  */

@@ -48,7 +48,7 @@ typedef struct {
 } s_lake_opts_t;
 
 static const ed_conf_choice_t s_formats[] = {
-    {"parquet", S_FMT_PARQUET, 1}, {"jsonl", S_FMT_JSONL, 0}, {NULL, 0, 0}};
+    {"parquet", S_FMT_PARQUET, 0}, {"jsonl", S_FMT_JSONL, 0}, {NULL, 0, 0}};
 static const ed_conf_choice_t s_compressions[] = {{"zstd", ED_LAKE_Z_ZSTD, 0},
                                                   {"snappy", ED_LAKE_Z_SNAPPY, 0},
                                                   {"gzip", ED_LAKE_Z_GZIP, 0},
@@ -67,7 +67,7 @@ static const ed_conf_map_t s_lake_map[] = {
     {ED_CONF_STR, "path", NULL, offsetof(s_lake_opts_t, path), ED_CONF_REQUIRED,
      "the lake's root directory (created if missing); one eddy process per path",
      .expect = "a directory path"},
-    {ED_CONF_ENUM, "format", "jsonl", offsetof(s_lake_opts_t, format), 0,
+    {ED_CONF_ENUM, "format", "parquet", offsetof(s_lake_opts_t, format), 0,
      "`parquet` (Apache Parquet files, written by DuckDB) or `jsonl` (JSON lines, zstd)",
      .choices = s_formats},
     {ED_CONF_STR, "partition_by", NULL, offsetof(s_lake_opts_t, partition_by), 0,

@@ -53,6 +53,7 @@ T/1@$(($(kcat -b "$EDDY_KAFKA" -Q -t "$EDDY_TWEETS_TOPIC:1:-1" 2>/dev/null | awk
         grep -q "record rejected at $EDDY_TWEETS_TOPIC/1@[0-9]* (source tweets), column id" "$o/log"
 }
 run_lake jsonl jsonl
+run_lake parquet parquet
 
 # The example (config/examples/tweets_lake.yaml) over the same topic: its
 # `where` (a per-record alert into the lake) against Python's re.
@@ -65,10 +66,10 @@ check "example: the lake holds exactly the tweets about data science, AI, ML or 
 import glob, json, re, subprocess, sys
 want = sorted(t["id"] for t in map(json.loads, open(sys.argv[1]))
               if re.search(r"(?i)data science|\bai\b|machine learning|big data", t["text"]))
+import pyarrow.parquet as pq
 got = []
-for f in glob.glob(sys.argv[2] + "/dt=*/hour=*/part-*.jsonl.zst"):
-    out = subprocess.run(["zstdcat", f], check=True, capture_output=True).stdout.decode()
-    got += [json.loads(l)["id"] for l in out.splitlines()]
+for f in glob.glob(sys.argv[2] + "/dt=*/hour=*/part-*.parquet"):
+    got += pq.read_table(f, columns=["id"]).column("id").to_pylist()
 print(f"# {len(want)} expected, {len(got)} in the lake")
 sys.exit(not (0 < len(want) < 20000 and sorted(got) == want))
 PYEOF
@@ -119,4 +120,5 @@ restart_lake() {
     "$PY" tests/tools/lake_check.py "$EDDY_LAKE" "$fmt" "$o/tweets.jsonl" "$EDDY_TWEETS_TOPIC" --dups "$dups"
 }
 restart_lake sigterm jsonl TERM none
+restart_lake sigterm_parquet parquet TERM none
 exit 0

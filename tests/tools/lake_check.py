@@ -53,10 +53,9 @@ for f in visible:
         import pyarrow.parquet as pq
         t = pq.read_table(f)
         for r in t.to_pylist():
-            if r.get("ts") is not None:
-                r["ts"] = int(r["ts"].timestamp() * 1000 + 0.5)
-            if r.get("kafka_ts") is not None:
-                r["kafka_ts"] = int(r["kafka_ts"].timestamp() * 1000 + 0.5)
+            if r.get("ts") is not None:  # TIMESTAMP: UTC wall time, no zone
+                r["ts"] = int(r["ts"].replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
+                              + 0.5)
             rows.append((part, r))
     else:
         out = subprocess.run(["zstdcat", f], check=True, capture_output=True).stdout
