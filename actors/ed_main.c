@@ -25,6 +25,7 @@
 #include "actors/http/ed_http.h"
 #include "actors/http/ed_http_leaderboard.h"
 #include "actors/http/ed_http_pipeline.h"
+#include "actors/http/ed_http_sql.h"
 #include "actors/http/ed_http_static.h"
 #include "actors/ed_registry.h"
 #include "actors/sources/ed_gen.h"
@@ -139,23 +140,25 @@ static int s_reference(int argc, char **argv) {
 /* Starts the HTTP endpoint of runtime.http with every route served (a
  * module with routes of its own adds them here, before ed_http_start).
  * Returns the server, or NULL after logging why it cannot serve. */
-static ed_http_t *s_http_start(const ed_config_t *conf, ed_plan_t *plan) {
+static ed_http_t *s_http_start(const ed_config_t *conf, ed_plan_t *plan, ed_http_sql_t **sql) {
     const ed_conf_http_t *hc = &conf->runtime.http;
     ed_http_t *http = ed_http_new(hc);
     char err[512] = "", web[2 * 4096 + 128] = "";
+    *sql = ed_http_sql_new(conf); /* NULL without a sqlite sink */
     if (ed_http_pipeline_routes(http, plan) < 0 ||
         ed_http_static_routes(http, hc, web, sizeof web) < 0 ||
         ed_http_leaderboard_route(http, plan) < 0 ||
-        ed_http_start(http, err, sizeof err) < 0) {
+        (*sql && ed_http_sql_routes(http, *sql) < 0) || ed_http_start(http, err, sizeof err) < 0) {
         ED_LOG_E("http", "%s", err[0] ? err : "cannot register the HTTP routes");
         ed_http_destroy(&http);
+        ed_http_sql_destroy(sql);
         return NULL;
     }
     int v6 = strchr(hc->host, ':') != NULL;
     ED_LOG_I("http", "serving http://%s%s%s:%d/ (the dashboard, /metrics, /healthz, /readyz, "
-             "/v1/pipeline, /v1/leaderboard)%s",
+             "/v1/pipeline, /v1/leaderboard%s)%s",
              v6 ? "[" : "", hc->host, v6 ? "]" : "", ed_http_port(http),
-             hc->token ? "; requests need the bearer token" : "");
+             *sql ? ", /v1/sql, /a/, /c/" : "", hc->token ? "; requests need the bearer token" : "");
     ED_LOG_I("http", "%s", web);
     return http;
 }
@@ -269,7 +272,8 @@ int main(int argc, char **argv) {
         ED_LOG_I(NULL, "eddy %s running %s (%d workers, %d aggregators)", ED_VERSION, path,
                  conf->runtime.workers, ed_plan_naggs(plan));
         ed_http_t *http = NULL;
-        if (conf->runtime.http.enabled && !(http = s_http_start(conf, plan))) {
+        ed_http_sql_t *sql = NULL;
+        if (conf->runtime.http.enabled && !(http = s_http_start(conf, plan, &sql))) {
             ed_plan_destroy(&plan);
             ed_config_destroy(&conf);
             return 1;
@@ -277,6 +281,7 @@ int main(int argc, char **argv) {
         code = ed_plan_run(plan);
         /* Stopped before the plan is freed: its handlers read the plan. */
         ed_http_destroy(&http);
+        ed_http_sql_destroy(&sql);
         if (stats) {
             FILE *f = strcmp(stats, "-") ? fopen(stats, "w") : stdout;
             if (!f) {
