@@ -65,9 +65,29 @@ $(BUILD)/actors/ed_main.o: CFLAGS += -include $(VERSION_H)
 
 FORCE:
 
-$(BUILD)/libeddy.a: $(LIB_OBJ)
+# The cassandra sink's CQL driver: the ScyllaDB Rust driver behind the C ABI
+# of sinks/ed_cql.h (the crate in sinks/cassandra). cargo builds it offline
+# from the crates `make deps` fetched (scripts/deps: cargo fetch), into one
+# target directory in the cache shared by the normal and the sanitizer build
+# and by every checkout, so only a change to the crate's own files rebuilds
+# it (a cold build takes minutes; after it, seconds). The C side links the
+# static library and the system libraries the Rust standard library needs.
+EDDY_CACHE ?= $(HOME)/.cache/eddy
+CARGO      ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+CARGO_ENV  := CARGO_HOME=$(EDDY_CACHE)/cargo CARGO_TARGET_DIR=$(EDDY_CACHE)/cargo-target
+CQL_SRC    := sinks/cassandra/Cargo.toml sinks/cassandra/Cargo.lock $(wildcard sinks/cassandra/src/*.rs)
+CQL_LIB    := $(BUILD)/libed_cql.a
+LDLIBS     += $(CQL_LIB) -lgcc_s -lutil -lrt -ldl
+
+$(CQL_LIB): $(CQL_SRC)
+	@mkdir -p $(dir $@)
+	$(CARGO_ENV) $(CARGO) build --release --offline --locked --manifest-path sinks/cassandra/Cargo.toml
+	cp $(EDDY_CACHE)/cargo-target/release/libed_cql.a $@.tmp && mv $@.tmp $@
+
+# Every program links libeddy.a and, through LDLIBS, the driver after it.
+$(BUILD)/libeddy.a: $(LIB_OBJ) $(CQL_LIB)
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJ)
 
 $(BIN)/eddy: $(BUILD)/actors/ed_main.o $(BUILD)/libeddy.a
 	@mkdir -p $(dir $@)

@@ -15,6 +15,7 @@
 
 #include "actors/ed_registry.h"
 #include "config/ed_config.h"
+#include "runtime/ed_err.h"
 
 /* Loads text expecting ED_EINVAL with one error line (of the several a
  * load may report) starting with `prefix` and containing `phrase`. */

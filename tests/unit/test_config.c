@@ -602,8 +602,6 @@ static void test_not_implemented(void **state) {
                "to: n }\nsinks:\n  n: { null: {} }\n",
          "t.yaml:4:45: ", "aggregate 'approx_distinct' for 'd' in compute of aggregation 'a' is "
                           "not implemented yet"},
-        {S_SRC "sinks:\n  s: { cassandra: {} }\n", "t.yaml:4:8: ",
-         "sink type 'cassandra' is not implemented"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         s_fails(cases[i].text, cases[i].prefix, cases[i].phrase);

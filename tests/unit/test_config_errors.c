@@ -36,9 +36,9 @@ static void test_error_unknown_key(void **state) {
                   "    tabel: words\n",
             "t.yaml:8:5: ",
             "unknown key 'tabel' in sink 'pg_words'; expected one of: postgres, mariadb, redis, "
-            "kafka, null, sqlite, lake, table, mode, primary_key, columns, zset, member, score, "
-            "score_mode, keep_top, ttl, retention, raw, batch_rows, retry_max; did you mean "
-            "'table'?");
+            "kafka, cassandra, null, sqlite, lake, table, mode, primary_key, columns, zset, "
+            "member, score, score_mode, keep_top, ttl, partition_key, retention, raw, batch_rows, "
+            "retry_max; did you mean 'table'?");
     s_fails("runtim: {}\n" S_SRC, "t.yaml:1:1: ", "unknown key 'runtim' in the top level");
     s_fails("sources:\n  d: { directory: { path: /tmp/x }, instances: 2, to: k }\nsinks:\n  k: { null: {} }\n",
             "t.yaml:2:48: ", "'instances' must be 1 for a directory source");
