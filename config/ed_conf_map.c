@@ -122,7 +122,9 @@ static int s_read_value(ed_conf_ctx_t *cx, const ed_conf_map_t *row, const ed_no
         break;
     case ED_CONF_STRLIST: {
         ed_conf_strlist_t *l = S_FIELD(base, row, ed_conf_strlist_t);
-        ed_conf_map_t one = {.type = ED_CONF_STRLIST, .offset = 0};
+        /* A list read before (the default) is freed: the one-row map needs
+         * a name, which ends a map when NULL. */
+        ed_conf_map_t one = {.type = ED_CONF_STRLIST, .name = row->name, .offset = 0};
         ed_conf_map_free((ed_conf_map_t[]){one, {0}}, l);
         rc = ed_conf_val_strlist(cx, v, row->name, where, s_expect(row), l);
         break;
