@@ -320,8 +320,12 @@ static void s_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
     ed_ksrc_t *k = rd_kafka_opaque(rk);
     /* Broker and consumer errors reach error_cb, logged once per error
      * there; librdkafka's own lines (one per reconnect attempt) are debug
-     * output, except configuration warnings. */
-    ed_log_level_t lvl = !strcmp(fac, "CONFWARN") && level <= 4 ? ED_LOG_WARN : ED_LOG_DEBUG;
+     * output, except configuration warnings and offset resets (OFFSET at
+     * level 4: "offset reset (at offset N) to BEGINNING: … Offset out of
+     * range", i.e. the broker deleted unread input by retention, and the
+     * group skips to auto.offset.reset: input lost, never silently). */
+    int warn = level <= 4 && (!strcmp(fac, "CONFWARN") || !strcmp(fac, "OFFSET"));
+    ed_log_level_t lvl = warn ? ED_LOG_WARN : ED_LOG_DEBUG;
     ed_log(lvl, k ? k->who : "kafka", "librdkafka %s: %s", fac, buf);
 }
 
