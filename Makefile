@@ -8,6 +8,7 @@
 #                             tests/run unit aggtable, tests/run unit aggtable:many_keys
 #   make demo                 the word-count job on real documents
 #   make demo-patterns        the streaming-patterns jobs on generated events, checked
+#   make demo-serve           the bucket counter and a leaderboard queried over HTTP while they run, checked
 #   make docs                 regenerate the option tables of docs/config.md from the code
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
@@ -47,7 +48,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 IT_SRC   := $(wildcard tests/integration/it_*.c)
 IT_BIN   := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo demo-patterns bench bench-smoke docs clean format FORCE
+.PHONY: all deps test unit integration demo demo-patterns demo-serve bench bench-smoke docs clean format FORCE
 
 all: $(BIN)/eddy $(UNIT_BIN) $(IT_BIN)
 
@@ -145,6 +146,13 @@ demo: deps
 demo-patterns: deps
 	$(MAKE) all
 	scripts/demo-patterns
+
+# The time-bucket counter and the leaderboard with their HTTP endpoints on,
+# queried while they run (/v1/sql, /a/, /c/, /metrics, eddy top --once) and
+# checked against tests/tools/window_oracle.py (scripts/demo-serve).
+demo-serve: deps
+	$(MAKE) all
+	scripts/demo-serve
 
 # The option tables of docs/config.md come from the config maps in the code;
 # tests/unit/test_config_doc.c fails when the file is not up to date.
