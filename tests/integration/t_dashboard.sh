@@ -20,16 +20,9 @@
 set -uo pipefail
 cd "$EDDY_ROOT"
 . tests/lib/tap.sh
-EDDY=${EDDY:-$EDDY_ROOT/bin/eddy}
-B=$EDDY_ROOT/tests/out/dashboard
-rm -rf "$B"; mkdir -p "$B/in" "$B/ev"
-export EDDY_HTTP_PORT=${EDDY_HTTP_PORT:-19464}
-U=http://127.0.0.1:$EDDY_HTTP_PORT
-code() { curl -s --path-as-is -o /dev/null -w '%{http_code}' "$@"; }
-ctype() { curl -s --path-as-is -o /dev/null -w '%{content_type}' "$@"; }
-metric() {
-    awk -v n="$2" -v f="${3:-}" '$1 ~ "^" n "({|$)" && index($1, f) { s += $2 } END { printf "%d\n", s }' "$1"
-}
+. tests/lib/http.sh
+http_setup dashboard
+mkdir -p "$B/in" "$B/ev"
 chrome() {
     timeout 90 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
         --user-data-dir="$B/chrome" --window-size=1400,1500 --virtual-time-budget=5000 "$@" "$U/"

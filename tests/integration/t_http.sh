@@ -16,22 +16,13 @@
 set -uo pipefail
 cd "$EDDY_ROOT"
 . tests/lib/tap.sh
-EDDY=${EDDY:-$EDDY_ROOT/bin/eddy}
-B=$EDDY_ROOT/tests/out/http
-rm -rf "$B"; mkdir -p "$B/in1" "$B/in2"
-export EDDY_HTTP_PORT=${EDDY_HTTP_PORT:-19464}
-U=http://127.0.0.1:$EDDY_HTTP_PORT
+. tests/lib/http.sh
+http_setup http
+mkdir -p "$B/in1" "$B/in2"
 TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 printf '%s\n' "$TOKEN" > "$B/token"
 export EDDY_HTTP_TOKEN_FILE=$B/token
 AUTH=(-H "Authorization: Bearer $TOKEN")
-
-# code ARGS...: the HTTP status of a curl request.
-code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-# metric FILE NAME [FILTER]: sum of the samples of NAME (whose labels contain FILTER).
-metric() {
-    awk -v n="$2" -v f="${3:-}" '$1 ~ "^" n "({|$)" && index($1, f) { s += $2 } END { printf "%d\n", s }' "$1"
-}
 
 # --- 1. config: refused before anything runs
 bad() { # NAME HTTP-BLOCK EXPECTED-REGEX

@@ -15,25 +15,14 @@
 set -uo pipefail
 cd "$EDDY_ROOT"
 . tests/lib/tap.sh
-EDDY=${EDDY:-$EDDY_ROOT/bin/eddy}
-B=$EDDY_ROOT/tests/out/sql
-rm -rf "$B"; mkdir -p "$B"
+. tests/lib/http.sh
+http_setup sql
+CODE_BODY=$B/body   # code: the answer's body into $B/body
 RUN=$(date +%s)
-export EDDY_HTTP_PORT=${EDDY_HTTP_PORT:-19464}
-U=http://127.0.0.1:$EDDY_HTTP_PORT
 export EDDY_HTTP_LISTEN=127.0.0.1:$EDDY_HTTP_PORT
 export EDDY_MESSAGES_TOPIC=eddy.test.sql.$RUN EDDY_GROUP=eddy-test-sql-$RUN EDDY_RETENTION=2m
 RETENTION_MS=120000
 
-# sql QUERY: the rows of /v1/sql as TSV (python reads the JSON).
-sql() {
-    curl -s "$U/v1/sql" --get --data-urlencode "q=$1" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-for r in d.get("rows", []): print("\t".join(str(v) for v in r))'
-}
-# code ARGS...: the HTTP status of a curl request; body into $B/body.
-code() { curl -s -o "$B/body" -w '%{http_code}' "$@"; }
 
 # --- the messages and Python's count
 python3 - "$B" <<'EOF'
@@ -85,7 +74,7 @@ kcat -b "$EDDY_KAFKA" -P -t "$EDDY_MESSAGES_TOPIC" -p 0 -l "$B/a.jsonl"
 "$EDDY" run -c config/examples/bucket_counter.yaml > "$B/log" 2>&1 &
 PID=$!
 TABLE_Q="SELECT window_start, window_end, server_name, topic, count FROM buckets ORDER BY 1, 2, 3, 4"
-same_as() { sql "$TABLE_Q" > "$B/got.tsv"; cmp -s "$B/got.tsv" "$1"; }
+same_as() { http_sql "$TABLE_Q" > "$B/got.tsv"; cmp -s "$B/got.tsv" "$1"; }
 wait_for 60 same_as "$B/expected_a.tsv"
 check_files_eq "first half: /v1/sql serves Python's buckets (retention applied)" "$B/expected_a.tsv" "$B/got.tsv"
 
@@ -138,7 +127,7 @@ check_eq "/v1/sql without q: 400" 400 "$c"
 c=$(code -X POST -d x "$U/v1/sql?q=SELECT%201")
 check "POST with a body: 405 or 413" test "$c" = 405 -o "$c" = 413
 check_files_eq "after the refused writes the table is unchanged" "$B/expected_a.tsv" \
-    <(sql "$TABLE_Q")
+    <(http_sql "$TABLE_Q")
 
 # --- 3,000 concurrent requests while the second half flows
 python3 tests/tools/http_hammer.py --port "$EDDY_HTTP_PORT" --requests 3000 --threads 16 \
@@ -152,9 +141,9 @@ check "requests answered: $(cat "$B/hammer.json" "$B/hammer.err" | head -c 300)"
 wait_for 60 same_as "$B/expected_ab.tsv"
 check_files_eq "all messages: the buckets still equal Python's count" "$B/expected_ab.tsv" "$B/got.tsv"
 check_eq "retention: $KEPT_AB of $BUCKETS_AB buckets kept, holding $SUM_AB messages" "$KEPT_AB $SUM_AB" \
-    "$(sql "SELECT count(DISTINCT window_start), sum(count) FROM buckets" | tr '\t' ' ')"
+    "$(http_sql "SELECT count(DISTINCT window_start), sum(count) FROM buckets" | tr '\t' ' ')"
 check_eq "retention: nothing older than the newest end minus 2m" 0 \
-    "$(sql "SELECT count(*) FROM buckets WHERE window_end < (SELECT max(window_end) FROM buckets) - $RETENTION_MS")"
+    "$(http_sql "SELECT count(*) FROM buckets WHERE window_end < (SELECT max(window_end) FROM buckets) - $RETENTION_MS")"
 
 kill -TERM "$PID"
 wait_pid 30 "$PID"; rc=$?

@@ -30,21 +30,14 @@
 # $PAT_OUT/verdicts as patterns.sh does); it returns 0 only if all matched.
 # shellcheck source=patterns.sh
 . tests/lib/patterns.sh
+# shellcheck source=http.sh
+. tests/lib/http.sh
 SRV_SQL_Q="SELECT server_name, topic, window_start, window_end, count FROM buckets"
 
 srv_url() { case $1 in buckets) echo "http://127.0.0.1:$SRV_PORT" ;; *) echo "http://127.0.0.1:$((SRV_PORT + 1))" ;; esac; }
 
-# srv_metric FILE NAME [FILTER]: the sum of the samples of NAME (labels containing FILTER).
-srv_metric() {
-    awk -v n="$2" -v f="${3:-}" '$1 ~ "^" n "({|$)" && index($1, f) { s += $2 } END { printf "%d\n", s }' "$1"
-}
-
 # srv_sql QUERY: the rows of /v1/sql on the bucket counter as TSV.
-srv_sql() {
-    curl -s "$(srv_url buckets)/v1/sql" --get --data-urlencode "q=$1" | python3 -c '
-import json, sys
-for r in json.load(sys.stdin).get("rows", []): print("\t".join(str(v) for v in r))'
-}
+srv_sql() { http_sql "$1" "$(srv_url buckets)"; }
 
 # srv_messages N RATE FILE: N messages of the tutorial ({origin_server,
 # topic, timestamp}), RATE per second of event time from 2026-01-01, out of
@@ -130,17 +123,17 @@ srv_settle() {
     u=$(srv_url "$name")
     for ((i = 0; i < 600; i++)); do
         curl -s "$u/metrics" > "$m" 2>/dev/null &&
-            [ "$(srv_metric "$m" eddy_source_inputs_total "source=\"$src\"")" -ge "$n" ] && break
+            [ "$(metric "$m" eddy_source_inputs_total "source=\"$src\"")" -ge "$n" ] && break
         kill -0 "$(eval echo "\$SRV_PID_$name")" 2>/dev/null || { echo "   $name exited early"; return 1; }
         sleep 0.2
     done
-    ck=$(srv_metric "$m" eddy_checkpoints_total)
+    ck=$(metric "$m" eddy_checkpoints_total)
     for ((i = 0; i < 300; i++)); do
         curl -s "$u/metrics" > "$m" 2>/dev/null &&
-            [ "$(srv_metric "$m" eddy_checkpoints_total)" -ge $((ck + 2)) ] && return 0
+            [ "$(metric "$m" eddy_checkpoints_total)" -ge $((ck + 2)) ] && return 0
         sleep 0.2
     done
-    echo "   $name: $(srv_metric "$m" eddy_source_inputs_total) of $n inputs read, checkpoints stuck at $ck"
+    echo "   $name: $(metric "$m" eddy_source_inputs_total) of $n inputs read, checkpoints stuck at $ck"
     return 1
 }
 
@@ -215,7 +208,7 @@ srv_show_metrics() {
             'out=$(promtool check metrics < "$1" 2>&1) && echo "MATCH (valid exposition format)" || echo "MISMATCH: $out"' _ "$m" || ok=1
     fi
     pat_same "$name: records read and rejected (/metrics)" "$n 0" \
-        "$(srv_metric "$m" eddy_source_records_total "source=\"$src\"") $(srv_metric "$m" eddy_source_rejected_total)" || ok=1
+        "$(metric "$m" eddy_source_records_total "source=\"$src\"") $(metric "$m" eddy_source_rejected_total)" || ok=1
     return $ok
 }
 
