@@ -10,8 +10,10 @@
 # (a bucket count, a per-server total, a score shown by eddy top), and the
 # demo must say RESULT: MISMATCH and exit 1 when a check fails (a retention
 # longer than the input keeps every bucket: "retention removed nothing").
-# The bad and concurrent requests while a pipeline runs, with its results
-# checked exact afterwards, are t_sql.sh's (tests/tools/http_hammer.py).
+# Bad input and limits: 2,000 bad and good requests from 16 threads
+# (tests/tools/http_hammer.py) while the bucket counter reads nine tenths of
+# its input, every answer as it should be, and the counts exact afterwards
+# (t_sql.sh does the same on its own pipeline).
 set -uo pipefail
 cd "$EDDY_ROOT"
 . tests/lib/tap.sh
@@ -21,12 +23,12 @@ B=$EDDY_ROOT/tests/out/serve
 rm -rf "$B"; mkdir -p "$B"
 RUN="t$(date +%s)"
 
-# demo OUT RETENTION: the demo on 3,000 messages and 3,000 reviews; its output in OUT.out.
+# demo OUT RETENTION REQUESTS: the demo on 3,000 messages and 3,000 reviews; its output in OUT.out.
 demo() {
-    SERVE_OUT=$1 SERVE_MESSAGES=3000 SERVE_REVIEWS=3000 SERVE_RETENTION=$2 \
+    SERVE_OUT=$1 SERVE_MESSAGES=3000 SERVE_REVIEWS=3000 SERVE_RETENTION=$2 SERVE_REQUESTS=$3 \
         EDDY_PREFIX="t_serve${RUN}_" scripts/demo-serve > "$1.out" 2>&1
 }
-demo "$B/ok" 1m
+demo "$B/ok" 1m 2000
 rc=$?
 check_eq "demo-serve: exit 0" 0 "$rc"
 check "demo-serve: RESULT: MATCH" grep -q "^RESULT: MATCH — all 1[0-9] checks agree" "$B/ok.out"
@@ -38,9 +40,10 @@ while IFS=$'\t' read -r name verdict; do
         *) tap_fail "$name" "$verdict" "$(tail -n 20 "$B/ok.out")" ;;
     esac
 done < "$B/ok/verdicts"
-check "demo-serve: 16 checks ran ($n)" test "$n" -eq 16
+check "demo-serve: 17 checks ran ($n)" test "$n" -eq 17
 check "the output shows the per-server totals from /v1/sql" grep -qE '^ +Ωmega +[0-9]+ +[0-9]+$' "$B/ok.out"
 check "the output shows an eddy top snapshot" grep -qP '^ +1\t[0-9]+\t[0-9]+$' "$B/ok.out"
+check "2000 requests answered, a 4xx for each bad one" grep -qE "bad and concurrent HTTP requests +MATCH \\(2000 requests" "$B/ok.out"
 check "the output gives both dashboards' addresses" \
     grep -q "dashboards: http://127.0.0.1:$EDDY_HTTP_PORT/ .* http://127.0.0.1:$((EDDY_HTTP_PORT + 1))/" "$B/ok.out"
 check "retention kept fewer buckets than were written" grep -qE 'retention removed the old buckets +MATCH' "$B/ok.out"
@@ -66,7 +69,7 @@ check_eq "the unchanged snapshot is a MATCH" MATCH \
 
 # The demo's RESULT when a check fails: retention 1h keeps every bucket.
 RUN="${RUN}b"
-demo "$B/keep" 1h
+demo "$B/keep" 1h 0
 rc=$?
 check_eq "demo-serve with a failing check: exit 1" 1 "$rc"
 check "demo-serve with a failing check: RESULT: MISMATCH — 1 of 16, naming it" bash -c \

@@ -18,7 +18,10 @@
 #
 #   SRV_PORT     the bucket counter's HTTP port; the leaderboard's is SRV_PORT + 1
 #
-#   srv_start_buckets N RATE RETENTION   messages → the bucket counter, started in the background
+#   srv_start_buckets N RATE RETENTION [REQUESTS]
+#                                        messages → the bucket counter, started in the background
+#                                        (REQUESTS bad and good HTTP requests sent meanwhile)
+#   srv_check_hammer                     every one of those requests answered as it should
 #   srv_start_leaderboard N RATE         reviews → the leaderboard (with runtime.http), in the background
 #   srv_settle NAME SOURCE N             waits until NAME read N records and two more checkpoints completed
 #   srv_show_buckets                     /v1/sql, /a/, /c/ printed and checked
@@ -78,24 +81,71 @@ json.dump(o, open(sys.argv[1][:-5] + ".kept.json", "w"))
 EOF
 }
 
+# srv_start_buckets N RATE RETENTION [REQUESTS]: with REQUESTS > 0, that
+# many bad and good requests (tests/tools/http_hammer.py, 16 threads) are
+# sent to the endpoint from its first write on, while the rest of the
+# messages is produced and read; srv_check_hammer judges the answers.
 srv_start_buckets() {
-    local n=$1 rate=$2 retention=$3 ev=$PAT_OUT/messages.jsonl
+    local n=$1 rate=$2 retention=$3 requests=${4:-0} ev=$PAT_OUT/messages.jsonl u i
+    u=$(srv_url buckets)
     echo "== bucket counter (config/examples/bucket_counter.yaml): messages counted per 20 s bucket,"
-    echo "   server_name and topic, into SQLite (:memory:) with retention $retention, served on $(srv_url buckets)"
+    echo "   server_name and topic, into SQLite (:memory:) with retention $retention, served on $u"
     export EDDY_MESSAGES_TOPIC="${EDDY_PREFIX}messages.serve.$PAT_RUN" EDDY_RETENTION=$retention
     srv_messages "$n" "$rate" "$ev" || return 1
+    EDDY_GROUP="eddy-buckets-$PAT_RUN" pat_oracle buckets config/examples/bucket_counter.yaml buckets "$ev" || return 1
+    srv_retain "$PAT_OUT/buckets.oracle.json" "$(python3 -c 'import sys; sys.path.insert(0, "tests/tools")
+import window_oracle; print(window_oracle.duration_ms(sys.argv[1]))' "$retention")" || return 1
     scripts/kafka-topics create "$EDDY_MESSAGES_TOPIC" 1 > /dev/null || return 1
-    kcat -b "$EDDY_KAFKA" -P -t "$EDDY_MESSAGES_TOPIC" -p 0 -l "$ev" || return 1
+    EDDY_HTTP_LISTEN=127.0.0.1:$SRV_PORT EDDY_GROUP="eddy-buckets-$PAT_RUN" \
+        "$EDDY" run -c config/examples/bucket_counter.yaml 2> "$PAT_OUT/buckets.log" &
+    SRV_PID_buckets=$!
+    # The messages in ten parts: the hammer's good queries need the table,
+    # which the sink creates at its first write (part 1); parts 2-10 follow
+    # half a second apart while the requests run.
+    split -n l/10 -d -a 2 "$ev" "$ev."
+    kcat -b "$EDDY_KAFKA" -P -t "$EDDY_MESSAGES_TOPIC" -p 0 -l "$ev.00" || return 1
+    SRV_HAMMER_PID=
+    if [ "$requests" -gt 0 ]; then
+        for ((i = 0; i < 150; i++)); do
+            [ "$(curl -s -o /dev/null -w '%{http_code}' "$u/v1/sql?q=SELECT%201%20FROM%20buckets")" = 200 ] && break
+            sleep 0.2
+        done
+        python3 tests/tools/http_hammer.py --port "$SRV_PORT" --requests "$requests" --threads 16 \
+            --table buckets > "$PAT_OUT/hammer.json" 2> "$PAT_OUT/hammer.err" &
+        SRV_HAMMER_PID=$!
+        echo "   $requests bad and good requests from 16 threads (tests/tools/http_hammer.py) while the input is read"
+    fi
+    for i in 01 02 03 04 05 06 07 08 09; do
+        [ -z "$SRV_HAMMER_PID" ] || sleep 0.5
+        kcat -b "$EDDY_KAFKA" -P -t "$EDDY_MESSAGES_TOPIC" -p 0 -l "$ev.$i" || return 1
+    done
     echo "   $n messages ($rate per second of event time, epoch and ISO-8601 times) → Kafka $EDDY_MESSAGES_TOPIC"
     kcat -b "$EDDY_KAFKA" -C -t "$EDDY_MESSAGES_TOPIC" -o beginning -e -q -f '%s\n' > "$ev.read" 2>/dev/null
     if cmp -s "$ev" "$ev.read"; then pat_verdict "topic messages holds the generated events" echo "MATCH ($n in order, read with kcat)"
     else pat_verdict "topic messages holds the generated events" echo "MISMATCH: kcat read $(wc -l < "$ev.read") lines, not $n"; fi
-    EDDY_GROUP="eddy-buckets-$PAT_RUN" pat_oracle buckets config/examples/bucket_counter.yaml buckets "$ev" || return 1
-    srv_retain "$PAT_OUT/buckets.oracle.json" "$(python3 -c 'import sys; sys.path.insert(0, "tests/tools")
-import window_oracle; print(window_oracle.duration_ms(sys.argv[1]))' "$retention")" || return 1
-    EDDY_HTTP_LISTEN=127.0.0.1:$SRV_PORT EDDY_GROUP="eddy-buckets-$PAT_RUN" \
-        "$EDDY" run -c config/examples/bucket_counter.yaml 2> "$PAT_OUT/buckets.log" &
-    SRV_PID_buckets=$!
+}
+
+# srv_check_hammer: waits (at most 180 s) for the requests srv_start_buckets
+# sent; every answer must have been what it should (a 4xx for the bad ones,
+# 200 for the good ones, never a 5xx, a reset or a hang).
+srv_check_hammer() {
+    local i rc
+    [ -n "${SRV_HAMMER_PID:-}" ] || return 0
+    for ((i = 0; i < 900; i++)); do kill -0 "$SRV_HAMMER_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$SRV_HAMMER_PID" 2>/dev/null && kill -KILL "$SRV_HAMMER_PID" 2>/dev/null
+    wait "$SRV_HAMMER_PID"; rc=$?
+    SRV_HAMMER_PID=
+    pat_verdict "buckets: bad and concurrent HTTP requests" python3 -c 'import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except ValueError:
+    print("MISMATCH: http_hammer.py exited %s: %s" % (sys.argv[2], open(sys.argv[3]).read()[-200:])); sys.exit()
+if d["bad"] or sys.argv[2] != "0":
+    print("MISMATCH: %s" % json.dumps(d["bad"][:2]))
+else:
+    print("MATCH (%d requests in %.1f s: %s)" % (d["requests"], d["seconds"],
+          ", ".join("%s x%d" % kv for kv in sorted(d["by_status"].items()))))' \
+        "$PAT_OUT/hammer.json" "$rc" "$PAT_OUT/hammer.err"
 }
 
 srv_start_leaderboard() {
