@@ -93,7 +93,8 @@ const ed_conf_map_t ed_conf_aggregation_map[] = {
      .doc_type = "mapping name → aggregate",
      .free = s_free_compute},
     {ED_CONF_CUSTOM, "window", NULL, 0, 0,
-     "event-time windows: `{tumbling: 1m}` or `{hopping: 5m, slide: 1m}`, with "
+     "event-time windows: `{tumbling: 1m}`, `{hopping: 5m, slide: 1m}` or `{session: 30m, "
+     "emit: on_close}`, with "
      "`allowed_lateness`, `late` and `emit`; see below", .doc_def = "`none` (cumulative)",
      .doc_type = "`none` or mapping"},
     {ED_CONF_CUSTOM, "to", NULL, offsetof(ed_conf_aggregation_t, to), ED_CONF_REQUIRED,
@@ -383,8 +384,8 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     if (!v)
         return 0;
     static const char desc[] =
-        "window: none, {tumbling: 1m} or {hopping: 1m, slide: 10s}, with optional "
-        "allowed_lateness, emit and late";
+        "window: none, {tumbling: 1m}, {hopping: 1m, slide: 10s} or {session: 5m, emit: "
+        "on_close}, with optional allowed_lateness, emit and late";
     if (v->type == ED_NODE_SCALAR) {
         char *s;
         int rc = ed_conf_scalar(cx, v, "window", w, desc, ED_CR_EMPTY_OK, &s);
@@ -398,27 +399,27 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
     }
     if (v->type != ED_NODE_MAP)
         return ed_conf_err(cx, v, "'window' in %s is %s; expected %s", w, ed_node_what(v), desc);
-    static const char *const keys[] = {"tumbling", "hopping", "slide", "allowed_lateness",
-                                       "emit", "late", NULL};
-    static const char *const planned[] = {"session", NULL};
-    static const char *const kinds[] = {"tumbling", "hopping", NULL};
+    static const char *const keys[] = {"tumbling", "hopping", "session", "slide",
+                                       "allowed_lateness", "emit", "late", NULL};
+    static const char *const kinds[] = {"tumbling", "hopping", "session", NULL};
+    static const ed_window_kind_t kind_of[] = {ED_WIN_TUMBLING, ED_WIN_HOPPING, ED_WIN_SESSION};
     char ww[340];
     snprintf(ww, sizeof ww, "window of %s", w);
-    int rc, which;
-    if ((rc = ed_conf_keys_hidden(cx, v, ww, keys, planned)) < 0)
+    int rc, which = -1;
+    if ((rc = ed_conf_keys_hidden(cx, v, ww, keys, NULL)) < 0)
         return rc;
     const ed_node_t *wk = ed_node_getk(body, "window");
-    const ed_node_t *tk = ed_node_getk(v, "tumbling"), *hk = ed_node_getk(v, "hopping");
-    if (ed_node_getk(v, "session"))
-        return ed_conf_err(cx, wk, "session windows are not implemented yet; use 'tumbling' or "
-                                   "'hopping', or remove 'window' for a cumulative aggregation");
-    if (tk && hk)
-        return ed_conf_err(cx, hk, "%s has both 'tumbling' and 'hopping'; expected one of them",
-                           ww);
-    if (!tk && !hk)
+    for (int k = 0; kinds[k]; k++) {
+        const ed_node_t *kk = ed_node_getk(v, kinds[k]);
+        if (kk && which >= 0)
+            return ed_conf_err(cx, kk, "%s has both '%s' and '%s'; expected one of them", ww,
+                               kinds[which], kinds[k]);
+        if (kk)
+            which = k;
+    }
+    if (which < 0)
         return ed_conf_err(cx, v, "%s has no size; expected %s", ww, desc);
-    which = tk ? 0 : 1;
-    a->window.kind = which ? ED_WIN_HOPPING : ED_WIN_TUMBLING;
+    a->window.kind = kind_of[which];
     if ((rc = ed_conf_get_dur(cx, v, kinds[which], ww, 0, 1, &a->window.size_ms)) < 0)
         return rc;
     if (!ed_node_given(v, kinds[which]))
@@ -429,11 +430,11 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
                            "'%s' in %s is longer than 2^50 ms; expected a shorter window",
                            kinds[which], ww);
     const ed_node_t *sk = ed_node_getk(v, "slide");
-    if (!which && sk)
+    if (which != 1 && sk)
         return ed_conf_err(
             cx, sk, "'slide' in %s applies to hopping windows only; expected it with 'hopping'",
             ww);
-    if (which) {
+    if (which == 1) {
         if (!ed_node_given(v, "slide"))
             return ed_conf_err(cx, v,
                                "missing required key 'slide' in %s; expected slide: <duration, "
@@ -468,6 +469,14 @@ static int s_agg_window(ed_conf_ctx_t *cx, const ed_node_t *body, const char *w,
                            "'allowed_lateness' in %s is longer than 2^50 ms; expected less", ww);
     if ((rc = s_window_modes(cx, v, ww, a)) < 0)
         return rc;
+    /* A session's row changes bounds as it grows and merges: an upsert per
+     * flush would leave the rows of merged sessions behind in the sinks. */
+    if (a->window.kind == ED_WIN_SESSION && a->window.emit != ED_EMIT_ON_CLOSE)
+        return ed_conf_err(cx, ed_node_given(v, "emit") ? ed_node_get(v, "emit") : wk,
+                           "session windows support 'emit: on_close' only (a session's bounds "
+                           "change as records extend and merge it, so on_update rows could not "
+                           "be retracted); add emit: on_close to %s",
+                           ww);
     /* Parsed in full so the shape is settled, but refused unless the
      * pipeline runs windows: silently running a cumulative aggregation
      * instead would mislead. */

@@ -74,7 +74,7 @@ typedef struct {
     char *field;
 } ed_conf_keyfield_t;
 
-typedef enum { ED_WIN_NONE = 0, ED_WIN_TUMBLING, ED_WIN_HOPPING } ed_window_kind_t;
+typedef enum { ED_WIN_NONE = 0, ED_WIN_TUMBLING, ED_WIN_HOPPING, ED_WIN_SESSION } ed_window_kind_t;
 /* `emit:` of a window: every flush upserts the changed windows' current
  * values (on_update), or one final row per key and window when it closes. */
 typedef enum { ED_EMIT_ON_UPDATE = 0, ED_EMIT_ON_CLOSE } ed_emit_mode_t;
@@ -92,8 +92,8 @@ typedef struct ed_conf_aggregation {
     int ncompute; /* ≥ 1; default `{count: count}` if `compute:` omitted */
     struct {
         ed_window_kind_t kind;       /* ED_WIN_NONE = cumulative */
-        int64_t size_ms;             /* window size D (ms) */
-        int64_t slide_ms;            /* hopping slide S (ms); = size for tumbling */
+        int64_t size_ms;             /* window size D (ms); the gap of a session window */
+        int64_t slide_ms;            /* hopping slide S (ms); = size for tumbling and session */
         int64_t allowed_lateness_ms; /* ≥ 0, default 0 */
         ed_emit_mode_t emit;         /* default ED_EMIT_ON_UPDATE */
         ed_window_late_t late;       /* default ED_WLATE_DROP */

@@ -6,6 +6,7 @@
 
 #include "actors/aggregate/ed_agg_actor.h"
 
+#include "actors/aggregate/ed_aggsession.h"
 #include "actors/aggregate/ed_aggtable.h"
 #include "actors/aggregate/ed_aggwin.h"
 #include "actors/aggregate/ed_state_store.h"
@@ -132,6 +133,14 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
     }
 }
 
+/* Entries and bytes of state, for the stats: the table's and the open
+ * session windows'. */
+static void s_state_stats(ed_agg_actor_t *s) {
+    const ed_aggsession_t *ss = ed_aggwin_sessions(s->win);
+    ed_stat_set(&s->stats->keys, ed_aggtable_count(s->table) + ed_aggsession_count(ss, UINT16_MAX));
+    ed_stat_set(&s->stats->bytes, ed_aggtable_bytes(s->table) + ed_aggsession_bytes(ss));
+}
+
 /* Writes the snapshot of checkpoint n (runtime.state_dir), or links the
  * previous one when nothing changed since. Returns -1 (and stops the
  * process) when it cannot. */
@@ -142,7 +151,8 @@ static int s_snapshot(ed_agg_actor_t *s, uint64_t n) {
     uint64_t wm = 0; /* the senders' watermarks, hashed */
     for (int i = 0; i < ed_aggwin_nsenders(s->win); i++)
         wm = (wm ^ (uint64_t)ed_aggwin_sender_watermark(s->win, i)) * 0x100000001b3ull;
-    size_t count = ed_aggtable_count(s->table);
+    size_t count = ed_aggtable_count(s->table) +
+                   ed_aggsession_count(ed_aggwin_sessions(s->win), UINT16_MAX);
     char err[512];
     if (s->saved && !s->changed && wm == s->saved_wm && count == s->saved_count &&
         ed_state_store_link(store, s->idx, s->saved, n, err, sizeof err) == 0)
@@ -169,8 +179,7 @@ static int s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggtable_flush(s->table, s_emit, s);
     ed_agg_stats_t *st = s->stats;
     ed_aggwin_expire(s->win, s->table, ed_wall_ms(), st, s_emit, s);
-    ed_stat_set(&st->keys, ed_aggtable_count(s->table));
-    ed_stat_set(&st->bytes, ed_aggtable_bytes(s->table));
+    s_state_stats(s);
     if (s_snapshot(s, n) < 0)
         return -1;
     for (int i = 0; i < s->ndownstream; i++) {
@@ -319,8 +328,7 @@ static int s_restore(ed_agg_actor_t *s, char *errstr, size_t errstr_size) {
     size_t entries = 0;
     if (ed_state_store_restore(store, s->idx, s->table, s->win, &entries, errstr, errstr_size) < 0)
         return -1;
-    ed_stat_set(&s->stats->keys, ed_aggtable_count(s->table));
-    ed_stat_set(&s->stats->bytes, ed_aggtable_bytes(s->table));
+    s_state_stats(s);
     ED_LOG_I("aggregator", "partition %d: restored %zu entries (%s) in %lld ms", s->idx, entries,
              from, (long long)(ed_now_ms() - t0));
     return 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "actors/aggregate/ed_aggsession.h"
 #include "actors/aggregate/ed_fired.h"
 #include "actors/aggregate/ed_window.h"
 #include "actors/ed_checkpoint.h"
@@ -37,6 +38,7 @@ struct ed_aggwin {
     ed_window_hit_t *hits; /* scratch: the windows of one record */
     int cap;
     ed_fired_t *fired; /* windowed on_update alerts that fired, per (key, window) */
+    ed_aggsession_t *sessions; /* open session windows of every session aggregation */
 };
 
 /* The config source index of keying actor `id`, or -1. */
@@ -62,6 +64,18 @@ ed_aggwin_t *ed_aggwin_new(ed_plan_t *plan, uint32_t self, const uint32_t *upstr
     w->up = ed_calloc((size_t)nupstream + 1, sizeof *w->up);
     w->cap = 1;
     w->fired = ed_fired_new();
+    ed_aggspec_t *specs = ed_calloc((size_t)w->naggs + 1, sizeof *specs);
+    for (int a = 0; a < w->naggs; a++) {
+        const ed_conf_aggregation_t *ca = &conf->aggregations[a];
+        const ed_aggfn_t **fns = ed_calloc((size_t)ca->ncompute + 1, sizeof *fns);
+        for (int c = 0; c < ca->ncompute; c++)
+            fns[c] = ca->compute[c].fn;
+        specs[a] = (ed_aggspec_t){.ncompute = ca->ncompute, .fns = fns};
+    }
+    w->sessions = ed_aggsession_new(specs, w->naggs);
+    for (int a = 0; a < w->naggs; a++)
+        free((void *)specs[a].fns);
+    free(specs);
     for (int a = 0; a < w->naggs; a++) {
         const ed_conf_aggregation_t *ca = &conf->aggregations[a];
         s_agg_t *ag = &w->aggs[a];
@@ -72,9 +86,12 @@ ed_aggwin_t *ed_aggwin_new(ed_plan_t *plan, uint32_t self, const uint32_t *upstr
         ag->windowed = 1;
         ag->on_close = ca->window.emit == ED_EMIT_ON_CLOSE;
         ag->spec = (ed_window_t){
-            .type = ca->window.kind == ED_WIN_HOPPING ? ED_WINDOW_HOPPING : ED_WINDOW_TUMBLING,
-            .size_ms = ca->window.size_ms,
-            .slide_ms = ca->window.slide_ms,
+            .type = ca->window.kind == ED_WIN_HOPPING   ? ED_WINDOW_HOPPING
+                    : ca->window.kind == ED_WIN_SESSION ? ED_WINDOW_SESSION
+                                                        : ED_WINDOW_TUMBLING,
+            .size_ms = ca->window.kind == ED_WIN_SESSION ? 0 : ca->window.size_ms,
+            .slide_ms = ca->window.kind == ED_WIN_SESSION ? 0 : ca->window.slide_ms,
+            .gap_ms = ca->window.kind == ED_WIN_SESSION ? ca->window.size_ms : 0,
             .allowed_lateness_ms = ca->window.allowed_lateness_ms,
             .late = ca->window.late == ED_WLATE_UPDATE ? ED_LATE_UPDATE : ED_LATE_DROP,
         };
@@ -120,6 +137,7 @@ void ed_aggwin_destroy(ed_aggwin_t **w_p) {
     free(w->up);
     free(w->hits);
     ed_fired_destroy(&w->fired);
+    ed_aggsession_destroy(&w->sessions);
     free(w);
     *w_p = NULL;
 }
@@ -130,6 +148,21 @@ static void s_take(ed_aggwin_t *w, int up, int64_t wm, int idle) {
     if (wm > u->last)
         u->last = wm;
     ed_wmin_update(w->src_wm[u->src], u->sub, wm, idle);
+}
+
+/* One record of a session aggregation (ed_aggsession.h). */
+static void s_session(ed_aggwin_t *w, const s_agg_t *ag, const ed_keyed_t *e, int64_t ts,
+                      int64_t wm, ed_agg_stats_t *st) {
+    ed_aggsession_result_t res;
+    if (ed_aggsession_apply(w->sessions, e->agg, &ag->spec, wm, ed_keyed_key(e), e->key_len,
+                            e->hash, ed_keyed_vals(e), ts, &res) < 0) {
+        ed_stat_add(&st->time_invalid, 1); /* the keyer checks the range: not expected */
+        return;
+    }
+    if (!res.applied)
+        ed_stat_add(&st->late_dropped, 1);
+    else if (res.cls == ED_WINDOW_TOO_LATE)
+        ed_stat_add(&st->late_updates, 1);
 }
 
 void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m,
@@ -155,6 +188,10 @@ void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m
         /* Processing time: a record is in the windows of its arrival, never
          * late. */
         int64_t wm = ag->event_time ? ed_wmin_get(wmin) : ED_WATERMARK_NONE;
+        if (ag->spec.type == ED_WINDOW_SESSION) {
+            s_session(w, ag, e, ts, wm, st);
+            continue;
+        }
         int nhits = 0, skipped = 0;
         int r = ed_window_route(&ag->spec, ts, wm, w->hits, w->cap, &nhits, &skipped);
         if (r < 0) {
@@ -202,20 +239,27 @@ void ed_aggwin_expire(ed_aggwin_t *w, ed_aggtable_t *t, int64_t now_ms, ed_agg_s
         if (wm != ED_WATERMARK_NONE) {
             size_t before = ed_aggtable_windows(t, (uint16_t)a);
             int64_t horizon = ed_window_free_before(&ag->spec, wm);
-            if (ag->on_close) {
-                ed_aggtable_close_ended(t, (uint16_t)a, horizon, emit, ud);
+            if (ag->spec.type == ED_WINDOW_SESSION) {
+                ed_stat_add(&st->windows_closed,
+                            ed_aggsession_close(w->sessions, (uint16_t)a, horizon, emit, ud));
             } else {
-                ed_aggtable_evict_ended(t, (uint16_t)a, horizon);
-                ed_fired_expire(w->fired, (uint16_t)a, horizon);
+                if (ag->on_close) {
+                    ed_aggtable_close_ended(t, (uint16_t)a, horizon, emit, ud);
+                } else {
+                    ed_aggtable_evict_ended(t, (uint16_t)a, horizon);
+                    ed_fired_expire(w->fired, (uint16_t)a, horizon);
+                }
+                ed_stat_add(&st->windows_closed, before - ed_aggtable_windows(t, (uint16_t)a));
             }
-            ed_stat_add(&st->windows_closed, before - ed_aggtable_windows(t, (uint16_t)a));
         }
-        open += ed_aggtable_windows(t, (uint16_t)a);
+        open += ag->spec.type == ED_WINDOW_SESSION ? ed_aggsession_count(w->sessions, (uint16_t)a)
+                                                   : ed_aggtable_windows(t, (uint16_t)a);
     }
     ed_stat_set(&st->windows_open, open);
 }
 
 int ed_aggwin_nsenders(const ed_aggwin_t *w) { return w->nup; }
+ed_aggsession_t *ed_aggwin_sessions(const ed_aggwin_t *w) { return w->sessions; }
 int ed_aggwin_sender_source(const ed_aggwin_t *w, int up) { return w->up[up].src; }
 int64_t ed_aggwin_sender_watermark(const ed_aggwin_t *w, int up) { return w->up[up].last; }
 
@@ -236,7 +280,9 @@ void ed_aggwin_describe(const ed_conf_aggregation_t *ag, FILE *out) {
         fprintf(out, "cumulative");
         return;
     }
-    if (ag->window.kind == ED_WIN_HOPPING)
+    if (ag->window.kind == ED_WIN_SESSION)
+        fprintf(out, "session windows with a %lldms gap", (long long)ag->window.size_ms);
+    else if (ag->window.kind == ED_WIN_HOPPING)
         fprintf(out, "hopping %lldms windows sliding by %lldms", (long long)ag->window.size_ms,
                 (long long)ag->window.slide_ms);
     else

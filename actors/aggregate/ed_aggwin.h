@@ -107,6 +107,11 @@ int ed_aggwin_nsenders(const ed_aggwin_t *w);
 int ed_aggwin_sender_source(const ed_aggwin_t *w, int up);
 int64_t ed_aggwin_sender_watermark(const ed_aggwin_t *w, int up);
 
+/* The session windows' state (ed_aggsession.h; borrowed, owned by w): for
+ * snapshots, stats and tests. */
+struct ed_aggsession;
+struct ed_aggsession *ed_aggwin_sessions(const ed_aggwin_t *w);
+
 /* Restores sender `up`'s watermark from a snapshot, as if it had sent `wm`
  * (not idle): watermarks never go back, so a restarted sender that starts
  * lower does not reopen what was judged before the restart. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "actors/aggregate/ed_aggsession.h"
 #include "actors/decode/ed_hash.h"
 #include "actors/sources/ed_watermark.h"
 #include "runtime/ed_common.h"
@@ -422,6 +423,19 @@ static void s_enc_entry(void *ud, const ed_aggtable_entry_t *e) {
     ed_buf_append(b, e->state, e->state_size);
 }
 
+/* A session window (ed_aggsession.h): record 3. */
+static void s_enc_session(void *ud, const ed_aggsession_entry_t *e) {
+    ed_buf_t *b = ((s_enc_t *)ud)->b;
+    ed_buf_append(b, "\x03", 1);
+    s_uv(b, e->agg);
+    s_uv(b, e->key_len);
+    ed_buf_append(b, e->key, e->key_len);
+    s_sv(b, e->start_ms);
+    s_sv(b, e->end_ms);
+    s_uv(b, (uint64_t)e->n);
+    ed_buf_append(b, e->state, e->state_size);
+}
+
 int ed_state_store_save(const ed_state_store_t *st, int idx, uint64_t ckpt,
                         const ed_aggtable_t *t, const ed_aggwin_t *w, size_t *bytes,
                         char *errstr, size_t errstr_size) {
@@ -437,6 +451,7 @@ int ed_state_store_save(const ed_state_store_t *st, int idx, uint64_t ckpt,
     }
     s_enc_t x = {.b = &b};
     size_t entries = ed_aggtable_each(t, s_enc_entry, &x);
+    entries += ed_aggsession_each(ed_aggwin_sessions(w), s_enc_session, &x);
     ed_buf_append(&b, "", 1); /* the terminating 0 record */
     ed_state_header_t h = {
         .version = ED_STATE_VERSION,
@@ -512,6 +527,27 @@ static void s_restore_wm(s_rd_t *r, ed_aggwin_t *w) {
     free(wm);
 }
 
+/* Reads the rest of a session record (3) into `s`; -1 (and r->bad) when it
+ * does not decode or does not fit. */
+static int s_dec_session(s_rd_t *r, ed_aggsession_t *s) {
+    ed_aggsession_entry_t e = {0};
+    uint64_t agg = s_ruv(r), klen = s_ruv(r);
+    e.key = s_rbytes(r, klen);
+    e.key_len = (uint32_t)klen;
+    e.start_ms = s_rsv(r);
+    e.end_ms = s_rsv(r);
+    e.n = (int64_t)s_ruv(r);
+    e.agg = agg > UINT16_MAX ? UINT16_MAX : (uint16_t)agg;
+    e.state_size = ed_aggsession_state_size(s, e.agg);
+    if (!r->bad && klen <= UINT32_MAX / 2 && e.state_size != UINT32_MAX)
+        e.state = s_rbytes(r, e.state_size);
+    if (r->bad || !e.state || ed_aggsession_put(s, &e) < 0) {
+        r->bad = 1;
+        return -1;
+    }
+    return 0;
+}
+
 int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t,
                            ed_aggwin_t *w, size_t *entries, char *errstr, size_t errstr_size) {
     *entries = 0;
@@ -558,6 +594,12 @@ int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t
                 r.bad = 1;
             e.agg = (uint16_t)agg;
             has_group = 1;
+            continue;
+        }
+        if (*tagp == 3) {
+            if (s_dec_session(&r, ed_aggwin_sessions(w)) < 0)
+                break;
+            n++;
             continue;
         }
         if (*tagp != 2 || !has_group) {

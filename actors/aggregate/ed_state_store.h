@@ -4,8 +4,8 @@
  *
  * At every checkpoint n, each aggregator actor, after its flush n went out
  * and before it forwards barrier n to the sinks, writes one snapshot file of
- * its state: cumulative entries, open windows, and the watermark taken from
- * each sender. When every sink acked n, the coordinator writes the COMMITTED
+ * its state: cumulative entries, open windows (session windows too), and the
+ * watermark taken from each sender. When every sink acked n, the coordinator writes the COMMITTED
  * marker (n) before the sources commit their offsets of n, so the marker
  * never runs ahead of the state the offsets need: a restart restores the
  * snapshots of the marker's checkpoint and re-reads input from offsets at
@@ -39,7 +39,10 @@
  * records until a 0 byte: 1 = group (varint aggregation, zigzag window
  * start and end, both 0 for cumulative), 2 = entry of the current group
  * (varint key length, key, varint n, varint n − n_flushed, the state
- * blocks: ed_aggtable_state_size bytes). Varints are LEB128.
+ * blocks: ed_aggtable_state_size bytes), 3 = an open session window
+ * (varint aggregation, varint key length, key, zigzag start and end, varint
+ * n, the state blocks; ed_aggsession.h). The header's entry count counts
+ * records 2 and 3. Varints are LEB128.
  *
  * The fingerprint is XXH3 of the layout lines (ed_state_layout): the
  * aggregator count and, per aggregation in order, its name, source, keys,

@@ -50,13 +50,27 @@ static const char *s_yaml =
     "    window: { tumbling: 10s, allowed_lateness: 5s, emit: on_close }\n"
     "    compute: { n: count }\n"
     "    to: out\n"
+    "  ses:\n"
+    "    from: g\n"
+    "    key: [{k: \"@key\"}]\n"
+    "    window: { session: 10s, emit: on_close }\n"
+    "    compute: { n: count, total: \"sum(@value)\", lo: \"min(@value)\", hi: \"max(@value)\",\n"
+    "               mean: \"avg(@value)\", fst: \"first(@value)\", lst: \"last(@value)\" }\n"
+    "    to: out\n"
+    "  sesu:\n"
+    "    from: g\n"
+    "    key: [{k: \"@key\"}]\n"
+    "    window: { session: 10s, allowed_lateness: 5s, late: update, emit: on_close }\n"
+    "    compute: { n: count }\n"
+    "    to: out\n"
     "alerts:\n"
+    "  long: { on: ses, when: \"n >= 3\", to: out }\n"
     "  busy: { on: clo, when: \"n >= 3\", to: out }\n"
     "  upd: { on: tum, when: \"total >= 2\", to: out }\n"
     "sinks:\n"
     "  out: { null: {} }\n";
 
-enum { TUM = 0, HOP = 1, PROC = 2, CLO = 3 };
+enum { TUM = 0, HOP = 1, PROC = 2, CLO = 3, SES = 4, SESU = 5 };
 
 typedef struct {
     h_pipe_t p;
@@ -106,8 +120,9 @@ static void s_rec_v(fx_t *f, uint32_t from, int agg, const char *k, int64_t ts, 
     uint8_t key[64];
     size_t klen = 0;
     ed_key_append(key, &klen, k, strlen(k));
-    double vals[2] = {0, v};
-    ed_batch_add_keyed(b, (uint16_t)agg, ts, wm, vals, agg == TUM ? 2 : 1, key, (uint32_t)klen,
+    double vals[7] = {0, v, v, v, v, v, v};
+    ed_batch_add_keyed(b, (uint16_t)agg, ts, wm, vals, agg == TUM ? 2 : agg == SES ? 7 : 1, key,
+                       (uint32_t)klen,
                        ed_hash64(key, klen));
     ed_msg_t *m = h_batch_msg(&b, from);
     if (batch_wm != ED_WATERMARK_NONE) {
@@ -127,6 +142,7 @@ static void s_rec(fx_t *f, uint32_t from, int agg, const char *k, int64_t ts, in
 typedef struct {
     int agg;
     int64_t ws, we, n, delta_n;
+    double v[7]; /* the computes' values */
     char key[16];
 } row_t;
 
@@ -174,6 +190,8 @@ static int s_flush(fx_t *f, int64_t g_wm, uint32_t flags, row_t *rows, int max) 
             r->we = c->window_end_ms;
             r->n = c->n;
             r->delta_n = c->delta_n;
+            for (int i = 0; i < c->nvals && i < 7; i++)
+                r->v[i] = ed_change_value(c)[i];
             assert_true(ed_change_value(c)[0] == (double)c->n); /* count */
         }
         ed_msg_destroy(&m);
@@ -399,6 +417,104 @@ static void test_alert_once_per_window(void **unused) {
     s_fx_free(f);
 }
 
+/* The row of (agg, key) starting at ws, or NULL. */
+static const row_t *s_row(const row_t *rows, int n, int agg, const char *key, int64_t ws) {
+    for (int i = 0; i < n; i++)
+        if (rows[i].agg == agg && !strcmp(rows[i].key, key) && rows[i].ws == ws)
+            return &rows[i];
+    return NULL;
+}
+
+/* Session windows, gap 10 s: a record within the gap extends a session, a
+ * record bridging two merges them with every compute's state, and the one
+ * row per session goes out when the watermark passes its end. Worked by
+ * hand: a@1000 (5) → [1000, 11000); a@25000 (2) → [25000, 35000); a@18000
+ * (9) → [18000, 28000) joins the second: [18000, 35000); a@9000 (-1) →
+ * [9000, 19000) bridges both: [1000, 35000), 4 records, sum 15, min -1, max
+ * 9, avg 3.75, first 5 (at 1000), last 2 (at 25000). */
+static void test_session_merge(void **unused) {
+    fx_t *f = s_fx();
+    row_t rows[16];
+    uint64_t closed0 = s_stats(f)->windows_closed;
+    s_rec_v(f, f->g, SES, "a", 1000, ED_WATERMARK_NONE, ED_WATERMARK_NONE, 5);
+    s_rec_v(f, f->g, SES, "a", 25000, 1000, ED_WATERMARK_NONE, 2);
+    s_rec_v(f, f->g, SES, "b", 2000, 1000, ED_WATERMARK_NONE, 7);
+    assert_int_equal(s_flush(f, 2000, 0, rows, 16), 0);
+    assert_int_equal(s_stats(f)->windows_open, 3);
+    s_rec_v(f, f->g, SES, "a", 18000, 2000, ED_WATERMARK_NONE, 9);
+    assert_int_equal(s_flush(f, 10999, 0, rows, 16), 0);
+    assert_int_equal(s_stats(f)->windows_open, 3);
+    s_rec_v(f, f->g, SES, "a", 9000, 10999, ED_WATERMARK_NONE, -1);
+    /* b's [2000, 12000) closes at 12000; a's merged session is open. */
+    int n = s_flush(f, 12000, 0, rows, 16);
+    assert_int_equal(n, 1);
+    const row_t *r = s_row(rows, n, SES, "b", 2000);
+    assert_non_null(r);
+    assert_int_equal(r->we, 12000);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(s_stats(f)->windows_open, 1);
+    assert_int_equal(s_stats(f)->windows_closed - closed0, 1);
+    assert_int_equal(f->alerts, 0);
+    assert_int_equal(s_flush(f, 34999, 0, rows, 16), 0);
+    n = s_flush(f, 35000, 0, rows, 16);
+    assert_int_equal(n, 1);
+    r = s_row(rows, n, SES, "a", 1000);
+    assert_non_null(r);
+    assert_int_equal(r->we, 35000);
+    assert_int_equal(r->n, 4);
+    assert_int_equal(r->delta_n, 4);
+    assert_true(r->v[1] == 15 && r->v[2] == -1 && r->v[3] == 9 && r->v[4] == 3.75);
+    assert_true(r->v[5] == 5 && r->v[6] == 2);
+    /* The alert on n >= 3 fires once, at close, with the session's bounds. */
+    assert_int_equal(f->alerts, 1);
+    assert_non_null(strstr(f->last_alert, "\"alert\":\"long\""));
+    assert_non_null(strstr(f->last_alert, "\"window_start\":1000,\"window_end\":35000"));
+    assert_int_equal(s_stats(f)->windows_open, 0);
+    assert_int_equal(s_stats(f)->keys, 0); /* closed sessions are freed */
+    /* Exactly gap apart is a new session (ends are exclusive). */
+    s_rec_v(f, f->g, SES, "c", 40000, 35000, ED_WATERMARK_NONE, 1);
+    s_rec_v(f, f->g, SES, "c", 50000, 35000, ED_WATERMARK_NONE, 1);
+    n = s_flush(f, ED_WATERMARK_END, ED_MSG_F_INPUT_END, rows, 16);
+    assert_int_equal(n, 2);
+    assert_int_equal(s_row(rows, n, SES, "c", 40000)->we, 50000);
+    assert_int_equal(s_row(rows, n, SES, "c", 50000)->we, 60000);
+    assert_int_equal(f->alerts, 1);
+    s_fx_free(f);
+}
+
+/* Lateness of sessions is judged on the merged session: within
+ * allowed_lateness (5 s) a late record still extends it; later, `late:
+ * drop` drops the record and `late: update` applies it as a session of its
+ * own, emitted at the next close. */
+static void test_session_lateness(void **unused) {
+    fx_t *f = s_fx();
+    row_t rows[16];
+    s_rec(f, f->g, SESU, "c", 1000, ED_WATERMARK_NONE, ED_WATERMARK_NONE);
+    s_rec(f, f->g, SESU, "c", 3000, 1000, ED_WATERMARK_NONE); /* [1000, 13000) */
+    assert_int_equal(s_flush(f, 15000, 0, rows, 16), 0);      /* closes at 18000 */
+    s_rec(f, f->g, SESU, "c", 500, 15000, ED_WATERMARK_NONE);  /* late, joins: [500, 13000) */
+    assert_int_equal(s_stats(f)->late_updates, 0);
+    int n = s_flush(f, 18000, 0, rows, 16);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].ws, 500);
+    assert_int_equal(rows[0].we, 13000);
+    assert_int_equal(rows[0].n, 3);
+    /* Too late: update applies it as a new session, emitted at once. */
+    s_rec(f, f->g, SESU, "c", 2000, 18000, ED_WATERMARK_NONE);
+    assert_int_equal(s_stats(f)->late_updates, 1);
+    n = s_flush(f, 18000, 0, rows, 16);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].ws, 2000);
+    assert_int_equal(rows[0].we, 12000);
+    assert_int_equal(rows[0].n, 1);
+    /* SES has late: drop and no lateness. */
+    uint64_t dropped = s_stats(f)->late_dropped;
+    s_rec(f, f->g, SES, "d", 7000, 18000, ED_WATERMARK_NONE); /* [7000, 17000): too late */
+    assert_int_equal(s_stats(f)->late_dropped - dropped, 1);
+    assert_int_equal(s_flush(f, ED_WATERMARK_END, ED_MSG_F_INPUT_END, rows, 16), 0);
+    s_fx_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tumbling_assign_late_and_free),
@@ -408,6 +524,8 @@ int main(void) {
         cmocka_unit_test(test_sources_do_not_hold_each_other),
         cmocka_unit_test(test_on_close),
         cmocka_unit_test(test_alert_once_per_window),
+        cmocka_unit_test(test_session_merge),
+        cmocka_unit_test(test_session_lateness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -597,7 +597,19 @@ static void test_not_implemented(void **state) {
          "format 'avro' in source 'd' is not implemented yet; expected one of: lines, words, json"},
         {S_SRC "aggregations:\n  a: { from: docs, key: word, window: { session: 5m }, to: n }\n"
                "sinks:\n  n: { null: {} }\n",
-         "t.yaml:4:31: ", "session windows are not implemented yet"},
+         "t.yaml:4:31: ", "session windows support 'emit: on_close' only"},
+        {S_SRC "aggregations:\n  a: { from: docs, key: word, window: { session: 5m, emit: "
+               "on_update }, to: n }\nsinks:\n  n: { null: {} }\n",
+         "t.yaml:4:60: ", "session windows support 'emit: on_close' only"},
+        {S_SRC "aggregations:\n  a: { from: docs, key: word, window: { session: 5m, slide: 1m, "
+               "emit: on_close }, to: n }\nsinks:\n  n: { null: {} }\n",
+         "t.yaml:4:54: ", "'slide' in window of aggregation 'a' applies to hopping windows only"},
+        {S_SRC "aggregations:\n  a: { from: docs, key: word, window: { session: 5m, tumbling: "
+               "1m }, to: n }\nsinks:\n  n: { null: {} }\n",
+         "t.yaml:4:41: ", "has both 'tumbling' and 'session'"},
+        {S_SRC "aggregations:\n  a: { from: docs, key: word, window: { session: 0s, emit: "
+               "on_close }, to: n }\nsinks:\n  n: { null: {} }\n",
+         "t.yaml:4:", "session"},
         {S_SRC "aggregations:\n  a: { from: docs, key: word, compute: { d: approx_distinct(x) }, "
                "to: n }\nsinks:\n  n: { null: {} }\n",
          "t.yaml:4:45: ", "aggregate 'approx_distinct' for 'd' in compute of aggregation 'a' is "

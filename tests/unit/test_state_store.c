@@ -168,6 +168,12 @@ static char *s_yaml(const char *extra) {
                          "    window: { tumbling: 10s }\n"
                          "    compute: { n: count }\n"
                          "    to: out\n"
+                         "  ses:\n"
+                         "    from: g\n"
+                         "    key: [{k: \"@key\"}]\n"
+                         "    window: { session: 10s, emit: on_close }\n"
+                         "    compute: { n: count, top: \"max(@value)\" }\n"
+                         "    to: out\n"
                          "alerts:\n"
                          "  busy: { on: cum, when: n >= 3, to: hot }\n"
                          "sinks:\n"
@@ -177,7 +183,7 @@ static char *s_yaml(const char *extra) {
     return y;
 }
 
-enum { CUM = 0, TUM = 1 };
+enum { CUM = 0, TUM = 1, SES = 2 };
 
 typedef struct {
     h_pipe_t p;
@@ -214,15 +220,15 @@ static void s_rec(fx_t *f, int agg, const char *k, double v, int64_t ts, int64_t
     size_t klen = 0;
     ed_key_append(key, &klen, k, strlen(k));
     double vals[3] = {0, v, v};
-    ed_batch_add_keyed(b, (uint16_t)agg, ts, wm, vals, agg == CUM ? 3 : 1, key, (uint32_t)klen,
-                       ed_hash64(key, klen));
+    ed_batch_add_keyed(b, (uint16_t)agg, ts, wm, vals, agg == CUM ? 3 : agg == SES ? 2 : 1, key,
+                       (uint32_t)klen, ed_hash64(key, klen));
     h_deliver(f->a, h_batch_msg(&b, f->src));
 }
 
 typedef struct {
     int agg;
-    int64_t ws, n, delta_n;
-    double v1, v2; /* cum: total and top */
+    int64_t ws, we, n, delta_n;
+    double v1, v2; /* cum: total and top; ses: top */
     char key[16];
 } row_t;
 
@@ -257,9 +263,11 @@ static out_t s_flush(fx_t *f, int64_t wm) {
                 size_t plen;
                 assert_int_equal(ed_key_part(ed_change_key(c), c->key_len, 0, &part, &plen), 0);
                 snprintf(r->key, sizeof r->key, "%.*s", (int)plen, (const char *)part);
-                *r = (row_t){.agg = c->agg, .ws = c->window_start_ms, .n = c->n,
-                             .delta_n = c->delta_n};
+                *r = (row_t){.agg = c->agg, .ws = c->window_start_ms, .we = c->window_end_ms,
+                             .n = c->n, .delta_n = c->delta_n};
                 snprintf(r->key, sizeof r->key, "%.*s", (int)plen, (const char *)part);
+                if (c->agg == SES)
+                    r->v1 = ed_change_value(c)[1];
                 if (c->agg == CUM) {
                     r->v1 = ed_change_value(c)[1];
                     r->v2 = ed_change_value(c)[2];
@@ -351,6 +359,50 @@ static void test_restart_continues_totals_and_windows(void **unused) {
     s_fx_free(f);
 }
 
+/* Open session windows survive a restart: restored, merged with a record
+ * after it, emitted once at close; a session closed before the restart is
+ * not emitted again. */
+static void test_restart_keeps_open_sessions(void **unused) {
+    fx_t *f = s_fx();
+    s_rec(f, SES, "a", 5, 1000, ED_WATERMARK_NONE);
+    s_rec(f, SES, "a", 2, 25000, 1000);
+    s_rec(f, SES, "b", 1, 26000, 1000);
+    out_t o = s_flush(f, 20000); /* [1000, 11000) closes */
+    assert_int_equal(o.n, 1);
+    const row_t *r = s_find(&o, SES, "a", 1000);
+    assert_non_null(r);
+    assert_int_equal(r->we, 11000);
+    assert_int_equal(r->n, 1);
+    s_commit(f);
+    s_fx_free(f);
+
+    f = s_fx();
+    assert_int_equal(ed_plan_agg_stats(f->p.plan, 0)->keys, 2); /* two open sessions */
+    s_rec(f, SES, "a", 5, 1000, ED_WATERMARK_NONE); /* replayed: its session closed */
+    s_rec(f, SES, "a", 9, 16000, ED_WATERMARK_NONE); /* joins [25000, 35000) */
+    o = s_flush(f, 30000);
+    assert_int_equal(o.n, 0);
+    assert_int_equal(ed_plan_agg_stats(f->p.plan, 0)->late_dropped, 1);
+    s_commit(f);
+    s_fx_free(f);
+
+    f = s_fx();
+    o = s_flush(f, ED_WATERMARK_END);
+    assert_int_equal(o.n, 2);
+    r = s_find(&o, SES, "a", 16000);
+    assert_non_null(r);
+    assert_int_equal(r->we, 35000);
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->delta_n, 2);
+    assert_true(r->v1 == 9);
+    r = s_find(&o, SES, "b", 26000);
+    assert_non_null(r);
+    assert_int_equal(r->we, 36000);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(ed_plan_agg_stats(f->p.plan, 0)->keys, 0);
+    s_fx_free(f);
+}
+
 /* The inode of state file `name` (0 if absent). */
 static ino_t s_inode(const char *name) {
     char p[300];
@@ -438,6 +490,7 @@ static void test_missing_or_corrupt_snapshot_is_refused(void **unused) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_restart_keeps_open_sessions, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_file_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_file_corrupt, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_file_version, s_setup, s_teardown),
