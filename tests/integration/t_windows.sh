@@ -134,7 +134,8 @@ bad slide_divides "{ hopping: 1m, slide: 7s }" \
 bad zero_size "{ tumbling: 0s }" "$B/zero_size.yaml:7:25: 'tumbling' in window of aggregation 'a' is 0"
 bad slide_longer "{ hopping: 1m, slide: 2m }" "7:35: 'slide' .* is longer than the window"
 bad no_slide "{ hopping: 1m }" "7:13: missing required key 'slide'"
-bad session "{ session: 5m }" "7:5: session windows are not implemented yet"
+bad session "{ session: 5m }" "7:5: session windows support 'emit: on_close' only"
+bad session_update "{ session: 5m, emit: on_update }" "7:34: session windows support 'emit: on_close' only"
 bad late_sink "{ tumbling: 1m, late: dead }" "7:35: 'late: dead' .* not implemented yet"
 
 exit 0
