@@ -6,6 +6,16 @@
  * by time in three parallel arrays (bounds, counts, state blocks). Keys are
  * removed only by a close pass, which already walks every key of the
  * aggregation: it compacts the vector and rebuilds the slots once.
+ *
+ * Expired sessions leave the key's array before a record is placed: a
+ * session with end + allowed_lateness ≤ the record's watermark is final
+ * (the oracle's and Flink's rule), so a later record must not merge into it
+ * even if the close pass of the next flush has not emitted it yet. Being
+ * sorted and disjoint, the expired sessions are a prefix of the array; they
+ * move to the `closing` list, with the sessions of too-late `late: update`
+ * records, and the next close pass emits and frees that list (every entry's
+ * end ≤ the horizon then, since watermarks never go back). So the list is
+ * empty after each close pass, when snapshots are taken.
  */
 #include "actors/aggregate/ed_aggsession.h"
 
@@ -26,13 +36,24 @@ typedef struct {
     uint8_t *st;              /* [cap * state_size] */
 } s_key_t;
 
+/* An expired session waiting for the close pass. */
+typedef struct {
+    uint8_t *key; /* owned */
+    uint32_t key_len;
+    uint16_t agg;
+    ed_window_bounds_t b;
+    int64_t n;
+    uint8_t *st; /* owned, state_size bytes */
+} s_closing_t;
+
 typedef struct {
     int ncompute;
     const ed_aggfn_t **fns; /* owned array of borrowed rows */
     uint32_t *off;          /* [ncompute] byte offset of each compute's block */
     uint32_t state_size;
     int64_t min_end;  /* ≤ the earliest end of its open sessions (INT64_MAX: none) */
-    size_t sessions;  /* open sessions */
+    size_t sessions;  /* open sessions, the closing ones included */
+    size_t nclosing;  /* of them in the closing list */
 } s_agg_t;
 
 struct ed_aggsession {
@@ -42,6 +63,8 @@ struct ed_aggsession {
     size_t nkeys, capkeys;
     uint32_t *slots; /* index + 1 into keys, 0 = empty */
     size_t nslots;   /* power of two, or 0 */
+    s_closing_t *closing; /* expired sessions not emitted yet, every aggregation's */
+    size_t nclosing, capclosing;
     double *vals; /* [3 · most computes]: delta, value and prev of one row */
     int maxc;
 };
@@ -92,6 +115,11 @@ void ed_aggsession_destroy(ed_aggsession_t **s_p) {
         free(s->aggs[a].fns);
         free(s->aggs[a].off);
     }
+    for (size_t i = 0; i < s->nclosing; i++) {
+        free(s->closing[i].key);
+        free(s->closing[i].st);
+    }
+    free(s->closing);
     free(s->aggs);
     free(s->keys);
     free(s->slots);
@@ -191,12 +219,51 @@ static int s_place(const s_agg_t *ag, s_key_t *k, const ed_session_place_t *p) {
     return f;
 }
 
+/* Removes k's first `done` sessions (state size ss). */
+static void s_drop_prefix(s_key_t *k, int done, uint32_t ss) {
+    if (!done)
+        return;
+    k->n -= done;
+    memmove(k->b, k->b + done, (size_t)k->n * sizeof *k->b);
+    memmove(k->cnt, k->cnt + done, (size_t)k->n * sizeof *k->cnt);
+    memmove(k->st, k->st + (size_t)done * ss, (size_t)k->n * ss);
+}
+
+/* Appends an expired session (bounds b, n records, state st copied) of key
+ * k to the closing list. */
+static void s_closing_push(ed_aggsession_t *s, s_agg_t *ag, const s_key_t *k,
+                           ed_window_bounds_t b, int64_t n, const uint8_t *st) {
+    if (s->nclosing == s->capclosing) {
+        s->capclosing = s->capclosing ? s->capclosing * 2 : 16;
+        s->closing = ed_realloc(s->closing, s->capclosing * sizeof *s->closing);
+    }
+    s_closing_t *c = &s->closing[s->nclosing++];
+    *c = (s_closing_t){.key = ed_malloc(k->key_len + 1), .key_len = k->key_len, .agg = k->agg,
+                       .b = b, .n = n, .st = ed_malloc(ag->state_size + 8)};
+    memcpy(c->key, k->key, k->key_len);
+    memcpy(c->st, st, ag->state_size);
+    ag->nclosing++;
+}
+
+/* Moves k's sessions expired under watermark W (end + L ≤ W: a prefix) to
+ * the closing list. */
+static void s_expire_prefix(ed_aggsession_t *s, s_agg_t *ag, s_key_t *k, const ed_window_t *w,
+                            int64_t watermark) {
+    uint32_t ss = ag->state_size;
+    int done = 0;
+    for (; done < k->n && ed_window_can_free(w, k->b[done].end_ms, watermark); done++)
+        s_closing_push(s, ag, k, k->b[done], k->cnt[done], k->st + (size_t)done * ss);
+    s_drop_prefix(k, done, ss);
+}
+
 int ed_aggsession_apply(ed_aggsession_t *s, uint16_t agg, const ed_window_t *w, int64_t watermark,
                         const uint8_t *key, uint32_t key_len, uint64_t hash, const double *vals,
                         int64_t ts_ms, ed_aggsession_result_t *res) {
     s_agg_t *ag = &s->aggs[agg];
     *res = (ed_aggsession_result_t){0};
     s_key_t *k = s_find(s, agg, key, key_len, hash, 0);
+    if (k && ts_ms >= ED_EVENT_TIME_MIN && ts_ms <= ED_EVENT_TIME_MAX)
+        s_expire_prefix(s, ag, k, w, watermark);
     ed_session_place_t p;
     if (ed_session_place(w->gap_ms, k ? k->b : NULL, k ? k->n : 0, ts_ms, &p) < 0)
         return ED_EINVAL;
@@ -206,6 +273,19 @@ int ed_aggsession_apply(ed_aggsession_t *s, uint16_t agg, const ed_window_t *w, 
         return 0;
     if (!k)
         k = s_find(s, agg, key, key_len, hash, 1);
+    if (res->cls == ED_WINDOW_TOO_LATE) {
+        /* `late: update`, and it merged nothing (an open session would have
+         * kept it in time): a session of its own, closed at once. */
+        uint8_t *st = ed_calloc(1, ag->state_size + 8);
+        for (int c = 0; c < ag->ncompute; c++)
+            if (ag->fns[c]->apply)
+                ag->fns[c]->apply(st + ag->off[c], 0, vals ? vals[c] : 0.0, ts_ms);
+        s_closing_push(s, ag, k, p.bounds, 1, st);
+        free(st);
+        ag->sessions++;
+        res->applied = 1;
+        return 0;
+    }
     int before = k->n;
     int i = s_place(ag, k, &p);
     ag->sessions += (size_t)(k->n - before);
@@ -220,47 +300,65 @@ int ed_aggsession_apply(ed_aggsession_t *s, uint16_t agg, const ed_window_t *w, 
     return 0;
 }
 
-/* Emits session i of key k as its one row. */
-static void s_emit_one(ed_aggsession_t *s, const s_agg_t *ag, const s_key_t *k, int i,
+/* Emits one session (of aggregation agg, key, bounds b, n records, state
+ * st) as its one row. */
+static void s_emit_one(ed_aggsession_t *s, uint16_t agg, const uint8_t *key, uint32_t key_len,
+                       ed_window_bounds_t b, int64_t n, const uint8_t *st,
                        ed_aggtable_emit_fn emit, void *ud) {
+    const s_agg_t *ag = &s->aggs[agg];
     double *delta = s->vals, *value = s->vals + s->maxc, *prev = s->vals + 2 * s->maxc;
-    const uint8_t *st = k->st + (size_t)i * ag->state_size;
     for (int c = 0; c < ag->ncompute; c++)
-        ag->fns[c]->emit(st + ag->off[c], k->cnt[i], 0, &delta[c], &value[c], &prev[c]);
-    ed_change_t hdr = {.agg = k->agg,
+        ag->fns[c]->emit(st + ag->off[c], n, 0, &delta[c], &value[c], &prev[c]);
+    ed_change_t hdr = {.agg = agg,
                        .nvals = (uint16_t)ag->ncompute,
-                       .key_len = k->key_len,
-                       .window_start_ms = k->b[i].start_ms,
-                       .window_end_ms = k->b[i].end_ms,
-                       .n = k->cnt[i],
-                       .delta_n = k->cnt[i]};
-    emit(ud, &hdr, delta, value, prev, k->key);
+                       .key_len = key_len,
+                       .window_start_ms = b.start_ms,
+                       .window_end_ms = b.end_ms,
+                       .n = n,
+                       .delta_n = n};
+    emit(ud, &hdr, delta, value, prev, key);
+}
+
+/* Emits and frees the closing list's sessions of aggregation agg. */
+static size_t s_close_list(ed_aggsession_t *s, uint16_t agg, ed_aggtable_emit_fn emit,
+                           void *ud) {
+    size_t out = 0, closed = 0;
+    for (size_t i = 0; i < s->nclosing; i++) {
+        s_closing_t *c = &s->closing[i];
+        if (c->agg != agg) {
+            s->closing[out++] = *c;
+            continue;
+        }
+        s_emit_one(s, agg, c->key, c->key_len, c->b, c->n, c->st, emit, ud);
+        free(c->key);
+        free(c->st);
+        closed++;
+    }
+    s->nclosing = out;
+    s->aggs[agg].nclosing = 0;
+    return closed;
 }
 
 size_t ed_aggsession_close(ed_aggsession_t *s, uint16_t agg, int64_t horizon_ms,
                            ed_aggtable_emit_fn emit, void *ud) {
     s_agg_t *ag = &s->aggs[agg];
-    if (horizon_ms < ag->min_end)
+    size_t listed = ag->nclosing ? s_close_list(s, agg, emit, ud) : 0, closed = 0, out = 0;
+    ag->sessions -= listed;
+    if (horizon_ms < ag->min_end && !listed)
         return 0;
-    size_t closed = 0, out = 0;
     int64_t min_end = INT64_MAX;
     uint32_t ss = ag->state_size;
     for (size_t i = 0; i < s->nkeys; i++) {
         s_key_t *k = &s->keys[i];
         if (k->agg == agg) {
             int done = 0;
-            while (done < k->n && k->b[done].end_ms <= horizon_ms)
-                s_emit_one(s, ag, k, done++, emit, ud);
-            if (done) {
-                k->n -= done;
-                memmove(k->b, k->b + done, (size_t)k->n * sizeof *k->b);
-                memmove(k->cnt, k->cnt + done, (size_t)k->n * sizeof *k->cnt);
-                memmove(k->st, k->st + (size_t)done * ss, (size_t)k->n * ss);
-                closed += (size_t)done;
-            }
-            for (int j = 0; j < k->n; j++)
-                if (k->b[j].end_ms < min_end)
-                    min_end = k->b[j].end_ms;
+            for (; done < k->n && k->b[done].end_ms <= horizon_ms; done++)
+                s_emit_one(s, agg, k->key, k->key_len, k->b[done], k->cnt[done],
+                           k->st + (size_t)done * ss, emit, ud);
+            s_drop_prefix(k, done, ss);
+            closed += (size_t)done;
+            if (k->n && k->b[0].end_ms < min_end) /* sorted: the first ends first */
+                min_end = k->b[0].end_ms;
             if (!k->n) {
                 s_key_free(k);
                 continue;
@@ -274,7 +372,7 @@ size_t ed_aggsession_close(ed_aggsession_t *s, uint16_t agg, int64_t horizon_ms,
         s->nkeys = out;
         s_rehash(s);
     }
-    return closed;
+    return listed + closed;
 }
 
 size_t ed_aggsession_count(const ed_aggsession_t *s, uint16_t agg) {

@@ -11,11 +11,14 @@
  * and n, first keeps the earlier, last the later). A session's bounds are
  * [first event time, last event time + gap).
  *
- * Lateness: the record is judged against the watermark W with the bounds of
- * the session it makes (after merging), as Flink's merging windows are: it
- * is too late when W ≥ merged end + allowed_lateness; then `late: drop`
- * drops it (nothing changes) and `late: update` applies it anyway (the
- * session closes, and is emitted, at the next close pass).
+ * Lateness: a session with end + allowed_lateness ≤ the watermark W a
+ * record is judged against is final: the record does not merge into it,
+ * even when the next close pass has not emitted it yet. The record is
+ * judged with the bounds of the session it makes among the others (after
+ * merging), as Flink's merging windows are: it is too late when W ≥ merged
+ * end + allowed_lateness (so only when it merges nothing); then `late:
+ * drop` drops it (nothing changes) and `late: update` makes it a session of
+ * its own, never merged, emitted at the next close pass.
  *
  * Sessions are emitted only when they close (`emit: on_close`; the config
  * refuses sessions with on_update): ed_aggsession_close emits, for every

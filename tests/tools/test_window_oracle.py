@@ -191,6 +191,21 @@ def sessions_late():
 
 
 @case
+def sessions_expired_is_final():
+    # gap 10s, L 0: 0 -> [0,10000); 10000 -> [10000,20000) (exactly GAP: apart);
+    # 12000 joins it -> [10000,22000) and makes W = 12000, so [0,10000) is
+    # expired; 9500 -> [9500,19500) overlaps both but merges only the open
+    # one (eddy's aggregator must not merge an expired session that its
+    # close pass has not emitted yet).
+    s = wo.Spec({"key": ["k"], "time": {"field": "ts", "format": "epoch_ms"},
+                 "window": {"session": "10s"}})
+    lines = ev((0, {"k": "a"}), (10000, {"k": "a"}), (12000, {"k": "a"}), (9500, {"k": "a"}))
+    res = wo.run(s, lines)
+    eq(rows(res, "count"), [("a", 0, 10000, 1), ("a", 9500, 22000, 3)])
+    eq(res["late_dropped"], [])
+
+
+@case
 def where_filters_but_watermark_moves():
     # Line 1 is cancelled: filtered, but its time 30000 still moves W to 30000,
     # so line 2 (5000) is too late; line 3 at 31000 is counted.

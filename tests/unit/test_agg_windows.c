@@ -515,6 +515,34 @@ static void test_session_lateness(void **unused) {
     s_fx_free(f);
 }
 
+/* A session expired under a record's watermark is final even before the
+ * next flush closes it: a record bridging it and an open session merges
+ * only the open one (gap 10 s, no lateness). */
+static void test_session_expired_not_merged(void **unused) {
+    fx_t *f = s_fx();
+    row_t rows[16];
+    s_rec(f, f->g, SES, "e", 1000, ED_WATERMARK_NONE, ED_WATERMARK_NONE); /* [1000, 11000) */
+    s_rec(f, f->g, SES, "e", 20000, 1000, ED_WATERMARK_NONE);             /* [20000, 30000) */
+    /* Judged at 14000: [1000, 11000) has expired; [10500, 20500) joins the
+     * open session only. */
+    s_rec(f, f->g, SES, "e", 10500, 14000, ED_WATERMARK_NONE);
+    uint64_t dropped = s_stats(f)->late_dropped;
+    s_rec(f, f->g, SES, "e", 500, 14000, ED_WATERMARK_NONE); /* [500, 10500): too late */
+    assert_int_equal(s_stats(f)->late_dropped - dropped, 1);
+    int n = s_flush(f, 14000, 0, rows, 16);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].ws, 1000);
+    assert_int_equal(rows[0].we, 11000);
+    assert_int_equal(rows[0].n, 1);
+    n = s_flush(f, ED_WATERMARK_END, ED_MSG_F_INPUT_END, rows, 16);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].ws, 10500);
+    assert_int_equal(rows[0].we, 30000);
+    assert_int_equal(rows[0].n, 2);
+    assert_int_equal(s_stats(f)->keys, 0);
+    s_fx_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tumbling_assign_late_and_free),
@@ -526,6 +554,7 @@ int main(void) {
         cmocka_unit_test(test_alert_once_per_window),
         cmocka_unit_test(test_session_merge),
         cmocka_unit_test(test_session_lateness),
+        cmocka_unit_test(test_session_expired_not_merged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
