@@ -9,6 +9,7 @@
 #   make demo                 the word-count job on real documents
 #   make demo-patterns        the streaming-patterns jobs on generated events, checked
 #   make demo-serve           the bucket counter and a leaderboard queried over HTTP while they run, checked
+#   make demo-records         the record pipelines (lake, PostgreSQL, Cassandra, sentiment), checked
 #   make docs                 regenerate the option tables of docs/config.md from the code
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
@@ -48,7 +49,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 IT_SRC   := $(wildcard tests/integration/it_*.c)
 IT_BIN   := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo demo-patterns demo-serve bench bench-smoke docs clean format FORCE
+.PHONY: all deps test unit integration demo demo-patterns demo-serve demo-records bench bench-smoke docs clean format FORCE
 
 all: $(BIN)/eddy $(UNIT_BIN) $(IT_BIN)
 
@@ -153,6 +154,14 @@ demo-patterns: deps
 demo-serve: deps
 	$(MAKE) all
 	scripts/demo-serve
+
+# The record pipelines of the tutorials on `eddy gen` input: tweets → the
+# Parquet lake, users → PostgreSQL, MariaDB and Cassandra, reviews → the
+# sentiment topic, each checked by an independent reader and computation
+# (scripts/demo-records).
+demo-records: deps
+	$(MAKE) all
+	scripts/demo-records
 
 # The option tables of docs/config.md come from the config maps in the code;
 # tests/unit/test_config_doc.c fails when the file is not up to date.

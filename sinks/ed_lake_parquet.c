@@ -33,7 +33,7 @@ static const char *s_sql_type(const ed_rec_col_t *c) {
     case ED_REC_BIGINT: return "BIGINT";
     case ED_REC_DOUBLE: return "DOUBLE";
     case ED_REC_BOOL: return "BOOLEAN";
-    case ED_REC_TIME: return "TIMESTAMP";
+    case ED_REC_TIME: return "TIMESTAMPTZ"; /* Parquet: isAdjustedToUTC=true */
     default: return "VARCHAR";
     }
 }

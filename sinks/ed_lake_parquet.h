@@ -6,9 +6,10 @@
  * written with `COPY … TO 'file' (FORMAT parquet, COMPRESSION …)`.
  *
  * Column types in the Parquet file: string → BYTE_ARRAY (UTF8), int64 →
- * INT64, double → DOUBLE, bool → BOOLEAN, timestamp → INT64 TIMESTAMP
- * (microseconds, the UTC wall time, not flagged as adjusted to UTC), json
- * → BYTE_ARRAY (UTF8, the JSON text).
+ * INT64, double → DOUBLE, bool → BOOLEAN, timestamp → INT64
+ * TIMESTAMP(isAdjustedToUTC=true, MICROS) (a DuckDB TIMESTAMPTZ column: an
+ * instant, read as UTC by pyarrow, Spark, DuckDB whatever the reader's or the
+ * writer's time zone), json → BYTE_ARRAY (UTF8, the JSON text).
  *
  * Threads: a writer belongs to one sink instance (one worker thread).
  */

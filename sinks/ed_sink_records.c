@@ -484,11 +484,12 @@ static uint64_t s_hash(const uint8_t *p, size_t n) {
     return h ^ (h >> 29);
 }
 
-static const ed_sink_records_t *s_sort_rs; /* qsort has no context argument */
-
-static int s_row_cmp(const void *a, const void *b) {
+/* Rows in key order; glibc's qsort_r passes the record set, as two sinks on
+ * two worker threads sort at the same time (a static pointer here was a data
+ * race: a NULL dereference with a PostgreSQL and a MariaDB sink). */
+static int s_row_cmp(const void *a, const void *b, void *arg) {
     const s_row_t *x = a, *y = b;
-    const char *base = s_sort_rs->pool.data;
+    const char *base = ((const ed_sink_records_t *)arg)->pool.data;
     size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
     int c = memcmp(base + x->key_off, base + y->key_off, n);
     return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
@@ -577,9 +578,7 @@ size_t ed_sink_records_build(ed_sink_records_t *rs, const ed_sink_flush_t *flush
     for (size_t i = 0; i < rs->nrejects; i++)
         rs->rejects[i].why = rs->pool.data + rs->why_off[i];
     if (rs->npk && rs->conf.upsert) {
-        s_sort_rs = rs;
-        qsort(rs->rows, rs->nrows, sizeof *rs->rows, s_row_cmp);
-        s_sort_rs = NULL;
+        qsort_r(rs->rows, rs->nrows, sizeof *rs->rows, s_row_cmp, rs);
     }
     return rs->nrows;
 }

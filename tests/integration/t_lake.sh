@@ -53,7 +53,9 @@ T/1@$(($(kcat -b "$EDDY_KAFKA" -Q -t "$EDDY_TWEETS_TOPIC:1:-1" 2>/dev/null | awk
         grep -q "record rejected at $EDDY_TWEETS_TOPIC/1@[0-9]* (source tweets), column id" "$o/log"
 }
 run_lake jsonl jsonl
-run_lake parquet parquet
+# Parquet under a non-UTC zone: timestamps are instants (isAdjustedToUTC=true),
+# partitions are UTC, whatever TZ the writer runs in.
+TZ=America/New_York run_lake parquet parquet
 
 # The example (config/examples/tweets_lake.yaml) over the same topic: its
 # `where` (a per-record alert into the lake) against Python's re.

@@ -17,30 +17,13 @@ export EDDY_PREFIX="t_pat${PAT_RUN}_"
 rm -rf "$PAT_OUT"; mkdir -p "$PAT_OUT"
 : > "$PAT_OUT/verdicts"
 
-# check_job LABEL CMD...: the job's output in $PAT_OUT/LABEL.out; its exit
-# status and each verdict it recorded become TAP lines.
-check_job() {
-    local label=$1 min=$2 from; shift 2
-    from=$(wc -l < "$PAT_OUT/verdicts")
-    "$@" > "$PAT_OUT/$label.out" 2>&1
-    check_eq "$label: returns 0 (all its checks match)" 0 "$?"
-    local n=0 name verdict
-    while IFS=$'\t' read -r name verdict; do
-        n=$((n + 1))
-        case $verdict in
-            MATCH*) tap_ok "$name: $verdict" ;;
-            *) tap_fail "$name" "$verdict" "$(tail -n 20 "$PAT_OUT/$label.out")" ;;
-        esac
-    done < <(tail -n +$((from + 1)) "$PAT_OUT/verdicts")
-    check "$label: $n checks ran (at least $min)" test "$n" -ge "$min"
-}
 # 4,000 orders at 20/s (200 s: 4 one-minute windows), 4,000 reviews at 10/s
 # (400 s: 11 hopping windows), 4,000 views at 20/s (4 minutes × 13 countries),
 # 12,000 alerts orders at 50/s (4 minutes: 4 bursts).
-check_job orders_analytics 6 pat_orders_analytics 4000 20
-check_job leaderboard 6 pat_leaderboard 4000 10
-check_job webviews 6 pat_webviews 4000 20
-check_job alerts 7 pat_alerts 12000 50
+pat_check_job orders_analytics 6 pat_orders_analytics 4000 20
+pat_check_job leaderboard 6 pat_leaderboard 4000 10
+pat_check_job webviews 6 pat_webviews 4000 20
+pat_check_job alerts 7 pat_alerts 12000 50
 check "alerts: the oracle has highvolume and critical alerts to find" python3 -c 'import json, sys
 a = json.load(open(sys.argv[1]))["alerts"]; c = json.load(open(sys.argv[2]))["records"]
 sys.exit(not (len(a) >= 3 and len(c) >= 20))' "$PAT_OUT/alerts.oracle.json" "$PAT_OUT/critical.oracle.json"

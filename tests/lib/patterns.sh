@@ -291,3 +291,23 @@ for a in alerts[:3]:
     pat_check_run alerts orders "$n" || ok=1
     return $ok
 }
+
+# pat_check_job LABEL MIN CMD...: for the tests (needs tests/lib/tap.sh):
+# runs a job (pat_orders_analytics …, rec_lake …), its output in
+# $PAT_OUT/LABEL.out; its exit status and each verdict it recorded become TAP
+# lines, and at least MIN verdicts must have been recorded.
+pat_check_job() {
+    local label=$1 min=$2 from; shift 2
+    from=$(wc -l < "$PAT_OUT/verdicts")
+    "$@" > "$PAT_OUT/$label.out" 2>&1
+    check_eq "$label: returns 0 (all its checks match)" 0 "$?"
+    local n=0 name verdict
+    while IFS=$'\t' read -r name verdict; do
+        n=$((n + 1))
+        case $verdict in
+            MATCH*) tap_ok "$name: $verdict" ;;
+            *) tap_fail "$name" "$verdict" "$(tail -n 20 "$PAT_OUT/$label.out")" ;;
+        esac
+    done < <(tail -n +$((from + 1)) "$PAT_OUT/verdicts")
+    check "$label: $n checks ran (at least $min)" test "$n" -ge "$min"
+}

@@ -47,15 +47,17 @@ tap(all(os.path.basename(f) == ".eddy-lake.lock" for f in hidden),
     "no stage or temporary file is left after the run", hidden)
 
 rows = []  # (partition dir, row dict)
+ts_types = set()  # Parquet: a `ts` column's types other than timestamp[us, tz=UTC]
 for f in visible:
     part = os.path.relpath(os.path.dirname(f), lake)
     if fmt == "parquet":
         import pyarrow.parquet as pq
         t = pq.read_table(f)
+        if "ts" in t.schema.names and str(t.schema.field("ts").type) != "timestamp[us, tz=UTC]":
+            ts_types.add(str(t.schema.field("ts").type))
         for r in t.to_pylist():
-            if r.get("ts") is not None:  # TIMESTAMP: UTC wall time, no zone
-                r["ts"] = int(r["ts"].replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
-                              + 0.5)
+            if r.get("ts") is not None:  # TIMESTAMP(isAdjustedToUTC=true): aware, UTC
+                r["ts"] = int(r["ts"].timestamp() * 1000 + 0.5)
             rows.append((part, r))
     else:
         out = subprocess.run(["zstdcat", f], check=True, capture_output=True).stdout
@@ -63,6 +65,10 @@ for f in visible:
             r = json.loads(line)
             r["ts"] = iso_ms(r["ts"]) if r.get("ts") is not None else None
             rows.append((part, r))
+
+if fmt == "parquet":
+    tap(not ts_types, "the timestamp column ts is TIMESTAMP(isAdjustedToUTC=true, MICROS) "
+        "(pyarrow: timestamp[us, tz=UTC])", sorted(ts_types))
 
 tweets = {}
 for line in open(inp, encoding="utf-8"):

@@ -1,7 +1,9 @@
 /* test_sink_records.c — records mapped to typed columns (sinks/ed_sink_records.h)
  * without a server: column specs, every type's conversion and misfit, the
  * rejects with their source, position and column, an upsert keeping the
- * last record of a key, and the config errors of record sinks (file:line:col). */
+ * last record of a key, two record sets sorting on two threads at once, and
+ * the config errors of record sinks (file:line:col). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,11 +318,63 @@ static void test_metadata(void **state) {
     s_check_fails(typed_meta, 1, NULL, 0, 0, "metadata @offset has its own type");
 }
 
+/* Two sinks on two worker threads build (and sort by key) at the same time:
+ * each thread's rows must come out in its own key order. */
+typedef struct {
+    ed_batch_t *b;
+    int rounds, ok;
+} s_sorter_t;
+
+static void *s_sort_thread(void *arg) {
+    s_sorter_t *t = arg;
+    static const char *const cols[] = {"k", "k not null", "v", "v bigint"};
+    static const char *const pk[] = {"k"};
+    s_spec_t s;
+    s_spec(&s, cols, 2, pk, 1, 1);
+    char err[512];
+    ed_sink_records_t *rs = ed_sink_records_new(&s.conf, err, sizeof err);
+    ed_batch_t *batches[] = {t->b};
+    ed_sink_flush_t f = {.checkpoint = 1, .records = batches, .nrecords = 1, .rows = t->b->count};
+    t->ok = rs != NULL;
+    for (int r = 0; r < t->rounds && t->ok; r++) {
+        size_t n = ed_sink_records_build(rs, &f);
+        t->ok = n == t->b->count;
+        for (size_t i = 1; i < n && t->ok; i++) {
+            const ed_rec_cell_t *a = ed_sink_records_row(rs, i - 1), *c = ed_sink_records_row(rs, i);
+            t->ok = a[0].len == c[0].len && memcmp(a[0].str, c[0].str, a[0].len) < 0;
+        }
+    }
+    ed_sink_records_destroy(&rs);
+    return NULL;
+}
+
+static void test_concurrent_sort(void **state) {
+    (void)state;
+    s_sorter_t t[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        t[i] = (s_sorter_t){.b = ed_batch_new(ED_BATCH_RECORDS, 1 << 18), .rounds = 40};
+        for (int k = 3000; k > 0; k--) { /* keys in reverse order: the sort has work */
+            char j[64];
+            snprintf(j, sizeof j, "{\"k\":\"%c%05d\",\"v\":%d}", 'a' + i, k, k);
+            s_add(t[i].b, 3000 - k, j);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, s_sort_thread, &t[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(t[i].ok);
+        ed_batch_destroy(&t[i].b);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_specs),
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_build),
+        cmocka_unit_test(test_concurrent_sort),
         cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
