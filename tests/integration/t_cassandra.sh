@@ -10,6 +10,8 @@
 #            line and column; the rest is written
 #   outage   Cassandra frozen (SIGSTOP) while users stream in, then resumed:
 #            the sink retries and nothing is lost
+#   restart  Cassandra stopped (scripts/services stop: the process ends) while
+#            users stream in, then started again: nothing is lost
 # Every keyspace, table, topic and group carries this run's id.
 set -uo pipefail
 cd "$EDDY_ROOT"
@@ -106,38 +108,60 @@ check_files_eq "rejects: the rejects topic names the line and column of each mis
 # every record written.
 N3=20000
 CPID=$(cat "$EDDY_SERVICES_DIR/run/cassandra.pid")
-export EDDY_USERS_TOPIC=eddy.test.cass.outage.$RUN EDDY_GROUP=eddy-test-cass-outage-$RUN
-export EDDY_USERS_TABLE=users_outage
-scripts/kafka-topics create "$EDDY_USERS_TOPIC" 2 >/dev/null
-"$EDDY" gen users --count $N3 --seed 5 --rate 2000 --out "$B/outage.jsonl" 2>/dev/null
-"$EDDY" gen users --count $N3 --seed 5 --rate 2000 --realtime --topic "$EDDY_USERS_TOPIC" \
-    2> "$B/outage.gen.log" &
-gen=$!
-"$EDDY" run -c config/examples/users_to_cassandra.yaml --exit-when-idle 3s \
-    --stats "$B/outage.stats" 2> "$B/outage.log" &
-run=$!
-rows_in() {
+# stream_start LABEL SEED: N3 users produced in real time to a new topic while
+# the example config writes them into table users_LABEL (pids: $gen, $run).
+stream_start() {
+    export EDDY_USERS_TOPIC=eddy.test.cass.$1.$RUN EDDY_GROUP=eddy-test-cass-$1-$RUN
+    export EDDY_USERS_TABLE=users_$1
+    scripts/kafka-topics create "$EDDY_USERS_TOPIC" 2 >/dev/null
+    "$EDDY" gen users --count $N3 --seed "$2" --rate 2000 --out "$B/$1.jsonl" 2>/dev/null
+    "$EDDY" gen users --count $N3 --seed "$2" --rate 2000 --realtime --topic "$EDDY_USERS_TOPIC" \
+        2> "$B/$1.gen.log" &
+    gen=$!
+    "$EDDY" run -c config/examples/users_to_cassandra.yaml --exit-when-idle 3s \
+        --stats "$B/$1.stats" 2> "$B/$1.log" &
+    run=$!
+}
+rows_in() { # TABLE: has rows
     "$PY" -c 'import sys
 from cassandra.cluster import Cluster
 h, p = sys.argv[1].rsplit(":", 1)
 c = Cluster([h], port=int(p)); s = c.connect()
 n = s.execute("SELECT count(*) FROM \"%s\".\"%s\"" % (sys.argv[2], sys.argv[3])).one()[0]
-c.shutdown(); sys.exit(0 if n > 0 else 1)' "$EDDY_CASSANDRA" "$EDDY_CASSANDRA_KEYSPACE" users_outage
+c.shutdown(); sys.exit(0 if n > 0 else 1)' "$EDDY_CASSANDRA" "$EDDY_CASSANDRA_KEYSPACE" "$1"
 }
-check "outage: the first rows arrive" wait_for 60 rows_in
+# stream_finish LABEL: the run drains with every record written, after retries.
+stream_finish() {
+    local l=$1 rc
+    wait_pid 120 $gen; check_eq "$l: the generator produced every user" 0 $?
+    wait_pid 300 $run; rc=$?
+    check_eq "$l: run exits 0" 0 "$rc"
+    check_eq "$l: $N3 records in, $N3 written, none rejected" "$N3 $N3 0" \
+        "$(stat $l sources users inputs) $(stat $l sinks cassandra_users rows_written) $(stat $l sinks cassandra_users rows_rejected)"
+    check "$l: the sink retried ($(stat $l sinks cassandra_users retries) retries)" \
+        test "$(stat $l sinks cassandra_users retries)" -gt 0
+    check "$l: nothing lost, the last version of every id (Python driver)" \
+        "$PY" $CHECK compare "$EDDY_CASSANDRA" "$EDDY_CASSANDRA_KEYSPACE" users_$l "$B/$l.jsonl"
+}
+stream_start outage 5
+check "outage: the first rows arrive" wait_for 60 rows_in users_outage
 kill -STOP "$CPID"
 check "outage: with the node frozen the sink logs a retry" \
     wait_for 60 grep -q "cassandra_users.*retrying" "$B/outage.log"
 kill -CONT "$CPID"
-wait_pid 120 $gen; check_eq "outage: the generator produced every user" 0 $?
-wait_pid 300 $run; rc=$?
-check_eq "outage: run exits 0" 0 "$rc"
-check_eq "outage: $N3 records in, $N3 written, none rejected" "$N3 $N3 0" \
-    "$(stat outage sources users inputs) $(stat outage sinks cassandra_users rows_written) $(stat outage sinks cassandra_users rows_rejected)"
-check "outage: the sink retried ($(stat outage sinks cassandra_users retries) retries)" \
-    test "$(stat outage sinks cassandra_users retries)" -gt 0
-check "outage: nothing lost, the last version of every id (Python driver)" \
-    "$PY" $CHECK compare "$EDDY_CASSANDRA" "$EDDY_CASSANDRA_KEYSPACE" users_outage "$B/outage.jsonl"
+stream_finish outage
+
+# ---- restart: Cassandra stopped (the process ends) mid-stream, then started ----
+# scripts/services stop kills the node: connections are refused; the sink
+# retries until the node is back (started again from its data directory).
+stream_start restart 6
+check "restart: the first rows arrive" wait_for 60 rows_in users_restart
+check "restart: scripts/services stop cassandra" scripts/services stop cassandra
+check "restart: the node process has ended" wait_for 60 bash -c '! kill -0 "$0" 2>/dev/null' "$CPID"
+check "restart: with the node gone the sink logs a retry" \
+    wait_for 60 grep -q "cassandra_users.*retrying" "$B/restart.log"
+check "restart: scripts/services start cassandra" scripts/services start cassandra
+stream_finish restart
 
 "$PY" -c 'import sys
 from cassandra.cluster import Cluster
