@@ -167,13 +167,14 @@ static void s_aggregators(ed_plan_t *plan, ed_buf_t *b, const char *name, const 
     ed_buf_free(&lab);
 }
 
-/* Per aggregation: its `where:` counters, and the window figures (0 while
- * the aggregator runs cumulative aggregations only). */
+/* Per aggregation: its `where:` counters. The window figures are per
+ * aggregator (s_aggregators): the aggregator counts them over its windowed
+ * aggregations. */
 static void s_aggregations(ed_plan_t *plan, ed_buf_t *b) {
     const ed_config_t *conf = ed_plan_config(plan);
     static const struct {
         const char *name, *help;
-        size_t off; /* in ed_where_stats_t; SIZE_MAX: no figure yet, 0 */
+        size_t off; /* in ed_where_stats_t */
     } fams[] = {
         {"eddy_aggregation_records_passed_total",
          "Records its where: filter let through (aggregations with a filter only).",
@@ -181,31 +182,19 @@ static void s_aggregations(ed_plan_t *plan, ed_buf_t *b) {
         {"eddy_aggregation_records_filtered_total",
          "Records its where: filter left out (aggregations with a filter only).",
          offsetof(ed_where_stats_t, filtered)},
-        {"eddy_aggregation_late_records_dropped_total",
-         "Records dropped because their window had expired (0: windows are not run yet).",
-         SIZE_MAX},
     };
     ed_buf_t lab = ED_BUF_INIT;
     for (size_t f = 0; f < ED_ARRAY_SIZE(fams); f++) {
         s_head(b, fams[f].name, "counter", fams[f].help);
         for (int a = 0; a < conf->naggregations; a++) {
-            if (fams[f].off != SIZE_MAX && !conf->aggregations[a].where)
+            if (!conf->aggregations[a].where)
                 continue;
             ed_buf_reset(&lab);
             s_label(&lab, "aggregation", conf->aggregations[a].name);
             const ed_where_stats_t *w = ed_plan_agg_where_stats(plan, a);
-            uint64_t v = fams[f].off == SIZE_MAX
-                             ? 0
-                             : ed_stat_get((const uint64_t *)((const char *)w + fams[f].off));
+            uint64_t v = ed_stat_get((const uint64_t *)((const char *)w + fams[f].off));
             s_u64(b, fams[f].name, &lab, v);
         }
-    }
-    s_head(b, "eddy_aggregation_open_windows", "gauge",
-           "Windows open now (0: windows are not run yet).");
-    for (int a = 0; a < conf->naggregations; a++) {
-        ed_buf_reset(&lab);
-        s_label(&lab, "aggregation", conf->aggregations[a].name);
-        s_u64(b, "eddy_aggregation_open_windows", &lab, 0);
     }
     ed_buf_free(&lab);
 }
@@ -315,6 +304,20 @@ void ed_metrics_write(ed_plan_t *plan, ed_buf_t *b) {
     s_aggregators(plan, b, "eddy_aggregator_state_bytes", "gauge",
                   "Bytes of the aggregator's state at its last flush.",
                   offsetof(ed_agg_stats_t, bytes));
+    s_aggregators(plan, b, "eddy_aggregator_open_windows", "gauge",
+                  "Windows holding state in the aggregator after its last flush, summed over "
+                  "its windowed aggregations (sessions count one each).",
+                  offsetof(ed_agg_stats_t, windows_open));
+    s_aggregators(plan, b, "eddy_aggregator_windows_closed_total", "counter",
+                  "Windows closed and freed: the watermark passed their end plus the allowed "
+                  "lateness.",
+                  offsetof(ed_agg_stats_t, windows_closed));
+    s_aggregators(plan, b, "eddy_aggregator_late_records_dropped_total", "counter",
+                  "Records too late for every window they belong to, dropped (late: drop).",
+                  offsetof(ed_agg_stats_t, late_dropped));
+    s_aggregators(plan, b, "eddy_aggregator_late_updates_total", "counter",
+                  "Closed windows updated by a late record (late: update).",
+                  offsetof(ed_agg_stats_t, late_updates));
     s_aggregations(plan, b);
     s_sinks(plan, b);
     s_run(plan, b);

@@ -40,7 +40,7 @@ while IFS=$'\t' read -r name verdict; do
         *) tap_fail "$name" "$verdict" "$(tail -n 20 "$B/ok.out")" ;;
     esac
 done < "$B/ok/verdicts"
-check "demo-serve: 17 checks ran ($n)" test "$n" -eq 17
+check "demo-serve: 19 checks ran ($n)" test "$n" -eq 19
 check "the output shows the per-server totals from /v1/sql" grep -qE '^ +Ωmega +[0-9]+ +[0-9]+$' "$B/ok.out"
 check "the output shows an eddy top snapshot" grep -qP '^ +1\t[0-9]+\t[0-9]+$' "$B/ok.out"
 check "2000 requests answered, a 4xx for each bad one" grep -qE "bad and concurrent HTTP requests +MATCH \\(2000 requests" "$B/ok.out"
@@ -72,7 +72,7 @@ RUN="${RUN}b"
 demo "$B/keep" 1h 0
 rc=$?
 check_eq "demo-serve with a failing check: exit 1" 1 "$rc"
-check "demo-serve with a failing check: RESULT: MISMATCH — 1 of 16, naming it" bash -c \
-    'grep -q "^RESULT: MISMATCH — 1 of 16 checks disagree" "$0" && grep -q "retention removed nothing" "$0"' "$B/keep.out"
+check "demo-serve with a failing check: RESULT: MISMATCH — 1 of 18, naming it" bash -c \
+    'grep -q "^RESULT: MISMATCH — 1 of 18 checks disagree" "$0" && grep -q "retention removed nothing" "$0"' "$B/keep.out"
 pat_redis_clean "t_serve${RUN%b}_*"; pat_redis_clean "t_serve${RUN}_*"
 [ "$TAP_FAILED" -eq 0 ]

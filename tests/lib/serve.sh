@@ -251,12 +251,17 @@ EOF
 srv_show_metrics() {
     local name=$1 src=$2 n=$3 m=$PAT_OUT/$1.metrics ok=0
     echo "== $name: curl -s $(srv_url "$name")/metrics ($(grep -vc '^#' "$m") samples); a few:"
-    grep -E "^eddy_(source_records_total|source_rejected_total|aggregation_open_windows|sink_rows_written_total|checkpoints_total)[{ ]" "$m" |
+    grep -E "^eddy_(source_records_total|source_rejected_total|aggregator_open_windows|sink_rows_written_total|checkpoints_total)[{ ]" "$m" |
         sed 's/^/      /'
     if command -v promtool > /dev/null; then
         pat_verdict "$name: /metrics passes promtool check metrics" bash -c \
             'out=$(promtool check metrics < "$1" 2>&1) && echo "MATCH (valid exposition format)" || echo "MISMATCH: $out"' _ "$m" || ok=1
     fi
+    # Windows stay open while the pipeline runs (the newest ones end after
+    # the watermark): the gauge is the aggregators' own figure, not a fixed 0.
+    pat_verdict "$name: eddy_aggregator_open_windows > 0 while it runs (/metrics)" bash -c \
+        'n=$(awk "/^eddy_aggregator_open_windows[{ ]/ { s += \$NF } END { print s + 0 }" "$1")
+         [ "$n" -gt 0 ] && echo "MATCH ($n open)" || echo "MISMATCH: $n open windows"' _ "$m" || ok=1
     pat_same "$name: records read and rejected (/metrics)" "$n 0" \
         "$(metric "$m" eddy_source_records_total "source=\"$src\"") $(metric "$m" eddy_source_rejected_total)" || ok=1
     return $ok
