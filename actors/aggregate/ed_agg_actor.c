@@ -133,12 +133,17 @@ static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const 
     }
 }
 
-/* Entries and bytes of state, for the stats: the table's and the open
- * session windows'. */
+/* Entries of state: the table's and the open session windows'. */
+static size_t s_entries(const ed_agg_actor_t *s) {
+    return ed_aggtable_count(s->table) +
+           ed_aggsession_count(ed_aggwin_sessions(s->win), UINT16_MAX);
+}
+
+/* Entries and bytes of state, for the stats. */
 static void s_state_stats(ed_agg_actor_t *s) {
-    const ed_aggsession_t *ss = ed_aggwin_sessions(s->win);
-    ed_stat_set(&s->stats->keys, ed_aggtable_count(s->table) + ed_aggsession_count(ss, UINT16_MAX));
-    ed_stat_set(&s->stats->bytes, ed_aggtable_bytes(s->table) + ed_aggsession_bytes(ss));
+    ed_stat_set(&s->stats->keys, s_entries(s));
+    ed_stat_set(&s->stats->bytes,
+                ed_aggtable_bytes(s->table) + ed_aggsession_bytes(ed_aggwin_sessions(s->win)));
 }
 
 /* Writes the snapshot of checkpoint n (runtime.state_dir), or links the
@@ -151,8 +156,7 @@ static int s_snapshot(ed_agg_actor_t *s, uint64_t n) {
     uint64_t wm = 0; /* the senders' watermarks, hashed */
     for (int i = 0; i < ed_aggwin_nsenders(s->win); i++)
         wm = (wm ^ (uint64_t)ed_aggwin_sender_watermark(s->win, i)) * 0x100000001b3ull;
-    size_t count = ed_aggtable_count(s->table) +
-                   ed_aggsession_count(ed_aggwin_sessions(s->win), UINT16_MAX);
+    size_t count = s_entries(s);
     char err[512];
     if (s->saved && !s->changed && wm == s->saved_wm && count == s->saved_count &&
         ed_state_store_link(store, s->idx, s->saved, n, err, sizeof err) == 0)
