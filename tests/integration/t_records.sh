@@ -30,9 +30,9 @@ check "users: the output shows three PostgreSQL rows and three Cassandra rows" \
 check_eq "sentiment: the output shows five scored reviews" 5 "$(grep -cE '^ +key [0-9]+ ' "$PAT_OUT/sentiment.out")"
 
 # The checks can fail: one tweet's text changed in the input, one e-mail
-# changed in the PostgreSQL dump and in the input Cassandra is compared with,
-# one score changed on the sentiment topic, and a tweet the filter drops
-# added to the input.
+# changed in the PostgreSQL dump, one age in the MariaDB dump, one e-mail in
+# the input Cassandra is compared with, one score changed on the sentiment
+# topic, and a tweet the filter drops added to the input.
 mismatch() { # NAME CMD...: CMD's first line is a MISMATCH and it exits 1
     local name=$1 out rc; shift
     out=$("$@" 2>&1); rc=$?
@@ -56,6 +56,9 @@ mismatch "a matching tweet missing from the lake is a MISMATCH" \
 sed '1s/"email":"/"email":"x/' "$o/users_pg.jsonl" > "$o/bad_pg.jsonl"
 mismatch "a PostgreSQL row with one e-mail changed is a MISMATCH" \
     "$REC_PY" $REC_CHECK users-pg "$o/users.jsonl" "$o/bad_pg.jsonl"
+sed '1s/"age": [0-9]*/"age": 999/' "$o/users_my.jsonl" > "$o/bad_my.jsonl"
+mismatch "a MariaDB row with one age changed is a MISMATCH" \
+    "$REC_PY" $REC_CHECK users-my "$o/users.jsonl" "$o/bad_my.jsonl"
 sed '$s/"email":"/"email":"x/' "$o/users.jsonl" > "$o/bad_users.jsonl"
 mismatch "Cassandra against an input with one e-mail changed is a MISMATCH" \
     "$REC_PY" $REC_CHECK users-cassandra "$EDDY_CASSANDRA" "$EDDY_CASSANDRA_KEYSPACE" \

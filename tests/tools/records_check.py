@@ -23,6 +23,9 @@ DataStax Python driver for Cassandra), never with eddy's own code.
         DUMP: `SELECT row_to_json(u) FROM users u` (psql -At) against the last
         fitting record of each id (config/examples/users_to_postgres.yaml's
         columns, the rules of tests/tools/cassandra_check.py)
+    records_check.py users-my USERS.jsonl DUMP
+        the same for MariaDB: DUMP is `SELECT JSON_OBJECT('id', id, …) FROM
+        users` (mariadb -N -B -r), `registered` a DATETIME(3) in UTC
     records_check.py users-cassandra HOST:PORT KEYSPACE TABLE USERS.jsonl
         the Cassandra table against the same (cassandra_check.py's columns)
     records_check.py cassandra-show HOST:PORT KEYSPACE TABLE
@@ -59,7 +62,11 @@ def verdict(problems, summary):
 
 
 def ms_of(iso):
+    """Epoch ms of an ISO-8601 time; one without an offset (MariaDB's
+    DATETIME(3), which the sink writes in UTC) is read as UTC."""
     t = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
     return round(t.timestamp() * 1000)
 
 
@@ -162,7 +169,9 @@ def users_compare(want, got, where):
     return verdict(problems, "%d ids, the last version of each, every column equal" % len(want))
 
 
-def users_pg(users_path, dump_path):
+def users_dump(users_path, dump_path, where):
+    """A dump of one JSON object per row (PostgreSQL row_to_json, MariaDB
+    JSON_OBJECT) against the last fitting record of each id."""
     want, _ = cc.expected([users_path], PG_COLS)
     got = {}
     for line in open(dump_path, encoding="utf-8"):
@@ -171,7 +180,15 @@ def users_pg(users_path, dump_path):
             if r.get("registered") is not None:
                 r["registered"] = ms_of(r["registered"])
             got[r["id"]] = {c: r.get(c) for c in PG_COLS}
-    return users_compare(want, got, "PostgreSQL")
+    return users_compare(want, got, where)
+
+
+def users_pg(users_path, dump_path):
+    return users_dump(users_path, dump_path, "PostgreSQL")
+
+
+def users_my(users_path, dump_path):
+    return users_dump(users_path, dump_path, "MariaDB")
 
 
 def users_cassandra(hostport, keyspace, table, users_path):
@@ -199,7 +216,7 @@ def cassandra_show(hostport, keyspace, table):
 
 def main():
     cmds = {"lake-count": lambda p: print(len(matching(p))) or 0, "lake-show": lake_show,
-            "lake": lake, "lake-schema": lake_schema, "users-pg": users_pg,
+            "lake": lake, "lake-schema": lake_schema, "users-pg": users_pg, "users-my": users_my,
             "users-cassandra": users_cassandra, "cassandra-show": cassandra_show}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit("usage: records_check.py %s ..." % "|".join(cmds))
