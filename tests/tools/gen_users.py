@@ -23,7 +23,8 @@ varchar(120) not null and registered timestamptz must reject:
     null-email      the email is null
 
 What a table must then hold is computed independently, from the lines
-alone, by tests/tools/records_check.py.
+alone, by tests/tools/cassandra_check.py (tests/integration/t_cassandra.sh,
+the one user of this generator: `eddy gen users` writes no misfits).
 """
 import argparse
 import json
