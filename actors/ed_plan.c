@@ -683,9 +683,11 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
             (long long)ed_stat_get_i64(&plan->run.latency.max),
             (unsigned long long)recs, (unsigned long long)changes, (unsigned long long)alerts,
             (unsigned long long)keys, (unsigned long long)bytes);
-    uint64_t late = 0, lateup = 0, skipped = 0, open = 0, closed = 0;
+    uint64_t late = 0, lateup = 0, skipped = 0, open = 0, closed = 0, epeak = 0, bpeak = 0;
     for (int p = 0; p < plan->naggs; p++) {
         const ed_agg_stats_t *st = &plan->agg_stats[p];
+        epeak += ed_stat_get(&st->entries_peak);
+        bpeak += ed_stat_get(&st->bytes_peak);
         late += st->late_dropped;
         lateup += st->late_updates;
         skipped += st->windows_skipped;
@@ -694,9 +696,11 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     }
     fprintf(out,
             ",\"late_dropped\":%llu,\"late_updates\":%llu,\"windows_skipped\":%llu,"
-            "\"windows_open\":%llu,\"windows_closed\":%llu",
+            "\"windows_open\":%llu,\"windows_closed\":%llu,\"entries_peak\":%llu,"
+            "\"state_bytes_peak\":%llu",
             (unsigned long long)late, (unsigned long long)lateup, (unsigned long long)skipped,
-            (unsigned long long)open, (unsigned long long)closed);
+            (unsigned long long)open, (unsigned long long)closed, (unsigned long long)epeak,
+            (unsigned long long)bpeak);
     fprintf(out, "},\"aggregations\":{");
     for (int a = 0; a < conf->naggregations; a++) {
         fprintf(out, "%s\"%s\":", a ? "," : "", conf->aggregations[a].name);

@@ -67,6 +67,8 @@ typedef struct {
     uint64_t alerts;   /* alert records emitted */
     uint64_t keys;     /* distinct entries at the last flush */
     uint64_t bytes;    /* state bytes at the last flush */
+    uint64_t entries_peak; /* most entries at a flush, counted before expiry frees windows */
+    uint64_t bytes_peak;   /* most state bytes at a flush, counted before expiry */
     uint64_t late_dropped;    /* records too late for every window (`late: drop`) */
     uint64_t late_updates;    /* windows updated after they expired (`late: update`) */
     uint64_t windows_skipped; /* expired windows left out of records still applied to others */

@@ -139,11 +139,26 @@ static size_t s_entries(const ed_agg_actor_t *s) {
            ed_aggsession_count(ed_aggwin_sessions(s->win), UINT16_MAX);
 }
 
+/* Bytes of state: the table's and the open session windows'. */
+static size_t s_bytes(const ed_agg_actor_t *s) {
+    return ed_aggtable_bytes(s->table) + ed_aggsession_bytes(ed_aggwin_sessions(s->win));
+}
+
 /* Entries and bytes of state, for the stats. */
 static void s_state_stats(ed_agg_actor_t *s) {
     ed_stat_set(&s->stats->keys, s_entries(s));
-    ed_stat_set(&s->stats->bytes,
-                ed_aggtable_bytes(s->table) + ed_aggsession_bytes(ed_aggwin_sessions(s->win)));
+    ed_stat_set(&s->stats->bytes, s_bytes(s));
+}
+
+/* The peaks of entries and bytes (taken before expiry frees the windows
+ * that closed: the most state held between two flushes). Only this actor
+ * writes them. */
+static void s_state_peaks(ed_agg_actor_t *s) {
+    uint64_t e = s_entries(s), b = s_bytes(s);
+    if (e > ed_stat_get(&s->stats->entries_peak))
+        ed_stat_set(&s->stats->entries_peak, e);
+    if (b > ed_stat_get(&s->stats->bytes_peak))
+        ed_stat_set(&s->stats->bytes_peak, b);
 }
 
 /* Writes the snapshot of checkpoint n (runtime.state_dir), or links the
@@ -182,6 +197,7 @@ static int s_snapshot(ed_agg_actor_t *s, uint64_t n) {
 static int s_flush(ed_agg_actor_t *s, uint64_t n, uint32_t flags) {
     ed_aggtable_flush(s->table, s_emit, s);
     ed_agg_stats_t *st = s->stats;
+    s_state_peaks(s);
     ed_aggwin_expire(s->win, s->table, ed_wall_ms(), st, s_emit, s);
     s_state_stats(s);
     if (s_snapshot(s, n) < 0)

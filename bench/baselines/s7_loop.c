@@ -33,6 +33,12 @@
  * entries), bytes_per_entry (table_bytes / entries_peak), rss_kb (peak).
  * With RSS_EVERY_MS, every RSS_EVERY_MS of event time one line
  * "EVENT_MS_SINCE_START RSS_KB" goes to stderr (the RSS-over-an-hour chart).
+ *
+ * With the environment variable S7_ROWS=FILE, every emitted row is also
+ * written to FILE as one tab-separated line: window start (ms since the
+ * epoch), key, count, and with tumbling the max with 2 decimals (values are
+ * hundredths) — the rows the scenario compares with eddy's, sorted, line
+ * for line. Writing them costs time: a run with S7_ROWS is not a timed one.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -86,6 +92,7 @@ typedef struct {
     uint64_t closed, rows, max_keys, live, live_peak;
     int64_t count;
     double max_sum;
+    FILE *rows_out; /* S7_ROWS, or NULL */
 } ctx_t;
 
 /* The newest window containing the current time and the index of its
@@ -124,6 +131,13 @@ static void s_close(ctx_t *c, win_t *w) {
         c->count += s->count;
         if (c->with_max)
             c->max_sum += s->max;
+        if (c->rows_out) {
+            fprintf(c->rows_out, "%" PRId64 "\t%.*s\t%" PRId64, w->start, (int)s->klen, s->key,
+                    s->count);
+            if (c->with_max)
+                fprintf(c->rows_out, "\t%.2f", s->max);
+            fputc('\n', c->rows_out);
+        }
     }
     memset(w->slots, 0, c->cap * sizeof *w->slots);
     c->live -= w->used;
@@ -250,6 +264,11 @@ int main(int argc, char **argv) {
     }
     c.nper = (int)(c.size / c.slide);
     c.nwin = c.nper + 1;
+    const char *rows_path = getenv("S7_ROWS");
+    if (rows_path && *rows_path && !(c.rows_out = fopen(rows_path, "w"))) {
+        fprintf(stderr, "s7_loop: cannot write S7_ROWS=%s: %m\n", rows_path);
+        return 1;
+    }
 
     double t0 = s_now();
     /* A window holds at most min(KEYS, its events) keys; load ≤ 0.5. */
@@ -346,5 +365,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < c.nwin; i++)
         free(c.wins[i].slots);
     free(c.wins);
+    if (c.rows_out && fclose(c.rows_out) != 0) {
+        fprintf(stderr, "s7_loop: writing S7_ROWS=%s failed: %m\n", rows_path);
+        return 1;
+    }
     return c.count == (int64_t)(events * (uint64_t)c.nper) ? 0 : 1;
 }

@@ -18,17 +18,22 @@
 #
 # Rows: events/s of eddy and the loop (ratio; goal >= 1.0x the loop on 2
 # workers), events/s per core beside Flink 1.13's and DBSP's published
-# per-core figures (notes), bytes per key and window (eddy: state_bytes /
-# live entries; goal <= 80), and RSS over an event-time hour of 1-minute
-# windows (10k keys; goal: flat, as closed windows are freed; chart
-# s7_rss.png from data/s7_rss_loop.dat and s7_rss_eddy.dat).
+# per-core figures (column and notes), bytes per key and window (eddy:
+# aggregators.state_bytes_peak / entries_peak in --stats; goal <= 80), and
+# RSS over an event-time hour of 1-minute windows (10k keys; goal: flat, as
+# closed windows are freed; chart s7_rss.png from data/s7_rss_loop.dat and
+# s7_rss_eddy.dat).
 #
-# Until eddy's aggregator runs windows (issue 7, lane engine), `eddy check`
-# refuses the configs as not implemented yet: then the eddy side of every row
-# is reported as "pending" with the reason, and only the loop runs.
+# Checked: the timed runs' records and row counts; then, once per variant and
+# untimed, the same pipeline with its null sink swapped for a SQLite file:
+# every row read back by the sqlite3 program (window start, key, count, max)
+# equals the loop's rows (S7_ROWS) line for line, both sorted.
 #
-# Full: 30M events per variant (BENCH_S7_EVENTS); RSS hour: 36M events at
-# 10k/s of event time. Smoke: 200k events, an hour at 200 events/s.
+# Full: 60M events per variant (BENCH_S7_EVENTS; 60 s of event time with 1M
+# keys: 6 tumbling windows of 1M keys each), the value check on the first
+# 20M (BENCH_S7_CHECK_EVENTS: SQLite takes ~100k rows/s); RSS hour: 36M
+# events at 10k/s of event time. Smoke: 200k events at 5k/s of event time
+# (4 tumbling windows), an hour at 200 events/s.
 #
 #   bench/scenarios/s7_windows.sh full|smoke
 set -euo pipefail
@@ -55,12 +60,46 @@ declare -A FLINK=([tumbling]=12330 [hopping]=22140) DBSP=([tumbling]=600000 [hop
 declare -A QUERY=([tumbling]=q7 [hopping]=q5)
 
 if [[ $BENCH_MODE == full ]]; then
-  EVENTS=${BENCH_S7_EVENTS:-30000000}
+  EVENTS=${BENCH_S7_EVENTS:-60000000}
+  CHECK_EVENTS=${BENCH_S7_CHECK_EVENTS:-20000000}
   HOUR_RATE=10000 HOUR_KEYS=10000
 else
-  EVENTS=200000
+  EVENTS=200000 CHECK_EVENTS=200000
   HOUR_RATE=200 HOUR_KEYS=1000
 fi
+((CHECK_EVENTS <= EVENTS)) || CHECK_EVENTS=$EVENTS
+
+# check_rows SHAPE CONF RATE KEYS LOOP_ARGS...: the rows of eddy's pipeline
+# CONF, its null sink swapped for a SQLite file (nothing else changed), must
+# equal the loop's rows per key and window with the same values. Untimed.
+# Prints the number of rows compared; dies on a difference.
+check_rows() {
+  local shape=$1 conf=$2 rate=$3 keys=$4
+  shift 4
+  local tag=s7_${shape}_k${keys}_check db=$BENCH_WORK/s7_check.db
+  rm -f "$db" "$db-wal" "$db-shm"
+  sed -e 's/^    to: discard$/    to: rows/' -e 's/^  discard:$/  rows:/' \
+    -e 's|^    null: {}$|    sqlite: { path: "${BENCH_S7_DB}" }|' "$conf" >"$BENCH_WORK/$tag.yaml"
+  grep -q 'sqlite: ' "$BENCH_WORK/$tag.yaml" || die "S7 check: could not swap the sink of $conf"
+  S7_ROWS=$BENCH_WORK/$tag.loop.tsv "$LOOP" "$@" "$CHECK_EVENTS" "$keys" 1 "$rate" \
+    >"$BENCH_WORK/$tag.loop.json" || die "s7_loop failed writing its rows"
+  BENCH_WORKERS=$WORKERS BENCH_AGGREGATORS=$AGGS BENCH_EVENTS=$CHECK_EVENTS BENCH_KEYS=$keys \
+    BENCH_SEED=1 BENCH_EVENT_RATE=$rate BENCH_S7_DB=$db \
+    run_eddy "$tag.eddy" "$BENCH_WORK/$tag.yaml" "$TMO" ||
+    die "eddy failed on the S7 check of $shape, $keys keys"
+  local cols="window_start, k, count"
+  [[ $shape == tumbling ]] && cols+=", printf('%.2f', max)"
+  sqlite3 -readonly -separator $'\t' "$db" "SELECT $cols FROM per_key" |
+    LC_ALL=C sort -S 25% >"$BENCH_WORK/$tag.eddy.tsv" || die "S7 check: reading $db failed"
+  LC_ALL=C sort -S 25% -o "$BENCH_WORK/$tag.loop.tsv" "$BENCH_WORK/$tag.loop.tsv"
+  if ! cmp -s "$BENCH_WORK/$tag.loop.tsv" "$BENCH_WORK/$tag.eddy.tsv"; then
+    log "S7 check: rows differ (< loop only, > eddy only; window start, key, count[, max]):"
+    diff "$BENCH_WORK/$tag.loop.tsv" "$BENCH_WORK/$tag.eddy.tsv" | grep '^[<>]' | head -n 10 >&2
+    die "S7 $shape, $keys keys: eddy's rows ($(wc -l <"$BENCH_WORK/$tag.eddy.tsv")) differ from the loop's ($(wc -l <"$BENCH_WORK/$tag.loop.tsv")); files in $BENCH_WORK/$tag.*.tsv"
+  fi
+  wc -l <"$BENCH_WORK/$tag.loop.tsv"
+  rm -f "$db" "$db-wal" "$db-shm" "$BENCH_WORK/$tag".*.tsv
+}
 
 # eddy_pending CONF: prints why eddy cannot run CONF yet ("" when it can).
 # Refusals other than "not implemented yet" are a broken harness.
@@ -81,14 +120,14 @@ variant() {
   local shape=$1 keys=$2 conf rate args name
   conf=$BENCH_DIR/configs/s7_$shape.yaml
   if ((keys <= 10000)); then rate=100000; else rate=1000000; fi # 10 s window: 100 / 10 events per key
-  [[ $BENCH_MODE == smoke ]] && rate=20000
+  [[ $BENCH_MODE == smoke ]] && rate=5000
   if [[ $shape == tumbling ]]; then args=(tumbling 10000); else args=(hopping 10000 2000); fi
   name="$shape $([[ $shape == tumbling ]] && echo "10 s, count + max" || echo "10 s / 2 s, count"), $(human "$keys") keys per window"
   local pending
   pending=$(eddy_pending "$conf")
   log "S7 $name: $(human "$EVENTS") events at $(human "$rate")/s of event time, $BENCH_REPS repetition(s)${pending:+; eddy pending: $pending}"
   local -a e_eps=() b_eps=() rss=() cpu=()
-  local r tag bpe_loop="" bpe_eddy="" rows="" wins=""
+  local r tag bpe_loop="" bpe_eddy="" rows="" wins="" checked=""
   for ((r = 1; r <= BENCH_REPS; r++)); do
     tag=s7_${shape}_k${keys}_r$r
     run_baseline "$tag.loop" "$TMO" "$LOOP" "${args[@]}" "$EVENTS" "$keys" 1 "$rate" || die "s7_loop failed"
@@ -114,6 +153,12 @@ variant() {
       log "  rep $r: loop $(mps "$B_EPS") ($wins windows, $rows rows)"
     fi
   done
+  if [[ -z $pending ]]; then
+    checked=$(check_rows "$shape" "$conf" "$rate" "$keys" "${args[@]}")
+    log "  values: $checked rows of $(human "$CHECK_EVENTS") events equal the loop's per key and window"
+  fi
+  local cols=count
+  [[ $shape == tumbling ]] && cols="count, max"
   local bm em="" ratio="" met=null per_core="" status="" flink=${FLINK[$shape]} dbsp=${DBSP[$shape]} q=${QUERY[$shape]}
   bm=$(median "${b_eps[@]}")
   if [[ -z $pending ]]; then
@@ -135,14 +180,15 @@ variant() {
     eddy_eps_per_core="$per_core" flink_1_13_eps_per_core="$flink" dbsp_eps_per_core="$dbsp" \
     loop_bytes_per_entry="$bpe_loop" repetitions="$BENCH_REPS" \
     eddy_eps_all:="${e_eps[*]:-}" baseline_eps_all:="${b_eps[*]}" \
-    notes:="$(human "$EVENTS") events, $wins windows closed, $rows rows emitted (one per key and window, emit: on_close); ${pending:+eddy pending: $pending; }$ctx; Nexmark's queries do more per event than a count per key (see bench/README.md)"
+    rows_checked="$checked" check_events="$CHECK_EVENTS" \
+    notes:="$(human "$EVENTS") events, $wins windows closed, $rows rows emitted (one per key and window, emit: on_close), eddy's equal in number; ${checked:+values: the $checked rows of the first $(human "$CHECK_EVENTS") events, read back from SQLite, equal those of the loop per key and window (window start, key, $cols); }${pending:+eddy pending: $pending; }$ctx; Nexmark's queries do more per event than a count per key (see bench/README.md)"
   # bytes per key and window, from the largest variant of each shape
   if ((keys >= 1000000)); then
     if [[ -z $pending ]]; then
       # live entries at the end are 0 (all closed): the aggregators report
       # the peak state and peak entries of windowed state (see --stats)
       local peak_entries
-      peak_entries=$(bt get "$BENCH_WORK/$tag.eddy.stats.json" aggregators.window_entries_peak)
+      peak_entries=$(bt get "$BENCH_WORK/$tag.eddy.stats.json" aggregators.entries_peak)
       [[ -n $peak_entries && $peak_entries != 0 ]] &&
         bpe_eddy=$(calc "$(bt get "$BENCH_WORK/$tag.eddy.stats.json" aggregators.state_bytes_peak) / $peak_entries")
     fi
@@ -151,7 +197,7 @@ variant() {
     bt emit scenario=S7 variant:="bytes per key and window, $shape, $(human "$keys") keys" \
       eddy_status:="${pending:+pending}" bytes_per_key="$bpe_eddy" baseline:="s7_loop (C, 1 thread)" \
       loop_bytes_per_entry="$bpe_loop" goal:="<= 80 bytes per key and window" goal_met="$bmet" \
-      notes:="eddy: peak windowed state bytes / peak live (key, window) entries (aggregators.state_bytes_peak / window_entries_peak in --stats)${pending:+ — pending: $pending}; loop: $bpe_loop B (its tables, load <= 0.5 in 32-byte slots, one spare table)"
+      notes:="eddy: peak windowed state bytes / peak live (key, window) entries (aggregators.state_bytes_peak / entries_peak in --stats, of the last timed run; both taken at each flush before closed windows are freed)${pending:+ — pending: $pending}; loop: $bpe_loop B (its tables, load <= 0.5 in 32-byte slots, one spare table)"
   fi
   return 0
 }

@@ -231,6 +231,37 @@ def _cell(s):
     return str(s).replace("|", "\\|").replace("\n", " ")
 
 
+def _merge_earlier(doc, results, path):
+    """A run of some scenarios keeps the other scenarios' rows of the previous
+    latest.json of the same mode (each marked with the run it came from, listed
+    in doc["earlier_runs"] with that run's machine load), so latest.md always
+    holds every scenario's latest figures."""
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return
+    if old.get("mode") != doc.get("mode"):
+        return
+    ran = {n.split("_")[0].upper() for n in doc.get("scenarios_run", [])}
+    runs = {r.get("started"): r for r in old.get("earlier_runs", [])}
+    kept = []
+    for r in old.get("results", []):
+        if str(r.get("scenario", "")).upper() in ran:
+            continue
+        if not r.get("from_run"):
+            r["from_run"] = old.get("started")
+            if old.get("started") not in runs:
+                m = old.get("machine", {})
+                runs[old.get("started")] = {
+                    "started": old.get("started"), "git": old.get("versions", {}).get("git"),
+                    "loadavg_start": m.get("loadavg_start"), "loadavg_end": m.get("loadavg_end")}
+        kept.append(r)
+    used = {r["from_run"] for r in kept}
+    doc["earlier_runs"] = [v for k, v in runs.items() if k in used]
+    results[:0] = kept
+
+
 def cmd_report(args):
     outdir, jsonl, meta_path = args[0], args[1], args[2]
     with open(meta_path) as f:
@@ -255,6 +286,7 @@ def cmd_report(args):
         doc["machine"]["loadavg_end"] = list(os.getloadavg())
     except (OSError, KeyError, TypeError):
         pass
+    _merge_earlier(doc, results, os.path.join(outdir, "latest.json"))
     doc["results"] = results
     with open(os.path.join(outdir, "latest.json"), "w") as f:
         json.dump(doc, f, indent=2)
@@ -282,13 +314,21 @@ def cmd_report(args):
     L.append("- **versions** " + ", ".join(
         str(val) if str(val).startswith(k + " ") else "%s %s" % (k, val)
         for k, val in v.items() if val))
+    for e in doc.get("earlier_runs", []):
+        sc = sorted({str(r.get("scenario")) for r in results if r.get("from_run") == e["started"]})
+        L.append("- **kept from the run started %s** (git %s; load average at start %s, at end "
+                 "%s): %s" % (e["started"], e.get("git"),
+                              " / ".join("%.2f" % x for x in (e.get("loadavg_start") or [])),
+                              " / ".join("%.2f" % x for x in (e.get("loadavg_end") or [])),
+                              ", ".join(sc)))
     if doc.get("scenarios_failed"):
         L.append("- **harness failures**: %s (see the run's log)" %
                  ", ".join(doc["scenarios_failed"]))
     L.append("")
     opt = [("p50_ms", "p50 ms", "%.1f"), ("p99_ms", "p99 ms", "%.1f"),
            ("p999_ms", "p99.9 ms", "%.1f"), ("rss_mb", "RSS MB", "%.0f"),
-           ("bytes_per_key", "B/key", "%.1f"), ("cpu_s_per_mevents", "CPU s/M ev", "%.3f")]
+           ("bytes_per_key", "B/key", "%.1f"), ("cpu_s_per_mevents", "CPU s/M ev", "%.3f"),
+           ("eddy_eps_per_core", "eddy per core", _eps)]
     opt = [o for o in opt if any(r.get(o[0]) is not None for r in results)]
     head = ["scenario", "variant", "eddy", "baseline", "baseline ev/s", "ratio", "goal", "met?"]
     head += [o[1] for o in opt]
@@ -303,7 +343,7 @@ def cmd_report(args):
         row = [r.get("scenario"), r.get("variant"), eddy,
                r.get("baseline") or "—", _eps(r.get("baseline_eps")), _ratio(r.get("ratio")),
                r.get("goal") or "—", _met(r.get("goal_met"))]
-        row += [_num(r.get(k), fmt) for k, _, fmt in opt]
+        row += [fmt(r.get(k)) if callable(fmt) else _num(r.get(k), fmt) for k, _, fmt in opt]
         L.append("| " + " | ".join(_cell(c) for c in row) + " |")
         if r.get("notes"):
             notes.append("- **%s / %s**: %s" % (r.get("scenario"), r.get("variant"), r["notes"]))

@@ -224,6 +224,10 @@ static void test_tumbling_assign_late_and_free(void **unused) {
     /* Watermark 10000 ≥ end 10000 + lateness 0: [0, 10000) is freed. */
     assert_int_equal(s_stats(f)->windows_open, 1);
     assert_int_equal(s_stats(f)->windows_closed, 1);
+    /* The peaks are taken before expiry: 3 entries were live, 1 is left. */
+    assert_int_equal(s_stats(f)->keys, 1);
+    assert_int_equal(s_stats(f)->entries_peak, 3);
+    assert_true(s_stats(f)->bytes_peak >= s_stats(f)->bytes && s_stats(f)->bytes > 0);
     /* Too late for its only window: dropped and counted, no row. */
     s_rec(f, f->g, TUM, "a", 5000, 10000, ED_WATERMARK_NONE);
     s_rec(f, f->g, TUM, "a", 15000, 10000, ED_WATERMARK_NONE);
@@ -237,6 +241,7 @@ static void test_tumbling_assign_late_and_free(void **unused) {
     assert_int_equal(s_stats(f)->windows_open, 0);
     assert_int_equal(s_stats(f)->windows_closed, 2);
     assert_int_equal(s_stats(f)->keys, 0);
+    assert_int_equal(s_stats(f)->entries_peak, 3); /* 1 live at the second flush: no new peak */
     s_fx_free(f);
 }
 
