@@ -10,8 +10,10 @@
     bench.py meta MODE STARTED REPS MACHINE.json VERSIONS.json RAN FAILED
                                           the run's description, JSON (RAN and
                                           FAILED: space-separated scenario names)
-    bench.py report OUTDIR JSONL META.json
-                                          write OUTDIR/latest.json and latest.md
+    bench.py report OUTDIR JSONL META.json [PREVIOUS.json]
+                                          write OUTDIR/latest.json and latest.md,
+                                          keeping the rows of scenarios not run
+                                          from PREVIOUS (default OUTDIR/latest.json)
 
 emit: values are typed: integers and decimals become numbers, true/false/null
 booleans and null, anything else a string; KEY:=VALUE forces a string.
@@ -260,10 +262,12 @@ def _merge_earlier(doc, results, path):
     used = {r["from_run"] for r in kept}
     doc["earlier_runs"] = [v for k, v in runs.items() if k in used]
     results[:0] = kept
+    results.sort(key=lambda r: str(r.get("scenario")))  # stable: each scenario's order kept
 
 
 def cmd_report(args):
     outdir, jsonl, meta_path = args[0], args[1], args[2]
+    previous = args[3] if len(args) > 3 else os.path.join(outdir, "latest.json")
     with open(meta_path) as f:
         meta = json.load(f)
     results = []
@@ -286,7 +290,7 @@ def cmd_report(args):
         doc["machine"]["loadavg_end"] = list(os.getloadavg())
     except (OSError, KeyError, TypeError):
         pass
-    _merge_earlier(doc, results, os.path.join(outdir, "latest.json"))
+    _merge_earlier(doc, results, previous)
     doc["results"] = results
     with open(os.path.join(outdir, "latest.json"), "w") as f:
         json.dump(doc, f, indent=2)
