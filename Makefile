@@ -14,7 +14,7 @@
 #   make bench / bench-smoke  benchmark harness (see bench/README.md)
 
 CC      ?= cc
-PKGS    := libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash libpcre2-8 ncursesw libmicrohttpd zlib lua5.4 sqlite3 libzstd
+PKGS    := avro-c libzmq rdkafka libpq hiredis libmariadb yaml-0.1 libxxhash libpcre2-8 ncursesw libmicrohttpd zlib lua5.4 sqlite3 libzstd
 CFLAGS  ?= -O2 -g
 # ncursesw's pkg-config adds -D_XOPEN_SOURCE=600 -D_DEFAULT_SOURCE, which would
 # change the feature macros of every file; the files that need X/Open define it.

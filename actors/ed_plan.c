@@ -402,7 +402,7 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
 }
 
 static const char *s_fmt(ed_format_t f) {
-    return f == ED_FMT_WORDS ? "words" : f == ED_FMT_JSON ? "json" : "lines";
+    return f == ED_FMT_WORDS ? "words" : f == ED_FMT_JSON ? "json" : f == ED_FMT_AVRO ? "avro" : "lines";
 }
 
 /* "1 source", "3 sources". */
@@ -483,6 +483,11 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
         fprintf(out, "%s%s", b.len ? " " : "", b.len ? b.data : "");
         if (s->type->caps & ED_CAP_PAYLOAD)
             fprintf(out, ", format %s", s_fmt(s->format));
+        if (s->format == ED_FMT_AVRO && s->schema_file && s->framing)
+            fprintf(out, " (schema %s, Confluent framing, schema id %d)", s->schema_file,
+                    s->schema_id);
+        else if (s->format == ED_FMT_AVRO && s->schema_file)
+            fprintf(out, " (schema %s, no framing)", s->schema_file);
         if (s->time_field)
             fprintf(out, ", event time from %s (watermark: max_out_of_orderness %lldms, "
                          "idle_timeout %lldms)",

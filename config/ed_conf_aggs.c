@@ -690,11 +690,15 @@ static void s_record_alert(ed_conf_state_t *st, const ed_node_t *body, const cha
                     "records that match it, e.g. where: 'status == \"failed\"'",
                     w, al->on);
     else if (!st->src_bad[si] && src->type &&
-             (!(src->type->caps & ED_CAP_PAYLOAD) || src->format == ED_FMT_WORDS))
+             (!(src->type->caps & ED_CAP_PAYLOAD) || src->format == ED_FMT_WORDS ||
+              src->format == ED_FMT_AVRO))
         ed_conf_err(cx, ed_node_get(body, "on"),
                     "per-record alerts on a %s source are not implemented yet (%s reads source "
                     "'%s'); they send records of json or lines sources",
-                    src->type->caps & ED_CAP_PAYLOAD ? "words" : src->type->name, w, src->name);
+                    !(src->type->caps & ED_CAP_PAYLOAD) ? src->type->name
+                    : src->format == ED_FMT_WORDS       ? "words"
+                                                        : "format: avro",
+                    w, src->name);
     else
         ed_conf_get_where(st, body, w, si, &al->where);
 }

@@ -11,14 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/decode/ed_avro.h"
 #include "config/ed_conf_sections.h"
+#include "runtime/ed_buf.h"
 #include "runtime/ed_common.h"
+#include "runtime/ed_file.h"
 
 static const ed_conf_choice_t s_formats[] = {{"lines", ED_FMT_LINES, 0},
                                              {"words", ED_FMT_WORDS, 0},
                                              {"json", ED_FMT_JSON, 0},
-                                             {"avro", 0, 1},
+                                             {"avro", ED_FMT_AVRO, 0},
                                              {NULL, 0, 0}};
+static const ed_conf_choice_t s_framings[] = {{"none", ED_AVRO_FRAME_NONE, 0},
+                                              {"confluent", ED_AVRO_FRAME_CONFLUENT, 0},
+                                              {NULL, 0, 0}};
 static const ed_conf_choice_t s_time_formats[] = {{"auto", ED_TIME_AUTO, 0},
                                                   {"epoch_s", ED_TIME_EPOCH_S, 0},
                                                   {"epoch_ms", ED_TIME_EPOCH_MS, 0},
@@ -43,6 +49,14 @@ static const ed_conf_map_t s_time_map[] = {
      .min = 0},
     {0}};
 
+static void s_free_schema(void *field) {
+    ed_conf_source_t *s = ED_CONF_CONTAINER(field, ed_conf_source_t, avro);
+    ed_avro_schema_destroy(&s->avro);
+    free(s->schema_file);
+    free(s->schema_path);
+    s->schema_file = s->schema_path = NULL;
+}
+
 static void s_free_to(void *field) {
     ed_conf_source_t *s = ED_CONF_CONTAINER(field, ed_conf_source_t, to);
     for (int i = 0; s->to && i < s->nto; i++)
@@ -56,7 +70,8 @@ const ed_conf_map_t ed_conf_source_map[] = {
     {ED_CONF_ENUM, "format", "lines", offsetof(ed_conf_source_t, format), 0,
      "how input is decoded: `lines` gives one record per input with field `line`; `words` one "
      "record per word with field `word`; `json` one record per JSON object, fields by name or "
-     "dotted path",
+     "dotted path; `avro` one record per Avro binary datum (Kafka sources; needs `schema`), "
+     "fields by name or dotted path as in JSON. See [docs/avro.md](avro.md)",
      .choices = s_formats},
     {ED_CONF_SUBMAP, "time", NULL, 0, 0,
      "event time: `time: { field: ts, format: auto }`; without it, processing time",
@@ -96,8 +111,21 @@ const ed_conf_map_t ed_conf_source_map[] = {
      "from expressions), `drop` (remove fields), `lua` (a function of a script); needs "
      "`format: json`. See [docs/transforms.md](transforms.md)",
      .doc_def = "none", .doc_type = "list of steps", .free = ed_conf_transforms_free},
-    {ED_CONF_STR, "schema", NULL, 0, ED_CONF_RESERVED, "the Avro schema of `format: avro`",
-     .expect = "remove it"},
+    {ED_CONF_CUSTOM, "schema", NULL, offsetof(ed_conf_source_t, avro), 0,
+     "the Avro schema (`.avsc`, JSON) of `format: avro`, a file relative to the config file's "
+     "directory; read, checked and compiled at load, and every field the pipeline reads must be "
+     "in it",
+     .expect = "schema: orders.avsc", .doc_def = "none", .doc_type = "file",
+     .free = s_free_schema},
+    {ED_CONF_ENUM, "framing", "none", offsetof(ed_conf_source_t, framing), 0,
+     "how an Avro datum sits in a message: `none`, the message is the datum; `confluent`, the "
+     "Confluent Schema Registry wire format (byte 0x00, a 4-byte big-endian schema id that must "
+     "equal `schema_id`, then the datum). Never guessed from the data",
+     .choices = s_framings},
+    {ED_CONF_INT, "schema_id", "-1", offsetof(ed_conf_source_t, schema_id), 0,
+     "with `framing: confluent`: the schema id every message must carry; a message with "
+     "another id is a reject naming both ids",
+     .min = -1, .max = 2147483647, .doc_def = "none (required with `framing: confluent`)"},
     {0}};
 
 /* "a, b or c" of the meta fields of type t, into b. */
@@ -152,6 +180,15 @@ int ed_conf_check_field(ed_conf_state_t *st, const ed_node_t *n, const char *fie
 format:
     if (st->src_bad[si])
         return 0;
+    if (src->format == ED_FMT_AVRO && src->avro && !meta) {
+        char why[768];
+        if (ed_avro_schema_check_path(src->avro, field, why, sizeof why) < 0)
+            return ed_conf_err(cx, n,
+                               "field '%s' in %s of %s is not in the Avro schema %s of source "
+                               "'%s': %s",
+                               field, what, where, src->schema_file, src->name, why);
+        return 0;
+    }
     const char *only = src->format == ED_FMT_LINES   ? "line"
                        : src->format == ED_FMT_WORDS ? "word"
                                                      : NULL;
@@ -162,6 +199,82 @@ format:
                            field, what, where, src->name,
                            src->format == ED_FMT_LINES ? "lines" : "words", only);
     return 0;
+}
+
+/* `schema`, `framing` and `schema_id` against `format`; with format: avro,
+ * the schema file read and compiled into s->avro. */
+static void s_read_avro(ed_conf_ctx_t *cx, ed_conf_source_t *s, const ed_node_t *body,
+                        const char *w) {
+    const ed_node_t *sn = ed_node_given(body, "schema");
+    const ed_node_t *fn = ed_node_given(body, "framing");
+    const ed_node_t *in = ed_node_given(body, "schema_id");
+    if (s->format != ED_FMT_AVRO) {
+        const ed_node_t *bad = sn ? sn : fn ? fn : in;
+        if (bad)
+            ed_conf_err(cx, bad,
+                        "'%s' of %s is for `format: avro` (this source's format is not avro); "
+                        "remove it or set format: avro",
+                        sn ? "schema" : fn ? "framing" : "schema_id", w);
+        return;
+    }
+    if (s->type && !strcmp(s->type->name, "directory")) {
+        ed_conf_err(cx, ed_node_get(body, "format"),
+                    "format 'avro' of %s: a directory source splits files into lines, which "
+                    "cannot carry Avro binary datums (Avro object container files are not "
+                    "built); read Avro from a Kafka topic, one datum per message",
+                    w);
+        return;
+    }
+    if (ed_node_given(body, "to")) {
+        ed_conf_err(cx, ed_node_getk(body, "to"),
+                    "pass-through 'to' of %s is not implemented for format: avro (it would "
+                    "forward Avro binary to sinks that take JSON records); aggregate the source "
+                    "instead, or remove 'to'",
+                    w);
+        return;
+    }
+    if (s->framing == ED_AVRO_FRAME_CONFLUENT && s->schema_id < 0) {
+        ed_conf_err(cx, fn,
+                    "'framing: confluent' of %s needs 'schema_id': the Confluent schema id "
+                    "every message must carry, e.g. schema_id: 1",
+                    w);
+        return;
+    }
+    if (s->framing != ED_AVRO_FRAME_CONFLUENT && in) {
+        ed_conf_err(cx, in,
+                    "'schema_id' of %s is checked only with 'framing: confluent'; set framing: "
+                    "confluent or remove schema_id",
+                    w);
+        return;
+    }
+    if (!sn || sn->type != ED_NODE_SCALAR || !sn->text || !*sn->text) {
+        ed_conf_err(cx, sn ? sn : ed_node_get(body, "format"),
+                    "format 'avro' of %s needs 'schema': the Avro schema file (.avsc), e.g. "
+                    "schema: orders.avsc",
+                    w);
+        return;
+    }
+    s->schema_file = ed_strdup(sn->text);
+    const char *conf_path = ed_conf_ctx_conf(cx)->path;
+    const char *slash = conf_path ? strrchr(conf_path, '/') : NULL;
+    ed_buf_t b = ED_BUF_INIT;
+    if (sn->text[0] != '/' && slash)
+        ed_buf_append(&b, conf_path, (size_t)(slash - conf_path) + 1);
+    ed_buf_puts(&b, sn->text);
+    s->schema_path = b.data;
+    char *json = NULL;
+    size_t len = 0;
+    char err[1024];
+    if (ed_file_read(s->schema_path, &json, &len, err, sizeof err) < 0) {
+        ed_conf_err(cx, sn,
+                    "'schema' of %s: cannot read %s (%s); expected a readable .avsc file "
+                    "(relative paths are relative to the config file)",
+                    w, s->schema_path, err);
+        return;
+    }
+    if (ed_avro_schema_new(&s->avro, json, len, s->schema_path, err, sizeof err) < 0)
+        ed_conf_err(cx, sn, "'schema' of %s: %s", w, err);
+    free(json);
 }
 
 /* The keys a source body may have: every type name and the common ones. */
@@ -215,6 +328,8 @@ int ed_conf_read_source(ed_conf_state_t *st, int i, const ed_node_t *kn, const e
                               w, s->type->name, s->type->name);
         ed_conf_read_plugin(&ck, &s->opts);
     }
+    if (ed_conf_nerrors(cx) == nerr)
+        s_read_avro(cx, s, body, w);
     st->src_bad[i] = ed_conf_nerrors(cx) > nerr;
     if (s->time_field && s->type)
         ed_conf_check_field(st, ed_node_get(ed_node_get(body, "time"), "field"), s->time_field,

@@ -25,7 +25,7 @@ typedef struct {
     int col;
 } ed_conf_pos_t;
 
-typedef enum { ED_FMT_LINES = 1, ED_FMT_WORDS, ED_FMT_JSON } ed_format_t;
+typedef enum { ED_FMT_LINES = 1, ED_FMT_WORDS, ED_FMT_JSON, ED_FMT_AVRO } ed_format_t;
 typedef enum { ED_TIME_NONE = 0, ED_TIME_AUTO, ED_TIME_EPOCH_S, ED_TIME_EPOCH_MS, ED_TIME_ISO8601 } ed_time_format_t;
 
 typedef struct ed_conf_source {
@@ -54,6 +54,12 @@ typedef struct ed_conf_source {
     ed_conf_pos_t decoders_pos; /* where `decoders` was set (errors) */
     struct ed_transforms *transforms; /* `transforms:` compiled (actors/decode/ed_transform.h),
                                          or NULL */
+    /* format: avro (actors/decode/ed_avro.h) */
+    char *schema_file;                 /* `schema:` as written, or NULL */
+    char *schema_path;                 /* the file read: relative to the config's directory */
+    struct ed_avro_schema *avro;       /* the schema compiled by the loader (owned), or NULL */
+    int framing;                       /* ed_avro_framing_t: 0 none (default), 1 confluent */
+    int schema_id;                     /* Confluent schema id the messages must carry, or -1 */
 } ed_conf_source_t;
 
 struct ed_aggfn; /* a row of the aggregate function table, actors/aggregate/ed_aggfn.h */

@@ -3,7 +3,7 @@
  * The decoder object: which fields a format gives, and one call per payload.
  * JSON is parsed by ed_json.c into a token tape, then ed_json_fields.c
  * converts only the fields asked for; lines and words are here (words are
- * split by ed_tokenize.c).
+ * split by ed_tokenize.c); Avro is read by ed_avro.c.
  *
  * lines/words: fields other than "line"/"word" are accepted only if they are
  * @meta fields, and are always ED_VAL_MISSING here (the source fills them).
@@ -12,9 +12,11 @@
 #include "actors/decode/ed_decode.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/decode/ed_avro.h"
 #include "actors/decode/ed_json.h"
 #include "actors/decode/ed_json_fields.h"
 #include "actors/decode/ed_tokenize.h"
@@ -29,6 +31,8 @@ struct ed_decoder {
     /* json */
     ed_json_t *json;           /* the parser and its tape */
     ed_json_fields_t *jfields; /* the fields asked for, compiled */
+    /* avro */
+    ed_avro_t *avro; /* the reader of the fields asked for */
     /* words: lowercased words */
     char *scratch;
     size_t scratch_cap;
@@ -52,15 +56,33 @@ static const char *s_fmt_name(ed_format_t fmt) {
         return "words";
     case ED_FMT_JSON:
         return "json";
+    case ED_FMT_AVRO:
+        return "avro";
     }
     return "?";
 }
 
 /* ----------------------------------------------------------- constructor */
 
+/* A decoder of `fmt` with copies of the field names and room for their values. */
+static ed_decoder_t *s_alloc(ed_format_t fmt, const char *const *fields, int nfields) {
+    ed_decoder_t *dec = ed_calloc(1, sizeof *dec);
+    dec->fmt = fmt;
+    dec->nfields = nfields;
+    size_t nf = (size_t)(nfields ? nfields : 1);
+    dec->fields = ed_calloc(nf, sizeof *dec->fields);
+    dec->vals = ed_calloc(nf, sizeof *dec->vals);
+    for (int f = 0; f < nfields; f++)
+        dec->fields[f] = ed_strdup(fields[f]);
+    return dec;
+}
+
 int ed_decoder_new(ed_decoder_t **dec_p, ed_format_t fmt, const char *const *fields, int nfields,
                    char *errstr, size_t errstr_size) {
     *dec_p = NULL;
+    if (fmt == ED_FMT_AVRO)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "format 'avro' needs its schema: use ed_decoder_new_avro");
     if (fmt != ED_FMT_LINES && fmt != ED_FMT_WORDS && fmt != ED_FMT_JSON)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "unknown input format %d", (int)fmt);
     if (nfields < 0)
@@ -90,15 +112,8 @@ int ed_decoder_new(ed_decoder_t **dec_p, ed_format_t fmt, const char *const *fie
         }
     }
 
-    ed_decoder_t *dec = ed_calloc(1, sizeof *dec);
-    dec->fmt = fmt;
-    dec->nfields = nfields;
+    ed_decoder_t *dec = s_alloc(fmt, fields, nfields);
     size_t nf = (size_t)(nfields ? nfields : 1);
-    dec->fields = ed_calloc(nf, sizeof *dec->fields);
-    dec->vals = ed_calloc(nf, sizeof *dec->vals);
-    for (int f = 0; f < nfields; f++)
-        dec->fields[f] = ed_strdup(fields[f]);
-
     if (fmt == ED_FMT_JSON) {
         dec->json = ed_json_new();
         dec->jfields = ed_json_fields_new(fields, nfields);
@@ -107,6 +122,33 @@ int ed_decoder_new(ed_decoder_t **dec_p, ed_format_t fmt, const char *const *fie
         for (int f = 0; f < nfields; f++)
             dec->is_data[f] = dec->fields[f][0] != '@';
     }
+    *dec_p = dec;
+    return 0;
+}
+
+int ed_decoder_new_avro(ed_decoder_t **dec_p, const ed_avro_schema_t *schema,
+                        ed_avro_framing_t framing, uint32_t schema_id, const char *const *fields,
+                        int nfields, char *errstr, size_t errstr_size) {
+    *dec_p = NULL;
+    if (nfields < 0)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL, "negative field count %d", nfields);
+    for (int f = 0; f < nfields; f++) {
+        const char *name = fields[f];
+        if (!name || !*name)
+            return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                             "empty field name (field %d) for format 'avro'", f + 1);
+        if (name[0] == '@')
+            continue;
+        if (ed_avro_schema_check_path(schema, name, errstr, errstr_size) < 0) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", errstr);
+            return ed_seterr(errstr, errstr_size, ED_EINVAL, "field '%s' is not in the schema: %s",
+                             name, why);
+        }
+    }
+    ed_decoder_t *dec = s_alloc(ED_FMT_AVRO, fields, nfields);
+    /* @meta fields are never in the datum: the reader leaves them MISSING */
+    dec->avro = ed_avro_new(schema, fields, nfields, framing, schema_id);
     *dec_p = dec;
     return 0;
 }
@@ -122,6 +164,7 @@ void ed_decoder_destroy(ed_decoder_t **dec_p) {
     free(dec->vals);
     ed_json_destroy(&dec->json);
     ed_json_fields_destroy(&dec->jfields);
+    ed_avro_destroy(&dec->avro);
     free(dec->scratch);
     free(dec);
     *dec_p = NULL;
@@ -188,6 +231,15 @@ static int s_decode_json(ed_decoder_t *dec, const char *d, size_t len, ed_decode
     return 1;
 }
 
+static int s_decode_avro(ed_decoder_t *dec, const char *d, size_t len, ed_decode_emit_fn emit,
+                         void *ud, char *errstr, size_t errstr_size) {
+    int rc = ed_avro_decode(dec->avro, d, len, dec->vals, errstr, errstr_size);
+    if (rc < 0)
+        return rc;
+    emit(ud, dec->vals);
+    return 1;
+}
+
 int ed_decoder_decode(ed_decoder_t *dec, const char *data, size_t len, ed_decode_emit_fn emit,
                       void *ud, char *errstr, size_t errstr_size) {
     switch (dec->fmt) {
@@ -197,6 +249,8 @@ int ed_decoder_decode(ed_decoder_t *dec, const char *data, size_t len, ed_decode
         return s_decode_words(dec, data, len, emit, ud);
     case ED_FMT_JSON:
         return s_decode_json(dec, data, len, emit, ud, errstr, errstr_size);
+    case ED_FMT_AVRO:
+        return s_decode_avro(dec, data, len, emit, ud, errstr, errstr_size);
     }
     return ed_seterr(errstr, errstr_size, ED_EINVAL, "unknown input format %d", (int)dec->fmt);
 }

@@ -296,9 +296,21 @@ static void s_reject(ed_keyer_t *k, const char *why) {
     ed_buf_json_str(&b, pos, strlen(pos));
     ed_buf_puts(&b, ",\"error\":");
     ed_buf_json_str(&b, why, strlen(why));
-    ed_buf_puts(&b, ",\"input\":");
-    ed_buf_json_str(&b, k->raw->data ? k->raw->data : "", k->raw->len);
-    ed_buf_puts(&b, "}");
+    if (k->src->format == ED_FMT_AVRO) {
+        /* binary: as hex, which any text column holds and any tool reads back */
+        static const char hx[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *)(k->raw->data ? k->raw->data : "");
+        ed_buf_puts(&b, ",\"input_hex\":\"");
+        for (size_t i = 0; i < k->raw->len; i++) {
+            char two[2] = {hx[p[i] >> 4], hx[p[i] & 15]};
+            ed_buf_append(&b, two, 2);
+        }
+        ed_buf_puts(&b, "\"}");
+    } else {
+        ed_buf_puts(&b, ",\"input\":");
+        ed_buf_json_str(&b, k->raw->data ? k->raw->data : "", k->raw->len);
+        ed_buf_puts(&b, "}");
+    }
     if (!k->rejects_out)
         k->rejects_out = ed_batch_new(ED_BATCH_RECORDS, 64 * 1024);
     ed_batch_add_record(k->rejects_out, pos, (uint32_t)strlen(pos), b.data, (uint32_t)b.len,
@@ -629,7 +641,13 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
     }
     int payload = (src->type->caps & ED_CAP_PAYLOAD) != 0;
     if (payload && (k->naggs || k->nalerts || k->has_time)) {
-        if (ed_decoder_new(&k->dec, src->format, k->dec_fields, k->ndec, errstr, errstr_size) < 0) {
+        int rc = src->format == ED_FMT_AVRO
+                     ? ed_decoder_new_avro(&k->dec, src->avro, (ed_avro_framing_t)src->framing,
+                                           (uint32_t)src->schema_id, k->dec_fields, k->ndec,
+                                           errstr, errstr_size)
+                     : ed_decoder_new(&k->dec, src->format, k->dec_fields, k->ndec, errstr,
+                                      errstr_size);
+        if (rc < 0) {
             char tmp[512];
             snprintf(tmp, sizeof tmp, "%s:%d:%d: source '%s': %s", src->pos.file, src->pos.line,
                      src->pos.col, src->name, errstr);

@@ -17,12 +17,14 @@
 #include "config/ed_config.h"
 #include "runtime/ed_err.h"
 
-/* Loads text expecting ED_EINVAL with one error line (of the several a
- * load may report) starting with `prefix` and containing `phrase`. */
-static inline void s_fails(const char *text, const char *prefix, const char *phrase) {
+/* Loads text as if from file `name` expecting ED_EINVAL with one error
+ * line (of the several a load may report) starting with `prefix` and
+ * containing `phrase`. */
+static inline void s_fails_as(const char *text, const char *name, const char *prefix,
+                              const char *phrase) {
     ed_config_t *c = NULL;
     char err[4096] = "";
-    int rc = ed_config_load_string(text, "t.yaml", ed_registry(), &c, err, sizeof err);
+    int rc = ed_config_load_string(text, name, ed_registry(), &c, err, sizeof err);
     if (rc != ED_EINVAL)
         fail_msg("expected ED_EINVAL, got %s (%s)\n--- config:\n%s", ed_err_name(rc), err, text);
     assert_null(c);
@@ -46,6 +48,11 @@ static inline ed_config_t *s_ok(const char *text) {
     if (rc)
         fail_msg("load failed: %s\n--- config:\n%s", err, text);
     return c;
+}
+
+/* s_fails_as from "t.yaml". */
+static inline void s_fails(const char *text, const char *prefix, const char *phrase) {
+    s_fails_as(text, "t.yaml", prefix, phrase);
 }
 
 #endif
