@@ -10,8 +10,23 @@
 
 #include "runtime/ed_common.h"
 
+/* `url` for a message: the password (between the user's ':' and the last
+ * '@') replaced by "***", so that no error repeats it. */
+static const char *s_shown(const char *url, char *buf, size_t n) {
+    const char *at = strrchr(url, '@');
+    const char *from = strstr(url, "://");
+    from = from && (!at || from < at) ? from + 3 : url;
+    const char *colon = at ? memchr(from, ':', (size_t)(at - from)) : NULL;
+    if (!colon)
+        snprintf(buf, n, "%s", url);
+    else
+        snprintf(buf, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
+    return buf;
+}
+
 int ed_redis_addr_parse(ed_redis_addr_t *a, const char *url, const char *what, char *errstr,
                         size_t errstr_size) {
+    char shown[512];
     memset(a, 0, sizeof *a);
     const char *p = url;
     if (!strncmp(p, "redis://", 8))
@@ -20,12 +35,17 @@ int ed_redis_addr_parse(ed_redis_addr_t *a, const char *url, const char *what, c
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "%s \"%s\" must look like redis://host:port[/db] "
                          "(TLS and unix sockets are not supported)",
-                         what, url);
+                         what, s_shown(url, shown, sizeof shown));
     const char *at = strrchr(p, '@');
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (colon && at > colon + 1)
             a->password = ed_strndup(colon + 1, (size_t)(at - colon - 1));
+        size_t ulen = (size_t)((colon ? colon : at) - p);
+        if (ulen >= sizeof a->user)
+            goto bad;
+        memcpy(a->user, p, ulen);
+        a->user[ulen] = 0;
         p = at + 1;
     }
     const char *end = p + strcspn(p, "/");
@@ -70,7 +90,8 @@ int ed_redis_addr_parse(ed_redis_addr_t *a, const char *url, const char *what, c
 bad:
     ed_redis_addr_clear(a);
     return ed_seterr(errstr, errstr_size, ED_EINVAL,
-                     "cannot parse %s \"%s\"; expected redis://host:port[/db]", what, url);
+                     "cannot parse %s \"%s\"; expected redis://[[user]:password@]host:port[/db]",
+                     what, s_shown(url, shown, sizeof shown));
 }
 
 void ed_redis_addr_clear(ed_redis_addr_t *a) {
@@ -111,9 +132,10 @@ redisContext *ed_redis_open(const ed_redis_addr_t *a, const char *client_name, i
     int rc = 0;
     const char *what = "";
     if (a->password) {
-        const char *argv[] = {"AUTH", a->password};
+        const char *argv[] = {"AUTH", a->user, a->password};
         what = "AUTH";
-        rc = s_simple(c, 2, argv, msg, sizeof msg);
+        rc = a->user[0] ? s_simple(c, 3, argv, msg, sizeof msg)
+                        : s_simple(c, 2, (const char *[]){"AUTH", a->password}, msg, sizeof msg);
     }
     if (!rc && client_name) { /* names the connection in CLIENT LIST */
         char cname[128];

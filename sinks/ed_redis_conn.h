@@ -3,8 +3,10 @@
  * the redis sink (sinks/ed_sink_redis.c) and `eddy top` (actors/top/).
  *
  * A URL is redis://[[user]:password@]host[:port][/db] ("host:port" is also
- * accepted; IPv6 as [::1]:6379). The password is kept out of every message:
- * `addr` names the server as "redis HOST:PORT/DB".
+ * accepted; IPv6 as [::1]:6379). With a user, AUTH is sent as `AUTH user
+ * password` (Redis 6 ACL users); without, as `AUTH password` (the default
+ * user, requirepass). The password is kept out of every message: `addr`
+ * names the server as "redis HOST:PORT/DB".
  */
 #ifndef ED_REDIS_CONN_H
 #define ED_REDIS_CONN_H
@@ -16,14 +18,16 @@ typedef struct {
     char host[256]; /* host name or address, without brackets */
     int port;       /* TCP port; 6379 when the URL names none */
     int db;         /* database selected after connecting; 0 by default */
+    char user[128]; /* ACL user name; "" when the URL names none (the default user) */
     char *password; /* owned; NULL when the URL carries none */
     char addr[320]; /* "redis 127.0.0.1:6379/0", for messages (no password) */
 } ed_redis_addr_t;
 
 /* Parses `url` into `*a` (which it overwrites; call ed_redis_addr_clear to
  * free what it holds). `what` names the setting in messages ("redis.url",
- * "-r"). Returns 0, or ED_EINVAL with errstr naming the URL and the expected
- * form (TLS, unix sockets and other schemes are refused by name). */
+ * "-r"). Returns 0, or ED_EINVAL with errstr naming the URL (its password
+ * shown as "***") and the expected form (TLS, unix sockets and other schemes
+ * are refused by name). A user name longer than 127 bytes is refused. */
 int ed_redis_addr_parse(ed_redis_addr_t *a, const char *url, const char *what, char *errstr,
                         size_t errstr_size);
 
@@ -32,7 +36,7 @@ void ed_redis_addr_clear(ed_redis_addr_t *a);
 
 /* Connects to `a` with `timeout_ms` for the connect and for every later
  * command (so no call blocks longer than that), enables TCP keep-alive, then
- * sends AUTH (when the URL has a password), CLIENT SETNAME `client_name`
+ * sends AUTH [user] password (when the URL has a password), CLIENT SETNAME `client_name`
  * (may be NULL: not sent; characters Redis refuses become '_') and SELECT
  * (db > 0). Returns an owned context (free it with redisFree), or NULL with
  * errstr saying what failed without naming the server ("cannot connect:

@@ -26,7 +26,8 @@ static const ed_conf_choice_t s_score_modes[] = {
 const ed_conf_map_t ed_sink_redis_map[] = {
     {ED_CONF_STR, "url", "redis://127.0.0.1:6379", offsetof(ed_sink_redis_opts_t, url),
      ED_CONF_SECRET,
-     "the server: `redis://[[user]:password@]host[:port][/db]`",
+     "the server: `redis://[[user]:password@]host[:port][/db]`; with a user, AUTH is sent as "
+     "`AUTH user password` (a Redis 6 ACL user), else as `AUTH password`",
      .expect = "redis://host:port[/db]"},
     {ED_CONF_STR, "zset", NULL, offsetof(ed_sink_redis_opts_t, zset),
      ED_CONF_REQUIRED | ED_CONF_OUTER,
