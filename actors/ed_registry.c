@@ -9,11 +9,9 @@
 #include "sinks/ed_sink.h"
 
 /* The aggregate functions `compute:` names: every row of the function table
- * (actors/aggregate/ed_aggfn.c), then the planned ones. Filled once by
- * s_init; `fn` is what ed_conf_compute_t.fn holds. */
-static const ed_conf_aggfn_t s_planned[] = {
-    {"approx_distinct", 1, NULL, "an estimate of the number of distinct values (HyperLogLog)", 1},
-};
+ * (actors/aggregate/ed_aggfn.c); none is planned now (a planned one would be
+ * listed after them with `planned` set, fn NULL, and refused by name).
+ * Filled once by s_init; `fn` is what ed_conf_compute_t.fn holds. */
 static ed_conf_aggfn_t s_aggfns[32];
 static int s_naggfns;
 
@@ -30,9 +28,6 @@ static void s_init(void) {
     for (int i = 0; i < ed_naggfns && s_naggfns < (int)ED_ARRAY_SIZE(s_aggfns); i++)
         s_aggfns[s_naggfns++] = (ed_conf_aggfn_t){ed_aggfns[i].name, ed_aggfns[i].takes_field,
                                                   &ed_aggfns[i], ed_aggfns[i].summary, 0};
-    for (size_t i = 0; i < ED_ARRAY_SIZE(s_planned) && s_naggfns < (int)ED_ARRAY_SIZE(s_aggfns);
-         i++)
-        s_aggfns[s_naggfns++] = s_planned[i];
     s_reg.aggfn = s_aggfn;
     s_reg.windows = 1;
 }

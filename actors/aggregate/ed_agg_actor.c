@@ -8,6 +8,7 @@
 
 #include "actors/aggregate/ed_aggsession.h"
 #include "actors/aggregate/ed_aggtable.h"
+#include "actors/aggregate/ed_fired.h"
 #include "actors/aggregate/ed_aggwin.h"
 #include "actors/aggregate/ed_state_store.h"
 #include "actors/ed_checkpoint.h"

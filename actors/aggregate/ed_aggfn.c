@@ -7,10 +7,14 @@
  */
 #include "actors/aggregate/ed_aggfn.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "actors/aggregate/ed_hll.h"
+#include "runtime/ed_common.h"
 
 /* ---- column inserts ---- */
 
@@ -204,6 +208,75 @@ static void s_pick_flushed(void *st, double value) {
     ((s_pick_t *)st)->prev = value;
 }
 
+/* ---- approx_distinct: a HyperLogLog sketch (ed_hll.h), previous emitted value ---- */
+
+typedef struct {
+    ed_hll_t *sk; /* owned; NULL until the first value */
+    double prev;
+} s_hll_t;
+
+static void s_hll_apply(void *st, int64_t n_before, double v, int64_t ts_ms) {
+    ed_hll_add_hash(&((s_hll_t *)st)->sk, ed_aggfn_v_hash(v));
+}
+
+static void s_hll_merge(void *dst, const void *src, int64_t n_dst, int64_t n_src) {
+    /* Every sketch of eddy has precision ED_HLL_P: the union cannot fail. */
+    int rc = ed_hll_merge(&((s_hll_t *)dst)->sk, ((const s_hll_t *)src)->sk);
+    (void)rc;
+    assert(rc == 0);
+}
+
+static void s_hll_emit(const void *st, int64_t n, int64_t n_flushed, double *delta, double *value,
+                       double *prev) {
+    const s_hll_t *s = st;
+    *delta = *value = round(ed_hll_estimate(s->sk));
+    *prev = s->prev;
+}
+
+static void s_hll_flushed(void *st, double value) {
+    ((s_hll_t *)st)->prev = value;
+}
+
+static void s_hll_release(void *st) {
+    s_hll_t *s = st;
+    ed_hll_destroy(&s->sk);
+    s->prev = 0;
+}
+
+/* Encoding: prev (8 bytes, host order), the sketch's length (u32, 0 = no
+ * sketch yet), the sketch's own encoding (ed_hll.h, validated on load). */
+static void s_hll_save(const void *st, ed_buf_t *b) {
+    const s_hll_t *s = st;
+    uint32_t len = (uint32_t)ed_hll_size(s->sk);
+    ed_buf_append(b, &s->prev, sizeof s->prev);
+    ed_buf_append(b, &len, sizeof len);
+    if (len)
+        ed_buf_append(b, ed_hll_bytes(s->sk), len);
+}
+
+static int s_hll_load(void *st, const uint8_t *p, size_t len, size_t *used, char *errstr,
+                      size_t errstr_size) {
+    s_hll_t *s = st;
+    uint32_t n;
+    if (len < sizeof s->prev + sizeof n)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "approx_distinct state: %zu bytes, shorter than its 12-byte head", len);
+    memcpy(&s->prev, p, sizeof s->prev);
+    memcpy(&n, p + sizeof s->prev, sizeof n);
+    size_t head = sizeof s->prev + sizeof n;
+    if (n > len - head)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "approx_distinct state: a sketch of %u bytes in the %zu left", n,
+                         len - head);
+    s->sk = NULL;
+    if (n && ed_hll_decode(p + head, n, &s->sk, errstr, errstr_size) < 0) {
+        s->prev = 0;
+        return ED_EINVAL;
+    }
+    *used = head + n;
+    return 0;
+}
+
 /* ---- the table ---- */
 
 #define S_ADD "{o} + {n}"
@@ -312,6 +385,29 @@ const ed_aggfn_t ed_aggfns[] = {
      .cols = {{NULL, ED_AGGFN_DOUBLE, s_ins_value,
                "CASE WHEN {n_ts} >= {o_ts} THEN {n} ELSE {o} END", NULL},
               {"_ts", ED_AGGFN_BIGINT, s_ins_delta, "GREATEST({o}, {n})", NULL}}},
+    /* The estimate of one aggregator's sketch only grows (Ertl's estimator is
+     * monotone in the registers), so SQL keeps the larger of the row's and
+     * the table's: a restart without state_dir, or a `late: update` version
+     * of an evicted window, does not lower a value already written. */
+    {.name = "approx_distinct",
+     .summary = "an estimate of the number of distinct values (HyperLogLog, 2^15 registers: "
+                "standard error 0.57 %, within 2 % for 99.95 % of estimates; values are distinct "
+                "by their text)",
+     .takes_field = 1,
+     .input = ED_AGGFN_IN_HASH,
+     .state_size = sizeof(s_hll_t),
+     .additive = 0,
+     .redis = "ZADD",
+     .apply = s_hll_apply,
+     .merge = s_hll_merge,
+     .emit = s_hll_emit,
+     .flushed = s_hll_flushed,
+     .merge_row = s_row_max,
+     .release = s_hll_release,
+     .save = s_hll_save,
+     .load = s_hll_load,
+     .ncols = 1,
+     .cols = {{NULL, ED_AGGFN_BIGINT, s_ins_value, "GREATEST({o}, {n})", NULL}}},
 };
 
 const int ed_naggfns = (int)(sizeof ed_aggfns / sizeof ed_aggfns[0]);
@@ -321,6 +417,57 @@ const ed_aggfn_t *ed_aggfn_find(const char *name, size_t len) {
         if (strlen(ed_aggfns[i].name) == len && !strncasecmp(name, ed_aggfns[i].name, len))
             return &ed_aggfns[i];
     return NULL;
+}
+
+int ed_aggfn_owns(const ed_aggfn_t *const *fns, int n) {
+    for (int c = 0; c < n; c++)
+        if (fns[c]->release)
+            return 1;
+    return 0;
+}
+
+void ed_aggfn_release(const ed_aggfn_t *const *fns, int n, uint8_t *state) {
+    for (int c = 0; c < n; state += fns[c]->state_size, c++)
+        if (fns[c]->release)
+            fns[c]->release(state);
+}
+
+void ed_aggfn_save(const ed_aggfn_t *const *fns, int n, const uint8_t *state, ed_buf_t *b) {
+    for (int c = 0; c < n; state += fns[c]->state_size, c++) {
+        if (fns[c]->save)
+            fns[c]->save(state, b);
+        else
+            ed_buf_append(b, state, fns[c]->state_size);
+    }
+}
+
+int ed_aggfn_load(const ed_aggfn_t *const *fns, int n, uint8_t *state, const uint8_t *p,
+                  size_t len, size_t *used, char *errstr, size_t errstr_size) {
+    uint8_t *st = state;
+    size_t at = 0, total = 0;
+    for (int c = 0; c < n; c++)
+        total += fns[c]->state_size;
+    memset(state, 0, total);
+    for (int c = 0; c < n; st += fns[c]->state_size, c++) {
+        size_t k = fns[c]->state_size;
+        if (fns[c]->load) {
+            if (fns[c]->load(st, p + at, len - at, &k, errstr, errstr_size) < 0) {
+                ed_aggfn_release(fns, c, state);
+                memset(state, 0, total);
+                return ED_EINVAL;
+            }
+        } else if (k > len - at) {
+            ed_aggfn_release(fns, c, state);
+            memset(state, 0, total);
+            return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                             "%s state: %zu bytes, %zu left", fns[c]->name, k, len - at);
+        } else {
+            memcpy(st, p + at, k);
+        }
+        at += k;
+    }
+    *used = at;
+    return 0;
 }
 
 const char *ed_aggfn_list(char *buf, size_t n) {

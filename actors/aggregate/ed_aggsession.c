@@ -51,6 +51,7 @@ typedef struct {
     const ed_aggfn_t **fns; /* owned array of borrowed rows */
     uint32_t *off;          /* [ncompute] byte offset of each compute's block */
     uint32_t state_size;
+    int owns;         /* its state blocks own memory (ed_aggfn_owns): released when dropped */
     int64_t min_end;  /* ≤ the earliest end of its open sessions (INT64_MAX: none) */
     size_t sessions;  /* open sessions, the closing ones included */
     size_t nclosing;  /* of them in the closing list */
@@ -89,6 +90,7 @@ ed_aggsession_t *ed_aggsession_new(const ed_aggspec_t *specs, int nspecs) {
             ag->off[c] = ag->state_size;
             ag->state_size += ag->fns[c]->state_size;
         }
+        ag->owns = ed_aggfn_owns(ag->fns, ag->ncompute);
         ag->min_end = INT64_MAX;
         if (ag->ncompute > maxc)
             maxc = ag->ncompute;
@@ -98,7 +100,16 @@ ed_aggsession_t *ed_aggsession_new(const ed_aggspec_t *specs, int nspecs) {
     return s;
 }
 
-static void s_key_free(s_key_t *k) {
+/* Releases what session state st of aggregation ag owns (a sketch). */
+static void s_release(const s_agg_t *ag, uint8_t *st) {
+    if (ag->owns)
+        ed_aggfn_release(ag->fns, ag->ncompute, st);
+}
+
+/* Frees key k and its sessions (states of aggregation ag). */
+static void s_key_free(const s_agg_t *ag, s_key_t *k) {
+    for (int i = 0; i < k->n; i++)
+        s_release(ag, k->st + (size_t)i * ag->state_size);
     free(k->key);
     free(k->b);
     free(k->cnt);
@@ -110,16 +121,17 @@ void ed_aggsession_destroy(ed_aggsession_t **s_p) {
     if (!s)
         return;
     for (size_t i = 0; i < s->nkeys; i++)
-        s_key_free(&s->keys[i]);
-    for (int a = 0; a < s->naggs; a++) {
-        free(s->aggs[a].fns);
-        free(s->aggs[a].off);
-    }
+        s_key_free(&s->aggs[s->keys[i].agg], &s->keys[i]);
     for (size_t i = 0; i < s->nclosing; i++) {
+        s_release(&s->aggs[s->closing[i].agg], s->closing[i].st);
         free(s->closing[i].key);
         free(s->closing[i].st);
     }
     free(s->closing);
+    for (int a = 0; a < s->naggs; a++) {
+        free(s->aggs[a].fns);
+        free(s->aggs[a].off);
+    }
     free(s->aggs);
     free(s->keys);
     free(s->slots);
@@ -208,6 +220,7 @@ static int s_place(const s_agg_t *ag, s_key_t *k, const ed_session_place_t *p) {
             uint8_t *dst = k->st + (size_t)f * ss, *src = k->st + (size_t)(f + i) * ss;
             for (int c = 0; c < ag->ncompute; c++)
                 ag->fns[c]->merge(dst + ag->off[c], src + ag->off[c], k->cnt[f], k->cnt[f + i]);
+            s_release(ag, src);
             k->cnt[f] += k->cnt[f + i];
         }
         int gone = p->count - 1, tail = k->n - (f + p->count);
@@ -330,6 +343,7 @@ static size_t s_close_list(ed_aggsession_t *s, uint16_t agg, ed_aggtable_emit_fn
             continue;
         }
         s_emit_one(s, agg, c->key, c->key_len, c->b, c->n, c->st, emit, ud);
+        s_release(&s->aggs[agg], c->st);
         free(c->key);
         free(c->st);
         closed++;
@@ -352,15 +366,17 @@ size_t ed_aggsession_close(ed_aggsession_t *s, uint16_t agg, int64_t horizon_ms,
         s_key_t *k = &s->keys[i];
         if (k->agg == agg) {
             int done = 0;
-            for (; done < k->n && k->b[done].end_ms <= horizon_ms; done++)
+            for (; done < k->n && k->b[done].end_ms <= horizon_ms; done++) {
                 s_emit_one(s, agg, k->key, k->key_len, k->b[done], k->cnt[done],
                            k->st + (size_t)done * ss, emit, ud);
+                s_release(ag, k->st + (size_t)done * ss);
+            }
             s_drop_prefix(k, done, ss);
             closed += (size_t)done;
             if (k->n && k->b[0].end_ms < min_end) /* sorted: the first ends first */
                 min_end = k->b[0].end_ms;
             if (!k->n) {
-                s_key_free(k);
+                s_key_free(ag, k);
                 continue;
             }
         }

@@ -8,7 +8,8 @@
  * record within the gap of a session extends it and a record bridging two
  * sessions merges them: their states are merged in time order with each
  * compute's `merge` (count and sum add, min and max compare, avg adds sum
- * and n, first keeps the earlier, last the later). A session's bounds are
+ * and n, first keeps the earlier, last the later, approx_distinct takes the
+ * union of the sketches). A session's bounds are
  * [first event time, last event time + gap).
  *
  * Lateness: a session with end + allowed_lateness ≤ the watermark W a
@@ -94,7 +95,10 @@ typedef struct {
 size_t ed_aggsession_each(const ed_aggsession_t *s,
                           void (*visit)(void *ud, const ed_aggsession_entry_t *e), void *ud);
 
-/* Inserts a session read back from a snapshot (copied). Returns 0, or
+/* Inserts a session read back from a snapshot (copied; what its state owns,
+ * a sketch, moves into `s` on success and stays the caller's on error;
+ * encode and decode the state with ed_aggfn_save / ed_aggfn_load, never as
+ * raw bytes). Returns 0, or
  * ED_EINVAL when agg is out of range, the state size differs, n < 1, the
  * bounds are empty, or it overlaps a session of its key. */
 int ed_aggsession_put(ed_aggsession_t *s, const ed_aggsession_entry_t *e);

@@ -77,6 +77,7 @@ typedef struct {
     int nap;
     size_t koff; /* offset of the key in an entry */
     int on_close; /* flushes do not emit its entries (ed_aggtable_close_ended does) */
+    int owns;     /* its state blocks own memory (ed_aggfn_owns): released with the entry */
 } s_spec_t;
 
 typedef struct {
@@ -148,6 +149,7 @@ ed_aggtable_t *ed_aggtable_new(const ed_aggspec_t *specs, int nspecs) {
             bytes += fn->state_size;
         }
         sp->koff = sizeof(s_entry_t) + bytes;
+        sp->owns = ed_aggfn_owns(sp->fns, nc);
         if (nc > t->maxc)
             t->maxc = nc;
     }
@@ -169,10 +171,20 @@ void ed_aggtable_set_on_close(ed_aggtable_t *t, uint16_t agg) {
     t->specs[agg].on_close = 1;
 }
 
+/* Releases what the state of entry `cell` owns (approx_distinct's sketch). */
+static void s_release_cell(void *ud, uint32_t ref, void *cell) {
+    const ed_aggtable_t *t = ud;
+    const s_spec_t *sp = &t->specs[t->groups[ed_slab_group(t->slab, ref)].agg];
+    ed_aggfn_release(sp->fns, sp->ncompute, s_state(cell));
+}
+
 void ed_aggtable_destroy(ed_aggtable_t **t_p) {
     if (!t_p || !*t_p)
         return;
     ed_aggtable_t *t = *t_p;
+    for (uint32_t g = 0; g < t->ngroups; g++)
+        if (t->groups[g].in_use && t->specs[t->groups[g].agg].owns)
+            ed_slab_group_each(t->slab, g, s_release_cell, t);
     for (int a = 0; a < t->nspecs; a++) {
         free(t->specs[a].fns);
         free(t->specs[a].off);
@@ -527,9 +539,12 @@ size_t ed_aggtable_flush(ed_aggtable_t *t, ed_aggtable_emit_fn emit, void *ud) {
 static void s_remove_at(ed_aggtable_t *t, uint32_t pos) {
     uint32_t ref = t->slots[pos].ref;
     s_entry_t *e = s_ent(t, ref);
+    uint32_t g = ed_slab_group(t->slab, ref);
     if (e->dirty)
         s_unmark_dirty(t, e);
-    t->groups[ed_slab_group(t->slab, ref)].live--;
+    if (t->specs[t->groups[g].agg].owns)
+        s_release_cell(t, ref, e);
+    t->groups[g].live--;
     s_slot_remove(t, pos);
     ed_slab_free(t->slab, ref);
     t->count--;
@@ -562,6 +577,8 @@ static void s_evict_cell(void *ud, uint32_t ref, void *cell) {
 /* Removes every entry of window group g and releases it. */
 static size_t s_evict_group(ed_aggtable_t *t, uint32_t g) {
     size_t n = t->groups[g].live;
+    if (t->specs[t->groups[g].agg].owns)
+        ed_slab_group_each(t->slab, g, s_release_cell, t);
     if (n * 2 >= t->count) {
         /* Most of the table: one pass over the slots beats a probe per entry. */
         size_t k = 0;
@@ -671,6 +688,13 @@ size_t ed_aggtable_each(const ed_aggtable_t *t, ed_aggtable_visit_fn visit, void
     return x.n;
 }
 
+int ed_aggtable_spec(const ed_aggtable_t *t, uint16_t agg, ed_aggspec_t *out) {
+    if (agg >= t->nspecs)
+        return ED_EINVAL;
+    *out = (ed_aggspec_t){t->specs[agg].ncompute, t->specs[agg].fns};
+    return 0;
+}
+
 uint32_t ed_aggtable_state_size(const ed_aggtable_t *t, uint16_t agg) {
     if (agg >= t->nspecs)
         return UINT32_MAX;
@@ -770,24 +794,4 @@ size_t ed_aggtable_bytes(const ed_aggtable_t *t) {
         b += sizeof(s_spec_t) + (size_t)t->specs[a].ncompute *
                                     (sizeof(ed_aggfn_t *) + sizeof(uint32_t) + sizeof(s_apply_t));
     return b;
-}
-
-int ed_cmp(ed_cmp_op_t op, double a, double b) {
-    switch (op) {
-    case ED_OP_GE:
-        return a >= b;
-    case ED_OP_GT:
-        return a > b;
-    case ED_OP_LE:
-        return a <= b;
-    case ED_OP_LT:
-        return a < b;
-    case ED_OP_EQ:
-        return a == b;
-    }
-    return 0;
-}
-
-int ed_rule_crossed(ed_cmp_op_t op, double threshold, int has_prev, double prev, double now) {
-    return ed_cmp(op, now, threshold) && !(has_prev && ed_cmp(op, prev, threshold));
 }

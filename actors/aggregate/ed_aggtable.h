@@ -112,7 +112,9 @@ size_t ed_aggtable_close_ended(ed_aggtable_t *t, uint16_t agg, int64_t end_ms,
 size_t ed_aggtable_window_each(ed_aggtable_t *t, uint16_t agg, int64_t window_start_ms,
                                int64_t window_end_ms, ed_aggtable_emit_fn emit, void *ud);
 
-/* One entry as a snapshot sees it (ed_state_store.c): all borrowed. */
+/* One entry as a snapshot sees it (ed_state_store.c): all borrowed. The
+ * state blocks may hold pointers (ed_aggfn_owns): encode them with
+ * ed_aggfn_save, never as raw bytes. */
 typedef struct {
     uint16_t agg;
     int64_t window_start_ms, window_end_ms; /* both 0: cumulative */
@@ -131,6 +133,11 @@ typedef void (*ed_aggtable_visit_fn)(void *ud, const ed_aggtable_entry_t *e);
  * of entries visited. */
 size_t ed_aggtable_each(const ed_aggtable_t *t, ed_aggtable_visit_fn visit, void *ud);
 
+/* The computes of aggregation `agg` (borrowed rows, valid while t lives)
+ * into *out: 0, or ED_EINVAL when `agg` is out of range. A snapshot encodes
+ * an entry's state with them (ed_aggfn_save / ed_aggfn_load). */
+int ed_aggtable_spec(const ed_aggtable_t *t, uint16_t agg, ed_aggspec_t *out);
+
 /* Bytes of state per entry of aggregation `agg` (the sum of its computes'
  * state_size); UINT32_MAX when `agg` is out of range. */
 uint32_t ed_aggtable_state_size(const ed_aggtable_t *t, uint16_t agg);
@@ -140,9 +147,11 @@ uint32_t ed_aggtable_state_size(const ed_aggtable_t *t, uint16_t agg);
 void ed_aggtable_reserve(ed_aggtable_t *t, size_t n);
 
 /* Inserts an entry read back from a snapshot: key, counts and state copied
- * as they were (e->state_size must be ed_aggtable_state_size). It is clean
- * unless n != n_flushed. Returns 0, or ED_EINVAL when agg is out of range,
- * the state size differs, n_flushed > n, or the entry exists already. */
+ * as they were (e->state_size must be ed_aggtable_state_size; what the
+ * state owns, a sketch, moves into the table on success and stays the
+ * caller's on error). It is clean unless n != n_flushed. Returns 0, or
+ * ED_EINVAL when agg is out of range, the state size differs, n_flushed >
+ * n, or the entry exists already. */
 int ed_aggtable_put(ed_aggtable_t *t, const ed_aggtable_entry_t *e);
 
 /* Number of windows of aggregation `agg` that hold entries (open windows,
@@ -156,13 +165,5 @@ size_t ed_aggtable_count(const ed_aggtable_t *t);
  * dirty vector, and the resident part of its entry pages (cells handed out,
  * rounded to 4 KiB; what RSS sees). */
 size_t ed_aggtable_bytes(const ed_aggtable_t *t);
-
-/* Returns 1 if `a op b`, else 0. */
-int ed_cmp(ed_cmp_op_t op, double a, double b);
-
-/* Threshold crossing for alerts: 1 if the condition (value op threshold)
- * holds now and did not hold at the previous flush (or there was none:
- * has_prev = 0), else 0. So an alert fires once per key per crossing. */
-int ed_rule_crossed(ed_cmp_op_t op, double threshold, int has_prev, double prev, double now);
 
 #endif

@@ -109,3 +109,25 @@ void ed_fired_expire(ed_fired_t *f, uint16_t agg, int64_t end_ms) {
 size_t ed_fired_count(const ed_fired_t *f) {
     return f->count;
 }
+
+/* ---- threshold crossings ---- */
+
+int ed_cmp(ed_cmp_op_t op, double a, double b) {
+    switch (op) {
+    case ED_OP_GE:
+        return a >= b;
+    case ED_OP_GT:
+        return a > b;
+    case ED_OP_LE:
+        return a <= b;
+    case ED_OP_LT:
+        return a < b;
+    case ED_OP_EQ:
+        return a == b;
+    }
+    return 0;
+}
+
+int ed_rule_crossed(ed_cmp_op_t op, double threshold, int has_prev, double prev, double now) {
+    return ed_cmp(op, now, threshold) && !(has_prev && ed_cmp(op, prev, threshold));
+}

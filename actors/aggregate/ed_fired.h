@@ -2,7 +2,8 @@
  * ed_fired.h — which windowed alerts already fired: a set of
  * (alert, window, key) so that an alert on an `emit: on_update` windowed
  * aggregation fires at most once per key and window, however often the
- * window's value crosses its threshold.
+ * window's value crosses its threshold; and when a value crosses a
+ * threshold (ed_rule_crossed).
  *
  * Members are 64-bit fingerprints (XXH3-64 of alert index, window bounds and
  * key bytes, ed_hash64) with the window's aggregation and end, in an
@@ -23,6 +24,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "config/ed_config.h"
 
 typedef struct ed_fired ed_fired_t;
 
@@ -45,5 +48,13 @@ void ed_fired_expire(ed_fired_t *f, uint16_t agg, int64_t end_ms);
 
 /* Number of marks held (for tests). */
 size_t ed_fired_count(const ed_fired_t *f);
+
+/* Returns 1 if `a op b`, else 0. */
+int ed_cmp(ed_cmp_op_t op, double a, double b);
+
+/* Threshold crossing for alerts: 1 if the condition (value op threshold)
+ * holds now and did not hold at the previous flush (or there was none:
+ * has_prev = 0), else 0. So an alert fires once per key per crossing. */
+int ed_rule_crossed(ed_cmp_op_t op, double threshold, int has_prev, double prev, double now);
 
 #endif

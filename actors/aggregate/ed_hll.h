@@ -42,8 +42,8 @@
  * at least 2), so at most twice the encoded payload, plus malloc's
  * overhead (16 bytes with glibc).
  *
- * State-blob API, for the table of aggregate functions (lane state): the
- * state of one approx_distinct in an entry is an `ed_hll_t *` slot of 8
+ * As approx_distinct's row of the function table uses it (ed_aggfn.c): the
+ * state of one approx_distinct in an entry holds an `ed_hll_t *` slot of 8
  * bytes, NULL for "no value yet" (zeroed state is a valid empty sketch);
  *   apply    ed_hll_add(&slot, bytes, len)   (may reallocate: the slot moves)
  *   merge    ed_hll_merge(&dst_slot, src)    (union, e.g. partial states of

@@ -84,6 +84,7 @@ static void s_sv(ed_buf_t *b, int64_t v) {
 typedef struct {
     const uint8_t *p, *end;
     int bad;
+    char why[256]; /* what a state block's load said was wrong, or "" */
 } s_rd_t;
 
 static uint64_t s_ruv(s_rd_t *r) {
@@ -113,6 +114,31 @@ static const uint8_t *s_rbytes(s_rd_t *r, uint64_t n) {
     const uint8_t *p = r->p;
     r->p += n;
     return p;
+}
+
+/* Reads the computes' state blocks of aggregation `agg` (its computes
+ * taken from t: the session windows hold the same ones) into buf, sized
+ * ed_aggtable_state_size; NULL and r->bad when they do not decode. Then
+ * buf owns what it holds (a sketch): the caller releases it if the entry
+ * is not put. */
+static const uint8_t *s_rstate(s_rd_t *r, const ed_aggtable_t *t, uint16_t agg, uint8_t *buf) {
+    ed_aggspec_t sp;
+    size_t used = 0;
+    if (r->bad || ed_aggtable_spec(t, agg, &sp) < 0 ||
+        ed_aggfn_load(sp.fns, sp.ncompute, buf, r->p, (size_t)(r->end - r->p), &used, r->why,
+                      sizeof r->why) < 0) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->p += used;
+    return buf;
+}
+
+/* Releases what state buf of aggregation agg owns (an entry not put). */
+static void s_rstate_drop(const ed_aggtable_t *t, uint16_t agg, uint8_t *buf) {
+    ed_aggspec_t sp;
+    if (ed_aggtable_spec(t, agg, &sp) == 0)
+        ed_aggfn_release(sp.fns, sp.ncompute, buf);
 }
 
 /* ---- snapshot files ---- */
@@ -399,10 +425,21 @@ uint64_t ed_state_store_restored(const ed_state_store_t *st, char *buf, size_t n
 
 typedef struct {
     ed_buf_t *b;
+    const ed_aggtable_t *t; /* the computes of each aggregation, to encode states */
     int has_group;
     uint16_t agg;
     int64_t ws, we;
 } s_enc_t;
+
+/* The state blocks of an entry of aggregation agg: as their bytes, but
+ * blocks that own memory (a sketch) by their encoding (ed_aggfn_save). */
+static void s_enc_state(s_enc_t *x, uint16_t agg, const uint8_t *state, uint32_t size) {
+    ed_aggspec_t sp;
+    if (ed_aggtable_spec(x->t, agg, &sp) == 0)
+        ed_aggfn_save(sp.fns, sp.ncompute, state, x->b);
+    else
+        ed_buf_append(x->b, state, size);
+}
 
 static void s_enc_entry(void *ud, const ed_aggtable_entry_t *e) {
     s_enc_t *x = ud;
@@ -413,19 +450,20 @@ static void s_enc_entry(void *ud, const ed_aggtable_entry_t *e) {
         s_uv(b, e->agg);
         s_sv(b, e->window_start_ms);
         s_sv(b, e->window_end_ms);
-        *x = (s_enc_t){b, 1, e->agg, e->window_start_ms, e->window_end_ms};
+        *x = (s_enc_t){b, x->t, 1, e->agg, e->window_start_ms, e->window_end_ms};
     }
     ed_buf_append(b, "\x02", 1);
     s_uv(b, e->key_len);
     ed_buf_append(b, e->key, e->key_len);
     s_uv(b, (uint64_t)e->n);
     s_uv(b, (uint64_t)(e->n - e->n_flushed));
-    ed_buf_append(b, e->state, e->state_size);
+    s_enc_state(x, e->agg, e->state, e->state_size);
 }
 
 /* A session window (ed_aggsession.h): record 3. */
 static void s_enc_session(void *ud, const ed_aggsession_entry_t *e) {
-    ed_buf_t *b = ((s_enc_t *)ud)->b;
+    s_enc_t *x = ud;
+    ed_buf_t *b = x->b;
     ed_buf_append(b, "\x03", 1);
     s_uv(b, e->agg);
     s_uv(b, e->key_len);
@@ -433,7 +471,7 @@ static void s_enc_session(void *ud, const ed_aggsession_entry_t *e) {
     s_sv(b, e->start_ms);
     s_sv(b, e->end_ms);
     s_uv(b, (uint64_t)e->n);
-    ed_buf_append(b, e->state, e->state_size);
+    s_enc_state(x, e->agg, e->state, e->state_size);
 }
 
 int ed_state_store_save(const ed_state_store_t *st, int idx, uint64_t ckpt,
@@ -449,7 +487,7 @@ int ed_state_store_save(const ed_state_store_t *st, int idx, uint64_t ckpt,
         s_uv(&b, (uint64_t)ed_aggwin_sender_source(w, i));
         s_sv(&b, wm == ED_WATERMARK_END ? ED_WATERMARK_NONE : wm);
     }
-    s_enc_t x = {.b = &b};
+    s_enc_t x = {.b = &b, .t = t};
     size_t entries = ed_aggtable_each(t, s_enc_entry, &x);
     entries += ed_aggsession_each(ed_aggwin_sessions(w), s_enc_session, &x);
     ed_buf_append(&b, "", 1); /* the terminating 0 record */
@@ -529,7 +567,7 @@ static void s_restore_wm(s_rd_t *r, ed_aggwin_t *w) {
 
 /* Reads the rest of a session record (3) into `s`; -1 (and r->bad) when it
  * does not decode or does not fit. */
-static int s_dec_session(s_rd_t *r, ed_aggsession_t *s) {
+static int s_dec_session(s_rd_t *r, const ed_aggtable_t *t, ed_aggsession_t *s, uint8_t *buf) {
     ed_aggsession_entry_t e = {0};
     uint64_t agg = s_ruv(r), klen = s_ruv(r);
     e.key = s_rbytes(r, klen);
@@ -539,13 +577,26 @@ static int s_dec_session(s_rd_t *r, ed_aggsession_t *s) {
     e.n = (int64_t)s_ruv(r);
     e.agg = agg > UINT16_MAX ? UINT16_MAX : (uint16_t)agg;
     e.state_size = ed_aggsession_state_size(s, e.agg);
-    if (!r->bad && klen <= UINT32_MAX / 2 && e.state_size != UINT32_MAX)
-        e.state = s_rbytes(r, e.state_size);
+    if (!r->bad && klen <= UINT32_MAX / 2 && e.state_size != UINT32_MAX &&
+        e.state_size == ed_aggtable_state_size(t, e.agg))
+        e.state = s_rstate(r, t, e.agg, buf);
     if (r->bad || !e.state || ed_aggsession_put(s, &e) < 0) {
+        if (e.state)
+            s_rstate_drop(t, e.agg, buf);
         r->bad = 1;
         return -1;
     }
     return 0;
+}
+
+/* The largest state block of any aggregation of t. */
+static uint32_t s_max_state(const ed_aggtable_t *t) {
+    uint32_t m = 0, z;
+    for (uint32_t a = 0; a <= UINT16_MAX && (z = ed_aggtable_state_size(t, (uint16_t)a)) !=
+                                                UINT32_MAX;
+         a++)
+        m = z > m ? z : m;
+    return m;
 }
 
 int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t,
@@ -573,7 +624,9 @@ int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t
         bad = "was written by a pipeline with another layout than COMMITTED says";
     else if (h.agg_idx != (uint32_t)idx || h.generation != st->rgen || h.checkpoint > st->rckpt)
         bad = "holds another aggregator's or checkpoint's state than its name says";
-    s_rd_t r = {data, data + len, 0};
+    s_rd_t r = {data, data + len, 0, ""};
+    /* One entry's state blocks at a time, decoded here, then put. */
+    uint8_t *sbuf = ed_calloc(1, s_max_state(t) + 8);
     if (!bad) {
         s_restore_wm(&r, w);
         /* Bounded by the payload: an entry takes at least 4 bytes. */
@@ -597,7 +650,7 @@ int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t
             continue;
         }
         if (*tagp == 3) {
-            if (s_dec_session(&r, ed_aggwin_sessions(w)) < 0)
+            if (s_dec_session(&r, t, ed_aggwin_sessions(w), sbuf) < 0)
                 break;
             n++;
             continue;
@@ -616,8 +669,10 @@ int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t
             r.bad = 1;
             break;
         }
-        e.state = s_rbytes(&r, e.state_size);
+        e.state = s_rstate(&r, t, e.agg, sbuf);
         if (r.bad || ed_aggtable_put(t, &e) < 0) {
+            if (e.state)
+                s_rstate_drop(t, e.agg, sbuf);
             r.bad = 1;
             break;
         }
@@ -626,11 +681,12 @@ int ed_state_store_restore(const ed_state_store_t *st, int idx, ed_aggtable_t *t
     if (!bad && (r.bad || r.p != r.end || n != h.entries))
         bad = "does not decode (a bug, or a file edited by hand)";
     free(data);
+    free(sbuf);
     if (bad) {
         rc = ed_seterr(errstr, errstr_size, ED_EINVAL,
-                       "state snapshot '%s' %s; delete the state directory '%s' to start from "
-                       "empty state",
-                       path, bad, st->dir);
+                       "state snapshot '%s' %s%s%s; delete the state directory '%s' to start "
+                       "from empty state",
+                       path, bad, r.why[0] ? ": " : "", r.why, st->dir);
         free(path);
         return rc;
     }

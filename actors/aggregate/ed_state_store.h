@@ -39,10 +39,13 @@
  * records until a 0 byte: 1 = group (varint aggregation, zigzag window
  * start and end, both 0 for cumulative), 2 = entry of the current group
  * (varint key length, key, varint n, varint n − n_flushed, the state
- * blocks: ed_aggtable_state_size bytes), 3 = an open session window
- * (varint aggregation, varint key length, key, zigzag start and end, varint
- * n, the state blocks; ed_aggsession.h). The header's entry count counts
- * records 2 and 3. Varints are LEB128.
+ * blocks), 3 = an open session window (varint aggregation, varint key
+ * length, key, zigzag start and end, varint n, the state blocks;
+ * ed_aggsession.h). The state blocks are the computes' in config order as
+ * ed_aggfn_save writes them: a flat block as its bytes (state_size), an
+ * approx_distinct as its previous emitted value (8 bytes), the sketch's
+ * length (u32, 0 = none yet) and the sketch (ed_hll.h), never a pointer.
+ * The header's entry count counts records 2 and 3. Varints are LEB128.
  *
  * The fingerprint is XXH3 of the layout lines (ed_state_layout): the
  * aggregator count and, per aggregation in order, its name, source, keys,

@@ -11,6 +11,7 @@
 #include "actors/decode/ed_time.h"
 #include "actors/decode/ed_transform.h"
 #include "actors/decode/ed_where.h"
+#include "actors/aggregate/ed_aggfn.h"
 #include "actors/aggregate/ed_window.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/sources/ed_watermark.h"
@@ -63,6 +64,8 @@ typedef struct {
     ed_fieldref_t *key;  /* [nkey] */
     int nkey;
     ed_fieldref_t *vals; /* [ncompute]; meta NONE and slot -1 for count */
+    uint8_t *hashed;     /* [ncompute] 1: the compute takes the hash of the field's text
+                            (ED_AGGFN_IN_HASH: approx_distinct), not its number */
     int nvals;
 } ed_src_agg_t;
 
@@ -348,6 +351,18 @@ static void s_send_agg(ed_keyer_t *k, ed_actor_t *self, int p) {
     }
 }
 
+/* 1 if value v of field `name` (a "key field" or a "field") is missing or
+ * null: then the record is rejected, naming it. */
+static int s_absent(ed_keyer_t *k, const ed_val_t *v, const char *what, const char *name) {
+    if (v->type != ED_VAL_MISSING && v->type != ED_VAL_NULL)
+        return 0;
+    char why[256];
+    snprintf(why, sizeof why, "%s '%s' is %s", what, name,
+             v->type == ED_VAL_NULL ? "null" : "missing");
+    s_reject(k, why);
+    return 1;
+}
+
 /* One decoded record: key it for every aggregation reading this source. */
 static void s_on_record(void *ud, const ed_val_t *vals) {
     ed_keyer_t *k = ud;
@@ -387,13 +402,8 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
         size_t klen = 0;
         for (int i = 0; i < sa->nkey; i++) {
             ed_val_t v = s_get(k, &sa->key[i], vals, k->num_text[i & 7], 1);
-            if (v.type == ED_VAL_MISSING || v.type == ED_VAL_NULL) {
-                char why[256];
-                snprintf(why, sizeof why, "key field '%s' is %s", sa->key[i].name,
-                         v.type == ED_VAL_NULL ? "null" : "missing");
-                s_reject(k, why);
+            if (s_absent(k, &v, "key field", sa->key[i].name))
                 return;
-            }
             if (klen + 2 + v.len > ED_KEY_MAX) {
                 char why[256];
                 snprintf(why, sizeof why, "key longer than %d bytes (field '%s')", ED_KEY_MAX,
@@ -409,7 +419,15 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             if (sa->vals[c].slot < 0 && sa->vals[c].meta == ED_META_NONE)
                 continue; /* count */
             char scratch[40];
-            ed_val_t v = s_get(k, &sa->vals[c], vals, scratch, 0);
+            ed_val_t v = s_get(k, &sa->vals[c], vals, scratch, sa->hashed[c]);
+            if (sa->hashed[c]) {
+                /* The value's text, as a key's: a numeric meta field's too
+                 * (want_text), else every one would hash the same 0 bytes. */
+                if (s_absent(k, &v, "field", sa->vals[c].name))
+                    return;
+                nums[c] = ed_aggfn_hash_v(ed_hash64(v.ptr, v.len));
+                continue;
+            }
             if (ed_val_to_num(&v, &nums[c]) != 0) {
                 char why[256];
                 snprintf(why, sizeof why, "field '%s' is %s", sa->vals[c].name,
@@ -631,9 +649,12 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
             sa->key[i] = s_ref(k, ca->key[i].field);
         sa->nvals = ca->ncompute;
         sa->vals = ed_calloc((size_t)ca->ncompute, sizeof *sa->vals);
-        for (int c = 0; c < ca->ncompute; c++)
+        sa->hashed = ed_calloc((size_t)ca->ncompute + 1, 1);
+        for (int c = 0; c < ca->ncompute; c++) {
             sa->vals[c] = ca->compute[c].field ? s_ref(k, ca->compute[c].field)
                                                : (ed_fieldref_t){.slot = -1, .name = "count"};
+            sa->hashed[c] = ca->compute[c].fn->input == ED_AGGFN_IN_HASH;
+        }
     }
     if (s_alerts_new(k, owner, idx, errstr, errstr_size) < 0) {
         ed_keyer_destroy(&k);
@@ -690,6 +711,7 @@ void ed_keyer_destroy(ed_keyer_t **k_p) {
     for (int a = 0; a < k->naggs; a++) {
         free(k->aggs[a].key);
         free(k->aggs[a].vals);
+        free(k->aggs[a].hashed);
         s_filter_free(&k->aggs[a].filter);
     }
     free(k->aggs);

@@ -510,7 +510,7 @@ def run(spec, lines):
             v = where_cases.get(rec, field)
             if fn == "approx_distinct":
                 if v is where_cases.MISSING or v is None:
-                    bad = "field '%s' is missing" % field
+                    bad = "field '%s' is %s" % (field, "null" if v is None else "missing")
                 vals.append(value_text(v) if not bad else None)
                 continue
             x = to_num(v)

@@ -2,7 +2,9 @@
  * flush bookkeeping, merge of two partial states and merge of two changelog
  * rows, checked against a direct computation over the same records (with
  * many ties in time), plus first/last through the aggregation table and the
- * SQL merge expressions as the sinks expand them. */
+ * SQL merge expressions as the sinks expand them; approx_distinct against
+ * exact counts (1 to 200, and 1,000,000) through the table, its sketches
+ * freed with their windows, and merged when session windows merge. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +17,10 @@
 #include <cmocka.h>
 
 #include "actors/aggregate/ed_aggfn.h"
+#include "actors/aggregate/ed_aggsession.h"
 #include "actors/aggregate/ed_aggtable.h"
+#include "actors/aggregate/ed_hll.h"
+#include "actors/sources/ed_watermark.h"
 #include "actors/decode/ed_hash.h"
 #include "runtime/ed_buf.h"
 #include "sinks/ed_sink_rows.h"
@@ -36,8 +41,8 @@ static uint64_t s_rand(uint64_t *x) {
 /* ------------------------------------------------------------ the table */
 
 static void test_table_rows(void **state) {
-    const char *names[] = {"count", "sum", "min", "max", "avg", "first", "last"};
-    assert_int_equal(ed_naggfns, 7);
+    const char *names[] = {"count", "sum", "min", "max", "avg", "first", "last", "approx_distinct"};
+    assert_int_equal(ed_naggfns, 8);
     for (int i = 0; i < ed_naggfns; i++) {
         const ed_aggfn_t *f = &ed_aggfns[i];
         assert_string_equal(f->name, names[i]);
@@ -47,6 +52,10 @@ static void test_table_rows(void **state) {
         assert_non_null(f->merge);
         assert_non_null(f->merge_row);
         assert_true(f->apply || f->state_size == 0);
+        /* A block that owns memory can be released, saved and loaded. */
+        assert_true(!f->release == !f->save && !f->save == !f->load);
+        assert_int_equal(f->input, !strcmp(f->name, "approx_distinct") ? ED_AGGFN_IN_HASH
+                                                                       : ED_AGGFN_IN_NUMBER);
         /* Additive functions add deltas in Redis; the others set values. */
         assert_string_equal(f->redis, f->additive ? "ZINCRBY" : "ZADD");
         assert_true(f->ncols >= 1 && f->ncols <= ED_AGGFN_MAX_COLS);
@@ -63,7 +72,7 @@ static void test_table_rows(void **state) {
     char buf[256];
     assert_string_equal(ed_aggfn_list(buf, sizeof buf),
                         "count, sum(FIELD), min(FIELD), max(FIELD), avg(FIELD), first(FIELD), "
-                        "last(FIELD)");
+                        "last(FIELD), approx_distinct(FIELD)");
     assert_int_equal(strlen(ed_aggfn_list(buf, 10)), 9); /* truncates, terminated */
 }
 
@@ -92,11 +101,26 @@ static double s_expect(const char *fn, const rec_t *r, int n) {
     }
     if (!strcmp(fn, "count"))
         return n;
+    if (!strcmp(fn, "approx_distinct")) { /* the exact number of distinct values */
+        int d = 0;
+        for (int i = 0; i < n; i++) {
+            int seen = 0;
+            for (int j = 0; j < i && !seen; j++)
+                seen = r[j].v == r[i].v;
+            d += !seen;
+        }
+        return d;
+    }
     if (!strcmp(fn, "avg"))
         return n ? acc / n : 0;
     if (best >= 0)
         return r[best].v;
     return acc;
+}
+
+static void s_release(const ed_aggfn_t *f, void *st) {
+    if (f->release)
+        f->release(st);
 }
 
 static void s_apply_all(const ed_aggfn_t *f, void *st, const rec_t *r, int n, int64_t n0) {
@@ -124,17 +148,27 @@ static void test_apply_merge_against_direct(void **state) {
             uint64_t whole[8] = {0}, a[8] = {0}, b[8] = {0};
             assert_true(f->state_size <= sizeof whole);
             double d, v, p, want = s_expect(f->name, r, n);
+            /* approx_distinct: the value's bits stand for its hash; two of
+             * ≤ 40 values share one of 2^15 registers in about 2 % of the
+             * rounds, and then the estimate is one short. */
+            double tol = f->input == ED_AGGFN_IN_HASH ? 1 : 0;
             s_apply_all(f, whole, r, n, 0);
             f->emit(whole, n, 0, &d, &v, &p);
-            if (v != want)
+            if (fabs(v - want) > tol)
                 fail_msg("%s over %d records: %g, expected %g", f->name, n, v, want);
+            double v_whole = v;
             /* Two partial states (each counts from 0), merged. */
             s_apply_all(f, a, r, cut, 0);
             s_apply_all(f, b, r + cut, n - cut, 0);
             f->merge(a, b, cut, n - cut);
             f->emit(a, n, 0, &d, &v, &p);
-            if (v != want)
+            if (fabs(v - want) > tol)
                 fail_msg("%s merged at %d of %d: %g, expected %g", f->name, cut, n, v, want);
+            if (v != v_whole) /* a union of sketches is the sketch of the whole */
+                fail_msg("%s merged at %d of %d: %g, whole %g", f->name, cut, n, v, v_whole);
+            s_release(f, whole);
+            s_release(f, a);
+            s_release(f, b);
             /* The delta of first/last is the time of the value chosen. */
             if (!strcmp(f->name, "first") || !strcmp(f->name, "last")) {
                 int64_t t = INT64_MAX * !strcmp(f->name, "first");
@@ -234,6 +268,9 @@ static void test_flush_bookkeeping(void **state) {
             assert_true(d == 5 && v == -1);
         if (!strcmp(f->name, "last"))
             assert_true(d == 20 && v == 6);
+        if (!strcmp(f->name, "approx_distinct"))
+            assert_true(d == 3 && v == 3 && p == 2);
+        s_release(f, st);
     }
 }
 
@@ -280,6 +317,134 @@ static void test_first_last_in_table(void **state) {
     ed_aggtable_destroy(&t);
 }
 
+/* ------------------------------------------------------------ approx_distinct */
+
+/* Applies the value whose text is "v<i>" to (agg 0, window, key), hashed as
+ * the keyer hashes a field's text. */
+static void s_hll_apply_text(ed_aggtable_t *t, int64_t ws, int64_t we, const char *key,
+                             uint64_t i) {
+    char text[32];
+    int n = snprintf(text, sizeof text, "v%llu", (unsigned long long)i);
+    double vals[2];
+    vals[0] = vals[1] = ed_aggfn_hash_v(ed_hash64(text, (size_t)n));
+    ed_aggtable_apply(t, 0, ws, we, (const uint8_t *)key, (uint32_t)strlen(key),
+                      ed_hash64(key, strlen(key)), vals, 0);
+}
+
+typedef struct {
+    double value[256]; /* by key "k<i>" or window start / 10 */
+    int rows;
+} rows_t;
+
+static void on_rows(void *ud, const ed_change_t *h, const double *delta, const double *value,
+                    const double *prev, const uint8_t *key) {
+    rows_t *o = ud;
+    int i = h->window_end_ms ? (int)(h->window_start_ms / 10) : atoi((const char *)key + 3);
+    assert_true(i >= 0 && i < 256);
+    int c = h->nvals - 1; /* approx_distinct is the last compute */
+    assert_true(delta[c] == value[c]);
+    o->value[i] = value[c];
+    o->rows++;
+}
+
+/* 1,000,000 distinct values, each applied twice, through the aggregation
+ * table: the estimate is within 2 % of the exact count (measured: 995,311,
+ * 0.47 % low); 1 … 200 distinct values per key are estimated within 1
+ * (measured: 157 of 200 exact, the first one off at 55, where two values
+ * share a register). */
+static void test_approx_distinct_accuracy(void **state) {
+    const ed_aggfn_t *fns[] = {F("approx_distinct")};
+    ed_aggspec_t spec = {1, fns};
+    ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
+    enum { M = 1000000 };
+    for (uint64_t i = 0; i < M; i++)
+        s_hll_apply_text(t, 0, 0, "k00000", i);
+    for (uint64_t i = M; i-- > 0;)
+        s_hll_apply_text(t, 0, 0, "k00000", i);
+    for (int k = 1; k <= 200; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%05d", k);
+        for (int rep = 0; rep < 3; rep++)
+            for (int i = 0; i < k; i++)
+                s_hll_apply_text(t, 0, 0, key, (uint64_t)k * 1000 + (uint64_t)i);
+    }
+    rows_t o = {0};
+    assert_int_equal(ed_aggtable_flush(t, on_rows, &o), 201);
+    double err = fabs(o.value[0] - M) / M;
+    print_message("# approx_distinct of 1,000,000 distinct: %.0f (%.3f %% off)\n", o.value[0],
+                  100 * err);
+    assert_true(err <= 0.02);
+    int off = 0;
+    for (int k = 1; k <= 200; k++) {
+        if (fabs(o.value[k] - k) > 1)
+            fail_msg("%d distinct values estimated %g", k, o.value[k]);
+        if (o.value[k] != k && !off++)
+            print_message("# first inexact: %d distinct estimated %g\n", k, o.value[k]);
+    }
+    print_message("# 1..200 distinct: %d of 200 estimates not exact\n", off);
+    ed_aggtable_destroy(&t);
+}
+
+/* Sketches of windows are freed with them (evicted, closed, deleted, or
+ * the table destroyed: the sanitizer build's leak check fails otherwise),
+ * and each window's estimate is its own values'. */
+static void test_approx_distinct_windows_freed(void **state) {
+    const ed_aggfn_t *fns[] = {F("count"), F("approx_distinct")};
+    ed_aggspec_t spec = {2, fns};
+    ed_aggtable_t *t = ed_aggtable_new(&spec, 1);
+    for (int w = 0; w < 8; w++) /* window w: 10·(w+1) distinct values, some 8,000 (dense) */
+        for (uint64_t i = 0; i < (w == 7 ? 8000u : 10u * (uint64_t)(w + 1)); i++)
+            s_hll_apply_text(t, w * 10, w * 10 + 10, "k", i + 100000 * (uint64_t)w);
+    rows_t o = {0};
+    assert_int_equal(ed_aggtable_flush(t, on_rows, &o), 8);
+    for (int w = 0; w < 7; w++)
+        assert_true(fabs(o.value[w] - 10 * (w + 1)) <= 1);
+    assert_true(fabs(o.value[7] - 8000) <= 0.02 * 8000);
+    assert_int_equal(ed_aggtable_evict_ended(t, 0, 20), 2);    /* [0,10), [10,20) */
+    assert_int_equal(ed_aggtable_evict_window(t, 0, 20, 30), 1); /* [20,30) */
+    assert_int_equal(ed_aggtable_delete(t, 0, 30, 40, (const uint8_t *)"k", 1,
+                                        ed_hash64("k", 1)), 1);
+    memset(&o, 0, sizeof o);
+    assert_int_equal(ed_aggtable_close_ended(t, 0, 50, on_rows, &o), 1); /* [40,50) */
+    assert_true(o.value[4] == 50);
+    assert_int_equal(ed_aggtable_count(t), 3); /* [50,60), [60,70), [70,80): destroyed */
+    ed_aggtable_destroy(&t);
+}
+
+/* A record bridging two session windows merges their sketches: the
+ * session's estimate equals one sketch's over all its values (ed_hll). */
+static void test_approx_distinct_sessions_merge(void **state) {
+    const ed_aggfn_t *fns[] = {F("count"), F("approx_distinct")};
+    ed_aggspec_t spec = {2, fns};
+    ed_aggsession_t *ss = ed_aggsession_new(&spec, 1);
+    ed_window_t w = {.type = ED_WINDOW_SESSION, .gap_ms = 20};
+    ed_hll_t *want = NULL;
+    ed_aggsession_result_t res;
+    uint64_t h = ed_hash64("k", 1);
+    int64_t ts[] = {0, 5, 9, 40, 45, 49, 25}; /* [0, 29) and [40, 69), then 25 bridges */
+    for (int r = 0; r < 7; r++) {
+        for (int i = 0; i < 300; i++) {
+            char text[32];
+            int n = snprintf(text, sizeof text, "s%d-%d", r < 3 ? 0 : r < 6 ? 1 : 2, i + r * 7);
+            ed_hll_add(&want, text, (size_t)n);
+            double vals[2] = {0, ed_aggfn_hash_v(ed_hash64(text, (size_t)n))};
+            assert_int_equal(ed_aggsession_apply(ss, 0, &w, ED_WATERMARK_NONE,
+                                                 (const uint8_t *)"k", 1, h, vals, ts[r], &res),
+                             0);
+            assert_int_equal(res.merged, r == 6 && i == 0);
+        }
+        assert_int_equal(ed_aggsession_count(ss, 0), r < 3 ? 1 : r < 6 ? 2 : 1);
+    }
+    rows_t o = {0};
+    assert_int_equal(ed_aggsession_close(ss, 0, INT64_MAX, on_rows, &o), 1);
+    assert_true(o.value[0] == round(ed_hll_estimate(want)));
+    assert_true(fabs(o.value[0] - ed_hll_estimate(want)) < 1);
+    print_message("# merged session: %g distinct (sketch of the whole: %.1f)\n", o.value[0],
+                  ed_hll_estimate(want));
+    ed_hll_destroy(&want);
+    ed_aggsession_destroy(&ss);
+}
+
 /* ------------------------------------------------------------ SQL */
 
 static void s_ref(void *ctx, ed_buf_t *out, int incoming, const char *name, const char *suffix) {
@@ -290,16 +455,16 @@ static void test_sql_merge_expressions(void **state) {
     /* Every column of every function expands to an expression that names
      * only its compute's columns. */
     ed_conf_keyfield_t key[1] = {{"k", "k"}};
-    ed_conf_compute_t comp[7];
-    for (int i = 0; i < 7; i++)
+    ed_conf_compute_t comp[8];
+    for (int i = 0; i < 8; i++)
         comp[i] = (ed_conf_compute_t){(char *)ed_aggfns[i].name, &ed_aggfns[i], "x"};
     ed_conf_aggregation_t agg = {.name = "a", .key = key, .nkey = 1, .compute = comp,
-                                 .ncompute = 7};
+                                 .ncompute = 8};
     ed_sink_rows_conf_t rc = {.agg = &agg, .sink = "s", .type = "test", .table = "a"};
     ed_sink_rows_t *rs = ed_sink_rows_new(&rc);
     int ncols;
     const ed_sink_col_t *cols = ed_sink_rows_cols(rs, &ncols);
-    assert_int_equal(ncols, 1 + 1 + 1 + 1 + 1 + 3 + 2 + 2);
+    assert_int_equal(ncols, 1 + 1 + 1 + 1 + 1 + 3 + 2 + 2 + 1);
     struct {
         const char *col, *pg, *my;
     } want[] = {
@@ -314,6 +479,7 @@ static void test_sql_merge_expressions(void **state) {
         {"first_ts", "LEAST(old.first_ts, new.first_ts)", NULL},
         {"last", "CASE WHEN new.last_ts >= old.last_ts THEN new.last ELSE old.last END", NULL},
         {"last_ts", "GREATEST(old.last_ts, new.last_ts)", NULL},
+        {"approx_distinct", "GREATEST(old.approx_distinct, new.approx_distinct)", NULL},
     };
     for (int i = 1; i < ncols; i++) {
         const ed_sink_col_t *c = &cols[i];
@@ -330,7 +496,8 @@ static void test_sql_merge_expressions(void **state) {
         ed_buf_free(&my);
     }
     /* What each column inserts for a merged row. */
-    double delta[7] = {3, 10, -2, 9, 12, 1000, 2000}, value[7] = {30, 100, -2, 9, 4, 1.5, 2.5};
+    double delta[8] = {3, 10, -2, 9, 12, 1000, 2000, 41},
+           value[8] = {30, 100, -2, 9, 4, 1.5, 2.5, 41};
     ed_sink_row_t row = {.key = NULL, .key_len = 0, .delta_n = 3, .n = 30, .delta = delta,
                          .value = value};
     assert_int_equal(ed_sink_row_int(&row, &cols[1]), 3);       /* count: delta */
@@ -342,6 +509,7 @@ static void test_sql_merge_expressions(void **state) {
     assert_true(ed_sink_row_num(&row, &cols[8]) == 1.5);        /* first: value */
     assert_int_equal(ed_sink_row_int(&row, &cols[9]), 1000);    /* first_ts: delta */
     assert_int_equal(ed_sink_row_int(&row, &cols[11]), 2000);   /* last_ts */
+    assert_int_equal(ed_sink_row_int(&row, &cols[12]), 41);     /* approx_distinct: value */
     ed_sink_rows_destroy(&rs);
 }
 
@@ -353,6 +521,9 @@ int main(void) {
         cmocka_unit_test(test_flush_bookkeeping),
         cmocka_unit_test(test_first_last_in_table),
         cmocka_unit_test(test_sql_merge_expressions),
+        cmocka_unit_test(test_approx_distinct_accuracy),
+        cmocka_unit_test(test_approx_distinct_windows_freed),
+        cmocka_unit_test(test_approx_distinct_sessions_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

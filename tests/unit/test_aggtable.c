@@ -12,6 +12,7 @@
 
 #include "actors/aggregate/ed_aggfn.h"
 #include "actors/aggregate/ed_aggtable.h"
+#include "actors/aggregate/ed_fired.h"
 #include "actors/decode/ed_hash.h"
 #include "runtime/ed_batch.h"
 

@@ -318,7 +318,7 @@ static void test_error_invalid_identifier(void **state) {
     snprintf(text, sizeof text, fmt, "[word]", "{ f: last }");
     s_fails(text, "t.yaml:7:19: ", "invalid aggregate 'last' for 'f'");
     snprintf(text, sizeof text, fmt, "[word]", "{ f: frist(word) }");
-    s_fails(text, "t.yaml:7:19: ", "first(FIELD) or last(FIELD); did you mean 'first'?");
+    s_fails(text, "t.yaml:7:19: ", "last(FIELD) or approx_distinct(FIELD); did you mean 'first'?");
     snprintf(text, sizeof text, fmt, "[word]", "{ f: first(word), l: LAST( word ) }");
     ed_config_t *c = s_ok(text);
     assert_int_equal(c->aggregations[0].ncompute, 2);

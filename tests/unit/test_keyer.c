@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "actors/aggregate/ed_aggfn.h"
 #include "actors/decode/ed_hash.h"
 #include "actors/decode/ed_keyer.h"
 #include "actors/sources/ed_watermark.h"
@@ -38,6 +39,16 @@ static const char *s_yaml = "runtime: { aggregators: 4 }\n"
                             "sinks:\n"
                             "  out: { null: {} }\n"
                             "  dead: { null: {} }\n";
+
+/* A JSON source with a rejects sink, then `aggregations:` (the test's). */
+#define S_JSON_SRC                                                                                 \
+    "runtime: { aggregators: 4 }\n"                                                                \
+    "sources:\n"                                                                                   \
+    "  orders:\n"                                                                                  \
+    "    directory: { path: /nonexistent/eddy-test-keyer }\n"                                      \
+    "    format: json\n"                                                                           \
+    "    rejects: dead\n"                                                                          \
+    "aggregations:\n"
 
 static const ed_actor_type_t s_owner_type = {.name = "owner"};
 
@@ -276,13 +287,7 @@ static void test_rejects_batch_alone(void **unused) {
  * the source sends each matching input unchanged to its sink, on a link the
  * plan made (so the sink waits for this actor's barrier). */
 static void test_where_and_record_alerts(void **unused) {
-    fx_t *f = s_fx_yaml("runtime: { aggregators: 4 }\n"
-                        "sources:\n"
-                        "  orders:\n"
-                        "    directory: { path: /nonexistent/eddy-test-keyer }\n"
-                        "    format: json\n"
-                        "    rejects: dead\n"
-                        "aggregations:\n"
+    fx_t *f = s_fx_yaml(S_JSON_SRC
                         "  big:\n"
                         "    from: orders\n"
                         "    where: 'amount > 10 and status != \"cancelled\"'\n"
@@ -463,6 +468,67 @@ static void test_event_time_watermarks(void **unused) {
     s_fx_free(f);
 }
 
+/* approx_distinct takes the XXH3 hash of the field's text (as a key's):
+ * a string's decoded bytes, a number as written (1.50 ≠ 1.5), a numeric
+ * meta field's text (@offset, which the other computes read as a number
+ * without text); missing and null are rejects naming the field. */
+static void test_approx_distinct_hashes_the_text(void **unused) {
+    fx_t *f = s_fx_yaml(S_JSON_SRC
+                        "  a:\n"
+                        "    from: orders\n"
+                        "    key: [k]\n"
+                        "    compute: { d: \"approx_distinct(c)\", o: \"approx_distinct(@offset)\", "
+                        "s: \"sum(@offset)\" }\n"
+                        "    to: out\n"
+                        "sinks:\n"
+                        "  out: { null: {} }\n"
+                        "  dead: { null: {} }\n");
+    s_input(f, "{\"k\":\"x\",\"c\":\"caf\\u00e9\"}"); /* line 1 */
+    s_input(f, "{\"k\":\"x\",\"c\":1.50}");           /* 2 */
+    s_input(f, "{\"k\":\"x\",\"c\":true}");           /* 3 */
+    s_input(f, "{\"k\":\"x\"}");                      /* 4: missing */
+    s_input(f, "{\"k\":\"x\",\"c\":null}");           /* 5: null */
+    ed_keyer_flush(f->k, f->self);
+    const char *text[] = {"caf\xc3\xa9", "1.50", "true"};
+    int n = 0;
+    ed_msg_t *m;
+    while ((m = ed_actor_take_sent(f->self))) {
+        if (m->to == f->dead) {
+            ed_batch_iter_t it;
+            ed_batch_iter_init(&it, m->batch);
+            const char *why[] = {"field 'c' is missing", "field 'c' is null"};
+            const ed_record_t *r;
+            int i = 0;
+            while ((r = ed_batch_next_record(&it))) {
+                assert_true(i < 2);
+                assert_non_null(memmem(ed_record_val(r), r->val_len, why[i], strlen(why[i])));
+                i++;
+            }
+            assert_int_equal(i, 2);
+            ed_msg_destroy(&m);
+            continue;
+        }
+        ed_batch_iter_t it;
+        ed_batch_iter_init(&it, m->batch);
+        const ed_keyed_t *e;
+        while ((e = ed_batch_next_keyed(&it))) {
+            const double *v = ed_keyed_vals(e);
+            int line = (int)v[2]; /* sum(@offset): the line as a number */
+            assert_true(line >= 1 && line <= 3);
+            const char *t = text[line - 1];
+            char off[8];
+            snprintf(off, sizeof off, "%d", line);
+            assert_true(ed_aggfn_v_hash(v[0]) == ed_hash64(t, strlen(t)));
+            assert_true(ed_aggfn_v_hash(v[1]) == ed_hash64(off, strlen(off)));
+            n++;
+        }
+        ed_msg_destroy(&m);
+    }
+    assert_int_equal(n, 3);
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 2);
+    s_fx_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_and_partitions),
@@ -471,6 +537,7 @@ int main(void) {
         cmocka_unit_test(test_rejects_batch_alone),
         cmocka_unit_test(test_where_and_record_alerts),
         cmocka_unit_test(test_event_time_watermarks),
+        cmocka_unit_test(test_approx_distinct_hashes_the_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
