@@ -46,6 +46,9 @@
  * released at once and the next owner re-reads from the last commit
  * (at-least-once).
  *
+ * Files: this one reads, commits and opens; ed_kafka_rebalance.c serves
+ * assignments and revokes; ed_kafka_source.h is the state both share.
+ *
  * Errors: consumer errors (broker down, unknown topic, …) are logged at WARN
  * once per distinct error code until a message arrives again; they never fail
  * read(). Only a fatal librdkafka error fails read() (ED_EIO).
@@ -54,6 +57,7 @@
 #include "actors/sources/ed_source.h"
 
 #include "actors/sources/ed_kafka_offsets.h"
+#include "actors/sources/ed_kafka_source.h"
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
@@ -63,39 +67,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-/* Messages polled while paused (the pause raced with a fetch) are held and
- * emitted first on resume; bounded so a paused consumer stays bounded. */
-#define ED_KAFKA_MAX_HELD 4096
-#define ED_KAFKA_MAX_LOGGED 32
-/* Longest wait for the checkpoint that commits revoked partitions (ms). */
-#define ED_KAFKA_REVOKE_WAIT_MS 15000
-
-typedef struct {
-    char *who; /* source name, for logs */
-    rd_kafka_t *rk;
-    rd_kafka_queue_t *q; /* the consumer queue (everything is forwarded to it) */
-    int efd;             /* eventfd written by librdkafka on new queue elements */
-    int paused;
-    int assigned; /* the group assigned partitions at least once (ready()) */
-
-    ed_kafka_offsets_t *offsets; /* positions, checkpoints, failed commits */
-
-    rd_kafka_message_t **held; /* polled while paused, FIFO */
-    size_t nheld;
-
-    /* commit on revoke (see the top of the file) */
-    rd_kafka_topic_partition_list_t *revoking; /* revoked, not yet released, or NULL */
-    int revoke_coop;          /* cooperative protocol: release = incremental unassign */
-    int64_t revoke_since_ms;  /* ed_now_ms() of the revoke */
-    uint64_t revoke_ckpt;     /* checkpoint that covers them, 0 = not taken yet */
-    int want_ckpt;            /* ask for a checkpoint now (read by wants_checkpoint) */
-    int closing;              /* s_close: release revoked partitions at once */
-
-    int logged[ED_KAFKA_MAX_LOGGED]; /* error codes already logged since the last message */
-    int nlogged;
-    int fatal; /* a fatal error was raised: read() fails */
-} ed_ksrc_t;
 
 /* ------------------------------------------------------------ helpers -- */
 
@@ -126,159 +97,6 @@ static void s_drain_fd(ed_ksrc_t *k) {
     uint64_t v;
     while (read(k->efd, &v, sizeof v) < 0 && errno == EINTR)
         ;
-}
-
-/* Drops the held (never emitted) messages of the partitions in `parts`
- * (NULL = all). */
-static void s_drop_held(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
-    size_t j = 0;
-    for (size_t i = 0; i < k->nheld; i++) {
-        rd_kafka_message_t *m = k->held[i];
-        if (!parts ||
-            rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition))
-            rd_kafka_message_destroy(m);
-        else
-            k->held[j++] = m;
-    }
-    k->nheld = j;
-}
-
-/* Forgets positions, held messages, uncommitted checkpoints and failed
- * commits of the partitions in `parts` (NULL = all). */
-static void s_forget(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts) {
-    ed_kafka_offsets_forget(k->offsets, parts);
-    s_drop_held(k, parts);
-}
-
-/* Describes a partition list for logs: "t[0], t[1], …" (truncated). */
-static void s_parts_str(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t size) {
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < parts->cnt && n + 1 < size; i++) {
-        int w = snprintf(buf + n, size - n, "%s%s[%d]", i ? ", " : "", parts->elems[i].topic,
-                         (int)parts->elems[i].partition);
-        if (w < 0 || (size_t)w >= size - n) {
-            if (size > 4)
-                strcpy(buf + size - 4, "...");
-            return;
-        }
-        n += (size_t)w;
-    }
-}
-
-/* ---------------------------------------------------------- callbacks -- */
-
-/* Answers a revoke: forgets the partitions' state and unassigns them. */
-static void s_unassign(ed_ksrc_t *k, rd_kafka_topic_partition_list_t *parts, int coop) {
-    s_forget(k, coop ? parts : NULL);
-    if (coop) {
-        rd_kafka_error_t *e = rd_kafka_incremental_unassign(k->rk, parts);
-        if (e) {
-            ED_LOG_W(k->who, "incremental unassign failed: %s", rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-        }
-    } else {
-        rd_kafka_assign(k->rk, NULL);
-    }
-}
-
-/* Releases the partitions of a pending revoke; `how` says why, for the log
- * (NULL: after their commit, logged at INFO). */
-static void s_release(ed_ksrc_t *k, const char *how) {
-    if (!k->revoking)
-        return;
-    char desc[512];
-    s_parts_str(k->revoking, desc, sizeof desc);
-    if (how)
-        ED_LOG_W(k->who, "released %d revoked partition(s) without committing them: %s; their "
-                 "uncommitted input is re-read by the next owner (at-least-once): %s",
-                 k->revoking->cnt, how, desc);
-    else
-        ED_LOG_I(k->who, "released %d revoked partition(s) after committing checkpoint %llu: %s",
-                 k->revoking->cnt, (unsigned long long)k->revoke_ckpt, desc);
-    rd_kafka_topic_partition_list_t *parts = k->revoking;
-    k->revoking = NULL;
-    k->want_ckpt = 0;
-    s_unassign(k, parts, k->revoke_coop);
-    rd_kafka_topic_partition_list_destroy(parts);
-}
-
-/* 1 if topic/partition waits in a pending revoke (its messages are dropped). */
-static int s_is_revoking(const ed_ksrc_t *k, const char *topic, int32_t partition) {
-    return k->revoking && rd_kafka_topic_partition_list_find(k->revoking, topic, partition);
-}
-
-static void s_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                           rd_kafka_topic_partition_list_t *parts, void *opaque) {
-    ed_ksrc_t *k = opaque;
-    int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
-    char desc[512];
-    s_parts_str(parts, desc, sizeof desc);
-
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        /* A rebalance that overtook a pending revoke: answer that first. */
-        s_release(k, "a newer rebalance came first");
-        ED_LOG_I(k->who, "assigned %d partition(s): %s", parts->cnt, desc);
-        k->assigned = 1;
-        if (coop) {
-            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
-            if (e) {
-                ED_LOG_W(k->who, "incremental assign failed: %s", rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-            }
-        } else {
-            rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
-            if (e)
-                ED_LOG_W(k->who, "assign failed: %s", rd_kafka_err2str(e));
-        }
-        /* Keep backpressure; otherwise make sure the partitions run: a pause
-         * from an earlier revoke (commit on revoke) outlives the unassign
-         * in librdkafka 2.0. */
-        if (k->paused)
-            rd_kafka_pause_partitions(rk, parts);
-        else
-            rd_kafka_resume_partitions(rk, parts);
-        return;
-    }
-
-    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        s_release(k, "another revoke came first");
-        if (rd_kafka_assignment_lost(rk)) {
-            ED_LOG_W(k->who,
-                     "assignment lost (session timed out?): %s; uncommitted input is "
-                     "re-read by the next owner",
-                     desc);
-        } else if (!k->closing && ed_kafka_offsets_uncommitted(k->offsets, parts)) {
-            /* Commit on revoke: hold the partitions until a checkpoint has
-             * made what was read from them durable and committed it. */
-            ED_LOG_I(k->who,
-                     "revoked %d partition(s): %s; committing what was read from them "
-                     "before releasing them",
-                     parts->cnt, desc);
-            rd_kafka_pause_partitions(rk, parts);
-            k->revoking = rd_kafka_topic_partition_list_copy(parts);
-            k->revoke_coop = coop;
-            k->revoke_since_ms = ed_now_ms();
-            k->revoke_ckpt = 0;
-            k->want_ckpt = 1;
-            /* held messages of theirs were never emitted: the next owner reads them */
-            s_drop_held(k, parts);
-            return;
-        } else {
-            ED_LOG_I(k->who, "revoked %d partition(s): %s%s", parts->cnt, desc,
-                     k->closing ? " (closing)" : " (nothing uncommitted)");
-        }
-        s_unassign(k, parts, coop);
-        return;
-    }
-
-    ED_LOG_W(k->who, "rebalance error: %s; dropping the assignment", rd_kafka_err2str(err));
-    s_release(k, "rebalance error");
-    s_forget(k, NULL);
-    if (coop)
-        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
-    else
-        rd_kafka_assign(rk, NULL);
 }
 
 static void s_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
@@ -389,7 +207,7 @@ static int s_poll(ed_ksrc_t *k, int room, ed_input_emit_fn emit, void *ud, char 
                 return rc;
             continue;
         }
-        if (s_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition)) {
+        if (ed_ksrc_is_revoking(k, rd_kafka_topic_name(m->rkt), m->partition)) {
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -434,7 +252,7 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
                          k->who);
 
     if (k->revoking && ed_now_ms() - k->revoke_since_ms > ED_KAFKA_REVOKE_WAIT_MS)
-        s_release(k, "no checkpoint completed within 15 s (a sink down?)");
+        ed_ksrc_release(k, "no checkpoint completed within 15 s (a sink down?)");
 
     if (k->paused) {
         /* Serve rebalances and errors; hold what slipped past the pause. */
@@ -600,7 +418,7 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     k->efd = -1;
     k->offsets = ed_kafka_offsets_new();
     rd_kafka_conf_set_opaque(conf, k);
-    rd_kafka_conf_set_rebalance_cb(conf, s_rebalance_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, ed_ksrc_rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, s_error_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, s_commit_cb);
     rd_kafka_conf_set_log_cb(conf, s_log_cb);
@@ -671,7 +489,7 @@ static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
     /* The checkpoint covering a pending revoke is durable in every sink:
      * commit it synchronously, then answer the revoke. */
     int rc = s_commit_list(k, n, 0, errstr, errstr_size);
-    s_release(k, rc < 0 ? "the offset commit failed" : NULL);
+    ed_ksrc_release(k, rc < 0 ? "the offset commit failed" : NULL);
     return rc;
 }
 
@@ -684,7 +502,7 @@ static int s_commit_list(ed_ksrc_t *k, uint64_t n, int async, char *errstr, size
     rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, merged, async);
     if (e) {
         char desc[256];
-        s_parts_str(merged, desc, sizeof desc);
+        ed_ksrc_parts_str(merged, desc, sizeof desc);
         ed_kafka_offsets_requeue(k->offsets, &merged); /* the next commit tries again */
         return ed_seterr(errstr, errstr_size, ED_EIO,
                          "source '%s': offset commit of %s failed: %s; retried with the next "
@@ -721,20 +539,20 @@ static void s_close(void **ctx_p) {
     ed_ksrc_t *k = *ctx_p;
     if (k->rk) {
         k->closing = 1;
-        s_release(k, "the source is closing");
-        /* Leaves the group (serving the final revoke through s_rebalance_cb)
+        ed_ksrc_release(k, "the source is closing");
+        /* Leaves the group (serving the final revoke through ed_ksrc_rebalance_cb)
          * and waits for commits in flight. */
         rd_kafka_resp_err_t e = rd_kafka_consumer_close(k->rk);
         if (e && e != RD_KAFKA_RESP_ERR__FATAL)
             ED_LOG_W(k->who, "closing the consumer: %s", rd_kafka_err2str(e));
         if (k->q)
             rd_kafka_queue_destroy(k->q);
-        s_forget(k, NULL);
+        ed_ksrc_forget(k, NULL);
         rd_kafka_destroy(k->rk);
     }
     if (k->efd >= 0)
         close(k->efd);
-    s_drop_held(k, NULL);
+    ed_ksrc_drop_held(k, NULL);
     ed_kafka_offsets_destroy(&k->offsets);
     free(k->held);
     free(k->who);
