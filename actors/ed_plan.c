@@ -58,6 +58,7 @@ struct ed_plan {
     atomic_int stop_requested; /* set by the signal handler thread; read by the coordinator */
     ed_source_stats_t *source_stats; /* [nsource_actors] */
     ed_wm_cell_t *wm_cells;          /* [nnodes] keyers' watermarks (ed_plan_watermark_cell) */
+    ed_part_cell_t *part_cells;      /* [2 * nnodes] per partition figures (ed_plan_parts_cell) */
     ed_agg_stats_t *agg_stats;       /* [naggs] */
     ed_sink_stats_t *sink_stats;     /* [conf->nsinks] */
     ed_sink_live_t *sink_live;       /* [conf->nsinks] */
@@ -94,6 +95,9 @@ int ed_plan_decoder_source(const ed_plan_t *plan, int d) { return plan->decoder_
 const ed_config_t *ed_plan_config(const ed_plan_t *plan) { return plan->conf; }
 int64_t *ed_plan_watermark_cell(ed_plan_t *plan, uint32_t actor) {
     return &plan->wm_cells[actor].ms;
+}
+ed_part_cell_t *ed_plan_parts_cell(ed_plan_t *plan, uint32_t actor, int which) {
+    return &plan->part_cells[2 * actor + (which ? 1 : 0)];
 }
 
 ed_source_stats_t *ed_plan_source_stats(ed_plan_t *plan, int slot) {
@@ -285,6 +289,9 @@ static void s_layout(ed_plan_t *plan) {
     plan->wm_cells = s_calloc_lines((size_t)plan->nnodes, sizeof *plan->wm_cells);
     for (int i = 0; i < plan->nnodes; i++)
         plan->wm_cells[i].ms = ED_WATERMARK_END;
+    plan->part_cells = ed_calloc(2 * (size_t)plan->nnodes, sizeof *plan->part_cells);
+    for (int i = 0; i < 2 * plan->nnodes; i++)
+        ed_part_cell_init(&plan->part_cells[i]);
     plan->agg_stats = s_calloc_lines((size_t)plan->naggs + 1, sizeof *plan->agg_stats);
     plan->sink_stats = ed_calloc((size_t)conf->nsinks + 1, sizeof *plan->sink_stats);
     plan->sink_live = ed_calloc((size_t)conf->nsinks + 1, sizeof *plan->sink_live);
@@ -776,6 +783,9 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     free(plan->decoder_source);
     free(plan->source_stats);
     free(plan->wm_cells);
+    for (int i = 0; plan->part_cells && i < 2 * plan->nnodes; i++)
+        ed_part_cell_destroy(&plan->part_cells[i]);
+    free(plan->part_cells);
     free(plan->agg_stats);
     free(plan->sink_stats);
     for (int k = 0; plan->sink_live && k < plan->conf->nsinks; k++)

@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "actors/sources/ed_source_parts.h"
 #include "config/ed_config.h"
 #include "runtime/ed_actor.h"
 #include "runtime/ed_hist.h"
@@ -219,6 +220,14 @@ ed_sink_live_t *ed_plan_sink_live(ed_plan_t *plan, int k);
  * actor's worker only (ed_stat_set_i64), read by any thread. Cells of
  * actors without a keyer hold ED_WATERMARK_END. */
 int64_t *ed_plan_watermark_cell(ed_plan_t *plan, uint32_t actor);
+
+/* Where actor `actor` publishes per source partition figures
+ * (ed_source_parts.h; written by that actor's worker, read by any thread):
+ * ED_PARTS_OFFSETS, a source actor's driver (Kafka: offsets and lag from
+ * librdkafka's statistics); ED_PARTS_WATERMARKS, the keyer of a source or
+ * decoder actor (each partition's watermark, after it rose, at a flush). */
+enum { ED_PARTS_OFFSETS = 0, ED_PARTS_WATERMARKS = 1 };
+ed_part_cell_t *ed_plan_parts_cell(ed_plan_t *plan, uint32_t actor, int which);
 
 /* The runtime the actors run on (borrowed): ed_runtime_actor_stats. */
 ed_runtime_t *ed_plan_runtime(ed_plan_t *plan);

@@ -155,6 +155,11 @@
     const tb = $(sel + " tbody");
     tb.replaceChildren(...rows);
   }
+  /* A watermark (ms since the epoch, or null) as UTC text. */
+  function wmText(wm, ended) {
+    return wm !== null && wm !== undefined ? new Date(wm).toISOString().replace("T", " ").replace("Z", "")
+      : ended ? "input ended" : "–";
+  }
   function drawTables(p, ms, r) {
     const st = p.stats || { sources: {}, sinks: {} };
     fillRows("#actors", p.actors.map((a) => {
@@ -172,13 +177,23 @@
       /* watermark_ms: null without event time (or none yet), or once the
        * input ended; lag_ms: wall clock minus the watermark. */
       const wm = s.watermark_ms ?? null, lag = s.lag_ms ?? null;
-      const wmText = wm !== null ? new Date(wm).toISOString().replace("T", " ").replace("Z", "")
-        : s.input_ended ? "input ended" : "–";
       tr.append(td(s.name, s.name, "text"), td(s.type, s.type, "text"), td(f.inputs), td(f.records),
         td(f.rejected), td(r.source.get(s.name), fmt(r.source.get(s.name), 0)),
-        td(wm, wmText), td(lag, lag === null ? "–" : fmt(lag / 1000, 1) + " s"));
+        td(wm, wmText(wm, s.input_ended)), td(lag, lag === null ? "–" : fmt(lag / 1000, 1) + " s"));
       return tr;
     }));
+    /* sources[].partitions: figures null where not known (no commit yet). */
+    fillRows("#partitions", p.sources.flatMap((s) => (s.partitions || []).map((q) => {
+      const tr = document.createElement("tr");
+      tr.dataset.source = s.name;
+      tr.dataset.topic = q.topic;
+      tr.dataset.partition = String(q.partition);
+      tr.dataset.at = String(s.partitions_unix_ms);
+      tr.append(td(s.name, s.name, "text"), td(q.topic, q.topic, "text"), td(q.partition),
+        td(q.committed_offset), td(q.read_offset), td(q.end_offset), td(q.lag_records),
+        td(q.watermark_ms, wmText(q.watermark_ms, false)));
+      return tr;
+    })));
     fillRows("#sinks", p.sinks.map((s) => {
       const tr = document.createElement("tr");
       tr.dataset.sink = s.name;

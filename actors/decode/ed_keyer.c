@@ -94,6 +94,8 @@ struct ed_keyer {
     ed_watermark_t *wm;     /* per-partition watermarks of the records keyed here */
     int64_t wm_cur;         /* its value after the last record (or send): stamped on records */
     int64_t *wm_cell;       /* where wm_cur is published for the HTTP endpoint (ed_plan.h) */
+    ed_part_cell_t *wm_parts; /* where each partition's watermark is published (s_publish_parts) */
+    int parts_dirty;          /* a partition's watermark rose since the last publish */
     int wm_waiting;         /* no record yet: S_PART_WAIT holds the watermark (see s_wm_init) */
     ed_src_agg_t *aggs; /* aggregations reading this source */
     int naggs;
@@ -389,8 +391,10 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             ed_watermark_revoke(k->wm, S_PART_WAIT);
             k->wm_waiting = 0;
         }
-        if (ed_watermark_observe(k->wm, k->cur->partition, ts, now))
+        if (ed_watermark_observe(k->wm, k->cur->partition, ts, now)) {
             k->wm_cur = ed_watermark_current(k->wm, now, NULL);
+            k->parts_dirty = 1;
+        }
     }
     for (int r = 0; r < k->nalerts; r++)
         if (s_filter_pass(k, &k->alerts[r].filter, vals))
@@ -518,6 +522,24 @@ int ed_keyer_active(const ed_keyer_t *k) {
     return k->naggs > 0 || k->nalerts > 0 || k->ndirect > 0;
 }
 
+/* Each partition's watermark for the HTTP endpoint (ed_plan_parts_cell): a
+ * new table swapped in at a flush (linger or barrier) after one rose — so
+ * the last records read are shown even when no barrier follows them (a sink
+ * down holds checkpoints back). */
+static void s_publish_parts(ed_keyer_t *k) {
+    k->parts_dirty = 0;
+    int n = ed_watermark_npartitions(k->wm), m = 0;
+    ed_part_fig_t *v = n ? ed_calloc((size_t)n, sizeof *v) : NULL;
+    for (int i = 0; i < n; i++) {
+        int32_t id;
+        int64_t w = ed_watermark_nth(k->wm, i, &id);
+        if (id != S_PART_WAIT)
+            v[m++] = (ed_part_fig_t){.partition = id, .committed = -1, .read = -1, .end = -1,
+                                     .lag = -1, .watermark_ms = w};
+    }
+    ed_part_cell_publish(k->wm_parts, &v, m, ed_wall_ms());
+}
+
 void ed_keyer_barrier(ed_keyer_t *k, ed_actor_t *self, uint64_t n, uint32_t flags) {
     ed_keyer_flush(k, self);
     if (flags & ED_MSG_F_INPUT_END)
@@ -537,6 +559,8 @@ void ed_keyer_flush(ed_keyer_t *k, ed_actor_t *self) {
         s_send_direct(k, self, i);
     s_send_rejects(k, self);
     s_publish_counts(k);
+    if (k->parts_dirty)
+        s_publish_parts(k);
     k->linger_deadline = 0;
 }
 
@@ -628,6 +652,7 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
     k->slot = slot;
     k->wm_cell = ed_plan_watermark_cell(plan, owner);
     ed_stat_set_i64(k->wm_cell, ED_WATERMARK_NONE);
+    k->wm_parts = ed_plan_parts_cell(plan, owner, ED_PARTS_WATERMARKS);
     int idx = ed_config_source_idx(conf, src->name);
     k->src_idx = idx;
     if (src->time_field) {
@@ -708,6 +733,7 @@ void ed_keyer_destroy(ed_keyer_t **k_p) {
         return;
     ed_keyer_t *k = *k_p;
     ed_stat_set_i64(k->wm_cell, ED_WATERMARK_END); /* no keyer here any more */
+    ed_part_cell_publish(k->wm_parts, NULL, 0, ed_wall_ms());
     for (int a = 0; a < k->naggs; a++) {
         free(k->aggs[a].key);
         free(k->aggs[a].vals);

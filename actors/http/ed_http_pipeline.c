@@ -97,9 +97,7 @@ static void s_actors_json(ed_plan_t *plan, ed_buf_t *b) {
     ed_buf_puts(b, "]");
 }
 
-/* The watermark of config source i: the lowest of its keyers' (in its
- * source actors, or their decoders), which is what its aggregators see. */
-static int64_t s_source_watermark(ed_plan_t *plan, int i) {
+int64_t ed_http_source_watermark(ed_plan_t *plan, int i) {
     if (!ed_plan_config(plan)->sources[i].time_field)
         return ED_WATERMARK_NONE;
     int64_t low = ED_WATERMARK_END;
@@ -116,6 +114,109 @@ static int64_t s_source_watermark(ed_plan_t *plan, int i) {
     return low;
 }
 
+static int s_part_cmp(const void *a, const void *b) {
+    const ed_part_fig_t *x = a, *y = b;
+    int c = strcmp(x->topic, y->topic);
+    if (c)
+        return c;
+    if (x->partition != y->partition)
+        return x->partition < y->partition ? -1 : 1;
+    return x->read > y->read ? -1 : x->read < y->read; /* the one read further first */
+}
+
+/* Appends the table of `cell` to *v (n, cap); returns its publish time. */
+static int64_t s_take_cell(ed_part_cell_t *cell, ed_part_fig_t **v, int *n, int *cap) {
+    ed_part_fig_t *c;
+    int64_t at = 0;
+    int m = ed_part_cell_copy(cell, &c, &at);
+    if (*n + m > *cap) {
+        *cap = *n + m;
+        *v = ed_realloc(*v, sizeof **v * (size_t)*cap);
+    }
+    if (m)
+        memcpy(*v + *n, c, sizeof *c * (size_t)m);
+    *n += m;
+    free(c);
+    return at;
+}
+
+/* Lowers w to the watermark of `partition` in the keyer table wm[nwm], if
+ * it is there (the keyers track event time by partition number). */
+static int64_t s_part_wm(const ed_part_fig_t *wm, int nwm, int32_t partition, int64_t w) {
+    for (int j = 0; j < nwm; j++)
+        if (wm[j].partition == partition && (w == ED_WATERMARK_NONE || wm[j].watermark_ms < w))
+            w = wm[j].watermark_ms;
+    return w;
+}
+
+int ed_http_source_parts(ed_plan_t *plan, int i, ed_part_fig_t **out, int64_t *at_ms) {
+    ed_part_fig_t *v = NULL, *wm = NULL;
+    int n = 0, cap = 0, nwm = 0, capwm = 0;
+    int64_t at = 0;
+    for (int a = 0; a < ed_plan_nsources(plan); a++) {
+        if (ed_plan_source_config(plan, a) != i)
+            continue;
+        uint32_t id = ed_plan_source_id(plan, a);
+        int64_t t = s_take_cell(ed_plan_parts_cell(plan, id, ED_PARTS_OFFSETS), &v, &n, &cap);
+        at = t > at ? t : at;
+        s_take_cell(ed_plan_parts_cell(plan, id, ED_PARTS_WATERMARKS), &wm, &nwm, &capwm);
+    }
+    for (int d = 0; d < ed_plan_ndecoders(plan); d++)
+        if (ed_plan_source_config(plan, ed_plan_decoder_source(plan, d)) == i)
+            s_take_cell(ed_plan_parts_cell(plan, ed_plan_decoder_id(plan, d), ED_PARTS_WATERMARKS),
+                        &wm, &nwm, &capwm);
+    if (n > 1)
+        qsort(v, (size_t)n, sizeof *v, s_part_cmp);
+    int m = 0;
+    for (int j = 0; j < n; j++) {
+        if (m && !strcmp(v[m - 1].topic, v[j].topic) && v[m - 1].partition == v[j].partition)
+            continue; /* reported by two instances: the first read further */
+        v[m] = v[j];
+        v[m].watermark_ms = s_part_wm(wm, nwm, v[m].partition, ED_WATERMARK_NONE);
+        m++;
+    }
+    free(wm);
+    if (!m) {
+        free(v);
+        v = NULL;
+    }
+    *out = v;
+    if (at_ms)
+        *at_ms = at;
+    return m;
+}
+
+/* A figure, or null when not known (-1). */
+static void s_fig(ed_buf_t *b, const char *name, int64_t v) {
+    if (v < 0)
+        ed_buf_printf(b, ",\"%s\":null", name);
+    else
+        ed_buf_printf(b, ",\"%s\":%lld", name, (long long)v);
+}
+
+/* "partitions" of config source i (ed_http_source_parts). */
+static void s_parts_json(ed_plan_t *plan, int i, ed_buf_t *b) {
+    ed_part_fig_t *v;
+    int64_t at;
+    int n = ed_http_source_parts(plan, i, &v, &at);
+    ed_buf_puts(b, ",\"partitions\":[");
+    for (int j = 0; j < n; j++) {
+        ed_buf_puts(b, j ? ",{\"topic\":" : "{\"topic\":");
+        s_str(b, v[j].topic);
+        ed_buf_printf(b, ",\"partition\":%d", (int)v[j].partition);
+        s_fig(b, "committed_offset", v[j].committed);
+        s_fig(b, "read_offset", v[j].read);
+        s_fig(b, "end_offset", v[j].end);
+        s_fig(b, "lag_records", v[j].lag);
+        if (v[j].watermark_ms == ED_WATERMARK_NONE)
+            ed_buf_puts(b, ",\"watermark_ms\":null}");
+        else
+            ed_buf_printf(b, ",\"watermark_ms\":%lld}", (long long)v[j].watermark_ms);
+    }
+    ed_buf_printf(b, "],\"partitions_unix_ms\":%lld", (long long)at);
+    free(v);
+}
+
 /* "aggregations" and "sinks": what the config says, and per sink its live
  * delivery figures. */
 static void s_config_json(ed_plan_t *plan, ed_buf_t *b) {
@@ -128,13 +229,15 @@ static void s_config_json(ed_plan_t *plan, ed_buf_t *b) {
         s_str(b, conf->sources[i].type->name);
         ed_buf_printf(b, ",\"instances\":%d,\"decoders\":%d", conf->sources[i].instances,
                       conf->sources[i].decoders);
-        int64_t wm = s_source_watermark(plan, i);
+        int64_t wm = ed_http_source_watermark(plan, i);
         if (wm == ED_WATERMARK_NONE || wm == ED_WATERMARK_END)
-            ed_buf_printf(b, ",\"watermark_ms\":null,\"lag_ms\":null,\"input_ended\":%s}",
+            ed_buf_printf(b, ",\"watermark_ms\":null,\"lag_ms\":null,\"input_ended\":%s",
                           wm == ED_WATERMARK_END ? "true" : "false");
         else
-            ed_buf_printf(b, ",\"watermark_ms\":%lld,\"lag_ms\":%lld,\"input_ended\":false}",
+            ed_buf_printf(b, ",\"watermark_ms\":%lld,\"lag_ms\":%lld,\"input_ended\":false",
                           (long long)wm, (long long)(ed_wall_ms() - wm));
+        s_parts_json(plan, i, b);
+        ed_buf_puts(b, "}");
     }
     ed_buf_puts(b, "],\"aggregations\":[");
     for (int a = 0; a < conf->naggregations; a++) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/http/ed_http_pipeline.h"
+#include "actors/sources/ed_watermark.h"
 #include "runtime/ed_common.h"
 
 /* Histogram bounds, ms (the `le` labels are these in seconds): from 1 ms,
@@ -152,6 +154,71 @@ static void s_sources(ed_plan_t *plan, ed_buf_t *b, const char *name, const char
     ed_buf_free(&lab);
 }
 
+/* Per source: its watermark; per source partition (Kafka, from librdkafka's
+ * statistics): offsets, lag and watermark. Figures not known yet (no
+ * commit, no event time) have no sample. */
+static void s_partitions(ed_plan_t *plan, ed_buf_t *b) {
+    const ed_config_t *conf = ed_plan_config(plan);
+    s_head(b, "eddy_source_watermark_seconds", "gauge",
+           "The source's event-time watermark, Unix time: the lowest of its keyers', what its "
+           "aggregators see (no sample before the first event time or after the input ended).");
+    ed_buf_t lab = ED_BUF_INIT;
+    for (int i = 0; i < conf->nsources; i++) {
+        int64_t wm = ed_http_source_watermark(plan, i);
+        if (wm == ED_WATERMARK_NONE || wm == ED_WATERMARK_END)
+            continue;
+        ed_buf_reset(&lab);
+        s_label(&lab, "source", conf->sources[i].name);
+        s_sec(b, "eddy_source_watermark_seconds", &lab, wm);
+    }
+    static const s_fam_t fams[] = {
+        {"eddy_source_partition_lag_records", "gauge",
+         "Records of the partition not committed yet: end offset - committed offset "
+         "(librdkafka consumer_lag)."},
+        {"eddy_source_partition_committed_offset", "gauge",
+         "The consumer group's committed offset of the partition (where a restart reads)."},
+        {"eddy_source_partition_read_offset", "gauge",
+         "Offset of the last message of the partition handed to eddy + 1 (librdkafka "
+         "app_offset)."},
+        {"eddy_source_partition_end_offset", "gauge",
+         "End offset of the partition on the broker (high watermark; last stable offset with "
+         "isolation.level=read_committed)."},
+        {"eddy_source_partition_watermark_seconds", "gauge",
+         "The partition's event-time watermark, Unix time: its highest event time - "
+         "max_out_of_orderness."},
+    };
+    ed_part_fig_t **v = ed_calloc((size_t)conf->nsources + 1, sizeof *v);
+    int *n = ed_calloc((size_t)conf->nsources + 1, sizeof *n);
+    for (int i = 0; i < conf->nsources; i++)
+        n[i] = ed_http_source_parts(plan, i, &v[i], NULL);
+    for (size_t f = 0; f < ED_ARRAY_SIZE(fams); f++) {
+        s_head(b, fams[f].name, fams[f].type, fams[f].help);
+        for (int i = 0; i < conf->nsources; i++)
+            for (int j = 0; j < n[i]; j++) {
+                const ed_part_fig_t *p = &v[i][j];
+                int64_t x = f == 0 ? p->lag : f == 1 ? p->committed : f == 2 ? p->read
+                          : f == 3 ? p->end : p->watermark_ms;
+                if (f < 4 ? x < 0 : x == ED_WATERMARK_NONE)
+                    continue;
+                ed_buf_reset(&lab);
+                s_label(&lab, "source", conf->sources[i].name);
+                s_label(&lab, "topic", p->topic);
+                char part[16];
+                snprintf(part, sizeof part, "%d", (int)p->partition);
+                s_label(&lab, "partition", part);
+                if (f < 4)
+                    s_u64(b, fams[f].name, &lab, (uint64_t)x);
+                else
+                    s_sec(b, fams[f].name, &lab, x);
+            }
+    }
+    for (int i = 0; i < conf->nsources; i++)
+        free(v[i]);
+    free(v);
+    free(n);
+    ed_buf_free(&lab);
+}
+
 static void s_aggregators(ed_plan_t *plan, ed_buf_t *b, const char *name, const char *type,
                           const char *help, size_t off) {
     s_head(b, name, type, help);
@@ -291,6 +358,7 @@ void ed_metrics_write(ed_plan_t *plan, ed_buf_t *b) {
               offsetof(ed_source_stats_t, filtered));
     s_sources(plan, b, "eddy_source_commits_total", "Input position commits done.",
               offsetof(ed_source_stats_t, commits));
+    s_partitions(plan, b);
     s_aggregators(plan, b, "eddy_aggregator_records_total", "counter",
                   "Keyed records applied to the aggregator's state.",
                   offsetof(ed_agg_stats_t, records));

@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actors/decode/ed_json.h"
 #include "actors/sources/ed_kafka_offsets.h"
+#include "actors/sources/ed_source_parts.h"
 
 
 /* Messages polled while paused (the pause raced with a fetch) are held and
@@ -47,6 +49,12 @@ typedef struct {
     int logged[ED_KAFKA_MAX_LOGGED]; /* error codes already logged since the last message */
     int nlogged;
     int fatal; /* a fatal error was raised: read() fails */
+
+    /* per partition figures from librdkafka's statistics (s_stats_cb) */
+    ed_part_cell_t *cell; /* where they are published (publish_to), or NULL */
+    ed_json_t *json;      /* parser of the statistics documents */
+    int read_committed;   /* isolation.level=read_committed: end = last stable offset */
+    int stats_warned;     /* a statistics document failed to parse (logged once) */
 } ed_ksrc_t;
 
 /* Drops the held (never emitted) messages of the partitions in `parts`

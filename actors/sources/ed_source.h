@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actors/sources/ed_source_parts.h"
 #include "config/ed_config.h"
 #include "runtime/ed_common.h"
 
@@ -101,6 +102,13 @@ typedef struct ed_source_type {
      * revoked and are released only after their input is committed (commit
      * on revoke). The source actor asks the coordinator for one. */
     int (*wants_checkpoint)(void *ctx);
+
+    /* Optional (NULL = no per partition figures): hands the driver the cell
+     * where it publishes its partitions' figures (ed_source_parts.h;
+     * borrowed, outlives the driver), right after open. Kafka publishes
+     * committed, read and end offsets and lag from librdkafka's statistics,
+     * every statistics.interval.ms, and an empty table on close. */
+    void (*publish_to)(void *ctx, ed_part_cell_t *cell);
 
     /* Closes the driver (leaves the consumer group, closes files) and NULLs
      * *ctx_p. Does not commit anything by itself. NULL-safe. */

@@ -130,6 +130,9 @@ static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
     if (rc < 0)
         return rc;
     s->opened = 1;
+    if (s->drv->publish_to)
+        s->drv->publish_to(s->drv_ctx, ed_plan_parts_cell(s->plan, ed_plan_source_id(s->plan, s->slot),
+                                                          ED_PARTS_OFFSETS));
     ed_actor_watch_fd(a, s->drv->fd(s->drv_ctx));
     ed_actor_wake_now(a);
     return 0;

@@ -49,6 +49,12 @@
  * Files: this one reads, commits and opens; ed_kafka_rebalance.c serves
  * assignments and revokes; ed_kafka_source.h is the state both share.
  *
+ * Figures: statistics.interval.ms defaults to 1000; every statistics
+ * document librdkafka hands to s_stats_cb (served by the same poll loop) is
+ * parsed into the assigned partitions' committed, read and end offsets and
+ * lag (ed_kafka_stats.h) and published to the cell the source actor gave
+ * (publish_to) for /metrics and /v1/pipeline; nothing waits for a reader.
+ *
  * Errors: consumer errors (broker down, unknown topic, …) are logged at WARN
  * once per distinct error code until a message arrives again; they never fail
  * read(). Only a fatal librdkafka error fails read() (ED_EIO).
@@ -57,6 +63,7 @@
 #include "actors/sources/ed_source.h"
 
 #include "actors/sources/ed_kafka_offsets.h"
+#include "actors/sources/ed_kafka_stats.h"
 #include "actors/sources/ed_kafka_source.h"
 
 #include <errno.h>
@@ -145,6 +152,28 @@ static void s_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
     int warn = level <= 4 && (!strcmp(fac, "CONFWARN") || !strcmp(fac, "OFFSET"));
     ed_log_level_t lvl = warn ? ED_LOG_WARN : ED_LOG_DEBUG;
     ed_log(lvl, k ? k->who : "kafka", "librdkafka %s: %s", fac, buf);
+}
+
+/* librdkafka's statistics, every statistics.interval.ms, served by
+ * rd_kafka_consumer_poll on the worker thread: the assigned partitions'
+ * offsets and lag, published for the HTTP endpoint (a pointer swap). */
+static int s_stats_cb(rd_kafka_t *rk, char *doc, size_t len, void *opaque) {
+    (void)rk;
+    ed_ksrc_t *k = opaque;
+    if (!k->cell)
+        return 0;
+    if (!k->json)
+        k->json = ed_json_new();
+    ed_part_fig_t *v = NULL;
+    char err[512];
+    int n = ed_kafka_stats_parse(k->json, doc, len, k->read_committed, &v, err, sizeof err);
+    if (n < 0) {
+        if (!k->stats_warned++)
+            ED_LOG_W(k->who, "%s; the per partition figures are not updated", err);
+        return 0;
+    }
+    ed_part_cell_publish(k->cell, &v, n, ed_wall_ms());
+    return 0; /* librdkafka frees doc */
 }
 
 /* -------------------------------------------------------------- reading -- */
@@ -296,7 +325,9 @@ static const ed_conf_map_t s_kafka_map[] = {
     {ED_CONF_ENUM, "start", "earliest", offsetof(s_kafka_opts_t, start), 0,
      "where a new consumer group starts", .choices = s_starts},
     {ED_CONF_KVMAP, "properties", NULL, offsetof(s_kafka_opts_t, props), 0,
-     "librdkafka consumer properties, passed as they are: `{ fetch.min.bytes: 1 }`",
+     "librdkafka consumer properties, passed as they are: `{ fetch.min.bytes: 1 }`; "
+     "`statistics.interval.ms` (eddy's default 1000, 0 = off) paces the per partition figures "
+     "of [/metrics](http.md#per-source-partition)",
      .expect = "properties: { \"fetch.min.bytes\": 1 }", .doc_def = "none"},
     {0}};
 
@@ -403,6 +434,8 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
          * with this). Prefetch memory stays capped by
          * queued.max.messages.kbytes. `properties:` may override it. */
         {"queued.min.messages", "1000000"},
+        /* the per partition figures of /metrics (s_stats_cb) */
+        {"statistics.interval.ms", "1000"},
     };
     for (size_t i = 0; !rc && i < ED_ARRAY_SIZE(defaults); i++)
         rc = s_conf_set(conf, src, defaults[i].k, defaults[i].v, errstr, errstr_size);
@@ -415,6 +448,10 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
 
     ed_ksrc_t *k = ed_calloc(1, sizeof *k);
     k->who = ed_strdup(src->name);
+    char iso[32] = "";
+    size_t isz = sizeof iso;
+    k->read_committed = rd_kafka_conf_get(conf, "isolation.level", iso, &isz) != RD_KAFKA_CONF_OK ||
+                        strcmp(iso, "read_uncommitted") != 0;
     k->efd = -1;
     k->offsets = ed_kafka_offsets_new();
     rd_kafka_conf_set_opaque(conf, k);
@@ -422,6 +459,7 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     rd_kafka_conf_set_error_cb(conf, s_error_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, s_commit_cb);
     rd_kafka_conf_set_log_cb(conf, s_log_cb);
+    rd_kafka_conf_set_stats_cb(conf, s_stats_cb);
 
     char err[512];
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -553,12 +591,17 @@ static void s_close(void **ctx_p) {
     if (k->efd >= 0)
         close(k->efd);
     ed_ksrc_drop_held(k, NULL);
+    if (k->cell) /* its partitions are no longer read here */
+        ed_part_cell_publish(k->cell, NULL, 0, ed_wall_ms());
+    ed_json_destroy(&k->json);
     ed_kafka_offsets_destroy(&k->offsets);
     free(k->held);
     free(k->who);
     free(k);
     *ctx_p = NULL;
 }
+
+static void s_publish_to(void *ctx, ed_part_cell_t *cell) { ((ed_ksrc_t *)ctx)->cell = cell; }
 
 static int s_ready(void *ctx) { return ((ed_ksrc_t *)ctx)->assigned; }
 
@@ -587,5 +630,6 @@ const ed_source_type_t ed_source_kafka = {
     .pause = s_pause,
     .ready = s_ready,
     .wants_checkpoint = s_wants_checkpoint,
+    .publish_to = s_publish_to,
     .close = s_close,
 };

@@ -156,6 +156,12 @@ int ed_watermark_npartitions(const ed_watermark_t *wm) {
     return wm->n;
 }
 
+int64_t ed_watermark_nth(const ed_watermark_t *wm, int i, int32_t *partition) {
+    assert(i >= 0 && i < wm->n);
+    *partition = wm->parts[i].id;
+    return s_part_wm(wm, &wm->parts[i]);
+}
+
 typedef struct {
     int64_t wm;
     int idle;

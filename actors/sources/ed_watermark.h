@@ -115,6 +115,11 @@ int64_t ed_watermark_partition(const ed_watermark_t *wm, int32_t partition, int 
 /* Number of partitions known. */
 int ed_watermark_npartitions(const ed_watermark_t *wm);
 
+/* The i-th known partition in id order (0 ≤ i < ed_watermark_npartitions,
+ * else an assert): sets *partition to its id and returns its own watermark
+ * (as ed_watermark_partition). For stats. */
+int64_t ed_watermark_nth(const ed_watermark_t *wm, int i, int32_t *partition);
+
 typedef struct ed_wmin ed_wmin_t;
 
 /* Creates the combined watermark of an actor with `nupstreams` ≥ 1

@@ -8,10 +8,19 @@ fetched at the same moment, and with an independent word count.
 EXPECTED_JSON: {"words": N, "distinct": N, "redis": [[member, score], ...]
 (ZREVRANGE of the leaderboard's key, or null)}. Prints TAP lines, one per
 comparison; exits 1 if any failed.
+
+    dashboard_dom.py --partitions DOM PIPELINE_JSON
+
+compares the page's source partitions table (committed, read and end
+offsets, lag, watermark per source, topic and partition) with
+/v1/pipeline's sources[].partitions fetched right after (t_kafka_figures.sh,
+while those figures hold still).
 """
 import json
 import sys
 from html.parser import HTMLParser
+
+from tap import Tap
 
 
 class Dom(HTMLParser):
@@ -65,21 +74,34 @@ def metrics(path):
     return m
 
 
+def partitions(dom_path, pipeline_path):
+    dom = Dom()
+    dom.feed(open(dom_path).read())
+    p = json.load(open(pipeline_path))
+    shown = {(r["attrs"]["data-source"], r["attrs"]["data-topic"], int(r["attrs"]["data-partition"])):
+             tuple(None if c == "" else int(c) for c in r["cells"][3:8])
+             for r in dom.rows.get("partitions", [])}
+    want = {(s["name"], q["topic"], q["partition"]):
+            (q["committed_offset"], q["read_offset"], q["end_offset"], q["lag_records"], q["watermark_ms"])
+            for s in p["sources"] for q in s["partitions"]}
+    ok = shown == want and len(want) > 0
+    print(("ok" if ok else "not ok") + " - dashboard: source partitions table (committed, read, end, "
+          f"lag, watermark) = /v1/pipeline sources[].partitions ({len(want)} partitions)")
+    if not ok:
+        print(f"# shown: {shown!r}\n# want:  {want!r}")
+    return 0 if ok else 1
+
+
 def main():
+    if sys.argv[1] == "--partitions":
+        return partitions(sys.argv[2], sys.argv[3])
     dom = Dom()
     dom.feed(open(sys.argv[1]).read())
     p = json.load(open(sys.argv[2]))
     m = metrics(sys.argv[3])
     exp = json.load(open(sys.argv[4]))
-    failed = 0
-
-    def check(name, got, want):
-        nonlocal failed
-        if got == want:
-            print(f"ok - dashboard: {name}")
-        else:
-            failed += 1
-            print(f"not ok - dashboard: {name}\n# shown: {got!r}\n# want:  {want!r}")
+    tap = Tap("dashboard: ", "shown")
+    check = tap.check
 
     check("the page refreshed at least twice", int(dom.body.get("data-ticks", "0")) >= 2, True)
     byid = {a["id"]: a for a in p["actors"]}
@@ -141,7 +163,7 @@ def main():
         check("leaderboard ranks are 1..N", [int(r["attrs"]["data-rank"]) for r in dom.rows["leaderboard"]],
               list(range(1, len(exp["redis"]) + 1)))
         check("leaderboard scores = the top counts (Python)", [int(s) for _, s in lb], exp["top_counts"])
-    return 1 if failed else 0
+    return 1 if tap.failed else 0
 
 
 if __name__ == "__main__":
