@@ -169,19 +169,19 @@ pat_orders_analytics() {
     pat_oracle orders_analytics $conf revenue_per_category "$ev" || return 1
     pat_run orders_analytics $conf || ok=1
     echo "   MariaDB $table: $(pat_my "SELECT count(*) FROM $table" 2>/dev/null) rows; the busiest window:"
-    pat_my "SELECT DATE_FORMAT(window_start, '%Y-%m-%d %H:%i'), category, orders, ROUND(revenue, 2), biggest
+    pat_my "SELECT DATE_FORMAT(window_start, '%Y-%m-%d %H:%i'), category, orders, ROUND(revenue, 2), biggest, customers
             FROM $table WHERE window_start = (SELECT window_start FROM $table GROUP BY window_start
                                               ORDER BY sum(orders) DESC, window_start LIMIT 1)
             ORDER BY revenue DESC" 2>/dev/null |
-        awk -F'\t' 'BEGIN {printf "      %-16s %-12s %7s %12s %8s\n", "window_start", "category", "orders", "revenue", "biggest"}
-                    {printf "      %-16s %-12s %7s %12s %8s\n", $1, $2, $3, $4, $5}'
+        awk -F'\t' 'BEGIN {printf "      %-16s %-12s %7s %12s %8s %9s\n", "window_start", "category", "orders", "revenue", "biggest", "customers"}
+                    {printf "      %-16s %-12s %7s %12s %8s %9s\n", $1, $2, $3, $4, $5, $6}'
     pat_my "SELECT category, TIMESTAMPDIFF(MICROSECOND, '1970-01-01', window_start) DIV 1000,
-            TIMESTAMPDIFF(MICROSECOND, '1970-01-01', window_end) DIV 1000, orders, revenue, biggest
+            TIMESTAMPDIFF(MICROSECOND, '1970-01-01', window_end) DIV 1000, orders, revenue, biggest, customers
             FROM $table" > "$PAT_OUT/orders_analytics.tsv" 2>/dev/null
     echo "   checks against tests/tools/window_oracle.py over the same $n orders:"
     pat_verdict "orders_analytics: MariaDB rows" python3 tests/tools/window_check.py sql \
         "$PAT_OUT/orders_analytics.oracle.json" "$PAT_OUT/orders_analytics.tsv" \
-        --values orders,revenue,biggest || ok=1
+        --values orders,revenue,biggest,customers --approx customers=0.02 || ok=1
     pat_check_run orders_analytics orders "$n" || ok=1
     pat_same "orders_analytics: cancelled orders filtered (oracle)" \
         "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["filtered"])' \

@@ -593,8 +593,8 @@ static void test_corrupt_sketch_is_refused(void **unused) {
     uint8_t *data;
     size_t len;
     assert_int_equal(ed_state_file_read(path, &h, &data, &len, err, sizeof err), 0);
-    /* The sketch header: magic 0xE1, version 1, precision 15, sparse. */
-    const uint8_t sig[4] = {0xE1, 1, 15, 0};
+    /* The sketch header: magic 0xE1, version 2, precision 15, sparse. */
+    const uint8_t sig[4] = {0xE1, 2, 15, 0};
     uint8_t *at = memmem(data, len, sig, sizeof sig);
     assert_non_null(at);
     at[2] = 31;
