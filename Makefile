@@ -99,6 +99,11 @@ $(BIN)/eddy: $(BUILD)/actors/ed_main.o $(BUILD)/libeddy.a
 # its cases (`tests/run unit aggtable:many_keys`).
 TEST_FILTER_O := $(BUILD)/tests/lib/test_filter.o
 
+# Bench S9's eddy side (bench/scenarios/s9_avro.sh builds it): eddy's decoders alone.
+$(BUILD)/bench/s9_decode: bench/tools/s9_decode.c bench/baselines/s9_common.h $(BUILD)/libeddy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeddy.a $(TEST_FILTER_O)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_FILTER_O) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka

@@ -68,6 +68,18 @@ bench_init() { # MODE
   mkdir -p "$BENCH_DATA" "$BENCH_WORK"
 }
 
+# bench_orders N: the path of N order events (JSON lines, bench/tools/gen_orders.py,
+#   with its .expect.json) in $BENCH_CACHE/data, generated once per size; S2, S9.
+bench_orders() {
+  local d=$BENCH_CACHE/data/orders-$1-v1.jsonl
+  if [[ ! -s $d || ! -s $d.expect.json ]]; then
+    log "generating $d ($1 events)"
+    mkdir -p "$(dirname "$d")"
+    "$BENCH_PYTHON" "$BENCH_DIR/tools/gen_orders.py" "$1" "$d" >&2 || die "gen_orders.py $1 failed"
+  fi
+  printf '%s\n' "$d"
+}
+
 # run_eddy TAG CONFIG TIMEOUT_S [eddy run args...]
 #   Runs `eddy run -c CONFIG --stats ...` under /usr/bin/time, with the
 #   caller's environment (configs read ${BENCH_*} variables). Files:

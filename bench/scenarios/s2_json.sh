@@ -38,12 +38,7 @@ if [[ $BENCH_MODE == full ]]; then N=2000000; else N=100000; fi
 TMO=600
 
 # ---- input, generated once per size ----
-DATA=$BENCH_CACHE/data/orders-$N-v1.jsonl
-if [[ ! -s $DATA || ! -s $DATA.expect.json ]]; then
-  log "S2: generating $DATA ($N events)"
-  mkdir -p "$(dirname "$DATA")"
-  "$BENCH_PYTHON" "$BENCH_DIR/tools/gen_orders.py" "$N" "$DATA"
-fi
+DATA=$(bench_orders "$N")
 EXP_EVENTS=$(bt get "$DATA.expect.json" events)
 EXP_PRODUCTS=$(bt get "$DATA.expect.json" products)
 EXP_SUM=$(bt get "$DATA.expect.json" sum_amount)

@@ -335,6 +335,35 @@ static void test_decoder_records(void **state) {
     ed_avro_schema_destroy(&s);
 }
 
+/* Number text: the fast path (x = m / 10^k) and snprintf's, each the
+ * shortest that reads back (what Python's repr gives, but for its ".0"). */
+static void test_double_text(void **state) {
+    (void)state;
+    ed_avro_schema_t *s = schema_of("{\"type\":\"record\",\"name\":\"D\",\"fields\":["
+                                    "{\"name\":\"x\",\"type\":\"double\"}]}");
+    const char *fields[] = {"x"};
+    ed_avro_t *a = ed_avro_new(s, fields, 1, ED_AVRO_FRAME_NONE, 0);
+    static const struct {
+        double x;
+        const char *text;
+    } cases[] = {{0.05, "0.05"},       {-1.5, "-1.5"},       {100, "100"},
+                 {123456789.125, "123456789.125"}, {0.1, "0.1"}, {1e-7, "1e-07"},
+                 {-0.0, "-0"},         {1999.99, "1999.99"}, {0.000001, "0.000001"},
+                 {1e300, "1e+300"},    {2.5e9, "2500000000"}, {1.0 / 3, "0.3333333333333333"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char d[8];
+        memcpy(d, &cases[i].x, 8);
+        ed_val_t v;
+        char err[256];
+        assert_int_equal(ed_avro_decode(a, d, 8, &v, err, sizeof err), 0);
+        assert_int_equal(v.type, ED_VAL_NUMBER);
+        if (v.len != strlen(cases[i].text) || memcmp(v.ptr, cases[i].text, v.len) != 0)
+            fail_msg("%.17g: text '%.*s', want '%s'", cases[i].x, (int)v.len, v.ptr, cases[i].text);
+    }
+    ed_avro_destroy(&a);
+    ed_avro_schema_destroy(&s);
+}
+
 /* xorshift64*: a fixed seed, so every run fuzzes the same inputs. */
 static uint64_t s_rng = 0x9E3779B97F4A7C15ull;
 static uint64_t s_next(void) {
@@ -394,7 +423,8 @@ int main(void) {
         cmocka_unit_test(test_fastavro_vectors), cmocka_unit_test(test_framing),
         cmocka_unit_test(test_bad_messages),     cmocka_unit_test(test_truncated_vectors),
         cmocka_unit_test(test_recursion),        cmocka_unit_test(test_schema_and_paths),
-        cmocka_unit_test(test_decoder_records),  cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_decoder_records),  cmocka_unit_test(test_double_text),
+        cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
