@@ -4,19 +4,68 @@
 #include <assert.h>
 #include <string.h>
 
-void ed_batch_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
-                        const double *vals, uint16_t nvals, const void *key, uint32_t key_len,
-                        uint64_t hash) {
+/* Appends a KEYED entry with `extra` more bytes after the key's 8-byte
+ * boundary; returns that tail (or NULL without extra). */
+static uint8_t *s_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
+                            const double *vals, uint16_t nvals, const void *key, uint32_t key_len,
+                            uint64_t hash, uint8_t flags, size_t extra) {
     assert(b->kind == ED_BATCH_KEYED);
+    assert(nvals <= UINT8_MAX);
     size_t vbytes = (size_t)nvals * sizeof(double);
-    uint8_t *p = ed_batch_append(b, sizeof(ed_keyed_t) + vbytes + key_len);
-    ed_keyed_t h = {.agg = agg, .nvals = nvals, .key_len = key_len, .ts_ms = ts_ms,
-                    .wm_ms = wm_ms, .hash = hash};
+    size_t head = sizeof(ed_keyed_t) + vbytes + key_len;
+    uint8_t *p = ed_batch_append(b, extra ? ed_batch_align(head) + extra : head);
+    ed_keyed_t h = {.agg = agg, .nvals = (uint8_t)nvals, .flags = flags, .key_len = key_len,
+                    .ts_ms = ts_ms, .wm_ms = wm_ms, .hash = hash};
     memcpy(p, &h, sizeof h);
     if (vbytes)
         memcpy(p + sizeof h, vals, vbytes);
     if (key_len)
         memcpy(p + sizeof h + vbytes, key, key_len);
+    if (!extra)
+        return NULL;
+    memset(p + head, 0, ed_batch_align(head) - head); /* no uninitialised bytes sent */
+    return p + ed_batch_align(head);
+}
+
+void ed_batch_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
+                        const double *vals, uint16_t nvals, const void *key, uint32_t key_len,
+                        uint64_t hash) {
+    s_add_keyed(b, agg, ts_ms, wm_ms, vals, nvals, key, key_len, hash, 0, 0);
+}
+
+/* Writes a RECORDS entry's bytes (header, key, value, position) at p. */
+static void s_put_record(uint8_t *p, const void *key, uint32_t key_len, const void *val,
+                         uint32_t val_len, int64_t ts_ms, int src, const char *pos,
+                         size_t pos_len) {
+    ed_record_t h = {.key_len = key_len,
+                     .val_len = val_len,
+                     .ts_ms = ts_ms,
+                     .src = (uint16_t)(src >= 0 && src < 0xFFFF ? src + 1 : 0),
+                     .pos_len = (uint16_t)pos_len};
+    memcpy(p, &h, sizeof h);
+    if (key_len)
+        memcpy(p + sizeof h, key, key_len);
+    if (val_len)
+        memcpy(p + sizeof h + key_len, val, val_len);
+    if (pos_len)
+        memcpy(p + sizeof h + key_len + val_len, pos, pos_len);
+}
+
+/* Position text is cut to what ed_record_t.pos_len holds. */
+static size_t s_pos_len(const char *pos, size_t pos_len) {
+    if (!pos)
+        return 0;
+    return pos_len > 0xFFFF ? 0xFFFF : pos_len;
+}
+
+void ed_batch_add_keyed_record(ed_batch_t *b, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
+                               const double *vals, uint16_t nvals, const void *key,
+                               uint32_t key_len, uint64_t hash, const ed_keyed_input_t *in) {
+    uint32_t klen = in->key ? in->key_len : 0;
+    size_t pl = s_pos_len(in->pos, in->pos_len);
+    uint8_t *r = s_add_keyed(b, agg, ts_ms, wm_ms, vals, nvals, key, key_len, hash,
+                             ED_KEYED_F_RECORD, sizeof(ed_record_t) + klen + in->val_len + pl);
+    s_put_record(r, in->key, klen, in->val, in->val_len, ts_ms, in->src, in->pos, pl);
 }
 
 void ed_batch_add_change(ed_batch_t *b, const ed_change_t *hdr, const double *delta,
@@ -37,21 +86,9 @@ void ed_batch_add_record_at(ed_batch_t *b, const void *key, uint32_t key_len, co
                             uint32_t val_len, int64_t ts_ms, int src, const char *pos,
                             size_t pos_len) {
     assert(b->kind == ED_BATCH_RECORDS);
-    if (!pos || pos_len > 0xFFFF)
-        pos_len = pos ? 0xFFFF : 0;
+    pos_len = s_pos_len(pos, pos_len);
     uint8_t *p = ed_batch_append(b, sizeof(ed_record_t) + (size_t)key_len + val_len + pos_len);
-    ed_record_t h = {.key_len = key_len,
-                     .val_len = val_len,
-                     .ts_ms = ts_ms,
-                     .src = (uint16_t)(src >= 0 && src < 0xFFFF ? src + 1 : 0),
-                     .pos_len = (uint16_t)pos_len};
-    memcpy(p, &h, sizeof h);
-    if (key_len)
-        memcpy(p + sizeof h, key, key_len);
-    if (val_len)
-        memcpy(p + sizeof h + key_len, val, val_len);
-    if (pos_len)
-        memcpy(p + sizeof h + key_len + val_len, pos, pos_len);
+    s_put_record(p, key, key_len, val, val_len, ts_ms, src, pos, pos_len);
 }
 
 void ed_batch_add_record(ed_batch_t *b, const void *key, uint32_t key_len, const void *val,
@@ -118,8 +155,14 @@ void ed_batch_add_time(ed_batch_t **times_p, int64_t ts_ms, uint64_t count) {
 
 const ed_keyed_t *ed_batch_next_keyed(ed_batch_iter_t *it) {
     const ed_keyed_t *e = ed_batch_iter_peek(it);
-    if (e)
-        ed_batch_iter_skip(it, sizeof *e + (size_t)e->nvals * sizeof(double) + e->key_len);
+    if (!e)
+        return NULL;
+    const ed_record_t *r = ed_keyed_record(e);
+    if (r)
+        ed_batch_iter_skip(it, (size_t)((const uint8_t *)r - (const uint8_t *)e) + sizeof *r +
+                                   r->key_len + r->val_len + r->pos_len);
+    else
+        ed_batch_iter_skip(it, ed_keyed_head_bytes(e));
     return e;
 }
 

@@ -43,10 +43,15 @@ typedef enum {
 
 /* Header of a KEYED entry. Followed by double vals[nvals] (one input value per
  * `compute` entry of the aggregation, in config order; 0 for count) and the
- * composite key. */
+ * composite key; with ED_KEYED_F_RECORD, then (at the next 8-byte boundary)
+ * the input record itself as a RECORDS entry (ed_record_t, key, value,
+ * position): an aggregation with `late: SINK` sends a too-late record there
+ * unchanged (ed_keyed_record). */
+#define ED_KEYED_F_RECORD 0x01u
 typedef struct {
     uint16_t agg;     /* aggregation index in the config */
-    uint16_t nvals;   /* number of doubles that follow */
+    uint8_t nvals;    /* number of doubles that follow (≤ ED_CONF_MAX_COMPUTE) */
+    uint8_t flags;    /* ED_KEYED_F_* */
     uint32_t key_len; /* bytes of composite key */
     int64_t ts_ms;    /* event time, ms since the Unix epoch (0 = none) */
     int64_t wm_ms;    /* the sender's watermark just before this record (ms since the epoch;
@@ -113,10 +118,29 @@ typedef struct {
 } ed_tscount_t;
 
 /* Appends a KEYED entry; batch->kind must be ED_BATCH_KEYED. ts_ms and
- * wm_ms as in ed_keyed_t. */
+ * wm_ms as in ed_keyed_t; nvals ≤ 255 (an assert). */
 void ed_batch_add_keyed(ed_batch_t *batch, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
                         const double *vals, uint16_t nvals, const void *key, uint32_t key_len,
                         uint64_t hash);
+
+/* The input record a KEYED entry may carry (borrowed for the call): its
+ * key (NULL = none), value, source (config index, or -1) and position text
+ * as ed_batch_add_record_at takes them. */
+typedef struct {
+    const void *key;
+    uint32_t key_len;
+    const void *val;
+    uint32_t val_len;
+    int src;
+    const char *pos;
+    size_t pos_len;
+} ed_keyed_input_t;
+
+/* As ed_batch_add_keyed, with the input record `in` (copied) behind the
+ * key, flagged ED_KEYED_F_RECORD; its ed_record_t.ts_ms is ts_ms. */
+void ed_batch_add_keyed_record(ed_batch_t *batch, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
+                               const double *vals, uint16_t nvals, const void *key,
+                               uint32_t key_len, uint64_t hash, const ed_keyed_input_t *in);
 
 /* Appends a CHANGELOG row; batch->kind must be ED_BATCH_CHANGELOG. `hdr`
  * supplies agg, nvals, key_len, window and counts. */
@@ -159,6 +183,18 @@ const ed_tscount_t *ed_batch_next_time(ed_batch_iter_t *it);
 static inline const double *ed_keyed_vals(const ed_keyed_t *e) { return (const double *)(e + 1); }
 static inline const uint8_t *ed_keyed_key(const ed_keyed_t *e) {
     return (const uint8_t *)(ed_keyed_vals(e) + e->nvals);
+}
+/* Bytes of a KEYED entry before its input record (if any), unaligned. */
+static inline size_t ed_keyed_head_bytes(const ed_keyed_t *e) {
+    return sizeof *e + (size_t)e->nvals * sizeof(double) + e->key_len;
+}
+/* The input record of a KEYED entry flagged ED_KEYED_F_RECORD (read it
+ * with ed_record_key, _val, _pos), or NULL. */
+static inline const ed_record_t *ed_keyed_record(const ed_keyed_t *e) {
+    if (!(e->flags & ED_KEYED_F_RECORD))
+        return NULL;
+    return (const ed_record_t *)(const void *)((const uint8_t *)e +
+                                               ed_batch_align(ed_keyed_head_bytes(e)));
 }
 static inline const double *ed_change_delta(const ed_change_t *c) { return (const double *)(c + 1); }
 static inline const double *ed_change_value(const ed_change_t *c) {

@@ -64,6 +64,7 @@ struct ed_plan {
     ed_sink_live_t *sink_live;       /* [conf->nsinks] */
     ed_where_stats_t *agg_where;     /* [conf->naggregations] */
     ed_where_stats_t *alert_where;   /* [conf->nalerts] (per-record alerts only) */
+    uint64_t *agg_late_routed;       /* [conf->naggregations] records sent to the late sink */
     ed_run_stats_t run;              /* written by the coordinator */
     int64_t start_ms;                /* ed_now_ms() when the run started */
     int64_t end_ms;                  /* when the workers stopped */
@@ -116,6 +117,7 @@ ed_where_stats_t *ed_plan_agg_where_stats(ed_plan_t *plan, int a) { return &plan
 ed_where_stats_t *ed_plan_alert_where_stats(ed_plan_t *plan, int r) {
     return &plan->alert_where[r];
 }
+uint64_t *ed_plan_agg_late_routed(ed_plan_t *plan, int a) { return &plan->agg_late_routed[a]; }
 int64_t ed_plan_exit_when_idle_ms(const ed_plan_t *plan) { return plan->exit_when_idle_ms; }
 void ed_plan_request_stop(ed_plan_t *plan) { atomic_store(&plan->stop_requested, 1); }
 int ed_plan_stop_requested(const ed_plan_t *plan) {
@@ -175,12 +177,17 @@ static void s_link(ed_plan_t *plan, uint32_t from, uint32_t to, ed_link_kind_t k
     t->in[t->nin++] = from;
 }
 
-/* 1 if sink k receives changelog rows or alerts from some aggregation. */
+/* 1 if sink k receives changelog rows, alerts or too-late records
+ * (`late: SINK`) from some aggregation. */
 static int s_sink_fed_by_aggs(const ed_config_t *conf, int k) {
-    for (int a = 0; a < conf->naggregations; a++)
+    for (int a = 0; a < conf->naggregations; a++) {
         for (int t = 0; t < conf->aggregations[a].nto; t++)
             if (conf->aggregations[a].to_idx[t] == k)
                 return 1;
+        if (conf->aggregations[a].window.late == ED_WLATE_SINK &&
+            conf->aggregations[a].window.late_idx == k)
+            return 1;
+    }
     for (int r = 0; r < conf->nalerts; r++)
         for (int t = 0; t < conf->alerts[r].nto && conf->alerts[r].on_idx >= 0; t++)
             if (conf->alerts[r].to_idx[t] == k)
@@ -299,6 +306,8 @@ static void s_layout(ed_plan_t *plan) {
         pthread_mutex_init(&plan->sink_live[k].lock, NULL);
     plan->agg_where = ed_calloc((size_t)conf->naggregations + 1, sizeof *plan->agg_where);
     plan->alert_where = ed_calloc((size_t)conf->nalerts + 1, sizeof *plan->alert_where);
+    plan->agg_late_routed =
+        ed_calloc((size_t)conf->naggregations + 1, sizeof *plan->agg_late_routed);
 }
 
 /* Adds actor `id` to the runtime; ids are given in order, so the runtime's
@@ -408,162 +417,6 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     return plan;
 }
 
-static const char *s_fmt(ed_format_t f) {
-    return f == ED_FMT_WORDS ? "words" : f == ED_FMT_JSON ? "json" : f == ED_FMT_AVRO ? "avro" : "lines";
-}
-
-/* "1 source", "3 sources". */
-static void s_count(ed_buf_t *b, int n, const char *one, const char *many) {
-    ed_buf_printf(b, "%d %s", n, n == 1 ? one : many);
-}
-
-/* What sends to sink k, for the plan: "the changelog of a, alerts of b". */
-static void s_sink_feeds(const ed_config_t *conf, int k, ed_buf_t *b) {
-    const char *name = conf->sinks[k].name;
-    int n = 0;
-    for (int a = 0; a < conf->naggregations; a++)
-        for (int t = 0; t < conf->aggregations[a].nto; t++)
-            if (conf->aggregations[a].to_idx[t] == k)
-                ed_buf_printf(b, "%sthe changelog of %s", n++ ? ", " : "",
-                              conf->aggregations[a].name);
-    for (int r = 0; r < conf->nalerts; r++)
-        for (int t = 0; t < conf->alerts[r].nto; t++)
-            if (conf->alerts[r].to_idx[t] == k)
-                ed_buf_printf(b, "%salerts of %s", n++ ? ", " : "", conf->alerts[r].name);
-    for (int i = 0; i < conf->nsources; i++) {
-        const ed_conf_source_t *s = &conf->sources[i];
-        for (int t = 0; t < s->nto; t++)
-            if (!strcmp(s->to[t], name))
-                ed_buf_printf(b, "%srecords of %s", n++ ? ", " : "", s->name);
-        if (s->rejects && !strcmp(s->rejects, name))
-            ed_buf_printf(b, "%srejects of %s", n++ ? ", " : "", s->name);
-    }
-}
-
-void ed_plan_print(const ed_plan_t *plan, FILE *out) {
-    const ed_config_t *conf = plan->conf;
-    const ed_conf_runtime_t *rt = &conf->runtime;
-    char flush[32];
-    ed_conf_fmt_ms(flush, sizeof flush, rt->flush_interval_ms);
-    ed_buf_t b = ED_BUF_INIT;
-    s_count(&b, rt->workers, "worker", "workers");
-    ed_buf_puts(&b, " (and one I/O thread per sink), ");
-    s_count(&b, plan->naggs, "aggregator partition", "aggregator partitions");
-    ed_buf_printf(&b, ", a flush every %s, mailboxes of %d messages, at most ", flush,
-                  rt->mailbox_hwm);
-    s_count(&b, rt->max_inflight, "flush", "flushes");
-    fprintf(out, "pipeline %s\n  runtime: %s in flight\n", conf->path, b.data);
-    const ed_conf_http_t *h = &rt->http;
-    if (h->enabled) /* never the token itself */
-        fprintf(out, "  http: %s (%s%s%s)\n", h->listen,
-                h->loopback ? "loopback" : "remote allowed",
-                h->token ? ", bearer token from " : "",
-                h->token ? (h->token_file ? h->token_file : "the environment") : "");
-    ed_buf_reset(&b);
-    ed_buf_puts(&b, "1 coordinator, ");
-    s_count(&b, plan->nsource_actors, "source actor", "source actors");
-    if (plan->ndecoder_actors) {
-        ed_buf_puts(&b, ", ");
-        s_count(&b, plan->ndecoder_actors, "decoder", "decoders");
-    }
-    ed_buf_puts(&b, ", ");
-    s_count(&b, plan->naggs, "aggregator", "aggregators");
-    ed_buf_puts(&b, ", ");
-    s_count(&b, conf->nsinks, "sink", "sinks");
-    fprintf(out, "  actors: %s\n", b.data);
-    if (plan->state) {
-        char from[96];
-        ed_state_store_restored(plan->state, from, sizeof from);
-        fprintf(out, "  state: snapshots in %s at every checkpoint; restores %s\n",
-                rt->state_dir, from);
-    } else if (plan->naggs) {
-        fprintf(out, "  state: in memory only (no runtime.state_dir): a restart starts every "
-                     "aggregation empty\n");
-    }
-    for (int i = 0; i < conf->nsources; i++) {
-        const ed_conf_source_t *s = &conf->sources[i];
-        ed_buf_reset(&b);
-        ed_conf_plugin_describe(s->type, s->opts, &b);
-        fprintf(out, "  source %s: %s", s->name, s->type->name);
-        if (s->instances > 1)
-            fprintf(out, " ×%d instances", s->instances);
-        fprintf(out, "%s%s", b.len ? " " : "", b.len ? b.data : "");
-        if (s->type->caps & ED_CAP_PAYLOAD)
-            fprintf(out, ", format %s", s_fmt(s->format));
-        if (s->format == ED_FMT_AVRO && s->schema_file && s->framing)
-            fprintf(out, " (schema %s, Confluent framing, schema id %d)", s->schema_file,
-                    s->schema_id);
-        else if (s->format == ED_FMT_AVRO && s->schema_file)
-            fprintf(out, " (schema %s, no framing)", s->schema_file);
-        if (s->time_field)
-            fprintf(out, ", event time from %s (watermark: max_out_of_orderness %lldms, "
-                         "idle_timeout %lldms)",
-                    s->time_field, (long long)s->time_max_ooo_ms,
-                    (long long)s->time_idle_timeout_ms);
-        if (s->decoders)
-            fprintf(out, ", decoded by %d decoder actors%s", s->decoders,
-                    s->instances > 1 ? " per instance" : "");
-        if (s->transforms) {
-            fprintf(out, ", transforms:");
-            for (int x = 0; x < s->transforms->n; x++)
-                fprintf(out, "%s%s", x ? ", " : " ",
-                        ed_transform_kind_name(s->transforms->steps[x].kind));
-        }
-        for (int t = 0; t < s->nto; t++)
-            fprintf(out, "%s%s", t ? ", " : " -> records to ", s->to[t]);
-        if (s->rejects)
-            fprintf(out, "; rejects -> %s", s->rejects);
-        fprintf(out, "\n");
-    }
-    for (int a = 0; a < conf->naggregations; a++) {
-        const ed_conf_aggregation_t *ag = &conf->aggregations[a];
-        fprintf(out, "  aggregation %s: from %s", ag->name, ag->from);
-        if (ag->where)
-            fprintf(out, " where %s", ed_where_text(ag->where));
-        fprintf(out, ", key (");
-        for (int k = 0; k < ag->nkey; k++)
-            fprintf(out, "%s%s=%s", k ? ", " : "", ag->key[k].column, ag->key[k].field);
-        fprintf(out, "), compute (");
-        for (int c = 0; c < ag->ncompute; c++)
-            fprintf(out, "%s%s=%s(%s)", c ? ", " : "", ag->compute[c].name, ag->compute[c].fn->name,
-                    ag->compute[c].field ? ag->compute[c].field : "");
-        fprintf(out, "), ");
-        ed_aggwin_describe(ag, out);
-        fprintf(out, ", keys spread over %d aggregator partition%s -> ", plan->naggs,
-                plan->naggs == 1 ? "" : "s");
-        for (int t = 0; t < ag->nto; t++)
-            fprintf(out, "%s%s", t ? ", " : "", ag->to[t]);
-        fprintf(out, "%s\n", ag->nto ? "" : "(no sink: watched by alerts only)");
-    }
-    for (int r = 0; r < conf->nalerts; r++) {
-        const ed_conf_alert_t *al = &conf->alerts[r];
-        if (al->source_idx >= 0)
-            fprintf(out, "  alert %s: every record of source %s where %s -> ", al->name, al->on,
-                    ed_where_text(al->where));
-        else
-            fprintf(out, "  alert %s: on %s when %s (%s) -> ", al->name, al->on, al->when,
-                    conf->aggregations[al->on_idx].window.kind == ED_WIN_NONE
-                        ? "once per key per crossing"
-                    : conf->aggregations[al->on_idx].window.emit == ED_EMIT_ON_CLOSE
-                        ? "once per key and window, when it closes"
-                        : "once per key and window, at the first flush it holds");
-        for (int t = 0; t < al->nto; t++)
-            fprintf(out, "%s%s", t ? ", " : "", al->to[t]);
-        fprintf(out, "\n");
-    }
-    for (int k = 0; k < conf->nsinks; k++) {
-        const ed_conf_sink_t *s = &conf->sinks[k];
-        ed_buf_reset(&b);
-        ed_conf_plugin_describe(s->type, s->opts, &b);
-        fprintf(out, "  sink %s: %s%s%s", s->name, s->type->name, b.len ? " " : "",
-                b.len ? b.data : "");
-        ed_buf_reset(&b);
-        s_sink_feeds(conf, k, &b);
-        fprintf(out, "; receives %s\n", b.data ? b.data : "nothing");
-    }
-    ed_buf_free(&b);
-}
-
 /* Counters of config source i, summed over its instances. */
 static ed_source_stats_t s_source_sum(const ed_plan_t *plan, int i) {
     ed_source_stats_t sum = {0};
@@ -644,11 +497,12 @@ int ed_plan_run(ed_plan_t *plan) {
     return code;
 }
 
-/* {"records"|"sent": passed, "filtered": …, "missing": …, …} of one filter. */
+/* {"records"|"sent": passed, "filtered": …, "missing": …, …} of one filter,
+ * without the closing brace. */
 static void s_where_json(const ed_where_stats_t *w, const char *passed, FILE *out) {
     fprintf(out,
             "{\"%s\":%llu,\"filtered\":%llu,\"missing\":%llu,\"wrong_type\":%llu,"
-            "\"regex_failed\":%llu}",
+            "\"regex_failed\":%llu",
             passed, (unsigned long long)ed_stat_get(&w->passed),
             (unsigned long long)ed_stat_get(&w->filtered),
             (unsigned long long)ed_stat_get(&w->missing),
@@ -695,28 +549,34 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
             (long long)ed_stat_get_i64(&plan->run.latency.max),
             (unsigned long long)recs, (unsigned long long)changes, (unsigned long long)alerts,
             (unsigned long long)keys, (unsigned long long)bytes);
-    uint64_t late = 0, lateup = 0, skipped = 0, open = 0, closed = 0, epeak = 0, bpeak = 0;
+    uint64_t late = 0, lateup = 0, routed = 0, skipped = 0, open = 0, closed = 0, epeak = 0,
+             bpeak = 0;
     for (int p = 0; p < plan->naggs; p++) {
         const ed_agg_stats_t *st = &plan->agg_stats[p];
         epeak += ed_stat_get(&st->entries_peak);
         bpeak += ed_stat_get(&st->bytes_peak);
         late += st->late_dropped;
         lateup += st->late_updates;
+        routed += ed_stat_get(&st->late_routed);
         skipped += st->windows_skipped;
         open += st->windows_open;
         closed += st->windows_closed;
     }
     fprintf(out,
-            ",\"late_dropped\":%llu,\"late_updates\":%llu,\"windows_skipped\":%llu,"
-            "\"windows_open\":%llu,\"windows_closed\":%llu,\"entries_peak\":%llu,"
-            "\"state_bytes_peak\":%llu",
-            (unsigned long long)late, (unsigned long long)lateup, (unsigned long long)skipped,
-            (unsigned long long)open, (unsigned long long)closed, (unsigned long long)epeak,
-            (unsigned long long)bpeak);
+            ",\"late_dropped\":%llu,\"late_updates\":%llu,\"late_routed\":%llu,"
+            "\"windows_skipped\":%llu,\"windows_open\":%llu,\"windows_closed\":%llu,"
+            "\"entries_peak\":%llu,\"state_bytes_peak\":%llu",
+            (unsigned long long)late, (unsigned long long)lateup, (unsigned long long)routed,
+            (unsigned long long)skipped, (unsigned long long)open, (unsigned long long)closed,
+            (unsigned long long)epeak, (unsigned long long)bpeak);
     fprintf(out, "},\"aggregations\":{");
     for (int a = 0; a < conf->naggregations; a++) {
         fprintf(out, "%s\"%s\":", a ? "," : "", conf->aggregations[a].name);
         s_where_json(&plan->agg_where[a], "records", out);
+        if (conf->aggregations[a].window.late == ED_WLATE_SINK)
+            fprintf(out, ",\"late_routed\":%llu",
+                    (unsigned long long)ed_stat_get(&plan->agg_late_routed[a]));
+        fprintf(out, "}");
     }
     fprintf(out, "},\"alerts\":{");
     for (int r = 0, n = 0; r < conf->nalerts; r++) {
@@ -724,6 +584,7 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
             continue;
         fprintf(out, "%s\"%s\":", n++ ? "," : "", conf->alerts[r].name);
         s_where_json(&plan->alert_where[r], "sent", out);
+        fprintf(out, "}");
     }
     fprintf(out, "},\"sinks\":{");
     for (int k = 0; k < conf->nsinks; k++) {
@@ -793,6 +654,7 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     free(plan->sink_live);
     free(plan->agg_where);
     free(plan->alert_where);
+    free(plan->agg_late_routed);
     free(plan);
     *plan_p = NULL;
 }

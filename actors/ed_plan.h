@@ -72,6 +72,8 @@ typedef struct {
     uint64_t bytes_peak;   /* most state bytes at a flush, counted before expiry */
     uint64_t late_dropped;    /* records too late for every window (`late: drop`) */
     uint64_t late_updates;    /* windows updated after they expired (`late: update`) */
+    uint64_t late_routed;     /* records too late for every window, sent to the late sink
+                                 (`late: SINK`) */
     uint64_t windows_skipped; /* expired windows left out of records still applied to others */
     uint64_t windows_open;    /* windows holding state after the last flush */
     uint64_t windows_closed;  /* windows freed (expired under the watermark) */
@@ -243,6 +245,10 @@ int64_t ed_plan_start_ms(const ed_plan_t *plan);
  * an aggregation without `where`, an alert on an aggregation). */
 ed_where_stats_t *ed_plan_agg_where_stats(ed_plan_t *plan, int a);
 ed_where_stats_t *ed_plan_alert_where_stats(ed_plan_t *plan, int r);
+/* Records config aggregation a sent to its late sink (`late: SINK`), over
+ * every aggregator partition: added atomically (ed_stat_add_shared) by the
+ * aggregators, read with ed_stat_get. */
+uint64_t *ed_plan_agg_late_routed(ed_plan_t *plan, int a);
 
 /* --exit-when-idle in ms (0 = run until a signal or the end of input). */
 int64_t ed_plan_exit_when_idle_ms(const ed_plan_t *plan);

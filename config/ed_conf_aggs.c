@@ -67,6 +67,12 @@ static void s_free_agg_where(void *field) {
     ed_where_destroy(&a->where);
 }
 
+static void s_free_window(void *field) {
+    ed_conf_aggregation_t *a = ED_CONF_CONTAINER(field, ed_conf_aggregation_t, window);
+    free(a->window.late_sink);
+    a->window.late_sink = NULL;
+}
+
 static void s_free_alert_where(void *field) {
     ed_conf_alert_t *al = ED_CONF_CONTAINER(field, ed_conf_alert_t, where);
     ed_where_destroy(&al->where);
@@ -92,11 +98,11 @@ const ed_conf_map_t ed_conf_aggregation_map[] = {
      "the values computed per key; see below", .doc_def = "`{count: count}`",
      .doc_type = "mapping name → aggregate",
      .free = s_free_compute},
-    {ED_CONF_CUSTOM, "window", NULL, 0, 0,
+    {ED_CONF_CUSTOM, "window", NULL, offsetof(ed_conf_aggregation_t, window), 0,
      "event-time windows: `{tumbling: 1m}`, `{hopping: 5m, slide: 1m}` or `{session: 30m, "
      "emit: on_close}`, with "
      "`allowed_lateness`, `late` and `emit`; see below", .doc_def = "`none` (cumulative)",
-     .doc_type = "`none` or mapping"},
+     .doc_type = "`none` or mapping", .free = s_free_window},
     {ED_CONF_CUSTOM, "to", NULL, offsetof(ed_conf_aggregation_t, to), ED_CONF_REQUIRED,
      "the sinks that receive this aggregation's changelog; may be left out when an alert "
      "watches the aggregation", .doc_type = "sink list (≥ 1)",
@@ -279,6 +285,10 @@ static int s_agg_compute(ed_conf_state_t *st, const ed_node_t *body, const char 
                                 "with AGGREGATE one of %s",
                          w, v->type == ED_NODE_MAP ? "an empty mapping" : ed_node_what(v),
                          fns.data);
+    } else if (v->npairs > ED_CONF_MAX_COMPUTE) {
+        rc = ed_conf_err(cx, v, "'compute' in %s has %d entries; expected at most %d (split it "
+                                "into several aggregations)",
+                         w, v->npairs, ED_CONF_MAX_COMPUTE);
     } else {
         char cw[340];
         snprintf(cw, sizeof cw, "compute of %s", w);
@@ -344,7 +354,9 @@ static int s_agg_compute(ed_conf_state_t *st, const ed_node_t *body, const char 
 #define S_WINDOW_MAX_MS (INT64_C(1) << 50)
 #define S_WINDOWS_PER_RECORD 10000
 
-/* `emit:` and `late:` of a window. */
+/* `emit:` and `late:` of a window. `late: NAME` names a sink (read
+ * before the aggregations) that takes the too-late records unchanged; the
+ * config graph checks that it takes records (ed_conf_graph.c). */
 static int s_window_modes(ed_conf_ctx_t *cx, const ed_node_t *v, const char *ww,
                           ed_conf_aggregation_t *a) {
     char *s = NULL;
@@ -366,13 +378,18 @@ static int s_window_modes(ed_conf_ctx_t *cx, const ed_node_t *v, const char *ww,
         return rc;
     if ((rc = ed_conf_get_str(cx, v, "late", ww, "drop, update or a sink name", 0, NULL, &s)) < 0)
         return rc;
-    if (s && !strcmp(s, "update"))
+    if (s && !strcmp(s, "update")) {
         a->window.late = ED_WLATE_UPDATE;
-    else if (s && strcmp(s, "drop"))
-        rc = ed_conf_err(cx, ed_node_get(v, "late"),
-                         "'late: %s' in %s: routing too-late records to a sink is not "
-                         "implemented yet; expected drop or update",
-                         s, ww);
+    } else if (s && strcmp(s, "drop")) {
+        const ed_node_t *ln = ed_node_get(v, "late");
+        a->window.late_pos = ed_conf_pos(cx, ln);
+        rc = ed_conf_resolve(cx, ln, ED_REF_SINK, s, "late", ww, &a->window.late_idx);
+        if (rc == 0) {
+            a->window.late = ED_WLATE_SINK;
+            a->window.late_sink = s;
+            s = NULL;
+        }
+    }
     free(s);
     return rc;
 }
@@ -556,6 +573,22 @@ int ed_conf_get_where(ed_conf_state_t *st, const ed_node_t *body, const char *w,
     return rc;
 }
 
+/* `late: SINK` sends the record as read, so its source must have one
+ * record per input: json or lines (as per-record alerts). */
+static void s_late_source(ed_conf_state_t *st, const char *w, const ed_conf_aggregation_t *a) {
+    const ed_conf_source_t *src =
+        a->from_idx >= 0 ? &ed_conf_ctx_conf(st->cx)->sources[a->from_idx] : NULL;
+    if (a->window.late != ED_WLATE_SINK || !src || st->src_bad[a->from_idx] || !src->type)
+        return;
+    if (!(src->type->caps & ED_CAP_PAYLOAD) || src->format == ED_FMT_WORDS)
+        ed_conf_err_pos(st->cx, &a->window.late_pos,
+                        "'late: %s' in %s: routing too-late records to a sink is not "
+                        "implemented for a %s source (it reads '%s'); it sends the records of "
+                        "json or lines sources, or use late: drop or update",
+                        a->window.late_sink, w,
+                        src->type->caps & ED_CAP_PAYLOAD ? "words" : src->type->name, src->name);
+}
+
 /* 1 if some entry of `alerts:` has `on: NAME` (read before the alerts
  * section is: an aggregation that only alerts watch needs no `to:`). */
 static int s_watched(const ed_conf_state_t *st, const char *name) {
@@ -595,7 +628,10 @@ int ed_conf_read_aggregation(ed_conf_state_t *st, int i, const ed_node_t *kn,
         s_agg_columns(cx, w, a, colnodes, namenodes);
     free(colnodes);
     free(namenodes);
-    s_agg_window(cx, body, w, a);
+    if (s_agg_window(cx, body, w, a) == 0)
+        s_late_source(st, w, a);
+    if (a->window.late_pos.line && a->window.late_idx < 0)
+        st->refs_bad = 1; /* `late:` names no sink: say nothing of unused sinks */
     int to_flags = s_watched(st, a->name) ? 0 : ED_CR_REQ;
     if (ed_conf_get_sinks(cx, body, "to", w, to_flags, &a->to, &a->nto, &a->to_idx) < 0)
         st->refs_bad = 1;

@@ -97,7 +97,7 @@ static void s_link_sinks(ed_conf_state_t *st) {
     for (int i = 0; i < c->nsinks; i++) {
         ed_conf_sink_t *s = &c->sinks[i];
         int naggs = 0, agg1 = -1, agg2 = -1, nalerts = 0, alert1 = -1, nsrcs = 0, src1 = -1;
-        int feeder_bad = 0, windowed = -1;
+        int feeder_bad = 0, windowed = -1, nlate = 0, late1 = -1;
         for (int j = 0; j < c->naggregations; j++) {
             if (!s_has_idx(c->aggregations[j].to_idx, c->aggregations[j].nto, i))
                 continue;
@@ -112,6 +112,10 @@ static void s_link_sinks(ed_conf_state_t *st) {
         for (int j = 0; j < c->nalerts; j++)
             if (s_has_idx(c->alerts[j].to_idx, c->alerts[j].nto, i) && !nalerts++)
                 alert1 = j;
+        for (int j = 0; j < c->naggregations; j++)
+            if (c->aggregations[j].window.late == ED_WLATE_SINK &&
+                c->aggregations[j].window.late_idx == i && !nlate++)
+                late1 = j;
         for (int j = 0; j < c->nsources; j++) {
             const ed_conf_source_t *src = &c->sources[j];
             if ((s_has_name(src->to, src->nto, s->name) ||
@@ -119,12 +123,13 @@ static void s_link_sinks(ed_conf_state_t *st) {
                 !nsrcs++)
                 src1 = j;
         }
-        s->nfeeds = naggs + nalerts + nsrcs;
+        s->nfeeds = naggs + nalerts + nsrcs + nlate;
         if (!s->nfeeds) {
             if (!st->refs_bad)
                 ed_conf_err_pos(cx, &s->pos,
                                 "sink '%s' is not used by any aggregation, alert or source; "
-                                "expected it in a 'to:' (or 'rejects:') list, or remove it",
+                                "expected it in a 'to:' (or 'rejects:', or a window's "
+                                "'late:') list, or remove it",
                                 s->name);
             continue;
         }
@@ -148,6 +153,14 @@ static void s_link_sinks(ed_conf_state_t *st) {
                             "to %s",
                             kind, s->name, s_takes(caps), src->name, rej ? "rejects" : "records",
                             rej ? "rejects" : "pass-through records", b.data);
+        } else if (nlate && !(caps & ED_CAP_RECORDS)) {
+            const ed_conf_aggregation_t *a = &c->aggregations[late1];
+            s_sinks_with(&b, reg, ED_CAP_RECORDS);
+            ed_conf_err_pos(cx, &a->window.late_pos,
+                            "'late: %s' in window of aggregation '%s': %s sink '%s' %s, but "
+                            "too-late records go to it unchanged; expected a sink that takes "
+                            "records (a dead-letter topic): %s",
+                            s->name, a->name, kind, s->name, s_takes(caps), b.data);
         } else if (naggs && !(caps & (ED_CAP_CHANGELOG | ED_CAP_CHANGELOGS))) {
             s_sinks_with(&b, reg, ED_CAP_CHANGELOG);
             ed_conf_err_pos(cx, &s->pos,
@@ -167,7 +180,7 @@ static void s_link_sinks(ed_conf_state_t *st) {
                             "'%s' sends its changelog to it; expected windowed changelogs to go "
                             "to %s",
                             kind, s->name, c->aggregations[windowed].name, b.data);
-        } else if (!naggs && !(caps & (ED_CAP_RECORDS | ED_CAP_ALERTS))) {
+        } else if (!naggs && !nlate && !(caps & (ED_CAP_RECORDS | ED_CAP_ALERTS))) {
             ed_conf_err_pos(cx, &s->pos,
                             "%s sink '%s' is not fed by any aggregation; expected exactly one "
                             "aggregation with '%s' in its 'to'",
@@ -179,7 +192,7 @@ static void s_link_sinks(ed_conf_state_t *st) {
             s->from_agg = naggs == 1 ? agg1 : -1;
             if (naggs == 1 && s->type->link && !feeder_bad)
                 s_link(st, i, &c->aggregations[agg1]);
-            if ((nsrcs || nalerts) && s->type->link_records) {
+            if ((nsrcs || nalerts || nlate) && s->type->link_records) {
                 ed_conf_check_t ck;
                 ed_conf_check_setup(&ck, cx, NULL, s, st->sinkn[i].kn, st->sinkn[i].body,
                                     st->sinkn[i].block);

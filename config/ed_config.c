@@ -160,6 +160,7 @@ static int s_root(ed_conf_ctx_t *cx, const ed_node_t *root) {
         ed_conf_err(cx, sec, "%d aggregations are defined; expected at most %d", n, UINT16_MAX);
     for (int i = 0; i < n && n <= UINT16_MAX; i++) {
         c->aggregations[i].from_idx = -1;
+        c->aggregations[i].window.late_idx = -1;
         if (s_entry_ok(sec, i, &c->aggregations[i].name, &st.agg_bad[i]))
             ed_conf_read_aggregation(&st, i, sec->pairs[i].key, sec->pairs[i].value);
     }
@@ -284,6 +285,10 @@ int ed_config_reject_route(const ed_config_t *conf, int k, int src) {
     for (int r = 0; r < conf->nalerts && !feeds; r++)
         for (int t = 0; t < conf->alerts[r].nto && conf->alerts[r].source_idx == src; t++)
             feeds |= conf->alerts[r].to_idx && conf->alerts[r].to_idx[t] == k;
+    for (int a = 0; a < conf->naggregations && !feeds; a++)
+        feeds = conf->aggregations[a].from_idx == src &&
+                conf->aggregations[a].window.late == ED_WLATE_SINK &&
+                conf->aggregations[a].window.late_idx == k;
     return feeds ? to : -1;
 }
 

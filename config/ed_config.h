@@ -80,6 +80,10 @@ typedef struct {
     char *field;
 } ed_conf_keyfield_t;
 
+/* Most `compute:` entries per aggregation: the values one keyed record
+ * carries (actors/ed_payload.h). */
+#define ED_CONF_MAX_COMPUTE 64
+
 typedef enum { ED_WIN_NONE = 0, ED_WIN_TUMBLING, ED_WIN_HOPPING, ED_WIN_SESSION } ed_window_kind_t;
 /* `emit:` of a window: every flush upserts the changed windows' current
  * values (on_update), or one final row per key and window when it closes. */
@@ -95,7 +99,7 @@ typedef struct ed_conf_aggregation {
     ed_conf_keyfield_t *key;
     int nkey; /* ≥ 1 */
     ed_conf_compute_t *compute;
-    int ncompute; /* ≥ 1; default `{count: count}` if `compute:` omitted */
+    int ncompute; /* 1..ED_CONF_MAX_COMPUTE; default `{count: count}` if `compute:` omitted */
     struct {
         ed_window_kind_t kind;       /* ED_WIN_NONE = cumulative */
         int64_t size_ms;             /* window size D (ms); the gap of a session window */
@@ -103,6 +107,9 @@ typedef struct ed_conf_aggregation {
         int64_t allowed_lateness_ms; /* ≥ 0, default 0 */
         ed_emit_mode_t emit;         /* default ED_EMIT_ON_UPDATE */
         ed_window_late_t late;       /* default ED_WLATE_DROP */
+        char *late_sink;             /* ED_WLATE_SINK: the sink's name (owned), else NULL */
+        int late_idx;                /* ED_WLATE_SINK: its index into ed_config_t.sinks, else -1 */
+        ed_conf_pos_t late_pos;      /* where `late:` is, for the config-graph errors */
     } window;
     struct ed_where *where; /* `where:` compiled by the loader (ed_where.h); NULL = every record */
     char **to; /* sink names */
@@ -210,8 +217,9 @@ int ed_config_aggregation_idx(const ed_config_t *conf, const char *name);
 
 /* Where sink k sends the records of source `src` (config indexes) that it
  * refuses: the source's `rejects:` sink, when the source sends records to k
- * (`to:` or a per-record alert), k's type routes rejects
- * (ED_CAP_REJECTS_OUT) and that sink is not k itself; else -1 (they are
+ * (`to:`, a per-record alert or the `late:` of an aggregation reading it),
+ * k's type routes rejects (ED_CAP_REJECTS_OUT) and that sink is not k
+ * itself; else -1 (they are
  * counted and logged). The loader refuses configs where such routes form a
  * cycle. */
 int ed_config_reject_route(const ed_config_t *conf, int k, int src);

@@ -105,6 +105,24 @@ static void s_alert(ed_agg_actor_t *s, const ed_conf_alert_t *al, const ed_conf_
     ed_stat_add(&s->stats->alerts, 1);
 }
 
+/* A too-late record of an aggregation with `late: SINK`: the input record,
+ * unchanged (key, value, event time, source and position, so that the
+ * sink's rejects go to the source's rejects sink), to that sink, in the
+ * RECORDS batch this flush's alerts use. */
+static void s_late(void *ud, uint16_t agg, const ed_record_t *rec) {
+    ed_agg_actor_t *s = ud;
+    const ed_config_t *conf = ed_plan_config(s->plan);
+    int slot = s->sink_slot[conf->aggregations[agg].window.late_idx];
+    if (!s->alerts[slot])
+        s->alerts[slot] = ed_batch_new(ED_BATCH_RECORDS, 4096);
+    ed_batch_add_record_at(s->alerts[slot], ed_record_key(rec), rec->key_len, ed_record_val(rec),
+                           rec->val_len, rec->ts_ms, (int)rec->src - 1, ed_record_pos(rec),
+                           rec->pos_len);
+    ed_stat_add_shared(ed_plan_agg_late_routed(s->plan, agg), 1); /* every partition */
+    if (s->alerts[slot]->count >= ED_CHANGES_PER_BATCH)
+        s_send(s, slot, &s->alerts[slot]);
+}
+
 static void s_emit(void *ud, const ed_change_t *hdr, const double *delta, const double *value,
                    const double *prev, const uint8_t *key) {
     ed_agg_actor_t *s = ud;
@@ -225,7 +243,7 @@ static int s_upstream(const ed_agg_actor_t *s, uint32_t from) {
 static void s_handle(ed_agg_actor_t *s, int up, const ed_msg_t *m) {
     if (m->type == ED_MSG_BATCH) {
         s->changed = 1;
-        ed_aggwin_batch(s->win, s->table, up, m, ed_wall_ms(), s->stats);
+        ed_aggwin_batch(s->win, s->table, up, m, ed_wall_ms(), s->stats, s_late, s);
         ed_stat_add(&s->stats->records, m->batch->count);
         return;
     }
@@ -328,6 +346,14 @@ static int s_route(ed_agg_actor_t *s, const ed_config_t *conf, char *errstr, siz
                                  "plan: aggregator %d has no link to sink '%s' of aggregation "
                                  "'%s'", s->idx, conf->aggregations[a].to[t],
                                  conf->aggregations[a].name);
+    for (int a = 0; a < conf->naggregations; a++)
+        if (conf->aggregations[a].window.late == ED_WLATE_SINK &&
+            s->sink_slot[conf->aggregations[a].window.late_idx] < 0)
+            return ed_seterr(errstr, errstr_size, ED_ERR,
+                             "plan: aggregator %d has no link to sink '%s', the late sink of "
+                             "aggregation '%s'",
+                             s->idx, conf->aggregations[a].window.late_sink,
+                             conf->aggregations[a].name);
     for (int r = 0; r < conf->nalerts; r++)
         for (int t = 0; t < conf->alerts[r].nto && conf->alerts[r].on_idx >= 0; t++)
             if (s->sink_slot[conf->alerts[r].to_idx[t]] < 0)

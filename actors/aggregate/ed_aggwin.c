@@ -93,7 +93,10 @@ ed_aggwin_t *ed_aggwin_new(ed_plan_t *plan, uint32_t self, const uint32_t *upstr
             .slide_ms = ca->window.kind == ED_WIN_SESSION ? 0 : ca->window.slide_ms,
             .gap_ms = ca->window.kind == ED_WIN_SESSION ? ca->window.size_ms : 0,
             .allowed_lateness_ms = ca->window.allowed_lateness_ms,
-            .late = ca->window.late == ED_WLATE_UPDATE ? ED_LATE_UPDATE : ED_LATE_DROP,
+            .late = ca->window.late == ED_WLATE_UPDATE ? ED_LATE_UPDATE
+                    : ca->window.late == ED_WLATE_SINK ? ED_LATE_SINK
+                                                       : ED_LATE_DROP,
+            .late_sink = ca->window.late == ED_WLATE_SINK ? ca->window.late_sink : NULL,
         };
         char err[256];
         if (ed_window_check(&ag->spec, err, sizeof err) < 0) {
@@ -150,9 +153,25 @@ static void s_take(ed_aggwin_t *w, int up, int64_t wm, int idle) {
     ed_wmin_update(w->src_wm[u->src], u->sub, wm, idle);
 }
 
+/* A record too late for every window it belongs to, not applied: counted
+ * as dropped, or passed to `late` (late: SINK) with the input record it
+ * carries. */
+static void s_too_late(const s_agg_t *ag, const ed_keyed_t *e, ed_agg_stats_t *st,
+                       ed_aggwin_late_fn late, void *ud) {
+    const ed_record_t *rec = ed_keyed_record(e);
+    if (ag->spec.late != ED_LATE_SINK || !rec || !late) {
+        /* Without its record (not expected: the keyer attaches it under
+         * late: SINK) it cannot be routed, and is counted as dropped. */
+        ed_stat_add(&st->late_dropped, 1);
+        return;
+    }
+    ed_stat_add(&st->late_routed, 1);
+    late(ud, e->agg, rec);
+}
+
 /* One record of a session aggregation (ed_aggsession.h). */
 static void s_session(ed_aggwin_t *w, const s_agg_t *ag, const ed_keyed_t *e, int64_t ts,
-                      int64_t wm, ed_agg_stats_t *st) {
+                      int64_t wm, ed_agg_stats_t *st, ed_aggwin_late_fn late, void *ud) {
     ed_aggsession_result_t res;
     if (ed_aggsession_apply(w->sessions, e->agg, &ag->spec, wm, ed_keyed_key(e), e->key_len,
                             e->hash, ed_keyed_vals(e), ts, &res) < 0) {
@@ -160,13 +179,13 @@ static void s_session(ed_aggwin_t *w, const s_agg_t *ag, const ed_keyed_t *e, in
         return;
     }
     if (!res.applied)
-        ed_stat_add(&st->late_dropped, 1);
+        s_too_late(ag, e, st, late, ud);
     else if (res.cls == ED_WINDOW_TOO_LATE)
         ed_stat_add(&st->late_updates, 1);
 }
 
 void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m,
-                     int64_t arrival_ms, ed_agg_stats_t *st) {
+                     int64_t arrival_ms, ed_agg_stats_t *st, ed_aggwin_late_fn late, void *ud) {
     s_up_t *u = &w->up[up];
     const ed_wmin_t *wmin = w->src_wm[u->src];
     ed_batch_iter_t it;
@@ -189,7 +208,7 @@ void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m
          * late. */
         int64_t wm = ag->event_time ? ed_wmin_get(wmin) : ED_WATERMARK_NONE;
         if (ag->spec.type == ED_WINDOW_SESSION) {
-            s_session(w, ag, e, ts, wm, st);
+            s_session(w, ag, e, ts, wm, st, late, ud);
             continue;
         }
         int nhits = 0, skipped = 0;
@@ -199,7 +218,7 @@ void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m
             continue;
         }
         if (r != ED_ROUTE_APPLY) {
-            ed_stat_add(&st->late_dropped, 1);
+            s_too_late(ag, e, st, late, ud);
             continue;
         }
         ed_stat_add(&st->windows_skipped, (uint64_t)skipped);
@@ -287,8 +306,11 @@ void ed_aggwin_describe(const ed_conf_aggregation_t *ag, FILE *out) {
                 (long long)ag->window.slide_ms);
     else
         fprintf(out, "tumbling %lldms windows", (long long)ag->window.size_ms);
-    fprintf(out, ", allowed lateness %lldms, late %s, emit %s",
+    fprintf(out, ", allowed lateness %lldms, late %s%s, emit %s",
             (long long)ag->window.allowed_lateness_ms,
-            ag->window.late == ED_WLATE_UPDATE ? "update" : "drop",
+            ag->window.late == ED_WLATE_UPDATE ? "update"
+            : ag->window.late == ED_WLATE_SINK ? "to sink "
+                                               : "drop",
+            ag->window.late == ED_WLATE_SINK ? ag->window.late_sink : "",
             ag->window.emit == ED_EMIT_ON_CLOSE ? "on_close" : "on_update");
 }

@@ -19,8 +19,9 @@
  * Windows (actors/aggregate/ed_window.h). A record of a tumbling or hopping
  * aggregation is applied to every window it belongs to that is not
  * expired (ed_window_route); one too late for all of them follows `late`:
- * drop (counted) or update (applied anyway, emitted at the next flush as a
- * new row version, then freed). After each flush (the changelog of changed
+ * drop (counted), SINK (the input record it carries goes unchanged to that
+ * sink, counted as routed) or update (applied anyway, emitted at the next
+ * flush as a new row version, then freed). After each flush (the changelog of changed
  * windows is out), every window with end + allowed_lateness ≤ the
  * watermark closes: it is freed at once (ed_aggtable_evict_ended), since
  * no record will update it any more. Under `emit: on_update` its final row
@@ -51,6 +52,7 @@
 #include <stdio.h>
 
 #include "actors/aggregate/ed_aggtable.h"
+#include "actors/ed_payload.h"
 #include "actors/ed_plan.h"
 #include "runtime/ed_msg.h"
 
@@ -67,14 +69,21 @@ ed_aggwin_t *ed_aggwin_new(ed_plan_t *plan, uint32_t self, const uint32_t *upstr
 /* Frees and NULLs *w_p. NULL-safe. */
 void ed_aggwin_destroy(ed_aggwin_t **w_p);
 
+/* Receives a record of aggregation `agg` that is too late for every window
+ * it belongs to, under `late: SINK`: `rec` is the input record it carried
+ * (ED_KEYED_F_RECORD; borrowed from the batch for the call), to be sent
+ * unchanged to the aggregation's late sink. */
+typedef void (*ed_aggwin_late_fn)(void *ud, uint16_t agg, const ed_record_t *rec);
+
 /* Applies KEYED batch message m (borrowed) from upstream number `up` (an
  * index into the senders given to ed_aggwin_new) to `t`: each record to its
  * aggregation's cumulative state or to each of its windows, as the header
  * comment says; then takes the batch's watermark. `arrival_ms` (wall
  * clock) is the time of records whose source has no `time`, and orders
- * first/last for them. Counts late records in `st`. */
+ * first/last for them. Counts late records in `st`; passes the too-late
+ * records of `late: SINK` aggregations to `late` (ud its argument). */
 void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m,
-                     int64_t arrival_ms, ed_agg_stats_t *st);
+                     int64_t arrival_ms, ed_agg_stats_t *st, ed_aggwin_late_fn late, void *ud);
 
 /* Takes the watermark a barrier from upstream `up` carries (if any). */
 void ed_aggwin_barrier(ed_aggwin_t *w, int up, const ed_msg_t *m);

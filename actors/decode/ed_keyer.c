@@ -67,6 +67,7 @@ typedef struct {
     uint8_t *hashed;     /* [ncompute] 1: the compute takes the hash of the field's text
                             (ED_AGGFN_IN_HASH: approx_distinct), not its number */
     int nvals;
+    int with_record;     /* `late: SINK`: keyed records carry the input record */
 } ed_src_agg_t;
 
 /* A keyer does not know the partitions it will read (a decoder actor is
@@ -365,6 +366,25 @@ static int s_absent(ed_keyer_t *k, const ed_val_t *v, const char *what, const ch
     return 1;
 }
 
+/* A keyed record of an aggregation with `late: SINK`: the input record as
+ * the aggregation reads it (after transforms) rides along, so that the
+ * aggregator, which judges lateness, can route it unchanged. */
+static void s_add_with_record(ed_keyer_t *k, ed_batch_t *b, const ed_src_agg_t *sa, int64_t ts,
+                              int64_t wm, const double *nums, size_t klen, uint64_t h) {
+    const ed_input_t *in = k->cur;
+    char pos[512];
+    size_t pl = ed_input_position(in, pos, sizeof pos);
+    ed_keyed_input_t rec = {.key = in->key,
+                            .key_len = in->key ? (uint32_t)in->key_len : 0,
+                            .val = in->data ? in->data : "",
+                            .val_len = (uint32_t)in->len,
+                            .src = k->src_idx,
+                            .pos = pos,
+                            .pos_len = pl};
+    ed_batch_add_keyed_record(b, (uint16_t)sa->agg, ts, wm, nums, (uint16_t)sa->nvals, k->key,
+                              (uint32_t)klen, h, &rec);
+}
+
 /* One decoded record: key it for every aggregation reading this source. */
 static void s_on_record(void *ud, const ed_val_t *vals) {
     ed_keyer_t *k = ud;
@@ -417,8 +437,8 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             }
             ed_key_append(k->key, &klen, v.ptr, v.len);
         }
-        double nums[64];
-        for (int c = 0; c < sa->nvals && c < 64; c++) {
+        double nums[ED_CONF_MAX_COMPUTE];
+        for (int c = 0; c < sa->nvals; c++) {
             nums[c] = 0;
             if (sa->vals[c].slot < 0 && sa->vals[c].meta == ED_META_NONE)
                 continue; /* count */
@@ -444,8 +464,11 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
         uint32_t p = ed_hash_partition(h, (uint32_t)k->nparts);
         if (!k->agg_out[p])
             k->agg_out[p] = ed_batch_new(ED_BATCH_KEYED, 64 * 1024);
-        ed_batch_add_keyed(k->agg_out[p], (uint16_t)sa->agg, ts, wm, nums, (uint16_t)sa->nvals,
-                           k->key, (uint32_t)klen, h);
+        if (sa->with_record)
+            s_add_with_record(k, k->agg_out[p], sa, ts, wm, nums, klen, h);
+        else
+            ed_batch_add_keyed(k->agg_out[p], (uint16_t)sa->agg, ts, wm, nums,
+                               (uint16_t)sa->nvals, k->key, (uint32_t)klen, h);
         if (k->agg_out[p]->count >= (uint32_t)k->src->batch_size)
             s_send_agg(k, k->self, (int)p);
         else if (!k->linger_deadline)
@@ -672,6 +695,7 @@ ed_keyer_t *ed_keyer_new(ed_plan_t *plan, uint32_t owner, const ed_conf_source_t
         sa->key = ed_calloc((size_t)ca->nkey, sizeof *sa->key);
         for (int i = 0; i < ca->nkey; i++)
             sa->key[i] = s_ref(k, ca->key[i].field);
+        sa->with_record = ca->window.late == ED_WLATE_SINK;
         sa->nvals = ca->ncompute;
         sa->vals = ed_calloc((size_t)ca->ncompute, sizeof *sa->vals);
         sa->hashed = ed_calloc((size_t)ca->ncompute + 1, 1);

@@ -263,6 +263,18 @@ static void s_aggregations(ed_plan_t *plan, ed_buf_t *b) {
             s_u64(b, fams[f].name, &lab, v);
         }
     }
+    static const char late[] = "eddy_aggregation_late_records_routed_total";
+    s_head(b, late, "counter",
+           "Records too late for every window, sent unchanged to the late sink (aggregations "
+           "with late: SINK only).");
+    for (int a = 0; a < conf->naggregations; a++) {
+        if (conf->aggregations[a].window.late != ED_WLATE_SINK)
+            continue;
+        ed_buf_reset(&lab);
+        s_label(&lab, "aggregation", conf->aggregations[a].name);
+        s_label(&lab, "sink", conf->aggregations[a].window.late_sink);
+        s_u64(b, late, &lab, ed_stat_get(ed_plan_agg_late_routed(plan, a)));
+    }
     ed_buf_free(&lab);
 }
 
@@ -386,6 +398,10 @@ void ed_metrics_write(ed_plan_t *plan, ed_buf_t *b) {
     s_aggregators(plan, b, "eddy_aggregator_late_updates_total", "counter",
                   "Closed windows updated by a late record (late: update).",
                   offsetof(ed_agg_stats_t, late_updates));
+    s_aggregators(plan, b, "eddy_aggregator_late_records_routed_total", "counter",
+                  "Records too late for every window they belong to, sent unchanged to the "
+                  "aggregation's late sink (late: SINK).",
+                  offsetof(ed_agg_stats_t, late_routed));
     s_aggregations(plan, b);
     s_sinks(plan, b);
     s_run(plan, b);

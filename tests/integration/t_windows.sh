@@ -136,6 +136,6 @@ bad slide_longer "{ hopping: 1m, slide: 2m }" "7:35: 'slide' .* is longer than t
 bad no_slide "{ hopping: 1m }" "7:13: missing required key 'slide'"
 bad session "{ session: 5m }" "7:5: session windows support 'emit: on_close' only"
 bad session_update "{ session: 5m, emit: on_update }" "7:34: session windows support 'emit: on_close' only"
-bad late_sink "{ tumbling: 1m, late: dead }" "7:35: 'late: dead' .* not implemented yet"
+bad late_sink "{ tumbling: 1m, late: dead }" "7:35: unknown sink 'dead' in 'late' of window of aggregation 'a'; expected one of the sinks: n"
 
 exit 0

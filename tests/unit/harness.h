@@ -24,6 +24,7 @@
 #include "actors/ed_payload.h"
 #include "actors/ed_plan.h"
 #include "actors/ed_registry.h"
+#include "actors/sources/ed_source.h"
 #include "config/ed_config.h"
 #include "runtime/ed_actor.h"
 #include "runtime/ed_clock.h"
@@ -55,6 +56,19 @@ static inline void h_pipe_free(h_pipe_t *p) {
     ed_plan_destroy(&p->plan);
     ed_config_destroy(&p->conf);
     ed_clock_real();
+}
+
+/* Line `line` of file `file` as a source driver hands it to a keyer:
+ * payload `data` (borrowed), message key `key` (borrowed, may be NULL). */
+static inline ed_input_t h_file_input(const char *data, const char *key, const char *file,
+                                      int64_t line) {
+    return (ed_input_t){.data = data,
+                        .len = strlen(data),
+                        .key = key,
+                        .key_len = key ? strlen(key) : 0,
+                        .partition = -1,
+                        .offset = line,
+                        .file = file};
 }
 
 /* A control message of `type` for checkpoint n, as if sent by `from`. */

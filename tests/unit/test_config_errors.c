@@ -284,7 +284,9 @@ static void test_error_window(void **state) {
     snprintf(text, sizeof text, fmt, "{ tumbling: 1m, emit: sometimes }");
     s_fails(text, "t.yaml:7:35: ", "invalid 'emit' 'sometimes'");
     snprintf(text, sizeof text, fmt, "{ tumbling: 1m, late: n }");
-    s_fails(text, "t.yaml:7:35: ", "routing too-late records to a sink is not implemented yet");
+    s_fails(text, "t.yaml:7:35: ",
+            "'late: n' in aggregation 'wc': routing too-late records to a sink is not implemented "
+            "for a words source");
     snprintf(text, sizeof text, fmt, "{ hopping: 1m }");
     s_fails(text, "t.yaml:7:13: ", "missing required key 'slide' in window of aggregation 'wc'");
     snprintf(text, sizeof text, fmt, "{ tumbling: 1m, slide: 10s }");
@@ -296,6 +298,51 @@ static void test_error_window(void **state) {
     ed_config_t *c = s_ok(text);
     assert_int_equal(c->aggregations[0].window.kind, ED_WIN_NONE);
     ed_config_destroy(&c);
+}
+
+/* `late: SINK`: the sink exists, takes records, and the source has one
+ * record per input. */
+static void test_error_late_sink(void **state) {
+    (void)state;
+    const char *fmt = "sources:\n  o: { kafka: { brokers: b, topic: t }, format: json, time: "
+                      "{ field: ts } }\naggregations:\n  a:\n    from: o\n    key: k\n"
+                      "    window: { tumbling: 1m, late: %s }\n    to: n\nsinks:\n"
+                      "  n: { null: {} }\n  dlq: %s\n";
+    char text[1024];
+    snprintf(text, sizeof text, fmt, "dlq", "{ kafka: { brokers: b, topic: d } }");
+    ed_config_t *c = s_ok(text);
+    assert_int_equal(c->aggregations[0].window.late, ED_WLATE_SINK);
+    assert_string_equal(c->aggregations[0].window.late_sink, "dlq");
+    assert_int_equal(c->aggregations[0].window.late_idx, 1);
+    assert_int_equal(c->sinks[1].nfeeds, 1);
+    ed_config_destroy(&c);
+    snprintf(text, sizeof text, fmt, "dql", "{ kafka: { brokers: b, topic: d } }");
+    s_fails(text, "t.yaml:7:35: ",
+            "unknown sink 'dql' in 'late' of window of aggregation 'a'; expected one of the "
+            "sinks: n, dlq; did you mean 'dlq'?");
+    snprintf(text, sizeof text, fmt, "dlq", "{ redis: {}, zset: z }");
+    s_fails(text, "t.yaml:7:35: ",
+            "'late: dlq' in window of aggregation 'a': redis sink 'dlq' takes changelog rows "
+            "only, but too-late records go to it unchanged; expected a sink that takes records");
+    /* A SQL sink takes records as rows with `columns:` only. */
+    snprintf(text, sizeof text, fmt, "dlq", "{ postgres: { dsn: x } }");
+    s_fails(text, "t.yaml:11:3: ",
+            "postgres sink 'dlq' is sent records, and writes them as rows only with `columns:`");
+}
+
+/* More than ED_CONF_MAX_COMPUTE values per record is refused. */
+static void test_error_too_many_computes(void **state) {
+    (void)state;
+    char compute[4096] = "{ c0: count";
+    for (int i = 1; i <= ED_CONF_MAX_COMPUTE; i++)
+        snprintf(compute + strlen(compute), sizeof compute - strlen(compute), ", c%d: count", i);
+    strcat(compute, " }");
+    char text[8192];
+    snprintf(text, sizeof text, S_SRC "aggregations:\n  wc:\n    from: docs\n    key: word\n"
+                                      "    compute: %s\n    to: n\nsinks:\n  n: { null: {} }\n",
+             compute);
+    s_fails(text, "t.yaml:7:14: ",
+            "'compute' in aggregation 'wc' has 65 entries; expected at most 64");
 }
 
 static void test_error_invalid_identifier(void **state) {
@@ -371,6 +418,8 @@ int main(void) {
         cmocka_unit_test(test_error_sink_feeds),
         cmocka_unit_test(test_error_yaml_syntax),
         cmocka_unit_test(test_error_window),
+        cmocka_unit_test(test_error_late_sink),
+        cmocka_unit_test(test_error_too_many_computes),
         cmocka_unit_test(test_error_invalid_identifier),
         cmocka_unit_test(test_error_sqlite),
     };

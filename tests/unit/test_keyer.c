@@ -93,13 +93,7 @@ static void s_fx_free(fx_t *f) {
 
 /* Feeds one line of file "f.json" (the next line number). */
 static void s_input(fx_t *f, const char *json) {
-    ed_input_t in = {.data = json,
-                     .len = strlen(json),
-                     .key = "f.json",
-                     .key_len = 6,
-                     .partition = -1,
-                     .offset = ++f->line,
-                     .file = "f.json"};
+    ed_input_t in = h_file_input(json, "f.json", "f.json", ++f->line);
     ed_keyer_input(f->k, f->self, &in);
 }
 
