@@ -584,7 +584,7 @@ static void s_late_source(ed_conf_state_t *st, const char *w, const ed_conf_aggr
         ed_conf_err_pos(st->cx, &a->window.late_pos,
                         "'late: %s' in %s: routing too-late records to a sink is not "
                         "implemented for a %s source (it reads '%s'); it sends the records of "
-                        "json or lines sources, or use late: drop or update",
+                        "json, lines or avro sources, or use late: drop or update",
                         a->window.late_sink, w,
                         src->type->caps & ED_CAP_PAYLOAD ? "words" : src->type->name, src->name);
 }
