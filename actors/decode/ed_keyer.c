@@ -343,6 +343,31 @@ void ed_keyer_finish(ed_keyer_t *k) {
     ed_stat_set_i64(k->wm_cell, k->wm_cur);
 }
 
+void ed_keyer_assign(ed_keyer_t *k, const int32_t *parts, int n) {
+    if (!k->has_time)
+        return;
+    int64_t now = ed_now_ms();
+    for (int i = 0; i < n; i++) {
+        int found;
+        ed_watermark_partition(k->wm, parts[i], &found);
+        if (!found)
+            ed_watermark_assign(k->wm, parts[i], now);
+    }
+    for (int i = ed_watermark_npartitions(k->wm) - 1; i >= 0; i--) {
+        int32_t id;
+        ed_watermark_nth(k->wm, i, &id);
+        int listed = id == S_PART_WAIT && !n;
+        for (int j = 0; j < n && !listed; j++)
+            listed = parts[j] == id;
+        if (!listed)
+            ed_watermark_revoke(k->wm, id);
+    }
+    /* the assigned partitions hold the watermark now; none: the
+     * placeholder is gone too, and the source is idle until input */
+    k->wm_waiting = 0;
+    k->parts_dirty = 1;
+}
+
 static void s_send_agg(ed_keyer_t *k, ed_actor_t *self, int p) {
     if (k->agg_out[p] && k->agg_out[p]->count) {
         ed_msg_t *m = ed_msg_new_batch(ED_MSG_BATCH, &k->agg_out[p]);

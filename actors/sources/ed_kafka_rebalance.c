@@ -4,6 +4,7 @@
 #include "actors/sources/ed_kafka_source.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "actors/sources/ed_source.h"
@@ -47,9 +48,33 @@ void ed_ksrc_parts_str(const rd_kafka_topic_partition_list_t *parts, char *buf, 
 }
 
 
+void ed_ksrc_track(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts, int add) {
+    k->assign_version++;
+    if (!parts) {
+        k->nowned = 0;
+        return;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        int j = 0;
+        while (j < k->nowned && k->owned[j] != p)
+            j++;
+        if (add && j == k->nowned) {
+            if (k->nowned == k->capowned) {
+                k->capowned = k->capowned ? 2 * k->capowned : 16;
+                k->owned = ed_realloc(k->owned, sizeof *k->owned * (size_t)k->capowned);
+            }
+            k->owned[k->nowned++] = p;
+        } else if (!add && j < k->nowned) {
+            k->owned[j] = k->owned[--k->nowned];
+        }
+    }
+}
+
 /* Answers a revoke: forgets the partitions' state and unassigns them. */
 static void s_unassign(ed_ksrc_t *k, rd_kafka_topic_partition_list_t *parts, int coop) {
     ed_ksrc_forget(k, coop ? parts : NULL);
+    ed_ksrc_track(k, coop ? parts : NULL, 0);
     if (coop) {
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(k->rk, parts);
         if (e) {
@@ -99,6 +124,9 @@ void ed_ksrc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         ed_ksrc_release(k, "a newer rebalance came first");
         ED_LOG_I(k->who, "assigned %d partition(s): %s", parts->cnt, desc);
         k->assigned = 1;
+        if (!coop)
+            ed_ksrc_track(k, NULL, 0);
+        ed_ksrc_track(k, parts, 1);
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
             if (e) {

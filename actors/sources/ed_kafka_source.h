@@ -50,6 +50,11 @@ typedef struct {
     int nlogged;
     int fatal; /* a fatal error was raised: read() fails */
 
+    /* the partitions assigned now, by number (the driver's partitions()) */
+    int32_t *owned;
+    int nowned, capowned;
+    uint64_t assign_version; /* +1 per change */
+
     /* per partition figures from librdkafka's statistics (s_stats_cb) */
     ed_part_cell_t *cell; /* where they are published (publish_to), or NULL */
     ed_json_t *json;      /* parser of the statistics documents */
@@ -68,6 +73,10 @@ void ed_ksrc_forget(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts);
 /* Describes a partition list for logs into buf (size bytes, NUL-terminated):
  * "t[0], t[1], …", cut with "..." to fit. */
 void ed_ksrc_parts_str(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t size);
+
+/* Adds (add = 1) or removes (0) the partitions of `parts` to the assigned
+ * set (NULL with add = 0: all), for the driver's partitions(). */
+void ed_ksrc_track(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts, int add);
 
 /* Releases the partitions of a pending revoke (no-op without one): forgets
  * their state and answers the revoke (unassign). `how` says why, for the

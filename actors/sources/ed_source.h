@@ -110,6 +110,12 @@ typedef struct ed_source_type {
      * every statistics.interval.ms, and an empty table on close. */
     void (*publish_to)(void *ctx, ed_part_cell_t *cell);
 
+    /* Optional (NULL = partitions are not known ahead of input): the
+     * partitions assigned now. Writes up to max of them into parts and
+     * returns how many there are; *version changes whenever they change
+     * (the source actor hands them to its keyer, ed_keyer_assign). */
+    int (*partitions)(void *ctx, uint64_t *version, int32_t *parts, int max);
+
     /* Closes the driver (leaves the consumer group, closes files) and NULLs
      * *ctx_p. Does not commit anything by itself. NULL-safe. */
     void (*close)(void **ctx_p);

@@ -35,6 +35,7 @@ struct ed_source_actor {
     int64_t linger_deadline; /* when the oldest unsent partial batch must go (ms), or 0 */
     uint64_t inputs_since_barrier;
     ed_batch_t *times;       /* TIMES: produce times of inputs since the last barrier (latency) */
+    uint64_t parts_version;  /* the driver's partitions() last handed to the keyer */
     int eof, paused, stopped, opened;
     ed_actor_t *self;
 };
@@ -152,6 +153,19 @@ static void s_send_ctl(ed_src_actor_t *s, uint32_t to, ed_msg_type_t type, uint6
     ed_actor_send(s->self, to, &m);
 }
 
+/* Hands the driver's assigned partitions to the keyer when they changed
+ * (Kafka: a rebalance, served by read()), so that partitions without
+ * input yet hold the watermark. */
+static void s_track_partitions(ed_src_actor_t *s) {
+    uint64_t v;
+    int32_t parts[1024];
+    int n = s->drv->partitions(s->drv_ctx, &v, parts, (int)ED_ARRAY_SIZE(parts));
+    if (v == s->parts_version)
+        return;
+    s->parts_version = v;
+    ed_keyer_assign(s->keyer, parts, n < (int)ED_ARRAY_SIZE(parts) ? n : (int)ED_ARRAY_SIZE(parts));
+}
+
 static int s_on_tick(ed_actor_t *a, int64_t now) {
     ed_src_actor_t *s = ed_actor_state(a);
     /* Read even while paused: the driver then returns 0 but keeps its
@@ -163,6 +177,8 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
             ED_LOG_E(s->src->name, "read failed: %s", err);
             return n;
         }
+        if (s->keyer && s->drv->partitions)
+            s_track_partitions(s);
         if (s->eof) {
             /* Tell the coordinator now, so it checks (and drains) at once
              * instead of at the next flush interval. */

@@ -594,11 +594,20 @@ static void s_close(void **ctx_p) {
     if (k->cell) /* its partitions are no longer read here */
         ed_part_cell_publish(k->cell, NULL, 0, ed_wall_ms());
     ed_json_destroy(&k->json);
+    free(k->owned);
     ed_kafka_offsets_destroy(&k->offsets);
     free(k->held);
     free(k->who);
     free(k);
     *ctx_p = NULL;
+}
+
+static int s_partitions(void *ctx, uint64_t *version, int32_t *parts, int max) {
+    ed_ksrc_t *k = ctx;
+    *version = k->assign_version;
+    for (int i = 0; i < k->nowned && i < max; i++)
+        parts[i] = k->owned[i];
+    return k->nowned;
 }
 
 static void s_publish_to(void *ctx, ed_part_cell_t *cell) { ((ed_ksrc_t *)ctx)->cell = cell; }
@@ -631,5 +640,6 @@ const ed_source_type_t ed_source_kafka = {
     .ready = s_ready,
     .wants_checkpoint = s_wants_checkpoint,
     .publish_to = s_publish_to,
+    .partitions = s_partitions,
     .close = s_close,
 };

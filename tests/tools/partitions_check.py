@@ -31,6 +31,10 @@ def main():
         t, p, o = line.strip().rsplit(":", 2)
         if t == topic:
             ends[int(p)] = int(o)
+    source_wm = None
+    for line in open(sys.argv[5]):
+        if line.startswith(f'eddy_source_watermark_seconds{{source="{sys.argv[6]}"}} '):
+            source_wm = float(line.split()[1])
     p = json.load(open(sys.argv[4]))
     src = next(s for s in p["sources"] if s["name"] == sys.argv[6])
     eddy = {q["partition"]: q for q in src["partitions"] if q["topic"] == topic}
@@ -64,6 +68,11 @@ def main():
     check("partition watermarks = last event time - max_out_of_orderness (Python)",
           {i: eddy[i]["watermark_ms"] for i in parts if i in eddy},
           {i: exp["last_ts"][i] - exp["bound_ms"] for i in parts})
+    # Every partition is assigned before its first record, so none runs
+    # ahead: the source's watermark is the lowest partition's.
+    low = min(exp["last_ts"]) - exp["bound_ms"]
+    check("source watermark = the lowest partition's (Python), /v1/pipeline and /metrics",
+          (src["watermark_ms"], source_wm), (low, low / 1000))
     fams = [("lag_records", "lag_records", 1), ("committed_offset", "committed_offset", 1),
             ("read_offset", "read_offset", 1), ("end_offset", "end_offset", 1),
             ("watermark_seconds", "watermark_ms", 1000)]

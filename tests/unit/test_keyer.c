@@ -462,6 +462,41 @@ static void test_event_time_watermarks(void **unused) {
     s_fx_free(f);
 }
 
+/* Assigned partitions hold the watermark before their first record: the
+ * partition that answers first (1, at 5000) does not make partition 0's
+ * first record (1000) late; then the lowest wins. Without the assignment
+ * the watermark would be 4900 at once (the bug: 1000 late). */
+static void test_assigned_partitions_hold_the_watermark(void **unused) {
+    fx_t *f = s_fx_yaml(s_time_yaml);
+    const int32_t parts[] = {0, 1};
+    int64_t ts[4], wm[4];
+    ed_keyer_assign(f->k, parts, 2);
+    s_input_part(f, 1, "{\"user\":\"a\",\"i\":0,\"ts\":5000}");
+    assert_int_equal(s_stamps(f, ts, wm, 4), 0);
+    s_expect_barrier_wm(f, 1, 0, ED_WATERMARK_NONE, 0);
+    s_input_part(f, 0, "{\"user\":\"b\",\"i\":1,\"ts\":1000}");
+    assert_int_equal(s_stamps(f, ts, wm, 4), 0);
+    assert_true(ts[1] == 1000 && wm[1] == ED_WATERMARK_NONE); /* judged on time, not late */
+    s_expect_barrier_wm(f, 2, 0, 900, 0);
+    /* partition 0 revoked: partition 1 alone */
+    ed_keyer_assign(f->k, parts + 1, 1);
+    s_expect_barrier_wm(f, 3, 0, 4900, 0);
+    /* a partition assigned and silent for idle_timeout stops holding it */
+    const int32_t more[] = {1, 2};
+    ed_keyer_assign(f->k, more, 2);
+    s_input_part(f, 1, "{\"user\":\"a\",\"i\":2,\"ts\":6000}");
+    s_stamps(f, ts, wm, 4);
+    s_expect_barrier_wm(f, 4, 0, 4900, 0);
+    ed_clock_fake(H_T0 + 999); /* partition 2 still holds it */
+    s_input_part(f, 1, "{\"user\":\"a\",\"i\":3,\"ts\":6001}");
+    s_stamps(f, ts, wm, 4);
+    s_expect_barrier_wm(f, 5, 0, 4900, 0);
+    ed_clock_fake(H_T0 + 1000); /* silent for idle_timeout: left out */
+    s_expect_barrier_wm(f, 6, 0, 5901, 0);
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 0);
+    s_fx_free(f);
+}
+
 /* approx_distinct takes the XXH3 hash of the field's text (as a key's):
  * a string's decoded bytes, a number as written (1.50 ≠ 1.5), a numeric
  * meta field's text (@offset, which the other computes read as a number
@@ -531,6 +566,7 @@ int main(void) {
         cmocka_unit_test(test_rejects_batch_alone),
         cmocka_unit_test(test_where_and_record_alerts),
         cmocka_unit_test(test_event_time_watermarks),
+        cmocka_unit_test(test_assigned_partitions_hold_the_watermark),
         cmocka_unit_test(test_approx_distinct_hashes_the_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
