@@ -2,6 +2,8 @@
 #
 #   make                      release build (-O2 -g, warnings are errors)
 #   make SAN=address,undefined  sanitizer build into build-san/ and bin-san/
+#   make SAN=thread           ThreadSanitizer build into build-tsan/ and bin-tsan/
+#   make fuzz                 libFuzzer targets (build-fuzz/), each FUZZ_RUNS executions
 #   make deps                 install Debian packages and Kafka jars (idempotent)
 #   make test                 unit + integration tests against real servers
 #   make unit                 unit tests only (no servers); one program or case:
@@ -26,7 +28,22 @@ DUCKDB  := $(or $(EDDY_CACHE),$(HOME)/.cache/eddy)/duckdb-1.5.6
 CFLAGS  += -isystem $(DUCKDB)/include
 LDLIBS  += -L$(DUCKDB)/lib -lduckdb -Wl,-rpath,$(DUCKDB)/lib
 
-ifneq ($(SAN),)
+ifeq ($(FUZZ),1)
+# The libFuzzer build (tests/fuzz/fuzz.mk): clang, coverage + ASan + UBSan.
+BUILD   := build-fuzz
+BIN     := bin-fuzz
+CC      := clang-14
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all -O1
+LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(SAN),thread)
+# ThreadSanitizer: its own directories, beside the ASan build.
+BUILD   := build-tsan
+BIN     := bin-tsan
+# runtime/ed_tsan.c's thrd_create (librdkafka's threads, seen by TSan) is linked in by name.
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=thread -Wl,--undefined=thrd_create
+else ifneq ($(SAN),)
 BUILD   := build-san
 BIN     := bin-san
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
@@ -185,6 +202,8 @@ format:
 	clang-format -i $(LIB_SRC) actors/ed_main.c $(wildcard */*.h */*/*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-san bin bin-san
+	rm -rf build build-san bin bin-san build-tsan bin-tsan build-fuzz bin-fuzz
+
+include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/actors/ed_main.d $(SC_OBJ:.o=.d)

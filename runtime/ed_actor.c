@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "runtime/ed_stat.h"
+#include "runtime/ed_tsan.h"
 
 #define ED_RESTART_WINDOW_MS 60000
 #define ED_BACKOFF_MIN_MS 100
@@ -162,6 +163,7 @@ void ed_runtime_shutdown(ed_runtime_t *rt, int exit_code, const char *reason) {
 static int s_push(ed_actor_t *a, ed_msg_t *m) {
     ed_worker_t *w = &a->rt->workers[a->worker];
     int dst = a->rt->actors[m->to]->worker;
+    ED_TSAN_RELEASE(m); /* the receiver reads what was written into m */
     if (zmq_send(w->push[dst], &m, sizeof m, ZMQ_DONTWAIT) == (int)sizeof m)
         return 0;
     return -1; /* EAGAIN: HWM reached (or interrupted); stays in the outbox */
@@ -336,6 +338,7 @@ static void s_worker_loop(ed_worker_t *w) {
             ed_msg_t *m;
             if (zmq_recv(w->pull, &m, sizeof m, ZMQ_DONTWAIT) != (int)sizeof m)
                 break;
+            ED_TSAN_ACQUIRE(m);
             ed_actor_t *a = rt->actors[m->to];
             assert(a->worker == w->idx);
             s_deliver(a, m);
@@ -414,8 +417,10 @@ static void *s_worker_main(void *arg) {
     }
     pthread_barrier_wait(&rt->barrier); /* nobody sends any more */
     ed_msg_t *m;
-    while (zmq_recv(w->pull, &m, sizeof m, ZMQ_DONTWAIT) == (int)sizeof m)
+    while (zmq_recv(w->pull, &m, sizeof m, ZMQ_DONTWAIT) == (int)sizeof m) {
+        ED_TSAN_ACQUIRE(m);
         ed_msg_destroy(&m);
+    }
     for (int j = 0; j < rt->nworkers; j++)
         zmq_close(w->push[j]);
     free(w->push);

@@ -177,13 +177,13 @@ static void test_full_batch_goes_at_once_partial_after_linger(void **unused) {
     }
     assert_non_null(u[1]);
     char line[64];
-    snprintf(line, sizeof line, "{\"user\":\"%s\",\"amount\":1}", u[2]);
+    snprintf(line, sizeof line, "{\"user\":\"%.15s\",\"amount\":1}", u[2]);
     s_input(f, line);
     assert_int_equal(ed_keyer_deadline(f->k), H_T0 + 200); /* linger from the first entry */
-    snprintf(line, sizeof line, "{\"user\":\"%s\",\"amount\":1}", u[0]);
+    snprintf(line, sizeof line, "{\"user\":\"%.15s\",\"amount\":1}", u[0]);
     s_input(f, line);
     h_expect_none(f->self);
-    snprintf(line, sizeof line, "{\"user\":\"%s\",\"amount\":1}", u[1]);
+    snprintf(line, sizeof line, "{\"user\":\"%.15s\",\"amount\":1}", u[1]);
     s_input(f, line); /* second entry for p0: full, sent now */
     ed_msg_t *m = h_expect(f->self, ED_MSG_BATCH, f->aggs[p0], 0);
     assert_int_equal(m->batch->count, 2);
@@ -247,7 +247,7 @@ static void test_rejects_counted_and_routed(void **unused) {
                 const char *v = (const char *)ed_record_val(r);
                 assert_non_null(memmem(v, r->val_len, want[i], strlen(want[i])));
                 assert_non_null(memmem(v, r->val_len, why[i], strlen(why[i])));
-                char pos[16]; /* the record key is the position */
+                char pos[32]; /* the record key is the position */
                 snprintf(pos, sizeof pos, "f.json:%d", i + 2);
                 assert_int_equal(r->key_len, strlen(pos));
                 assert_memory_equal(ed_record_key(r), pos, strlen(pos));
