@@ -51,7 +51,7 @@ mkdir -p "$C"
 "$PY" tests/tools/avro_messages.py $SCHEMA $N 20261203 "$C" --framing confluent --schema-id 7
 check_eq "fastavro wrote $N good events and $(nbad "$C") bad ones" "$((N + $(nbad "$C")))" "$(wc -l < "$C/events.jsonl")"
 export EDDY_MESSAGES_TOPIC="eddy.test.avro.confluent.$RUN" EDDY_GROUP="eddy-test-avro-$RUN"
-export EDDY_SCHEMA_ID=7 EDDY_RETENTION=24h EDDY_HTTP_LISTEN=127.0.0.1:$EDDY_HTTP_PORT
+export EDDY_SCHEMA_ID=7 EDDY_RETENTION=24h EDDY_HTTP_LISTEN=127.0.0.1:${EDDY_HTTP_PORT:-19464}
 export EDDY_BUCKETS_DB=$C/buckets.db EDDY_REJECTS_DB=$C/rejects.db
 produce "$C" "$EDDY_MESSAGES_TOPIC"
 python3 tests/tools/window_oracle.py --config config/examples/bucket_counter_avro.yaml \
