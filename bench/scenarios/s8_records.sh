@@ -124,7 +124,7 @@ for ((r = 1; r <= BENCH_REPS; r++)); do
   t_drain=$(grep -m1 -o '^eddy: [^ ]* INFO \[coordinator\] draining' "$elog" | cut -d' ' -f2) || true
   t_exit=$(grep -m1 -o '^eddy: [^ ]* INFO exited cleanly' "$elog" | cut -d' ' -f2) || true
   [[ -n $t_drain && -n $t_exit ]] || die "S8: no drain/exit lines in $elog (the publication time is read from them)"
-  pub=$(($(ms_of "$t_exit") - $(ms_of "$t_drain")))
+  pub=$(($(ms_of "$t_exit") - $(ms_of "$t_drain"))) lake_active=$ST_ACTIVE_MS
   lake_pub+=("$pub")
   lake+=("$(calc "$N / (($ST_ACTIVE_MS + $pub) / 1000)")") lake_cpu+=("$(calc "$E_CPU_S / ($N / 1000000)")")
   lake_rss+=("$E_RSS_MB")
@@ -160,7 +160,7 @@ for ((r = 1; r <= BENCH_REPS; r++)); do
   c_rows=$(pg_q "SELECT COUNT(*) FROM \"$ctable\"")
   ((c_rows == N)) || die "S8: the COPY table holds $c_rows rows, expected $N"
   pg_q "DROP TABLE \"$ctable\""
-  log "  rep $r: raw tweets $(mps "${raw_t[-1]}"), lake $(mps "${lake[-1]}") (active ${ST_ACTIVE_MS:-?} ms + publication ${pub} ms); raw users $(mps "${raw_u[-1]}"), postgres $(mps "${pg[-1]}"), COPY $(mps "${copy[-1]}")"
+  log "  rep $r: raw tweets $(mps "${raw_t[-1]}"), lake $(mps "${lake[-1]}") (active ${lake_active} ms + publication ${pub} ms); raw users $(mps "${raw_u[-1]}"), postgres $(mps "${pg[-1]}"), COPY $(mps "${copy[-1]}")"
 done
 
 rt=$(median "${raw_t[@]}") ru=$(median "${raw_u[@]}") lk=$(median "${lake[@]}") pu=$(median "${pg[@]}") cp=$(median "${copy[@]}")
