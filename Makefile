@@ -116,8 +116,8 @@ $(BIN)/eddy: $(BUILD)/actors/ed_main.o $(BUILD)/libeddy.a
 # its cases (`tests/run unit aggtable:many_keys`).
 TEST_FILTER_O := $(BUILD)/tests/lib/test_filter.o
 
-# Bench S9's eddy side (bench/scenarios/s9_avro.sh builds it): eddy's decoders alone.
-$(BUILD)/bench/s9_decode: bench/tools/s9_decode.c bench/baselines/s9_common.h $(BUILD)/libeddy.a
+# Bench S11's eddy side (bench/scenarios/s11_avro.sh builds it): eddy's decoders alone.
+$(BUILD)/bench/s11_decode: bench/tools/s11_decode.c bench/baselines/s11_common.h $(BUILD)/libeddy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(LDLIBS)
 

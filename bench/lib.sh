@@ -69,7 +69,7 @@ bench_init() { # MODE
 }
 
 # bench_orders N: the path of N order events (JSON lines, bench/tools/gen_orders.py,
-#   with its .expect.json) in $BENCH_CACHE/data, generated once per size; S2, S9.
+#   with its .expect.json) in $BENCH_CACHE/data, generated once per size; S2, S11.
 bench_orders() {
   local d=$BENCH_CACHE/data/orders-$1-v1.jsonl
   if [[ ! -s $d || ! -s $d.expect.json ]]; then

@@ -230,7 +230,7 @@ static size_t s_fmt_long(char *buf, int64_t v);
  * as x, because strtod and the division round the same rational to the
  * nearest double. Amounts with a few decimals take it; the rest (and -0)
  * go through snprintf, which was most of the decode time of a datum with
- * one double (bench S9). */
+ * one double (bench S11). */
 static size_t s_fmt_real(char *buf, double x) {
     static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
     if (x != 0 && fabs(x) < 1e9) {

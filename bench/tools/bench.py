@@ -262,7 +262,13 @@ def _merge_earlier(doc, results, path):
     used = {r["from_run"] for r in kept}
     doc["earlier_runs"] = [v for k, v in runs.items() if k in used]
     results[:0] = kept
-    results.sort(key=lambda r: str(r.get("scenario")))  # stable: each scenario's order kept
+    results.sort(key=lambda r: scenario_order(r.get("scenario")))  # stable: each scenario's order kept
+
+
+def scenario_order(name):
+    """Sort key putting S2 before S11 (by number, then by name)."""
+    digits = "".join(c for c in str(name) if c.isdigit())
+    return (int(digits) if digits else 1 << 30, str(name))
 
 
 def cmd_report(args):
@@ -319,7 +325,8 @@ def cmd_report(args):
         str(val) if str(val).startswith(k + " ") else "%s %s" % (k, val)
         for k, val in v.items() if val))
     for e in doc.get("earlier_runs", []):
-        sc = sorted({str(r.get("scenario")) for r in results if r.get("from_run") == e["started"]})
+        sc = sorted({str(r.get("scenario")) for r in results if r.get("from_run") == e["started"]},
+                    key=scenario_order)
         L.append("- **kept from the run started %s** (git %s; load average at start %s, at end "
                  "%s): %s" % (e["started"], e.get("git"),
                               " / ".join("%.2f" % x for x in (e.get("loadavg_start") or [])),

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the S9 input: the S2 order events (JSON lines, bench/tools/gen_orders.py)
-as Avro binary datums written by fastavro under bench/configs/s9_orders.avsc,
+"""Writes the S11 input: the S2 order events (JSON lines, bench/tools/gen_orders.py)
+as Avro binary datums written by fastavro under bench/configs/s11_orders.avsc,
 each preceded by its length (4 bytes, little-endian), in the same order.
 
     orders_avro.py SCHEMA.avsc IN.jsonl OUT.bin

@@ -1,10 +1,10 @@
 /*
- * s9_avro_c.c — the S9 baseline: Avro datums decoded by avro-c's generic
+ * s11_avro_c.c — the S11 baseline: Avro datums decoded by avro-c's generic
  * reader (Debian libavro 1.11, avro_value_read into a generic value), then
  * product_id and amount read by name and aggregated (count + sum per
  * product). The library eddy would use if it did not decode Avro itself.
  *
- *   s9_avro_c SCHEMA.avsc DATA.bin
+ *   s11_avro_c SCHEMA.avsc DATA.bin
  *
  * DATA.bin: datums each preceded by its length (4 bytes, little-endian),
  * as bench/tools/orders_avro.py writes them; read into memory first, so
@@ -12,15 +12,15 @@
  */
 #include <avro.h>
 
-#include "s9_common.h"
+#include "s11_common.h"
 
 int main(int argc, char **argv) {
     if (argc != 3) {
-        fprintf(stderr, "usage: s9_avro_c SCHEMA.avsc DATA.bin\n");
+        fprintf(stderr, "usage: s11_avro_c SCHEMA.avsc DATA.bin\n");
         return 64;
     }
     size_t slen, len;
-    char *sj = s9_slurp(argv[1], &slen), *d = s9_slurp(argv[2], &len);
+    char *sj = s11_slurp(argv[1], &slen), *d = s11_slurp(argv[2], &len);
     avro_schema_t schema;
     if (avro_schema_from_json_length(sj, slen, &schema)) {
         fprintf(stderr, "schema: %s\n", avro_strerror());
@@ -30,10 +30,10 @@ int main(int argc, char **argv) {
     avro_value_t v;
     avro_generic_value_new(iface, &v);
     avro_reader_t rd = avro_reader_memory(d, 0);
-    s9_table_t t;
-    s9_table_init(&t, 1 << 17);
+    s11_table_t t;
+    s11_table_init(&t, 1 << 17);
     int64_t events = 0;
-    double t0 = s9_now();
+    double t0 = s11_now();
     for (size_t p = 0; p + 4 <= len;) {
         uint32_t n;
         memcpy(&n, d + p, 4);
@@ -54,9 +54,9 @@ int main(int argc, char **argv) {
             fprintf(stderr, "datum %lld: %s\n", (long long)events, avro_strerror());
             return 1;
         }
-        s9_add(&t, s, sz ? sz - 1 : 0, x); /* avro-c's size counts the NUL */
+        s11_add(&t, s, sz ? sz - 1 : 0, x); /* avro-c's size counts the NUL */
         events++;
     }
-    s9_print(&t, events, s9_now() - t0, "avro-c 1.11 generic reader");
+    s11_print(&t, events, s11_now() - t0, "avro-c 1.11 generic reader");
     return 0;
 }
