@@ -33,6 +33,7 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     case ED_MSG_BATCH: {
         ed_batch_iter_t it;
         ed_batch_iter_init(&it, m->batch);
+        ed_keyer_begin(s->keyer, ed_now_ms()); /* one clock read per batch */
         const ed_inputrec_t *e;
         while ((e = ed_batch_next_input(&it))) {
             ed_input_t in = {

@@ -303,7 +303,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
         /* Every valid event time moves the watermark, whatever filters and
          * keys make of the record; the record itself is judged against the
          * watermark before it. */
-        int64_t now = ed_now_ms();
+        int64_t now = k->read_ms;
         if (k->wm_waiting) {
             ed_watermark_revoke(k->wm, S_PART_WAIT);
             k->wm_waiting = 0;
@@ -395,6 +395,8 @@ static void s_direct(ed_keyer_t *k, const ed_input_t *in) {
             k->linger_deadline = ed_now_ms() + k->src->linger_ms;
     }
 }
+
+void ed_keyer_begin(ed_keyer_t *k, int64_t now_ms) { k->read_ms = now_ms; }
 
 void ed_keyer_input(ed_keyer_t *k, ed_actor_t *self, const ed_input_t *in) {
     if (!ed_keyer_active(k))

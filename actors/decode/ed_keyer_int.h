@@ -109,6 +109,7 @@ struct ed_keyer {
     ed_batch_t **direct_out; /* [ndirect] their RECORDS batches */
     const ed_input_t *raw;   /* the input as read (rejects carry it), before transforms */
     int64_t linger_deadline; /* when the oldest unsent partial batch must go (ms), or 0 */
+    int64_t read_ms;         /* ed_keyer_begin: when the current inputs were read (ms) */
     const ed_input_t *cur;   /* input being decoded (for reject positions) */
     int cur_rejected;        /* current input already counted as rejected */
     ed_actor_t *self;        /* the owner, during ed_keyer_input */

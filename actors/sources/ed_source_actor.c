@@ -172,6 +172,8 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
      * consumer polled (rebalances, group membership). */
     if (!s->stopped && !s->eof) {
         char err[512] = "";
+        if (s->keyer)
+            ed_keyer_begin(s->keyer, ed_now_ms()); /* one clock read per read */
         int n = s->drv->read(s->drv_ctx, ED_READ_BUDGET, s_on_input, s, &s->eof, err, sizeof err);
         if (n < 0) {
             ED_LOG_E(s->src->name, "read failed: %s", err);

@@ -94,6 +94,7 @@ static void s_fx_free(fx_t *f) {
 /* Feeds one line of file "f.json" (the next line number). */
 static void s_input(fx_t *f, const char *json) {
     ed_input_t in = h_file_input(json, "f.json", "f.json", ++f->line);
+    ed_keyer_begin(f->k, ed_now_ms());
     ed_keyer_input(f->k, f->self, &in);
 }
 
@@ -382,6 +383,7 @@ static void s_input_part(fx_t *f, int32_t part, const char *json) {
                      .topic = "orders",
                      .partition = part,
                      .offset = ++f->line};
+    ed_keyer_begin(f->k, ed_now_ms());
     ed_keyer_input(f->k, f->self, &in);
 }
 
