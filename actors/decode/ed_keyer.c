@@ -215,24 +215,27 @@ void ed_keyer_finish(ed_keyer_t *k) {
     ed_stat_set_i64(k->wm_cell, k->wm_cur);
 }
 
-void ed_keyer_assign(ed_keyer_t *k, const int32_t *parts, int n) {
+void ed_keyer_assign(ed_keyer_t *k, const ed_topic_part_t *parts, int n) {
     if (!k->has_time)
         return;
     int64_t now = ed_now_ms();
     for (int i = 0; i < n; i++) {
         int found;
-        ed_watermark_partition(k->wm, parts[i], &found);
+        ed_watermark_partition(k->wm, parts[i].topic, parts[i].partition, &found);
         if (!found)
-            ed_watermark_assign(k->wm, parts[i], now);
+            ed_watermark_assign(k->wm, parts[i].topic, parts[i].partition, now);
     }
     for (int i = ed_watermark_npartitions(k->wm) - 1; i >= 0; i--) {
+        const char *topic;
         int32_t id;
-        ed_watermark_nth(k->wm, i, &id);
-        int listed = id == S_PART_WAIT && !n;
+        ed_watermark_nth(k->wm, i, &topic, &id);
+        int listed = id == S_PART_WAIT && !topic && !n;
         for (int j = 0; j < n && !listed; j++)
-            listed = parts[j] == id;
+            listed = parts[j].partition == id &&
+                     (parts[j].topic && topic ? !strcmp(parts[j].topic, topic)
+                                              : parts[j].topic == topic);
         if (!listed)
-            ed_watermark_revoke(k->wm, id);
+            ed_watermark_revoke(k->wm, topic, id);
     }
     /* the assigned partitions hold the watermark now; none: the
      * placeholder is gone too, and the source is idle until input */
@@ -305,10 +308,10 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
          * watermark before it. */
         int64_t now = k->read_ms;
         if (k->wm_waiting) {
-            ed_watermark_revoke(k->wm, S_PART_WAIT);
+            ed_watermark_revoke(k->wm, NULL, S_PART_WAIT);
             k->wm_waiting = 0;
         }
-        if (ed_watermark_observe(k->wm, k->cur->partition, ts, now)) {
+        if (ed_watermark_observe(k->wm, k->cur->topic, k->cur->partition, ts, now)) {
             k->wm_cur = ed_watermark_current(k->wm, now, NULL);
             k->parts_dirty = 1;
         }
@@ -453,11 +456,15 @@ static void s_publish_parts(ed_keyer_t *k) {
     int n = ed_watermark_npartitions(k->wm), m = 0;
     ed_part_fig_t *v = n ? ed_calloc((size_t)n, sizeof *v) : NULL;
     for (int i = 0; i < n; i++) {
+        const char *topic;
         int32_t id;
-        int64_t w = ed_watermark_nth(k->wm, i, &id);
-        if (id != S_PART_WAIT)
-            v[m++] = (ed_part_fig_t){.partition = id, .committed = -1, .read = -1, .end = -1,
-                                     .lag = -1, .watermark_ms = w};
+        int64_t w = ed_watermark_nth(k->wm, i, &topic, &id);
+        if (id == S_PART_WAIT && !topic)
+            continue;
+        v[m] = (ed_part_fig_t){.partition = id, .committed = -1, .read = -1, .end = -1,
+                               .lag = -1, .watermark_ms = w};
+        snprintf(v[m].topic, sizeof v[m].topic, "%s", topic ? topic : "");
+        m++;
     }
     ed_part_cell_publish(k->wm_parts, &v, m, ed_wall_ms());
 }

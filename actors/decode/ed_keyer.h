@@ -84,11 +84,12 @@ int64_t ed_keyer_watermark(ed_keyer_t *k, int *idle);
 void ed_keyer_finish(ed_keyer_t *k);
 
 /* The partitions the source is assigned now (parts[n], borrowed; Kafka
- * partition numbers): each new one holds the watermark at NONE until it
- * has input or time.idle_timeout passes (ed_watermark_assign), so the
- * partition that answers first does not make the others' first records
- * late; partitions no longer listed are revoked. No-op without `time:`. */
-void ed_keyer_assign(ed_keyer_t *k, const int32_t *parts, int n);
+ * (topic, partition) pairs, a/0 and b/0 apart): each new one holds the
+ * watermark at NONE until it has input or time.idle_timeout passes
+ * (ed_watermark_assign), so the partition that answers first does not make
+ * the others' first records late; partitions no longer listed are revoked.
+ * No-op without `time:`. */
+void ed_keyer_assign(ed_keyer_t *k, const ed_topic_part_t *parts, int n);
 
 /* When the oldest unsent partial batch must go (ed_now_ms() clock), or 0 if
  * none is waiting. */

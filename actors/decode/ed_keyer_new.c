@@ -43,7 +43,7 @@ static void s_wm_init(ed_keyer_t *k, const ed_conf_source_t *src) {
     k->wm_cur = ED_WATERMARK_NONE;
     k->read_ms = ed_now_ms(); /* until the owner's first ed_keyer_begin */
     if (src->time_field) {
-        ed_watermark_assign(k->wm, S_PART_WAIT, k->read_ms);
+        ed_watermark_assign(k->wm, NULL, S_PART_WAIT, k->read_ms);
         k->wm_waiting = 1;
     }
 }

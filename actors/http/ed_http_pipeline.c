@@ -140,11 +140,13 @@ static int64_t s_take_cell(ed_part_cell_t *cell, ed_part_fig_t **v, int *n, int 
     return at;
 }
 
-/* Lowers w to the watermark of `partition` in the keyer table wm[nwm], if
- * it is there (the keyers track event time by partition number). */
-static int64_t s_part_wm(const ed_part_fig_t *wm, int nwm, int32_t partition, int64_t w) {
+/* Lowers w to the watermark of (topic, partition) in the keyer tables
+ * wm[nwm] (with decoders: N each decoder has its own), if it is there. */
+static int64_t s_part_wm(const ed_part_fig_t *wm, int nwm, const char *topic, int32_t partition,
+                         int64_t w) {
     for (int j = 0; j < nwm; j++)
-        if (wm[j].partition == partition && (w == ED_WATERMARK_NONE || wm[j].watermark_ms < w))
+        if (wm[j].partition == partition && !strcmp(wm[j].topic, topic) &&
+            (w == ED_WATERMARK_NONE || wm[j].watermark_ms < w))
             w = wm[j].watermark_ms;
     return w;
 }
@@ -172,7 +174,7 @@ int ed_http_source_parts(ed_plan_t *plan, int i, ed_part_fig_t **out, int64_t *a
         if (m && !strcmp(v[m - 1].topic, v[j].topic) && v[m - 1].partition == v[j].partition)
             continue; /* reported by two instances: the first read further */
         v[m] = v[j];
-        v[m].watermark_ms = s_part_wm(wm, nwm, v[m].partition, ED_WATERMARK_NONE);
+        v[m].watermark_ms = s_part_wm(wm, nwm, v[m].topic, v[m].partition, ED_WATERMARK_NONE);
         m++;
     }
     free(wm);

@@ -51,23 +51,21 @@ void ed_ksrc_parts_str(const rd_kafka_topic_partition_list_t *parts, char *buf, 
 void ed_ksrc_track(ed_ksrc_t *k, const rd_kafka_topic_partition_list_t *parts, int add) {
     k->assign_version++;
     if (!parts) {
-        k->nowned = 0;
+        if (k->owned)
+            rd_kafka_topic_partition_list_destroy(k->owned);
+        k->owned = NULL;
         return;
     }
+    if (!k->owned)
+        k->owned = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
+        const char *t = parts->elems[i].topic;
         int32_t p = parts->elems[i].partition;
-        int j = 0;
-        while (j < k->nowned && k->owned[j] != p)
-            j++;
-        if (add && j == k->nowned) {
-            if (k->nowned == k->capowned) {
-                k->capowned = k->capowned ? 2 * k->capowned : 16;
-                k->owned = ed_realloc(k->owned, sizeof *k->owned * (size_t)k->capowned);
-            }
-            k->owned[k->nowned++] = p;
-        } else if (!add && j < k->nowned) {
-            k->owned[j] = k->owned[--k->nowned];
-        }
+        int has = rd_kafka_topic_partition_list_find(k->owned, t, p) != NULL;
+        if (add && !has)
+            rd_kafka_topic_partition_list_add(k->owned, t, p);
+        else if (!add && has)
+            rd_kafka_topic_partition_list_del(k->owned, t, p);
     }
 }
 

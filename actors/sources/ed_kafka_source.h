@@ -50,9 +50,8 @@ typedef struct {
     int nlogged;
     int fatal; /* a fatal error was raised: read() fails */
 
-    /* the partitions assigned now, by number (the driver's partitions()) */
-    int32_t *owned;
-    int nowned, capowned;
+    /* the partitions assigned now (the driver's partitions()), or NULL */
+    rd_kafka_topic_partition_list_t *owned;
     uint64_t assign_version; /* +1 per change */
 
     /* per partition figures from librdkafka's statistics (s_stats_cb) */

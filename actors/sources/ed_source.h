@@ -39,6 +39,13 @@ typedef struct {
 
 typedef void (*ed_input_emit_fn)(void *ud, const ed_input_t *in);
 
+/* A partition of a source: Kafka topic (NULL = none) and partition number.
+ * Partitions of different topics are different partitions (a/0 ≠ b/0). */
+typedef struct {
+    const char *topic;
+    int32_t partition;
+} ed_topic_part_t;
+
 /* Writes where `in` was read into buf (size bytes, NUL-terminated, cut to
  * fit): "topic/partition@offset" for Kafka, "file:line" for a directory,
  * "#sequence" otherwise, the position a reject names. Returns the length
@@ -111,10 +118,12 @@ typedef struct ed_source_type {
     void (*publish_to)(void *ctx, ed_part_cell_t *cell);
 
     /* Optional (NULL = partitions are not known ahead of input): the
-     * partitions assigned now. Writes up to max of them into parts and
-     * returns how many there are; *version changes whenever they change
-     * (the source actor hands them to its keyer, ed_keyer_assign). */
-    int (*partitions)(void *ctx, uint64_t *version, int32_t *parts, int max);
+     * partitions assigned now, (topic, partition) each. Writes up to max of
+     * them into parts (topic names borrowed from the driver, valid until
+     * its next read()) and returns how many there are; *version changes
+     * whenever they change (the source actor hands them to its keyer,
+     * ed_keyer_assign). */
+    int (*partitions)(void *ctx, uint64_t *version, ed_topic_part_t *parts, int max);
 
     /* Closes the driver (leaves the consumer group, closes files) and NULLs
      * *ctx_p. Does not commit anything by itself. NULL-safe. */

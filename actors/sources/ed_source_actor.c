@@ -158,7 +158,7 @@ static void s_send_ctl(ed_src_actor_t *s, uint32_t to, ed_msg_type_t type, uint6
  * input yet hold the watermark. */
 static void s_track_partitions(ed_src_actor_t *s) {
     uint64_t v;
-    int32_t parts[1024];
+    ed_topic_part_t parts[1024];
     int n = s->drv->partitions(s->drv_ctx, &v, parts, (int)ED_ARRAY_SIZE(parts));
     if (v == s->parts_version)
         return;

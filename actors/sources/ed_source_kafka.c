@@ -594,7 +594,8 @@ static void s_close(void **ctx_p) {
     if (k->cell) /* its partitions are no longer read here */
         ed_part_cell_publish(k->cell, NULL, 0, ed_wall_ms());
     ed_json_destroy(&k->json);
-    free(k->owned);
+    if (k->owned)
+        rd_kafka_topic_partition_list_destroy(k->owned);
     ed_kafka_offsets_destroy(&k->offsets);
     free(k->held);
     free(k->who);
@@ -602,12 +603,13 @@ static void s_close(void **ctx_p) {
     *ctx_p = NULL;
 }
 
-static int s_partitions(void *ctx, uint64_t *version, int32_t *parts, int max) {
+static int s_partitions(void *ctx, uint64_t *version, ed_topic_part_t *parts, int max) {
     ed_ksrc_t *k = ctx;
     *version = k->assign_version;
-    for (int i = 0; i < k->nowned && i < max; i++)
-        parts[i] = k->owned[i];
-    return k->nowned;
+    int n = k->owned ? k->owned->cnt : 0;
+    for (int i = 0; i < n && i < max; i++)
+        parts[i] = (ed_topic_part_t){k->owned->elems[i].topic, k->owned->elems[i].partition};
+    return n;
 }
 
 static void s_publish_to(void *ctx, ed_part_cell_t *cell) { ((ed_ksrc_t *)ctx)->cell = cell; }

@@ -8,6 +8,7 @@
 #include "runtime/ed_common.h"
 
 typedef struct {
+    char *topic;      /* owned, NULL = no topic (a directory, a generator) */
     int32_t id;
     int has_input;    /* had a record since its assignment */
     int64_t max_ms;   /* highest event time seen (valid if has_input) */
@@ -17,7 +18,7 @@ typedef struct {
 struct ed_watermark {
     int64_t bound_ms;  /* max_out_of_orderness */
     int64_t idle_ms;   /* idle_timeout; 0 = never idle */
-    s_part_t *parts;   /* sorted by id */
+    s_part_t *parts;   /* sorted by (topic, id), no topic first */
     int n, cap;
     int last;          /* index of the partition of the last observe */
     int64_t current;   /* highest watermark returned so far */
@@ -43,17 +44,36 @@ ed_watermark_t *ed_watermark_new(int64_t max_out_of_orderness_ms, int64_t idle_t
 void ed_watermark_destroy(ed_watermark_t **wm_p) {
     if (!wm_p || !*wm_p)
         return;
+    for (int i = 0; i < (*wm_p)->n; i++)
+        free((*wm_p)->parts[i].topic);
     free((*wm_p)->parts);
     free(*wm_p);
     *wm_p = NULL;
 }
 
-/* Index of the first partition with id ≥ `id`. */
-static int s_lower(const ed_watermark_t *wm, int32_t id) {
+/* Orders (topic, id) pairs: no topic first, then by name, then by id. */
+static int s_cmp(const char *ta, int32_t a, const char *tb, int32_t b) {
+    if (ta != tb) {
+        if (!ta || !tb)
+            return ta ? 1 : -1;
+        int c = strcmp(ta, tb);
+        if (c)
+            return c;
+    }
+    return a < b ? -1 : a > b;
+}
+
+/* 1 if part p is (topic, id). */
+static int s_is(const s_part_t *p, const char *topic, int32_t id) {
+    return p->id == id && (p->topic == topic || (p->topic && topic && !strcmp(p->topic, topic)));
+}
+
+/* Index of the first partition not below (topic, id). */
+static int s_lower(const ed_watermark_t *wm, const char *topic, int32_t id) {
     int lo = 0, hi = wm->n;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (wm->parts[mid].id < id)
+        if (s_cmp(wm->parts[mid].topic, wm->parts[mid].id, topic, id) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -61,47 +81,52 @@ static int s_lower(const ed_watermark_t *wm, int32_t id) {
     return lo;
 }
 
+/* The index of (topic, id), or -1. */
+static int s_find(const ed_watermark_t *wm, const char *topic, int32_t id) {
+    int i = s_lower(wm, topic, id);
+    return i < wm->n && s_is(&wm->parts[i], topic, id) ? i : -1;
+}
+
 /* The partition's index, inserting it (as freshly assigned at now_ms) if
  * absent. */
-static int s_find_or_add(ed_watermark_t *wm, int32_t id, int64_t now_ms, int *added) {
-    int i = s_lower(wm, id);
-    *added = 0;
-    if (i < wm->n && wm->parts[i].id == id)
+static int s_find_or_add(ed_watermark_t *wm, const char *topic, int32_t id, int64_t now_ms) {
+    int i = s_lower(wm, topic, id);
+    if (i < wm->n && s_is(&wm->parts[i], topic, id))
         return i;
     if (wm->n == wm->cap) {
         wm->cap = wm->cap ? 2 * wm->cap : 8;
         wm->parts = ed_realloc(wm->parts, sizeof *wm->parts * (size_t)wm->cap);
     }
     memmove(wm->parts + i + 1, wm->parts + i, sizeof *wm->parts * (size_t)(wm->n - i));
-    wm->parts[i] = (s_part_t){.id = id, .has_input = 0, .max_ms = 0, .active_ms = now_ms};
+    wm->parts[i] = (s_part_t){.topic = topic ? ed_strdup(topic) : NULL, .id = id,
+                              .has_input = 0, .max_ms = 0, .active_ms = now_ms};
     wm->n++;
-    *added = 1;
     return i;
 }
 
-void ed_watermark_assign(ed_watermark_t *wm, int32_t partition, int64_t now_ms) {
-    int added;
-    int i = s_find_or_add(wm, partition, now_ms, &added);
+void ed_watermark_assign(ed_watermark_t *wm, const char *topic, int32_t partition,
+                         int64_t now_ms) {
+    int i = s_find_or_add(wm, topic, partition, now_ms);
     wm->parts[i].has_input = 0;
     wm->parts[i].active_ms = now_ms;
     wm->last = i;
 }
 
-void ed_watermark_revoke(ed_watermark_t *wm, int32_t partition) {
-    int i = s_lower(wm, partition);
-    if (i >= wm->n || wm->parts[i].id != partition)
+void ed_watermark_revoke(ed_watermark_t *wm, const char *topic, int32_t partition) {
+    int i = s_find(wm, topic, partition);
+    if (i < 0)
         return;
+    free(wm->parts[i].topic);
     memmove(wm->parts + i, wm->parts + i + 1, sizeof *wm->parts * (size_t)(wm->n - i - 1));
     wm->n--;
     wm->last = 0;
 }
 
-int ed_watermark_observe(ed_watermark_t *wm, int32_t partition, int64_t event_ms,
-                         int64_t now_ms) {
+int ed_watermark_observe(ed_watermark_t *wm, const char *topic, int32_t partition,
+                         int64_t event_ms, int64_t now_ms) {
     int i = wm->last;
-    if (i >= wm->n || wm->parts[i].id != partition) {
-        int added;
-        i = s_find_or_add(wm, partition, now_ms, &added);
+    if (i >= wm->n || !s_is(&wm->parts[i], topic, partition)) {
+        i = s_find_or_add(wm, topic, partition, now_ms);
         wm->last = i;
     }
     s_part_t *p = &wm->parts[i];
@@ -144,20 +169,22 @@ void ed_watermark_finish(ed_watermark_t *wm) {
     wm->current = ED_WATERMARK_END;
 }
 
-int64_t ed_watermark_partition(const ed_watermark_t *wm, int32_t partition, int *found) {
-    int i = s_lower(wm, partition);
-    int ok = i < wm->n && wm->parts[i].id == partition;
+int64_t ed_watermark_partition(const ed_watermark_t *wm, const char *topic, int32_t partition,
+                               int *found) {
+    int i = s_find(wm, topic, partition);
     if (found)
-        *found = ok;
-    return ok ? s_part_wm(wm, &wm->parts[i]) : ED_WATERMARK_NONE;
+        *found = i >= 0;
+    return i >= 0 ? s_part_wm(wm, &wm->parts[i]) : ED_WATERMARK_NONE;
 }
 
 int ed_watermark_npartitions(const ed_watermark_t *wm) {
     return wm->n;
 }
 
-int64_t ed_watermark_nth(const ed_watermark_t *wm, int i, int32_t *partition) {
+int64_t ed_watermark_nth(const ed_watermark_t *wm, int i, const char **topic,
+                         int32_t *partition) {
     assert(i >= 0 && i < wm->n);
+    *topic = wm->parts[i].topic;
     *partition = wm->parts[i].id;
     return s_part_wm(wm, &wm->parts[i]);
 }

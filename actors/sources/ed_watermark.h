@@ -12,6 +12,9 @@
  * tests), so the behaviour is a pure function of the calls.
  *
  * Source side (ed_watermark_t, one per actor that extracts event times):
+ *   - a partition is a (topic, partition number) pair: a Kafka source with
+ *     `topics: [a, b]` tracks a/0 and b/0 apart. Topic NULL means none (a
+ *     directory or a generator source, which use partition -1);
  *   - per partition: W_p = highest event time seen − max_out_of_orderness;
  *   - the source's W = the lowest W_p over its *active* partitions: those
  *     that had input within idle_timeout. A partition silent for
@@ -78,24 +81,28 @@ ed_watermark_t *ed_watermark_new(int64_t max_out_of_orderness_ms, int64_t idle_t
 /* Frees the tracker and NULLs *wm_p. NULL-safe. */
 void ed_watermark_destroy(ed_watermark_t **wm_p);
 
-/* Registers a partition at now_ms (a Kafka assignment). It holds the
- * watermark at NONE until it has input or idle_timeout passes. Assigning a
- * partition already present resets it to "assigned, no input" (a
- * re-assignment after a rebalance re-reads from the committed offset). */
-void ed_watermark_assign(ed_watermark_t *wm, int32_t partition, int64_t now_ms);
+/* Registers partition (topic, partition) at now_ms (a Kafka assignment);
+ * `topic` (NULL = none) is copied. It holds the watermark at NONE until it
+ * has input or idle_timeout passes. Assigning a partition already present
+ * resets it to "assigned, no input" (a re-assignment after a rebalance
+ * re-reads from the committed offset). */
+void ed_watermark_assign(ed_watermark_t *wm, const char *topic, int32_t partition,
+                         int64_t now_ms);
 
-/* Removes a partition (revoked); unknown partitions are ignored. */
-void ed_watermark_revoke(ed_watermark_t *wm, int32_t partition);
+/* Removes partition (topic, partition) (revoked); unknown partitions are
+ * ignored. */
+void ed_watermark_revoke(ed_watermark_t *wm, const char *topic, int32_t partition);
 
-/* Records that `partition` delivered a record with event time event_ms at
- * now_ms: raises its highest event time and marks it active. An unknown
- * partition is assigned first. O(1) when consecutive calls name the same
- * partition, O(log partitions) otherwise. Returns 1 if the partition's
- * highest event time rose (or it had none), so the caller knows when
+/* Records that (topic, partition) delivered a record with event time
+ * event_ms at now_ms: raises its highest event time and marks it active.
+ * An unknown partition is assigned first (its topic copied). O(length of
+ * the topic name) when consecutive calls name the same partition, O(log
+ * partitions) comparisons otherwise. Returns 1 if the partition's highest
+ * event time rose (or it had none), so the caller knows when
  * ed_watermark_current may have moved for a reason other than idleness;
  * else 0. */
-int ed_watermark_observe(ed_watermark_t *wm, int32_t partition, int64_t event_ms,
-                          int64_t now_ms);
+int ed_watermark_observe(ed_watermark_t *wm, const char *topic, int32_t partition,
+                         int64_t event_ms, int64_t now_ms);
 
 /* The source's watermark at now_ms (see the header comment), monotonic over
  * calls; sets *idle (may be NULL) to 1 if no partition is active (all idle,
@@ -107,18 +114,23 @@ int64_t ed_watermark_current(ed_watermark_t *wm, int64_t now_ms, int *idle);
  * clean stop): from now on the watermark is ED_WATERMARK_END. */
 void ed_watermark_finish(ed_watermark_t *wm);
 
-/* One partition's own watermark (highest event time − bound), or NONE if
- * it had no input since its assignment. Sets *found (may be NULL) to 1 if
- * the partition is known, else 0 (and returns NONE). For stats and tests. */
-int64_t ed_watermark_partition(const ed_watermark_t *wm, int32_t partition, int *found);
+/* The own watermark of (topic, partition) (highest event time − bound), or
+ * NONE if it had no input since its assignment. Sets *found (may be NULL)
+ * to 1 if the partition is known, else 0 (and returns NONE). For stats and
+ * tests. */
+int64_t ed_watermark_partition(const ed_watermark_t *wm, const char *topic, int32_t partition,
+                               int *found);
 
 /* Number of partitions known. */
 int ed_watermark_npartitions(const ed_watermark_t *wm);
 
-/* The i-th known partition in id order (0 ≤ i < ed_watermark_npartitions,
- * else an assert): sets *partition to its id and returns its own watermark
- * (as ed_watermark_partition). For stats. */
-int64_t ed_watermark_nth(const ed_watermark_t *wm, int i, int32_t *partition);
+/* The i-th known partition (0 ≤ i < ed_watermark_npartitions, else an
+ * assert), in order of (topic, partition), partitions without a topic
+ * first: sets *topic (the tracker's copy, valid until that partition is
+ * revoked or the tracker destroyed; NULL = none) and *partition, and
+ * returns its own watermark (as ed_watermark_partition). For stats. */
+int64_t ed_watermark_nth(const ed_watermark_t *wm, int i, const char **topic,
+                         int32_t *partition);
 
 typedef struct ed_wmin ed_wmin_t;
 

@@ -52,10 +52,7 @@ done
 # /metrics while the pipeline runs, until it exits (the last scrape is kept).
 "$EDDY" run -c $CONF --exit-when-idle 3s --stats "$B/stats.json" 2> "$B/log" &
 PID=$!
-while kill -0 $PID 2>/dev/null; do
-    curl -sf "$U/metrics" -o "$B/metrics.new" 2>/dev/null && mv "$B/metrics.new" "$B/metrics.txt"
-    sleep 0.3
-done
+scrape_while $PID /metrics "$B/metrics.txt"
 wait_pid 300 $PID; rc=$?
 check_eq "run exits 0" 0 "$rc"
 check_eq "$N records decoded, none rejected" "$N 0" \

@@ -15,6 +15,9 @@
 #   http_sql QUERY [BASE]
 #                      the rows of /v1/sql?q=QUERY at BASE ($U unless given)
 #                      as tab-separated lines
+#   scrape_while PID PATH FILE
+#                      while process PID runs, fetches $U/PATH every 0.3 s;
+#                      FILE keeps the last answer that came whole
 
 http_setup() {
     EDDY=${EDDY:-$EDDY_ROOT/bin/eddy}
@@ -35,4 +38,11 @@ for r in json.load(sys.stdin).get("rows", []): print("\t".join(str(v) for v in r
 
 metric() {
     awk -v n="$2" -v f="${3:-}" '$1 ~ "^" n "({|$)" && index($1, f) { s += $2 } END { printf "%d\n", s }' "$1"
+}
+
+scrape_while() {
+    while kill -0 "$1" 2>/dev/null; do
+        curl -sf "$U$2" -o "$3.new" 2>/dev/null && mv "$3.new" "$3"
+        sleep 0.3
+    done
 }

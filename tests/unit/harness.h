@@ -71,6 +71,17 @@ static inline ed_input_t h_file_input(const char *data, const char *key, const c
                         .file = file};
 }
 
+/* Message `offset` of Kafka partition (topic, partition) as the Kafka
+ * driver hands it to a keyer: payload `data` and `topic` borrowed, no key. */
+static inline ed_input_t h_kafka_input(const char *data, const char *topic, int32_t partition,
+                                       int64_t offset) {
+    return (ed_input_t){.data = data,
+                        .len = strlen(data),
+                        .topic = topic,
+                        .partition = partition,
+                        .offset = offset};
+}
+
 /* A control message of `type` for checkpoint n, as if sent by `from`. */
 static inline ed_msg_t *h_msg(ed_msg_type_t type, uint64_t n, uint32_t flags, int64_t value,
                               uint32_t from) {

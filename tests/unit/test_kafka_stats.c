@@ -163,9 +163,12 @@ static void test_source_parts_joined(void **state) {
     ed_part_fig_t kb[] = {s_fig("t", 1, -1, 300, 300, -1, 0), s_fig("t", 2, 40, 41, 50, 10, 0)};
     s_publish(p.plan, a, ED_PARTS_OFFSETS, ka, 2);
     s_publish(p.plan, b, ED_PARTS_OFFSETS, kb, 2);
-    ed_part_fig_t wa[] = {s_fig("", 0, -1, -1, -1, -1, 5000), s_fig("", 2, -1, -1, -1, -1, 9000)};
-    ed_part_fig_t wb[] = {s_fig("", 2, -1, -1, -1, -1, 7000)};
-    s_publish(p.plan, a, ED_PARTS_WATERMARKS, wa, 2);
+    /* keyers' tables: by (topic, partition); u/0 is another topic's
+     * partition 0, not joined to t/0 */
+    ed_part_fig_t wa[] = {s_fig("t", 0, -1, -1, -1, -1, 5000), s_fig("t", 2, -1, -1, -1, -1, 9000),
+                          s_fig("u", 0, -1, -1, -1, -1, 1000)};
+    ed_part_fig_t wb[] = {s_fig("t", 2, -1, -1, -1, -1, 7000)};
+    s_publish(p.plan, a, ED_PARTS_WATERMARKS, wa, 3);
     s_publish(p.plan, b, ED_PARTS_WATERMARKS, wb, 1);
 
     ed_part_fig_t *v = NULL;

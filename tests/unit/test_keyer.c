@@ -376,15 +376,16 @@ static const char *s_time_yaml = "runtime: { aggregators: 4 }\n"
                                  "  out: { null: {} }\n"
                                  "  dead: { null: {} }\n";
 
-/* Feeds `json` as the next input of Kafka-like partition `part`. */
-static void s_input_part(fx_t *f, int32_t part, const char *json) {
-    ed_input_t in = {.data = json,
-                     .len = strlen(json),
-                     .topic = "orders",
-                     .partition = part,
-                     .offset = ++f->line};
+/* Feeds `json` as the next input of Kafka partition (topic, part). */
+static void s_input_tp(fx_t *f, const char *topic, int32_t part, const char *json) {
+    ed_input_t in = h_kafka_input(json, topic, part, ++f->line);
     ed_keyer_begin(f->k, ed_now_ms());
     ed_keyer_input(f->k, f->self, &in);
+}
+
+/* Feeds `json` as the next input of partition `part` of topic "orders". */
+static void s_input_part(fx_t *f, int32_t part, const char *json) {
+    s_input_tp(f, "orders", part, json);
 }
 
 /* Flushes and reads every KEYED record's (ts, wm) by its "i" into ts[i],
@@ -470,7 +471,7 @@ static void test_event_time_watermarks(void **unused) {
  * the watermark would be 4900 at once (the bug: 1000 late). */
 static void test_assigned_partitions_hold_the_watermark(void **unused) {
     fx_t *f = s_fx_yaml(s_time_yaml);
-    const int32_t parts[] = {0, 1};
+    const ed_topic_part_t parts[] = {{"orders", 0}, {"orders", 1}};
     int64_t ts[4], wm[4];
     ed_keyer_assign(f->k, parts, 2);
     s_input_part(f, 1, "{\"user\":\"a\",\"i\":0,\"ts\":5000}");
@@ -484,7 +485,7 @@ static void test_assigned_partitions_hold_the_watermark(void **unused) {
     ed_keyer_assign(f->k, parts + 1, 1);
     s_expect_barrier_wm(f, 3, 0, 4900, 0);
     /* a partition assigned and silent for idle_timeout stops holding it */
-    const int32_t more[] = {1, 2};
+    const ed_topic_part_t more[] = {{"orders", 1}, {"orders", 2}};
     ed_keyer_assign(f->k, more, 2);
     s_input_part(f, 1, "{\"user\":\"a\",\"i\":2,\"ts\":6000}");
     s_stamps(f, ts, wm, 4);
@@ -495,6 +496,64 @@ static void test_assigned_partitions_hold_the_watermark(void **unused) {
     s_expect_barrier_wm(f, 5, 0, 4900, 0);
     ed_clock_fake(H_T0 + 1000); /* silent for idle_timeout: left out */
     s_expect_barrier_wm(f, 6, 0, 5901, 0);
+    assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 0);
+    s_fx_free(f);
+}
+
+/* The keyer's published table of partition watermarks (ED_PARTS_WATERMARKS):
+ * the watermark of (topic, part), or fails if it is not there. */
+static int64_t s_published_wm(fx_t *f, const char *topic, int32_t part) {
+    ed_part_fig_t *v;
+    int n = ed_part_cell_copy(ed_plan_parts_cell(f->p.plan, ed_plan_source_id(f->p.plan, 0),
+                                                 ED_PARTS_WATERMARKS),
+                              &v, NULL);
+    int64_t w = 0;
+    int found = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(v[i].topic, topic) && v[i].partition == part) {
+            w = v[i].watermark_ms;
+            found++;
+        }
+    free(v);
+    if (found != 1)
+        fail_msg("partition %s/%d published %d times", topic, (int)part, found);
+    return w;
+}
+
+/* Partitions of two topics with the same number are apart (a source with
+ * `topics: [a, b]`): a/0 runs ahead, b/0 assigned and silent holds the
+ * source's watermark, and b/0's first record (far behind a/0) is on time.
+ * Keyed by number alone, a/0 and b/0 were one partition: the watermark
+ * was 4900 after a/0's first record and b/0's 2000 came late. */
+static void test_topics_apart(void **unused) {
+    fx_t *f = s_fx_yaml(s_time_yaml);
+    const ed_topic_part_t parts[] = {{"a", 0}, {"b", 0}};
+    int64_t ts[4], wm[4];
+    ed_keyer_assign(f->k, parts, 2);
+    s_input_tp(f, "a", 0, "{\"user\":\"x\",\"i\":0,\"ts\":5000}");
+    assert_int_equal(s_stamps(f, ts, wm, 4), 0);
+    s_expect_barrier_wm(f, 1, 0, ED_WATERMARK_NONE, 0); /* held by b/0 */
+    s_input_tp(f, "b", 0, "{\"user\":\"y\",\"i\":1,\"ts\":2000}");
+    assert_int_equal(s_stamps(f, ts, wm, 4), 0);
+    assert_true(ts[1] == 2000 && wm[1] == ED_WATERMARK_NONE); /* not late */
+    s_expect_barrier_wm(f, 2, 0, 1900, 0);
+    s_input_tp(f, "a", 0, "{\"user\":\"x\",\"i\":2,\"ts\":9000}");
+    assert_int_equal(s_stamps(f, ts, wm, 4), 0);
+    assert_true(wm[2] == 1900);
+    s_expect_barrier_wm(f, 3, 0, 1900, 0); /* still b/0's */
+    assert_true(s_published_wm(f, "a", 0) == 8900);
+    assert_true(s_published_wm(f, "b", 0) == 1900);
+    /* b/0 catches up: the lower of the two */
+    s_input_tp(f, "b", 0, "{\"user\":\"y\",\"i\":3,\"ts\":7000}");
+    assert_int_equal(s_stamps(f, ts, wm, 4), 0);
+    s_expect_barrier_wm(f, 4, 0, 6900, 0);
+    /* b/0 revoked: a/0 alone; a/1 (same topic, other number) is apart too */
+    const ed_topic_part_t next[] = {{"a", 0}, {"a", 1}};
+    ed_keyer_assign(f->k, next, 2);
+    s_expect_barrier_wm(f, 5, 0, 6900, 0); /* a/1 holds it, never back */
+    s_input_tp(f, "a", 1, "{\"user\":\"z\",\"i\":0,\"ts\":9500}");
+    s_stamps(f, ts, wm, 4);
+    s_expect_barrier_wm(f, 6, 0, 8900, 0);
     assert_int_equal(ed_plan_source_stats(f->p.plan, 0)->rejected, 0);
     s_fx_free(f);
 }
@@ -569,6 +628,7 @@ int main(void) {
         cmocka_unit_test(test_where_and_record_alerts),
         cmocka_unit_test(test_event_time_watermarks),
         cmocka_unit_test(test_assigned_partitions_hold_the_watermark),
+        cmocka_unit_test(test_topics_apart),
         cmocka_unit_test(test_approx_distinct_hashes_the_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

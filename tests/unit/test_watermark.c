@@ -23,18 +23,18 @@ static void t_single_partition(void **state) {
     int idle = -1;
     assert_int_equal(ed_watermark_current(wm, now, &idle), NONE);
     assert_int_equal(idle, 1); /* no partition yet */
-    ed_watermark_observe(wm, -1, 50000, now);
+    ed_watermark_observe(wm, NULL, -1, 50000, now);
     assert_int_equal(ed_watermark_current(wm, now, &idle), 48000);
     assert_int_equal(idle, 0);
     /* out of order within the bound: the watermark does not move back */
-    ed_watermark_observe(wm, -1, 49000, now);
+    ed_watermark_observe(wm, NULL, -1, 49000, now);
     assert_int_equal(ed_watermark_current(wm, now, &idle), 48000);
-    ed_watermark_observe(wm, -1, 60000, now);
+    ed_watermark_observe(wm, NULL, -1, 60000, now);
     assert_int_equal(ed_watermark_current(wm, now, NULL), 58000);
     int found = -1;
-    assert_int_equal(ed_watermark_partition(wm, -1, &found), 58000);
+    assert_int_equal(ed_watermark_partition(wm, NULL, -1, &found), 58000);
     assert_int_equal(found, 1);
-    assert_int_equal(ed_watermark_partition(wm, 7, &found), NONE);
+    assert_int_equal(ed_watermark_partition(wm, NULL, 7, &found), NONE);
     assert_int_equal(found, 0);
     /* idleness off: an hour of silence keeps the partition active */
     now += 3600 * 1000;
@@ -53,51 +53,88 @@ static void t_min_and_idleness(void **state) {
     int64_t now = 0;
     ed_watermark_t *wm = ed_watermark_new(0, 30000);
     int idle;
-    ed_watermark_assign(wm, 0, now);
-    ed_watermark_assign(wm, 1, now);
+    ed_watermark_assign(wm, NULL, 0, now);
+    ed_watermark_assign(wm, NULL, 1, now);
     assert_int_equal(ed_watermark_npartitions(wm), 2);
     /* partition 0 answers first: partition 1, assigned but silent, holds
      * the watermark at NONE until idle_timeout after its assignment */
-    ed_watermark_observe(wm, 0, 100000, now);
+    ed_watermark_observe(wm, NULL, 0, 100000, now);
     assert_int_equal(ed_watermark_current(wm, now, &idle), NONE);
     assert_int_equal(idle, 0);
     now = 10000;
-    ed_watermark_observe(wm, 1, 70000, now);
+    ed_watermark_observe(wm, NULL, 1, 70000, now);
     assert_int_equal(ed_watermark_current(wm, now, &idle), 70000); /* the lowest */
     now = 20000;
-    ed_watermark_observe(wm, 0, 120000, now);
+    ed_watermark_observe(wm, NULL, 0, 120000, now);
     assert_int_equal(ed_watermark_current(wm, now, NULL), 70000);
     /* partition 1 silent since 10000: at 39999 still active, at 40000 idle */
     now = 39999;
     assert_int_equal(ed_watermark_current(wm, now, NULL), 70000);
     now = 40000;
-    ed_watermark_observe(wm, 0, 130000, now);
+    ed_watermark_observe(wm, NULL, 0, 130000, now);
     assert_int_equal(ed_watermark_current(wm, now, &idle), 130000);
     assert_int_equal(idle, 0);
     /* partition 1 speaks again, behind: back in the minimum, but the
      * watermark never goes back */
     now = 41000;
-    ed_watermark_observe(wm, 1, 80000, now);
+    ed_watermark_observe(wm, NULL, 1, 80000, now);
     assert_int_equal(ed_watermark_current(wm, now, NULL), 130000);
-    ed_watermark_observe(wm, 0, 200000, now);
+    ed_watermark_observe(wm, NULL, 0, 200000, now);
     assert_int_equal(ed_watermark_current(wm, now, NULL), 130000); /* held by partition 1 */
-    ed_watermark_observe(wm, 1, 150000, now);
+    ed_watermark_observe(wm, NULL, 1, 150000, now);
     assert_int_equal(ed_watermark_current(wm, now, NULL), 150000);
     /* everything silent: idle, the value holds */
     now = 100000;
     assert_int_equal(ed_watermark_current(wm, now, &idle), 150000);
     assert_int_equal(idle, 1);
     /* revoke partition 1: partition 0 alone decides */
-    ed_watermark_revoke(wm, 1);
-    ed_watermark_revoke(wm, 42); /* unknown: ignored */
+    ed_watermark_revoke(wm, NULL, 1);
+    ed_watermark_revoke(wm, NULL, 42); /* unknown: ignored */
     assert_int_equal(ed_watermark_npartitions(wm), 1);
-    ed_watermark_observe(wm, 0, 210000, now);
+    ed_watermark_observe(wm, NULL, 0, 210000, now);
     assert_int_equal(ed_watermark_current(wm, now, &idle), 210000);
     assert_int_equal(idle, 0);
     /* re-assignment resets a partition to "no input yet" */
-    ed_watermark_assign(wm, 0, now);
-    assert_int_equal(ed_watermark_partition(wm, 0, NULL), NONE);
+    ed_watermark_assign(wm, NULL, 0, now);
+    assert_int_equal(ed_watermark_partition(wm, NULL, 0, NULL), NONE);
     assert_int_equal(ed_watermark_current(wm, now, NULL), 210000);
+    ed_watermark_destroy(&wm);
+}
+
+/* Partitions are (topic, number): a/0, b/0 and 0 without a topic are three. */
+static void t_topics(void **state) {
+    (void)state;
+    int64_t now = 0;
+    ed_watermark_t *wm = ed_watermark_new(0, 30000);
+    ed_watermark_assign(wm, "b", 0, now);
+    ed_watermark_assign(wm, "a", 0, now);
+    ed_watermark_observe(wm, "a", 0, 100000, now);
+    assert_int_equal(ed_watermark_current(wm, now, NULL), NONE); /* b/0 holds it */
+    ed_watermark_observe(wm, "b", 0, 50000, now);
+    assert_int_equal(ed_watermark_current(wm, now, NULL), 50000);
+    ed_watermark_observe(wm, NULL, 0, 70000, now); /* a third partition */
+    assert_int_equal(ed_watermark_npartitions(wm), 3);
+    int found;
+    assert_int_equal(ed_watermark_partition(wm, "a", 0, &found), 100000);
+    assert_int_equal(ed_watermark_partition(wm, "b", 0, &found), 50000);
+    assert_int_equal(ed_watermark_partition(wm, NULL, 0, &found), 70000);
+    assert_int_equal(ed_watermark_partition(wm, "c", 0, &found), NONE);
+    assert_int_equal(found, 0);
+    /* order: no topic first, then by name */
+    const char *t;
+    int32_t p;
+    assert_int_equal(ed_watermark_nth(wm, 0, &t, &p), 70000);
+    assert_null(t);
+    assert_int_equal(ed_watermark_nth(wm, 1, &t, &p), 100000);
+    assert_string_equal(t, "a");
+    assert_int_equal(ed_watermark_nth(wm, 2, &t, &p), 50000);
+    assert_string_equal(t, "b");
+    assert_int_equal(p, 0);
+    ed_watermark_revoke(wm, "b", 0);
+    ed_watermark_revoke(wm, "b", 1); /* unknown: ignored */
+    assert_int_equal(ed_watermark_current(wm, now, NULL), 70000);
+    ed_watermark_revoke(wm, NULL, 0);
+    assert_int_equal(ed_watermark_current(wm, now, NULL), 100000);
     ed_watermark_destroy(&wm);
 }
 
@@ -165,6 +202,7 @@ static int64_t s_oracle(const s_ev_t *h, int n, int64_t bound, int64_t idle_ms, 
 
 static void t_random_oracle(void **state) {
     (void)state;
+    static const char *const T[] = {NULL, "orders", ""};
     enum { N = 400 };
     s_ev_t h[N];
     uint64_t rng = 5;
@@ -182,12 +220,16 @@ static void t_random_oracle(void **state) {
             int32_t p = (int32_t)(s_rng(&rng) % ((round % 3) ? 4 : 8));
             h[i] = (s_ev_t){r < 70 ? 0 : r < 75 ? 1 : r < 78 ? 2 : 3, p,
                             base + now + (int64_t)(s_rng(&rng) % 6000) - 3000, now};
+            /* oracle partition p is (topic, number) (T[p % 3], p / 3):
+             * numbers repeat across topics, and "" is a topic apart from
+             * none */
+            const char *t = T[p % 3];
             if (h[i].kind == 0)
-                ed_watermark_observe(wm, p, h[i].ts, now);
+                ed_watermark_observe(wm, t, p / 3, h[i].ts, now);
             else if (h[i].kind == 1)
-                ed_watermark_assign(wm, p, now);
+                ed_watermark_assign(wm, t, p / 3, now);
             else if (h[i].kind == 2)
-                ed_watermark_revoke(wm, p);
+                ed_watermark_revoke(wm, t, p / 3);
             int idle, oidle;
             int64_t got = ed_watermark_current(wm, now, &idle);
             int64_t want = s_oracle(h, i + 1, bound, idle_ms, now, prev, &oidle);
@@ -289,6 +331,7 @@ static void t_wmin_random(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_single_partition), cmocka_unit_test(t_min_and_idleness),
+        cmocka_unit_test(t_topics),
         cmocka_unit_test(t_random_oracle),    cmocka_unit_test(t_wmin),
         cmocka_unit_test(t_wmin_random),
     };
