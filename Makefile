@@ -112,6 +112,11 @@ $(BIN)/eddy: $(BUILD)/actors/ed_main.o $(BUILD)/libeddy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Bench S10's generator alone (bench/scenarios/s10_nexmark.sh builds it).
+$(BUILD)/bench/s10_gen: bench/tools/s10_gen.c $(BUILD)/libeddy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(LDLIBS)
+
 # Every test program links tests/lib/test_filter.o: EDDY_TEST_FILTER picks
 # its cases (`tests/run unit aggtable:many_keys`).
 TEST_FILTER_O := $(BUILD)/tests/lib/test_filter.o

@@ -93,7 +93,9 @@ const ed_conf_map_t ed_conf_source_map[] = {
      "parallel source actors, for types that may run as several instances. Kafka: that many "
      "consumers in the source's group, sharing its partitions (more than the topic has "
      "partitions leaves some idle). Generator: the events are split evenly, each instance with "
-     "its own seed and `rate / instances`. Directory: must be 1",
+     "its own seed and `rate / instances`. Nexmark: instance *i* of *N* makes the events *n* "
+     "with *n* mod *N* = *i*, so together they make the same events as one. Directory: must "
+     "be 1",
      .min = 1, .max = 64},
     {ED_CONF_INT, "decoders", "0", offsetof(ed_conf_source_t, decoders), 0,
      "decoder actors per source actor. `0`: the source actor decodes and keys its inputs "

@@ -56,8 +56,9 @@ static int64_t s_price_cents(int product_id) {
 }
 
 int ed_gen_kind_parse(const char *name, ed_gen_kind_t *kind) {
-    static const char *const names[] = {"orders", "reviews", "views", "alerts", "tweets", "users"};
-    for (int i = 0; i < 6; i++)
+    static const char *const names[] = {"orders", "reviews", "views", "alerts",
+                                        "tweets", "users",   "nexmark"};
+    for (int i = 0; i < (int)ED_ARRAY_SIZE(names); i++)
         if (!strcmp(name, names[i])) {
             *kind = (ed_gen_kind_t)i;
             return 0;
@@ -74,6 +75,10 @@ ed_gen_t *ed_gen_new(const ed_gen_opts_t *opts) {
     g->trng = opts->seed ^ 0x7465696d65ULL; /* "time": an independent stream */
     g->zprod = s_zipf_cdf(ED_GEN_PRODUCTS);
     g->zpage = s_zipf_cdf(ED_GEN_PAGES);
+    if (opts->kind == ED_GEN_NEXMARK) {
+        ed_nexmark_opts_t no = {.seed = opts->seed, .rate = opts->rate, .start_ms = opts->start_ms};
+        g->nx = ed_nexmark_new(&no);
+    }
     return g;
 }
 
@@ -82,6 +87,7 @@ void ed_gen_destroy(ed_gen_t **g_p) {
         return;
     free((*g_p)->zprod);
     free((*g_p)->zpage);
+    ed_nexmark_destroy(&(*g_p)->nx);
     free(*g_p);
     *g_p = NULL;
 }
@@ -193,6 +199,12 @@ int ed_gen_next(ed_gen_t *g, ed_gen_event_t *ev) {
     case ED_GEN_VIEWS: len = s_view(g, ts); break;
     case ED_GEN_TWEETS: len = ed_gen_tweet(g, i, ts, base); break;
     case ED_GEN_USER_RECORDS: len = ed_gen_user(g, i, ts); break;
+    case ED_GEN_NEXMARK: {
+        int64_t id;
+        len = ed_nexmark_event(g->nx, i, ts, g->json, &id);
+        snprintf(g->key, sizeof g->key, "%lld", (long long)id);
+        break;
+    }
     }
     assert(len < sizeof g->json);
     ev->index = i;

@@ -2,7 +2,8 @@
  * ed_gen.h — the tutorials' synthetic events (orders, reviews, views,
  * alerts input, tweets, users) as JSON lines, deterministic for a seed. `eddy gen` writes
  * them to a file or a Kafka topic (ed_gen_main); the generator source may
- * use the same model later. Every field is documented in docs/gen.md.
+ * use the same model later. `nexmark` is the model of ed_gen_nexmark.h, the
+ * same events as the `nexmark` source. Every field is documented in docs/gen.md.
  *
  * Event i (0-based) has the base event time start + ⌊i · 1000 / rate⌋ ms.
  * With `disorder` D its time is base − U[0, D] (uniform, whole ms), so
@@ -31,6 +32,7 @@ typedef enum {
     ED_GEN_USER_RECORDS, /* {id, gender, name{title, first, last}, location{city, country, postcode},
                           email, login{username}, dob{date, age}, registered{date}, phone,
                           picture{large}}: the randomuser.me shape; 10 % update an earlier id */
+    ED_GEN_NEXMARK,    /* persons, auctions and bids of the Nexmark benchmark (ed_gen_nexmark.h) */
 } ed_gen_kind_t;
 
 /* Sizes of the generated populations (documented in docs/gen.md). */
@@ -67,7 +69,8 @@ typedef struct {
 
 typedef struct ed_gen ed_gen_t;
 
-/* Parses a kind name ("orders", "reviews", "views", "alerts", "tweets", "users"). Returns 0
+/* Parses a kind name ("orders", "reviews", "views", "alerts", "tweets", "users",
+ * "nexmark"). Returns 0
  * and *kind, or ED_EINVAL. */
 int ed_gen_kind_parse(const char *name, ed_gen_kind_t *kind);
 

@@ -3,7 +3,7 @@
  * into a file or a Kafka topic. Options and fields: docs/gen.md.
  *
  * Kafka: one producer (librdkafka), idempotence off, acks=all, each event
- * keyed by its id (order_id, review_id, tweet id, user); the run waits for every
+ * keyed by its id (order_id, review_id, tweet id, user, Nexmark id or auction); the run waits for every
  * delivery report (rd_kafka_flush) and fails, naming the first error and its
  * topic/partition, if any message was not delivered.
  */
@@ -28,14 +28,15 @@
 
 static void s_usage(FILE *out) {
     fprintf(out,
-            "usage: eddy gen orders|reviews|views|alerts|tweets|users --count N [--rate R] [--seed S]\n"
-            "                [--start TIME] [--disorder D] [--late-fraction F] [--late-by D]\n"
+            "usage: eddy gen orders|reviews|views|alerts|tweets|users|nexmark --count N [--rate R]\n"
+            "                [--seed S]"
+            " [--start TIME] [--disorder D] [--late-fraction F] [--late-by D]\n"
             "                [--realtime] (--topic T [--brokers B] [--timeout D] | --out FILE)\n"
             "\n"
             "Writes N of the tutorials' events as JSON lines, the same bytes for the same\n"
             "options and seed. Fields: docs/gen.md.\n"
             "  --count N          events to generate (≥ 1)\n"
-            "  --rate R           events per second of event time (default 1000)\n"
+            "  --rate R           events per second of event time (default 1000; nexmark 10000)\n"
             "  --seed S           random seed (default 1)\n"
             "  --start TIME       event time of the first event: epoch s or ms, ISO-8601,\n"
             "                     or 'now' (default 2026-01-01T00:00:00Z)\n"
@@ -158,16 +159,18 @@ int ed_gen_main(int argc, char **argv) {
                        .late_by_ms = 300000};
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "eddy gen: expected an event kind first: orders, reviews, views, "
-                        "alerts, tweets or users\n");
+                        "alerts, tweets, users or nexmark\n");
         s_usage(stderr);
         return EX_USAGE_;
     }
     if (ed_gen_kind_parse(argv[1], &o.kind) != 0) {
         fprintf(stderr, "eddy gen: unknown event kind '%s'; expected orders, reviews, views, "
-                        "alerts, tweets or users\n",
+                        "alerts, tweets, users or nexmark\n",
                 argv[1]);
         return EX_USAGE_;
     }
+    if (o.kind == ED_GEN_NEXMARK)
+        o.rate = 10000; /* Beam's Nexmark default, as the nexmark source's event_rate */
     static const struct option opts[] = {
         {"count", required_argument, 0, 'n'},   {"rate", required_argument, 0, 'r'},
         {"seed", required_argument, 0, 's'},    {"start", required_argument, 0, 'S'},

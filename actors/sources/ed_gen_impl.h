@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "actors/sources/ed_gen.h"
+#include "actors/sources/ed_gen_nexmark.h"
 
 struct ed_gen {
     ed_gen_opts_t o;
@@ -25,6 +26,7 @@ struct ed_gen {
     double *zprod;      /* Zipf CDF over product ranks */
     double *zpage;      /* Zipf CDF over page ranks */
     uint64_t users;     /* users introduced so far (gen users) */
+    ed_nexmark_t *nx;   /* gen nexmark */
     char json[2048];
     char key[32];
 };
