@@ -133,11 +133,11 @@ static int s_parse_unary(s_parser_t *p) {
     return s_parse_primary(p);
 }
 
-/* term := unary (('*' | '/') unary)*; sum := term (('+' | '-') term)* */
+/* term := unary (('*' | '/' | '%') unary)*; sum := term (('+' | '-') term)* */
 static int s_parse_level(s_parser_t *p, int sum) {
     int a = sum ? s_parse_level(p, 0) : s_parse_unary(p);
     while (a >= 0 && p->lx.tok.kind == ED_WT_ARITH &&
-           (sum ? strchr("+-", p->lx.tok.aop) : strchr("*/", p->lx.tok.aop))) {
+           (sum ? strchr("+-", p->lx.tok.aop) : strchr("*/%", p->lx.tok.aop))) {
         char op = p->lx.tok.aop;
         size_t off = p->lx.tok.off;
         ed_where_lex_next(&p->lx);
@@ -290,6 +290,12 @@ static int s_eval_bin(s_eval_t *ev, const s_node_t *n, s_v_t *out) {
     case '+': return s_finite(ev, x + y, out);
     case '-': return s_finite(ev, x - y, out);
     case '*': return s_finite(ev, x * y, out);
+    case '%':
+        if (y == 0) {
+            snprintf(ev->why, ev->whysz, "modulo by zero");
+            return -1;
+        }
+        return s_finite(ev, ed_where_mod(x, y), out);
     default:
         if (y == 0) {
             snprintf(ev->why, ev->whysz, "division by zero");

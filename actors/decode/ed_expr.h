@@ -4,6 +4,7 @@
  *
  *   price * 0.908
  *   (net + tax) / qty
+ *   auction % 123               (modulo, as Python's float %)
  *   first + " " + last          (strings concatenate with +)
  *   customer.id                 (a field alone copies its value, any type)
  *
@@ -11,18 +12,19 @@
  * dotted paths, `backquoted paths`, numbers, 'strings', true, false, null):
  *
  *   expr    := term (('+' | '-') term)*
- *   term    := unary (('*' | '/') unary)*
+ *   term    := unary (('*' | '/' | '%') unary)*
  *   unary   := '-' unary | primary
  *   primary := number | string | 'true' | 'false' | 'null' | field | '(' expr ')'
  *
- * Operators are left-associative; * and / bind tighter than + and -; unary
- * minus tightest. Arithmetic is IEEE 754 double, evaluated in that order
- * (the same results as Python's float over the same expression).
+ * Operators are left-associative; *, / and % bind tighter than + and -;
+ * unary minus tightest. Arithmetic is IEEE 754 double, evaluated in that
+ * order (the same results as Python's float over the same expression; %
+ * is ed_where_mod, the sign of the divisor).
  *
  * Types are strict, as in `where`: + - * / take two numbers, + also two
  * strings (concatenation); a JSON string that holds digits is a string. An
  * evaluation fails, with a sentence saying why, when a field it reads is
- * missing or null, an operand has another type, a division is by zero, or
+ * missing or null, an operand has another type, a division or modulo is by zero, or
  * a result is not finite (JSON has no inf/NaN): the caller rejects the
  * record. A field alone is copied as it is (object, array, null included;
  * only a missing field fails).

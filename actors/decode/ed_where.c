@@ -28,7 +28,7 @@ typedef enum {
     S_OR = 1,
     S_AND,
     S_NOT,
-    S_CMP,     /* field OP literal */
+    S_CMP,     /* field [% N] OP literal */
     S_CMPF,    /* field OP field */
     S_IN,      /* field [not] in [list] */
     S_MISSING, /* field is [not] missing */
@@ -46,6 +46,7 @@ typedef struct {
     int arg;      /* S_CMP, string ops: literal; S_CMPF: 2nd field; S_IN: list; S_MATCH: regex;
                      S_AND/S_OR/S_NOT: first operand in kids[] */
     int n;        /* S_AND/S_OR: operand count; S_NOT: 1 */
+    double mod;   /* S_CMP, S_CMPF: compare `field % mod` (a number ≠ 0); 0 = the field itself */
 } s_node_t;
 
 /* A literal: a string (owned bytes), a number or a boolean. */
@@ -251,7 +252,8 @@ static int s_compile_regex(s_parser_t *p) {
 
 static int s_parse_or(s_parser_t *p);
 
-/* predicate := field (CMP operand | [not] in [...] | is [not] missing | STROP string) */
+/* predicate := field (['%' number] CMP operand | [not] in [...] | is [not] missing
+ *                     | STROP string) */
 static int s_parse_predicate(s_parser_t *p) {
     if (p->lx.tok.kind != ED_WT_NAME || ed_where_lex_is_keyword(&p->lx.tok)) {
         if (s_is_literal(p))
@@ -261,6 +263,15 @@ static int s_parse_predicate(s_parser_t *p) {
     }
     s_node_t n = {.field = s_field(p)};
     ed_where_lex_next(&p->lx);
+    if (p->lx.tok.kind == ED_WT_ARITH) { /* '%': the lexer makes no other here */
+        ed_where_lex_next(&p->lx);
+        if (p->lx.tok.kind != ED_WT_NUM || p->lx.tok.num == 0)
+            return ed_where_lex_expected(&p->lx, "a number other than 0 after '%' (auction % 123 == 0)");
+        n.mod = p->lx.tok.num;
+        ed_where_lex_next(&p->lx);
+        if (p->lx.tok.kind != ED_WT_OP)
+            return ed_where_lex_expected(&p->lx, "a comparison (==, !=, <, <=, >, >=) after 'FIELD % N'");
+    }
     if (p->lx.tok.kind == ED_WT_OP) {
         n.op = (uint8_t)p->lx.tok.op;
         size_t op_off = p->lx.tok.off, op_len = p->lx.tok.end - p->lx.tok.off;
@@ -597,6 +608,15 @@ static int s_eval(ed_where_ctx_t *cx, int ni, const ed_val_t *vals) {
         return 0;
     }
     int r;
+    ed_val_t modded;
+    if (n->mod != 0 && (n->kind == S_CMP || n->kind == S_CMPF)) {
+        if (v->type != ED_VAL_NUMBER) {
+            cx->counts.wrong_type++;
+            return 0;
+        }
+        modded = (ed_val_t){.type = ED_VAL_NUMBER, .num = ed_where_mod(v->num, n->mod)};
+        v = &modded;
+    }
     switch (n->kind) {
     case S_CMP: {
         const s_lit_t *l = &w->lits[n->arg];

@@ -12,7 +12,7 @@
  *   expr      := and ('or' and)*
  *   and       := unary ('and' unary)*
  *   unary     := 'not' unary | '(' expr ')' | predicate
- *   predicate := field CMP (literal | field)          CMP: == != < <= > >=
+ *   predicate := field ['%' number] CMP (literal | field)   CMP: == != < <= > >=
  *              | field ['not'] 'in' '[' literal (',' literal)* [','] ']'
  *              | field 'is' ['not'] 'missing'
  *              | field ('contains' | 'starts_with' | 'ends_with' | 'matches') string

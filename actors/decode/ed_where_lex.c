@@ -234,7 +234,8 @@ void ed_where_lex_next(ed_where_lex_t *p) {
     } wrong[] = {{"<>", "'!='"},         {"=", "'=='"},  {"&&", "'and'"}, {"||", "'or'"},
                  {"!", "'not' or '!='"}, {"&", "'and'"}, {"|", "'or'"}};
     int rc = 0;
-    if (p->arith && strchr("+-*/", *c)) {
+    /* '%' in both languages: `where` reads `field % N CMP value` */
+    if ((p->arith && strchr("+-*/%", *c)) || *c == '%') {
         t->kind = ED_WT_ARITH;
         t->aop = *c;
         t->end = ++p->pos;
@@ -321,4 +322,13 @@ void ed_where_lex_init_arith(ed_where_lex_t *p, const char *text, const ed_where
 
 void ed_where_lex_free(ed_where_lex_t *p) {
     ed_buf_free(&p->sbuf);
+}
+
+double ed_where_mod(double x, double y) {
+    double r = fmod(x, y);
+    if (r != 0 && ((r < 0) != (y < 0)))
+        r += y;
+    else if (r == 0)
+        r = copysign(0.0, y); /* Python: -0.0 % 3 == 0.0, 0.0 % -3 == -0.0 */
+    return r;
 }

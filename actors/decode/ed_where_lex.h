@@ -3,7 +3,8 @@
  * the error reporting its parser shares: positions of tokens as
  * file:line:col counted from where the text sits in the config file.
  *
- * Tokens: ( ) [ ] , the comparisons == != < <= > >=, numbers (JSON syntax,
+ * Tokens: ( ) [ ] , the comparisons == != < <= > >=, % (the modulo of
+ * `field % N`), numbers (JSON syntax,
  * finite), strings in "double" or 'single' quotes (a backslash escapes the
  * quote and itself, any other backslash stays), and names: dotted paths,
  * @meta names, `backquoted paths` and keywords. Misspelt operators (=, <>,
@@ -32,7 +33,7 @@ typedef enum {
     ED_WT_NUM,   /* tok.num */
     ED_WT_STR,   /* tok.str/len: the decoded contents */
     ED_WT_NAME,  /* a field name or keyword: tok.str/len; tok.quoted if `backquoted` */
-    ED_WT_ARITH, /* + - * / (arithmetic lexers only, ed_where_lex_init_arith); tok.aop */
+    ED_WT_ARITH, /* + - * / (arithmetic lexers only, ed_where_lex_init_arith) and % (both); tok.aop */
     ED_WT_ERROR, /* a lexical error, already recorded */
 } ed_where_tok_kind_t;
 
@@ -46,7 +47,7 @@ typedef struct {
     char *str; /* STR / NAME: borrowed from the lexer, valid until the next token */
     size_t len;
     int quoted;
-    char aop; /* ED_WT_ARITH: '+', '-', '*' or '/' */
+    char aop; /* ED_WT_ARITH: '+', '-', '*', '/' or '%' */
 } ed_where_tok_t;
 
 typedef struct {
@@ -58,7 +59,7 @@ typedef struct {
     char *errstr;
     size_t errsz;
     int failed; /* an error was recorded in errstr */
-    int arith;  /* + - * / are ED_WT_ARITH tokens and numbers take no sign (ed_expr.h) */
+    int arith;  /* + - * / are ED_WT_ARITH tokens (as % always is) and numbers take no sign (ed_expr.h) */
 } ed_where_lex_t;
 
 /* Starts lexing `text` (borrowed, NUL-terminated, must outlive the lexer)
@@ -66,8 +67,8 @@ typedef struct {
 void ed_where_lex_init(ed_where_lex_t *lx, const char *text, const ed_where_origin_t *origin,
                        char *errstr, size_t errstr_size);
 
-/* As ed_where_lex_init, for the arithmetic of ed_expr.h: '+', '-', '*' and
- * '/' are ED_WT_ARITH tokens, and a number never starts with a sign (the
+/* As ed_where_lex_init, for the arithmetic of ed_expr.h: '+', '-', '*', '/'
+ * and '%' are ED_WT_ARITH tokens, and a number never starts with a sign (the
  * parser reads unary minus), so `a -1` is a subtraction. */
 void ed_where_lex_init_arith(ed_where_lex_t *lx, const char *text, const ed_where_origin_t *origin,
                              char *errstr, size_t errstr_size);
@@ -98,5 +99,10 @@ int ed_where_lex_kw(const ed_where_lex_t *lx, const char *kw);
 /* 1 if t is any keyword of the language (and, or, not, in, is, missing,
  * contains, starts_with, ends_with, matches, true, false, null), else 0. */
 int ed_where_lex_is_keyword(const ed_where_tok_t *t);
+
+/* x mod y as Python's float `%` (y ≠ 0): the remainder of floored division,
+ * with the sign of y (−7 % 3 = 2, 7 % −3 = −2), so `where` and `set` agree
+ * with the Python oracles of their tests. */
+double ed_where_mod(double x, double y);
 
 #endif

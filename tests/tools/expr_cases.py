@@ -13,9 +13,10 @@ Writes, one per line:
                            string), B:0/B:1, Z (null), O (object or array).
 Deterministic for a seed.
 
-The language: + - * / on two numbers (IEEE doubles, left to right), + on two
+The language: + - * / % on two numbers (IEEE doubles, left to right; % as
+Python's float %), + on two
 strings (concatenation), unary minus on a number; anything else, a missing
-field, a division by zero or a result that is not finite fails the
+field, a division or modulo by zero or a result that is not finite fails the
 evaluation. A field alone is its value, whatever its type.
 """
 import json
@@ -62,11 +63,11 @@ def rand_expr(rng, want, depth=0):
         return ("+", rand_expr(rng, want, depth + 1), rand_expr(rng, want, depth + 1))
     if r < 0.38:
         return ("neg", rand_expr(rng, want, depth + 1))
-    op = rng.choice("+-*/")
+    op = rng.choice("+-*/%")
     return (op, rand_expr(rng, want, depth + 1), rand_expr(rng, want, depth + 1))
 
 
-PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
+PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2}
 
 
 def text(e, rng):
@@ -129,6 +130,8 @@ def ev(e, rec):
         return finite(a * b)
     if b == 0:
         raise Fail()
+    if kind == "%":
+        return finite(a % b)  # Python's float %: the sign of the divisor
     return finite(a / b)
 
 

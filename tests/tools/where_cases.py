@@ -144,6 +144,11 @@ def evaluate(node, rec, c):
         return False
     if kind in ("cmp", "cmpf"):
         other = node[3] if kind == "cmp" else get(rec, node[3])
+        if len(node) > 4:  # FIELD % N: Python's float %
+            if typ(v) != "num":
+                c.wrong += 1
+                return False
+            v = float(v) % node[4]
         r = compare(node[2], v, other)
     elif kind == "in":
         same = [x for x in node[3] if typ(x) == typ(v)]
@@ -220,7 +225,17 @@ def rand_predicate(rng):
     if r < 0.35:
         op = rng.choice(OPS)
         lit = rand_literal(rng, op in ("==", "!="), PREFERRED[f])
-        return ("cmp", f, op, lit), fr + ws(rng, False) + op + ws(rng, False) + render_literal(rng, lit)
+        text = fr + ws(rng, False) + op + ws(rng, False) + render_literal(rng, lit)
+        if rng.random() < 0.25:  # FIELD % N CMP literal
+            mod = rng.choice([2, 3, 7, 123, -3, 0.5, 2.5, 1e3])
+            if rng.random() < 0.6:  # a remainder that occurs, as `auction % 123 == 0` does
+                lit = float(rng.choice([0, 1, 2, -1, 0.5]))
+                text = fr + ws(rng, False) + op + ws(rng, False) + render_literal(rng, lit)
+            i = len(fr)
+            text = text[:i] + ws(rng, False) + "%" + ws(rng, False) + render_literal(rng, mod) + \
+                ws(rng, False) + text[i:]
+            return ("cmp", f, op, lit, float(mod)), text
+        return ("cmp", f, op, lit), text
     if r < 0.45:
         op = rng.choice(OPS)
         g = rng.choice([x for x in FIELDS if PREFERRED[x] == PREFERRED[f]] + FIELDS)

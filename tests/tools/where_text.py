@@ -19,7 +19,7 @@ class WhereError(ValueError):
 WHERE_TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<op>==|!=|<=|>=|<|>)
-  | (?P<punct>[()\[\],])
+  | (?P<punct>[()\[\],%])
   | (?P<num>-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)
   | (?P<bq>`[^`]*`)
   | (?P<word>@?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_0-9][A-Za-z0-9_]*)*)
@@ -95,11 +95,22 @@ def parse_where(text):
     def predicate():
         f = take("field")[1]
         t = peek()
+        mod = None
+        if t == ("punct", "%"):  # FIELD % N CMP ...
+            take()
+            mod = take("lit")[1]
+            if mod == 0:
+                raise WhereError("in %r: '%%' needs a number other than 0" % text)
+            t = peek()
+            if t[0] != "op":
+                raise WhereError("in %r: expected a comparison after '%s %% N'" % (text, f))
         if t[0] == "op":
             take()
             if peek()[0] == "field":
-                return ("cmpf", f, t[1], take()[1])
-            return ("cmp", f, t[1], literal())
+                node = ("cmpf", f, t[1], take()[1])
+            else:
+                node = ("cmp", f, t[1], literal())
+            return node if mod is None else node + (float(mod),)
         if t == ("kw", "is"):
             take()
             neg = peek() == ("kw", "not")

@@ -119,6 +119,31 @@ static void test_numbers(void **state) {
     PASS("amount>1000", r); /* no spaces needed around operators */
 }
 
+/* FIELD % N CMP VALUE: Python's float % (the sign of the divisor), so the
+ * Nexmark q2 filter `auction % 123 == 0` reads as in the spec. */
+static void test_modulo(void **state) {
+    (void)state;
+    PASS("auction % 123 == 0", "{\"auction\": 246}");
+    FAIL("auction % 123 == 0", "{\"auction\": 247}");
+    PASS("auction%123==1", "{\"auction\": 247}");
+    PASS("n % 3 == 2", "{\"n\": -7}");     /* floored, as Python: -7 % 3 = 2 */
+    PASS("n % -3 == -2", "{\"n\": 7}");    /* the sign of the divisor */
+    PASS("x % 2.5 == 0.5", "{\"x\": 5.5}");
+    PASS("x % 2 > 1.5 and x % 2 < 2", "{\"x\": 7.75}");
+    PASS("a % 10 == b", "{\"a\": 13, \"b\": 3}");
+    PASS("not (auction % 2 == 0)", "{\"auction\": 5}");
+    ed_where_counts_t c;
+    assert_int_equal(s_eval_counts("s % 2 == 0", "{\"s\": \"4\"}", &c), 0);
+    assert_int_equal(c.wrong_type, 1); /* a string is no number */
+    assert_int_equal(s_eval_counts("s % 2 == 0", "{\"t\": 4}", &c), 0);
+    assert_int_equal(c.missing, 1);
+    s_err_at("a % 0 == 1", 1, "7:5: in where of 'x': found '0'; expected a number other than 0 after '%'");
+    s_err_at("a % b == 1", 1, "7:5: in where of 'x': found 'b'; expected a number other than 0");
+    s_err_at("a % 3", 1, "found the end of the expression; expected a comparison (==, !=, <, <=, >, "
+                         ">=) after 'FIELD % N'");
+    s_err_at("a % 3 in [1]", 1, "7:7: in where of 'x': found 'in'; expected a comparison");
+}
+
 static void test_strings(void **state) {
     (void)state;
     const char *r =
@@ -591,6 +616,7 @@ static void test_against_python(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_modulo),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_bools_and_fields),
         cmocka_unit_test(test_logic_and_precedence),
