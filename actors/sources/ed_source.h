@@ -130,6 +130,29 @@ typedef struct ed_source_type {
     void (*close)(void **ctx_p);
 } ed_source_type_t;
 
+/* ---- shared by the drivers that make their input in-process (generator, nexmark) ---- */
+
+/* fd(): -1, the actor polls by timer. */
+int ed_source_fd_none(void *ctx);
+
+/* checkpoint(): no position to keep. Returns 0. */
+int ed_source_checkpoint_none(void *ctx, uint64_t n);
+
+/* commit(): nothing to commit. Returns 0. */
+int ed_source_commit_none(void *ctx, uint64_t n, char *errstr, size_t errstr_size);
+
+/* Pacing at `rate` events per wall-clock second (0 = unpaced: returns n):
+ * of the n events a read may emit, how many are due now, `made` having been
+ * emitted since the first call (whose ed_now_us() goes into *start_us, 0
+ * before it). The first event is due at once, then one per 1/rate s; a
+ * reader that fell behind catches up at full speed. */
+uint64_t ed_source_due(int64_t *start_us, double rate, uint64_t made, uint64_t n);
+
+/* For validate: with `events` > 0, each of the source's instances needs at
+ * least one (an instance with 0 would run unbounded). Returns 0, or
+ * ED_EINVAL with the error recorded at `instances`. */
+int ed_source_check_instance_events(ed_conf_check_t *ck, uint64_t events);
+
 /* Returns the driver called `name` ("kafka"), or NULL. Registry in
  * actors/sources/ed_sources.def. */
 const ed_source_type_t *ed_source_type_find(const char *name);

@@ -104,15 +104,7 @@ static const ed_conf_meta_t s_gen_meta[] = {
 
 /* Each instance needs at least one event: one with 0 would run unbounded. */
 static int s_gen_validate(ed_conf_check_t *ck, void *opts) {
-    const s_gen_opts_t *o = opts;
-    const ed_conf_source_t *src = ed_conf_check_source(ck);
-    if (o->events && o->events < (uint64_t)src->instances)
-        return ed_conf_check_err(ck, "instances",
-                                 "source '%s' has %d instances but only %llu events; each "
-                                 "instance needs at least one (an instance with 0 events would "
-                                 "run unbounded)",
-                                 src->name, src->instances, (unsigned long long)o->events);
-    return 0;
+    return ed_source_check_instance_events(ck, ((const s_gen_opts_t *)opts)->events);
 }
 
 /* Instances split the events evenly, draw from different seeds and share
@@ -161,18 +153,8 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
     uint64_t n = (uint64_t)max;
     if (g->events && g->events - g->next < n)
         n = g->events - g->next;
-    if (g->rate > 0) {
-        int64_t now = ed_now_us();
-        if (!g->start_us)
-            g->start_us = now;
-        /* Events due by now: the first one at once, then one per 1/rate s. */
-        double due_f = (double)(now - g->start_us) * g->rate / 1e6 + 1.0;
-        uint64_t due = due_f >= 1.8e19 ? UINT64_MAX : (uint64_t)due_f;
-        if (due <= g->next)
-            return 0;
-        if (due - g->next < n)
-            n = due - g->next;
-    }
+    if (!(n = ed_source_due(&g->start_us, g->rate, g->next, n)))
+        return 0;
 
     char key[24];
     ed_input_t in;
@@ -191,25 +173,6 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
     if (g->events && g->next >= g->events)
         *eof = 1;
     return (int)n;
-}
-
-static int s_fd(void *ctx) {
-    (void)ctx;
-    return -1;
-}
-
-static int s_checkpoint(void *ctx, uint64_t n) {
-    (void)ctx;
-    (void)n;
-    return 0;
-}
-
-static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
-    (void)ctx;
-    (void)n;
-    (void)errstr;
-    (void)errstr_size;
-    return 0;
 }
 
 static void s_pause(void *ctx, int paused) {
@@ -236,9 +199,9 @@ const ed_source_type_t ed_source_generator = {
     .instance = s_gen_instance,
     .open = s_open,
     .read = s_read,
-    .fd = s_fd,
-    .checkpoint = s_checkpoint,
-    .commit = s_commit,
+    .fd = ed_source_fd_none,
+    .checkpoint = ed_source_checkpoint_none,
+    .commit = ed_source_commit_none,
     .pause = s_pause,
     .close = s_close,
 };

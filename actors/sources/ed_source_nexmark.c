@@ -78,13 +78,7 @@ static int s_validate(ed_conf_check_t *ck, void *opts) {
                                  "source '%s': a nexmark source makes JSON events; set "
                                  "`format: json`",
                                  src->name);
-    if (o->events && o->events < (uint64_t)src->instances)
-        return ed_conf_check_err(ck, "instances",
-                                 "source '%s' has %d instances but only %llu events; each "
-                                 "instance needs at least one (an instance with 0 events would "
-                                 "run unbounded)",
-                                 src->name, src->instances, (unsigned long long)o->events);
-    return 0;
+    return ed_source_check_instance_events(ck, o->events);
 }
 
 static void s_instance(void *opts, int instance, int n) {
@@ -123,18 +117,7 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
     }
     if (c->paused || max <= 0)
         return 0;
-    uint64_t n = (uint64_t)max;
-    if (c->rate > 0) {
-        int64_t now = ed_now_us();
-        if (!c->start_us)
-            c->start_us = now;
-        double due_f = (double)(now - c->start_us) * c->rate / 1e6 + 1.0;
-        uint64_t due = due_f >= 1.8e19 ? UINT64_MAX : (uint64_t)due_f;
-        if (due <= c->made)
-            return 0;
-        if (due - c->made < n)
-            n = due - c->made;
-    }
+    uint64_t n = ed_source_due(&c->start_us, c->rate, c->made, (uint64_t)max);
     ed_input_t in;
     memset(&in, 0, sizeof in);
     in.partition = -1;
@@ -152,25 +135,6 @@ static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof,
     if (c->next >= c->end)
         *eof = 1;
     return (int)done;
-}
-
-static int s_fd(void *ctx) {
-    (void)ctx;
-    return -1;
-}
-
-static int s_checkpoint(void *ctx, uint64_t n) {
-    (void)ctx;
-    (void)n;
-    return 0;
-}
-
-static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
-    (void)ctx;
-    (void)n;
-    (void)errstr;
-    (void)errstr_size;
-    return 0;
 }
 
 static void s_pause(void *ctx, int paused) {
@@ -199,9 +163,9 @@ const ed_source_type_t ed_source_nexmark = {
     .instance = s_instance,
     .open = s_open,
     .read = s_read,
-    .fd = s_fd,
-    .checkpoint = s_checkpoint,
-    .commit = s_commit,
+    .fd = ed_source_fd_none,
+    .checkpoint = ed_source_checkpoint_none,
+    .commit = ed_source_commit_none,
     .pause = s_pause,
     .close = s_close,
 };
