@@ -4,7 +4,10 @@
 # (tests/tools/nexmark_check.py: 1:3:46 blocks, dense ids, times, types and
 # ranges, hot auction/bidder/seller and channel shares, fixed URLs); the
 # nexmark source with 1 and 3 instances reads exactly those events (each
-# input a row in SQLite, compared as a multiset); bad options are refused.
+# input a row in SQLite, compared as a multiset); bench S10's queries q0, q1,
+# q2, q5 and q7 (bench/configs/s10_q*.yaml) with their null sink swapped for
+# SQLite give exactly the rows Python computes from the same events; bad
+# options are refused.
 set -uo pipefail
 cd "$EDDY_ROOT"
 . tests/lib/tap.sh
@@ -45,29 +48,53 @@ for n in 1 3; do
         $CHECK rows "$B/e.jsonl" "$B/rows$n.db" events
 done
 
-# --- refused
-check_bad_config "nexmark without format: json" nx_format 'sources:
+# --- the S10 queries (bench/configs/s10_q*.yaml) against Python over the same
+# events: the null sink swapped for SQLite (sed on the config, nothing else
+# changed), read back and compared row for row; 1000 events/s of event time,
+# so 60k events span 60 s: 6 tumbling windows (q7), 34 hopping ones (q5)
+QN=${NX_QUERY_EVENTS:-60000}
+"$EDDY" gen nexmark --count "$QN" --seed 5 --rate 1000 --out "$B/q.jsonl" 2>/dev/null
+for q in q0 q1 q2 q5 q7; do
+    case $q in
+    q0|q1|q2) cols="    table: $q
+    columns: $($CHECK columns $q)" ;;
+    *) cols="    table: $q" ;;
+    esac
+    rm -f "$B/$q.db"*
+    python3 - "bench/configs/s10_$q.yaml" "$B/$q.yaml" "$B/$q.db" "$cols" <<'PY'
+import sys
+src, dst, db, cols = sys.argv[1:]
+text = open(src).read()
+assert text.count("    null: {}\n") == 1, "one null sink expected in " + src
+open(dst, "w").write(text.replace("    null: {}\n", '    sqlite: { path: "%s" }\n%s\n' % (db, cols)))
+PY
+    BENCH_EVENTS=$QN BENCH_SEED=5 BENCH_EVENT_RATE=1000 BENCH_INSTANCES=2 BENCH_DECODERS=2 \
+        "$EDDY" run -c "$B/$q.yaml" --stats "$B/$q.stats" > "$B/$q.log" 2>&1
+    check_eq "$q: exits 0" 0 $?
+    check_eq "$q: $QN inputs, none rejected" "$QN 0" \
+        "$(json_get "$B/$q.stats" sources nx inputs 2>/dev/null) $(json_get "$B/$q.stats" sources nx rejected 2>/dev/null)"
+    check "$q: its rows equal Python's over gen nexmark's events" \
+        $CHECK query $q "$B/q.jsonl" "$B/$q.db" $q
+done
+
+# --- refused: bad_nexmark WHAT NAME SOURCE-LINES REGEX
+bad_nexmark() {
+    check_bad_config "$1" "$2" "sources:
   nx:
-    nexmark: { events: 10 }
+$3
     to: [d]
 sinks:
   d: { null: {} }
-' "a nexmark source makes JSON events; set .format: json."
-check_bad_config "nexmark event_rate 0" nx_rate 'sources:
-  nx:
-    nexmark: { events: 10, event_rate: 0 }
+" "$4"
+}
+bad_nexmark "nexmark without format: json" nx_format "    nexmark: { events: 10 }" \
+    "a nexmark source makes JSON events; set .format: json."
+bad_nexmark "nexmark event_rate 0" nx_rate "    nexmark: { events: 10, event_rate: 0 }
+    format: json" "event_rate must be above 0"
+bad_nexmark "nexmark unknown option" nx_opt "    nexmark: { events: 10, sed: 3 }
+    format: json" "unknown key 'sed'"
+bad_nexmark "nexmark fewer events than instances" nx_inst "    nexmark: { events: 2 }
     format: json
-    to: [d]
-sinks:
-  d: { null: {} }
-' "event_rate must be above 0"
-check_bad_config "nexmark unknown option" nx_opt 'sources:
-  nx:
-    nexmark: { events: 10, sed: 3 }
-    format: json
-    to: [d]
-sinks:
-  d: { null: {} }
-' "sed"
+    instances: 3" "has 3 instances but only 2 events"
 
 [ "$TAP_FAILED" -eq 0 ]

@@ -9,6 +9,8 @@ wrote — independently of eddy's engine.
                                                 are exactly FILE's events
   nexmark_check.py query Q FILE DB TABLE        a query's result in SQLite
                                                 equals Python's (q0 q1 q2 q5 q7)
+  nexmark_check.py columns Q                    the sink columns of query Q's
+                                                check (YAML flow mapping)
 
 Exit 0 when it holds; otherwise 1 with the first difference on stderr.
 """
@@ -194,11 +196,10 @@ def check_rows(path, db, table):
 
 def expected(q, evs):
     bids = [e for e in evs if e["event_type"] == 2]
-    if q == "q0":
-        return ["auction", "bidder", "price", "date_time"], [
-            (b["auction"], b["bidder"], b["price"], b["date_time"]) for b in bids]
+    if q == "q0":  # every event, unchanged
+        return ALL, [tuple(e.get(c) for c in ALL) for e in evs]
     if q == "q1":
-        return ["auction", "bidder", "price_eur", "date_time"], [
+        return ["auction", "bidder", "price", "date_time"], [
             (b["auction"], b["bidder"], b["price"] * 0.908, b["date_time"]) for b in bids]
     if q == "q2":
         return ["auction", "price"], [(b["auction"], b["price"]) for b in bids
@@ -211,14 +212,26 @@ def expected(q, evs):
             for k in range(first, t // 2000 + 1):
                 key = (k * 2000, b["auction"])
                 counts[key] = counts.get(key, 0) + 1
-        return ["window_start", "auction", "bids"], [(w, a, c) for (w, a), c in counts.items()]
+        return ["window_start", "window_end", "auction", "bids"], [
+            (w, w + 10000, str(a), c) for (w, a), c in counts.items()]
     if q == "q7":  # highest bid per tumbling 10 s window
         best = {}
         for b in bids:
             w = b["date_time"] // 10000 * 10000
             best[w] = max(best.get(w, 0), b["price"])
-        return ["window_start", "max_price"], list(best.items())
+        return ["window_start", "window_end", "max_price"], [
+            (w, w + 10000, float(p)) for w, p in best.items()]
     fail("unknown query " + q)
+
+
+def columns(q):
+    """The `columns:` of the SQLite sink that takes query q's records."""
+    ints = {"event_type", "id", "initial_bid", "reserve", "expires", "seller", "category",
+            "auction", "bidder", "price", "date_time"}
+    cols = {"q0": ALL, "q1": ["auction", "bidder", "price", "date_time"],
+            "q2": ["auction", "price"]}[q]
+    typ = lambda c: "double" if (q, c) == ("q1", "price") else "bigint" if c in ints else "text"
+    return "{ " + ", ".join("%s: %s %s" % (c, c, typ(c)) for c in cols) + " }"
 
 
 def check_query(q, path, db, table):
@@ -235,6 +248,8 @@ def main(argv):
         check_fields(argv[2], float(argv[3]), int(argv[4]))
     elif len(argv) == 5 and argv[1] == "rows":
         check_rows(argv[2], argv[3], argv[4])
+    elif len(argv) == 3 and argv[1] == "columns":
+        print(columns(argv[2]))
     elif len(argv) == 6 and argv[1] == "query":
         check_query(argv[2], argv[3], argv[4], argv[5])
     else:
