@@ -64,7 +64,7 @@ struct ed_plan {
     ed_sink_live_t *sink_live;       /* [conf->nsinks] */
     ed_where_stats_t *agg_where;     /* [conf->naggregations] */
     ed_where_stats_t *alert_where;   /* [conf->nalerts] (per-record alerts only) */
-    uint64_t *agg_late_routed;       /* [conf->naggregations] records sent to the late sink */
+    ed_agg_late_t *agg_late;         /* [conf->naggregations] late records (ed_plan_agg_late) */
     ed_run_stats_t run;              /* written by the coordinator */
     int64_t start_ms;                /* ed_now_ms() when the run started */
     int64_t end_ms;                  /* when the workers stopped */
@@ -117,7 +117,7 @@ ed_where_stats_t *ed_plan_agg_where_stats(ed_plan_t *plan, int a) { return &plan
 ed_where_stats_t *ed_plan_alert_where_stats(ed_plan_t *plan, int r) {
     return &plan->alert_where[r];
 }
-uint64_t *ed_plan_agg_late_routed(ed_plan_t *plan, int a) { return &plan->agg_late_routed[a]; }
+ed_agg_late_t *ed_plan_agg_late(ed_plan_t *plan, int a) { return &plan->agg_late[a]; }
 int64_t ed_plan_exit_when_idle_ms(const ed_plan_t *plan) { return plan->exit_when_idle_ms; }
 void ed_plan_request_stop(ed_plan_t *plan) { atomic_store(&plan->stop_requested, 1); }
 int ed_plan_stop_requested(const ed_plan_t *plan) {
@@ -306,8 +306,7 @@ static void s_layout(ed_plan_t *plan) {
         pthread_mutex_init(&plan->sink_live[k].lock, NULL);
     plan->agg_where = ed_calloc((size_t)conf->naggregations + 1, sizeof *plan->agg_where);
     plan->alert_where = ed_calloc((size_t)conf->nalerts + 1, sizeof *plan->alert_where);
-    plan->agg_late_routed =
-        ed_calloc((size_t)conf->naggregations + 1, sizeof *plan->agg_late_routed);
+    plan->agg_late = ed_calloc((size_t)conf->naggregations + 1, sizeof *plan->agg_late);
 }
 
 /* Adds actor `id` to the runtime; ids are given in order, so the runtime's
@@ -573,9 +572,13 @@ void ed_plan_stats_json(const ed_plan_t *plan, FILE *out) {
     for (int a = 0; a < conf->naggregations; a++) {
         fprintf(out, "%s\"%s\":", a ? "," : "", conf->aggregations[a].name);
         s_where_json(&plan->agg_where[a], "records", out);
+        const ed_agg_late_t *l = &plan->agg_late[a];
+        if (conf->aggregations[a].window.kind != ED_WIN_NONE)
+            fprintf(out, ",\"late_dropped\":%llu,\"late_updated\":%llu",
+                    (unsigned long long)ed_stat_get(&l->dropped),
+                    (unsigned long long)ed_stat_get(&l->updated));
         if (conf->aggregations[a].window.late == ED_WLATE_SINK)
-            fprintf(out, ",\"late_routed\":%llu",
-                    (unsigned long long)ed_stat_get(&plan->agg_late_routed[a]));
+            fprintf(out, ",\"late_routed\":%llu", (unsigned long long)ed_stat_get(&l->routed));
         fprintf(out, "}");
     }
     fprintf(out, "},\"alerts\":{");
@@ -654,7 +657,7 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
     free(plan->sink_live);
     free(plan->agg_where);
     free(plan->alert_where);
-    free(plan->agg_late_routed);
+    free(plan->agg_late);
     free(plan);
     *plan_p = NULL;
 }

@@ -245,10 +245,19 @@ int64_t ed_plan_start_ms(const ed_plan_t *plan);
  * an aggregation without `where`, an alert on an aggregation). */
 ed_where_stats_t *ed_plan_agg_where_stats(ed_plan_t *plan, int a);
 ed_where_stats_t *ed_plan_alert_where_stats(ed_plan_t *plan, int r);
-/* Records config aggregation a sent to its late sink (`late: SINK`), over
- * every aggregator partition: added atomically (ed_stat_add_shared) by the
- * aggregators, read with ed_stat_get. */
-uint64_t *ed_plan_agg_late_routed(ed_plan_t *plan, int a);
+/* The late records of one windowed aggregation, over every aggregator
+ * partition: added atomically (ed_stat_add_shared) by the aggregators
+ * (actors/aggregate/ed_aggwin.c, where each record is judged), read with
+ * ed_stat_get. Records, not windows: a hopping record counts once. */
+typedef struct {
+    uint64_t dropped; /* too late for every window, dropped (`late: drop`) */
+    uint64_t updated; /* too late for at least one window, applied to it anyway
+                         (`late: update`) */
+    uint64_t routed;  /* too late for every window, sent to the late sink (`late: SINK`) */
+} ed_agg_late_t;
+
+/* The late counters of config aggregation a (0 ≤ a < naggregations). */
+ed_agg_late_t *ed_plan_agg_late(ed_plan_t *plan, int a);
 
 /* --exit-when-idle in ms (0 = run until a signal or the end of input). */
 int64_t ed_plan_exit_when_idle_ms(const ed_plan_t *plan);

@@ -118,7 +118,6 @@ static void s_late(void *ud, uint16_t agg, const ed_record_t *rec) {
     ed_batch_add_record_at(s->alerts[slot], ed_record_key(rec), rec->key_len, ed_record_val(rec),
                            rec->val_len, rec->ts_ms, (int)rec->src - 1, ed_record_pos(rec),
                            rec->pos_len);
-    ed_stat_add_shared(ed_plan_agg_late_routed(s->plan, agg), 1); /* every partition */
     if (s->alerts[slot]->count >= ED_CHANGES_PER_BATCH)
         s_send(s, slot, &s->alerts[slot]);
 }

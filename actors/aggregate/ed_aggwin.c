@@ -20,6 +20,7 @@ typedef struct {
     int src;         /* config source index */
     int on_close;    /* emit: on_close */
     ed_window_t spec; /* when windowed, checked */
+    ed_agg_late_t *late; /* the plan's late counters of this aggregation (shared) */
 } s_agg_t;
 
 typedef struct {
@@ -80,6 +81,7 @@ ed_aggwin_t *ed_aggwin_new(ed_plan_t *plan, uint32_t self, const uint32_t *upstr
         const ed_conf_aggregation_t *ca = &conf->aggregations[a];
         s_agg_t *ag = &w->aggs[a];
         ag->src = ca->from_idx;
+        ag->late = ed_plan_agg_late(plan, a);
         ag->event_time = ca->from_idx >= 0 && conf->sources[ca->from_idx].time_field != NULL;
         if (ca->window.kind == ED_WIN_NONE)
             continue;
@@ -155,7 +157,7 @@ static void s_take(ed_aggwin_t *w, int up, int64_t wm, int idle) {
 
 /* A record too late for every window it belongs to, not applied: counted
  * as dropped, or passed to `late` (late: SINK) with the input record it
- * carries. */
+ * carries; per aggregator partition (st) and per aggregation (ag->late). */
 static void s_too_late(const s_agg_t *ag, const ed_keyed_t *e, ed_agg_stats_t *st,
                        ed_aggwin_late_fn late, void *ud) {
     const ed_record_t *rec = ed_keyed_record(e);
@@ -163,9 +165,11 @@ static void s_too_late(const s_agg_t *ag, const ed_keyed_t *e, ed_agg_stats_t *s
         /* Without its record (not expected: the keyer attaches it under
          * late: SINK) it cannot be routed, and is counted as dropped. */
         ed_stat_add(&st->late_dropped, 1);
+        ed_stat_add_shared(&ag->late->dropped, 1);
         return;
     }
     ed_stat_add(&st->late_routed, 1);
+    ed_stat_add_shared(&ag->late->routed, 1);
     late(ud, e->agg, rec);
 }
 
@@ -178,10 +182,12 @@ static void s_session(ed_aggwin_t *w, const s_agg_t *ag, const ed_keyed_t *e, in
         ed_stat_add(&st->time_invalid, 1); /* the keyer checks the range: not expected */
         return;
     }
-    if (!res.applied)
+    if (!res.applied) {
         s_too_late(ag, e, st, late, ud);
-    else if (res.cls == ED_WINDOW_TOO_LATE)
+    } else if (res.cls == ED_WINDOW_TOO_LATE) {
         ed_stat_add(&st->late_updates, 1);
+        ed_stat_add_shared(&ag->late->updated, 1);
+    }
 }
 
 void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m,
@@ -222,12 +228,17 @@ void ed_aggwin_batch(ed_aggwin_t *w, ed_aggtable_t *t, int up, const ed_msg_t *m
             continue;
         }
         ed_stat_add(&st->windows_skipped, (uint64_t)skipped);
+        int updated = 0;
         for (int i = 0; i < nhits; i++) {
-            if (w->hits[i].cls == ED_WINDOW_TOO_LATE)
+            if (w->hits[i].cls == ED_WINDOW_TOO_LATE) {
                 ed_stat_add(&st->late_updates, 1);
+                updated = 1;
+            }
             ed_aggtable_apply(t, e->agg, w->hits[i].bounds.start_ms, w->hits[i].bounds.end_ms,
                               key, e->key_len, e->hash, ed_keyed_vals(e), ts);
         }
+        if (updated)
+            ed_stat_add_shared(&ag->late->updated, 1); /* the record, once */
     }
     if (m->flags & ED_MSG_F_WATERMARK)
         s_take(w, up, m->value, (m->flags & ED_MSG_F_IDLE) != 0);

@@ -263,17 +263,37 @@ static void s_aggregations(ed_plan_t *plan, ed_buf_t *b) {
             s_u64(b, fams[f].name, &lab, v);
         }
     }
-    static const char late[] = "eddy_aggregation_late_records_routed_total";
-    s_head(b, late, "counter",
-           "Records too late for every window, sent unchanged to the late sink (aggregations "
-           "with late: SINK only).");
-    for (int a = 0; a < conf->naggregations; a++) {
-        if (conf->aggregations[a].window.late != ED_WLATE_SINK)
-            continue;
-        ed_buf_reset(&lab);
-        s_label(&lab, "aggregation", conf->aggregations[a].name);
-        s_label(&lab, "sink", conf->aggregations[a].window.late_sink);
-        s_u64(b, late, &lab, ed_stat_get(ed_plan_agg_late_routed(plan, a)));
+    static const struct {
+        const char *name, *help;
+        size_t off;
+        int sink_only;
+    } lates[] = {
+        {"eddy_aggregation_late_records_dropped_total",
+         "Records too late for every window, dropped (late: drop).",
+         offsetof(ed_agg_late_t, dropped), 0},
+        {"eddy_aggregation_late_records_updated_total",
+         "Records too late for at least one window, applied to it anyway (late: update).",
+         offsetof(ed_agg_late_t, updated), 0},
+        {"eddy_aggregation_late_records_routed_total",
+         "Records too late for every window, sent unchanged to the late sink (aggregations "
+         "with late: SINK only).",
+         offsetof(ed_agg_late_t, routed), 1},
+    };
+    for (size_t f = 0; f < ED_ARRAY_SIZE(lates); f++) {
+        s_head(b, lates[f].name, "counter", lates[f].help);
+        for (int a = 0; a < conf->naggregations; a++) {
+            const ed_conf_aggregation_t *ag = &conf->aggregations[a];
+            if (ag->window.kind == ED_WIN_NONE ||
+                (lates[f].sink_only && ag->window.late != ED_WLATE_SINK))
+                continue;
+            ed_buf_reset(&lab);
+            s_label(&lab, "aggregation", ag->name);
+            if (lates[f].sink_only)
+                s_label(&lab, "sink", ag->window.late_sink);
+            const uint64_t *v =
+                (const uint64_t *)((const char *)ed_plan_agg_late(plan, a) + lates[f].off);
+            s_u64(b, lates[f].name, &lab, ed_stat_get(v));
+        }
     }
     ed_buf_free(&lab);
 }

@@ -11,7 +11,9 @@
 # tests/tools/window_oracle.py finds too late, with their Kafka keys and
 # values unchanged; the windowed rows are the oracle's; nothing is lost
 # (rows + routed = every order); --stats and /metrics count the routed
-# records per aggregation. Then the config errors of `late:`.
+# records per aggregation, and the records two more aggregations over the
+# same windows drop (late: drop) and apply anyway (late: update), each
+# equal to the oracle's. Then the config errors of `late:`.
 set -uo pipefail
 cd "$EDDY_ROOT"
 . tests/lib/tap.sh
@@ -38,7 +40,7 @@ consume() {
 consume "$EDDY_ORDERS_TOPIC" "$B/orders.jsonl"
 consume "$EDDY_ORDERS_TOPIC" "$B/orders.kv" '%k\t%s\n'
 check_eq "the topic holds the $N orders" "$N" "$(wc -l < "$B/orders.jsonl")"
-for a in closed per_product sessions; do
+for a in closed per_product sessions dropped updated; do
     python3 tests/tools/window_oracle.py --config $CONF --aggregation $a "$B/orders.jsonl" \
         -o "$B/$a.oracle.json"
 done
@@ -75,7 +77,20 @@ for a in closed per_product sessions; do
         "$(metric "$B/metrics.txt" eddy_aggregation_late_records_routed_total "aggregation=\"$a\",sink=\"dlq_$a\"")"
 done
 check "there were late orders to route (total $total)" test "$total" -gt 300
-check_eq "--stats: the routed records of every aggregation, none dropped" "$total 0" \
+for a in dropped updated; do
+    for c in dropped updated; do
+        want=$(ostat "$B/$a.oracle.json" "len(o['late_$c'])")
+        check_eq "$a: --stats late_$c = the oracle's $want" "$want" \
+            "$(json_get "$B/stats.json" aggregations $a late_$c)"
+        check_eq "$a: /metrics counts them ($want)" "$want" \
+            "$(metric "$B/metrics.txt" eddy_aggregation_late_records_${c}_total "aggregation=\"$a\"")"
+    done
+done
+dropped=$(ostat "$B/dropped.oracle.json" 'len(o["late_dropped"])')
+check "late: drop dropped records (oracle: $dropped)" test "$dropped" -gt 300
+check "late: update applied late records (oracle: $(ostat "$B/updated.oracle.json" 'len(o["late_updated"])'))" \
+    test "$(ostat "$B/updated.oracle.json" 'len(o["late_updated"])')" -gt 0
+check_eq "--stats: the aggregators' routed and dropped records, summed" "$total $dropped" \
     "$(json_get "$B/stats.json" aggregators late_routed) $(json_get "$B/stats.json" aggregators late_dropped)"
 check_eq "/metrics: the aggregators' routed records" "$total" \
     "$(metric "$B/metrics.txt" eddy_aggregator_late_records_routed_total)"

@@ -141,7 +141,21 @@ def late_update_applies_anyway():
     res = wo.run(spec(window={"late": "update", "emit": "on_close"}), lines)
     eq(rows(res, "n"), [("a", 0, 10000, 2), ("a", 20000, 30000, 1)])
     eq(res["expired_updates"], 2)
+    eq(res["late_updated"], [2, 3])
     eq(res["rows"][0]["close_values"], None, "window reached only by too-late records")
+
+
+@case
+def late_update_counts_records_once():
+    # hopping 10s slide 5s under W = 30000: 2000 is in [-5000,5000) and
+    # [0,10000), both expired: one record updated, two windows; 27000 is in
+    # [20000,30000) (expired) and [25000,35000) (open): one more record.
+    s = spec(window={"tumbling": None, "hopping": "10s", "slide": "5s", "late": "update"})
+    lines = ev((30000, {"k": "a"}), (2000, {"k": "a"}), (27000, {"k": "a"}), (31000, {"k": "a"}))
+    res = wo.run(s, lines)
+    eq(res["late_updated"], [2, 3])
+    eq(res["expired_updates"], 3)
+    eq(res["late_dropped"], [])
 
 
 @case

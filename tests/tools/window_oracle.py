@@ -464,7 +464,7 @@ def s_late_away(spec, pos, line, dropped, routed):
 
 def run(spec, lines):
     """Runs the aggregation over the lines (arrival order); returns the result."""
-    rejects, routed, dropped = [], [], []
+    rejects, routed, dropped, updated = [], [], [], []
     filtered = skipped = expired_updates = 0
     max_t = NONE
     states = {}     # (keytuple, start, end) -> State
@@ -531,6 +531,7 @@ def run(spec, lines):
                 if s_late_away(spec, pos, line, dropped, routed):
                     continue
                 expired_updates += 1
+                updated.append(pos)
                 sessions.setdefault(key, [])
                 states.setdefault((key, start, end), State(spec)).apply(vals, (t, pos))
                 continue
@@ -546,6 +547,8 @@ def run(spec, lines):
         classes = [spec.classify(e, wm) for _, e in wins]
         if all(c == "too_late" for c in classes) and s_late_away(spec, pos, line, dropped, routed):
             continue
+        if spec.late == "update" and "too_late" in classes:
+            updated.append(pos)
         for (s, e), c in zip(wins, classes):
             if c == "too_late" and spec.late != "update":
                 skipped += 1
@@ -561,14 +564,14 @@ def run(spec, lines):
                 close_vals[k] = st.copy() if st.n else None
             st.apply(vals, (t, pos))
     return s_result(spec, states, close_vals, rejects, routed, dropped, filtered, skipped,
-                    expired_updates, records)
+                    expired_updates, records, updated)
 
 
 MONOTONE = {"count", "min", "max", "approx_distinct"}
 
 
 def s_result(spec, states, close_vals, rejects, routed, dropped, filtered, skipped,
-             expired_updates, records):
+             expired_updates, records, updated):
     """The oracle's answer:
       rows             [{key:{col:text}, window_start, window_end, n, values:{...},
                          close_values:{...} (on_close: the row emitted at close;
@@ -576,7 +579,10 @@ def s_result(spec, states, close_vals, rejects, routed, dropped, filtered, skipp
                         sorted by key then window
       emitted          on_close: how many windows emit (= len(rows))
       rejects          [{line, why}]; late_dropped [lines]; late_routed [{line, record}]
+      late_updated     [lines]: records applied to at least one expired window
+                        (late: update; eddy's aggregations.NAME.late_updated)
       filtered         records `where` left out; skipped_windows; expired_updates
+                        (windows: a hopping record may update several)
       top              [{zset, members:[[member, score], ...]}] sorted by zset
       alerts           [{alert, key, window_start, window_end, value, exact}]
     """
@@ -599,7 +605,7 @@ def s_result(spec, states, close_vals, rejects, routed, dropped, filtered, skipp
         rows.append(row)
     out = {"aggregation": spec.name, "emit": spec.emit, "records": records, "rows": rows,
            "rejects": rejects, "late_dropped": dropped, "late_routed": routed,
-           "filtered": filtered, "skipped_windows": skipped, "expired_updates": expired_updates,
+           "late_updated": updated, "filtered": filtered, "skipped_windows": skipped, "expired_updates": expired_updates,
            "emitted": len(rows)}
     if spec.top:
         out["top"] = top_n(spec, rows)

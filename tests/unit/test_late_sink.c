@@ -48,12 +48,17 @@ static const char *s_yaml =
     "    key: [user]\n"
     "    window: { tumbling: 10s }\n"
     "    to: out\n"
+    "  upd:\n"
+    "    from: orders\n"
+    "    key: [user]\n"
+    "    window: { hopping: 10s, slide: 5s, late: update }\n"
+    "    to: out\n"
     "sinks:\n"
     "  out: { null: {} }\n"
     "  dlq: { null: {} }\n"
     "  dlq2: { null: {} }\n";
 
-enum { TUM = 0, HOP = 1, SES = 2, PLAIN = 3 };
+enum { TUM = 0, HOP = 1, SES = 2, PLAIN = 3, UPD = 4 };
 
 static const ed_actor_type_t s_owner_type = {.name = "owner"};
 
@@ -117,8 +122,8 @@ typedef struct {
     h_agg_t g;
     uint32_t dlq, dlq2;
     int64_t line;
-    int with_record[4]; /* keyed records seen per aggregation that carried their input */
-    int without[4];     /* and that did not */
+    int with_record[5]; /* keyed records seen per aggregation that carried their input */
+    int without[5];     /* and that did not */
 } fx_t;
 
 static fx_t *s_fx(void) {
@@ -206,11 +211,13 @@ static void test_too_late_records_go_to_the_late_sink(void **unused) {
     s_input(f, "{\"user\":\"a\",\"ts\":30000}"); /* on time everywhere */
     /* b@2000 under W 30000: tumbling [0, 10000), hopping [0, 10000) and
      * [-5000, 5000), session [2000, 4000) are all expired: routed by tum,
-     * hop (dlq) and ses (dlq2); plain drops it. */
+     * hop (dlq) and ses (dlq2); plain drops it; upd applies it to both
+     * its expired windows (one record updated, two windows). */
     s_input(f, "{\"user\":\"b\",\"ts\":2000}");
     /* b@27000 under W 30000: tumbling [20000, 30000) expired (routed);
      * hopping [25000, 35000) open, [20000, 30000) expired: applied, one
-     * window skipped; session [27000, 29000) expired (routed). */
+     * window skipped; session [27000, 29000) expired (routed); upd
+     * updates the expired window (one more record, one window). */
     s_input(f, "{\"user\":\"b\",\"ts\":27000}");
     s_flush(f, 1, 30000, 0, dlq, dlq2, sizeof dlq);
     assert_string_equal(dlq, "{\"user\":\"b\",\"ts\":2000}|k1|o.json:3|2000|1;"
@@ -223,16 +230,26 @@ static void test_too_late_records_go_to_the_late_sink(void **unused) {
         assert_int_equal(f->with_record[a], 4);
         assert_int_equal(f->without[a], 0);
     }
-    assert_int_equal(f->with_record[PLAIN], 0);
-    assert_int_equal(f->without[PLAIN], 4);
+    for (int a = PLAIN; a <= UPD; a++) {
+        assert_int_equal(f->with_record[a], 0);
+        assert_int_equal(f->without[a], 4);
+    }
     const ed_agg_stats_t *st = ed_plan_agg_stats(f->p.plan, 0);
     assert_int_equal(st->late_routed, 5);
     assert_int_equal(st->late_dropped, 2); /* plain's */
     assert_int_equal(st->windows_skipped, 1);
-    assert_int_equal(*ed_plan_agg_late_routed(f->p.plan, TUM), 2);
-    assert_int_equal(*ed_plan_agg_late_routed(f->p.plan, HOP), 1);
-    assert_int_equal(*ed_plan_agg_late_routed(f->p.plan, SES), 2);
-    assert_int_equal(*ed_plan_agg_late_routed(f->p.plan, PLAIN), 0);
+    assert_int_equal(ed_plan_agg_late(f->p.plan, TUM)->routed, 2);
+    assert_int_equal(ed_plan_agg_late(f->p.plan, HOP)->routed, 1);
+    assert_int_equal(ed_plan_agg_late(f->p.plan, SES)->routed, 2);
+    assert_int_equal(ed_plan_agg_late(f->p.plan, PLAIN)->routed, 0);
+    /* dropped and updated per aggregation, in the same cells: records */
+    assert_int_equal(st->late_updates, 3); /* per partition: windows */
+    assert_int_equal(ed_plan_agg_late(f->p.plan, PLAIN)->dropped, 2);
+    assert_int_equal(ed_plan_agg_late(f->p.plan, UPD)->updated, 2);
+    for (int a = TUM; a <= UPD; a++) {
+        assert_int_equal(ed_plan_agg_late(f->p.plan, a)->dropped, a == PLAIN ? 2 : 0);
+        assert_int_equal(ed_plan_agg_late(f->p.plan, a)->updated, a == UPD ? 2 : 0);
+    }
     /* Routed records are sent once: the next flush has none. */
     s_flush(f, 2, ED_WATERMARK_END, ED_MSG_F_INPUT_END, dlq, dlq2, sizeof dlq);
     assert_string_equal(dlq, "");
