@@ -20,9 +20,10 @@
 # workers), events/s per core beside Flink 1.13's and DBSP's published
 # per-core figures (column and notes), bytes per key and window (eddy:
 # aggregators.state_bytes_peak / entries_peak in --stats; goal <= 80), and
-# RSS over an event-time hour of 1-minute windows (10k keys; goal: flat, as
-# closed windows are freed; chart s7_rss.png from data/s7_rss_loop.dat and
-# s7_rss_eddy.dat).
+# RSS over several event-time hours of 1-minute windows (10k keys; goal:
+# flat, as closed windows are freed; chart s7_rss.png from
+# data/s7_rss_loop.dat and s7_rss_eddy.dat; RSS per quarter of the run in the
+# notes).
 #
 # Checked: the timed runs' records and row counts; then, once per variant and
 # untimed, the same pipeline with its null sink swapped for a SQLite file:
@@ -31,9 +32,11 @@
 #
 # Full: 60M events per variant (BENCH_S7_EVENTS; 60 s of event time with 1M
 # keys: 6 tumbling windows of 1M keys each), the value check on the first
-# 20M (BENCH_S7_CHECK_EVENTS: SQLite takes ~100k rows/s); RSS hour: 36M
-# events at 10k/s of event time. Smoke: 200k events at 5k/s of event time
-# (4 tumbling windows), an hour at 200 events/s.
+# 20M (BENCH_S7_CHECK_EVENTS: SQLite takes ~100k rows/s); RSS: 4 hours of
+# event time (BENCH_S7_HOURS) at 10k/s, 144M events, so that the first
+# quarter (the warm-up the flat rule leaves out) is a whole hour of windows.
+# Smoke: 200k events at 5k/s of event time (4 tumbling windows), an hour at
+# 200 events/s.
 #
 #   bench/scenarios/s7_windows.sh full|smoke
 set -euo pipefail
@@ -62,10 +65,10 @@ declare -A QUERY=([tumbling]=q7 [hopping]=q5)
 if [[ $BENCH_MODE == full ]]; then
   EVENTS=${BENCH_S7_EVENTS:-60000000}
   CHECK_EVENTS=${BENCH_S7_CHECK_EVENTS:-20000000}
-  HOUR_RATE=10000 HOUR_KEYS=10000
+  HOUR_RATE=10000 HOUR_KEYS=10000 HOURS=${BENCH_S7_HOURS:-4}
 else
   EVENTS=200000 CHECK_EVENTS=200000
-  HOUR_RATE=200 HOUR_KEYS=1000
+  HOUR_RATE=200 HOUR_KEYS=1000 HOURS=${BENCH_S7_HOURS:-1}
 fi
 ((CHECK_EVENTS <= EVENTS)) || CHECK_EVENTS=$EVENTS
 
@@ -208,25 +211,31 @@ for shape in tumbling hopping; do
   done
 done
 
-# ------------------------------------- RSS over an event-time hour ----
-# 1-minute tumbling windows over 3600 s of event time; closed windows are
-# freed, so memory stays flat after the first window.
-HOUR_EVENTS=$((HOUR_RATE * 3600))
+# ------------------------------- RSS over HOURS hours of event time ----
+# 1-minute tumbling windows over HOURS × 3600 s of event time; closed windows
+# are freed, so memory stays flat after the first window.
+HOUR_EVENTS=$((HOUR_RATE * 3600 * HOURS))
 LOOP_DAT=$BENCH_DATA/s7_rss_loop.dat EDDY_DAT=$BENCH_DATA/s7_rss_eddy.dat
 rm -f "$EDDY_DAT"
-log "S7 RSS over an event-time hour: 1-minute windows, $(human "$HOUR_KEYS") keys, $(human "$HOUR_EVENTS") events"
+log "S7 RSS over $HOURS h of event time: 1-minute windows, $(human "$HOUR_KEYS") keys, $(human "$HOUR_EVENTS") events"
 tag=s7_hour
 "$LOOP" tumbling 60000 "$HOUR_EVENTS" "$HOUR_KEYS" 1 "$HOUR_RATE" 60000 \
-  >"$BENCH_WORK/$tag.loop.json" 2>"$BENCH_WORK/$tag.loop.rss" || die "s7_loop failed on the hour"
+  >"$BENCH_WORK/$tag.loop.json" 2>"$BENCH_WORK/$tag.loop.rss" || die "s7_loop failed on the hours"
 printf '# event_minutes rss_mib (s7_loop)\n' >"$LOOP_DAT"
 awk '{ printf "%.3f %.2f\n", $1 / 60000, $2 / 1024 }' "$BENCH_WORK/$tag.loop.rss" >>"$LOOP_DAT"
-# growth after the first quarter of the hour: flat = at most 8 MiB or 5 %
+# growth after the first quarter of the run: flat = at most 8 MiB or 5 %
 growth() { # DAT: RSS growth (MiB) between the first sample past 25 % and the last
-  awk '!/^#/ { x[n] = $1; y[n] = $2; n++ } END {
+  awk 'BEGIN { n = 0 } !/^#/ { x[n] = $1; y[n] = $2; n++ } END {
     if (n < 2) { print ""; exit } lim = x[n - 1] * 0.25; for (i = 0; i < n && x[i] < lim; i++);
     if (i >= n) i = n - 1; printf "%.2f", y[n - 1] - y[i] }' "$1"
 }
 loop_growth=$(growth "$LOOP_DAT")
+quarters() { # DAT: the RSS (MiB) of the last sample in each quarter of x, "a / b / c / d" ("-": none)
+  awk 'BEGIN { n = 0 } !/^#/ { x[n] = $1; y[n] = $2; n++ } END {
+    if (n < 1) exit; for (i = 0; i < n; i++) { q = int(4 * x[i] / x[n - 1]); if (q > 3) q = 3; v[q] = y[i]; h[q] = 1 }
+    for (q = 0; q < 4; q++) { t = "-"; if (q in h) t = sprintf("%.1f", v[q]); printf "%s%s", (q ? " / " : ""), t } }' "$1"
+}
+e_quarters=""
 pending=$(BENCH_WINDOW=1m eddy_pending "$BENCH_DIR/configs/s7_tumbling.yaml")
 e_growth="" e_rss="" hmet=null
 if [[ -z $pending ]]; then
@@ -248,13 +257,14 @@ if [[ -z $pending ]]; then
   awk -v t="$total" '{ printf "%.4f %.2f\n", $1 / t, $2 / 1024 }' "$BENCH_WORK/$tag.eddy.rss" >>"$EDDY_DAT"
   # x in the eddy file is a share (0..1): scale to minutes for the growth rule
   e_growth=$(awk '!/^#/ { print $1 * 60, $2 }' "$EDDY_DAT" | { f=$(mktemp); cat >"$f"; growth "$f"; rm -f "$f"; })
+  e_quarters=$(quarters "$EDDY_DAT")
   e_rss=$(awk '!/^#/ && $2 > m { m = $2 } END { print m }' "$EDDY_DAT")
   e_peak=$(awk '!/^#/ && $2 > m { m = $2 } END { print m }' "$EDDY_DAT")
   hmet=$(awk -v g="$e_growth" -v p="$e_peak" 'BEGIN { print (g <= 8 || g <= 0.05 * p) ? "true" : "false" }')
 fi
-bt emit scenario=S7 variant:="RSS over an event-time hour, 1-minute windows, $(human "$HOUR_KEYS") keys" \
+bt emit scenario=S7 variant:="RSS over $HOURS h of event time, 1-minute windows, $(human "$HOUR_KEYS") keys" \
   eddy_status:="${pending:+pending}" rss_mb="$e_rss" baseline:="s7_loop (C, 1 thread)" \
   goal:="RSS flat (closed windows freed): growth after the first quarter <= 8 MiB or 5 %" goal_met="$hmet" \
   eddy_rss_growth_mb="$e_growth" loop_rss_growth_mb="$loop_growth" events="$HOUR_EVENTS" \
-  notes:="$(human "$HOUR_EVENTS") events over 3600 s of event time, 60 windows; RSS sampled every event-time minute (loop) / 0.5 s (eddy); growth after the first quarter: loop ${loop_growth} MiB${e_growth:+, eddy $e_growth MiB}${pending:+; eddy pending: $pending}"
+  notes:="$(human "$HOUR_EVENTS") events over $((3600 * HOURS)) s of event time, $((60 * HOURS)) windows; RSS sampled every event-time minute (loop) / 0.5 s (eddy); growth after the first quarter: loop ${loop_growth} MiB${e_growth:+, eddy $e_growth MiB}; RSS at the end of each quarter: loop $(quarters "$LOOP_DAT") MiB${e_quarters:+, eddy $e_quarters MiB}${pending:+; eddy pending: $pending}"
 log "S7 done"
