@@ -3,6 +3,7 @@
 #   make                      release build (-O2 -g, warnings are errors)
 #   make SAN=address,undefined  sanitizer build into build-san/ and bin-san/
 #   make SAN=thread           ThreadSanitizer build into build-tsan/ and bin-tsan/
+#   make tsan / tsan-full     that build, then tests/run tsan (as CI) / tests/run tsan --long
 #   make fuzz                 libFuzzer targets (build-fuzz/), each FUZZ_RUNS executions
 #   make deps                 install Debian packages and Kafka jars (idempotent)
 #   make test                 unit + integration tests against real servers
@@ -66,7 +67,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 IT_SRC   := $(wildcard tests/integration/it_*.c)
 IT_BIN   := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo demo-patterns demo-serve demo-records bench bench-smoke docs clean format FORCE
+.PHONY: all deps test unit integration tsan tsan-full demo demo-patterns demo-serve demo-records bench bench-smoke docs clean format FORCE
 
 all: $(BIN)/eddy $(UNIT_BIN) $(IT_BIN)
 
@@ -157,12 +158,23 @@ unit: all
 integration: all
 	tests/run integration
 
-# The full suite: builds the normal and the sanitizer binaries, starts the
+# The full suite: builds the normal, the ASan+UBSan and the TSan binaries, starts the
 # real servers, runs unit and integration tests, prints "N passed, N failed".
 test: deps
 	$(MAKE) all
 	$(MAKE) SAN=address,undefined all
+	$(MAKE) SAN=thread all
 	tests/run all
+
+# The ThreadSanitizer build and its tests (docs/testing.md): as CI runs them
+# (the actor-runtime unit programs, a reduced word count), or all of them.
+tsan:
+	$(MAKE) SAN=thread all
+	tests/run tsan
+
+tsan-full:
+	$(MAKE) SAN=thread all
+	tests/run tsan --long
 
 demo: deps
 	$(MAKE) all
