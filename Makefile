@@ -69,7 +69,7 @@ IT_BIN   := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit integration tsan tsan-full demo demo-patterns demo-serve demo-records bench bench-smoke docs clean format FORCE
 
-all: $(BIN)/eddy $(UNIT_BIN) $(IT_BIN)
+all: $(BIN)/eddy $(UNIT_BIN) $(IT_BIN) $(BUILD)/tests/kafka_mock
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -134,6 +134,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeddy.a $(TEST_FILTER_O)
 $(BUILD)/tests/it_%: tests/integration/it_%.c $(BUILD)/libeddy.a $(TEST_FILTER_O)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_FILTER_O) $(BUILD)/libeddy.a $(LDLIBS) -lcmocka
+
+# librdkafka's mock cluster driven from a shell test (t_broker_faults.sh).
+$(BUILD)/tests/kafka_mock: tests/integration/kafka_mock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka) -pthread
 
 # One program per sink plugin, each linking the shared sink contract
 # (tests/integration/sink_contract.h: sink_contract.c, sink_windows.c,

@@ -11,6 +11,9 @@
 #   wc_redis ZSET                           "member score" C-sorted
 #   wc_redis_by_doc PREFIX DOCS...          "doc word count" from PREFIX<doc> sets
 #   wc_alert_words TOPIC                    words of the alert records, sorted
+#   wc_check_atleast NAME EXPECTED ACTUAL   TAP check (tests/lib/tap.sh): every key of
+#                                           EXPECTED ("key value" lines) is in ACTUAL with
+#                                           a value >= its own (at-least-once)
 EDDY=${EDDY:-$EDDY_ROOT/bin/eddy}
 
 wc_env() {
@@ -71,4 +74,33 @@ wc_alert_words() {
 for l in sys.stdin:
     l = l.strip()
     if l: print(json.loads(l)["key"]["word"])' | LC_ALL=C sort
+}
+
+wc_check_atleast() {
+    local res
+    res=$(python3 - "$2" "$3" <<'PY'
+import sys
+def load(p):
+    d = {}
+    for l in open(p, 'rb'):
+        if not l.strip():
+            continue
+        k, v = l.rstrip(b'\n').rsplit(b' ', 1)
+        d[k] = float(v)
+    return d
+e, a = load(sys.argv[1]), load(sys.argv[2])
+missing = sum(1 for k in e if k not in a)
+below = sum(1 for k, v in e.items() if k in a and a[k] < v)
+above = sum(1 for k, v in e.items() if k in a and a[k] > v)
+print(missing, below, above)
+PY
+)
+    local missing below above
+    read -r missing below above <<< "$res"
+    if [ "$missing" = 0 ] && [ "$below" = 0 ]; then
+        tap_ok "$1"
+        echo "# $1: $above keys above the truth (re-delivered after the interruption)"
+    else
+        tap_fail "$1" "missing keys: $missing, keys below the truth: $below"
+    fi
 }
