@@ -185,6 +185,12 @@ uint64_t ed_lake_file_bytes(const ed_lake_file_t *f) { return f->bytes; }
 int64_t ed_lake_file_opened_ms(const ed_lake_file_t *f) { return f->opened_ms; }
 const char *ed_lake_file_name(const ed_lake_file_t *f) { return f->rel; }
 
+const char *ed_lake_file_tmp(const ed_lake_file_t *f, char *buf, size_t n) {
+    size_t l = strlen(f->stage) - strlen("stage");
+    snprintf(buf, n, "%.*stmp", (int)l, f->stage); /* as s_publish names it */
+    return buf;
+}
+
 /* ------------------------------------------------------------ publishing */
 
 static int s_ends(const char *s, const char *suffix) {

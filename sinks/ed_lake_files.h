@@ -76,6 +76,11 @@ int64_t ed_lake_file_opened_ms(const ed_lake_file_t *f);
 /* The visible file's path, relative to root ("dt=…/part-….parquet"). */
 const char *ed_lake_file_name(const ed_lake_file_t *f);
 
+/* The path of the Parquet file made from this stage before its rename
+ * (root/dir/.part-….parquet.tmp: the `tmp` given to convert at
+ * publication), into buf; returns buf. */
+const char *ed_lake_file_tmp(const ed_lake_file_t *f, char *buf, size_t n);
+
 /* Publishes the file (see above) and frees it, NULLing *f_p. An empty stage
  * is removed instead. On failure (convert failed, disk full) the stage
  * stays, *f_p is still freed, -1 is returned with errstr: the next start's

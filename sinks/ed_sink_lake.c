@@ -34,6 +34,7 @@
 enum { S_FMT_PARQUET = 1, S_FMT_JSONL = 2 };
 
 #define S_MAX_SEGS 32
+#define S_STAGE_LEVEL 1 /* zstd level of the stage frames: read back only after a crash */
 #define S_NULL_PART "__HIVE_DEFAULT_PARTITION__" /* Hive's name for a NULL partition value */
 
 typedef struct {
@@ -94,6 +95,10 @@ typedef struct {
     struct {
         char *text; /* literal, or the strftime format (NULL: none) of a column part */
         int col;    /* column index, or -1 for a literal */
+        int64_t csec; /* a time part: the second whose text is in ctext (cok) */
+        int cok;
+        size_t clen;
+        char ctext[256];
     } seg[S_MAX_SEGS];
 } s_tmpl_t;
 
@@ -101,7 +106,11 @@ typedef struct {
 typedef struct {
     char *dir;            /* its directory, relative to the root ("" without partition_by) */
     ed_lake_file_t *file; /* open stage, or NULL */
+    ed_lake_pqfile_t *pqf; /* parquet: the file being written beside the stage, or NULL
+                              (it failed: made from the stage at publication) */
     ed_buf_t lines;       /* this flush's JSON lines */
+    size_t *rows;         /* parquet: this flush's rows (indices) */
+    size_t nrows, caprows;
     int touched;          /* appended in this flush */
 } s_part_t;
 
@@ -114,12 +123,19 @@ typedef struct {
     int ncols;
     s_tmpl_t tmpl;
     const char *ext;  /* "parquet", "jsonl.zst" */
-    ed_lake_parquet_t *pq; /* parquet: the writer */
+    ed_lake_parquet_t *pq; /* parquet: the writer set */
+    ed_lake_pqfile_t *live; /* parquet: the file being published (s_publish → s_convert) */
     int lock_fd;
     int opened;       /* lock taken and recovery done */
     s_part_t *parts;
     int nparts, capparts;
     ed_buf_t key;     /* scratch: a row's partition */
+    char **keys;      /* per column: `{"name":` (the first) or `,"name":` */
+    size_t *keylen;
+    char iso[64];     /* s_iso: the text of second iso_sec */
+    size_t isolen;
+    int64_t iso_sec;
+    int iso_ok;
 } s_lake_t;
 
 /* ------------------------------------------------------------- config */
@@ -286,6 +302,16 @@ static int s_lake_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size
         return ED_EINVAL;
     }
     l->rcols = ed_sink_records_cols(l->recs, &l->ncols);
+    l->keys = ed_calloc((size_t)l->ncols, sizeof *l->keys);
+    l->keylen = ed_calloc((size_t)l->ncols, sizeof *l->keylen);
+    for (int c = 0; c < l->ncols; c++) {
+        ed_buf_t k = ED_BUF_INIT;
+        ed_buf_puts(&k, c ? ",\"" : "{\"");
+        ed_buf_puts(&k, l->rcols[c].name);
+        ed_buf_puts(&k, "\":");
+        l->keylen[c] = k.len;
+        l->keys[c] = k.data;
+    }
     char why[512];
     if (o->partition_by && s_tmpl_parse(&l->tmpl, o->partition_by, l->rcols, l->ncols, why,
                                         sizeof why)) {
@@ -308,8 +334,16 @@ static int s_lake_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size
     return 0;
 }
 
+/* Makes the Parquet file tmp: the live file written beside the stage when
+ * there is one (closed: its last row group and footer), else from the stage. */
 static int s_convert(void *arg, const char *stage, const char *tmp, char *errstr, size_t n) {
     s_lake_t *l = arg;
+    if (l->live && !strcmp(ed_lake_parquet_path(l->live), tmp)) {
+        char err[1024];
+        if (ed_lake_parquet_close(&l->live, err, sizeof err) == 0)
+            return 0;
+        ED_LOG_W(l->name, "lake %s: %s; making it again from its stage file", l->o->path, err);
+    }
     return ed_lake_parquet_convert(l->pq, stage, tmp, errstr, n);
 }
 
@@ -319,7 +353,11 @@ static ed_lake_convert_fn s_converter(const s_lake_t *l) { return l->pq ? s_conv
 static void s_publish(s_lake_t *l, s_part_t *p) {
     char err[1024] = "", name[4096];
     snprintf(name, sizeof name, "%s", ed_lake_file_name(p->file));
-    if (ed_lake_file_publish(&p->file, s_converter(l), l, err, sizeof err) != 0)
+    l->live = p->pqf;
+    p->pqf = NULL;
+    int rc = ed_lake_file_publish(&p->file, s_converter(l), l, err, sizeof err);
+    ed_lake_parquet_abort(&l->live); /* not used: an empty stage */
+    if (rc != 0)
         ED_LOG_W(l->name, "lake %s: %s; the records stay in the stage file, published at the "
                           "next start",
                  l->o->path, err);
@@ -334,10 +372,16 @@ static void s_lake_destroy(void **ctx_p) {
     for (int i = 0; i < l->nparts; i++) {
         if (l->parts[i].file)
             s_publish(l, &l->parts[i]);
+        ed_lake_parquet_abort(&l->parts[i].pqf);
         free(l->parts[i].dir);
+        free(l->parts[i].rows);
         ed_buf_free(&l->parts[i].lines);
     }
     free(l->parts);
+    for (int c = 0; l->keys && c < l->ncols; c++)
+        free(l->keys[c]);
+    free(l->keys);
+    free(l->keylen);
     ed_buf_free(&l->key);
     s_tmpl_free(&l->tmpl);
     ed_sink_records_destroy(&l->recs);
@@ -417,12 +461,25 @@ static void s_part_key(s_lake_t *l, const ed_rec_cell_t *row) {
         }
         char tmp[256];
         switch (l->rcols[c].type) {
-        case ED_REC_TIME: {
-            time_t t = (time_t)(v->i >= 0 ? v->i / 1000 : (v->i - 999) / 1000);
-            struct tm tm;
-            gmtime_r(&t, &tm);
-            size_t n = strftime(tmp, sizeof tmp, l->tmpl.seg[i].text, &tm);
-            s_part_text(&l->key, tmp, n);
+        case ED_REC_TIME: { /* the text of the last second is kept */
+            int64_t sec = v->i >= 0 ? v->i / 1000 : (v->i - 999) / 1000;
+            if (!l->tmpl.seg[i].cok || l->tmpl.seg[i].csec != sec) {
+                time_t t = (time_t)sec;
+                struct tm tm;
+                gmtime_r(&t, &tm);
+                size_t n = strftime(tmp, sizeof tmp, l->tmpl.seg[i].text, &tm);
+                size_t at = l->key.len;
+                s_part_text(&l->key, tmp, n);
+                size_t el = l->key.len - at;
+                l->tmpl.seg[i].cok = el <= sizeof l->tmpl.seg[i].ctext; /* else not kept */
+                if (l->tmpl.seg[i].cok) {
+                    memcpy(l->tmpl.seg[i].ctext, l->key.data + at, el);
+                    l->tmpl.seg[i].clen = el;
+                    l->tmpl.seg[i].csec = sec;
+                }
+                break;
+            }
+            ed_buf_append(&l->key, l->tmpl.seg[i].ctext, l->tmpl.seg[i].clen);
             break;
         }
         case ED_REC_BIGINT:
@@ -458,22 +515,75 @@ static s_part_t *s_part(s_lake_t *l, const char *dir) {
     return p;
 }
 
+/* Starts partition p's Parquet file beside its new stage; a failure leaves
+ * it to be made from the stage at publication. */
+static void s_live_open(s_lake_t *l, s_part_t *p) {
+    char tmp[4096], err[1024];
+    ed_lake_file_tmp(p->file, tmp, sizeof tmp);
+    p->pqf = ed_lake_parquet_open(l->pq, tmp, err, sizeof err);
+    if (!p->pqf)
+        ED_LOG_W(l->name, "lake %s: %s; the file will be made from its stage at publication",
+                 l->o->path, err);
+}
+
+/* Hands partition p's rows of this flush (staged) to its Parquet file. */
+static void s_live_add(s_lake_t *l, s_part_t *p) {
+    for (size_t k = 0; p->pqf && k < p->nrows; k++) {
+        if (ed_lake_parquet_add(p->pqf, ed_sink_records_row(l->recs, p->rows[k])) == 0)
+            continue;
+        char err[1024] = "";
+        ed_lake_parquet_close(&p->pqf, err, sizeof err);
+        ED_LOG_W(l->name, "lake %s: %s; the file will be made from its stage at publication",
+                 l->o->path, err[0] ? err : "the Parquet writer stopped");
+    }
+    p->nrows = 0;
+}
+
+/* Appends v in decimal (no printf: a line per row, most of them integers). */
+static void s_i64(ed_buf_t *b, int64_t v) {
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    ed_buf_append(b, p, (size_t)(e - p));
+}
+
+/* Appends ms since the epoch as "yyyy-mm-ddThh:mm:ss.mmmZ" (quoted); the
+ * text of the last second is kept (rows of a flush share most seconds). */
+static void s_iso(s_lake_t *l, ed_buf_t *b, int64_t ms) {
+    int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    if (!l->iso_ok || sec != l->iso_sec) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        l->isolen = (size_t)snprintf(l->iso, sizeof l->iso, "\"%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        l->iso_sec = sec;
+        l->iso_ok = 1;
+    }
+    int m = (int)(ms - sec * 1000);
+    char frac[5] = {(char)('0' + m / 100), (char)('0' + m / 10 % 10), (char)('0' + m % 10), 'Z',
+                    '"'};
+    ed_buf_append(b, l->iso, l->isolen < sizeof l->iso ? l->isolen : sizeof l->iso - 1);
+    ed_buf_append(b, frac, sizeof frac);
+}
+
 /* Appends a row as one JSON line: {"column":value,…}, timestamps as
  * ISO-8601 UTC with milliseconds. */
 static void s_line(s_lake_t *l, ed_buf_t *b, const ed_rec_cell_t *row) {
-    ed_buf_puts(b, "{");
     for (int c = 0; c < l->ncols; c++) {
         const ed_rec_cell_t *v = &row[c];
-        ed_buf_puts(b, c ? ",\"" : "\"");
-        ed_buf_puts(b, l->rcols[c].name);
-        ed_buf_puts(b, "\":");
+        ed_buf_append(b, l->keys[c], l->keylen[c]); /* {"name": or ,"name": */
         if (v->null) {
-            ed_buf_puts(b, "null");
+            ed_buf_append(b, "null", 4);
             continue;
         }
         switch (l->rcols[c].type) {
         case ED_REC_BIGINT:
-            ed_buf_printf(b, "%lld", (long long)v->i);
+            s_i64(b, v->i);
             break;
         case ED_REC_DOUBLE:
             ed_buf_printf(b, "%.17g", v->d);
@@ -481,16 +591,9 @@ static void s_line(s_lake_t *l, ed_buf_t *b, const ed_rec_cell_t *row) {
         case ED_REC_BOOL:
             ed_buf_puts(b, v->i ? "true" : "false");
             break;
-        case ED_REC_TIME: {
-            int64_t ms = v->i;
-            time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-            struct tm tm;
-            gmtime_r(&t, &tm);
-            ed_buf_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                          (int)(ms - (int64_t)t * 1000));
+        case ED_REC_TIME:
+            s_iso(l, b, v->i);
             break;
-        }
         case ED_REC_JSON:
             ed_buf_append(b, v->str, v->len);
             break;
@@ -499,7 +602,7 @@ static void s_line(s_lake_t *l, ed_buf_t *b, const ed_rec_cell_t *row) {
             break;
         }
     }
-    ed_buf_puts(b, "}\n");
+    ed_buf_append(b, "}\n", 2);
 }
 
 static ed_write_result_t s_txn(void *ctx, uint64_t *statements, char *errstr,
@@ -511,10 +614,19 @@ static ed_write_result_t s_txn(void *ctx, uint64_t *statements, char *errstr,
         const ed_rec_cell_t *row = ed_sink_records_row(l->recs, i);
         s_part_key(l, row);
         s_part_t *p = last && !strcmp(last->dir, l->key.data) ? last : s_part(l, l->key.data);
-        if (!p->touched)
+        if (!p->touched) {
             ed_buf_reset(&p->lines);
+            p->nrows = 0;
+        }
         p->touched = 1;
         s_line(l, &p->lines, row);
+        if (l->pq) {
+            if (p->nrows == p->caprows) {
+                p->caprows = p->caprows ? 2 * p->caprows : 1024;
+                p->rows = ed_realloc(p->rows, p->caprows * sizeof *p->rows);
+            }
+            p->rows[p->nrows++] = i;
+        }
         last = p;
     }
     /* One frame per partition, each fsynced; a failure takes back the
@@ -525,10 +637,13 @@ static ed_write_result_t s_txn(void *ctx, uint64_t *statements, char *errstr,
         s_part_t *p = &l->parts[i];
         if (!p->touched)
             continue;
-        if (!p->file)
+        if (!p->file) {
             p->file = ed_lake_file_open(l->o->path, p->dir, l->ext, err, sizeof err);
+            if (p->file && l->pq)
+                s_live_open(l, p);
+        }
         if (!p->file ||
-            ed_lake_file_append(p->file, p->lines.data, p->lines.len, 3, err, sizeof err) != 0)
+            ed_lake_file_append(p->file, p->lines.data, p->lines.len, S_STAGE_LEVEL, err, sizeof err) != 0)
             failed = i;
         else
             ++*statements;
@@ -545,6 +660,9 @@ static ed_write_result_t s_txn(void *ctx, uint64_t *statements, char *errstr,
                   l->o->path, err);
         return ED_WRITE_RETRY;
     }
+    /* Parquet: the staged rows also go to the files being written. */
+    for (int i = 0; l->pq && i < l->nparts; i++)
+        s_live_add(l, &l->parts[i]);
     /* Roll: files big or old enough are published. */
     int64_t now = ed_wall_ms();
     for (int i = 0; i < l->nparts; i++) {

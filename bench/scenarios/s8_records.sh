@@ -16,8 +16,10 @@
 #           partitioned by day and hour, 11 columns), 2 consumers, fresh
 #           group. Time = active time (the flush covering the last input
 #           acked: its rows fsynced in the stage files) + the publication at
-#           the stop (stage → Parquet by DuckDB, rename), taken from the log:
-#           the records are in visible Parquet files at the end of it;
+#           the stop (each open Parquet file's last row group and footer,
+#           written by DuckDB as a stream during the run; fsync, rename),
+#           taken from the log: the records are in visible Parquet files at
+#           the end of it;
 #   pg      bench/configs/s8_postgres.yaml: every user upserted by id into a
 #           fresh table (8 columns, primary key id), 2 consumers, fresh group;
 #           time = active time (the flush covering the last input committed);
@@ -174,7 +176,7 @@ bt emit scenario=S8 variant:="$(human "$N") tweets → lake (Parquet, zstd)" edd
   publication_ms_all:="${lake_pub[*]}" parquet_bytes="$LAKE_BYTES" parquet_files="$LAKE_FILES" \
   repetitions="$BENCH_REPS" eddy_eps_all:="${lake[*]}" baseline_eps_all:="${raw_t[*]}" \
   ratios_paired:="$(pair_ratios "${lake[*]}" "${raw_t[*]}")" \
-  notes:="$(human "$N") tweets ($(calc "$T_BYTES / $N" | xargs printf %.0f) B each, $(calc "$T_BYTES / 1048576" | xargs printf %.0f) MiB) from 8 partitions, 2 consumers, into $LAKE_FILES Parquet file(s) of $(calc "$LAKE_BYTES / 1048576" | xargs printf %.1f) MiB (11 columns, zstd, by day and hour); eddy $(mbs "$lk" "$T_BYTES") MB/s, raw $(mbs "$rt" "$T_BYTES") MB/s; eddy's time = active time + the publication at the stop (stage → Parquet by DuckDB: ${lake_pub[*]} ms); checked: pyarrow reads $N rows, $N distinct ids"
+  notes:="$(human "$N") tweets ($(calc "$T_BYTES / $N" | xargs printf %.0f) B each, $(calc "$T_BYTES / 1048576" | xargs printf %.0f) MiB) from 8 partitions, 2 consumers, into $LAKE_FILES Parquet file(s) of $(calc "$LAKE_BYTES / 1048576" | xargs printf %.1f) MiB (11 columns, zstd, by day and hour); eddy $(mbs "$lk" "$T_BYTES") MB/s, raw $(mbs "$rt" "$T_BYTES") MB/s; eddy's time = active time + the publication at the stop (last row groups, footers and renames: ${lake_pub[*]} ms); checked: pyarrow reads $N rows, $N distinct ids"
 bt emit scenario=S8 variant:="$(human "$N") users → PostgreSQL upsert by id" eddy_eps="$pu" \
   baseline:="psql \\copy of the same rows (CSV, index on id)" baseline_eps="$cp" ratio="$pratio" \
   goal:=">= 0.5x COPY" goal_met="$(awk -v r="$pratio" 'BEGIN { print (r >= 0.5) ? "true" : "false" }')" \
