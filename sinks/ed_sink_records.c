@@ -243,6 +243,24 @@ static const char *s_what(const ed_val_t *v) {
     }
 }
 
+/* A JSON integer of at most 18 digits (-?[0-9]+, no fraction or exponent),
+ * the usual case, without copying or strtoll: 1 with *out, else 0 (the
+ * general path decides). */
+static int s_int_fast(const char *p, size_t n, int64_t *out) {
+    size_t i = n && p[0] == '-';
+    if (n <= i || n - i > 18)
+        return 0;
+    int64_t x = 0;
+    for (size_t k = i; k < n; k++) {
+        unsigned d = (unsigned)(p[k] - '0');
+        if (d > 9)
+            return 0;
+        x = x * 10 + d;
+    }
+    *out = i ? -x : x;
+    return 1;
+}
+
 /* Converts field value v for column c into cell `cell`; d/len: the record
  * (a text inside it is borrowed, anything else pooled). NULL, or why the
  * value does not fit (in buf). */
@@ -285,6 +303,8 @@ static const char *s_convert(ed_sink_records_t *rs, const ed_rec_col_t *c, const
             snprintf(buf, n, "field '%s' is %s; expected an integer (bigint)", c->path, s_what(v));
             return buf;
         }
+        if (s_int_fast(v->ptr, v->len, &out->i))
+            return NULL;
         char num[64];
         snprintf(num, sizeof num, "%.*s", (int)(v->len < 63 ? v->len : 63), v->ptr);
         char *end;
@@ -392,6 +412,8 @@ static const char *s_meta_cell(ed_sink_records_t *rs, const ed_rec_col_t *c, con
             out->null = 1;
             break;
         }
+        if (s_int_fast(b + 1, (size_t)(e - b - 1), &out->i))
+            break;
         snprintf(num, sizeof num, "%.*s", (int)(e - b - 1), b + 1);
         out->i = strtoll(num, NULL, 10);
         break;
