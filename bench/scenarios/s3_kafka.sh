@@ -6,7 +6,9 @@
 #
 # Input: a topic with 8 partitions filled once per run with N JSON order
 # events (bench/baselines/s3_produce.c, librdkafka; ~148 bytes, key =
-# order_id, 10k products, amounts 1.00-500.00): full 2M, smoke 20k.
+# order_id, 10k products, amounts 1.00-500.00): full 12M, smoke 20k. Full is
+# sized so that one flush interval (500 ms) is under 5 % of eddy's run (12 s
+# at ~1 M/s; with 2M events it was ~20 %).
 # Per repetition, interleaved:
 #   raw       bench/baselines/s3_consume.c: librdkafka's high-level consumer in
 #             a fresh group reads all N messages and does nothing else; its
@@ -17,6 +19,9 @@
 #             product into MariaDB (upsert), alert `revenue >= T` to a per-run
 #             topic; --exit-when-idle 2s; eddy_eps = records / active time
 #             (until the flush covering the last input was durable everywhere);
+#             its steady-state rate is read from /metrics, sampled every
+#             200 ms: messages read between 10 % and 90 % of N / that time
+#             (no group join, no final flush);
 #   kstreams  bench/peers/kstreams (Kafka Streams 3.9.1, 2 stream threads,
 #             -Xmx1g, commit.interval.ms 500, fresh application.id): group by
 #             product_id, count + sum(amount), to an output topic. Rate = N /
@@ -46,13 +51,15 @@ set -euo pipefail
 bench_init "${1:-}"
 eval "$("$BENCH_ROOT/scripts/services" env kafka mariadb redis)"
 
-if [[ $BENCH_MODE == full ]]; then N=${BENCH_S3_EVENTS:-2000000} TUNED=1; else N=20000 TUNED=0; fi
+if [[ $BENCH_MODE == full ]]; then N=${BENCH_S3_EVENTS:-12000000} TUNED=1; else N=20000 TUNED=0; fi
 PRODUCTS=10000
 THRESHOLD=$(awk -v n="$N" -v p=$PRODUCTS 'BEGIN { printf "%d.005", 1.1 * n * 250.5 / p }')
 CONF=$BENCH_DIR/configs/s3_kafka.yaml
-TMO=900
+# per run: at least 900 s, and 100 µs per event (Kafka Streams took 850 s
+# for 12M events at a load average of 17 on 2 cores)
+TMO=$((N / 10000 > 900 ? N / 10000 : 900))
 
-for t in kcat mariadb redis-cli java mvn; do
+for t in kcat mariadb redis-cli java mvn curl; do
   command -v "$t" >/dev/null || die "S3 needs $t (scripts/deps installs it)"
 done
 mysql_q() { mariadb -h "$EDDY_MYSQL_HOST" -P "$EDDY_MYSQL_PORT" -u "$EDDY_MYSQL_USER" "$EDDY_MYSQL_DB" -N -B -e "$1"; }
@@ -104,7 +111,25 @@ AVG_BYTES=$(calc "$(bt get "$GEN" bytes) / $N")
 log "S3: produced $N events at $(mps "$B_EPS") (~${AVG_BYTES%.*} bytes each, $GEN_PRODUCTS products, $GEN_ALERTS over the threshold)"
 
 # ---- one run of each ----
-declare -a raw=() eddy=() tuned=() tuned_rss=() ks=() ks_start=() cpu=() rss=()
+declare -a raw=() eddy=() tuned=() tuned_rss=() ks=() ks_start=() cpu=() rss=() steady=() active=()
+
+# s3_sample OUT: "epoch_ms messages_read" every 200 ms from eddy's /metrics
+# (eddy_source_inputs_total summed over the consumers) while it runs.
+s3_sample() {
+  local v
+  while :; do
+    v=$(curl -s --max-time 1 "http://127.0.0.1:${EDDY_HTTP_PORT:-19464}/metrics" 2>/dev/null |
+      awk '/^eddy_source_inputs_total/ { s += $NF; n++ } END { if (n) printf "%.0f", s }') || true
+    [[ -n $v ]] && echo "$(date +%s%3N) $v"
+    sleep 0.2
+  done >"$1"
+}
+# s3_steady FILE: messages/s between the first samples at >= 10 % and >= 90 % of N
+s3_steady() {
+  awk -v n="$N" '!a && $2 >= 0.1 * n { a = 1; t1 = $1; v1 = $2 }
+    !b && $2 >= 0.9 * n { b = 1; t2 = $1; v2 = $2 }
+    END { if (a && b && t2 > t1) printf "%.1f", (v2 - v1) * 1000 / (t2 - t1) }' "$1"
+}
 
 s3_raw() { # REP
   run_baseline "s3_r$1.raw" "$TMO" "$BENCH_BIN/s3_consume" "$EDDY_KAFKA" "$TOPIC" "$N" \
@@ -119,9 +144,15 @@ s3_eddy() {
   local alerts=bench.s3.$RUN.alerts.$label.$rep
   TABLES+=("$table")
   ZSETS+=("$zset")
+  local samples=$BENCH_WORK/s3_r$rep.eddy_$label.samples sampler rc=0
+  s3_sample "$samples" &
+  sampler=$!
   S3_TOPIC=$TOPIC S3_GROUP=bench-s3-eddy-$RUN-$label-$rep S3_TABLE=$table S3_ZSET=$zset \
     S3_ALERT_TOPIC=$alerts S3_THRESHOLD=$THRESHOLD S3_QMIN=$qmin \
-    run_eddy "s3_r$rep.eddy_$label" "$CONF" "$TMO" --exit-when-idle 2s || die "S3: eddy failed ($label, rep $rep)"
+    run_eddy "s3_r$rep.eddy_$label" "$CONF" "$TMO" --exit-when-idle 2s || rc=$?
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  ((rc == 0)) || die "S3: eddy failed ($label, rep $rep)"
   ((ST_RECORDS == N && ST_REJECTED == 0)) ||
     die "S3: eddy read $ST_RECORDS records ($ST_REJECTED rejected), expected $N ($label, rep $rep)"
   local m_orders m_rows m_cents r_card r_cents n_alerts=0
@@ -139,12 +170,19 @@ s3_eddy() {
   ((n_alerts == GEN_ALERTS)) || die "S3: $alerts holds $n_alerts alerts, expected $GEN_ALERTS"
   mysql_q "DROP TABLE IF EXISTS \`$table\`" || true
   redis_q DEL "$zset" >/dev/null || true
+  local st
+  st=$(s3_steady "$samples")
+  # a smoke run is over between two samples
+  [[ -n $st || $BENCH_MODE == smoke ]] || die "S3: no steady-state rate from $samples (eddy's /metrics on port ${EDDY_HTTP_PORT:-19464})"
   if [[ $label == std ]]; then
-    eddy+=("$E_EPS") cpu+=("$E_CPU_PER_M") rss+=("$E_RSS_MB")
+    eddy+=("$E_EPS") cpu+=("$E_CPU_PER_M") rss+=("$E_RSS_MB") active+=("$ST_ACTIVE_MS")
+    [[ -n $st ]] && steady+=("$st")
   else
     tuned+=("$E_EPS") tuned_rss+=("$E_RSS_MB")
   fi
-  log "  rep $rep: eddy ($label) $(mps "$E_EPS") (active $ST_ACTIVE_MS ms, $E_CPU_S CPU s, RSS ${E_RSS_MB%.*} MB); MariaDB, Redis and $n_alerts alerts verified"
+  local st_txt="not measured"
+  [[ -n $st ]] && st_txt=$(mps "$st")
+  log "  rep $rep: eddy ($label) $(mps "$E_EPS") (steady $st_txt; active $ST_ACTIVE_MS ms, $E_CPU_S CPU s, RSS ${E_RSS_MB%.*} MB); MariaDB, Redis and $n_alerts alerts verified"
 }
 
 s3_kstreams() { # REP
@@ -179,14 +217,19 @@ NAME="$(human "$N") JSON orders → Redis + MariaDB + alerts"
 INPUT="$N events (~${AVG_BYTES%.*} B JSON, key order_id), 8 partitions, $GEN_PRODUCTS products"
 CHECKED="checked on every eddy run: records = $N, MariaDB SUM(orders) = $N over $GEN_PRODUCTS products, MariaDB and Redis revenue = the generator's sum (±1.00), $GEN_ALERTS alerts = products over the threshold"
 ge() { awk -v r="$1" -v g="$2" 'BEGIN { print (r >= g) ? "true" : "false" }'; }
+AM=$(median "${active[@]}") SM=0
+SHORT=" (0: the runs were too short to sample)"
+((${#steady[@]})) && SM=$(median "${steady[@]}") SHORT=""
+STEADY="eddy's steady state (messages read between 10 % and 90 % of N, from /metrics every 200 ms: no group join, no final flush) median $(mps "$SM"), $(calc "$SM / $RM" | xargs printf '%.2f')x the raw consume${SHORT:-}; time to the last durable flush median $AM ms (one flush interval = $(calc "50000 / $AM" | xargs printf '%.1f') % of it)"
 common=(rss_mb="$(median "${rss[@]}")" cpu_s_per_mevents="$(median "${cpu[@]}")" events="$N"
-  repetitions="$BENCH_REPS" eddy_eps_all:="${eddy[*]}")
+  repetitions="$BENCH_REPS" eddy_eps_all:="${eddy[*]}" eddy_steady_eps="$SM" eddy_steady_eps_all:="${steady[*]}"
+  active_ms="$AM")
 
 R=$(calc "$EM / $RM")
 bt emit scenario=S3 variant:="$NAME" eddy_eps="$EM" baseline:="librdkafka consumer, raw (s3_consume.c)" \
   baseline_eps="$RM" ratio="$R" goal:=">= 0.7x raw consume" goal_met="$(ge "$R" 0.7)" "${common[@]}" \
   baseline_eps_all:="${raw[*]}" ratios_paired:="$(pair_ratios "${eddy[*]}" "${raw[*]}")" \
-  notes:="$INPUT; eddy: 2 consumer instances (instances: 2, like the 2 stream threads of Kafka Streams), fresh consumer group per run, eddy_eps = records / active time (start until the flush covering the last input was durable in every sink, flush_interval 500 ms); raw: high-level consumer, fresh group, no commits, timed from rd_kafka_new to the Nth message; $CHECKED"
+  notes:="$INPUT; eddy: 2 consumer instances (instances: 2, like the 2 stream threads of Kafka Streams), fresh consumer group per run, eddy_eps = records / active time (start until the flush covering the last input was durable in every sink, flush_interval 500 ms); $STEADY; raw: high-level consumer, fresh group, no commits, timed from rd_kafka_new to the Nth message; $CHECKED"
 R=$(calc "$EM / $KM")
 bt emit scenario=S3 variant:="$NAME" eddy_eps="$EM" baseline:="Kafka Streams 3.9.1 (bench/peers/kstreams)" \
   baseline_eps="$KM" ratio="$R" goal:=">= 10x Kafka Streams" goal_met="$(ge "$R" 10)" "${common[@]}" \
