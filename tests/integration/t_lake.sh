@@ -110,6 +110,16 @@ restart_lake() {
     "$EDDY" gen tweets --count $N --rate 8000 --seed 11 --realtime --topic "$EDDY_TWEETS_TOPIC" 2>/dev/null &
     local gen=$!
     sleep 1.5
+    if [ "$sig" = KILL ]; then
+        # kill -9 only once a checkpoint made a file visible (its offsets are
+        # committed right after): under load the first checkpoint can come
+        # after 1.5 s, and a kill before it makes the restart read everything
+        local i=0
+        while [ $i -lt 300 ] && ! find "$EDDY_LAKE" -name 'part-*' -type f 2>/dev/null | grep -q .; do
+            sleep 0.1; i=$((i + 1))
+        done
+        sleep 0.3
+    fi
     kill -"$sig" "$pid"; wait "$pid"; local rc=$?
     wait "$gen"
     check "$label: eddy stopped by SIG$sig in mid-stream (exit $rc)" test "$rc" -ne 255
