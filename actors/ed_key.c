@@ -5,16 +5,6 @@
 
 #include "runtime/ed_common.h"
 
-void ed_key_append(uint8_t *buf, size_t *len, const void *part, size_t part_len) {
-    if (part_len > 65535)
-        part_len = 65535;
-    uint16_t l = (uint16_t)part_len;
-    memcpy(buf + *len, &l, 2);
-    if (part_len)
-        memcpy(buf + *len + 2, part, part_len);
-    *len += 2 + part_len;
-}
-
 int ed_key_part(const uint8_t *key, size_t key_len, int idx, const uint8_t **part,
                 size_t *part_len) {
     size_t off = 0;

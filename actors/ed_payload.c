@@ -14,23 +14,11 @@ static uint8_t *s_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, int64_t 
     size_t vbytes = (size_t)nvals * sizeof(double);
     size_t head = sizeof(ed_keyed_t) + vbytes + key_len;
     uint8_t *p = ed_batch_append(b, extra ? ed_batch_align(head) + extra : head);
-    ed_keyed_t h = {.agg = agg, .nvals = (uint8_t)nvals, .flags = flags, .key_len = key_len,
-                    .ts_ms = ts_ms, .wm_ms = wm_ms, .hash = hash};
-    memcpy(p, &h, sizeof h);
-    if (vbytes)
-        memcpy(p + sizeof h, vals, vbytes);
-    if (key_len)
-        memcpy(p + sizeof h + vbytes, key, key_len);
+    ed_keyed_fill(p, agg, ts_ms, wm_ms, vals, nvals, key, key_len, hash, flags);
     if (!extra)
         return NULL;
     memset(p + head, 0, ed_batch_align(head) - head); /* no uninitialised bytes sent */
     return p + ed_batch_align(head);
-}
-
-void ed_batch_add_keyed(ed_batch_t *b, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
-                        const double *vals, uint16_t nvals, const void *key, uint32_t key_len,
-                        uint64_t hash) {
-    s_add_keyed(b, agg, ts_ms, wm_ms, vals, nvals, key, key_len, hash, 0, 0);
 }
 
 /* Writes a RECORDS entry's bytes (header, key, value, position) at p. */
@@ -135,7 +123,7 @@ void ed_batch_add_input(ed_batch_t *b, const ed_inputrec_t *hdr, const void *dat
     }
 }
 
-void ed_batch_add_time(ed_batch_t **times_p, int64_t ts_ms, uint64_t count) {
+void ed_batch_add_time_entry(ed_batch_t **times_p, int64_t ts_ms, uint64_t count) {
     if (ts_ms <= 0)
         return;
     if (!*times_p)

@@ -27,6 +27,7 @@
 #ifndef ED_PAYLOAD_H
 #define ED_PAYLOAD_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -117,11 +118,32 @@ typedef struct {
     uint64_t count;
 } ed_tscount_t;
 
+/* Writes a KEYED entry (header, vals, key; flags ED_KEYED_F_*) at p, which
+ * has room for it and is 8-byte aligned. For ed_batch_add_keyed and its
+ * variants. */
+static inline void ed_keyed_fill(void *p, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
+                                 const double *vals, uint16_t nvals, const void *key,
+                                 uint32_t key_len, uint64_t hash, uint8_t flags) {
+    ed_keyed_t *h = p;
+    *h = (ed_keyed_t){.agg = agg, .nvals = (uint8_t)nvals, .flags = flags, .key_len = key_len,
+                      .ts_ms = ts_ms, .wm_ms = wm_ms, .hash = hash};
+    double *v = (double *)(void *)(h + 1);
+    for (uint16_t i = 0; i < nvals; i++)
+        v[i] = vals[i];
+    ed_batch_copy(v + nvals, key, key_len);
+}
+
 /* Appends a KEYED entry; batch->kind must be ED_BATCH_KEYED. ts_ms and
- * wm_ms as in ed_keyed_t; nvals ≤ 255 (an assert). */
-void ed_batch_add_keyed(ed_batch_t *batch, uint16_t agg, int64_t ts_ms, int64_t wm_ms,
-                        const double *vals, uint16_t nvals, const void *key, uint32_t key_len,
-                        uint64_t hash);
+ * wm_ms as in ed_keyed_t; nvals ≤ 255 (an assert). Inline: the keyer calls
+ * it per record, and a call with nine arguments cost a third of it. */
+static inline void ed_batch_add_keyed(ed_batch_t *batch, uint16_t agg, int64_t ts_ms,
+                                      int64_t wm_ms, const double *vals, uint16_t nvals,
+                                      const void *key, uint32_t key_len, uint64_t hash) {
+    assert(batch->kind == ED_BATCH_KEYED);
+    assert(nvals <= UINT8_MAX);
+    void *p = ed_batch_append(batch, sizeof(ed_keyed_t) + (size_t)nvals * sizeof(double) + key_len);
+    ed_keyed_fill(p, agg, ts_ms, wm_ms, vals, nvals, key, key_len, hash, 0);
+}
 
 /* The input record a KEYED entry may carry (borrowed for the call): its
  * key (NULL = none), value, source (config index, or -1) and position text
@@ -167,8 +189,21 @@ void ed_batch_add_input(ed_batch_t *batch, const ed_inputrec_t *hdr, const void 
 /* Counts `count` inputs produced at ts_ms (ms since epoch; 0 = unknown,
  * ignored) in the TIMES batch *times_p, created on first use (owned by the
  * caller; free with ed_batch_destroy). Consecutive equal timestamps share
- * one entry, so an ordered stream costs one entry per distinct millisecond. */
-void ed_batch_add_time(ed_batch_t **times_p, int64_t ts_ms, uint64_t count);
+ * one entry, so an ordered stream costs one entry per distinct millisecond.
+ * ed_batch_add_time adds to the last entry inline (a source calls it per
+ * input) and otherwise calls ed_batch_add_time_entry, which does it all. */
+void ed_batch_add_time_entry(ed_batch_t **times_p, int64_t ts_ms, uint64_t count);
+static inline void ed_batch_add_time(ed_batch_t **times_p, int64_t ts_ms, uint64_t count) {
+    ed_batch_t *b = *times_p;
+    if (b && b->count && ts_ms > 0) { /* inline: the same millisecond as the last input */
+        ed_tscount_t *last = (ed_tscount_t *)(void *)(b->data + b->len - sizeof *last);
+        if (last->ts_ms == ts_ms) {
+            last->count += count;
+            return;
+        }
+    }
+    ed_batch_add_time_entry(times_p, ts_ms, count);
+}
 
 /* Iteration: `ed_batch_iter_t it; ed_batch_iter_init(&it, b);
  * while ((e = ed_batch_next_keyed(&it))) …`, with the next function of the

@@ -26,19 +26,12 @@ void ed_batch_reset(ed_batch_t *b) {
     b->len = 0;
 }
 
-void *ed_batch_append(ed_batch_t *b, size_t n) {
-    n = ed_batch_align(n);
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap * 2;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->data = ed_realloc(b->data, cap);
-        b->cap = cap;
-    }
-    uint8_t *p = b->data + b->len;
-    b->len += n;
-    b->count++;
-    return p;
+void ed_batch_grow(ed_batch_t *b, size_t need) {
+    size_t cap = b->cap * 2;
+    while (cap < need)
+        cap *= 2;
+    b->data = ed_realloc(b->data, cap);
+    b->cap = cap;
 }
 
 void ed_batch_iter_init(ed_batch_iter_t *it, const ed_batch_t *b) {

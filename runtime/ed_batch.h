@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Entries start on multiples of 8 bytes: n rounded up. */
 static inline size_t ed_batch_align(size_t n) { return (n + 7u) & ~(size_t)7u; }
@@ -36,10 +37,48 @@ void ed_batch_destroy(ed_batch_t **batch_p);
 /* Empties the batch, keeping its buffer. */
 void ed_batch_reset(ed_batch_t *batch);
 
+/* Copies n bytes from src to dst (not overlapping): keys of a few bytes
+ * with two overlapping word moves instead of a call to memcpy. */
+static inline void ed_batch_copy(void *dst, const void *src, size_t n) {
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
+}
+
+/* Grows the buffer of `batch` to hold at least `need` bytes (doubling);
+ * the slow path of ed_batch_append. OOM aborts. */
+void ed_batch_grow(ed_batch_t *batch, size_t need);
+
 /* Appends one entry of `n` bytes (rounded up to ed_batch_align(n)) and
- * returns a pointer to it, for the caller to fill; valid until the next
- * append. Counts the entry. OOM aborts. */
-void *ed_batch_append(ed_batch_t *batch, size_t n);
+ * returns a pointer to it (8-byte aligned), for the caller to fill; valid
+ * until the next append. Counts the entry. OOM aborts. Inline: it runs once
+ * per record on the source thread. */
+static inline void *ed_batch_append(ed_batch_t *batch, size_t n) {
+    n = ed_batch_align(n);
+    if (batch->len + n > batch->cap)
+        ed_batch_grow(batch, batch->len + n);
+    uint8_t *p = batch->data + batch->len;
+    batch->len += n;
+    batch->count++;
+    return p;
+}
 
 /* Iteration over the entries: `ed_batch_iter_t it; ed_batch_iter_init(&it, b);`
  * then a layout's next function (actors/ed_payload.h), which reads the entry

@@ -19,6 +19,11 @@
 #include "actors/ed_payload.h"
 #include "runtime/ed_buf.h"
 
+/* XXH3 inlined here as in ed_hash.c (the same XXH3_64bits as ed_hash64):
+ * the keyer hashes every record's key. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 
 /* Value of a field for the current record. Numeric meta values get their text
  * (written to `scratch`, 40 bytes) only when `want_text`: keys need text,
@@ -55,6 +60,19 @@ static ed_val_t s_get(ed_keyer_t *k, const ed_fieldref_t *r, const ed_val_t *val
     }
     int n = want_text ? snprintf(scratch, 40, "%lld", (long long)num) : 0;
     return (ed_val_t){.type = ED_VAL_NUMBER, .ptr = scratch, .len = (size_t)n, .num = (double)num};
+}
+
+/* s_get without a call in the cases met per record on the hot path: a
+ * decoder slot, @key, @value as a number. */
+static inline ed_val_t s_val(ed_keyer_t *k, const ed_fieldref_t *r, const ed_val_t *vals,
+                             char *scratch, int want_text) {
+    if (r->meta == ED_META_NONE && r->slot >= 0)
+        return vals[r->slot];
+    if (r->meta == ED_META_KEY && k->cur->key)
+        return (ed_val_t){.type = ED_VAL_STRING, .ptr = k->cur->key, .len = k->cur->key_len};
+    if (r->meta == ED_META_VALUE && !want_text)
+        return (ed_val_t){.type = ED_VAL_NUMBER, .ptr = scratch, .len = 0, .num = k->cur->num};
+    return s_get(k, r, vals, scratch, want_text);
 }
 
 static void s_add(uint64_t *to, uint64_t n) {
@@ -321,11 +339,13 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             s_alert_record(k, &k->alerts[r], ts);
     for (int a = 0; a < k->naggs; a++) {
         ed_src_agg_t *sa = &k->aggs[a];
-        if (!s_filter_pass(k, &sa->filter, vals))
+        if (!sa->filter.cx)
+            sa->filter.pend_passed++; /* no `where`: every record passes, without a call */
+        else if (!s_filter_pass(k, &sa->filter, vals))
             continue;
         size_t klen = 0;
         for (int i = 0; i < sa->nkey; i++) {
-            ed_val_t v = s_get(k, &sa->key[i], vals, k->num_text[i & 7], 1);
+            ed_val_t v = s_val(k, &sa->key[i], vals, k->num_text[i & 7], 1);
             if (s_absent(k, &v, "key field", sa->key[i].name))
                 return;
             if (klen + 2 + v.len > ED_KEY_MAX) {
@@ -343,7 +363,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
             if (sa->vals[c].slot < 0 && sa->vals[c].meta == ED_META_NONE)
                 continue; /* count */
             char scratch[40];
-            ed_val_t v = s_get(k, &sa->vals[c], vals, scratch, sa->hashed[c]);
+            ed_val_t v = s_val(k, &sa->vals[c], vals, scratch, sa->hashed[c]);
             if (sa->hashed[c]) {
                 /* The value's text, as a key's: a numeric meta field's too
                  * (want_text), else every one would hash the same 0 bytes. */
@@ -352,7 +372,9 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
                 nums[c] = ed_aggfn_hash_v(ed_hash64(v.ptr, v.len));
                 continue;
             }
-            if (ed_val_to_num(&v, &nums[c]) != 0) {
+            if (v.type == ED_VAL_NUMBER) /* ed_val_to_num's first case, without a call */
+                nums[c] = v.num;
+            else if (ed_val_to_num(&v, &nums[c]) != 0) {
                 char why[256];
                 snprintf(why, sizeof why, "field '%s' is %s", sa->vals[c].name,
                          v.type == ED_VAL_MISSING ? "missing" : "not a number");
@@ -360,7 +382,7 @@ static void s_on_record(void *ud, const ed_val_t *vals) {
                 return;
             }
         }
-        uint64_t h = ed_hash64(k->key, klen);
+        uint64_t h = XXH3_64bits(k->key, klen); /* = ed_hash64, inlined */
         uint32_t p = ed_hash_partition(h, (uint32_t)k->nparts);
         if (!k->agg_out[p])
             k->agg_out[p] = ed_batch_new(ED_BATCH_KEYED, 64 * 1024);
