@@ -359,13 +359,21 @@ static int s_build(ed_plan_t *plan, char *errstr, size_t errstr_size) {
         s_add(plan, ed_plan_decoder_id(plan, d), ED_NODE_DECODER, st, &ed_decoder_actor, name,
               next_worker++ % W);
     }
+    /* Aggregators go round-robin over the workers that host no source or
+     * decoder actor when there are such workers (fewer reading actors than
+     * workers: one generator or Kafka consumer on 2 workers), else over all.
+     * A reading actor keys every record it reads and is the busiest actor
+     * of its worker; aggregators beside it would slow it down while another
+     * worker idles. */
+    int readers = plan->nsource_actors + plan->ndecoder_actors;
+    int agg_first = readers < W ? 1 + readers : next_worker, agg_n = readers < W ? W - readers : W;
     for (int p = 0; p < plan->naggs; p++) {
         ed_agg_actor_t *st = ed_agg_actor_new(plan, p, errstr, errstr_size);
         if (!st)
             return -1;
         snprintf(name, sizeof name, "aggregator-%d", p);
         s_add(plan, ed_plan_agg_id(plan, p), ED_NODE_AGG, st, &ed_agg_actor, name,
-              next_worker++ % W);
+              (agg_first + p % agg_n) % W);
     }
     for (int k = 0; k < conf->nsinks; k++) {
         const ed_sink_type_t *type = ed_sink_type_of(&conf->sinks[k]);
