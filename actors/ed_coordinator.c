@@ -29,6 +29,7 @@
 
 #include "actors/aggregate/ed_state_store.h"
 #include "actors/ed_checkpoint.h"
+#include "actors/ed_eo.h"
 #include "actors/ed_payload.h"
 
 /* A checkpoint in flight: sink acks and source statuses so far, and what
@@ -189,6 +190,8 @@ static void s_complete(ed_coord_t *c) {
             ed_actor_shutdown(c->self, 1, "the state marker could not be written");
             return;
         }
+        if (ed_plan_eo(c->plan)) /* every sink has n: older positions are not needed */
+            ed_eo_release(ed_plan_eo(c->plan), c->completed);
         s_broadcast(c, ED_MSG_COMMIT, c->completed,
                     c->completed == c->final_n ? ED_MSG_F_FINAL : 0, 0);
     }

@@ -19,6 +19,7 @@
 #include "actors/decode/ed_where.h"
 #include "actors/ed_checkpoint.h"
 #include "actors/ed_coordinator.h"
+#include "actors/ed_eo.h"
 #include "actors/sources/ed_source_actor.h"
 #include "actors/sources/ed_watermark.h"
 #include "runtime/ed_buf.h"
@@ -69,6 +70,7 @@ struct ed_plan {
     int64_t start_ms;                /* ed_now_ms() when the run started */
     int64_t end_ms;                  /* when the workers stopped */
     ed_state_store_t *state;         /* runtime.state_dir opened, or NULL (memory only) */
+    ed_eo_t *eo;                     /* runtime.delivery: exactly_once, or NULL */
 };
 
 /* ---- ids: coordinator, sources, decoders, aggregators, sinks ---- */
@@ -110,6 +112,7 @@ ed_run_stats_t *ed_plan_run_stats(ed_plan_t *plan) { return &plan->run; }
 ed_sink_live_t *ed_plan_sink_live(ed_plan_t *plan, int k) { return &plan->sink_live[k]; }
 ed_runtime_t *ed_plan_runtime(ed_plan_t *plan) { return plan->rt; }
 ed_state_store_t *ed_plan_state(const ed_plan_t *plan) { return plan->state; }
+ed_eo_t *ed_plan_eo(const ed_plan_t *plan) { return plan->eo; }
 int64_t ed_plan_start_ms(const ed_plan_t *plan) {
     return ed_stat_get_i64(&plan->start_ms);
 }
@@ -410,6 +413,8 @@ ed_plan_t *ed_plan_new(const ed_config_t *conf, int64_t exit_when_idle_ms, char 
     }
     s_layout(plan);
     s_wire(plan); /* before the states: their constructors read the links */
+    if (conf->runtime.delivery == ED_DELIVERY_EXACTLY_ONCE)
+        plan->eo = ed_eo_new(conf, plan->nsource_actors);
     /* Before the aggregators: each restores its snapshot as it is built. */
     if (conf->runtime.state_dir && plan->naggs &&
         ed_state_store_open(conf->runtime.state_dir, conf, plan->naggs, &plan->state, errstr,
@@ -476,7 +481,12 @@ int ed_plan_run(ed_plan_t *plan) {
     sigaddset(&set, SIGTERM);
     /* Workers inherit the blocked mask; only this thread takes the signals. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    char err[512];
+    char err[1024];
+    /* exactly_once: where to replay from, before any source reads. */
+    if (plan->eo && ed_eo_load(plan->eo, 60000, err, sizeof err) < 0) {
+        ED_LOG_E("runtime", "%s", err);
+        return 1;
+    }
     ed_stat_set_i64(&plan->start_ms, ed_now_ms());
     if (ed_runtime_start(plan->rt, err, sizeof err) < 0) {
         ED_LOG_E("runtime", "%s", err);
@@ -616,6 +626,7 @@ void ed_plan_destroy(ed_plan_t **plan_p) {
         return;
     ed_runtime_destroy(&plan->rt);
     ed_state_store_destroy(&plan->state);
+    ed_eo_destroy(&plan->eo);
     for (int i = 0; i < plan->nnodes; i++) {
         ed_node_t *n = &plan->nodes[i];
         switch (n->kind) {

@@ -239,6 +239,11 @@ ed_runtime_t *ed_plan_runtime(ed_plan_t *plan);
  * state_dir or aggregations. Borrowed. */
 struct ed_state_store *ed_plan_state(const ed_plan_t *plan);
 
+/* The exactly-once books (actors/ed_eo.h) with runtime.delivery:
+ * exactly_once, else NULL. Created by ed_plan_new; ed_plan_run reads the
+ * sinks' stored checkpoints into them before the runtime starts. Borrowed. */
+struct ed_eo *ed_plan_eo(const ed_plan_t *plan);
+
 /* ed_now_ms() when ed_plan_run started the runtime; 0 before. */
 int64_t ed_plan_start_ms(const ed_plan_t *plan);
 /* The `where:` counters of config aggregation a / config alert r (zero for

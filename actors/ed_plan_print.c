@@ -167,7 +167,10 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
                 b.len ? b.data : "");
         ed_buf_reset(&b);
         s_sink_feeds(conf, k, &b);
-        fprintf(out, "; receives %s\n", b.data ? b.data : "nothing");
+        fprintf(out, "; receives %s; delivery: %s\n", b.data ? b.data : "nothing",
+                conf->runtime.delivery == ED_DELIVERY_EXACTLY_ONCE
+                    ? "exactly_once (checkpoint id and positions in its eddy_checkpoints)"
+                    : "at_least_once");
     }
     ed_buf_free(&b);
 }

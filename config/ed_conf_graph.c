@@ -235,8 +235,58 @@ static void s_check_reject_routes(ed_conf_state_t *st) {
     free(reach);
 }
 
+/* runtime.delivery: exactly_once needs every sink to keep its checkpoint in
+ * its own transaction and every source to replay to given positions; what
+ * cannot is refused by name (docs/guarantees.md). */
+static void s_check_delivery(ed_conf_state_t *st) {
+    ed_conf_ctx_t *cx = st->cx;
+    const ed_config_t *c = ed_conf_ctx_conf(cx);
+    if (c->runtime.delivery != ED_DELIVERY_EXACTLY_ONCE)
+        return;
+    static const char why[] = "; use `delivery: at_least_once`, or see docs/guarantees.md for "
+                              "what exactly_once covers (issue 10)";
+    static const ed_conf_pos_t top = {NULL, 1, 1};
+    if (c->runtime.state_dir)
+        ed_conf_err_pos(cx, &top,
+                        "runtime.delivery: exactly_once with runtime.state_dir is not built yet%s",
+                        why);
+    for (int i = 0; i < c->nsinks; i++)
+        if (c->sinks[i].type && !(c->sinks[i].type->caps & ED_CAP_EXACTLY_ONCE))
+            ed_conf_err_pos(cx, &c->sinks[i].pos,
+                            "sink '%s': a %s sink cannot do runtime.delivery: exactly_once yet "
+                            "(postgres, mariadb and sqlite sinks can)%s",
+                            c->sinks[i].name, c->sinks[i].type->name, why);
+    /* Their results depend on state a restart without state_dir loses. */
+    for (int i = 0; i < c->naggregations; i++)
+        if (c->aggregations[i].window.kind != ED_WIN_NONE)
+            ed_conf_err_pos(cx, &c->aggregations[i].pos,
+                            "aggregation '%s': windows with runtime.delivery: exactly_once are "
+                            "not built yet (they need runtime.state_dir, which exactly_once does "
+                            "not take yet)%s",
+                            c->aggregations[i].name, why);
+    for (int i = 0; i < c->nalerts; i++)
+        ed_conf_err_pos(cx, &c->alerts[i].pos,
+                        "alert '%s': alerts with runtime.delivery: exactly_once are not built "
+                        "yet%s",
+                        c->alerts[i].name, why);
+    for (int i = 0; i < c->nsources; i++) {
+        const ed_conf_source_t *s = &c->sources[i];
+        if (s->type && !(s->type->caps & ED_CAP_REPLAY))
+            ed_conf_err_pos(cx, &s->pos,
+                            "source '%s': a %s source cannot do runtime.delivery: exactly_once "
+                            "yet (kafka sources can)%s",
+                            s->name, s->type->name, why);
+        else if (s->instances > 1)
+            ed_conf_err_pos(cx, &s->pos,
+                            "source '%s': instances: %d with runtime.delivery: exactly_once is "
+                            "not built yet (one consumer per source and one process)%s",
+                            s->name, s->instances, why);
+    }
+}
+
 int ed_conf_check_graph(ed_conf_state_t *st) {
     int nerr = ed_conf_nerrors(st->cx);
+    s_check_delivery(st);
     s_check_decoders(st);
     s_link_sinks(st);
     s_check_reject_routes(st);

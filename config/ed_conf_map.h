@@ -144,8 +144,12 @@ enum {
                                     rejects sink of their source (ed_config_reject_route) */
     ED_CAP_WINDOWS = 1 << 5,    /* sink: takes changelog rows of windowed aggregations (their
                                    window bounds are part of the row's key) */
+    ED_CAP_EXACTLY_ONCE = 1 << 6, /* sink: records checkpoint ids and input positions in its own
+                                     transaction and skips replayed flushes (runtime.delivery) */
     ED_CAP_PAYLOAD = 1 << 8,    /* source: inputs carry a payload decoded by `format` */
     ED_CAP_INSTANCES = 1 << 9,  /* source: may run as several instances (`instances: N`) */
+    ED_CAP_REPLAY = 1 << 10,    /* source: seeks to given positions and stops at given positions
+                                   (exactly_once replay; ed_source.h seek, limit) */
     ED_CAP_PLANNED = 1 << 15,   /* reserved type, not implemented yet: refused by name */
 };
 

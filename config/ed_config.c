@@ -34,6 +34,10 @@
 /* ------------------------------------------------------------------------ */
 /* runtime                                                                  */
 
+static const ed_conf_choice_t s_delivery[] = {{"at_least_once", ED_DELIVERY_AT_LEAST_ONCE, 0},
+                                              {"exactly_once", ED_DELIVERY_EXACTLY_ONCE, 0},
+                                              {NULL, 0, 0}};
+
 const ed_conf_map_t ed_conf_runtime_map[] = {
     {ED_CONF_INT, "workers", NULL, offsetof(ed_conf_runtime_t, workers), 0,
      "worker threads that run the actors", .min = 1, .max = 1024,
@@ -59,8 +63,13 @@ const ed_conf_map_t ed_conf_runtime_map[] = {
      "/v1/leaderboard (docs/http.md); "
      "off unless given",
      .sub = ed_conf_http_map, .expect = "http: { listen: 127.0.0.1:9464 }"},
-    {ED_CONF_ENUM, "delivery", NULL, 0, ED_CONF_RESERVED, "exactly-once delivery",
-     .expect = "remove it: eddy delivers at-least-once"},
+    {ED_CONF_ENUM, "delivery", NULL, offsetof(ed_conf_runtime_t, delivery), 0,
+     "`at_least_once`: input positions are committed after every sink made the flush durable, "
+     "so a crash applies the input since the last commit again; `exactly_once`: each sink's "
+     "transaction also records the checkpoint id and the input positions it covers, a restart "
+     "replays from the sinks' positions and a sink skips a flush it already applied "
+     "(SQL sinks and Kafka sources only; docs/guarantees.md)",
+     .choices = s_delivery, .doc_def = "`at_least_once`"},
     {0}};
 
 int ed_conf_read_runtime(ed_conf_state_t *st, const ed_node_t *root) {

@@ -173,7 +173,11 @@ typedef struct {
     int max_inflight;         /* un-acked flushes before sources pause, default 4 */
     ed_conf_http_t http;      /* the HTTP endpoint; off unless `http:` is given */
     char *state_dir;          /* snapshots of aggregator state (owned), or NULL: memory only */
+    int delivery;             /* ED_DELIVERY_*: runtime.delivery, default at_least_once */
 } ed_conf_runtime_t;
+
+/* runtime.delivery (docs/guarantees.md). */
+enum { ED_DELIVERY_AT_LEAST_ONCE = 0, ED_DELIVERY_EXACTLY_ONCE = 1 };
 
 typedef struct ed_config {
     char *path; /* as given to ed_config_load */

@@ -41,6 +41,17 @@ typedef struct {
     const ed_conf_aggregation_t *agg; /* the one aggregation feeding changelog rows, or NULL */
 } ed_sink_ctx_t;
 
+/* runtime.delivery: exactly_once, for one flush (actors/ed_eo.h): the
+ * flush's transaction upserts (pipeline, sink name, target table) → (id,
+ * positions) into eddy_checkpoints, and is skipped (nothing written, OK)
+ * when the id stored there is already >= id. All borrowed for the call. */
+typedef struct {
+    const char *pipeline;  /* the pipeline's name (ed_eo_pipeline) */
+    uint64_t id;           /* the flush's checkpoint id, increasing across runs */
+    const char *positions; /* the input positions it covers (ed_eo.h format) */
+    int *skipped;          /* set to 1 by the plugin when it skipped the flush */
+} ed_sink_eo_t;
+
 /* One flush: everything the sink received for checkpoint `checkpoint`.
  * Batches are borrowed for the call. A plugin writes it so that RETRY never
  * re-applies what is known to be durable: one transaction per flush where
@@ -59,6 +70,7 @@ typedef struct {
                               the record's source and position), once per checkpoint: the
                               sink actor owns it and sends them to the rejects sink of the
                               record's source; NULL when no rejects sink takes them */
+    const ed_sink_eo_t *eo; /* exactly_once bookkeeping, or NULL (at_least_once) */
 } ed_sink_flush_t;
 
 /* Counters a plugin updates; read by the sink actor for logs and metrics. */
@@ -95,6 +107,13 @@ typedef struct ed_sink_type {
 
     /* Frees the instance (closes connections) and NULLs *ctx_p. NULL-safe. */
     void (*destroy)(void **ctx_p);
+
+    /* Types with ED_CAP_EXACTLY_ONCE: connects, creates eddy_checkpoints if
+     * missing (DDL in docs/sinks-sql.md) and reads this sink's row of
+     * `pipeline`: *id (0 = no row) and *positions (owned, NULL without a
+     * row). Returns OK, RETRY (server unreachable: errstr says why) or DROP. */
+    ed_write_result_t (*eo_read)(void *ctx, const char *pipeline, uint64_t *id, char **positions,
+                                 char *errstr, size_t errstr_size);
 } ed_sink_type_t;
 
 /* Returns the registered sink type called `name` ("postgres"), or NULL

@@ -7,6 +7,7 @@
 #include "sinks/ed_sink_actor.h"
 
 #include "actors/ed_checkpoint.h"
+#include "actors/ed_eo.h"
 #include "actors/ed_payload.h"
 
 typedef struct ed_pending {
@@ -152,10 +153,34 @@ static void s_drain(ed_sink_actor_t *s) {
                              .nrecords = p->nrecords,
                              .rows = p->rows,
                              .rejects = s->routes ? &p->rejects : NULL};
+        /* exactly_once: the flush's id and positions go into its transaction. */
+        ed_eo_t *eo = ed_plan_eo(s->plan);
+        int skipped = 0;
+        char *positions = eo && p->rows ? ed_eo_positions(eo, p->n) : NULL;
+        ed_sink_eo_t seo = {.pipeline = eo ? ed_eo_pipeline(eo) : NULL,
+                            .id = eo ? ed_eo_id(eo, p->n) : 0,
+                            .positions = positions,
+                            .skipped = &skipped};
+        if (positions)
+            f.eo = &seo;
         char err[512] = "";
         int64_t t0 = ed_now_ms();
+        if (p->rows)
+            ed_crash_point("sink_before_write");
+        uint64_t written = s->stats.rows_written;
         ed_write_result_t r =
             p->rows ? s->type->write(s->ctx, &f, &s->stats, err, sizeof err) : ED_WRITE_OK;
+        free(positions);
+        if (skipped) /* nothing was written */
+            s->stats.rows_written = written;
+        if (skipped)
+            ED_LOG_I(s->conf->name,
+                     "flush %llu (checkpoint id %llu, %llu rows) was applied before the restart: "
+                     "skipped (exactly_once)",
+                     (unsigned long long)p->n, (unsigned long long)seo.id,
+                     (unsigned long long)p->rows);
+        if (p->rows && r == ED_WRITE_OK)
+            ed_crash_point("sink_after_write");
         if (p->rows)
             s_outcome(s, r == ED_WRITE_RETRY ? err : NULL, ed_now_ms() - t0);
         if (r == ED_WRITE_RETRY) {

@@ -22,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/ed_eo.h"
 #include "runtime/ed_buf.h"
 #include "sinks/ed_mariadb_url.h"
+#include "sinks/ed_sink_eo.h"
 #include "sinks/ed_sink_records.h"
 #include "sinks/ed_sink_rows.h"
 
@@ -62,6 +64,7 @@ typedef struct {
     const ed_rec_col_t *rcols; /* records: the columns (ncols of them), borrowed from recs */
     const int *rpk;            /* records: the primary key's column indexes (npk of them) */
     int upsert;                /* records: ON DUPLICATE KEY UPDATE; 0: plain INSERT */
+    const ed_sink_eo_t *eo;    /* exactly_once of the flush being written, or NULL */
 } s_my_t;
 
 /* ---- options (the config map; see config/ed_conf_map.h) ---- */
@@ -681,19 +684,69 @@ static ed_write_result_t s_my_prepare(void *ctx, char *errstr, size_t errstr_siz
     return s_my_prepare_stmt(p, errstr, errstr_size);
 }
 
+/* exactly_once: one statement on eddy_checkpoints (ed_eo_my_sql); a row
+ * it returns goes to *got and *got_pos (owned) when they are given. */
+static ed_write_result_t s_my_eo(s_my_t *p, const char *pipeline, uint64_t id, const char *pos,
+                                 int for_update, uint64_t *got, char **got_pos, char *errstr,
+                                 size_t errstr_size) {
+    ed_buf_t sql = ED_BUF_INIT;
+    ed_eo_my_sql(&sql, p->my, pipeline, p->name, p->table, id, pos, for_update);
+    ed_write_result_t r = s_my_query(p, sql.data, sql.len, "eddy_checkpoints", errstr, errstr_size);
+    ed_buf_free(&sql);
+    MYSQL_RES *res = r == ED_WRITE_OK && !pos ? mysql_store_result(p->my) : NULL;
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    if (row && got) {
+        *got = strtoull(row[0], NULL, 10);
+        if (got_pos)
+            *got_pos = ed_strdup(row[1] ? row[1] : "");
+    }
+    if (res)
+        mysql_free_result(res);
+    return r;
+}
+
+static ed_write_result_t s_my_eo_read(void *ctx, const char *pipeline, uint64_t *id,
+                                      char **positions, char *errstr, size_t errstr_size) {
+    s_my_t *p = ctx;
+    ed_sink_stats_t stats = {0};
+    ed_write_result_t r = s_my_connect(p, &stats, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = s_my_query(p, ED_EO_MY_DDL, strlen(ED_EO_MY_DDL), "CREATE TABLE", errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = s_my_eo(p, pipeline, 0, NULL, 0, id, positions, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        mysql_rollback(p->my);
+    return r;
+}
+
 /* The upsert per chunk, then COMMIT (autocommit is off: one transaction). */
 static ed_write_result_t s_my_txn(void *ctx, uint64_t *statements, char *errstr,
                                   size_t errstr_size) {
     s_my_t *p = ctx;
     size_t chunk = (size_t)p->chunk_rows;
     size_t total = p->recs ? ed_sink_records_count(p->recs) : ed_sink_rows_count(p->rows);
+    uint64_t stored = 0; /* exactly_once: skip a replayed flush already applied */
+    ed_write_result_t r = p->eo ? s_my_eo(p, p->eo->pipeline, 0, NULL, 1, &stored, NULL, errstr,
+                                          errstr_size)
+                                : ED_WRITE_OK;
+    if (r != ED_WRITE_OK)
+        return r;
+    if (p->eo && stored >= p->eo->id) {
+        *p->eo->skipped = 1;
+        mysql_rollback(p->my);
+        return ED_WRITE_OK;
+    }
     for (size_t from = 0; from < total; from += chunk) {
         size_t nrows = total - from < chunk ? total - from : chunk;
-        ed_write_result_t r = s_my_exec_chunk(p, from, nrows, errstr, errstr_size);
+        r = s_my_exec_chunk(p, from, nrows, errstr, errstr_size);
         if (r != ED_WRITE_OK)
             return r;
         (*statements)++;
     }
+    if (p->eo && (r = s_my_eo(p, p->eo->pipeline, p->eo->id, p->eo->positions, 0, NULL, NULL,
+                              errstr, errstr_size)) != ED_WRITE_OK)
+        return r;
+    ed_crash_point("sql_before_commit");
     if (mysql_commit(p->my)) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", mysql_error(p->my));
@@ -706,6 +759,7 @@ static ed_write_result_t s_my_write(void *ctx, const ed_sink_flush_t *flush, ed_
                                     char *errstr, size_t errstr_size) {
     static const ed_sink_rows_ops_t ops = {s_my_connect, s_my_prepare, s_my_txn};
     s_my_t *p = ctx;
+    p->eo = flush->eo;
     if (p->recs)
         return ed_sink_records_write(p->recs, flush, stats, &ops, ctx, errstr, errstr_size);
     return ed_sink_rows_write(p->rows, flush, stats, &ops, ctx, errstr, errstr_size);
@@ -718,7 +772,7 @@ const ed_sink_type_t ed_sink_mariadb = {
              .map = s_my_map,
              .opts_size = sizeof(s_my_opts_t),
              .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT |
-                     ED_CAP_WINDOWS,
+                     ED_CAP_WINDOWS | ED_CAP_EXACTLY_ONCE,
              .example = "mariadb: { host: 127.0.0.1, database: eddy }",
              .validate = s_my_validate,
              .link = s_my_link,
@@ -726,4 +780,5 @@ const ed_sink_type_t ed_sink_mariadb = {
     .init = s_my_init,
     .write = s_my_write,
     .destroy = s_my_destroy,
+    .eo_read = s_my_eo_read,
 };

@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/ed_eo.h"
 #include "runtime/ed_buf.h"
 #include "runtime/ed_utf8.h"
+#include "sinks/ed_sink_eo.h"
 #include "sinks/ed_sink_records.h"
 #include "sinks/ed_sink_rows.h"
 
@@ -56,6 +58,7 @@ typedef struct {
     const ed_rec_col_t *rcols; /* records: the columns (ncols of them), borrowed from recs */
     const int *rpk;            /* records: the primary key's column indexes (npk of them) */
     int upsert;                /* records: ON CONFLICT (key) DO UPDATE; 0: plain INSERT */
+    const ed_sink_eo_t *eo;    /* exactly_once of the flush being written, or NULL */
 } s_pg_t;
 
 /* ---- options (the config map; see config/ed_conf_map.h) ---- */
@@ -702,11 +705,47 @@ static ed_write_result_t s_pg_prepare(void *ctx, char *errstr, size_t errstr_siz
     return r;
 }
 
+/* exactly_once: one statement on eddy_checkpoints with (pipeline, sink,
+ * table) and, when pos is set, (id, pos); a row it returns goes to *got
+ * and *got_pos (owned) when they are given. */
+static ed_write_result_t s_pg_eo(s_pg_t *p, const char *sql, const char *pipeline, uint64_t id,
+                                 const char *pos, uint64_t *got, char **got_pos, char *errstr,
+                                 size_t errstr_size) {
+    char idtxt[24];
+    snprintf(idtxt, sizeof idtxt, "%llu", (unsigned long long)id);
+    const char *v[5] = {pipeline, p->name, p->table, idtxt, pos};
+    PGresult *res = PQexecParams(p->conn, sql, pos ? 5 : 3, NULL, v, NULL, NULL, 0);
+    if (got && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        *got = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        if (got_pos)
+            *got_pos = ed_strdup(PQgetvalue(res, 0, 1));
+    }
+    return s_pg_run(p, res, "eddy_checkpoints", errstr, errstr_size);
+}
+
+static ed_write_result_t s_pg_eo_read(void *ctx, const char *pipeline, uint64_t *id,
+                                      char **positions, char *errstr, size_t errstr_size) {
+    s_pg_t *p = ctx;
+    ed_sink_stats_t stats = {0};
+    ed_write_result_t r = s_pg_connect(p, &stats, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = s_pg_run(p, PQexec(p->conn, ED_EO_PG_DDL), "CREATE TABLE", errstr, errstr_size);
+    return r ? r : s_pg_eo(p, ED_EO_PG_SELECT, pipeline, 0, NULL, id, positions, errstr, errstr_size);
+}
+
 /* BEGIN; the upsert per chunk; COMMIT. */
 static ed_write_result_t s_pg_txn(void *ctx, uint64_t *statements, char *errstr,
                                   size_t errstr_size) {
     s_pg_t *p = ctx;
     ed_write_result_t r = s_pg_run(p, PQexec(p->conn, "BEGIN"), "BEGIN", errstr, errstr_size);
+    uint64_t stored = 0; /* exactly_once: skip a replayed flush already applied */
+    if (r == ED_WRITE_OK && p->eo &&
+        (r = s_pg_eo(p, ED_EO_PG_SELECT " FOR UPDATE", p->eo->pipeline, 0, NULL, &stored, NULL,
+                     errstr, errstr_size)) == ED_WRITE_OK &&
+        stored >= p->eo->id) {
+        *p->eo->skipped = 1;
+        return s_pg_run(p, PQexec(p->conn, "ROLLBACK"), "ROLLBACK", errstr, errstr_size);
+    }
     size_t chunk = (size_t)p->chunk_rows;
     size_t total = p->recs ? ed_sink_records_count(p->recs) : ed_sink_rows_count(p->rows);
     for (size_t from = 0; r == ED_WRITE_OK && from < total; from += chunk) {
@@ -717,8 +756,13 @@ static ed_write_result_t s_pg_txn(void *ctx, uint64_t *statements, char *errstr,
         if (r == ED_WRITE_OK)
             (*statements)++;
     }
-    if (r == ED_WRITE_OK)
+    if (r == ED_WRITE_OK && p->eo)
+        r = s_pg_eo(p, ED_EO_PG_UPSERT, p->eo->pipeline, p->eo->id, p->eo->positions, NULL, NULL,
+                    errstr, errstr_size);
+    if (r == ED_WRITE_OK) {
+        ed_crash_point("sql_before_commit");
         r = s_pg_run(p, PQexec(p->conn, "COMMIT"), "COMMIT", errstr, errstr_size);
+    }
     return r;
 }
 
@@ -726,6 +770,7 @@ static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_
                                     char *errstr, size_t errstr_size) {
     static const ed_sink_rows_ops_t ops = {s_pg_connect, s_pg_prepare, s_pg_txn};
     s_pg_t *p = ctx;
+    p->eo = flush->eo;
     if (p->recs)
         return ed_sink_records_write(p->recs, flush, stats, &ops, ctx, errstr, errstr_size);
     return ed_sink_rows_write(p->rows, flush, stats, &ops, ctx, errstr, errstr_size);
@@ -738,7 +783,7 @@ const ed_sink_type_t ed_sink_postgres = {
              .map = s_pg_map,
              .opts_size = sizeof(s_pg_opts_t),
              .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT |
-                     ED_CAP_WINDOWS,
+                     ED_CAP_WINDOWS | ED_CAP_EXACTLY_ONCE,
              .example = "postgres: { dsn: \"host=127.0.0.1 dbname=eddy\" }",
              .validate = s_pg_validate,
              .link = s_pg_link,
@@ -747,4 +792,5 @@ const ed_sink_type_t ed_sink_postgres = {
     .init = s_pg_init,
     .write = s_pg_write,
     .destroy = s_pg_destroy,
+    .eo_read = s_pg_eo_read,
 };

@@ -20,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/ed_eo.h"
 #include "runtime/ed_buf.h"
 #include "runtime/ed_utf8.h"
+#include "sinks/ed_sink_eo.h"
 #include "sinks/ed_sink_records.h"
 #include "sinks/ed_sink_rows.h"
 #include "sinks/ed_sqlite_db.h"
@@ -48,6 +50,7 @@ typedef struct {
     const ed_rec_col_t *rcols;
     const int *rpk;
     int upsert;
+    const ed_sink_eo_t *eo; /* exactly_once of the flush being written, or NULL */
 } s_sq_t;
 
 /* ---- options (the config map; see config/ed_conf_map.h) ---- */
@@ -474,11 +477,67 @@ static int s_sq_bind_row(s_sq_t *p, const ed_sink_row_t *r, int64_t now_ms) {
     return rc;
 }
 
+/* exactly_once: runs one statement on eddy_checkpoints with (pipeline,
+ * sink, table) and, when pos is set, (id, pos); a row it returns goes to
+ * *got and *got_pos (owned) when they are given. */
+static ed_write_result_t s_sq_eo(s_sq_t *p, const char *sql, const char *pipeline, uint64_t id,
+                                 const char *pos, uint64_t *got, char **got_pos, char *errstr,
+                                 size_t errstr_size) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 3, p->table, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK && pos)
+        rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)id);
+    if (rc == SQLITE_OK && pos)
+        rc = sqlite3_bind_text(st, 5, pos, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && got) {
+        *got = (uint64_t)sqlite3_column_int64(st, 0);
+        const unsigned char *t = sqlite3_column_text(st, 1);
+        if (got_pos)
+            *got_pos = ed_strdup(t ? (const char *)t : "");
+        rc = SQLITE_DONE;
+    }
+    if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? ED_WRITE_OK
+                           : s_sq_fail(p, rc, "eddy_checkpoints", errstr, errstr_size);
+}
+
+static ed_write_result_t s_sq_eo_read(void *ctx, const char *pipeline, uint64_t *id,
+                                      char **positions, char *errstr, size_t errstr_size) {
+    s_sq_t *p = ctx;
+    ed_sink_stats_t stats = {0};
+    ed_write_result_t r = s_sq_connect(p, &stats, errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = s_sq_exec(p, ED_EO_SQ_DDL, "CREATE TABLE eddy_checkpoints", errstr, errstr_size);
+    if (r == ED_WRITE_OK)
+        r = s_sq_eo(p, ED_EO_SQ_SELECT, pipeline, 0, NULL, id, positions, errstr, errstr_size);
+    return r;
+}
+
 /* BEGIN IMMEDIATE; one upsert per row; the retention DELETE; COMMIT. */
 static ed_write_result_t s_sq_txn(void *ctx, uint64_t *statements, char *errstr,
                                   size_t errstr_size) {
     s_sq_t *p = ctx;
     ed_write_result_t r = s_sq_exec(p, "BEGIN IMMEDIATE", "BEGIN", errstr, errstr_size);
+    if (r == ED_WRITE_OK && p->eo) { /* a replayed flush already applied: skip it */
+        uint64_t stored = 0;
+        r = s_sq_eo(p, ED_EO_SQ_SELECT, p->eo->pipeline, 0, NULL, &stored, NULL, errstr,
+                    errstr_size);
+        if (r == ED_WRITE_OK && stored >= p->eo->id) {
+            sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+            *p->eo->skipped = 1;
+            return ED_WRITE_OK;
+        }
+    }
     size_t total = p->recs ? ed_sink_records_count(p->recs) : ed_sink_rows_count(p->rows);
     int64_t now = ed_wall_ms(), newest = p->newest_end;
     uint64_t n = 0;
@@ -518,8 +577,13 @@ static ed_write_result_t s_sq_txn(void *ctx, uint64_t *statements, char *errstr,
             r = s_sq_fail(p, rc, "retention DELETE", errstr, errstr_size);
         n++;
     }
-    if (r == ED_WRITE_OK)
+    if (r == ED_WRITE_OK && p->eo)
+        r = s_sq_eo(p, ED_EO_SQ_UPSERT, p->eo->pipeline, p->eo->id, p->eo->positions, NULL, NULL,
+                    errstr, errstr_size);
+    if (r == ED_WRITE_OK) {
+        ed_crash_point("sql_before_commit");
         r = s_sq_exec(p, "COMMIT", "COMMIT", errstr, errstr_size);
+    }
     if (r == ED_WRITE_OK) {
         *statements += n;
         p->newest_end = newest;
@@ -531,6 +595,7 @@ static ed_write_result_t s_sq_write(void *ctx, const ed_sink_flush_t *flush, ed_
                                     char *errstr, size_t errstr_size) {
     static const ed_sink_rows_ops_t ops = {s_sq_connect, s_sq_prepare, s_sq_txn};
     s_sq_t *p = ctx;
+    p->eo = flush->eo;
     if (p->recs)
         return ed_sink_records_write(p->recs, flush, stats, &ops, ctx, errstr, errstr_size);
     return ed_sink_rows_write(p->rows, flush, stats, &ops, ctx, errstr, errstr_size);
@@ -544,7 +609,7 @@ const ed_sink_type_t ed_sink_sqlite = {
              .map = s_sq_map,
              .opts_size = sizeof(ed_sqlite_opts_t),
              .caps = ED_CAP_CHANGELOG | ED_CAP_RECORDS | ED_CAP_ALERTS | ED_CAP_REJECTS_OUT |
-                     ED_CAP_WINDOWS,
+                     ED_CAP_WINDOWS | ED_CAP_EXACTLY_ONCE,
              .example = "sqlite: { path: results.db }",
              .validate = s_sq_validate,
              .link = s_sq_link,
@@ -552,4 +617,5 @@ const ed_sink_type_t ed_sink_sqlite = {
     .init = s_sq_init,
     .write = s_sq_write,
     .destroy = s_sq_destroy,
+    .eo_read = s_sq_eo_read,
 };

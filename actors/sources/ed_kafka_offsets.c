@@ -106,6 +106,16 @@ void ed_kafka_offsets_advance(ed_kafka_offsets_t *o, const char *topic, int32_t 
     p->dirty = 1;
 }
 
+int64_t ed_kafka_offsets_next(ed_kafka_offsets_t *o, const char *topic, int32_t partition) {
+    const s_pos_t *p = s_pos_find(o, topic, partition);
+    return p ? p->next : -1;
+}
+
+void ed_kafka_offsets_positions(const ed_kafka_offsets_t *o, rd_kafka_topic_partition_list_t *into) {
+    for (size_t i = 0; i < o->npos; i++)
+        s_list_set(into, o->pos[i].topic, o->pos[i].partition, o->pos[i].next);
+}
+
 void ed_kafka_offsets_checkpoint(ed_kafka_offsets_t *o, uint64_t n) {
     int dirty = 0;
     for (size_t i = 0; i < o->npos; i++)

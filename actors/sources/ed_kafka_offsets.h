@@ -32,6 +32,14 @@ void ed_kafka_offsets_destroy(ed_kafka_offsets_t **offsets_p);
 void ed_kafka_offsets_advance(ed_kafka_offsets_t *o, const char *topic, int32_t partition,
                               int64_t offset);
 
+/* The position (last emitted offset + 1) of topic/partition, or -1 when
+ * nothing was emitted from it since its assignment. */
+int64_t ed_kafka_offsets_next(ed_kafka_offsets_t *o, const char *topic, int32_t partition);
+
+/* Sets (or adds) every position of the book into `into` (exactly_once:
+ * the positions a checkpoint covers). */
+void ed_kafka_offsets_positions(const ed_kafka_offsets_t *o, rd_kafka_topic_partition_list_t *into);
+
 /* Records checkpoint n (increasing from call to call): the positions of
  * the partitions that advanced since the previous checkpoint. Nothing is
  * recorded when none did. */

@@ -125,6 +125,8 @@ void ed_ksrc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (!coop)
             ed_ksrc_track(k, NULL, 0);
         ed_ksrc_track(k, parts, 1);
+        if (k->eo) /* exactly_once: where the sinks say, not the committed offsets */
+            ed_ksrc_seek_assigned(k, parts);
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
             if (e) {
@@ -143,6 +145,8 @@ void ed_ksrc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_pause_partitions(rk, parts);
         else
             rd_kafka_resume_partitions(rk, parts);
+        if (k->limit_paused && k->limit_paused->cnt) /* held at a replay limit */
+            rd_kafka_pause_partitions(rk, k->limit_paused);
         return;
     }
 

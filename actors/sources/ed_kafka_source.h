@@ -16,6 +16,7 @@
 #include "actors/decode/ed_json.h"
 #include "actors/sources/ed_kafka_offsets.h"
 #include "actors/sources/ed_source_parts.h"
+#include "runtime/ed_buf.h"
 
 
 /* Messages polled while paused (the pause raced with a fetch) are held and
@@ -59,7 +60,36 @@ typedef struct {
     ed_json_t *json;      /* parser of the statistics documents */
     int read_committed;   /* isolation.level=read_committed: end = last stable offset */
     int stats_warned;     /* a statistics document failed to parse (logged once) */
+
+    size_t capheld; /* entries allocated in held */
+
+    /* runtime.delivery: exactly_once (ed_kafka_replay.c) */
+    int eo;                                  /* on */
+    rd_kafka_topic_partition_list_t *known;  /* where each partition is: the start positions,
+                                                then the positions of each checkpoint; an
+                                                assigned partition starts there */
+    rd_kafka_topic_partition_list_t *limit;  /* replay: emit nothing at or past these, or NULL */
+    rd_kafka_topic_partition_list_t *limit_paused; /* partitions paused at their limit */
 } ed_ksrc_t;
+
+/* Appends m to the held messages (taking it), growing the array. */
+void ed_ksrc_hold(ed_ksrc_t *k, rd_kafka_message_t *m);
+
+/* With a replay limit set: 1 if m is at or past its partition's limit (or
+ * its partition has none), pausing that partition; else 0. */
+int ed_ksrc_beyond(ed_ksrc_t *k, const rd_kafka_message_t *m);
+
+/* exactly_once, at an assignment: sets the offsets of `parts` to where
+ * they are known to be (k->known), after asking the group's committed
+ * offsets for those not known yet. */
+void ed_ksrc_seek_assigned(ed_ksrc_t *k, rd_kafka_topic_partition_list_t *parts);
+
+/* exactly_once: the driver's positions, seek, limit and at_limit
+ * (ed_source.h); ctx is the ed_ksrc_t. */
+void ed_ksrc_positions(void *ctx, ed_buf_t *out);
+void ed_ksrc_seek(void *ctx, const char *lines);
+void ed_ksrc_limit(void *ctx, const char *lines);
+int ed_ksrc_at_limit(void *ctx);
 
 /* Drops the held (never emitted) messages of the partitions in `parts`
  * (NULL = all). */

@@ -21,6 +21,7 @@
 
 #include "actors/sources/ed_source_parts.h"
 #include "config/ed_config.h"
+#include "runtime/ed_buf.h"
 #include "runtime/ed_common.h"
 
 /* One raw input. All pointers borrowed for the duration of the emit call. */
@@ -124,6 +125,20 @@ typedef struct ed_source_type {
      * whenever they change (the source actor hands them to its keyer,
      * ed_keyer_assign). */
     int (*partitions)(void *ctx, uint64_t *version, ed_topic_part_t *parts, int max);
+
+    /* runtime.delivery: exactly_once (types with ED_CAP_REPLAY; positions
+     * are text, one "TOPIC\tPARTITION\tNEXT\n" line per partition,
+     * actors/ed_eo.h). positions: appends to out every position known now —
+     * those read since open, and those it was told to start at.
+     * seek: before the first read, where to start (replaces the group's
+     * committed offsets for the partitions listed; borrowed for the call).
+     * limit: while set (lines, copied), emit nothing at or past the listed
+     * positions, and nothing of partitions not listed; NULL clears it.
+     * at_limit: 1 once every listed position is reached. */
+    void (*positions)(void *ctx, ed_buf_t *out);
+    void (*seek)(void *ctx, const char *lines);
+    void (*limit)(void *ctx, const char *lines);
+    int (*at_limit)(void *ctx);
 
     /* Closes the driver (leaves the consumer group, closes files) and NULLs
      * *ctx_p. Does not commit anything by itself. NULL-safe. */

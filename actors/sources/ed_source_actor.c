@@ -8,6 +8,7 @@
 
 #include "actors/decode/ed_keyer.h"
 #include "actors/ed_checkpoint.h"
+#include "actors/ed_eo.h"
 #include "actors/ed_payload.h"
 #include "actors/sources/ed_source.h"
 
@@ -38,6 +39,15 @@ struct ed_source_actor {
     uint64_t parts_version;  /* the driver's partitions() last handed to the keyer */
     int eof, paused, stopped, opened;
     ed_actor_t *self;
+    ed_eo_t *eo;             /* exactly_once books, or NULL */
+    struct {                 /* barriers not passed on yet: a replay checkpoint waits until */
+        uint64_t n;          /* the driver reached its positions, and later ones wait behind */
+        uint32_t flags;
+    } *bars;
+    int nbars, capbars;
+    int limited;             /* the driver's limit is set: for replay checkpoint `armed` */
+    uint64_t armed;
+    int64_t armed_ms;        /* when its barrier arrived and started waiting, or 0 */
 };
 typedef struct ed_source_actor ed_src_actor_t;
 
@@ -122,6 +132,8 @@ static void s_on_input(void *ud, const ed_input_t *in) {
         ed_keyer_input(s->keyer, s->self, in);
 }
 
+static void s_arm_replay(ed_src_actor_t *s, uint64_t n);
+
 static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
     ed_src_actor_t *s = ed_actor_state(a);
     s->self = a;
@@ -131,6 +143,13 @@ static int s_init(ed_actor_t *a, char *errstr, size_t errstr_size) {
     if (rc < 0)
         return rc;
     s->opened = 1;
+    if (s->eo) { /* exactly_once: start where the sink furthest behind stopped */
+        char *start = ed_eo_start_for(s->eo, s->src->name);
+        if (start)
+            s->drv->seek(s->drv_ctx, start);
+        free(start);
+        s_arm_replay(s, 1);
+    }
     if (s->drv->publish_to)
         s->drv->publish_to(s->drv_ctx, ed_plan_parts_cell(s->plan, ed_plan_source_id(s->plan, s->slot),
                                                           ED_PARTS_OFFSETS));
@@ -166,6 +185,93 @@ static void s_track_partitions(ed_src_actor_t *s) {
     ed_keyer_assign(s->keyer, parts, n < (int)ED_ARRAY_SIZE(parts) ? n : (int)ED_ARRAY_SIZE(parts));
 }
 
+/* Barrier n: everything read so far belongs to checkpoint n: send it,
+ * snapshot positions, then pass the barrier downstream (FIFO after the
+ * data) and report to the coordinator. */
+static void s_barrier(ed_src_actor_t *s, uint64_t n, uint32_t mflags) {
+    if (mflags & ED_MSG_F_FINAL)
+        s->stopped = 1;
+    /* A source at its end ends its event time too: its keyer's (or its
+     * decoders') watermark goes to the end, closing every window. */
+    uint32_t bflags = mflags | (s->eof ? ED_MSG_F_INPUT_END : 0);
+    s_flush_all(s);
+    s->drv->checkpoint(s->drv_ctx, n);
+    if (s->eo) {
+        ed_buf_t pos = ED_BUF_INIT;
+        s->drv->positions(s->drv_ctx, &pos);
+        ed_eo_put(s->eo, s->slot, s->src->name, n, pos.data ? pos.data : "");
+        ed_buf_free(&pos);
+    }
+    ed_crash_point("source_barrier");
+    if (s->keyer)
+        ed_keyer_barrier(s->keyer, s->self, n, bflags);
+    else
+        ed_plan_send_barriers(s->plan, s->self, n, bflags);
+    uint32_t flags = s->eof ? ED_MSG_F_EOF : 0;
+    if (s->drv->ready && !s->drv->ready(s->drv_ctx))
+        flags |= ED_MSG_F_NOT_READY;
+    ed_msg_t *st = ed_checkpoint_msg(ED_MSG_SOURCE_STATUS, n, flags,
+                                     (int64_t)s->inputs_since_barrier);
+    st->batch = s->times; /* the message takes the times */
+    s->times = NULL;
+    ed_actor_send(s->self, ed_plan_coordinator(s->plan), &st);
+    s->inputs_since_barrier = 0;
+}
+
+/* exactly_once: sets the driver's limit to the positions replay
+ * checkpoint n was stored with, before anything past them can be read:
+ * at open for the first, as the previous barrier passes for the next. */
+static void s_arm_replay(ed_src_actor_t *s, uint64_t n) {
+    char *target = NULL;
+    if (!s->eo || !ed_eo_target_for(s->eo, n, s->src->name, &target))
+        return;
+    s->drv->limit(s->drv_ctx, target);
+    free(target);
+    s->limited = 1;
+    s->armed = n;
+    if (s->paused && s->opened)
+        s->drv->pause(s->drv_ctx, 0);
+    ED_LOG_I(s->src->name, "exactly_once: replay checkpoint %llu (id %llu) ends at the positions "
+             "stored with it", (unsigned long long)n, (unsigned long long)ed_eo_id(s->eo, n));
+}
+
+/* Passes the queued barriers in order. A replay checkpoint (exactly_once)
+ * waits until the driver reached the positions its id was stored with
+ * (s_arm_replay), so its flush covers exactly the input of the original one
+ * (actors/ed_eo.h). */
+static void s_pass_barriers(ed_src_actor_t *s) {
+    while (s->nbars) {
+        uint64_t n = s->bars[0].n;
+        if (s->limited && s->armed == n) {
+            if (!s->drv->at_limit(s->drv_ctx)) {
+                int64_t now = ed_now_ms();
+                if (!s->armed_ms) {
+                    s->armed_ms = now;
+                } else if (now - s->armed_ms > 30000) {
+                    ED_LOG_W(s->src->name, "exactly_once: replay checkpoint %llu has waited 30 s "
+                             "for the positions stored with it; is input missing from the "
+                             "topic (retention, a topic created again) or a partition not "
+                             "assigned?", (unsigned long long)n);
+                    s->armed_ms = now;
+                }
+                ed_actor_wake_at(s->self, now + 1000); /* look again, and warn in time */
+                return;
+            }
+            s->armed_ms = 0;
+            s->drv->limit(s->drv_ctx, NULL);
+            s->limited = 0;
+            s->armed = 0;
+            if (s->paused)
+                s->drv->pause(s->drv_ctx, 1);
+            ed_actor_wake_now(s->self); /* what was held back may go now */
+        }
+        s_barrier(s, n, s->bars[0].flags);
+        memmove(s->bars, s->bars + 1, sizeof *s->bars * (size_t)(s->nbars - 1));
+        s->nbars--;
+        s_arm_replay(s, n + 1);
+    }
+}
+
 static int s_on_tick(ed_actor_t *a, int64_t now) {
     ed_src_actor_t *s = ed_actor_state(a);
     /* Read even while paused: the driver then returns 0 but keeps its
@@ -181,6 +287,8 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
         }
         if (s->keyer && s->drv->partitions)
             s_track_partitions(s);
+        if (s->nbars)
+            s_pass_barriers(s);
         if (s->eof) {
             /* Tell the coordinator now, so it checks (and drains) at once
              * instead of at the next flush interval. */
@@ -192,7 +300,7 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
         }
         if (n >= ED_READ_BUDGET)
             ed_actor_wake_now(a); /* more may be waiting */
-        else if (s->paused)
+        else if (s->paused && !s->limited)
             ed_actor_wake_at(a, now + 500); /* keep the consumer polled */
         else if (s->drv->fd(s->drv_ctx) < 0)
             ed_actor_wake_at(a, now + (n > 0 ? 0 : 10)); /* no fd to wait on: poll */
@@ -215,28 +323,13 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     ed_msg_t *m = *msg_p;
     switch (m->type) {
     case ED_MSG_BARRIER: {
-        /* Everything read so far belongs to checkpoint n: send it, snapshot
-         * positions, then pass the barrier downstream (FIFO after the data). */
-        if (m->flags & ED_MSG_F_FINAL)
-            s->stopped = 1;
-        /* A source at its end ends its event time too: its keyer's (or its
-         * decoders') watermark goes to the end, closing every window. */
-        uint32_t bflags = m->flags | (s->eof ? ED_MSG_F_INPUT_END : 0);
-        s_flush_all(s);
-        s->drv->checkpoint(s->drv_ctx, m->seq);
-        if (s->keyer)
-            ed_keyer_barrier(s->keyer, s->self, m->seq, bflags);
-        else
-            ed_plan_send_barriers(s->plan, s->self, m->seq, bflags);
-        uint32_t flags = s->eof ? ED_MSG_F_EOF : 0;
-        if (s->drv->ready && !s->drv->ready(s->drv_ctx))
-            flags |= ED_MSG_F_NOT_READY;
-        ed_msg_t *st = ed_checkpoint_msg(ED_MSG_SOURCE_STATUS, m->seq, flags,
-                                         (int64_t)s->inputs_since_barrier);
-        st->batch = s->times; /* the message takes the times */
-        s->times = NULL;
-        ed_actor_send(s->self, ed_plan_coordinator(s->plan), &st);
-        s->inputs_since_barrier = 0;
+        if (s->nbars == s->capbars) {
+            s->capbars = s->capbars ? 2 * s->capbars : 4;
+            s->bars = ed_realloc(s->bars, sizeof *s->bars * (size_t)s->capbars);
+        }
+        s->bars[s->nbars].n = m->seq;
+        s->bars[s->nbars++].flags = m->flags;
+        s_pass_barriers(s);
         break;
     }
     case ED_MSG_COMMIT: {
@@ -251,7 +344,11 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     }
     case ED_MSG_PAUSE:
         s->paused = m->value != 0;
-        s->drv->pause(s->drv_ctx, s->paused);
+        /* A replay checkpoint waiting for its positions keeps reading: the
+         * checkpoints paused behind it cannot complete before it does, and
+         * its limit bounds what is read. The pause applies once it passed. */
+        if (!s->limited)
+            s->drv->pause(s->drv_ctx, s->paused);
         if (!s->paused)
             ed_actor_wake_now(a);
         break;
@@ -279,6 +376,7 @@ ed_source_actor_t *ed_source_actor_new(ed_plan_t *plan, int slot, char *errstr,
     s->idx = idx;
     s->slot = slot;
     s->stats = ed_plan_source_stats(plan, slot);
+    s->eo = ed_plan_eo(plan);
     /* A shallow copy (strings stay borrowed from the config): instances of a
      * generator split its events and draw from different seeds (the type's
      * `instance` hook); Kafka instances are consumers of the same group and
@@ -339,6 +437,7 @@ void ed_source_actor_destroy(ed_source_actor_t **s_p) {
     free(s->direct_out);
     free(s->direct);
     free(s->decoder_ids);
+    free(s->bars);
     free(s);
     *s_p = NULL;
 }

@@ -241,10 +241,9 @@ static int s_poll(ed_ksrc_t *k, int room, ed_input_emit_fn emit, void *ud, char 
             continue;
         }
         n++;
-        if (k->paused) {
-            if (!k->held)
-                k->held = ed_malloc(ED_KAFKA_MAX_HELD * sizeof *k->held);
-            k->held[k->nheld++] = m;
+        /* exactly_once replay: nothing past the limit until it is cleared */
+        if (k->paused || (k->limit && ed_ksrc_beyond(k, m))) {
+            ed_ksrc_hold(k, m);
             continue;
         }
         if (k->nlogged) { /* receiving again: log the next error again */
@@ -259,14 +258,20 @@ static int s_poll(ed_ksrc_t *k, int room, ed_input_emit_fn emit, void *ud, char 
 
 /* Emits up to max held messages, oldest first; returns how many. */
 static int s_emit_held(ed_ksrc_t *k, int max, ed_input_emit_fn emit, void *ud) {
-    size_t i = 0;
-    for (; i < k->nheld && (int)i < max; i++) {
-        s_emit(k, k->held[i], emit, ud);
-        rd_kafka_message_destroy(k->held[i]);
+    size_t j = 0;
+    int n = 0;
+    for (size_t i = 0; i < k->nheld; i++) {
+        rd_kafka_message_t *m = k->held[i];
+        if (n < max && !(k->limit && ed_ksrc_beyond(k, m))) {
+            s_emit(k, m, emit, ud);
+            rd_kafka_message_destroy(m);
+            n++;
+        } else {
+            k->held[j++] = m; /* in order: past a replay limit, or over max */
+        }
     }
-    memmove(k->held, k->held + i, (k->nheld - i) * sizeof *k->held);
-    k->nheld -= i;
-    return (int)i;
+    k->nheld = j;
+    return n;
 }
 
 static int s_read(void *ctx, int max, ed_input_emit_fn emit, void *ud, int *eof, char *errstr,
@@ -390,7 +395,6 @@ static int s_conf_set(rd_kafka_conf_t *conf, const ed_conf_source_t *src, const 
 
 static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *src, char *errstr,
                   size_t errstr_size) {
-    (void)cfg;
     const s_kafka_opts_t *o = src->opts;
     if (!o || !o->brokers || !*o->brokers)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "source '%s': kafka.brokers is required",
@@ -453,6 +457,7 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
     k->read_committed = rd_kafka_conf_get(conf, "isolation.level", iso, &isz) != RD_KAFKA_CONF_OK ||
                         strcmp(iso, "read_uncommitted") != 0;
     k->efd = -1;
+    k->eo = cfg && cfg->runtime.delivery == ED_DELIVERY_EXACTLY_ONCE; /* tests open without a config */
     k->offsets = ed_kafka_offsets_new();
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_rebalance_cb(conf, ed_ksrc_rebalance_cb);
@@ -597,6 +602,9 @@ static void s_close(void **ctx_p) {
     if (k->owned)
         rd_kafka_topic_partition_list_destroy(k->owned);
     ed_kafka_offsets_destroy(&k->offsets);
+    ed_ksrc_limit(k, NULL);
+    if (k->known)
+        rd_kafka_topic_partition_list_destroy(k->known);
     free(k->held);
     free(k->who);
     free(k);
@@ -628,7 +636,7 @@ const ed_source_type_t ed_source_kafka = {
              .desc = "reads a Kafka consumer group",
              .map = s_kafka_map,
              .opts_size = sizeof(s_kafka_opts_t),
-             .caps = ED_CAP_PAYLOAD | ED_CAP_INSTANCES,
+             .caps = ED_CAP_PAYLOAD | ED_CAP_INSTANCES | ED_CAP_REPLAY,
              .meta = s_kafka_meta,
              .example = "kafka: { brokers: \"127.0.0.1:9092\", topic: events }",
              .validate = s_kafka_validate,
@@ -643,5 +651,9 @@ const ed_source_type_t ed_source_kafka = {
     .wants_checkpoint = s_wants_checkpoint,
     .publish_to = s_publish_to,
     .partitions = s_partitions,
+    .positions = ed_ksrc_positions,
+    .seek = ed_ksrc_seek,
+    .limit = ed_ksrc_limit,
+    .at_limit = ed_ksrc_at_limit,
     .close = s_close,
 };

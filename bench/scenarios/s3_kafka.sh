@@ -201,12 +201,34 @@ s3_kstreams() { # REP
   log "  rep $rep: Kafka Streams $(mps "${ks[-1]}") ($(bt get "$out" elapsed_ms) ms after start())"
 }
 
+# s3_delivery REP MODE: bench/configs/s3_eo.yaml (MariaDB only, one
+# consumer) with runtime.delivery MODE, checked like s3_eddy's MariaDB.
+declare -a alo=() eo=()
+s3_delivery() {
+  local rep=$1 mode=$2
+  local table=bench_s3_${SQLRUN}_${mode}_$rep
+  TABLES+=("$table")
+  S3_TOPIC=$TOPIC S3_GROUP=bench-s3-$mode-$RUN-$rep S3_TABLE=$table S3_DELIVERY=$mode \
+    run_eddy "s3_r$rep.$mode" "$BENCH_DIR/configs/s3_eo.yaml" "$TMO" --exit-when-idle 2s ||
+    die "S3: eddy failed ($mode, rep $rep)"
+  local m_orders m_rows m_cents
+  read -r m_orders m_rows m_cents <<<"$(mysql_q "SELECT SUM(orders), COUNT(*), ROUND(SUM(revenue) * 100) FROM \`$table\`")"
+  ((ST_RECORDS == N && m_orders == N && m_rows == GEN_PRODUCTS)) ||
+    die "S3: $mode: $ST_RECORDS records, MariaDB $m_orders orders over $m_rows products, expected $N over $GEN_PRODUCTS"
+  within_cents "$m_cents" "$GEN_CENTS" || die "S3: $mode: MariaDB revenue is $m_cents cents, the generator's $GEN_CENTS"
+  mysql_q "DROP TABLE IF EXISTS \`$table\`; DELETE FROM eddy_checkpoints WHERE target = '$table'" >/dev/null 2>&1 || true
+  if [[ $mode == exactly_once ]]; then eo+=("$E_EPS"); else alo+=("$E_EPS"); fi
+  log "  rep $rep: eddy one consumer → MariaDB, $mode $(mps "$E_EPS") (active $ST_ACTIVE_MS ms); MariaDB verified"
+}
+
 for ((r = 1; r <= BENCH_REPS; r++)); do
   s3_raw "$r"
   log "  rep $r: raw librdkafka consume $(mps "$B_EPS")"
   s3_eddy "$r" std 1000000
   s3_kstreams "$r"
   ((TUNED)) && s3_eddy "$r" qmin100k 100000
+  s3_delivery "$r" at_least_once
+  s3_delivery "$r" exactly_once
 done
 
 # ---- results ----
@@ -243,6 +265,14 @@ if ((TUNED)); then
     goal:="(diagnostic)" goal_met=null events="$N" repetitions="$BENCH_REPS" eddy_eps_all:="${tuned[*]}" \
     notes:="the same eddy pipeline with the Kafka source property queued.min.messages=100000 (librdkafka's default; eddy's is 1000000). librdkafka before 2.1 (Debian 12 has 2.0.2) stops fetching a partition for 1 s once its prefetch queue holds queued.min.messages (librdkafka issue #2879; fetch.queue.backoff.ms came in 2.1.0): when eddy consumes a little slower than the broker delivers, partitions hit the threshold, back off, and eddy's worker idles. A raw consumer never falls behind, so never hits it. eddy's default costs memory (RSS in this run: $(median "${rss[@]}") MB vs $(median "${tuned_rss[@]}") MB with 100k); same checks"
 fi
+AM=$(median "${alo[@]}")
+OM=$(median "${eo[@]}")
+R=$(calc "$OM / $AM")
+bt emit scenario=S3 variant:="$(human "$N") JSON orders → MariaDB, one consumer, delivery: exactly_once" \
+  eddy_eps="$OM" baseline:="the same pipeline with delivery: at_least_once (same run)" baseline_eps="$AM" \
+  ratio="$R" goal:="(cost of exactly_once)" goal_met=null events="$N" repetitions="$BENCH_REPS" \
+  eddy_eps_all:="${eo[*]}" baseline_eps_all:="${alo[*]}" ratios_paired:="$(pair_ratios "${eo[*]}" "${alo[*]}")" \
+  notes:="bench/configs/s3_eo.yaml: count + sum per product into MariaDB, instances: 1, no Redis sink or alert (exactly_once refuses them); exactly_once adds to every flush's transaction a SELECT … FOR UPDATE and an upsert of eddy_checkpoints (checkpoint id and positions), and reads every sink's row at start; both runs checked: records = $N, MariaDB SUM(orders) = $N over $GEN_PRODUCTS products, revenue = the generator's sum (±1.00)"
 {
   echo "# S3 Kafka end to end, $BENCH_MODE, N=$N: median events/s"
   echo "# system events_per_s"
@@ -250,5 +280,7 @@ fi
   echo "eddy $EM"
   ((TUNED)) && echo "eddy_queued_min_100k $TM"
   echo "kafka_streams $KM"
+  echo "eddy_1consumer_at_least_once $AM"
+  echo "eddy_1consumer_exactly_once $OM"
 } >"$BENCH_DATA/s3_kafka.dat"
 log "S3 done: eddy $(mps "$EM"), raw consume $(mps "$RM"), Kafka Streams $(mps "$KM")"
