@@ -147,7 +147,7 @@ stream_start outage 5
 check "outage: the first rows arrive" wait_for 60 rows_in users_outage
 kill -STOP "$CPID"
 check "outage: with the node frozen the sink logs a retry" \
-    wait_for 60 grep -q "cassandra_users.*retrying" "$B/outage.log"
+    wait_for 150 grep -q "cassandra_users.*retrying" "$B/outage.log"
 kill -CONT "$CPID"
 stream_finish outage
 
