@@ -16,7 +16,7 @@
 const ed_conf_map_t ed_conf_sink_map[] = {
     {ED_CONF_INT, "batch_rows", "1000", offsetof(ed_conf_sink_t, batch_rows), 0,
      "rows per statement / pipeline chunk", .min = 1, .max = 1000000},
-    {ED_CONF_DURATION, "retry_max", "5s", offsetof(ed_conf_sink_t, retry_max_ms), 0,
+    {ED_CONF_DURATION, "retry_max", "1s", offsetof(ed_conf_sink_t, retry_max_ms), 0,
      "longest backoff between retries while the server is failing", .min = 10},
     {0}};
 

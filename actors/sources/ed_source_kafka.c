@@ -430,6 +430,9 @@ static int s_open(void **ctx_p, const ed_config_t *cfg, const ed_conf_source_t *
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "false"},
+        /* reconnects after a broker outage back off to 1 s at most, not
+         * librdkafka's 10 s (as the sink, sinks/ed_sink_kafka.c) */
+        {"reconnect.backoff.max.ms", "1000"},
         /* librdkafka before 2.1 (Debian 12 ships 2.0.2) stops fetching a
          * partition for fetch.wait/backoff once its local queue reaches
          * queued.min.messages (default 100000), so a consumer slightly

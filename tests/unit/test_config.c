@@ -223,7 +223,7 @@ static void test_full_config(void **state) {
     assert_int_equal(pg->from_agg, 0);
     assert_int_equal(pg->nfeeds, 1);
     assert_int_equal(pg->batch_rows, 1000);
-    assert_int_equal(pg->retry_max_ms, 5000);
+    assert_int_equal(pg->retry_max_ms, 1000);
 
     const ed_conf_sink_t *rd = &c->sinks[1];
     assert_string_equal(rd->type->name, "redis");
