@@ -21,7 +21,8 @@ typedef enum {
     ED_MSG_BARRIER,       /* end of checkpoint `seq` from this sender */
     ED_MSG_ACK,           /* sink → coordinator: checkpoint durable (value: rows written) */
     ED_MSG_COMMIT,        /* coordinator → source: commit positions of checkpoint */
-    ED_MSG_COMMITTED,     /* source → coordinator: positions of checkpoint committed */
+    ED_MSG_COMMITTED,     /* source → coordinator: positions of checkpoint committed (value
+                             0), or the commit failed (value -1: e.g. the disk is full) */
     ED_MSG_SOURCE_STATUS, /* source → coordinator at each barrier: value = inputs read since the
                              previous barrier, batch = their produce times (TIMES, may be NULL);
                              flags ED_MSG_F_EOF when the source is finished. With seq 0: asks

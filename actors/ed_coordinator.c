@@ -13,7 +13,8 @@
  * source reached its end, or after --exit-when-idle of no input with
  * everything acked, it sends a FINAL barrier; sources stop reading, the
  * final flush is written and acked, sources commit, then the runtime stops
- * with exit code 0.
+ * with exit code 0 (1 if a source could not commit its positions: a restart
+ * then reads that input again).
  *
  * With runtime.state_dir, a checkpoint every sink acked is also the
  * aggregators' last complete snapshot: the coordinator writes the COMMITTED
@@ -58,7 +59,8 @@ struct ed_coordinator {
     int paused;
     int draining;
     uint64_t final_n;
-    int committed_final; /* sources that committed the final checkpoint */
+    int committed_final; /* sources that answered the final commit */
+    int final_failed;    /* of them, those that could not commit it (exit status 1) */
     int64_t next_ckpt_ms;
     int64_t idle_since_ms;      /* when a complete checkpoint first showed no input from any
                                    source (all ready); 0 while input flows */
@@ -246,7 +248,17 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
         break;
     }
     case ED_MSG_COMMITTED:
-        if (c->draining && m->seq == c->final_n && ++c->committed_final == c->nsources) {
+        if (!c->draining || m->seq != c->final_n)
+            break;
+        c->final_failed += m->value < 0;
+        if (++c->committed_final < c->nsources)
+            break;
+        if (c->final_failed) {
+            ED_LOG_E("coordinator", "final checkpoint %llu: %d source(s) could not commit their "
+                     "input positions (logged above); exiting with status 1",
+                     (unsigned long long)c->final_n, c->final_failed);
+            ed_actor_shutdown(a, 1, "input positions not committed");
+        } else {
             ED_LOG_I("coordinator", "final checkpoint %llu committed; exiting",
                      (unsigned long long)c->final_n);
             ed_actor_shutdown(a, 0, "drained");

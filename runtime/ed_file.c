@@ -26,8 +26,8 @@ ed_file_writer_t *ed_file_writer_new(const char *path, char *errstr, size_t errs
     snprintf(w->tmp, n, "%s.tmp", path);
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
-        ed_seterr(errstr, errstr_size, ED_EIO, "cannot create '%s': %s", w->tmp,
-                  strerror(errno));
+        ed_seterr(errstr, errstr_size, ED_EIO, "cannot create '%s': %s; %s", w->tmp,
+                  strerror(errno), ed_file_remedy(errno));
         free(w->tmp);
         free(w->path);
         free(w);
@@ -44,8 +44,8 @@ int ed_file_write(ed_file_writer_t *w, const void *data, size_t len, char *errst
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
-            return ed_seterr(errstr, errstr_size, ED_EIO, "cannot write '%s': %s", w->tmp,
-                             strerror(errno));
+            return ed_seterr(errstr, errstr_size, ED_EIO, "cannot write '%s': %s; %s", w->tmp,
+                             strerror(errno), ed_file_remedy(errno));
         p += k;
         len -= (size_t)k;
     }
@@ -66,6 +66,24 @@ static char *s_dirname(const char *path) {
     if (!slash)
         return ed_strdup(".");
     return ed_strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+const char *ed_file_remedy(int err) {
+    switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+        return "free space on its file system (or give eddy a path on another one)";
+    case EROFS:
+        return "its file system is mounted read-only: remount it read-write (or give eddy "
+               "another path)";
+    case EACCES:
+    case EPERM:
+        return "give eddy's user write access to it (or give eddy another path)";
+    case EIO:
+        return "the device reported an I/O error: check the disk (dmesg)";
+    default:
+        return "check the path and its file system";
+    }
 }
 
 int ed_file_sync_dir(const char *dir, char *errstr, size_t errstr_size) {
@@ -102,8 +120,8 @@ int ed_file_commit(ed_file_writer_t **w_p, char *errstr, size_t errstr_size) {
     return rc;
 fail:;
     int e = errno;
-    ed_seterr(errstr, errstr_size, ED_EIO, "cannot %s '%s' (to replace '%s'): %s", what, w->tmp,
-              w->path, strerror(e));
+    ed_seterr(errstr, errstr_size, ED_EIO, "cannot %s '%s' (to replace '%s'): %s; %s", what,
+              w->tmp, w->path, strerror(e), ed_file_remedy(e));
     ed_file_abort(w_p);
     return ED_EIO;
 }

@@ -50,4 +50,10 @@ int ed_file_read(const char *path, char **data, size_t *len, char *errstr, size_
  * Returns 0 or ED_EIO with errstr. */
 int ed_file_sync_dir(const char *dir, char *errstr, size_t errstr_size);
 
+/* What a user can do when a file operation failed with errno `err`, as a
+ * phrase for the end of an error message ("free space on its file system
+ * …" for ENOSPC and EDQUOT; read-only, permission, I/O errors; else a
+ * generic hint). Static string. */
+const char *ed_file_remedy(int err);
+
 #endif

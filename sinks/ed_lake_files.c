@@ -19,6 +19,7 @@
 #include <zstd.h>
 
 #include "runtime/ed_common.h"
+#include "runtime/ed_file.h"
 
 struct ed_lake_file {
     char *root;
@@ -102,8 +103,8 @@ ed_lake_file_t *ed_lake_file_open(const char *root, const char *dir, const char 
     char d[4096];
     snprintf(d, sizeof d, "%s%s%s", root, *dir ? "/" : "", dir);
     if (s_mkdirs(d) != 0) {
-        ed_seterr(errstr, errstr_size, ED_EIO, "cannot create directory %s: %s", d,
-                  strerror(errno));
+        ed_seterr(errstr, errstr_size, ED_EIO, "cannot create directory %s: %s; %s", d,
+                  strerror(errno), ed_file_remedy(errno));
         return NULL;
     }
     int64_t now = ed_wall_ms();
@@ -124,8 +125,8 @@ ed_lake_file_t *ed_lake_file_open(const char *root, const char *dir, const char 
     snprintf(f->stage, n, "%s/.%s.stage", d, base);
     f->fd = open(f->stage, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (f->fd < 0 || s_fsync_dir(d) != 0) {
-        ed_seterr(errstr, errstr_size, ED_EIO, "cannot create %s: %s", f->stage,
-                  strerror(errno));
+        ed_seterr(errstr, errstr_size, ED_EIO, "cannot create %s: %s; %s", f->stage,
+                  strerror(errno), ed_file_remedy(errno));
         if (f->fd >= 0) {
             close(f->fd);
             unlink(f->stage);
@@ -170,7 +171,8 @@ fail:;
     int e = errno;
     if (ftruncate(f->fd, (off_t)f->bytes) != 0 || lseek(f->fd, (off_t)f->bytes, SEEK_SET) < 0)
         ED_LOG_W("lake", "%s: cannot cut back a failed write: %s", f->stage, strerror(errno));
-    return ed_seterr(errstr, errstr_size, ED_EIO, "cannot write %s: %s", f->stage, strerror(e));
+    return ed_seterr(errstr, errstr_size, ED_EIO, "cannot write %s: %s; %s", f->stage, strerror(e),
+                     ed_file_remedy(e));
 }
 
 int ed_lake_file_undo(ed_lake_file_t *f) {
@@ -232,8 +234,8 @@ static int s_publish(const char *stage, ed_lake_convert_fn convert, void *arg, c
         if (!ok || rename(tmp, final) != 0 || s_fsync_parent(final) != 0) {
             int e = errno;
             unlink(tmp);
-            return ed_seterr(errstr, errstr_size, ED_EIO, "cannot publish %s: %s", final,
-                             strerror(e));
+            return ed_seterr(errstr, errstr_size, ED_EIO, "cannot publish %s: %s; %s", final,
+                             strerror(e), ed_file_remedy(e));
         }
         unlink(stage);
         s_fsync_parent(stage);
@@ -244,8 +246,8 @@ static int s_publish(const char *stage, ed_lake_convert_fn convert, void *arg, c
     if (fd >= 0)
         close(fd);
     if (!ok || rename(stage, final) != 0 || s_fsync_parent(final) != 0)
-        return ed_seterr(errstr, errstr_size, ED_EIO, "cannot publish %s: %s", final,
-                         strerror(errno));
+        return ed_seterr(errstr, errstr_size, ED_EIO, "cannot publish %s: %s; %s", final,
+                         strerror(errno), ed_file_remedy(errno));
     return 0;
 }
 

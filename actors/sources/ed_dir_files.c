@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "runtime/ed_common.h"
+#include "runtime/ed_file.h"
 
 /* Open addressing, linear probing, load factor ≤ 1/2; never shrinks. */
 struct ed_dir_files {
@@ -202,11 +203,12 @@ int ed_dir_files_save(ed_dir_files_t *t, const char *path, const char *tmp, cons
         errno = e;
         goto fail;
     }
-    if (close(fd) < 0)
+    if (close(fd) < 0 || (what = "rename", rename(tmp, path) < 0)) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
         goto fail;
-    what = "rename";
-    if (rename(tmp, path) < 0)
-        goto fail;
+    }
     free(buf);
     /* Make the rename itself durable. */
     char *slash = strrchr(path, '/');
@@ -223,7 +225,7 @@ fail:;
     int e = errno;
     free(buf);
     return ed_seterr(errstr, errstr_size, ED_EIO,
-                     "source '%s': cannot %s state file '%s' (via '%s'): %s; the next commit "
-                     "retries",
-                     who, what, path, tmp, strerror(e));
+                     "source '%s': cannot %s state file '%s' (via '%s'): %s; %s; the file keeps "
+                     "the positions last saved until a commit succeeds",
+                     who, what, path, tmp, strerror(e), ed_file_remedy(e));
 }

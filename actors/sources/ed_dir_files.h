@@ -69,7 +69,10 @@ int ed_dir_files_load(ed_dir_files_t *t, const char *path, const char *who, char
 /* Writes the committed state of the seen entries to `path` atomically, via
  * `tmp` (created, fsynced, renamed over path; then path's directory is
  * fsynced), in name order. Returns 0, or ED_EIO with errstr naming the step
- * that failed and saying the next commit retries (tmp is removed then). */
+ * that failed, the file, the errno text and what to do about it (disk full:
+ * free space; read-only or not permitted: make it writable), and saying the
+ * next commit retries. On failure tmp is removed and path keeps what it held
+ * (the positions last saved: never a torn file). */
 int ed_dir_files_save(ed_dir_files_t *t, const char *path, const char *tmp, const char *who,
                       char *errstr, size_t errstr_size);
 

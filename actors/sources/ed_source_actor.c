@@ -48,6 +48,9 @@ struct ed_source_actor {
     int limited;             /* the driver's limit is set: for replay checkpoint `armed` */
     uint64_t armed;
     int64_t armed_ms;        /* when its barrier arrived and started waiting, or 0 */
+    int commit_failures;     /* commits failed in a row (e.g. the state file's disk is full) */
+    int64_t commit_warned_ms; /* when the last of them was logged */
+    char commit_err[512];    /* its error, to log a different one at once */
 };
 typedef struct ed_source_actor ed_src_actor_t;
 
@@ -318,6 +321,28 @@ static int s_on_tick(ed_actor_t *a, int64_t now) {
 }
 
 
+/* A commit failed: positions stay those last committed, and the next
+ * commit covers these too. Logged at the first failure, when the error
+ * changes and every 30 s (not at every checkpoint); a failed final commit
+ * is an error: nothing later covers it. */
+static void s_commit_failed(ed_src_actor_t *s, uint64_t n, int final, const char *err) {
+    s->commit_failures++;
+    if (final) {
+        ED_LOG_E(s->src->name, "the input positions of source '%s' at the final checkpoint %llu "
+                 "were not saved: %s; a restart reads again the input since the positions last "
+                 "saved (at-least-once)", s->src->name, (unsigned long long)n, err);
+        return;
+    }
+    int64_t now = ed_now_ms();
+    if (s->commit_failures > 1 && now - s->commit_warned_ms < 30000 && !strcmp(err, s->commit_err))
+        return;
+    ED_LOG_W(s->src->name, "commit of checkpoint %llu failed (%d in a row): %s; reading and "
+             "writing go on, and a restart would read again the input since the positions last "
+             "saved", (unsigned long long)n, s->commit_failures, err);
+    s->commit_warned_ms = now;
+    snprintf(s->commit_err, sizeof s->commit_err, "%s", err);
+}
+
 static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     ed_src_actor_t *s = ed_actor_state(a);
     ed_msg_t *m = *msg_p;
@@ -334,12 +359,20 @@ static int s_on_message(ed_actor_t *a, ed_msg_t **msg_p) {
     }
     case ED_MSG_COMMIT: {
         char err[512] = "";
-        if (s->drv->commit(s->drv_ctx, m->seq, err, sizeof err) < 0)
-            ED_LOG_W(s->src->name, "commit of checkpoint %llu failed: %s; a later commit covers it",
-                     (unsigned long long)m->seq, err);
-        else
+        int failed = s->drv->commit(s->drv_ctx, m->seq, err, sizeof err) < 0;
+        if (failed) {
+            s_commit_failed(s, m->seq, (m->flags & ED_MSG_F_FINAL) != 0, err);
+        } else {
             ed_stat_add(&s->stats->commits, 1);
-        s_send_ctl(s, ed_plan_coordinator(s->plan), ED_MSG_COMMITTED, m->seq, m->flags, 0);
+            if (s->commit_failures)
+                ED_LOG_I(s->src->name, "input positions committed again at checkpoint %llu, "
+                         "after %d failed commit(s)", (unsigned long long)m->seq,
+                         s->commit_failures);
+            s->commit_failures = 0;
+        }
+        /* value -1: not committed; the coordinator's exit status says so */
+        s_send_ctl(s, ed_plan_coordinator(s->plan), ED_MSG_COMMITTED, m->seq, m->flags,
+                   failed ? -1 : 0);
         break;
     }
     case ED_MSG_PAUSE:

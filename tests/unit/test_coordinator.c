@@ -188,6 +188,31 @@ static void test_stop_request_drains(void **unused) {
     s_fx_free(f);
 }
 
+/* A source that could not commit the final checkpoint (COMMITTED value -1:
+ * e.g. its state file's disk is full) makes the exit status 1, once both
+ * answered; a failed commit before the final one changes nothing. */
+static void test_final_commit_failed_exits_1(void **unused) {
+    fx_t *f = s_fx(0);
+    h_tick(f->a, H_T0 + 500);
+    assert_int_equal(h_discard(f->a), 2);
+    s_complete(f, 1, 4, 0);
+    s_expect_both(f, ED_MSG_COMMIT, 1, 0, 0);
+    h_deliver(f->a, h_msg(ED_MSG_COMMITTED, 1, 0, -1, f->src[0]));
+    int code = -1;
+    assert_false(ed_actor_shutdown_requested(f->a, &code));
+    ed_plan_request_stop(f->p.plan);
+    h_tick(f->a, H_T0 + 600);
+    s_expect_both(f, ED_MSG_BARRIER, 2, ED_MSG_F_FINAL, 0);
+    s_complete(f, 2, 0, 0);
+    s_expect_both(f, ED_MSG_COMMIT, 2, ED_MSG_F_FINAL, 0);
+    h_deliver(f->a, h_msg(ED_MSG_COMMITTED, 2, ED_MSG_F_FINAL, -1, f->src[0]));
+    assert_false(ed_actor_shutdown_requested(f->a, &code));
+    h_deliver(f->a, h_msg(ED_MSG_COMMITTED, 2, ED_MSG_F_FINAL, 0, f->src[1]));
+    assert_true(ed_actor_shutdown_requested(f->a, &code));
+    assert_int_equal(code, 1);
+    s_fx_free(f);
+}
+
 static void test_stop_while_paused_resumes_first(void **unused) {
     fx_t *f = s_fx(0);
     h_tick(f->a, H_T0 + 500);
@@ -300,6 +325,7 @@ int main(void) {
         cmocka_unit_test(test_completes_in_order),
         cmocka_unit_test(test_pause_when_inflight_then_resume),
         cmocka_unit_test(test_stop_request_drains),
+        cmocka_unit_test(test_final_commit_failed_exits_1),
         cmocka_unit_test(test_stop_while_paused_resumes_first),
         cmocka_unit_test(test_exit_when_idle),
         cmocka_unit_test(test_not_ready_source_is_not_idle),

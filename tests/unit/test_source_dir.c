@@ -347,6 +347,48 @@ static void test_commit_covers_only_older_checkpoints(void **state) {
     free(st);
 }
 
+/* A commit whose state file cannot be written (the tmp file is a symlink to
+ * /dev/full: every write fails with ENOSPC, from the kernel) fails naming
+ * the file, the errno text and what to do; the state file keeps what it
+ * held and no tmp is left; the next commit writes the newer positions. */
+static void test_commit_disk_full(void **state) {
+    fx_t *fx = *state;
+    s_mkdir(fx);
+    s_writes(fx, "a", "a1\n");
+    s_writes(fx, "b", "b1\n");
+    s_open(fx);
+    char err[1024] = "", path[256], tmp[260];
+    int eof = 0;
+    assert_int_equal(T->read(fx->ctx, 1, s_collect, &fx->recs, &eof, err, sizeof err), 1);
+    T->checkpoint(fx->ctx, 1);
+    assert_int_equal(T->commit(fx->ctx, 1, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/.eddy-docs.state", fx->dir);
+    char *before = s_slurp(path);
+    assert_non_null(strstr(before, "\nat 3 a\n"));
+
+    assert_int_equal(s_drain(fx, 10), 1);
+    T->checkpoint(fx->ctx, 2); /* a and b done */
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_equal(symlink("/dev/full", tmp), 0);
+    assert_int_equal(T->commit(fx->ctx, 2, err, sizeof err), ED_EIO);
+    assert_non_null(strstr(err, "cannot write state file"));
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "No space left on device; free space on its file system"));
+    char *after = s_slurp(path);
+    assert_string_equal(after, before);
+    free(after);
+    struct stat st;
+    assert_int_equal(lstat(tmp, &st), -1); /* the symlink was removed, not /dev/full */
+    assert_int_equal(stat("/dev/full", &st), 0);
+
+    /* Space again: a commit with nothing new writes the positions of 2. */
+    assert_int_equal(T->commit(fx->ctx, 2, err, sizeof err), 0);
+    after = s_slurp(path);
+    assert_non_null(strstr(after, "\ndone a\ndone b\n"));
+    free(after);
+    free(before);
+}
+
 static void test_reopen_without_commit_rereads(void **state) {
     fx_t *fx = *state;
     s_mkdir(fx);
@@ -549,6 +591,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_state_file_inside_dir_not_hidden, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_state_file_elsewhere_and_resume_after_replace, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_commit_disk_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_state_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_state_names_with_spaces_and_pruning, s_setup,
                                         s_teardown),
