@@ -27,6 +27,8 @@ typedef struct {
 typedef struct {
     uint64_t id; /* 0: no row */
     char *positions;
+    uint64_t pend_id;     /* a flush applied in part (Redis chunks), 0: none */
+    char *pend_positions; /* its positions */
 } s_row_t;
 
 /* The buffer's text, owned by the caller ("" when empty). */
@@ -61,7 +63,7 @@ ed_eo_t *ed_eo_new(const ed_config_t *conf, int nslots) {
     memcpy(eo->pipeline, base, len);
     eo->pipeline[len] = '\0';
     eo->rows = ed_calloc((size_t)conf->nsinks + 1, sizeof *eo->rows);
-    eo->replay = ed_calloc((size_t)conf->nsinks + 1, sizeof *eo->replay);
+    eo->replay = ed_calloc(2 * (size_t)conf->nsinks + 1, sizeof *eo->replay);
     eo->slots = ed_calloc((size_t)nslots + 1, sizeof *eo->slots);
     eo->nslots = nslots;
     pthread_mutex_init(&eo->lock, NULL);
@@ -72,8 +74,10 @@ void ed_eo_destroy(ed_eo_t **eo_p) {
     ed_eo_t *eo = *eo_p;
     if (!eo)
         return;
-    for (int k = 0; k < eo->conf->nsinks; k++)
+    for (int k = 0; k < eo->conf->nsinks; k++) {
         free(eo->rows[k].positions);
+        free(eo->rows[k].pend_positions);
+    }
     for (int i = 0; i < eo->nslots; i++) {
         for (size_t j = 0; j < eo->slots[i].nputs; j++)
             free(eo->slots[i].puts[j].lines);
@@ -96,6 +100,12 @@ void ed_eo_sink_at(ed_eo_t *eo, int k, uint64_t id, const char *positions) {
     eo->rows[k].positions = positions ? ed_strdup(positions) : NULL;
 }
 
+void ed_eo_sink_pending(ed_eo_t *eo, int k, uint64_t id, const char *positions) {
+    free(eo->rows[k].pend_positions);
+    eo->rows[k].pend_id = id;
+    eo->rows[k].pend_positions = id ? ed_strdup(positions ? positions : "") : NULL;
+}
+
 void ed_eo_plan(ed_eo_t *eo) {
     int n = eo->conf->nsinks, all = 1;
     uint64_t start_id = UINT64_MAX;
@@ -107,6 +117,8 @@ void ed_eo_plan(ed_eo_t *eo) {
             all = 0;
         if (r->id > eo->max_id)
             eo->max_id = r->id;
+        if (r->pend_id > eo->max_id)
+            eo->max_id = r->pend_id;
         if (r->id && r->id < start_id) {
             start_id = r->id;
             eo->start = r->positions ? r->positions : "";
@@ -116,18 +128,24 @@ void ed_eo_plan(ed_eo_t *eo) {
         start_id = 0;
         eo->start = NULL;
     }
-    /* The distinct ids above the start, increasing (n is small). */
+    /* The distinct ids above the start, increasing (n is small): the
+     * stored ones, and those of flushes applied in part, whose replay must
+     * cover exactly their input again for the rest of their chunks. */
     eo->nreplay = 0;
     uint64_t last = start_id;
     for (;;) {
-        const s_row_t *next = NULL;
-        for (int k = 0; k < n; k++)
-            if (eo->rows[k].id > last && (!next || eo->rows[k].id < next->id))
-                next = &eo->rows[k];
-        if (!next)
+        s_row_t next = {0};
+        for (int k = 0; k < n; k++) {
+            const s_row_t *r = &eo->rows[k];
+            if (r->id > last && (!next.id || r->id < next.id))
+                next = (s_row_t){r->id, r->positions, 0, NULL};
+            if (r->pend_id > last && (!next.id || r->pend_id < next.id))
+                next = (s_row_t){r->pend_id, r->pend_positions, 0, NULL};
+        }
+        if (!next.id)
             break;
-        eo->replay[eo->nreplay++] = *next;
-        last = next->id;
+        eo->replay[eo->nreplay++] = next;
+        last = next.id;
     }
     ED_LOG_I("exactly_once",
              "pipeline '%s': %s; %d replay checkpoint(s); new checkpoints from id %llu",
@@ -239,11 +257,16 @@ static ed_write_result_t s_read_sink(ed_eo_t *eo, int k, char *errstr, size_t er
     uint64_t id = 0;
     char *pos = NULL;
     ed_write_result_t r = type->eo_read(ctx, eo->pipeline, &id, &pos, errstr, errstr_size);
-    type->destroy(&ctx);
     if (r == ED_WRITE_OK) {
         ed_eo_sink_at(eo, k, id, pos);
         ED_LOG_I(sink->name, "exactly_once: stored checkpoint id %llu", (unsigned long long)id);
+        uint64_t pend = 0;
+        const char *pend_pos = NULL;
+        if (type->eo_pending)
+            type->eo_pending(ctx, &pend, &pend_pos);
+        ed_eo_sink_pending(eo, k, pend, pend_pos);
     }
+    type->destroy(&ctx);
     free(pos);
     return r;
 }

@@ -60,6 +60,12 @@ int ed_eo_load(ed_eo_t *eo, int64_t wait_ms, char *errstr, size_t errstr_size);
  * ed_eo_plan. */
 void ed_eo_sink_at(ed_eo_t *eo, int k, uint64_t id, const char *positions);
 
+/* Records that sink k applied checkpoint `id` only in part (a Redis flush
+ * cut between its chunks; id 0 = none; positions copied): the replay gets a
+ * checkpoint with that id at those positions, like a stored one, so the
+ * sink can finish it — but the start is not taken from it. */
+void ed_eo_sink_pending(ed_eo_t *eo, int k, uint64_t id, const char *positions);
+
 /* Plans the replay from the sinks' stored checkpoints (see the top). */
 void ed_eo_plan(ed_eo_t *eo);
 

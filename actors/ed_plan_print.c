@@ -169,7 +169,7 @@ void ed_plan_print(const ed_plan_t *plan, FILE *out) {
         s_sink_feeds(conf, k, &b);
         fprintf(out, "; receives %s; delivery: %s\n", b.data ? b.data : "nothing",
                 conf->runtime.delivery == ED_DELIVERY_EXACTLY_ONCE
-                    ? "exactly_once (checkpoint id and positions in its eddy_checkpoints)"
+                    ? "exactly_once (checkpoint id and input positions stored with each flush)"
                     : "at_least_once");
     }
     ed_buf_free(&b);

@@ -254,7 +254,7 @@ static void s_check_delivery(ed_conf_state_t *st) {
         if (c->sinks[i].type && !(c->sinks[i].type->caps & ED_CAP_EXACTLY_ONCE))
             ed_conf_err_pos(cx, &c->sinks[i].pos,
                             "sink '%s': a %s sink cannot do runtime.delivery: exactly_once yet "
-                            "(postgres, mariadb and sqlite sinks can)%s",
+                            "(postgres, mariadb, sqlite and redis sinks can)%s",
                             c->sinks[i].name, c->sinks[i].type->name, why);
     /* Their results depend on state a restart without state_dir loses. */
     for (int i = 0; i < c->naggregations; i++)

@@ -398,6 +398,10 @@ const ed_conf_sink_t *ed_conf_check_sink(const ed_conf_check_t *ck) {
     return ck->sink;
 }
 
+int ed_conf_check_exactly_once(const ed_conf_check_t *ck) {
+    return ed_conf_ctx_conf(ck->cx)->runtime.delivery == ED_DELIVERY_EXACTLY_ONCE;
+}
+
 /* The mapping that holds option `key`: the block for the type's own
  * (inner) keys, the body for everything else. */
 static const ed_node_t *s_holder(const ed_conf_check_t *ck, const char *key) {

@@ -236,6 +236,9 @@ const struct ed_conf_source *ed_conf_check_source(const ed_conf_check_t *ck);
 /* The sink being checked, or NULL for a source. */
 const struct ed_conf_sink *ed_conf_check_sink(const ed_conf_check_t *ck);
 
+/* 1 if the config sets runtime.delivery: exactly_once. */
+int ed_conf_check_exactly_once(const ed_conf_check_t *ck);
+
 /* 1 if option `key` was given a (non-null) value in the config. */
 int ed_conf_check_given(const ed_conf_check_t *ck, const char *key);
 

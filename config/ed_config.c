@@ -68,7 +68,7 @@ const ed_conf_map_t ed_conf_runtime_map[] = {
      "so a crash applies the input since the last commit again; `exactly_once`: each sink's "
      "transaction also records the checkpoint id and the input positions it covers, a restart "
      "replays from the sinks' positions and a sink skips a flush it already applied "
-     "(SQL sinks and Kafka sources only; docs/guarantees.md)",
+     "(SQL and redis sinks, Kafka sources only; docs/guarantees.md)",
      .choices = s_delivery, .doc_def = "`at_least_once`"},
     {0}};
 

@@ -3,10 +3,13 @@
  */
 #include "sinks/ed_redis_conn.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "runtime/ed_common.h"
 
@@ -159,4 +162,24 @@ redisContext *ed_redis_open(const ed_redis_addr_t *a, const char *client_name, i
         return NULL;
     }
     return c;
+}
+
+void ed_redis_sigpipe_block(ed_redis_sigpipe_t *sp) {
+    sigset_t pipe, pend;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &sp->old);
+    sp->was_pending = sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1;
+}
+
+void ed_redis_sigpipe_restore(ed_redis_sigpipe_t *sp) {
+    sigset_t pipe, pend;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    if (!sp->was_pending && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &sp->old, NULL);
 }

@@ -12,6 +12,7 @@
 #define ED_REDIS_CONN_H
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <stddef.h>
 
 typedef struct {
@@ -44,5 +45,23 @@ void ed_redis_addr_clear(ed_redis_addr_t *a);
  * own name and a->addr. */
 redisContext *ed_redis_open(const ed_redis_addr_t *a, const char *client_name, int timeout_ms,
                             char *errstr, size_t errstr_size);
+
+/* hiredis writes with write(2): if the server closed the connection (killed,
+ * restarted) while a command is being sent, the kernel raises SIGPIPE, whose
+ * default action ends the whole process. The runtime does not ignore it, so
+ * a caller blocks it on its thread while it talks to Redis and the one its
+ * write raised is discarded — what libpq did before MSG_NOSIGNAL. The write
+ * then fails with EPIPE and is handled like any lost connection. */
+typedef struct {
+    sigset_t old;    /* the thread's mask before */
+    int was_pending; /* a SIGPIPE was pending before: not ours to discard */
+} ed_redis_sigpipe_t;
+
+/* Blocks SIGPIPE on the calling thread; *sp keeps what to restore. */
+void ed_redis_sigpipe_block(ed_redis_sigpipe_t *sp);
+
+/* Discards a SIGPIPE raised since ed_redis_sigpipe_block (unless one was
+ * pending before) and restores the thread's mask. */
+void ed_redis_sigpipe_restore(ed_redis_sigpipe_t *sp);
 
 #endif

@@ -114,6 +114,12 @@ typedef struct ed_sink_type {
      * row). Returns OK, RETRY (server unreachable: errstr says why) or DROP. */
     ed_write_result_t (*eo_read)(void *ctx, const char *pipeline, uint64_t *id, char **positions,
                                  char *errstr, size_t errstr_size);
+
+    /* Optional, after an eo_read that returned OK on the same instance: a
+     * flush this sink applied only in part before the restart (Redis: some
+     * of its chunks), whose input the replay must cover again exactly: *id
+     * (0 = none) and *positions (borrowed from the instance, NULL with id 0). */
+    void (*eo_pending)(void *ctx, uint64_t *id, const char **positions);
 } ed_sink_type_t;
 
 /* Returns the registered sink type called `name` ("postgres"), or NULL

@@ -29,6 +29,17 @@
  * progress is in memory only: a restarted eddy replays the un-acked
  * checkpoint from the sources and applies its chunks again. Readers may see a
  * flush half written (some chunks applied, trims not yet done).
+ *
+ * With runtime.delivery: exactly_once (flush->eo) each row chunk is instead
+ * one Lua script through the sink's fence (sinks/ed_redis_fence.h): it
+ * applies the chunk only if the fence says it is not applied yet and
+ * advances the fence (checkpoint id, chunk index, positions) in the same
+ * atomic run. Every write call reads the fence first, so a flush applied
+ * before a restart is skipped whole, a flush applied in part resumes at its
+ * first chunk not applied (the replay covers exactly its input: eo_pending),
+ * and a chunk whose reply was lost is not applied twice. Rows go to chunks by
+ * a hash of (zset, member), not by position: a replayed flush holds the same
+ * rows, but not in the same order (the aggregators' batches race).
  */
 #include "sinks/ed_sink.h"
 #include "sinks/ed_sink_redis.h"
@@ -37,16 +48,16 @@
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
+#include "actors/ed_eo.h"
 #include "runtime/ed_buf.h"
 #include "sinks/ed_redis_conn.h"
+#include "sinks/ed_redis_fence.h"
 
 typedef struct {
     const ed_conf_sink_t *sink;
@@ -85,6 +96,16 @@ typedef struct {
     uint64_t ckpt_refused; /* rows of those chunks the server refused */
     char ckpt_err[512];    /* the first refusal (rows or trims), for errstr and logs */
     int ckpt_trim_failed;  /* a trim was refused (no row lost, logged once) */
+    /* exactly_once */
+    const char *eo_op;   /* the fence script's op: ZINCRBY, ZADD, or GT / LT (max / min) */
+    ed_buf_t fence;      /* the fence key, built on first use */
+    char sha[41];        /* the fence script's SHA1 on this connection; "" = not loaded */
+    int eo_applied;      /* this instance sent a chunk of the current flush */
+    size_t eo_nrc;       /* its row chunks, as the fence has them (when eo_applied) */
+    const char **eo_argv; /* rows in chunk order: zset, member, score each */
+    size_t *eo_argl, *eo_start, eo_cap, eo_start_cap;
+    uint64_t pend_id;    /* eo_read: a flush applied in part before the restart */
+    char *pend_pos;
 } s_redis_t;
 
 
@@ -107,6 +128,11 @@ static void s_redis_destroy(void **ctx_p) {
     ed_buf_free(&r->sets);
     free(r->set_off);
     free(r->slots);
+    ed_buf_free(&r->fence);
+    free(r->eo_argv);
+    free(r->eo_argl);
+    free(r->eo_start);
+    free(r->pend_pos);
     free(r);
     *ctx_p = NULL;
 }
@@ -186,6 +212,12 @@ static int s_redis_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, siz
                                "(count, sum), not %s; expected score_mode 'set'",
                                sink->name, fn->name);
             r->set = mode == ED_REDIS_SCORE_SET;
+            /* exactly_once: a restart loses the aggregators' state, so a set
+             * score must not go back: max keeps the larger, min the smaller. */
+            r->eo_op = !r->set                   ? "ZINCRBY"
+                       : !strcmp(fn->name, "max") ? "GT"
+                       : !strcmp(fn->name, "min") ? "LT"
+                                                  : "ZADD";
         }
         if (!rc && o->ttl_ms > 0)
             snprintf(r->ttl, sizeof r->ttl, "%lld", (long long)o->ttl_ms);
@@ -206,6 +238,7 @@ static void s_redis_drop_conn(s_redis_t *r) {
         redisFree(r->rc);
     r->rc = NULL;
     r->lost = 1;
+    r->sha[0] = '\0';
 }
 
 static ed_write_result_t s_redis_fail_io(s_redis_t *r, const char *what, char *errstr,
@@ -281,37 +314,6 @@ static uint32_t s_sets_add(s_redis_t *r, const char *name, size_t len) {
 }
 
 /* ---- write ---- */
-
-/* hiredis writes with write(2): if the server closed the connection (killed,
- * restarted) while a chunk is being sent, the kernel raises SIGPIPE, whose
- * default action ends the whole process. The runtime does not ignore it, so
- * it is blocked on this thread while the sink talks to Redis and the one our
- * write raised is discarded — what libpq did before MSG_NOSIGNAL. The write
- * then fails with EPIPE and is retried like any lost connection. */
-typedef struct {
-    sigset_t old;    /* the thread's mask before */
-    int was_pending; /* a SIGPIPE was pending before: not ours to discard */
-} s_sigpipe_t;
-
-static void s_sigpipe_block(s_sigpipe_t *sp) {
-    sigset_t pipe, pend;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, &sp->old);
-    sp->was_pending = sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1;
-}
-
-static void s_sigpipe_restore(s_sigpipe_t *sp) {
-    sigset_t pipe, pend;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    if (!sp->was_pending && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    }
-    pthread_sigmask(SIG_SETMASK, &sp->old, NULL);
-}
 
 /* Reads `n` replies of queued commands (each "+QUEUED", or an error that
  * makes EXEC abort). Keeps the first error text. Returns -1 on I/O error. */
@@ -520,6 +522,129 @@ static ed_write_result_t s_redis_chunk(s_redis_t *r, size_t k, size_t nrows, siz
     return ED_WRITE_OK;
 }
 
+/* ---- exactly_once ---- */
+
+/* Orders the nrows expanded rows into n chunks (ed_redis_fence_order). */
+static void s_redis_eo_order(s_redis_t *r, size_t nrows, size_t n) {
+    if (3 * nrows > r->eo_cap) {
+        r->eo_cap = 3 * nrows;
+        r->eo_argv = ed_realloc(r->eo_argv, r->eo_cap * sizeof *r->eo_argv);
+        r->eo_argl = ed_realloc(r->eo_argl, r->eo_cap * sizeof *r->eo_argl);
+    }
+    if (n + 1 > r->eo_start_cap) {
+        r->eo_start_cap = n + 1;
+        r->eo_start = ed_realloc(r->eo_start, r->eo_start_cap * sizeof *r->eo_start);
+    }
+    /* rowset is free here (the script sets each ttl): it takes each row's chunk. */
+    ed_redis_fence_order(r->arena.data, r->argoff, nrows, n, r->rowset, r->eo_argv, r->eo_argl,
+                         r->eo_start);
+}
+
+/* Reads the fence, then applies the row chunks it does not have. Sets
+ * *nrow_chunks to the flush's row chunks (trims follow them) and *skip
+ * when the whole flush was applied before this instance wrote any of it. */
+static ed_write_result_t s_redis_eo_rows(s_redis_t *r, const ed_sink_eo_t *eo, size_t nrows,
+                                         size_t *nrow_chunks, int *skip, ed_sink_stats_t *stats,
+                                         char *errstr, size_t errstr_size) {
+    if (!r->fence.len)
+        ed_redis_fence_key(&r->fence, eo->pipeline, r->name, r->o->zset);
+    char msg[512];
+    ed_redis_fence_t f;
+    int rc = ed_redis_fence_read(r->rc, r->fence.data, &f, msg, sizeof msg);
+    size_t n = nrows ? (nrows + r->chunk - 1) / r->chunk : 1, done = 0;
+    if (!rc && f.id >= eo->id) { /* every row chunk is applied */
+        *skip = !r->eo_applied;
+        *eo->skipped = *skip;
+        done = n = r->eo_applied ? r->eo_nrc : n;
+    } else if (!rc && f.pend_id == eo->id) { /* resume where the fence stopped */
+        n = f.pend_n;
+        done = f.pend_done;
+    }
+    ed_redis_fence_clear(&f);
+    if (!rc && done < n)
+        s_redis_eo_order(r, nrows, n);
+    for (size_t k = done; !rc && k < n; k++) {
+        size_t from = r->eo_start[k], cnt = r->eo_start[k + 1] - from;
+        ed_redis_fence_chunk_t c = {.key = r->fence.data, .id = eo->id, .chunk = k,
+                                    .nchunks = n, .positions = eo->positions, .op = r->eo_op,
+                                    .ttl = r->ttl, .nrows = cnt, .argv = r->eo_argv + 3 * from,
+                                    .argl = r->eo_argl + 3 * from};
+        ed_redis_fence_res_t res;
+        r->eo_applied = 1; /* sent: if its reply is lost, the flush is not "skipped" */
+        r->eo_nrc = n;
+        rc = ed_redis_fence_apply(r->rc, r->sha, &c, &res, &stats->statements, msg, sizeof msg);
+        if (rc || !res.applied)
+            continue;
+        stats->rows_written += cnt - res.failed;
+        stats->rows_rejected += res.failed;
+        r->ckpt_refused += res.failed;
+        if (res.failed && !r->ckpt_err[0])
+            snprintf(r->ckpt_err, sizeof r->ckpt_err, "%s", res.err);
+        if (res.replaced)
+            ED_LOG_E(r->name,
+                     "exactly_once fence %s held flush %llu applied in part, replaced by flush "
+                     "%llu: the rows of its applied chunks may count twice",
+                     r->fence.data, (unsigned long long)res.replaced,
+                     (unsigned long long)eo->id);
+        ed_crash_point("redis_after_chunk");
+    }
+    if (rc == -1)
+        return s_redis_fail_io(r, msg, errstr, errstr_size);
+    if (rc)
+        return ed_seterr(errstr, errstr_size, ED_EIO,
+                         "sink '%s' (%s): %s (fence key %s); retrying", r->name, r->a.addr, msg,
+                         r->fence.data),
+               ED_WRITE_RETRY;
+    *nrow_chunks = n;
+    if (r->ckpt_done < n)
+        r->ckpt_done = n;
+    return ED_WRITE_OK;
+}
+
+static ed_write_result_t s_redis_eo_read(void *ctx, const char *pipeline, uint64_t *id,
+                                         char **positions, char *errstr, size_t errstr_size) {
+    s_redis_t *r = ctx;
+    ed_sink_stats_t stats = {0};
+    ed_buf_reset(&r->fence);
+    ed_redis_fence_key(&r->fence, pipeline, r->name, r->o->zset);
+    ed_redis_sigpipe_t sp;
+    ed_redis_sigpipe_block(&sp);
+    ed_write_result_t res = s_redis_connect(r, &stats, errstr, errstr_size);
+    ed_redis_fence_t f = {0};
+    char msg[512];
+    int rc = res == ED_WRITE_OK ? ed_redis_fence_read(r->rc, r->fence.data, &f, msg, sizeof msg) : 0;
+    ed_redis_sigpipe_restore(&sp);
+    if (rc == -1)
+        return s_redis_fail_io(r, msg, errstr, errstr_size);
+    if (rc)
+        return ed_seterr(errstr, errstr_size, ED_EINVAL,
+                         "sink '%s' (%s): %s; the exactly_once fence key %s must be a hash "
+                         "written by eddy (delete it to start over)",
+                         r->name, r->a.addr, msg, r->fence.data),
+               ED_WRITE_DROP;
+    if (res == ED_WRITE_OK) {
+        *id = f.id;
+        *positions = f.positions;
+        f.positions = NULL;
+        free(r->pend_pos);
+        r->pend_id = f.pend_id;
+        r->pend_pos = f.pend_positions;
+        f.pend_positions = NULL;
+        if (r->pend_id)
+            ED_LOG_I(r->name, "exactly_once: flush %llu was applied in part (%llu of %llu chunks)",
+                     (unsigned long long)f.pend_id, (unsigned long long)f.pend_done,
+                     (unsigned long long)f.pend_n);
+    }
+    ed_redis_fence_clear(&f);
+    return res;
+}
+
+static void s_redis_eo_pending(void *ctx, uint64_t *id, const char **positions) {
+    const s_redis_t *r = ctx;
+    *id = r->pend_id;
+    *positions = r->pend_id ? r->pend_pos : NULL;
+}
+
 static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
                                        ed_sink_stats_t *stats, char *errstr, size_t errstr_size) {
     s_redis_t *r = ctx;
@@ -536,6 +661,7 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
         r->ckpt_refused = 0;
         r->ckpt_err[0] = 0;
         r->ckpt_trim_failed = 0;
+        r->eo_applied = 0;
         uint64_t records = 0;
         for (int b = 0; b < flush->nrecords; b++)
             records += flush->records[b]->count;
@@ -568,10 +694,22 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
 
     size_t nrow_chunks = (nrows + r->chunk - 1) / r->chunk;
     size_t ntrims = r->o->keep_top > 0 ? r->nsets : 0;
+    if (flush->eo) { /* the row chunks through the fence; the trims below */
+        int skip = 0;
+        ed_redis_sigpipe_t sp;
+        ed_redis_sigpipe_block(&sp);
+        ed_write_result_t res = s_redis_connect(r, stats, errstr, errstr_size);
+        if (res == ED_WRITE_OK)
+            res = s_redis_eo_rows(r, flush->eo, nrows, &nrow_chunks, &skip, stats, errstr,
+                                  errstr_size);
+        ed_redis_sigpipe_restore(&sp);
+        if (res != ED_WRITE_OK || skip)
+            return res;
+    }
     size_t nchunks = nrow_chunks + (ntrims + r->chunk - 1) / r->chunk;
     if (r->ckpt_done < nchunks) {
-        s_sigpipe_t sp;
-        s_sigpipe_block(&sp);
+        ed_redis_sigpipe_t sp;
+        ed_redis_sigpipe_block(&sp);
         ed_write_result_t res = s_redis_connect(r, stats, errstr, errstr_size);
         /* One chunk per round trip, and no time budget across chunks: each
          * is short (per-command I/O timeout 5 s), and returning RETRY for a
@@ -581,7 +719,7 @@ static ed_write_result_t s_redis_write(void *ctx, const ed_sink_flush_t *flush,
             if (res == ED_WRITE_OK)
                 r->ckpt_done++;
         }
-        s_sigpipe_restore(&sp);
+        ed_redis_sigpipe_restore(&sp);
         if (res != ED_WRITE_OK)
             return res;
         if (r->ckpt_trim_failed && !r->ckpt_refused)
@@ -608,7 +746,7 @@ const ed_sink_type_t ed_sink_redis = {
              .desc = "keeps an aggregation's values in Redis sorted sets (leaderboards)",
              .map = ed_sink_redis_map,
              .opts_size = sizeof(ed_sink_redis_opts_t),
-             .caps = ED_CAP_CHANGELOG | ED_CAP_WINDOWS,
+             .caps = ED_CAP_CHANGELOG | ED_CAP_WINDOWS | ED_CAP_EXACTLY_ONCE,
              .example = "redis: { url: \"redis://127.0.0.1:6379\" }",
              .validate = ed_sink_redis_validate,
              .link = ed_sink_redis_link,
@@ -616,4 +754,6 @@ const ed_sink_type_t ed_sink_redis = {
     .init = s_redis_init,
     .write = s_redis_write,
     .destroy = s_redis_destroy,
+    .eo_read = s_redis_eo_read,
+    .eo_pending = s_redis_eo_pending,
 };

@@ -133,6 +133,19 @@ static int s_score_mode(ed_conf_check_t *ck, ed_sink_redis_opts_t *o,
     if (o->score_mode == ED_REDIS_SCORE_AUTO)
         o->score_mode = ed_sink_windowed(a) || !fn->additive ? ED_REDIS_SCORE_SET
                                                               : ED_REDIS_SCORE_INCREMENT;
+    /* A restart under exactly_once starts the aggregators empty (no
+     * state_dir): a set score then is what was counted since the replay
+     * started. max and min are written with ZADD GT / LT, which keep the
+     * true one; the others cannot be. */
+    if (o->score_mode == ED_REDIS_SCORE_SET && ed_conf_check_exactly_once(ck) &&
+        strcmp(fn->name, "max") && strcmp(fn->name, "min"))
+        return ed_conf_check_err(ck, "score_mode",
+                                 "score_mode 'set' of sink '%s' with runtime.delivery: "
+                                 "exactly_once is built for max and min scores only, not %s "
+                                 "(after a restart the aggregator's value covers only the "
+                                 "replayed input); expected score_mode 'increment' with a count "
+                                 "or sum, a max or min score, or `delivery: at_least_once`",
+                                 ed_conf_check_name(ck), fn->name);
     return 0;
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Crash-point sweep (issue 10 §3): the word count of eo_words.yaml (Kafka →
-# PostgreSQL ×2, MariaDB, SQLite) is killed with SIGKILL at seeded,
+# PostgreSQL ×2, MariaDB, SQLite, Redis ×2) is killed with SIGKILL at seeded,
 # reproducible points, restarted each time while more documents arrive on
 # the topic, then run to the end. Points: inside a sink's flush before the
 # plugin writes (sink_before_write), between a SQL sink's writes and its
 # COMMIT (sql_before_commit), after the COMMIT before the ack
-# (sink_after_write), in a source at a barrier (source_barrier), and at a
-# random time (timed); the K-th hit of a point dies (EDDY_CRASH_AT=POINT:K,
+# (sink_after_write), in a source at a barrier (source_barrier), between two
+# chunks of a Redis flush (redis_after_chunk), and at a random time (timed); the K-th hit of a point dies (EDDY_CRASH_AT=POINT:K,
 # actors/ed_eo.h). With delivery: exactly_once every sink's totals must be
 # EXACT against the coreutils word count of what was published; with
 # at_least_once nothing may be below it.
@@ -49,8 +49,8 @@ import random, sys
 r = random.Random(int(sys.argv[1]))
 for _ in range(3 * int(sys.argv[2])):  # spares for points a short run never reaches
     p = r.choice(["sink_before_write", "sql_before_commit", "sink_after_write",
-                  "source_barrier", "timed"])
-    k = r.randint(300, 2500) if p == "timed" else r.randint(1, 4)
+                  "source_barrier", "redis_after_chunk", "timed"])
+    k = r.randint(300, 2500) if p == "timed" else r.randint(1, 8 if p[0] == "r" else 4)
     print(p, k)
 PY
 
@@ -109,6 +109,14 @@ for w, c in db.execute("SELECT word, count FROM " + sys.argv[2]):
     sys.stdout.buffer.write((w if isinstance(w, bytes) else str(w).encode()) + b" %d\n" % c)
 PY
     LC_ALL=C sort -o "$W/$p.sq" "$W/$p.sq"
+    # Redis: "word score" from top:words, "doc word score" from words:DOC.
+    redis-cli -p "$EDDY_REDIS_PORT" --raw ZRANGE "${p}top:words" 0 -1 WITHSCORES |
+        paste -d ' ' - - | LC_ALL=C sort > "$W/$p.rd"
+    local z
+    redis-cli -p "$EDDY_REDIS_PORT" --raw --scan --pattern "${p}words:*" | while IFS= read -r z; do
+        redis-cli -p "$EDDY_REDIS_PORT" --raw ZRANGE "$z" 0 -1 WITHSCORES | paste -d ' ' - - |
+            awk -v d="${z#"${p}"words:}" '{ print d " " $0 }'
+    done | LC_ALL=C sort > "$W/$p.rd_by_doc"
 }
 
 expected() { # the oracle over every document published so far
@@ -157,6 +165,15 @@ check_files_eq "exactly_once: postgres word counts exact" "$W/expected" "$W/$P.p
 check_files_eq "exactly_once: postgres counts by document exact" "$W/expected_by_doc" "$W/$P.pg_by_doc"
 check_files_eq "exactly_once: mariadb word counts exact" "$W/expected" "$W/$P.my"
 check_files_eq "exactly_once: sqlite word counts exact" "$W/expected" "$W/$P.sq"
+check_files_eq "exactly_once: redis word scores exact" "$W/expected" "$W/$P.rd"
+check_files_eq "exactly_once: redis scores by document exact" "$W/expected_by_doc" "$W/$P.rd_by_doc"
+resumed=$(grep -c "exactly_once: flush [0-9]* was applied in part" "$W/t_eo_${RUN}_.log")
+echo "# exactly_once: at $resumed starts a Redis sink found a flush applied in part"
+if grep -q "redis_after_chunk:.* exit 137" "$W/t_eo_${RUN}_.runs"; then
+    check "exactly_once: a run killed between Redis chunks was resumed" test "$resumed" -gt 0
+fi
+fences=$(redis-cli -p "$EDDY_REDIS_PORT" --raw --scan --pattern "eddy:eo:eo_words:*:${P}*" | wc -l)
+check_eq "exactly_once: one Redis fence per redis sink" 2 "$fences"
 stored=$(psql -qAt "$EDDY_PG_DSN" -c "SELECT count(*) FROM eddy_checkpoints WHERE pipeline = 'eo_words' AND target IN ('${P}word_counts', '${P}word_counts_by_doc')")
 check_eq "exactly_once: eddy_checkpoints holds one row per postgres sink" 2 "$stored"
 
@@ -165,18 +182,24 @@ sweep at_least_once "t_alo_${RUN}_" 6
 check_eq "at_least_once: the last run exits 0" 0 "$FINAL_RC"
 P="t_alo_${RUN}_"
 read_sinks "$P"
-for s in pg my sq; do
+for s in pg my sq rd; do
     check "at_least_once: $s nothing below the truth ($(atleast "$W/expected" "$W/$P.$s" 2>&1 | tail -1))" \
         atleast "$W/expected" "$W/$P.$s"
 done
 check "at_least_once: postgres by document nothing below the truth" \
     atleast "$W/expected_by_doc" "$W/$P.pg_by_doc"
+check "at_least_once: redis by document nothing below the truth" \
+    atleast "$W/expected_by_doc" "$W/$P.rd_by_doc"
 
 # --- clean up this run's tables and topic
 for P in "t_eo_${RUN}_" "t_alo_${RUN}_"; do
     psql -q "$EDDY_PG_DSN" -c "DROP TABLE IF EXISTS ${P}word_counts, ${P}word_counts_by_doc; DELETE FROM eddy_checkpoints WHERE target LIKE '${P}%'" >/dev/null 2>&1
     mariadb -h "$EDDY_MYSQL_HOST" -P "$EDDY_MYSQL_PORT" -u "$EDDY_MYSQL_USER" "$EDDY_MYSQL_DB" \
         -e "DROP TABLE IF EXISTS ${P}word_counts; DELETE FROM eddy_checkpoints WHERE target LIKE '${P}%'" 2>/dev/null
+    for pat in "${P}*" "eddy:eo:eo_words:*:${P}*"; do
+        redis-cli -p "$EDDY_REDIS_PORT" --raw --scan --pattern "$pat" |
+            xargs -r -d '\n' redis-cli -p "$EDDY_REDIS_PORT" DEL > /dev/null
+    done
 done
 scripts/kafka-topics delete "$TOPIC" >/dev/null 2>&1
 exit $((TAP_FAILED > 0))

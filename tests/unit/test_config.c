@@ -599,49 +599,6 @@ static void test_approx_distinct(void **state) {
             "or approx_distinct(FIELD)");
 }
 
-/* runtime.delivery: exactly_once loads with SQL sinks and a Kafka source;
- * what it does not cover yet is refused by name, each at its place. */
-static void test_delivery(void **state) {
-    (void)state;
-#define S_EO_AGG "aggregations:\n  a: { from: docs, key: word, to: q }\n"
-#define S_EO_SQ "  q: { sqlite: { path: x.db } }\n"
-    ed_config_t *c = s_ok("runtime: { delivery: exactly_once }\n" S_SRC S_EO_AGG "sinks:\n" S_EO_SQ);
-    assert_int_equal(c->runtime.delivery, ED_DELIVERY_EXACTLY_ONCE);
-    ed_config_destroy(&c);
-    c = s_ok(S_SRC S_EO_AGG "sinks:\n" S_EO_SQ);
-    assert_int_equal(c->runtime.delivery, ED_DELIVERY_AT_LEAST_ONCE);
-    ed_config_destroy(&c);
-    static const struct {
-        const char *text, *prefix, *phrase;
-    } cases[] = {
-        {"runtime: { delivery: exactly_once }\n" S_SRC
-         "aggregations:\n  a: { from: docs, key: word, to: [q, n] }\nsinks:\n" S_EO_SQ
-         "  n: { null: {} }\n",
-         "t.yaml:8:3: ", "sink 'n': a null sink cannot do runtime.delivery: exactly_once yet"},
-        {"runtime: { delivery: exactly_once, state_dir: /tmp/x }\n" S_SRC S_EO_AGG
-         "sinks:\n" S_EO_SQ,
-         "t.yaml:1:1: ", "exactly_once with runtime.state_dir is not built yet"},
-        {"runtime: { delivery: exactly_once }\n"
-         "sources:\n  docs: { kafka: { brokers: b, topic: t }, format: words, instances: 2 }\n"
-         S_EO_AGG "sinks:\n" S_EO_SQ,
-         "t.yaml:3:3: ", "instances: 2 with runtime.delivery: exactly_once is not built yet"},
-        {"runtime: { delivery: exactly_once }\n"
-         "sources:\n  docs: { directory: { path: /tmp }, format: words }\n" S_EO_AGG
-         "sinks:\n" S_EO_SQ,
-         "t.yaml:3:3: ", "a directory source cannot do runtime.delivery: exactly_once yet"},
-        {"runtime: { delivery: exactly_once }\n" S_SRC
-         "aggregations:\n  a: { from: docs, key: word, window: { tumbling: 1m }, to: q }\n"
-         "sinks:\n" S_EO_SQ,
-         "t.yaml:5:3: ", "aggregation 'a': windows with runtime.delivery: exactly_once"},
-        {"runtime: { delivery: at_most_once }\n" S_SRC S_EO_AGG "sinks:\n" S_EO_SQ,
-         "t.yaml:1:22: ", "expected one of: at_least_once, exactly_once"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        s_fails(cases[i].text, cases[i].prefix, cases[i].phrase);
-#undef S_EO_AGG
-#undef S_EO_SQ
-}
-
 /* Keys, types and values planned by later work are refused by name, never
  * as unknown. */
 static void test_not_implemented(void **state) {
@@ -767,7 +724,6 @@ int main(void) {
         cmocka_unit_test(test_meta_fields),
         cmocka_unit_test(test_approx_distinct),
         cmocka_unit_test(test_not_implemented),
-        cmocka_unit_test(test_delivery),
         cmocka_unit_test(test_merge_in_sinks),
         cmocka_unit_test(test_describe_hides_secrets),
         cmocka_unit_test(test_load_file),

@@ -96,6 +96,47 @@ static void test_no_replay(void **state) {
     ed_eo_destroy(&eo);
 }
 
+/* A Redis sink complete at 4 with flush 6 applied in part, a SQL sink at
+ * 5: start at 4's positions (not the partial one's), replay 5 and 6 each at
+ * its positions, so flush 6 covers its input exactly again; new ids from 7.
+ * A partial flush whose id another sink stored is one replay checkpoint. */
+static void test_pending(void **state) {
+    (void)state;
+    ed_config_t c = s_conf(2);
+    ed_eo_t *eo = ed_eo_new(&c, 1);
+    ed_eo_sink_at(eo, 0, 4, "s\tt\t0\t40\n");
+    ed_eo_sink_pending(eo, 0, 6, "s\tt\t0\t60\n");
+    ed_eo_sink_at(eo, 1, 5, "s\tt\t0\t50\n");
+    ed_eo_plan(eo);
+    static const uint64_t ids[] = {5, 6, 7};
+    static const char *const at[] = {"t\t0\t50\n", "t\t0\t60\n"};
+    char *t = ed_eo_start_for(eo, "s");
+    assert_string_equal(t, "t\t0\t40\n");
+    free(t);
+    assert_int_equal(ed_eo_nreplay(eo), 2);
+    for (uint64_t n = 1; n <= 3; n++) {
+        assert_int_equal(ed_eo_id(eo, n), ids[n - 1]);
+        assert_int_equal(ed_eo_target_for(eo, n, "s", &t), n < 3);
+        if (n < 3)
+            assert_string_equal(t, at[n - 1]);
+        free(t);
+    }
+    ed_eo_sink_pending(eo, 0, 5, "s\tt\t0\t50\n");
+    ed_eo_plan(eo);
+    assert_int_equal(ed_eo_nreplay(eo), 1);
+    assert_int_equal(ed_eo_id(eo, 1), 5);
+    assert_int_equal(ed_eo_id(eo, 2), 6);
+    ed_eo_sink_pending(eo, 0, 0, NULL); /* no partial flush: as before */
+    ed_eo_sink_at(eo, 0, 0, NULL);      /* and no row: from the committed offsets */
+    ed_eo_sink_pending(eo, 0, 3, "s\tt\t0\t30\n");
+    ed_eo_plan(eo);
+    assert_null(ed_eo_start_for(eo, "s"));
+    assert_int_equal(ed_eo_nreplay(eo), 2);
+    assert_int_equal(ed_eo_id(eo, 1), 3);
+    assert_int_equal(ed_eo_id(eo, 2), 5);
+    ed_eo_destroy(&eo);
+}
+
 /* Sources put their positions at each barrier; a sink's flush n gets every
  * source's latest at or before n; release keeps the latest. */
 static void test_positions(void **state) {
@@ -124,6 +165,7 @@ int main(void) {
         cmocka_unit_test(test_sink_without_row),
         cmocka_unit_test(test_no_replay),
         cmocka_unit_test(test_positions),
+        cmocka_unit_test(test_pending),
     };
     return cmocka_run_group_tests_name("eo", tests, NULL, NULL);
 }
