@@ -540,6 +540,16 @@ static void s_redis_eo_order(s_redis_t *r, size_t nrows, size_t n) {
                          r->eo_start);
 }
 
+/* The connection broke in a fence command (msg says which, with hiredis'
+ * error): dropped, RETRY. */
+static ed_write_result_t s_redis_fence_lost(s_redis_t *r, const char *msg, char *errstr,
+                                            size_t errstr_size) {
+    s_redis_drop_conn(r);
+    ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", r->name, r->a.addr,
+              msg);
+    return ED_WRITE_RETRY;
+}
+
 /* Reads the fence, then applies the row chunks it does not have. Sets
  * *nrow_chunks to the flush's row chunks (trims follow them) and *skip
  * when the whole flush was applied before this instance wrote any of it. */
@@ -589,7 +599,7 @@ static ed_write_result_t s_redis_eo_rows(s_redis_t *r, const ed_sink_eo_t *eo, s
         ed_crash_point("redis_after_chunk");
     }
     if (rc == -1)
-        return s_redis_fail_io(r, msg, errstr, errstr_size);
+        return s_redis_fence_lost(r, msg, errstr, errstr_size);
     if (rc)
         return ed_seterr(errstr, errstr_size, ED_EIO,
                          "sink '%s' (%s): %s (fence key %s); retrying", r->name, r->a.addr, msg,
@@ -615,7 +625,7 @@ static ed_write_result_t s_redis_eo_read(void *ctx, const char *pipeline, uint64
     int rc = res == ED_WRITE_OK ? ed_redis_fence_read(r->rc, r->fence.data, &f, msg, sizeof msg) : 0;
     ed_redis_sigpipe_restore(&sp);
     if (rc == -1)
-        return s_redis_fail_io(r, msg, errstr, errstr_size);
+        return s_redis_fence_lost(r, msg, errstr, errstr_size);
     if (rc)
         return ed_seterr(errstr, errstr_size, ED_EINVAL,
                          "sink '%s' (%s): %s; the exactly_once fence key %s must be a hash "

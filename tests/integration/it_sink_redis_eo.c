@@ -190,6 +190,10 @@ static void test_redis_eo_partial_resume(void **state) {
     ed_sink_stats_t st = {0};
     ASSERT_WRITE(ED_WRITE_RETRY, sc_sink_write(&s, &g.flush, &st, err, sizeof err), err);
     assert_true(sc_proxy_cut(px));
+    ASSERT_HAS(err, "_pr' (redis 127.0.0.1:");
+    ASSERT_HAS(err, "the exactly_once fence script: ");
+    ASSERT_HAS(err, "; retrying");
+    assert_null(strstr(err, "script: the exactly_once")); /* said once */
     uint64_t first = st.rows_written; /* chunk 1's rows, about a third */
     assert_true(first > 500 && first < 1200);
     ed_redis_fence_t f;
