@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "runtime/ed_buf.h"
+#include "sinks/ed_pg_conn.h"
 #include "sinks/ed_sink.h"
 #include "sinks/ed_sink_eo.h"
 #include "sinks/ed_sink_records.h"
@@ -30,10 +31,7 @@ typedef struct {
     const ed_conf_aggregation_t *agg;
     const char *name;  /* sink name, for logs */
     const char *table; /* unquoted table name (the `table` option or the aggregation's) */
-    char addr[256];    /* "postgres host=… port=…" for errors */
-    const char **kw;   /* connection keywords/values, NULL-terminated */
-    const char **val;
-    PQconninfoOption *opts; /* owns the strings of kw/val */
+    ed_pg_params_t cp; /* connection parameters; cp.addr: "postgres host=… port=…" for errors */
     PGconn *conn;
     int connected_once;
     int lost;     /* the last connection failed or was lost: next connect counts as a reconnect */

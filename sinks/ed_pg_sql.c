@@ -391,13 +391,13 @@ ed_write_result_t ed_pg_run(ed_pg_t *p, PGresult *res, const char *what, char *e
         PQclear(PQexec(p->conn, "ROLLBACK"));
     }
     if (r == ED_WRITE_RETRY)
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s%s%s; retrying", p->name, p->addr,
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s%s%s; retrying", p->name, p->cp.addr,
                   what, *what ? ": " : "", msg);
     else
         ed_seterr(errstr, errstr_size, ED_EINVAL,
                   "sink '%s' (%s): %s (table %s) failed for good (SQLSTATE %s): %s; check "
                   "that the table's columns match docs/sinks.md (drop or rename it, or set "
                   "`table:`); the flush is dropped",
-                  p->name, p->addr, what, p->table, state ? state : "?", msg);
+                  p->name, p->cp.addr, what, p->table, state ? state : "?", msg);
     return r;
 }

@@ -24,6 +24,7 @@
 
 #include "actors/ed_eo.h"
 #include "runtime/ed_buf.h"
+#include "sinks/ed_mariadb_conn.h"
 #include "sinks/ed_mariadb_url.h"
 #include "sinks/ed_sink_eo.h"
 #include "sinks/ed_sink_records.h"
@@ -77,6 +78,7 @@ struct s_my_opts {
     char *password; /* default "" */
     char *database; /* required (from the parts or the URL) */
     char *table;    /* the table upserted; the link defaults it to the aggregation's name */
+    ed_my_tls_opts_t tls;   /* ssl, ssl_ca, ssl_cert, ssl_key, ssl_verify_server_cert */
     ed_sink_rec_opts_t rec; /* records: mode, primary_key, columns */
 };
 
@@ -98,6 +100,7 @@ static const ed_conf_map_t s_my_map[] = {
      "and database, the password may contain `/` and `@`, an IPv6 host is written `[::1]`, "
      "options (`?…`) are not supported; error messages never repeat the URL",
      .expect = "mysql://user:password@host:port/database"},
+    ED_MARIADB_TLS_ROWS(s_my_opts_t, tls),
     {ED_CONF_STR, "table", NULL, offsetof(s_my_opts_t, table), ED_CONF_OUTER,
      "the table upserted: a SQL identifier, optionally `database.table`",
      .expect = "a table name", .doc_def = "the aggregation's name"},
@@ -110,6 +113,7 @@ static int s_my_validate(ed_conf_check_t *ck, void *opts) {
     const char *w = ed_conf_check_where(ck, "url");
     ed_sink_check_table(ck, o->table);
     ed_sink_rec_validate(ck, &o->rec, o->table, S_MY_PK_TEXT);
+    ed_mariadb_tls_validate(ck, &o->tls);
     if (!ed_conf_check_given(ck, "url")) {
         if (!o->database && ed_conf_check_ok(ck, "database"))
             return ed_conf_check_err(ck, "database",
@@ -208,6 +212,8 @@ static int s_my_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     if (!o || !o->database || !*o->database)
         return ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': mariadb.database is required",
                          sink->name);
+    if ((rc = ed_mariadb_tls_check_files(&o->tls, sink->name, errstr, errstr_size)) < 0)
+        return rc;
     if (records)
         return s_my_init_records(ctx_p, sc, errstr, errstr_size);
     /* InnoDB's 3072-byte key: 12 × 255 bytes, or 11 beside the two
@@ -265,34 +271,6 @@ static void s_my_destroy(void **ctx_p) {
     *ctx_p = NULL;
 }
 
-/* Connection-level trouble: the client library's own errors (2000–2999:
- * server gone, lost, timeouts) and server-side conditions that pass. */
-static int s_my_retryable(unsigned int err) {
-    if (err >= CR_MIN_ERROR && err <= CR_MAX_ERROR)
-        return 1;
-    switch (err) {
-    case ER_LOCK_DEADLOCK:
-    case ER_LOCK_WAIT_TIMEOUT:
-    case ER_NO_SUCH_TABLE: /* dropped under us: CREATE it again on the retry */
-    case ER_CON_COUNT_ERROR:
-    case ER_SERVER_SHUTDOWN:
-    case ER_CONNECTION_KILLED:
-    case ER_QUERY_INTERRUPTED:
-    case ER_DISK_FULL:
-    case ER_RECORD_FILE_FULL:
-    case ER_OUT_OF_RESOURCES:
-    case ER_OUTOFMEMORY:
-    case ER_TOO_MANY_USER_CONNECTIONS:
-    case ER_OPTION_PREVENTS_STATEMENT: /* read-only server (failover in progress) */
-    case ER_ACCESS_DENIED_ERROR:
-    case ER_DBACCESS_DENIED_ERROR:
-    case ER_BAD_DB_ERROR:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 static ed_write_result_t s_my_connect(void *ctx, ed_sink_stats_t *stats, char *errstr,
                                       size_t errstr_size) {
     s_my_t *p = ctx;
@@ -303,32 +281,28 @@ static ed_write_result_t s_my_connect(void *ctx, ed_sink_stats_t *stats, char *e
         return ed_seterr(errstr, errstr_size, ED_ENOMEM, "sink '%s' (%s): mysql_init failed",
                          p->name, p->addr),
                ED_WRITE_RETRY;
-    unsigned int connect_timeout = 5, io_timeout = 10;
-    mysql_options(p->my, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-    mysql_options(p->my, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
-    mysql_options(p->my, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
-    mysql_options(p->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    /* On every (re)connect: window bounds are DATETIME(3) in UTC, and the
-     * session's NOW(), CURRENT_TIMESTAMP and TIMESTAMP columns (updated_at)
-     * read in UTC too, whatever the server's time zone. */
-    mysql_options(p->my, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     const s_my_opts_t *o = p->o;
+    ed_mariadb_conn_options(p->my, &o->tls);
     if (!mysql_real_connect(p->my, o->host && *o->host ? o->host : NULL,
                             o->user && *o->user ? o->user : "root",
                             o->password ? o->password : "", o->database,
                             o->port > 0 ? (unsigned)o->port : 3306, NULL, 0) ||
         mysql_autocommit(p->my, 0)) {
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s (error %u); retrying", p->name,
-                  p->addr, mysql_error(p->my), mysql_errno(p->my));
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s (error %u%s); retrying",
+                  p->name, p->addr, mysql_error(p->my), mysql_errno(p->my),
+                  ed_mariadb_hint(mysql_errno(p->my)));
         s_my_close(p);
         p->lost = 1;
         return ED_WRITE_RETRY;
     }
+    const char *tls = mysql_get_ssl_cipher(p->my);
     if (p->connected_once && p->lost) {
         stats->reconnects++;
-        ED_LOG_I(p->name, "reconnected to %s (table %s)", p->addr, p->table);
+        ED_LOG_I(p->name, "reconnected to %s (table %s%s%s)", p->addr, p->table,
+                 tls ? ", TLS " : "", tls ? tls : "");
     } else if (!p->connected_once) {
-        ED_LOG_I(p->name, "connected to %s (table %s)", p->addr, p->table);
+        ED_LOG_I(p->name, "connected to %s (table %s%s%s)", p->addr, p->table,
+                 tls ? ", TLS " : "", tls ? tls : "");
     }
     p->connected_once = 1;
     p->lost = 0;
@@ -509,7 +483,7 @@ static void s_my_build_sql(s_my_t *p, ed_buf_t *ddl) {
 /* Fails the flush: rolls back, or closes a broken connection. */
 static ed_write_result_t s_my_fail(s_my_t *p, unsigned int err, const char *msg, const char *what,
                                    char *errstr, size_t errstr_size) {
-    int retry = s_my_retryable(err);
+    int retry = ed_mariadb_retryable(err);
     if (err == ER_NO_SUCH_TABLE)
         p->ready = 0;
     if (err >= CR_MIN_ERROR && err <= CR_MAX_ERROR) {

@@ -30,6 +30,7 @@
 typedef struct {
     char *dsn;   /* libpq connection string or URI */
     char *table; /* the table upserted; the link defaults it to the aggregation's name */
+    ed_pg_tls_opts_t tls;   /* sslmode, sslrootcert, sslcert, sslkey */
     ed_sink_rec_opts_t rec; /* records: mode, primary_key, columns */
 } s_pg_opts_t;
 
@@ -37,6 +38,7 @@ static const ed_conf_map_t s_pg_map[] = {
     {ED_CONF_STR, "dsn", NULL, offsetof(s_pg_opts_t, dsn), ED_CONF_REQUIRED | ED_CONF_SECRET,
      "libpq connection string or URI, e.g. `host=127.0.0.1 port=5432 dbname=eddy user=eddy`",
      .expect = "a libpq connection string"},
+    ED_PG_TLS_ROWS(s_pg_opts_t, tls),
     {ED_CONF_STR, "table", NULL, offsetof(s_pg_opts_t, table), ED_CONF_OUTER,
      "the table upserted: a SQL identifier, optionally `schema.table`", .expect = "a table name",
      .doc_def = "the aggregation's name"},
@@ -48,6 +50,8 @@ static const ed_conf_map_t s_pg_map[] = {
 static int s_pg_validate(ed_conf_check_t *ck, void *opts) {
     s_pg_opts_t *o = opts;
     int rc = ed_sink_check_table(ck, o->table);
+    if (ed_pg_tls_validate(ck, &o->tls, o->dsn) < 0)
+        rc = ED_EINVAL;
     return ed_sink_rec_validate(ck, &o->rec, o->table, 0) < 0 ? ED_EINVAL : rc;
 }
 
@@ -71,6 +75,7 @@ static void s_pg_describe(const void *opts, ed_buf_t *out) {
         for (PQconninfoOption *c = ci; c && c->keyword; c++)
             if (c->val && !strcmp(c->keyword, shown[i]))
                 ed_buf_printf(out, "%s%s=%s", out->len ? " " : "", c->keyword, c->val);
+    ed_pg_tls_describe(&o->tls, ci, out);
     PQconninfoFree(ci);
     if (o->table)
         ed_buf_printf(out, "%stable=%s", out->len ? " " : "", o->table);
@@ -89,21 +94,13 @@ static const char *s_pg_part_check(const uint8_t *part, size_t len) {
     return NULL;
 }
 
-static const char *s_pg_opt(const ed_pg_t *p, const char *kw) {
-    for (int i = 0; p->kw[i]; i++)
-        if (!strcmp(p->kw[i], kw))
-            return p->val[i];
-    return NULL;
-}
-
-
 /* NOTICEs ("relation already exists, skipping") go to the debug log, not
  * to stderr as libpq's default processor would. */
 static void s_pg_notice(void *arg, const char *message) {
     const ed_pg_t *p = arg;
     char msg[512];
     ed_pg_msg(msg, sizeof msg, message);
-    ED_LOG_D(p->name, "%s: %s", p->addr, msg);
+    ED_LOG_D(p->name, "%s: %s", p->cp.addr, msg);
 }
 
 static void s_pg_destroy(void **ctx_p);
@@ -121,21 +118,16 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
                          "sink '%s': postgres.dsn is required (e.g. \"host=127.0.0.1 port=5432 "
                          "dbname=eddy user=eddy\")",
                          sink->name);
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(o->dsn, &perr);
-    if (!opts) {
-        err = ed_seterr(errstr, errstr_size, ED_EINVAL, "sink '%s': invalid postgres.dsn: %s",
-                        sink->name, perr ? perr : "out of memory");
-        PQfreemem(perr);
+    ed_pg_params_t cp;
+    if ((err = ed_pg_params_init(&cp, sink->name, o->dsn, &o->tls, errstr, errstr_size)) < 0)
         return err;
-    }
 
     ed_pg_t *p = ed_calloc(1, sizeof *p);
     p->sink = sink;
     p->agg = agg;
     p->name = sink->name;
     p->table = o->table && *o->table ? o->table : agg ? agg->name : "";
-    p->opts = opts;
+    p->cp = cp;
     if (records) {
         if (ed_sink_rec_open(sc->conf, p->name, p->table, &o->rec, 0, &p->recs, &p->rcols,
                              &p->ncols, &p->rpk, &p->npk, &p->upsert, errstr, errstr_size)) {
@@ -153,43 +145,6 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
         p->cols = ed_sink_rows_cols(p->rows, &p->ncols);
         p->npk = ed_sink_rows_npk(p->rows);
     }
-
-    /* Connection parameters: what the DSN says, plus bounded timeouts and
-     * UTF8 (our key checks assume it) where the DSN does not say otherwise. */
-    int n = 0;
-    for (PQconninfoOption *ci = opts; ci->keyword; ci++)
-        n++;
-    p->kw = ed_calloc((size_t)n + 8, sizeof *p->kw);
-    p->val = ed_calloc((size_t)n + 8, sizeof *p->val);
-    int k = 0;
-    for (PQconninfoOption *ci = opts; ci->keyword; ci++)
-        if (ci->val) {
-            p->kw[k] = ci->keyword;
-            p->val[k++] = ci->val;
-        }
-    static const char *const defaults[][2] = {
-        {"connect_timeout", "5"},
-        {"client_encoding", "UTF8"},
-        {"keepalives", "1"},
-        {"keepalives_idle", "10"},
-        {"keepalives_interval", "3"},
-        {"keepalives_count", "3"},
-        {"fallback_application_name", "eddy"},
-    };
-    for (size_t i = 0; i < ED_ARRAY_SIZE(defaults); i++)
-        if (!s_pg_opt(p, defaults[i][0])) {
-            p->kw[k] = defaults[i][0];
-            p->val[k++] = defaults[i][1];
-        }
-
-    const char *host = s_pg_opt(p, "host"), *hostaddr = s_pg_opt(p, "hostaddr");
-    const char *port = s_pg_opt(p, "port");
-    if (!host)
-        host = hostaddr ? hostaddr : getenv("PGHOST");
-    if (!port)
-        port = getenv("PGPORT");
-    snprintf(p->addr, sizeof p->addr, "postgres host=%s port=%s", host ? host : "(local socket)",
-             port ? port : "5432");
 
     p->chunk_rows = sink->batch_rows > 0 ? sink->batch_rows : 1000;
     *ctx_p = p;
@@ -209,9 +164,7 @@ static void s_pg_destroy(void **ctx_p) {
         return;
     ed_pg_t *p = *ctx_p;
     ed_pg_close(p);
-    PQconninfoFree(p->opts);
-    free(p->kw);
-    free(p->val);
+    ed_pg_params_free(&p->cp);
     ed_buf_free(&p->head);
     ed_buf_free(&p->tail);
     ed_buf_free(&p->pbuf);
@@ -229,22 +182,25 @@ static ed_write_result_t s_pg_connect(void *ctx, ed_sink_stats_t *stats, char *e
     if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
         return ED_WRITE_OK;
     ed_pg_close(p);
-    p->conn = PQconnectdbParams(p->kw, p->val, 0);
+    p->conn = PQconnectdbParams(p->cp.kw, p->cp.val, 0);
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
         char msg[512];
         ed_pg_msg(msg, sizeof msg, p->conn ? PQerrorMessage(p->conn) : "out of memory");
         ed_pg_close(p);
         p->lost = 1;
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s; retrying", p->name, p->addr,
-                  msg);
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s%s; retrying", p->name,
+                  p->cp.addr, msg, ed_pg_conn_hint(msg));
         return ED_WRITE_RETRY;
     }
     PQsetNoticeProcessor(p->conn, s_pg_notice, p);
+    const char *tls = PQsslInUse(p->conn) ? PQsslAttribute(p->conn, "protocol") : NULL;
     if (p->connected_once && p->lost) {
         stats->reconnects++;
-        ED_LOG_I(p->name, "reconnected to %s (table %s)", p->addr, p->table);
+        ED_LOG_I(p->name, "reconnected to %s (table %s%s%s)", p->cp.addr, p->table,
+                 tls ? ", TLS " : "", tls ? tls : "");
     } else if (!p->connected_once) {
-        ED_LOG_I(p->name, "connected to %s (table %s)", p->addr, p->table);
+        ED_LOG_I(p->name, "connected to %s (table %s%s%s)", p->cp.addr, p->table,
+                 tls ? ", TLS " : "", tls ? tls : "");
     }
     p->connected_once = 1;
     p->lost = 0;

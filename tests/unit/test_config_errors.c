@@ -404,6 +404,47 @@ static void test_error_sqlite(void **state) {
     ed_config_destroy(&c);
 }
 
+/* TLS options of the SQL sinks (sinks/ed_pg_conn.h, sinks/ed_mariadb_conn.h):
+ * combinations that would not do what they seem to are refused at the
+ * option; the DSN's own ssl* keywords count as given. */
+#define S_TLS_AGG S_SRC "aggregations:\n  wc: { from: docs, key: word, to: k }\nsinks:\n  k:\n"
+static void test_error_tls(void **state) {
+    (void)state;
+    s_fails(S_TLS_AGG "    postgres: { dsn: x, sslmode: verify-full, sslrootcert: ca, sslkey: k }\n",
+            "t.yaml:7:", "sslkey is given without sslcert");
+    s_fails(S_TLS_AGG "    postgres: { dsn: x, sslmode: disable, sslcert: c, sslkey: k }\n",
+            "t.yaml:7:", "sslcert is given with sslmode disable, which never uses TLS");
+    s_fails(S_TLS_AGG "    postgres: { dsn: x, sslmode: allow, sslrootcert: ca }\n",
+            "t.yaml:7:54: ", "sslrootcert is given with sslmode allow, which never checks");
+    s_fails(S_TLS_AGG "    postgres: { dsn: \"host=h sslmode=verify-ca\" }\n", "t.yaml:7:22: ",
+            "invalid TLS settings in postgres of sink 'k': sslmode verify-ca checks the server's "
+            "certificate, but sslrootcert is not given");
+    s_fails(S_TLS_AGG "    postgres: { dsn: \"host=h sslrootcert=ca\", sslrootcert: ca2, "
+                      "sslmode: require }\n",
+            "t.yaml:7:", "sslrootcert is given both here and in the dsn");
+    s_fails(S_TLS_AGG "    mariadb: { database: d, ssl: false, ssl_cert: c, ssl_key: k }\n",
+            "t.yaml:7:", "ssl: false in mariadb of sink 'k' beside ssl_cert");
+    s_fails(S_TLS_AGG "    mariadb: { database: d, ssl_cert: c }\n", "t.yaml:7:",
+            "ssl_cert is given without ssl_key");
+    s_fails(S_TLS_AGG "    mariadb: { database: d, ssl: false, ssl_verify_server_cert: false }\n",
+            "t.yaml:7:", "ssl_verify_server_cert in mariadb of sink 'k' applies to TLS");
+    s_fails(S_TLS_AGG "    mariadb: { database: d, ssl: yes }\n", "t.yaml:7:", "expected one of: true, false");
+    static const char *const ok[] = {
+        "    postgres: { dsn: \"host=h sslmode=verify-full\", sslrootcert: ca }\n",
+        "    postgres: { dsn: x, sslmode: require, sslrootcert: ca }\n",
+        "    postgres: { dsn: x, sslmode: require, sslcert: c, sslkey: k }\n",
+        "    postgres: { dsn: x, sslmode: disable }\n",
+        "    mariadb: { url: \"mysql://u:p@h/d\", ssl_ca: ca, ssl_cert: c, ssl_key: k }\n",
+        "    mariadb: { database: d, ssl: true, ssl_verify_server_cert: false }\n",
+    };
+    for (size_t i = 0; i < ED_ARRAY_SIZE(ok); i++) {
+        char text[1024];
+        snprintf(text, sizeof text, "%s%s", S_TLS_AGG, ok[i]);
+        ed_config_t *c = s_ok(text);
+        ed_config_destroy(&c);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_unknown_key),
@@ -422,6 +463,7 @@ int main(void) {
         cmocka_unit_test(test_error_too_many_computes),
         cmocka_unit_test(test_error_invalid_identifier),
         cmocka_unit_test(test_error_sqlite),
+        cmocka_unit_test(test_error_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
