@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# TLS to PostgreSQL and MariaDB (issue 10 §5). The test makes a CA, a server
-# certificate (for 127.0.0.1 and localhost) and a client certificate (CN
-# eddy_cert) with openssl, and a second CA that signed nothing here. It
-# starts its own PostgreSQL and MariaDB with TLS on (scripts/services with
-# EDDY_SERVICES_TLS, in tests/out/tls/services, on the lane's ports + 100):
-# PostgreSQL takes TCP logins over TLS only (hostnossl rejected, the role
-# eddy_cert by certificate), MariaDB runs with require_secure_transport.
+# TLS to PostgreSQL, MariaDB and Kafka (issue 10 §5). The test makes a CA, a
+# server certificate (for 127.0.0.1 and localhost) and a client certificate
+# (CN eddy_cert) with openssl, and a second CA that signed nothing here. It
+# starts its own PostgreSQL, MariaDB and Kafka with TLS on (scripts/services
+# with EDDY_SERVICES_TLS, in tests/out/tls/services*, on the lane's ports +
+# 100): PostgreSQL takes TCP logins over TLS only (hostnossl rejected, the
+# role eddy_cert by certificate), MariaDB runs with require_secure_transport,
+# Kafka has an SSL listener (PEM keystore) beside its plain one.
 #
 # Then: bad TLS combinations are refused by `eddy check` (exit 78, each with
 # a sentence naming the option); a file that cannot be read stops `eddy run`
 # at start; a word count from a directory into both servers, verifying the
 # server (sslmode verify-full, ssl_ca) and once more with client
-# certificates, equals tr | sort | uniq -c of the input; eddy's sessions are
+# certificates, read from Kafka over SSL and written to it over SSL too
+# (librdkafka's security.protocol and ssl.ca.location passed through), equals
+# tr | sort | uniq -c of the input in every sink; eddy's sessions are
 # TLS (pg_stat_ssl while it runs, the server's connection log, MariaDB users
 # created REQUIRE SSL / REQUIRE X509 that a plain login cannot use, eddy's
 # own log naming the protocol and cipher); and with the other CA every
@@ -26,10 +29,17 @@ EDDY=${EDDY:-$EDDY_ROOT/bin/eddy}
 B=$EDDY_ROOT/tests/out/tls
 C=$B/certs W=$B/wrong
 TPG=$((${EDDY_PG_PORT:-25432} + 100)) TMY=$((${EDDY_MYSQL_PORT:-23306} + 100))
-TSD=$B/services
+TK=$((${EDDY_KAFKA_PORT:-29092} + 100)) TKC=$((${EDDY_KAFKA_CONTROLLER_PORT:-29093} + 100))
+TKS=$((TK + 2)) # the SSL listener
+TSD=$B/services KSD=$B/services-kafka # Kafka apart: it starts while the others do
+svc() { EDDY_SERVICES_DIR=$TSD EDDY_PG_PORT=$TPG EDDY_MYSQL_PORT=$TMY EDDY_SERVICES_TLS=$C scripts/services "$@"; }
+ksvc() {
+    EDDY_SERVICES_DIR=$KSD EDDY_KAFKA_PORT=$TK EDDY_KAFKA_CONTROLLER_PORT=$TKC EDDY_KAFKA_SSL_PORT=$TKS \
+        EDDY_SERVICES_TLS=$C scripts/services "$@"
+}
 # servers an interrupted run left behind go first, with their directory
-[ -d "$TSD" ] && EDDY_SERVICES_DIR=$TSD EDDY_PG_PORT=$TPG EDDY_MYSQL_PORT=$TMY \
-    scripts/services stop postgres mariadb > /dev/null 2>&1
+[ -d "$TSD" ] && svc stop postgres mariadb > /dev/null 2>&1
+[ -d "$KSD" ] && ksvc stop kafka > /dev/null 2>&1
 rm -rf "$B"; mkdir -p "$B"
 
 # --- certificates (EC P-256: quick to make)
@@ -56,8 +66,9 @@ check "openssl made the certificates (server and client signed by the test CA, n
     bash -c 'openssl verify -CAfile "$0/ca.pem" "$0/server.pem" "$0/client.pem" && ! openssl verify -CAfile "$1/ca.pem" "$0/server.pem"' "$C" "$W"
 
 # --- the servers, with TLS on
-svc() { EDDY_SERVICES_DIR=$TSD EDDY_PG_PORT=$TPG EDDY_MYSQL_PORT=$TMY EDDY_SERVICES_TLS=$C scripts/services "$@"; }
-trap 'svc stop postgres mariadb >/dev/null 2>&1' EXIT
+trap 'svc stop postgres mariadb >/dev/null 2>&1; ksvc stop kafka >/dev/null 2>&1' EXIT
+ksvc start kafka > "$B/services-kafka.out" 2>&1 &
+kpid=$!
 svc start postgres mariadb > "$B/services.out" 2>&1
 check "PostgreSQL and MariaDB started with TLS on (ports $TPG, $TMY)" svc status postgres mariadb
 PGLOG=$(readlink -f "$TSD/logs/postgres.log")
@@ -124,19 +135,23 @@ check "a missing ssl_cert: eddy run fails at start (exit $rc), naming it" \
 mkdir -p "$B/src" "$B/inbox"
 cp /usr/share/common-licenses/GPL-3 /usr/share/common-licenses/Apache-2.0 "$B/src/"
 oracle_wordcount "$B"/src/* > "$B/expected"
-conf() { # NAME CA-DIR
+RUN=$(date +%s)
+KIN=tls.docs.$RUN KOUT=tls.counts.$RUN
+kssl() { printf 'security.protocol: ssl, ssl.ca.location: "%s"' "$1/ca.pem"; }
+conf() { # NAME CA-DIR SOURCES [MORE-AGGREGATIONS]
     cat > "$B/$1.yaml" <<EOF
 runtime: { aggregators: 2, flush_interval: 200ms }
 sources:
-  files:
-    directory: { path: "$B/inbox" }
-    format: words
+$3
 aggregations:
   words:
-    from: files
+    from: docs
     key: [word]
-    to: [pg, pg_cert, my, my_cert]
+    to: [pg, pg_cert, my, my_cert, kf]
+${4:-}
 sinks:
+  kf:
+    kafka: { brokers: "127.0.0.1:$TKS", topic: $KOUT, properties: { $(kssl "$2") } }
   pg:
     postgres: { dsn: "$DSN", sslmode: verify-full, sslrootcert: "$2/ca.pem" }
     table: tls_words
@@ -163,14 +178,25 @@ sinks:
     table: tls_words_cert
 EOF
 }
-conf good "$C"
+KSRC="  docs:
+    kafka: { brokers: \"127.0.0.1:$TKS\", topic: $KIN, properties: { $(kssl "$C") } }
+    format: words"
+conf good "$C" "$KSRC"
+wait $kpid
+check "Kafka started with an SSL listener (port $TKS)" ksvc status kafka
+kcat_ssl() { kcat -b "127.0.0.1:$TKS" -X security.protocol=ssl -X ssl.ca.location="$C/ca.pem" "$@"; }
+cat "$B"/src/* | kcat_ssl -P -t "$KIN"
+nin=$(kcat_ssl -C -t "$KIN" -e -q -f 'x\n' | wc -l)
+check_eq "the input went to Kafka over SSL (kcat: one message per line that is not empty)" \
+    "$(cat "$B"/src/* | grep -c .)" "$nin"
+check "Kafka's SSL listener refuses a plain client" bash -c \
+    '! kcat -b "127.0.0.1:$0" -L -m 3 > /dev/null 2>&1' "$TKS"
 "$EDDY" check -c "$B/good.yaml" > "$B/check.out" 2>&1
 check_eq "eddy check: the TLS pipeline is valid" 0 "$?"
 check "eddy check shows the TLS settings (sslmode, ssl_ca)" bash -c \
     'grep -q "sslmode=verify-full sslrootcert=" "$0" && grep -q "ssl_ca=" "$0"' "$B/check.out"
 "$EDDY" run -c "$B/good.yaml" --stats "$B/good.json" > "$B/good.log" 2>&1 &
 pid=$!
-for f in "$B"/src/*; do cp "$f" "$B/inbox/.tmp"; mv "$B/inbox/.tmp" "$B/inbox/$(basename "$f")"; done
 n=$(wc -l < "$B/expected")
 export n
 check "all four sinks wrote the $n words" wait_for 60 bash -c \
@@ -182,6 +208,18 @@ check "pg_stat_ssl: eddy's sessions (postgres, eddy_cert) are TLS" bash -c \
     'grep -q "^t TLSv1\.[23] eddy_cert$" "$0" && grep -q "^t TLSv1\.[23] postgres$" "$0" && ! grep -q "^f" "$0"' "$B/pg_stat_ssl"
 kill -TERM $pid; wait_pid 60 $pid
 check_eq "the run exits 0 on SIGTERM" 0 "$?"
+kcat_ssl -C -t "$KOUT" -e -q > "$B/kafka_out.jsonl"
+python3 - "$B/kafka_out.jsonl" > "$B/kafka_words" <<'PY'
+import json, sys
+last = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.strip():
+        row = json.loads(line)
+        last[row["key"]["word"]] = row["count"]
+for w in sorted(last, key=lambda w: w.encode()):
+    print(w, last[w])
+PY
+check_files_eq "Kafka $KOUT (SSL, the last count of each word) = tr | sort | uniq -c" "$B/expected" "$B/kafka_words"
 for t in tls_words tls_words_cert; do
     pg "SELECT word, count FROM $t" | LC_ALL=C sort > "$B/pg_$t"
     check_files_eq "PostgreSQL $t (sslmode verify-full$([ $t = tls_words_cert ] && echo ', client certificate')) = tr | sort | uniq -c" \
@@ -203,11 +241,20 @@ check "eddy's log names TLS on each connection (4 sinks)" bash -c \
 pg "DROP TABLE tls_words, tls_words_cert" > /dev/null
 my "DROP TABLE tls_words; DROP TABLE tls_words_cert"
 rm -f "$B"/inbox/* "$B"/inbox/.eddy-*
-conf wrong "$W"
+# (from a directory: a Kafka source with the other CA, which reads nothing, feeds a null sink)
+conf wrong "$W" "  docs:
+    directory: { path: \"$B/inbox\" }
+    format: words
+  kin:
+    kafka: { brokers: \"127.0.0.1:$TKS\", topic: $KIN, properties: { $(kssl "$W") } }" "  lines:
+    from: kin
+    key: [{ k: \"@key\" }]
+    to: nothing"
+printf '  nothing: { null: {} }\n' >> "$B/wrong.yaml"
 "$EDDY" run -c "$B/wrong.yaml" > "$B/wrong.log" 2>&1 &
 pid=$!
 cp "$B/src/GPL-3" "$B/inbox/GPL-3"
-wait_for 30 bash -c '[ "$(grep -c "not written: sink .*\(certificate verify failed\|TLS/SSL error\)" "$0")" -ge 4 ]' "$B/wrong.log"
+wait_for 30 bash -c '[ "$(grep -c "not written: sink .*\(certificate verify failed\|TLS/SSL error\)" "$0")" -ge 4 ] && [ "$(grep -c "certificate verify failed: broker certificate could not be verified" "$0")" -ge 2 ]' "$B/wrong.log"
 kill -TERM $pid; sleep 1; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
 for s in pg pg_cert; do
     check "the other CA: sink '$s' is refused: 'certificate verify failed', the CA in sslrootcert" \
@@ -217,6 +264,10 @@ for s in my my_cert; do
     check "the other CA: sink '$s' is refused: 'TLS/SSL error', the CA in ssl_ca" \
         grep -q "sink '$s' (.*TLS/SSL error: .*(error 2026, TLS: the server's certificate must be signed by the CA in ssl_ca" "$B/wrong.log"
 done
+check "the other CA: the Kafka sink's producer is refused (SSL handshake failed, certificate verify failed)" \
+    grep -qE "\[kf\].*SSL handshake failed: .*certificate verify failed" "$B/wrong.log"
+check "the other CA: the Kafka source's consumer is refused (SSL handshake failed, certificate verify failed)" \
+    grep -qE "\[kin\].*SSL handshake failed: .*certificate verify failed" "$B/wrong.log"
 check_eq "the other CA: PostgreSQL has no table written" "0" \
     "$(pg "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'tls_words%'")"
 check_eq "the other CA: MariaDB has no table written" "0" \
