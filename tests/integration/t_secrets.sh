@@ -8,9 +8,10 @@
 #
 # The secrets: a PostgreSQL DSN password (the test server trusts loopback,
 # so the login works with any password), a MariaDB user and a Redis ACL user
-# created here with their passwords, a librdkafka property
-# `sasl.password` passed through to the Kafka sink's producer, and the HTTP
-# bearer token (from `token_file`). The failing half: a MariaDB and a Redis
+# created here with their passwords (MariaDB's both in a `url` and as
+# `password:`), the librdkafka properties `sasl.password` and
+# `ssl.key.password` passed through to the Kafka sink's producer, and the
+# HTTP bearer token (from `token_file`). The failing half: a MariaDB and a Redis
 # login with a wrong password and a PostgreSQL DSN with a password on a port
 # where nothing listens, whose errors the log shows — without the password.
 set -uo pipefail
@@ -23,10 +24,10 @@ http_setup secrets
 RUN=$(date +%s)
 
 rnd() { python3 -c 'import secrets; print(secrets.token_hex(12))'; }
-PG_PW=pg$(rnd) MY_PW=my$(rnd) REDIS_PW=rd$(rnd) SASL_PW=sa$(rnd) TOKEN=tk$(rnd)
+PG_PW=pg$(rnd) MY_PW=my$(rnd) REDIS_PW=rd$(rnd) SASL_PW=sa$(rnd) TOKEN=tk$(rnd) KEY_PW=kp$(rnd)
 BAD_MY_PW=bm$(rnd) BAD_REDIS_PW=br$(rnd) DOWN_PG_PW=dp$(rnd)
-SECRETS=("$PG_PW" "$MY_PW" "$REDIS_PW" "$SASL_PW" "$TOKEN" "$BAD_MY_PW" "$BAD_REDIS_PW" "$DOWN_PG_PW")
-export PG_PW MY_PW REDIS_PW SASL_PW BAD_MY_PW BAD_REDIS_PW DOWN_PG_PW
+SECRETS=("$PG_PW" "$MY_PW" "$REDIS_PW" "$SASL_PW" "$TOKEN" "$KEY_PW" "$BAD_MY_PW" "$BAD_REDIS_PW" "$DOWN_PG_PW")
+export PG_PW MY_PW REDIS_PW SASL_PW KEY_PW BAD_MY_PW BAD_REDIS_PW DOWN_PG_PW
 printf '%s\n' "$TOKEN" > "$B/token"
 MY_USER=eddy_sec_$RUN REDIS_USER=eddy_sec_$RUN TABLE=${EDDY_PREFIX:-}secret_counts_$RUN
 pat_my "CREATE USER '$MY_USER'@'%' IDENTIFIED BY '$MY_PW'; GRANT ALL ON \`$EDDY_MYSQL_DB\`.* TO '$MY_USER'@'%'"
@@ -50,7 +51,7 @@ aggregations:
     from: gen
     key: [{ k: "@key" }]
     compute: { n: count }
-    to: [pg, my, rd, kf]
+    to: [pg, my, myp, rd, kf]
 sinks:
   pg:
     postgres: { dsn: "$4" }
@@ -58,6 +59,9 @@ sinks:
   my:
     mariadb: { url: "mysql://$MY_USER:\${$2}@$EDDY_MYSQL_HOST:$EDDY_MYSQL_PORT/$EDDY_MYSQL_DB" }
     table: $TABLE
+  myp:
+    mariadb: { host: $EDDY_MYSQL_HOST, port: $EDDY_MYSQL_PORT, user: $MY_USER, password: "\${$2}", database: $EDDY_MYSQL_DB }
+    table: ${TABLE}_p
   rd:
     redis: { url: "redis://$REDIS_USER:\${$3}@127.0.0.1:$EDDY_REDIS_PORT" }
     zset: "secret:$RUN"
@@ -67,7 +71,7 @@ sinks:
     kafka:
       brokers: "$EDDY_KAFKA"
       topic: secrets.counts.$RUN
-      properties: { sasl.password: "\${SASL_PW}" }
+      properties: { sasl.password: "\${SASL_PW}", ssl.key.password: "\${KEY_PW}" }
 EOF
 }
 PG_OK="$EDDY_PG_DSN password=\${PG_PW}"
@@ -95,6 +99,8 @@ check_eq "PostgreSQL was written with the password in the DSN: 50 keys, 20000 ev
     "$(psql -qAt "$EDDY_PG_DSN" -c "SELECT count(*), sum(n) FROM $TABLE" | tr '|' ' ')"
 check_eq "MariaDB was written by the user with the password: 50 keys, 20000 events" "50	20000" \
     "$(pat_my "SELECT count(*), sum(n) FROM $TABLE")"
+check_eq "MariaDB was written with 'password:' beside the host (not a URL): 50 keys, 20000 events" \
+    "50	20000" "$(pat_my "SELECT count(*), sum(n) FROM ${TABLE}_p")"
 
 # --- the bad run: logins refused, a server unreachable; the errors are shown
 EDDY_LOG=debug "$EDDY" run -c "$B/bad.yaml" --stats "$B/bad.stats.json" > "$B/bad.log" 2>&1 &
@@ -117,7 +123,7 @@ for s in "${SECRETS[@]}"; do
         bash -c '! grep -l -F -- "$0" "${@}"' "$s" "${outs[@]}"
 done
 
-pat_my "DROP USER '$MY_USER'@'%'; DROP TABLE IF EXISTS $TABLE"
+pat_my "DROP USER '$MY_USER'@'%'; DROP TABLE IF EXISTS $TABLE, ${TABLE}_p"
 redis-cli -p "$EDDY_REDIS_PORT" ACL DELUSER "$REDIS_USER" > /dev/null
 redis-cli -p "$EDDY_REDIS_PORT" DEL "secret:$RUN" > /dev/null
 psql -q "$EDDY_PG_DSN" -c "DROP TABLE IF EXISTS $TABLE" > /dev/null 2>&1
