@@ -186,6 +186,7 @@ int ed_lake_file_undo(ed_lake_file_t *f) {
 uint64_t ed_lake_file_bytes(const ed_lake_file_t *f) { return f->bytes; }
 int64_t ed_lake_file_opened_ms(const ed_lake_file_t *f) { return f->opened_ms; }
 const char *ed_lake_file_name(const ed_lake_file_t *f) { return f->rel; }
+const char *ed_lake_file_stage(const ed_lake_file_t *f) { return f->stage; }
 
 const char *ed_lake_file_tmp(const ed_lake_file_t *f, char *buf, size_t n) {
     size_t l = strlen(f->stage) - strlen("stage");
@@ -249,6 +250,11 @@ static int s_publish(const char *stage, ed_lake_convert_fn convert, void *arg, c
         return ed_seterr(errstr, errstr_size, ED_EIO, "cannot publish %s: %s; %s", final,
                          strerror(errno), ed_file_remedy(errno));
     return 0;
+}
+
+int ed_lake_stage_publish(const char *stage, ed_lake_convert_fn convert, void *arg, char *errstr,
+                          size_t errstr_size) {
+    return s_publish(stage, convert, arg, errstr, errstr_size);
 }
 
 int ed_lake_file_publish(ed_lake_file_t **f_p, ed_lake_convert_fn convert, void *arg,

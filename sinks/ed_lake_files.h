@@ -81,12 +81,22 @@ const char *ed_lake_file_name(const ed_lake_file_t *f);
  * publication), into buf; returns buf. */
 const char *ed_lake_file_tmp(const ed_lake_file_t *f, char *buf, size_t n);
 
+/* The stage file's full path (borrowed: valid until the file is freed). */
+const char *ed_lake_file_stage(const ed_lake_file_t *f);
+
 /* Publishes the file (see above) and frees it, NULLing *f_p. An empty stage
  * is removed instead. On failure (convert failed, disk full) the stage
- * stays, *f_p is still freed, -1 is returned with errstr: the next start's
- * recovery publishes it. */
+ * stays, *f_p is still freed, -1 is returned with errstr: publish it later
+ * with ed_lake_stage_publish (else the next start's recovery does). */
 int ed_lake_file_publish(ed_lake_file_t **f_p, ed_lake_convert_fn convert, void *arg,
                          char *errstr, size_t errstr_size);
+
+/* Publishes the complete stage file at path `stage` whose publication
+ * failed before (ed_lake_file_publish: the same steps). Idempotent: a stage
+ * whose visible file exists is only removed. Returns 0, or -1 with errstr
+ * (the stage stays, to be tried again). */
+int ed_lake_stage_publish(const char *stage, ed_lake_convert_fn convert, void *arg, char *errstr,
+                          size_t errstr_size);
 
 /* Reads the JSON lines of a stage file frame by frame: calls fn with each
  * frame's bytes (borrowed for the call; lines end in '\n'). Stops at a torn

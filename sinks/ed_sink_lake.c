@@ -19,12 +19,14 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/ed_file.h"
 #include "sinks/ed_lake_files.h"
 #include "sinks/ed_lake_parquet.h"
 #include "sinks/ed_sink.h"
@@ -129,6 +131,8 @@ typedef struct {
     int opened;       /* lock taken and recovery done */
     s_part_t *parts;
     int nparts, capparts;
+    char **unpub;     /* stage paths whose publication failed (disk full): tried again */
+    int nunpub, capunpub;
     ed_buf_t key;     /* scratch: a row's partition */
     char **keys;      /* per column: `{"name":` (the first) or `,"name":` */
     size_t *keylen;
@@ -349,26 +353,56 @@ static int s_convert(void *arg, const char *stage, const char *tmp, char *errstr
 
 static ed_lake_convert_fn s_converter(const s_lake_t *l) { return l->pq ? s_convert : NULL; }
 
-/* Publishes partition i's file and logs the outcome. */
+/* Publishes partition i's file and logs the outcome. A stage that cannot
+ * be published (the Parquet file needs space the stage did not) is kept in
+ * l->unpub and tried again at each flush that writes (s_retry_unpublished)
+ * and at stop. */
 static void s_publish(s_lake_t *l, s_part_t *p) {
-    char err[1024] = "", name[4096];
+    char err[1024] = "", name[4096], stage[4096];
     snprintf(name, sizeof name, "%s", ed_lake_file_name(p->file));
+    snprintf(stage, sizeof stage, "%s", ed_lake_file_stage(p->file));
     l->live = p->pqf;
     p->pqf = NULL;
     int rc = ed_lake_file_publish(&p->file, s_converter(l), l, err, sizeof err);
     ed_lake_parquet_abort(&l->live); /* not used: an empty stage */
-    if (rc != 0)
-        ED_LOG_W(l->name, "lake %s: %s; the records stay in the stage file, published at the "
-                          "next start",
-                 l->o->path, err);
-    else
+    if (rc != 0) {
+        int full = strstr(err, strerror(ENOSPC)) != NULL; /* DuckDB's text has it too */
+        ED_LOG_W(l->name, "lake %s: %s; %s%sthe records stay in the stage file, published at "
+                          "a later flush once that works (or at the next start)",
+                 l->o->path, err, full ? ed_file_remedy(ENOSPC) : "", full ? "; " : "");
+        if (l->nunpub == l->capunpub) {
+            l->capunpub = l->capunpub ? 2 * l->capunpub : 4;
+            l->unpub = ed_realloc(l->unpub, (size_t)l->capunpub * sizeof *l->unpub);
+        }
+        l->unpub[l->nunpub++] = ed_strdup(stage);
+    } else {
         ED_LOG_D(l->name, "lake %s: published %s", l->o->path, name);
+    }
+}
+
+/* Tries again to publish the stages whose publication failed. */
+static void s_retry_unpublished(s_lake_t *l) {
+    int kept = 0;
+    for (int i = 0; i < l->nunpub; i++) {
+        char err[1024] = "";
+        if (ed_lake_stage_publish(l->unpub[i], s_converter(l), l, err, sizeof err) != 0) {
+            ED_LOG_D(l->name, "lake %s: still not published: %s", l->o->path, err);
+            l->unpub[kept++] = l->unpub[i];
+            continue;
+        }
+        ED_LOG_I(l->name, "lake %s: published the stage %s, which could not be published before",
+                 l->o->path, l->unpub[i]);
+        free(l->unpub[i]);
+    }
+    l->nunpub = kept;
 }
 
 static void s_lake_destroy(void **ctx_p) {
     if (!ctx_p || !*ctx_p)
         return;
     s_lake_t *l = *ctx_p;
+    if (l->opened)
+        s_retry_unpublished(l);
     for (int i = 0; i < l->nparts; i++) {
         if (l->parts[i].file)
             s_publish(l, &l->parts[i]);
@@ -378,6 +412,9 @@ static void s_lake_destroy(void **ctx_p) {
         ed_buf_free(&l->parts[i].lines);
     }
     free(l->parts);
+    for (int i = 0; i < l->nunpub; i++)
+        free(l->unpub[i]);
+    free(l->unpub);
     for (int c = 0; l->keys && c < l->ncols; c++)
         free(l->keys[c]);
     free(l->keys);
@@ -660,6 +697,7 @@ static ed_write_result_t s_txn(void *ctx, uint64_t *statements, char *errstr,
                   l->o->path, err);
         return ED_WRITE_RETRY;
     }
+    s_retry_unpublished(l);
     /* Parquet: the staged rows also go to the files being written. */
     for (int i = 0; l->pq && i < l->nparts; i++)
         s_live_add(l, &l->parts[i]);

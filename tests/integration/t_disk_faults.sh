@@ -26,7 +26,10 @@
 #     SIGTERM every tweet is in exactly one visible file, no stage file
 #     left (tests/tools/lake_check.py: pyarrow, an independent reader);
 #   - SIGTERM while full waits for the final flush; a second one exits 2,
-#     and the restart publishes the stage it left (nothing lost).
+#     and the restart publishes the stage it left (nothing lost);
+#   - full between a stage's last append and its publication (a Parquet
+#     file needs space its stage did not): the stage is published at a later
+#     flush once space returns, without a restart.
 # EDDY_DF_PARTS picks some ("state lake"); EDDY_DF_DOCS the corpus size.
 set -uo pipefail
 cd "$EDDY_ROOT"
@@ -247,6 +250,36 @@ for l in open(sys.argv[1]): print(json.loads(l)["id_str"] + "\t" + l.rstrip("\n"
         grep -qE 'recovered [1-9][0-9]* stage file' "$W/b2r.log"
     head -n $((2 * half)) "$W/tweets.jsonl" > "$W/tweets2.jsonl"
     "$PY" tests/tools/lake_check.py "$EDDY_LAKE" "$fmt" "$W/tweets2.jsonl" "$EDDY_TWEETS_TOPIC" --dups tail
+
+    # -- full between the append and the publication: a stage of 10,000 rows
+    # rolls (5 s) when 8 KB are left: its next frame fits, its Parquet file
+    # does not. The stage is published at a later flush once space returns.
+    export EDDY_TWEETS_TOPIC="eddy.test.disk3.$RUN" EDDY_GROUP="eddy-test-disk3-$RUN"
+    export EDDY_LAKE=$D/lake3 EDDY_ROLL_INTERVAL=5s
+    local m=10000
+    scripts/kafka-topics create "$EDDY_TWEETS_TOPIC" 3 >/dev/null
+    head -n "$m" "$W/tweets.kv" | produce
+    "$EDDY" run -c tests/integration/configs/disk_lake.yaml 2> "$W/b3.log" &
+    pid=$!; PIDS+=("$pid")
+    wait_for 60 sh -c "[ \"\$(curl -s http://127.0.0.1:$EDDY_HTTP_PORT/metrics | awk '/^eddy_sink_rows_written_total/ { print \$NF }')\" = $m ]"
+    visible() { find "$EDDY_LAKE" -name 'part-*.parquet' | wc -l; }
+    check_eq "lake, full at publication: $m tweets staged, no file published yet" 0 "$(visible)"
+    fill "$D"
+    truncate -s -8K "$D/ballast"
+    sleep 5.5
+    sed -n "$((m + 1))p" "$W/tweets.kv" | produce
+    check "lake, full at publication: the publication fails, naming ENOSPC" \
+        wait_for 30 grep -qE 'No space left on device; free space on its file system.*the records stay in the stage file' "$W/b3.log"
+    check_eq "lake, full at publication: nothing visible yet" 0 "$(visible)"
+    unfill "$D"
+    sed -n "$((m + 2))p" "$W/tweets.kv" | produce
+    check "lake, full at publication: space again: the stage is published at the next flush, without a restart" \
+        wait_for 30 grep -q 'which could not be published before' "$W/b3.log"
+    check "lake, full at publication: its file is visible while eddy runs" test "$(visible)" -ge 1
+    kill -TERM "$pid"; wait_pid 60 "$pid"; rc=$?
+    check_eq "lake, full at publication: SIGTERM: exit 0" 0 "$rc"
+    head -n $((m + 2)) "$W/tweets.jsonl" > "$W/tweets3.jsonl"
+    "$PY" tests/tools/lake_check.py "$EDDY_LAKE" "$fmt" "$W/tweets3.jsonl" "$EDDY_TWEETS_TOPIC"
 }
 
 for part in ${EDDY_DF_PARTS:-state lake}; do
