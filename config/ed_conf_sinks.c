@@ -17,7 +17,10 @@ const ed_conf_map_t ed_conf_sink_map[] = {
     {ED_CONF_INT, "batch_rows", "1000", offsetof(ed_conf_sink_t, batch_rows), 0,
      "rows per statement / pipeline chunk", .min = 1, .max = 1000000},
     {ED_CONF_DURATION, "retry_max", "1s", offsetof(ed_conf_sink_t, retry_max_ms), 0,
-     "longest backoff between retries while the server is failing", .min = 10},
+     "longest backoff between retries while the server is failing (1 s so that a sink catches "
+     "up within seconds of its server's return; raise it to knock less often on a server that "
+     "stays down)",
+     .min = 10},
     {0}};
 
 /* "postgres and mariadb sinks": the types whose OUTER keys include key. */

@@ -159,7 +159,9 @@ static const ed_conf_map_t s_kafka_map[] = {
     {ED_CONF_STR, "topic", NULL, offsetof(s_kafka_opts_t, topic), ED_CONF_REQUIRED,
      "the topic written to", .expect = "a topic name"},
     {ED_CONF_KVMAP, "properties", NULL, offsetof(s_kafka_opts_t, props), 0,
-     "librdkafka producer properties, passed as they are: `{ linger.ms: 20 }`",
+     "librdkafka producer properties, passed as they are: `{ linger.ms: 20 }`; eddy sets "
+     "`linger.ms: 5` and `reconnect.backoff.max.ms: 1000` (librdkafka's default is 10 s: after "
+     "a 30 s broker outage the sink caught up 8-9 s after the return)",
      .expect = "properties: { \"linger.ms\": 20 }", .doc_def = "none"},
     {0}};
 

@@ -332,7 +332,8 @@ static const ed_conf_map_t s_kafka_map[] = {
     {ED_CONF_KVMAP, "properties", NULL, offsetof(s_kafka_opts_t, props), 0,
      "librdkafka consumer properties, passed as they are: `{ fetch.min.bytes: 1 }`; "
      "`statistics.interval.ms` (eddy's default 1000, 0 = off) paces the per partition figures "
-     "of [/metrics](http.md#per-source-partition)",
+     "of [/metrics](http.md#per-source-partition); eddy sets `reconnect.backoff.max.ms: 1000` "
+     "(librdkafka's default is 10 s)",
      .expect = "properties: { \"fetch.min.bytes\": 1 }", .doc_def = "none"},
     {0}};
 
