@@ -249,17 +249,25 @@ conf wrong "$W" "  docs:
     kafka: { brokers: \"127.0.0.1:$TKS\", topic: $KIN, properties: { $(kssl "$W") } }" "  lines:
     from: kin
     key: [{ k: \"@key\" }]
-    to: nothing"
-printf '  nothing: { null: {} }\n' >> "$B/wrong.yaml"
+    to: nothing
+  names:
+    from: docs
+    key: [word]
+    to: pg_name"
+# the right CA, but a host name the server's certificate does not hold
+printf '  nothing: { null: {} }\n  pg_name:\n    postgres: { dsn: "%s", sslmode: verify-full, sslrootcert: "%s" }\n    table: tls_words_name\n' \
+    "host=wrong.invalid hostaddr=127.0.0.1 port=$TPG dbname=eddy user=postgres" "$C/ca.pem" >> "$B/wrong.yaml"
 "$EDDY" run -c "$B/wrong.yaml" > "$B/wrong.log" 2>&1 &
 pid=$!
 cp "$B/src/GPL-3" "$B/inbox/GPL-3"
-wait_for 30 bash -c '[ "$(grep -c "not written: sink .*\(certificate verify failed\|TLS/SSL error\)" "$0")" -ge 4 ] && [ "$(grep -c "certificate verify failed: broker certificate could not be verified" "$0")" -ge 2 ]' "$B/wrong.log"
+wait_for 30 bash -c '[ "$(grep -c "not written: sink .*\(certificate verify failed\|TLS/SSL error\|does not match host name\)" "$0")" -ge 5 ] && [ "$(grep -c "certificate verify failed: broker certificate could not be verified" "$0")" -ge 2 ]' "$B/wrong.log"
 kill -TERM $pid; sleep 1; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
 for s in pg pg_cert; do
     check "the other CA: sink '$s' is refused: 'certificate verify failed', the CA in sslrootcert" \
         grep -q "sink '$s' (.*certificate verify failed (the server's certificate is not signed by the CA in sslrootcert)" "$B/wrong.log"
 done
+check "the right CA but another host name: sink 'pg_name' is refused (verify-full), with a hint" \
+    grep -q "sink 'pg_name' (.*does not match host name \"wrong.invalid\" (sslmode verify-full: connect by a name the certificate holds)" "$B/wrong.log"
 for s in my my_cert; do
     check "the other CA: sink '$s' is refused: 'TLS/SSL error', the CA in ssl_ca" \
         grep -q "sink '$s' (.*TLS/SSL error: .*(error 2026, TLS: the server's certificate must be signed by the CA in ssl_ca" "$B/wrong.log"
