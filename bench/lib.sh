@@ -16,7 +16,7 @@
 #                  so a rebuild during the run does not change what is measured)
 #   BENCH_ROOT     the repository
 #   BENCH_EDDY_BEFORE  optional: a second eddy binary (the one before a
-#                  change); S1 and S6 run it right after BENCH_EDDY in every
+#                  change); S1, S5 and S6 run it right after BENCH_EDDY in every
 #                  repetition and report it in rows marked "[before]"
 #
 # A scenario script exits non-zero only when the harness broke (eddy failed or

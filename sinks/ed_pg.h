@@ -43,6 +43,7 @@ typedef struct {
     int chunk_rows; /* rows per statement */
     ed_buf_t head;  /* "INSERT INTO … " */
     ed_buf_t tail;  /* " ON CONFLICT … DO UPDATE SET …" */
+    size_t set_at;  /* offset in tail of the SET list (t."c" = … EXCLUDED."c" …); 0 = none */
     ed_buf_t pbuf;  /* scratch: the array parameters, NUL-terminated */
     size_t *poff;   /* scratch: offsets into pbuf, one per column */
     const char **pval;
@@ -52,6 +53,11 @@ typedef struct {
     const int *rpk;            /* records: the primary key's column indexes (npk of them) */
     int upsert;                /* records: ON CONFLICT (key) DO UPDATE; 0: plain INSERT */
     const ed_sink_eo_t *eo;    /* exactly_once of the flush being written, or NULL */
+    int copy_rows; /* flushes of at least this many rows go through COPY; 0 = never */
+    int staged;    /* COPY: the stage exists and copy/merge are built for this connection */
+    ed_buf_t copy;  /* COPY: "COPY … FROM STDIN" (the stage, or the table for a plain insert) */
+    ed_buf_t update; /* COPY: UPDATE the table's rows of the stage's keys (empty: none) */
+    ed_buf_t insert; /* COPY: INSERT the stage's rows of keys not in the table (empty: none) */
 } ed_pg_t;
 
 /* ---- ed_sink_postgres.c ---- */
@@ -95,6 +101,14 @@ int ed_pg_cell(ed_pg_t *p, size_t i, int j, char *dst, size_t n, const uint8_t *
  * p->tail) to b: one parameter per column, one row per array element. */
 void ed_pg_sql_upsert(ed_pg_t *p, ed_buf_t *b);
 
+/* The type of column j's values in statements (text, int8, float8, bool,
+ * timestamptz, jsonb): the unnest arrays' elements, the COPY stage's
+ * columns. Static storage. */
+const char *ed_pg_elem_type(const ed_pg_t *p, int j);
+
+/* Appends column j's name to b, quoted. */
+void ed_pg_col(ed_pg_t *p, ed_buf_t *b, int j);
+
 /* Fills p->pval (ncols array literals, into p->pbuf) with rows [from,
  * from + nrows) for the upsert. */
 void ed_pg_params(ed_pg_t *p, size_t from, size_t nrows);
@@ -105,5 +119,28 @@ void ed_pg_params(ed_pg_t *p, size_t from, size_t nrows);
  * connection, and returns RETRY or DROP (ed_sink.h). */
 ed_write_result_t ed_pg_run(ed_pg_t *p, PGresult *res, const char *what, char *errstr,
                             size_t errstr_size);
+
+/* ---- ed_pg_copy.c ---- */
+
+/* What ed_pg_run calls the COPY path's INSERT of new keys: a unique
+ * violation there (another writer inserted the key) is RETRY, not DROP. */
+#define ED_PG_NEW_KEYS "INSERT of the stage's new keys"
+
+
+/* Outside a transaction, once per connection (after ed_pg_build_sql):
+ * creates the session's COPY stage, a temporary table pg_temp.eddy_stage
+ * with p's columns (ON COMMIT DELETE ROWS), unless the flush is a plain
+ * insert, which COPYs straight into the table; builds p->copy and
+ * p->merge. Returns OK, or RETRY/DROP with errstr (ed_pg_run). */
+ed_write_result_t ed_pg_copy_prepare(ed_pg_t *p, char *errstr, size_t errstr_size);
+
+/* Inside the flush's transaction: writes all `total` rows of the flush
+ * with one COPY (text format, PQputCopyData) into the stage, one UPDATE …
+ * FROM it for the keys the table has and one INSERT … SELECT of the others
+ * (or one COPY into the table for a plain insert), counting the statements
+ * in *statements. Returns OK, or
+ * RETRY/DROP with errstr and the transaction rolled back (ed_pg_run). */
+ed_write_result_t ed_pg_copy_rows(ed_pg_t *p, size_t total, uint64_t *statements, char *errstr,
+                                  size_t errstr_size);
 
 #endif

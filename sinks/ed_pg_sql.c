@@ -100,6 +100,17 @@ static const char *const s_pg_rec_param[] = {
     [ED_REC_BOOL] = "bool", [ED_REC_TIME] = "timestamptz", [ED_REC_JSON] = "jsonb",
 };
 
+const char *ed_pg_elem_type(const ed_pg_t *p, int j) {
+    return p->recs ? s_pg_rec_param[p->rcols[j].type] : s_pg_param_type[p->cols[j].sql];
+}
+
+void ed_pg_col(ed_pg_t *p, ed_buf_t *b, int j) {
+    if (p->recs)
+        ed_pg_ident(p, b, p->rcols[j].name, NULL);
+    else
+        s_pg_col_ident(p, b, &p->cols[j]);
+}
+
 /* Records: CREATE TABLE with the declared columns and key; INSERT … and,
  * for an upsert, ON CONFLICT (key) DO UPDATE SET every other column to the
  * incoming value (DO NOTHING when the key is every column). */
@@ -126,6 +137,7 @@ static void s_pg_build_rec_sql(ed_pg_t *p, ed_buf_t *ddl) {
     }
     ed_buf_puts(&p->head, ") ");
     ed_buf_reset(&p->tail);
+    p->set_at = 0;
     if (p->npk) {
         ed_buf_t keys = ED_BUF_INIT;
         for (int k = 0; k < p->npk; k++) {
@@ -140,6 +152,8 @@ static void s_pg_build_rec_sql(ed_pg_t *p, ed_buf_t *ddl) {
                 if (p->rcols[i].pk)
                     continue;
                 ed_buf_puts(&p->tail, n++ ? ", " : "UPDATE SET ");
+                if (n == 1)
+                    p->set_at = p->tail.len;
                 ed_pg_ident(p, &p->tail, p->rcols[i].name, NULL);
                 ed_buf_puts(&p->tail, " = ");
                 s_pg_ref(p, &p->tail, 1, p->rcols[i].name, NULL);
@@ -195,6 +209,7 @@ void ed_pg_build_sql(ed_pg_t *p, ed_buf_t *ddl) {
         s_pg_col_ident(p, t, &p->cols[i]);
     }
     ed_buf_puts(t, ") DO UPDATE SET ");
+    p->set_at = t->len;
     for (int i = p->npk; i < p->ncols; i++) {
         s_pg_col_ident(p, t, &p->cols[i]);
         ed_buf_puts(t, " = ");
@@ -274,9 +289,7 @@ void ed_pg_sql_upsert(ed_pg_t *p, ed_buf_t *b) {
     ed_buf_append(b, p->head.data, p->head.len);
     ed_buf_puts(b, "SELECT * FROM unnest(");
     for (int j = 0; j < p->ncols; j++)
-        ed_buf_printf(b, "%s$%d::%s[]", j ? ", " : "", j + 1,
-                      p->recs ? s_pg_rec_param[p->rcols[j].type]
-                              : s_pg_param_type[p->cols[j].sql]);
+        ed_buf_printf(b, "%s$%d::%s[]", j ? ", " : "", j + 1, ed_pg_elem_type(p, j));
     ed_buf_puts(b, ")");
     ed_buf_append(b, p->tail.data, p->tail.len);
 }
@@ -323,8 +336,9 @@ void ed_pg_params(ed_pg_t *p, size_t from, size_t nrows) {
         p->pval[j] = p->pbuf.data + p->poff[j];
 }
 
-/* What to do after a failed statement (`ddl`: the CREATE TABLE). */
-static ed_write_result_t s_pg_classify(ed_pg_t *p, const PGresult *res, int ddl) {
+/* What to do after a failed statement (`race`: the CREATE TABLE or the
+ * COPY path's INSERT of new keys, where a unique violation is a lost race). */
+static ed_write_result_t s_pg_classify(ed_pg_t *p, const PGresult *res, int race) {
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK)
         return ED_WRITE_RETRY;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -341,8 +355,9 @@ static ed_write_result_t s_pg_classify(ed_pg_t *p, const PGresult *res, int ddl)
     if (!strcmp(state, "55P03") || !strcmp(state, "42P01"))
         return ED_WRITE_RETRY;
     /* Two processes creating the same table at once: one loses the race on
-     * the catalog's unique index; next time the table exists. */
-    if (ddl && (!strcmp(state, "23505") || !strcmp(state, "42P07")))
+     * the catalog's unique index; next time the table exists. Likewise a
+     * key inserted by another writer after the COPY path's UPDATE. */
+    if (race && (!strcmp(state, "23505") || !strcmp(state, "42P07")))
         return ED_WRITE_RETRY;
     return ED_WRITE_DROP;
 }
@@ -372,7 +387,8 @@ ed_write_result_t ed_pg_run(ed_pg_t *p, PGresult *res, const char *what, char *e
     } else {
         ed_pg_msg(msg, sizeof msg, PQerrorMessage(p->conn));
     }
-    ed_write_result_t r = s_pg_classify(p, res, !strcmp(what, "CREATE TABLE"));
+    ed_write_result_t r = s_pg_classify(
+        p, res, !strcmp(what, "CREATE TABLE") || !strcmp(what, ED_PG_NEW_KEYS));
     if (state && !strcmp(state, "42P01")) {
         /* Table dropped under us: CREATE it again on the retry, and prepare
          * the upsert again (its plan refers to the old table). */

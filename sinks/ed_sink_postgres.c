@@ -5,8 +5,9 @@
  * and the guarantees.
  *
  * One flush is one transaction: BEGIN; INSERT … ON CONFLICT DO UPDATE in
- * chunks of `batch_rows` rows; COMMIT. A failed flush is rolled back by the
- * server, so RETRY never leaves half a flush applied.
+ * chunks of `batch_rows` rows, or for a flush of `copy_rows` rows or more
+ * COPY into a stage and its merge (ed_pg_copy.c); COMMIT. A failed flush is
+ * rolled back by the server, so RETRY never leaves half a flush applied.
  */
 #include "sinks/ed_pg.h"
 
@@ -31,6 +32,7 @@ typedef struct {
     char *dsn;   /* libpq connection string or URI */
     char *table; /* the table upserted; the link defaults it to the aggregation's name */
     ed_pg_tls_opts_t tls;   /* sslmode, sslrootcert, sslcert, sslkey */
+    int copy_rows; /* flushes of at least this many rows go through COPY; 0 = never */
     ed_sink_rec_opts_t rec; /* records: mode, primary_key, columns */
 } s_pg_opts_t;
 
@@ -42,6 +44,12 @@ static const ed_conf_map_t s_pg_map[] = {
     {ED_CONF_STR, "table", NULL, offsetof(s_pg_opts_t, table), ED_CONF_OUTER,
      "the table upserted: a SQL identifier, optionally `schema.table`", .expect = "a table name",
      .doc_def = "the aggregation's name"},
+    {ED_CONF_INT, "copy_rows", "5000", offsetof(s_pg_opts_t, copy_rows), 0,
+     "a flush of at least this many rows is sent with one `COPY` into a temporary table, then "
+     "one `UPDATE … FROM` it and one `INSERT … SELECT` of the new keys (a plain insert: `COPY` "
+     "into the table); smaller flushes use `batch_rows`-row `unnest` upserts; 0: never `COPY` "
+     "(docs/sinks-sql.md)",
+     .min = 0, .max = 1000000000},
     ED_SINK_RECORD_ROWS(s_pg_opts_t, rec),
     {0}};
 
@@ -147,6 +155,7 @@ static int s_pg_init(void **ctx_p, const ed_sink_ctx_t *sc, char *errstr, size_t
     }
 
     p->chunk_rows = sink->batch_rows > 0 ? sink->batch_rows : 1000;
+    p->copy_rows = o->copy_rows;
     *ctx_p = p;
     return 0;
 }
@@ -157,6 +166,7 @@ void ed_pg_close(ed_pg_t *p) {
     p->conn = NULL;
     p->ready = 0;
     p->prepared = 0;
+    p->staged = 0;
 }
 
 static void s_pg_destroy(void **ctx_p) {
@@ -167,6 +177,9 @@ static void s_pg_destroy(void **ctx_p) {
     ed_pg_params_free(&p->cp);
     ed_buf_free(&p->head);
     ed_buf_free(&p->tail);
+    ed_buf_free(&p->copy);
+    ed_buf_free(&p->update);
+    ed_buf_free(&p->insert);
     ed_buf_free(&p->pbuf);
     free(p->poff);
     free(p->pval);
@@ -207,7 +220,8 @@ static ed_write_result_t s_pg_connect(void *ctx, ed_sink_stats_t *stats, char *e
     return ED_WRITE_OK;
 }
 
-/* After (re)connecting: CREATE TABLE IF NOT EXISTS, then PREPARE the upsert. */
+/* After (re)connecting: CREATE TABLE IF NOT EXISTS, then PREPARE the upsert
+ * and, where flushes may be large enough for COPY, create the stage. */
 static ed_write_result_t s_pg_prepare(void *ctx, char *errstr, size_t errstr_size) {
     ed_pg_t *p = ctx;
     if (p->ready)
@@ -219,11 +233,13 @@ static ed_write_result_t s_pg_prepare(void *ctx, char *errstr, size_t errstr_siz
     if (r == ED_WRITE_OK && !p->prepared) {
         /* Prepared statements live as long as the session: once per connection. */
         ed_pg_sql_upsert(p, &up);
-        r = ed_pg_run(p, PQprepare(p->conn, "ed_upsert", up.data, p->ncols, NULL), "PREPARE upsert",
-                     errstr, errstr_size);
+        r = ed_pg_run(p, PQprepare(p->conn, "ed_upsert", up.data, p->ncols, NULL),
+                      "PREPARE upsert", errstr, errstr_size);
         if (r == ED_WRITE_OK)
             p->prepared = 1;
     }
+    if (r == ED_WRITE_OK && p->copy_rows > 0)
+        r = ed_pg_copy_prepare(p, errstr, errstr_size);
     ed_buf_free(&ddl);
     ed_buf_free(&up);
     if (r == ED_WRITE_OK)
@@ -259,9 +275,9 @@ static ed_write_result_t s_pg_eo_read(void *ctx, const char *pipeline, uint64_t 
     return r ? r : s_pg_eo(p, ED_EO_PG_SELECT, pipeline, 0, NULL, id, positions, errstr, errstr_size);
 }
 
-/* BEGIN; the upsert per chunk; COMMIT. */
-static ed_write_result_t ed_pg_txn(void *ctx, uint64_t *statements, char *errstr,
-                                  size_t errstr_size) {
+/* BEGIN; the upsert per chunk, or COPY and one merge; COMMIT. */
+static ed_write_result_t s_pg_txn(void *ctx, uint64_t *statements, char *errstr,
+                                 size_t errstr_size) {
     ed_pg_t *p = ctx;
     ed_write_result_t r = ed_pg_run(p, PQexec(p->conn, "BEGIN"), "BEGIN", errstr, errstr_size);
     uint64_t stored = 0; /* exactly_once: skip a replayed flush already applied */
@@ -274,14 +290,17 @@ static ed_write_result_t ed_pg_txn(void *ctx, uint64_t *statements, char *errstr
     }
     size_t chunk = (size_t)p->chunk_rows;
     size_t total = p->recs ? ed_sink_records_count(p->recs) : ed_sink_rows_count(p->rows);
-    for (size_t from = 0; r == ED_WRITE_OK && from < total; from += chunk) {
-        size_t nrows = total - from < chunk ? total - from : chunk;
-        ed_pg_params(p, from, nrows);
-        PGresult *res = PQexecPrepared(p->conn, "ed_upsert", p->ncols, p->pval, NULL, NULL, 0);
-        r = ed_pg_run(p, res, "upsert", errstr, errstr_size);
-        if (r == ED_WRITE_OK)
-            (*statements)++;
-    }
+    if (r == ED_WRITE_OK && p->copy_rows > 0 && total >= (size_t)p->copy_rows)
+        r = ed_pg_copy_rows(p, total, statements, errstr, errstr_size);
+    else
+        for (size_t from = 0; r == ED_WRITE_OK && from < total; from += chunk) {
+            size_t nrows = total - from < chunk ? total - from : chunk;
+            ed_pg_params(p, from, nrows);
+            PGresult *res = PQexecPrepared(p->conn, "ed_upsert", p->ncols, p->pval, NULL, NULL, 0);
+            r = ed_pg_run(p, res, "upsert", errstr, errstr_size);
+            if (r == ED_WRITE_OK)
+                (*statements)++;
+        }
     if (r == ED_WRITE_OK && p->eo)
         r = s_pg_eo(p, ED_EO_PG_UPSERT, p->eo->pipeline, p->eo->id, p->eo->positions, NULL, NULL,
                     errstr, errstr_size);
@@ -294,7 +313,7 @@ static ed_write_result_t ed_pg_txn(void *ctx, uint64_t *statements, char *errstr
 
 static ed_write_result_t s_pg_write(void *ctx, const ed_sink_flush_t *flush, ed_sink_stats_t *stats,
                                     char *errstr, size_t errstr_size) {
-    static const ed_sink_rows_ops_t ops = {s_pg_connect, s_pg_prepare, ed_pg_txn};
+    static const ed_sink_rows_ops_t ops = {s_pg_connect, s_pg_prepare, s_pg_txn};
     ed_pg_t *p = ctx;
     p->eo = flush->eo;
     if (p->recs)

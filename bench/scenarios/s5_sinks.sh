@@ -29,6 +29,11 @@
 # scores add up to E. A run that fails or miscounts is reported in its row,
 # not repeated, and makes the scenario exit 1 after all rows are written.
 # Goals: Redis >= 1.0x, MariaDB >= 1.5x its ceiling; PostgreSQL report only.
+# BENCH_S5_SINKS="postgres mariadb" runs only those sinks' variants. With
+# BENCH_EDDY_BEFORE set, each repetition runs that binary on the same sink
+# right after eddy (a fresh table, the same null-sink time subtracted) and
+# reports it in a row whose variant ends in [before], against the same
+# ceilings; its note gives after/before.
 #
 #   bench/scenarios/s5_sinks.sh full|smoke
 set -euo pipefail
@@ -41,6 +46,12 @@ if [[ $BENCH_MODE == full ]]; then
   VARIANTS=(postgres:1600000 mariadb:1600000 redis:1600000 redis:790000) TMO=90
 else
   VARIANTS=(postgres:32000 mariadb:32000 redis:32000) TMO=60
+fi
+if [[ -n ${BENCH_S5_SINKS:-} ]]; then
+  keep=()
+  for v in "${VARIANTS[@]}"; do [[ " $BENCH_S5_SINKS " == *" ${v%%:*} "* ]] && keep+=("$v"); done
+  ((${#keep[@]})) || die "S5: BENCH_S5_SINKS='$BENCH_S5_SINKS' names none of ${VARIANTS[*]}"
+  VARIANTS=("${keep[@]}")
 fi
 for t in mariadb psql redis-cli redis-benchmark; do
   command -v "$t" >/dev/null || die "S5 needs $t (scripts/deps installs it)"
@@ -137,15 +148,16 @@ ceiling() {
 }
 
 # ---- eddy ----
-# s5_eddy TAG SINK EVENTS: one run; 0 and ST_* / E_* if it ran and counted
-# right, else 1 with the reason in FAIL_WHY.
+# s5_eddy TAG SINK EVENTS [RUN]: one run (RUN: run_eddy, or run_eddy_before);
+# 0 and ST_* / E_* if it ran and counted right, else 1 with the reason in
+# FAIL_WHY.
 s5_eddy() {
-  local tag=$1 sink=$2 events=$3 table=bench_s5_${RUN}_${1//[^a-z0-9]/_} zset=bench:s5:$RUN:$1
+  local tag=$1 sink=$2 events=$3 runner=${4:-run_eddy} table=bench_s5_${RUN}_${1//[^a-z0-9]/_} zset=bench:s5:$RUN:$1
   TABLES+=("$table")
   ZSETS+=("$zset")
   FAIL_WHY=
   if ! S5_EVENTS=$events S5_KEYS=$events S5_TABLE=$table S5_ZSET=$zset \
-    run_eddy "$tag" "$BENCH_DIR/configs/s5_$sink.yaml" "$TMO" --exit-when-idle 60s; then
+    "$runner" "$tag" "$BENCH_DIR/configs/s5_$sink.yaml" "$TMO" --exit-when-idle 60s; then
     FAIL_WHY="eddy did not finish within ${TMO}s (log: $BENCH_WORK/$tag.log: $(grep -m1 -o 'WARN .*' "$BENCH_WORK/$tag.log" | cut -c1-200))"
   elif ((ST_RECORDS != events || ST_ROWS_WRITTEN != ST_KEYS)); then
     FAIL_WHY="eddy read $ST_RECORDS of $events events and wrote $ST_ROWS_WRITTEN rows for $ST_KEYS keys"
@@ -172,7 +184,7 @@ s5_eddy() {
 }
 
 log "S5: ${VARIANTS[*]} (sink:events, keys = events), $BENCH_REPS repetition(s)"
-declare -A E_ALL C_ALL RAW_ALL ROWS FAILED NULL_MS
+declare -A E_ALL C_ALL RAW_ALL ROWS FAILED NULL_MS P_ALL
 SIZES=$(printf '%s\n' "${VARIANTS[@]}" | cut -d: -f2 | sort -un)
 for ((r = 1; r <= BENCH_REPS; r++)); do
   for size in $SIZES; do
@@ -196,6 +208,13 @@ for ((r = 1; r <= BENCH_REPS; r++)); do
       if ((sink_ms > 0)); then E_ALL[$v]+="$(calc "$ST_ROWS_WRITTEN / ($sink_ms / 1000)") "; fi
       RAW_ALL[$v]+="$E_EPS "
       log "  rep $r: $sink, $ST_ROWS_WRITTEN rows: ceiling $(calc "$C_EPS / 1000" | cut -c1-6)k rows/s; eddy active $ST_ACTIVE_MS ms (null $((NULL_MS[$size])) ms) → $(((sink_ms > 0) ? ST_ROWS_WRITTEN * 1000 / sink_ms : 0)) rows/s"
+      if [[ -n ${BENCH_EDDY_BEFORE:-} ]]; then
+        s5_eddy "s5_r$r.${sink}_${events}_before" "$sink" "$events" run_eddy_before ||
+          die "S5: the binary before the change failed on $sink: $FAIL_WHY"
+        sink_ms=$((ST_ACTIVE_MS - NULL_MS[$size]))
+        if ((sink_ms > 0)); then P_ALL[$v]+="$(calc "$ST_ROWS_WRITTEN / ($sink_ms / 1000)") "; fi
+        log "  rep $r: $sink before the change: active $ST_ACTIVE_MS ms → $(((sink_ms > 0) ? ST_ROWS_WRITTEN * 1000 / sink_ms : 0)) rows/s"
+      fi
     done
   done
 done
@@ -236,6 +255,15 @@ for v in "${VARIANTS[@]}"; do
     rows="$rows" events="$events" repetitions="$BENCH_REPS" eddy_eps_all:="${E_ALL[$v]% }" \
     baseline_eps_all:="${C_ALL[$v]% }" notes:="$notes"
   echo "$sink $rows ${EM:-nan} ${CM:-nan}" >>"$BENCH_DATA/s5_sinks.dat"
+  if [[ -n ${P_ALL[$v]:-} && -n $CM ]]; then
+    # shellcheck disable=SC2086
+    PM=$(median ${P_ALL[$v]})
+    bt emit scenario=S5 variant:="$name [before]" eddy_eps="$PM" baseline:="${CEIL[$sink]}" \
+      baseline_eps="$CM" ratio="$(calc "$PM / $CM")" goal:="" goal_met=null rows="$rows" \
+      events="$events" repetitions="$BENCH_REPS" eddy_eps_all:="${P_ALL[$v]% }" \
+      baseline_eps_all:="${C_ALL[$v]% }" \
+      notes:="the binary before the change (BENCH_EDDY_BEFORE), run right after eddy in each repetition; after/before = $( [[ -n $EM ]] && printf %.3f "$(calc "$EM / $PM")" || echo '?')"
+  fi
 done
 log "S5 done: $(grep -v '^#' "$BENCH_DATA/s5_sinks.dat" | paste -sd';')"
 ((bad == 0)) || die "S5: eddy failed or miscounted on: $(printf '%s ' "${!FAILED[@]}")"

@@ -6,6 +6,7 @@
  * server that is down.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,11 @@
 #include <libpq-fe.h>
 
 #include "tests/integration/sink_contract.h"
+
+/* How the sink's error names the COPY path's INSERT of new keys
+ * (ED_PG_NEW_KEYS in sinks/ed_pg.h, not included: a test reads errors as a
+ * user does). */
+#define S_NEW_KEYS "INSERT of the stage's new keys"
 
 static void s_pg_quiet(void *arg, const char *msg) {
     (void)arg;
@@ -54,12 +60,25 @@ static void s_server(char *host, size_t size, int *port) {
 }
 
 /* The environment's DSN with host and port replaced (later keywords win);
- * no TLS, so that the contract's proxy can see the statements. */
-static void s_body(char *out, size_t size, const char *target, const char *host, int port) {
+ * no TLS, so that the contract's proxy can see the statements. copy_rows:
+ * -1 the sink's default (small flushes: unnest), 1 every flush via COPY. */
+static void s_body_rows(char *out, size_t size, const char *target, const char *host, int port,
+                        int copy_rows) {
+    char copy[32] = "";
+    if (copy_rows >= 0)
+        snprintf(copy, sizeof copy, ", copy_rows: %d", copy_rows);
     snprintf(out, size,
-             "postgres: { dsn: \"%s host=%s port=%d sslmode=disable\" }, table: %s, "
+             "postgres: { dsn: \"%s host=%s port=%d sslmode=disable\"%s }, table: %s, "
              "batch_rows: 2",
-             sc_env("EDDY_PG_DSN"), host, port, target);
+             sc_env("EDDY_PG_DSN"), host, port, copy, target);
+}
+
+static void s_body(char *out, size_t size, const char *target, const char *host, int port) {
+    s_body_rows(out, size, target, host, port, -1);
+}
+
+static void s_body_copy(char *out, size_t size, const char *target, const char *host, int port) {
+    s_body_rows(out, size, target, host, port, 1);
 }
 
 static void s_where(char *out, size_t size, const char *target, const char *host, int port) {
@@ -164,15 +183,23 @@ static const sc_plugin_t s_plugin = {
     .read_users = s_read_users,
 };
 
+/* The contract again with every flush through COPY: rows, retries, a cut
+ * at COMMIT, a table eddy cannot write, windows, records and their rejects
+ * (main fills it: s_plugin with s_body_copy). */
+static sc_plugin_t s_plugin_copy;
+
 /* ------------------------------------------------------------------- tests */
 
-static void test_postgres_upsert(void **state) {
-    (void)state;
+/* Upserts of every kind of key, read back; `copy_rows` as in the sink's
+ * options (0: unnest statements of 2 rows, several per flush; 1: every
+ * flush through COPY, the stage, UPDATE and INSERT). */
+static void s_upsert(int copy_rows) {
     PGconn *c = s_pg();
     s_pg_exec(c, sc_run("DROP TABLE IF EXISTS it_pg_words_{run}"));
     char body[512], err[1024] = "";
-    snprintf(body, sizeof body, "postgres: { dsn: \"%s\" }, table: %s, batch_rows: 2",
-             sc_env("EDDY_PG_DSN"), sc_run("it_pg_words_{run}")); /* several statements per flush */
+    snprintf(body, sizeof body,
+             "postgres: { dsn: \"%s\", copy_rows: %d }, table: %s, batch_rows: 2",
+             sc_env("EDDY_PG_DSN"), copy_rows, sc_run("it_pg_words_{run}"));
     sc_sink_t s;
     assert_int_equal(sc_sink_open(&s, "pg_words", body, err, sizeof err), 0);
 
@@ -183,6 +210,8 @@ static void test_postgres_upsert(void **state) {
     ASSERT_WRITE(ED_WRITE_OK, r, err);
     assert_int_equal(st.rows_written, 3);
     assert_int_equal(st.rows_rejected, 1); /* K_BADUTF8 */
+    /* unnest: 2 statements of 2 rows and 1; COPY: the COPY, UPDATE, INSERT */
+    assert_int_equal(st.statements, copy_rows ? 3 : 2);
     r = sc_sink_write(&s, &d.flush2, &st, err, sizeof err);
     ASSERT_WRITE(ED_WRITE_OK, r, err);
     assert_int_equal(st.rows_written, 3 + 8);
@@ -231,6 +260,136 @@ static void test_postgres_upsert(void **state) {
     s_pg_exec(c, sc_run("DROP TABLE it_pg_words_{run}"));
     sc_data_free(&d);
     PQfinish(c);
+}
+
+/* Keys holding what COPY's text format escapes or reads specially (tab,
+ * newline, carriage return, backslash, "\N", "\."), through COPY, twice
+ * (insert, then update), read back byte for byte. */
+static void test_postgres_copy_escapes(void **state) {
+    (void)state;
+    static const char *const words[] = {"tab\there", "nl\nx", "cr\rx", "\\N", "\\.", "\\",
+                                        "a\\tb", "\\\\.\n"};
+    enum { N = sizeof words / sizeof words[0] };
+    PGconn *c = s_pg();
+    s_pg_exec(c, sc_run("DROP TABLE IF EXISTS it_pg_esc_{run}"));
+    char body[512], err[1024] = "";
+    snprintf(body, sizeof body, "postgres: { dsn: \"%s\", copy_rows: 1 }, table: %s",
+             sc_env("EDDY_PG_DSN"), sc_run("it_pg_esc_{run}"));
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open(&s, "pg_esc", body, err, sizeof err), 0);
+    sc_state_t k[N];
+    ed_sink_stats_t st = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        ed_batch_t *b[1] = {ed_batch_new(ED_BATCH_CHANGELOG, 4096)};
+        for (int i = 0; i < N; i++) {
+            if (!pass)
+                k[i] = (sc_state_t){.doc = "d\t1", .word = words[i], .word_len = strlen(words[i])};
+            sc_emit(b[0], &k[i], (double[]){i + 1.0}, 1);
+        }
+        ed_sink_flush_t f = {.checkpoint = (uint64_t)pass + 1, .changes = b, .nchanges = 1,
+                             .rows = N};
+        ed_write_result_t r = sc_sink_write(&s, &f, &st, err, sizeof err);
+        ASSERT_WRITE(ED_WRITE_OK, r, err);
+        ed_batch_destroy(&b[0]);
+    }
+    sc_sink_close(&s);
+    assert_int_equal(st.rows_written, 2 * N);
+    assert_int_equal(st.rows_rejected, 0);
+    for (int i = 0; i < N; i++) {
+        const char *params[2] = {"d\t1", words[i]};
+        PGresult *res = PQexecParams(
+            c, sc_run("SELECT count, total FROM it_pg_esc_{run} WHERE doc = $1 AND word = $2"), 2,
+            NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+            fail_msg("row (d\\t1, %s) not found: %s", words[i], PQerrorMessage(c));
+        sc_assert_num("count", &k[i], atof(PQgetvalue(res, 0, 0)), 2);
+        sc_assert_num("total", &k[i], atof(PQgetvalue(res, 0, 1)), 2 * (i + 1.0));
+        PQclear(res);
+    }
+    PGresult *res = PQexec(c, sc_run("SELECT count(*) FROM it_pg_esc_{run}"));
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), N);
+    PQclear(res);
+    s_pg_exec(c, sc_run("DROP TABLE it_pg_esc_{run}"));
+    PQfinish(c);
+}
+
+/* The race of the COPY path's INSERT of new keys: another session holds an
+ * uncommitted insert of the flush's key, so the sink's UPDATE misses it and
+ * its INSERT waits; once the sink's session waits on that lock (seen in
+ * pg_stat_activity), the other session commits. The INSERT then fails with
+ * 23505: RETRY, nothing of the flush applied; the retry updates the row. */
+static void *s_commit_when_waiting(void *arg) {
+    PGconn *other = arg, *watch = s_pg();
+    for (int i = 0; i < 3000; i++) { /* up to 30 s */
+        PGresult *r = PQexec(watch, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                    "wait_event_type = 'Lock' AND query LIKE '%eddy_stage%'");
+        int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
+        PQclear(r);
+        if (n)
+            break;
+        usleep(10000);
+    }
+    PQfinish(watch);
+    PQclear(PQexec(other, "COMMIT"));
+    return NULL;
+}
+
+static void test_postgres_copy_race_retries(void **state) {
+    (void)state;
+    PGconn *c = s_pg(), *other = s_pg();
+    s_pg_exec(c, sc_run("DROP TABLE IF EXISTS it_pg_race_{run}"));
+    char body[512], err[1024] = "";
+    snprintf(body, sizeof body, "postgres: { dsn: \"%s\", copy_rows: 1 }, table: %s",
+             sc_env("EDDY_PG_DSN"), sc_run("it_pg_race_{run}"));
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open(&s, "pg_race", body, err, sizeof err), 0);
+    sc_state_t first = {.doc = "d1", .word = "first", .word_len = 5};
+    sc_state_t race = {.doc = "d1", .word = "race", .word_len = 4};
+    ed_batch_t *b[1] = {ed_batch_new(ED_BATCH_CHANGELOG, 4096)};
+    sc_emit(b[0], &first, (double[]){1}, 1);
+    ed_sink_flush_t f = {.checkpoint = 1, .changes = b, .nchanges = 1, .rows = 1};
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = sc_sink_write(&s, &f, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    ed_batch_destroy(&b[0]);
+
+    s_pg_exec(other, "BEGIN");
+    s_pg_exec(other, sc_run("INSERT INTO it_pg_race_{run} (doc, word, count) VALUES ('d1', "
+                            "'race', 5)"));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, s_commit_when_waiting, other), 0);
+    b[0] = ed_batch_new(ED_BATCH_CHANGELOG, 4096);
+    sc_emit(b[0], &first, (double[]){1}, 1);
+    sc_emit(b[0], &race, (double[]){1, 1}, 2);
+    f = (ed_sink_flush_t){.checkpoint = 2, .changes = b, .nchanges = 1, .rows = 2};
+    r = sc_sink_write(&s, &f, &st, err, sizeof err);
+    pthread_join(t, NULL);
+    ASSERT_WRITE(ED_WRITE_RETRY, r, err);
+    ASSERT_HAS(err, S_NEW_KEYS);
+    r = sc_sink_write(&s, &f, &st, err, sizeof err); /* the retry */
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    ed_batch_destroy(&b[0]);
+    sc_sink_close(&s);
+    PGresult *res = PQexec(c, sc_run("SELECT word, count FROM it_pg_race_{run} ORDER BY word"));
+    assert_int_equal(PQntuples(res), 2);
+    assert_string_equal(PQgetvalue(res, 0, 0), "first");
+    assert_int_equal(atoi(PQgetvalue(res, 0, 1)), 2); /* 1 + 1: the failed try added nothing */
+    assert_string_equal(PQgetvalue(res, 1, 0), "race");
+    assert_int_equal(atoi(PQgetvalue(res, 1, 1)), 5 + 2);
+    PQclear(res);
+    s_pg_exec(c, sc_run("DROP TABLE it_pg_race_{run}"));
+    PQfinish(other);
+    PQfinish(c);
+}
+
+static void test_postgres_upsert(void **state) {
+    (void)state;
+    s_upsert(0);
+}
+
+static void test_postgres_upsert_copy(void **state) {
+    (void)state;
+    s_upsert(1);
 }
 
 /* A table that exists with columns eddy cannot add to: DROP, not RETRY. */
@@ -462,12 +621,20 @@ static void test_postgres_windowed_table(void **state) {
 }
 
 int main(void) {
+    s_plugin_copy = s_plugin;
+    s_plugin_copy.body = s_body_copy;
     const struct CMUnitTest tests[] = {
         SC_CONTRACT_TESTS(&s_plugin),
         SC_WINDOWS_TEST(&s_plugin),
         SC_RECORDS_TEST(&s_plugin),
+        SC_CONTRACT_TESTS(&s_plugin_copy),
+        SC_WINDOWS_TEST(&s_plugin_copy),
+        SC_RECORDS_TEST(&s_plugin_copy),
+        cmocka_unit_test(test_postgres_copy_escapes),
+        cmocka_unit_test(test_postgres_copy_race_retries),
         cmocka_unit_test(test_postgres_init_errors),
         cmocka_unit_test(test_postgres_upsert),
+        cmocka_unit_test(test_postgres_upsert_copy),
         cmocka_unit_test(test_postgres_bad_table_drops),
         cmocka_unit_test(test_postgres_reconnect),
         cmocka_unit_test(test_postgres_down_retries),
