@@ -14,6 +14,7 @@
  */
 #include "sinks/ed_sink.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 
 #include "actors/ed_eo.h"
 #include "runtime/ed_buf.h"
+#include "runtime/ed_file.h"
 #include "runtime/ed_utf8.h"
 #include "sinks/ed_sink_eo.h"
 #include "sinks/ed_sink_records.h"
@@ -218,8 +220,10 @@ static ed_write_result_t s_sq_fail(s_sq_t *p, int rc, const char *what, char *er
     if (p->db && !sqlite3_get_autocommit(p->db))
         sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
     if (retry)
-        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s: %s (%s); retrying", p->name,
-                  p->addr, what, msg, sqlite3_errstr(rc));
+        ed_seterr(errstr, errstr_size, ED_EIO, "sink '%s' (%s): %s: %s (%s); %s%sretrying",
+                  p->name, p->addr, what, msg, sqlite3_errstr(rc),
+                  (rc & 0xff) == SQLITE_FULL ? ed_file_remedy(ENOSPC) : "",
+                  (rc & 0xff) == SQLITE_FULL ? "; " : "");
     else
         ed_seterr(errstr, errstr_size, ED_EINVAL,
                   "sink '%s' (%s): %s (table %s) failed for good: %s (%s); check that the "

@@ -30,7 +30,10 @@
 #   - full between a stage's last append and its publication (a Parquet
 #     file needs space its stage did not): the stage is published at a later
 #     flush once space returns, without a restart.
-# EDDY_DF_PARTS picks some ("state lake"); EDDY_DF_DOCS the corpus size.
+# (c) the SQLite sink's database on the full disk: the flush is retried
+#     (SQLITE_FULL, named with what to do), the sources pause, and when
+#     space returns SQLite equals the oracle without a restart.
+# EDDY_DF_PARTS picks some ("state sqlite lake"); EDDY_DF_DOCS the corpus size.
 set -uo pipefail
 cd "$EDDY_ROOT"
 . tests/lib/tap.sh
@@ -72,33 +75,49 @@ unfill() { rm -f "$1/ballast"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # ---------------------------------------------------------------- (a)
+# The word-count corpus (DOCS, in $W/corpus) and helpers of (a) and (c).
+words_corpus() {
+    if [ ! -d "$W/corpus" ]; then
+        mkdir -p "$W/corpus"
+        ls /usr/share/doc/*/copyright | LC_ALL=C sort | head -n "${EDDY_DF_DOCS:-120}" |
+            while read -r f; do cp "$f" "$W/corpus/$(basename "$(dirname "$f")")"; done
+    fi
+    mapfile -t DOCS < <(ls "$W/corpus" | LC_ALL=C sort)
+}
+drop() { # INBOX DOC...: atomically (hidden name, then rename)
+    local in=$1 d; shift
+    for d in "$@"; do
+        cp "$W/corpus/$d" "$in/.$d.tmp" && mv "$in/.$d.tmp" "$in/$d"
+    done
+}
+dump_db() { sqlite3 -separator ' ' "$EDDY_SQLITE_PATH" 'SELECT word, count FROM word_counts' | LC_ALL=C sort; }
+words() { oracle_wordcount "$@" | awk '{ n += $2 } END { print n + 0 }'; }
+done_in_state() { # DOC...: the state file says done for each
+    local d
+    for d in "$@"; do grep -qxF "done $d" "$EDDY_STATE_FILE" 2>/dev/null || return 1; done
+}
+stop_exact() { # LABEL PID TAG: SIGTERM exits 0, SQLite equals the oracle of the corpus
+    kill -TERM "$2"; wait_pid 60 "$2"
+    check_eq "$1: SIGTERM: exit 0" 0 "$?"
+    oracle_wordcount "$W"/corpus/* > "$W/$3.expected"
+    dump_db > "$W/$3.got"
+    check_files_eq "$1: SQLite equals tr | sort | uniq -c of the input ($(words "$W"/corpus/*) words)" \
+        "$W/$3.expected" "$W/$3.got"
+}
+db_total_is() { # N: SQLite's word_counts sum to N
+    [ "$(sqlite3 "$EDDY_SQLITE_PATH" 'SELECT sum(count) FROM word_counts' 2>/dev/null)" = "$1" ]
+}
+
 part_state() {
     local D=$W/disk_a
     small_disk "$D" 1m
-    mkdir -p "$W/corpus"
-    ls /usr/share/doc/*/copyright | LC_ALL=C sort | head -n "${EDDY_DF_DOCS:-120}" |
-        while read -r f; do cp "$f" "$W/corpus/$(basename "$(dirname "$f")")"; done
-    mapfile -t DOCS < <(ls "$W/corpus" | LC_ALL=C sort)
+    words_corpus
     local n=${#DOCS[@]} third=$((${#DOCS[@]} / 3))
     local A=("${DOCS[@]:0:third}") B=("${DOCS[@]:third:third}") C=("${DOCS[@]:2*third}")
     echo "# corpus: $n documents; state file on a 1 MB tmpfs"
-    drop() { # INBOX DOC...: atomically (hidden name, then rename)
-        local in=$1 d; shift
-        for d in "$@"; do
-            cp "$W/corpus/$d" "$in/.$d.tmp" && mv "$in/.$d.tmp" "$in/$d"
-        done
-    }
-    total_db() { sqlite3 "$EDDY_SQLITE_PATH" 'SELECT coalesce(sum(count),0) FROM word_counts' 2>/dev/null || echo 0; }
-    dump_db() { sqlite3 -separator ' ' "$EDDY_SQLITE_PATH" 'SELECT word, count FROM word_counts' | LC_ALL=C sort; }
-    words() { oracle_wordcount "$@" | awk '{ n += $2 } END { print n + 0 }'; }
-    done_in_state() { # DOC...: the state file says done for each
-        local d
-        for d in "$@"; do grep -qxF "done $d" "$EDDY_STATE_FILE" 2>/dev/null || return 1; done
-    }
-    local wa wab wall
+    local wa wab rc
     wa=$(cd "$W/corpus" && words "${A[@]}")
     wab=$(cd "$W/corpus" && words "${A[@]}" "${B[@]}")
-    wall=$(cd "$W/corpus" && words "${DOCS[@]}")
 
     # -- a1: full while running, then space again
     export EDDY_INBOX=$W/inbox1 EDDY_SQLITE_PATH=$W/words1.db EDDY_STATE_FILE=$D/state1/files.state
@@ -131,12 +150,7 @@ part_state() {
     drop "$EDDY_INBOX" "${C[@]}"
     check "state: the last third counted and done" \
         wait_for 60 done_in_state "${C[@]}"
-    kill -TERM "$pid"; wait_pid 60 "$pid"; local rc=$?
-    check_eq "state: SIGTERM: exit 0" 0 "$rc"
-    oracle_wordcount "$W"/corpus/* > "$W/a1.expected"
-    dump_db > "$W/a1.got"
-    check_files_eq "state: SQLite equals tr | sort | uniq -c of the input ($wall words)" \
-        "$W/a1.expected" "$W/a1.got"
+    stop_exact state "$pid" a1
     "$EDDY" run -c tests/integration/configs/disk_words.yaml --exit-when-idle 1s \
         --stats "$W/a1r.json" 2> "$W/a1r.log"
     check_eq "state: the restart exits 0" 0 "$?"
@@ -166,6 +180,37 @@ part_state() {
     check_files_eq "state, stop while full: the restart read again exactly the files not saved (SQLite = oracle of A + B + B)" \
         "$W/a2.expected" "$W/a2.got"
     check "state, stop while full: every file done in the state file" done_in_state "${DOCS[@]:0:2*third}"
+}
+
+# ---------------------------------------------------------------- (c)
+# The SQLite sink's database on the full disk (state file elsewhere): the
+# flush is retried (SQLITE_FULL), sources pause, exact when space returns.
+part_sqlite() {
+    local D=$W/disk_c
+    small_disk "$D" 2m
+    words_corpus
+    local third=$((${#DOCS[@]} / 3))
+    local A=("${DOCS[@]:0:third}") B=("${DOCS[@]:third}")
+    local wa
+    wa=$(cd "$W/corpus" && words "${A[@]}")
+    export EDDY_INBOX=$W/inbox3 EDDY_SQLITE_PATH=$D/words.db EDDY_STATE_FILE=$W/state3/files.state
+    mkdir -p "$EDDY_INBOX"
+    drop "$EDDY_INBOX" "${A[@]}"
+    "$EDDY" run -c tests/integration/configs/disk_words.yaml 2> "$W/c.log" &
+    local pid=$!; PIDS+=("$pid")
+    check "sqlite: the first third counted" wait_for 60 db_total_is "$wa"
+    check "sqlite: the 2 MB tmpfs is full (a 1-byte write fails)" fill "$D"
+    drop "$EDDY_INBOX" "${B[@]}"
+    check "sqlite: disk full: the flush is retried, naming the database, SQLITE_FULL and what to do" \
+        wait_for 30 grep -qE "sink 'db' \\(sqlite $EDDY_SQLITE_PATH\\).*database or disk is full.*free space on its file system" "$W/c.log"
+    check "sqlite: disk full: the sources were paused (backpressure)" \
+        wait_for 30 grep -q 'pausing sources (backpressure)' "$W/c.log"
+    check "sqlite: disk full: nothing of the rest is in the database yet" db_total_is "$wa"
+    check "sqlite: disk full: eddy is still running" kill -0 "$pid"
+    unfill "$D"
+    check "sqlite: space again: every file done, without a restart" \
+        wait_for 60 done_in_state "${DOCS[@]}"
+    stop_exact sqlite "$pid" c
 }
 
 # ---------------------------------------------------------------- (b)
@@ -282,7 +327,7 @@ for l in open(sys.argv[1]): print(json.loads(l)["id_str"] + "\t" + l.rstrip("\n"
     "$PY" tests/tools/lake_check.py "$EDDY_LAKE" "$fmt" "$W/tweets3.jsonl" "$EDDY_TWEETS_TOPIC"
 }
 
-for part in ${EDDY_DF_PARTS:-state lake}; do
+for part in ${EDDY_DF_PARTS:-state sqlite lake}; do
     "part_$part"
 done
 exit 0
