@@ -21,8 +21,16 @@
 /* COPY data is sent in pieces of about this many bytes. */
 #define S_COPY_PIECE (256 * 1024)
 
-/* The stage's name, in the session's temporary schema. */
+/* The stage's name, in the session's temporary schema, which the server
+ * searches first for an unqualified name: a sink writing a table of that
+ * name would otherwise write into its own stage. */
 #define S_STAGE "pg_temp.eddy_stage"
+#define S_STAGE_ALT "pg_temp.eddy_stage_"
+
+static const char *s_stage(const ed_pg_t *p) {
+    const char *dot = strrchr(p->table, '.');
+    return strcmp(dot ? dot + 1 : p->table, "eddy_stage") ? S_STAGE : S_STAGE_ALT;
+}
 
 static void s_cols(ed_pg_t *p, ed_buf_t *b) {
     for (int j = 0; j < p->ncols; j++) {
@@ -58,7 +66,7 @@ ed_write_result_t ed_pg_copy_prepare(ed_pg_t *p, char *errstr, size_t errstr_siz
         ed_buf_t ddl = ED_BUF_INIT;
         /* ON COMMIT DELETE ROWS: every flush starts from an empty stage,
          * and a rolled-back flush leaves nothing in it either. */
-        ed_buf_puts(&ddl, "CREATE TEMPORARY TABLE IF NOT EXISTS " S_STAGE " (");
+        ed_buf_printf(&ddl, "CREATE TEMPORARY TABLE IF NOT EXISTS %s (", s_stage(p));
         for (int j = 0; j < p->ncols; j++) {
             if (j)
                 ed_buf_puts(&ddl, ", ");
@@ -71,7 +79,7 @@ ed_write_result_t ed_pg_copy_prepare(ed_pg_t *p, char *errstr, size_t errstr_siz
         ed_buf_free(&ddl);
         if (r != ED_WRITE_OK)
             return r;
-        ed_buf_puts(&p->copy, S_STAGE);
+        ed_buf_puts(&p->copy, s_stage(p));
         /* The rows whose key the table has: the upsert's own SET list, with
          * the stage standing in for EXCLUDED. */
         if (p->set_at) {
@@ -79,7 +87,7 @@ ed_write_result_t ed_pg_copy_prepare(ed_pg_t *p, char *errstr, size_t errstr_siz
             ed_pg_table(p, &p->update);
             ed_buf_puts(&p->update, " AS t SET ");
             ed_buf_append(&p->update, p->tail.data + p->set_at, p->tail.len - p->set_at);
-            ed_buf_puts(&p->update, " FROM " S_STAGE " AS excluded WHERE ");
+            ed_buf_printf(&p->update, " FROM %s AS excluded WHERE ", s_stage(p));
             s_key_eq(p, &p->update, "t", "excluded");
         }
         /* Then the others, as a plain INSERT: about twice as fast as ON
@@ -87,7 +95,7 @@ ed_write_result_t ed_pg_copy_prepare(ed_pg_t *p, char *errstr, size_t errstr_siz
         ed_buf_append(&p->insert, p->head.data, p->head.len);
         ed_buf_puts(&p->insert, "SELECT ");
         s_cols(p, &p->insert);
-        ed_buf_puts(&p->insert, " FROM " S_STAGE " AS s WHERE NOT EXISTS (SELECT 1 FROM ");
+        ed_buf_printf(&p->insert, " FROM %s AS s WHERE NOT EXISTS (SELECT 1 FROM ", s_stage(p));
         ed_pg_table(p, &p->insert);
         ed_buf_puts(&p->insert, " AS o WHERE ");
         s_key_eq(p, &p->insert, "o", "s");

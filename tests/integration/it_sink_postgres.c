@@ -382,6 +382,35 @@ static void test_postgres_copy_race_retries(void **state) {
     PQfinish(c);
 }
 
+/* A sink whose table is named like the COPY stage: the rows reach the
+ * table (read from another session), not the session's stage. */
+static void test_postgres_copy_table_named_like_stage(void **state) {
+    (void)state;
+    PGconn *c = s_pg();
+    s_pg_exec(c, "DROP TABLE IF EXISTS public.eddy_stage");
+    char body[512], err[1024] = "";
+    snprintf(body, sizeof body, "postgres: { dsn: \"%s\", copy_rows: 1 }, table: eddy_stage",
+             sc_env("EDDY_PG_DSN"));
+    sc_sink_t s;
+    assert_int_equal(sc_sink_open(&s, "pg_stage", body, err, sizeof err), 0);
+    sc_data_t d;
+    sc_data(&d);
+    ed_sink_stats_t st = {0};
+    ed_write_result_t r = sc_sink_write(&s, &d.flush1, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    r = sc_sink_write(&s, &d.flush2, &st, err, sizeof err);
+    ASSERT_WRITE(ED_WRITE_OK, r, err);
+    sc_sink_close(&s);
+    PGresult *res = PQexec(c, "SELECT count(*), sum(count) FROM public.eddy_stage");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), K_N - 3); /* all but 3 rejected keys */
+    assert_int_equal(atoi(PQgetvalue(res, 0, 1)), 5 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
+    PQclear(res);
+    s_pg_exec(c, "DROP TABLE public.eddy_stage");
+    sc_data_free(&d);
+    PQfinish(c);
+}
+
 static void test_postgres_upsert(void **state) {
     (void)state;
     s_upsert(0);
@@ -632,6 +661,7 @@ int main(void) {
         SC_RECORDS_TEST(&s_plugin_copy),
         cmocka_unit_test(test_postgres_copy_escapes),
         cmocka_unit_test(test_postgres_copy_race_retries),
+        cmocka_unit_test(test_postgres_copy_table_named_like_stage),
         cmocka_unit_test(test_postgres_init_errors),
         cmocka_unit_test(test_postgres_upsert),
         cmocka_unit_test(test_postgres_upsert_copy),
