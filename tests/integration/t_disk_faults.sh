@@ -218,7 +218,7 @@ part_lake() {
     local D=$W/disk_b fmt=parquet N=${EDDY_DF_TWEETS:-40000}
     small_disk "$D" 16m
     export EDDY_TWEETS_TOPIC="eddy.test.disk.$RUN" EDDY_GROUP="eddy-test-disk-$RUN"
-    export EDDY_LAKE=$D/lake EDDY_LAKE_FORMAT=$fmt EDDY_HTTP_PORT=${EDDY_DF_HTTP_PORT:-$((EDDY_KAFKA_PORT + 372))}
+    export EDDY_LAKE=$D/lake EDDY_LAKE_FORMAT=$fmt EDDY_HTTP_PORT=${EDDY_DF_HTTP_PORT:-$((${EDDY_KAFKA_PORT:-${EDDY_KAFKA##*:}} + 372))}
     scripts/kafka-topics create "$EDDY_TWEETS_TOPIC" 3 >/dev/null
     "$EDDY" gen tweets --count "$N" --seed 5 --out "$W/tweets.jsonl" 2>/dev/null
     # produced keyed by id_str, as `eddy gen --topic` does, in two halves
