@@ -44,11 +44,12 @@ static const ed_conf_map_t s_pg_map[] = {
     {ED_CONF_STR, "table", NULL, offsetof(s_pg_opts_t, table), ED_CONF_OUTER,
      "the table upserted: a SQL identifier, optionally `schema.table`", .expect = "a table name",
      .doc_def = "the aggregation's name"},
-    {ED_CONF_INT, "copy_rows", "5000", offsetof(s_pg_opts_t, copy_rows), 0,
+    {ED_CONF_INT, "copy_rows", "0", offsetof(s_pg_opts_t, copy_rows), 0,
      "a flush of at least this many rows is sent with one `COPY` into a temporary table, then "
      "one `UPDATE … FROM` it and one `INSERT … SELECT` of the new keys (a plain insert: `COPY` "
-     "into the table); smaller flushes use `batch_rows`-row `unnest` upserts; 0: never `COPY` "
-     "(docs/sinks-sql.md)",
+     "into the table); smaller flushes use `batch_rows`-row `unnest` upserts; 0 (the default): "
+     "never `COPY`. Only for a table no other process writes: with a concurrent writer an "
+     "increment can be lost (docs/sinks-sql.md)",
      .min = 0, .max = 1000000000},
     ED_SINK_RECORD_ROWS(s_pg_opts_t, rec),
     {0}};
