@@ -139,26 +139,12 @@ int ed_dir_files_load(ed_dir_files_t *t, const char *path, const char *who, char
     return rc;
 }
 
-static int s_write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int s_cmp_file(const void *a, const void *b) {
     return strcmp((*(ed_dir_file_t *const *)a)->name, (*(ed_dir_file_t *const *)b)->name);
 }
 
-int ed_dir_files_save(ed_dir_files_t *t, const char *path, const char *tmp, const char *who,
-                      char *errstr, size_t errstr_size) {
+int ed_dir_files_save(ed_dir_files_t *t, const char *path, const char *who, char *errstr,
+                      size_t errstr_size) {
     ed_dir_file_t **list = ed_malloc((t->tablen ? t->tablen : 1) * sizeof *list);
     size_t n = 0;
     for (size_t i = 0; i < t->tabcap; i++) {
@@ -191,41 +177,13 @@ int ed_dir_files_save(ed_dir_files_t *t, const char *path, const char *tmp, cons
     }
     free(list);
 
-    const char *what = "create";
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    what = "write";
-    if (s_write_all(fd, buf, blen) < 0 || fsync(fd) < 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        errno = e;
-        goto fail;
-    }
-    if (close(fd) < 0 || (what = "rename", rename(tmp, path) < 0)) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        goto fail;
-    }
+    char err[512];
+    int rc = ed_file_replace(path, buf, blen, err, sizeof err);
     free(buf);
-    /* Make the rename itself durable. */
-    char *slash = strrchr(path, '/');
-    char *dir = slash ? ed_strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                      : ed_strdup(".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    free(dir);
+    if (rc < 0)
+        return ed_seterr(errstr, errstr_size, ED_EIO,
+                         "source '%s': cannot write state file '%s' (%s); the file keeps the "
+                         "positions last saved until a commit succeeds",
+                         who, path, err);
     return 0;
-fail:;
-    int e = errno;
-    free(buf);
-    return ed_seterr(errstr, errstr_size, ED_EIO,
-                     "source '%s': cannot %s state file '%s' (via '%s'): %s; %s; the file keeps "
-                     "the positions last saved until a commit succeeds",
-                     who, what, path, tmp, strerror(e), ed_file_remedy(e));
 }

@@ -66,14 +66,14 @@ void ed_dir_files_forget_unseen(ed_dir_files_t *t);
 int ed_dir_files_load(ed_dir_files_t *t, const char *path, const char *who, char *errstr,
                       size_t errstr_size);
 
-/* Writes the committed state of the seen entries to `path` atomically, via
- * `tmp` (created, fsynced, renamed over path; then path's directory is
- * fsynced), in name order. Returns 0, or ED_EIO with errstr naming the step
- * that failed, the file, the errno text and what to do about it (disk full:
- * free space; read-only or not permitted: make it writable), and saying the
- * next commit retries. On failure tmp is removed and path keeps what it held
- * (the positions last saved: never a torn file). */
-int ed_dir_files_save(ed_dir_files_t *t, const char *path, const char *tmp, const char *who,
-                      char *errstr, size_t errstr_size);
+/* Writes the committed state of the seen entries to `path` atomically
+ * (ed_file_replace, runtime/ed_file.h: "path.tmp" written, fsynced, renamed
+ * over path, directory fsynced), in name order. Returns 0, or ED_EIO with
+ * errstr naming the state file, the step that failed, the errno text and
+ * what to do about it (ed_file_remedy: disk full: free space; read-only or
+ * not permitted: make it writable). On failure "path.tmp" is removed and
+ * path keeps what it held (the positions last saved: never a torn file). */
+int ed_dir_files_save(ed_dir_files_t *t, const char *path, const char *who, char *errstr,
+                      size_t errstr_size);
 
 #endif

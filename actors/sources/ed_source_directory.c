@@ -69,7 +69,6 @@ typedef struct {
     char *path;             /* watched directory */
     char *pattern;          /* fnmatch glob on file names */
     char *state_path;       /* state file */
-    char *state_tmp;        /* state_path + ".tmp" */
     const char *state_base; /* basename of state_path, when it is inside `path`; else NULL */
     int dirfd;              /* the watched directory (O_DIRECTORY) */
     int ifd;                /* inotify, non-blocking */
@@ -447,8 +446,6 @@ static int s_open(void **ctx_p, const ed_config_t *conf, const ed_conf_source_t 
         d->state_path = ed_malloc(strlen(d->path) + strlen(src->name) + 16);
         sprintf(d->state_path, "%s/.eddy-%s.state", d->path, src->name);
     }
-    d->state_tmp = ed_malloc(strlen(d->state_path) + 5);
-    sprintf(d->state_tmp, "%s.tmp", d->state_path);
     d->rbuf = ed_malloc(ED_DIR_RBUF);
     *ctx_p = d;
 
@@ -621,7 +618,7 @@ static int s_commit(void *ctx, uint64_t n, char *errstr, size_t errstr_size) {
     }
     if (!d->state_dirty)
         return 0;
-    int rc = ed_dir_files_save(d->files, d->state_path, d->state_tmp, d->who, errstr, errstr_size);
+    int rc = ed_dir_files_save(d->files, d->state_path, d->who, errstr, errstr_size);
     if (rc == 0)
         d->state_dirty = 0;
     return rc;
@@ -653,7 +650,6 @@ static void s_close(void **ctx_p) {
     free(d->path);
     free(d->pattern);
     free(d->state_path);
-    free(d->state_tmp);
     free(d);
     *ctx_p = NULL;
 }
